@@ -1,0 +1,1 @@
+"""Event buses: in-process (default) and Redis, behind :class:`convene.bus.base.Bus`."""

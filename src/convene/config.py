@@ -1,0 +1,188 @@
+"""Configuration: defaults for one laptop, overridable by a TOML file and ``CONVENE_*`` variables.
+
+Precedence (highest first): environment variables (``CONVENE_JANUS__NAT_1_1_MAPPING=...``, nested
+fields joined by ``__``), the TOML file named by ``CONVENE_CONFIG`` (or ``--config``), defaults.
+Secrets that are not configured are generated once per install into ``<data_dir>/secrets.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = [
+    "AuthSettings",
+    "IceSettings",
+    "JanusSettings",
+    "MeetingSettings",
+    "Secrets",
+    "Settings",
+    "load_secrets",
+    "load_settings",
+]
+
+
+class JanusSettings(BaseModel):
+    """How Convene reaches Janus, and the settings it writes into a child Janus's configuration."""
+
+    mode: Literal["child", "external"] = "child"
+    # external: Janus WebSocket API URLs (ws://host:8188); each is one server of the pool.
+    urls: list[str] = []
+    binary: str = "janus"
+    # child: loopback ports for the WebSocket API and admin API; 0 picks free ports at start.
+    ws_port: int = 0
+    admin_port: int = 0
+    # Media addresses: the interface or IP Janus gathers ICE candidates on (all non-loopback ones
+    # when empty), the public address announced behind 1:1 NAT, and the UDP port range.
+    interface: str | None = None
+    nat_1_1_mapping: str | None = None
+    ignore_mdns: bool = False
+    rtp_port_range: str = "20000-40000"
+    stun_server: str | None = None  # host:port
+    turn_server: str | None = None  # host:port, used by Janus itself
+    turn_type: Literal["udp", "tcp", "tls"] = "udp"
+    turn_user: str | None = None
+    turn_password: str | None = None
+    debug_level: int = Field(default=4, ge=0, le=7)
+    event_loops: int = 0  # 0: one thread per handle
+    request_timeout: float = Field(default=10.0, gt=0)
+    keepalive_interval: float = Field(default=25.0, gt=0)
+    # Secrets; generated per install when left empty.
+    api_secret: str | None = None
+    admin_secret: str | None = None
+    admin_key: str | None = None
+
+
+class MeetingSettings(BaseModel):
+    max_participants: int = Field(default=300, ge=2, le=10_000)
+    # How long a participant whose connection dropped keeps their seat, role and admission.
+    reconnect_grace_seconds: float = Field(default=30.0, ge=0)
+    chat_history_limit: int = Field(default=500, ge=0)
+    code_digits: int = Field(default=9, ge=6, le=12)
+
+
+class IceSettings(BaseModel):
+    """ICE servers handed to browsers (Janus is the peer; browsers may need TURN to reach it)."""
+
+    stun_urls: list[str] = []
+    turn_urls: list[str] = []
+    # coturn ``use-auth-secret``: short-lived credentials (TURN REST API); or a fixed pair.
+    turn_secret: str | None = None
+    turn_username: str | None = None
+    turn_credential: str | None = None
+    turn_ttl_seconds: int = 86_400
+
+
+class AuthSettings(BaseModel):
+    allow_signup: bool = True
+    session_days: int = Field(default=14, ge=1)
+    # Secure cookies: None means "when the public URL is https".
+    cookie_secure: bool | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CONVENE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    database_url: str | None = None  # default: SQLite file in data_dir
+    bus_url: str = "memory://"  # or redis://host:6379/0
+    # Origins allowed to open the signaling WebSocket and send cookie-authenticated writes;
+    # the public URL's origin and the listening address are always allowed.
+    allowed_origins: list[str] = []
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (for rate limits).
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    web_dir: Path | None = None  # built web client; default: the one packaged with convene
+    log_level: str = "info"
+    janus: JanusSettings = JanusSettings()
+    meetings: MeetingSettings = MeetingSettings()
+    ice: IceSettings = IceSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'convene.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls_cert else "http"
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.auth.cookie_secure is not None:
+            return self.auth.cookie_secure
+        return self.base_url.startswith("https://")
+
+
+class Secrets(BaseModel):
+    janus_api_secret: str
+    janus_admin_secret: str
+    janus_admin_key: str
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read the TOML file (if any), then let environment variables and ``overrides`` win."""
+    path = config_file or (Path(p) if (p := os.environ.get("CONVENE_CONFIG")) else None)
+    file_values: dict[str, Any] = {}
+    if path is not None:
+        with path.open("rb") as fh:
+            file_values = tomllib.load(fh)
+    env_settings = Settings()  # environment only, to learn which fields it sets
+    merged = {**file_values, **env_settings.model_dump(exclude_unset=True), **overrides}
+    return Settings.model_validate(merged)
+
+
+def load_secrets(settings: Settings) -> Secrets:
+    """Return the install's secrets, creating ``secrets.json`` (mode 0600) on first use."""
+    path = settings.data_dir / "secrets.json"
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text())
+    changed = False
+    for key in Secrets.model_fields:
+        if not stored.get(key):
+            stored[key] = secrets.token_urlsafe(32)
+            changed = True
+    if changed:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stored, fh, indent=2)
+        tmp.replace(path)
+    janus = settings.janus
+    return Secrets(
+        janus_api_secret=janus.api_secret or stored["janus_api_secret"],
+        janus_admin_secret=janus.admin_secret or stored["janus_admin_secret"],
+        janus_admin_key=janus.admin_key or stored["janus_admin_key"],
+    )

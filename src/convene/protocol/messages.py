@@ -1,0 +1,455 @@
+"""Signaling messages: the one envelope and every typed payload.
+
+Client to server::
+
+    {"id": "c7", "type": "chat.send", "data": {...}}
+
+``id`` is chosen by the client (at most 64 characters) and echoed in the reply; a request without an
+``id`` gets no success reply (errors are still sent). Server to client::
+
+    {"id": "c7", "type": "reply", "data": {...}}                       # success, data per request
+    {"id": "c7", "type": "error", "error": {"code", "message", "details"}}
+    {"type": "participant.joined", "data": {...}}                      # events carry no id
+
+``REQUESTS`` maps each request type to its payload model and reply model; ``EVENTS`` maps each event
+type to its payload model. ``docs/protocol.md`` describes the same set; the web client's TypeScript
+types are generated from these models (``python -m convene.protocol.schema``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from convene.protocol.ids import FeedId, MeetingId, ParticipantId
+
+__all__ = [
+    "EVENTS",
+    "MAX_MESSAGE_BYTES",
+    "REQUESTS",
+    "ChatMessage",
+    "ClientEnvelope",
+    "FeedInfo",
+    "IceCandidate",
+    "IceServer",
+    "Jsep",
+    "MeetingInfo",
+    "ParticipantInfo",
+    "Snapshot",
+    "StreamInfo",
+]
+
+# SDP for a subscriber with many streams is the largest message a client sends.
+MAX_MESSAGE_BYTES = 256 * 1024
+
+Role = Literal["host", "cohost", "participant"]
+Source = Literal["main", "screen"]
+PeerConnectionName = Literal["main", "screen", "subscriber"]
+ChatPolicy = Literal["everyone", "hosts", "none"]
+SharePolicy = Literal["everyone", "hosts"]
+MediaKind = Literal["audio", "video"]
+
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+ShortText = Annotated[str, StringConstraints(max_length=64)]
+
+
+class Model(BaseModel):
+    """Base for payloads a client sends: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Out(BaseModel):
+    """Base for payloads the server sends."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Shared shapes
+# --------------------------------------------------------------------------------------------
+
+
+class Jsep(Model):
+    type: Literal["offer", "answer"]
+    sdp: Annotated[str, StringConstraints(min_length=10, max_length=200_000)]
+
+    @field_validator("sdp")
+    @classmethod
+    def _looks_like_sdp(cls, value: str) -> str:
+        if not value.startswith("v=0"):
+            raise ValueError("sdp must start with 'v=0'")
+        return value
+
+
+class IceCandidate(Model):
+    candidate: Annotated[str, StringConstraints(max_length=1024)]
+    sdpMid: Annotated[str, StringConstraints(max_length=64)] | None = None  # noqa: N815
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None  # noqa: N815
+
+
+class IceServer(Out):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class StreamInfo(Out):
+    mid: str
+    kind: MediaKind
+    simulcast: bool = False
+    codec: str | None = None
+
+
+class FeedInfo(Out):
+    id: FeedId
+    participant_id: ParticipantId
+    source: Source
+    streams: list[StreamInfo]
+
+
+class ParticipantInfo(Out):
+    id: ParticipantId
+    display_name: str
+    role: Role
+    guest: bool
+    audio: bool = False
+    video: bool = False
+    audio_blocked: bool = False
+    video_blocked: bool = False
+    hand_raised: bool = False
+    hand_raised_at: datetime | None = None
+    screen_sharing: bool = False
+    connection: Literal["connected", "reconnecting"] = "connected"
+    joined_at: datetime
+
+
+class WaitingInfo(Out):
+    id: ParticipantId
+    display_name: str
+    guest: bool
+    since: datetime
+
+
+class MeetingInfo(Out):
+    id: MeetingId
+    code: str
+    title: str
+    locked: bool
+    waiting_room: bool
+    allow_guests: bool
+    allow_self_unmute: bool
+    mute_on_entry: bool
+    chat: ChatPolicy
+    screen_share: SharePolicy
+    max_participants: int
+    started_at: datetime | None = None
+
+
+class PersonRef(Out):
+    id: ParticipantId
+    display_name: str
+
+
+class ChatMessage(Out):
+    id: str
+    sender: PersonRef
+    to: PersonRef | None = None
+    text: str
+    sent_at: datetime
+
+
+class Snapshot(Out):
+    """Everything a newly admitted participant needs to render the meeting."""
+
+    meeting: MeetingInfo
+    self_: ParticipantInfo = Field(alias="self")
+    participants: list[ParticipantInfo]
+    feeds: list[FeedInfo]
+    chat: list[ChatMessage]
+    waiting: list[WaitingInfo] = []
+    ice_servers: list[IceServer] = []
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+
+class Empty(Model):
+    pass
+
+
+class EmptyReply(Out):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# Requests (client -> server) and their replies
+# --------------------------------------------------------------------------------------------
+
+
+class Join(Model):
+    """First message on a connection: join a meeting, or resume a dropped participant."""
+
+    meeting: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    passcode: Annotated[str, StringConstraints(max_length=32)] | None = None
+    display_name: DisplayName | None = None
+    resume: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class JoinReply(Out):
+    state: Literal["joined", "waiting"]
+    participant_id: ParticipantId
+    resume_token: str
+    snapshot: Snapshot | None = None
+    resumed: bool = False
+
+
+class Publish(Model):
+    """Offer for the participant's main (microphone and camera) or screen peer connection.
+
+    The first publish on a source creates the feed; a later one renegotiates it.
+    """
+
+    source: Source = "main"
+    jsep: Jsep
+    audio: bool = True
+    video: bool = True
+
+
+class PublishReply(Out):
+    feed: FeedId
+    jsep: Jsep
+    streams: list[StreamInfo]
+
+
+class Unpublish(Model):
+    source: Source
+
+
+class Trickle(Model):
+    pc: PeerConnectionName
+    candidate: IceCandidate | None = None  # None: gathering completed
+
+
+class StreamRef(Model):
+    feed: FeedId
+    mid: Annotated[str, StringConstraints(max_length=16)] | None = None  # None: every stream
+
+
+class Subscribe(Model):
+    """Change the set of streams received on the one subscriber peer connection."""
+
+    add: Annotated[list[StreamRef], Field(max_length=512)] = []
+    remove: Annotated[list[StreamRef], Field(max_length=512)] = []
+
+
+class SubscribedStream(Out):
+    mid: str
+    feed: FeedId
+    feed_mid: str
+    kind: MediaKind
+    participant_id: ParticipantId | None = None
+    active: bool = True
+
+
+class SubscribeReply(Out):
+    jsep: Jsep | None = None  # an offer to answer with subscriber.answer, when renegotiation is needed
+    streams: list[SubscribedStream]
+
+
+class SubscriberAnswer(Model):
+    jsep: Jsep
+
+
+class LayerChoice(Model):
+    mid: Annotated[str, StringConstraints(max_length=16)]
+    substream: Annotated[int, Field(ge=0, le=2)] | None = None
+    temporal: Annotated[int, Field(ge=0, le=2)] | None = None
+    send: bool | None = None
+
+
+class SubscriberConfigure(Model):
+    streams: Annotated[list[LayerChoice], Field(min_length=1, max_length=512)]
+
+
+class MediaState(Model):
+    """The participant's own microphone and camera state (self mute)."""
+
+    audio: bool
+    video: bool
+
+
+class ChatSend(Model):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    to: ParticipantId | None = None
+    client_msg_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class ChatSendReply(Out):
+    message: ChatMessage
+
+
+class Reaction(Model):
+    emoji: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+
+
+class Hand(Model):
+    raised: bool
+
+
+class Target(Model):
+    participant: ParticipantId
+
+
+class MuteAll(Model):
+    allow_self_unmute: bool | None = None
+
+
+class SetRole(Model):
+    participant: ParticipantId
+    role: Literal["cohost", "participant"]
+
+
+class Admit(Model):
+    participant: ParticipantId | None = None  # None: admit everyone waiting
+
+
+class MeetingUpdate(Model):
+    locked: bool | None = None
+    waiting_room: bool | None = None
+    allow_guests: bool | None = None
+    allow_self_unmute: bool | None = None
+    mute_on_entry: bool | None = None
+    chat: ChatPolicy | None = None
+    screen_share: SharePolicy | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+
+
+REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
+    "join": (Join, JoinReply),
+    "leave": (Empty, EmptyReply),
+    "ping": (Empty, EmptyReply),
+    "publish": (Publish, PublishReply),
+    "unpublish": (Unpublish, EmptyReply),
+    "trickle": (Trickle, EmptyReply),
+    "subscribe": (Subscribe, SubscribeReply),
+    "subscriber.answer": (SubscriberAnswer, EmptyReply),
+    "subscriber.configure": (SubscriberConfigure, EmptyReply),
+    "media.state": (MediaState, EmptyReply),
+    "chat.send": (ChatSend, ChatSendReply),
+    "reaction": (Reaction, EmptyReply),
+    "hand": (Hand, EmptyReply),
+    # Host and co-host controls.
+    "host.mute": (Target, EmptyReply),
+    "host.mute_all": (MuteAll, EmptyReply),
+    "host.stop_video": (Target, EmptyReply),
+    "host.ask_unmute": (Target, EmptyReply),
+    "host.lower_hand": (Target, EmptyReply),
+    "host.remove": (Target, EmptyReply),
+    "host.set_role": (SetRole, EmptyReply),
+    "host.transfer": (Target, EmptyReply),
+    "host.admit": (Admit, EmptyReply),
+    "host.deny": (Target, EmptyReply),
+    "host.update": (MeetingUpdate, EmptyReply),
+    "host.end": (Empty, EmptyReply),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Events (server -> client)
+# --------------------------------------------------------------------------------------------
+
+
+class ParticipantEvent(Out):
+    participant: ParticipantInfo
+
+
+class ParticipantLeft(Out):
+    participant_id: ParticipantId
+    reason: Literal["left", "removed", "disconnected", "ended"]
+
+
+class FeedAdded(Out):
+    feed: FeedInfo
+
+
+class FeedRemoved(Out):
+    feed: FeedId
+    participant_id: ParticipantId
+
+
+class MeetingUpdated(Out):
+    meeting: MeetingInfo
+
+
+class ReactionEvent(Out):
+    participant_id: ParticipantId
+    emoji: str
+
+
+class Speaking(Out):
+    participant_id: ParticipantId
+    speaking: bool
+
+
+class WaitingUpdated(Out):
+    waiting: list[WaitingInfo]
+
+
+class Admitted(Out):
+    snapshot: Snapshot
+
+
+class Moderated(Out):
+    """Sent to the participant a host acted on."""
+
+    action: Literal["audio_muted", "video_stopped", "hand_lowered", "unmute_requested"]
+    by: PersonRef
+
+
+class Closed(Out):
+    """The server ends this participant's session; the connection closes after it."""
+
+    reason: Literal["removed", "denied", "ended", "replaced", "timeout"]
+    message: str = ""
+
+
+class SubscriberOffer(Out):
+    jsep: Jsep
+    streams: list[SubscribedStream]
+
+
+class MediaReset(Out):
+    """The media server was restarted: publish and subscribe again from scratch."""
+
+    reason: str = ""
+
+
+EVENTS: dict[str, type[Out]] = {
+    "participant.joined": ParticipantEvent,
+    "participant.updated": ParticipantEvent,
+    "participant.left": ParticipantLeft,
+    "feed.added": FeedAdded,
+    "feed.removed": FeedRemoved,
+    "meeting.updated": MeetingUpdated,
+    "chat.message": ChatMessage,
+    "reaction": ReactionEvent,
+    "speaking": Speaking,
+    "waiting.updated": WaitingUpdated,
+    "admitted": Admitted,
+    "moderated": Moderated,
+    "closed": Closed,
+    "subscriber.offer": SubscriberOffer,
+    "media.reset": MediaReset,
+}
+
+
+class ClientEnvelope(BaseModel):
+    """The outer shape every client message must have; ``data`` is validated per ``type``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    data: dict[str, Any] = {}
