@@ -24,13 +24,17 @@ __all__ = [
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
-    "convene_http_requests", "HTTP requests served", ["method", "route", "status"], registry=REGISTRY
+    "convene_http_requests",
+    "HTTP requests served",
+    ["method", "route", "status"],
+    registry=REGISTRY,
 )
 WS_CONNECTIONS = Gauge(
     "convene_ws_connections", "Open signaling WebSocket connections", registry=REGISTRY
 )
 WS_DROPPED_SLOW = Counter(
-    "convene_ws_dropped_slow", "Connections closed because their send queue overflowed",
+    "convene_ws_dropped_slow",
+    "Connections closed because their send queue overflowed",
     registry=REGISTRY,
 )
 SIGNALING_MESSAGES = Counter(
@@ -39,15 +43,22 @@ SIGNALING_MESSAGES = Counter(
 SIGNALING_ERRORS = Counter(
     "convene_signaling_errors", "Signaling error replies sent", ["code"], registry=REGISTRY
 )
-MEETINGS_LIVE = Gauge("convene_meetings_live", "Meetings with a live room on this node", registry=REGISTRY)
+MEETINGS_LIVE = Gauge(
+    "convene_meetings_live", "Meetings with a live room on this node", registry=REGISTRY
+)
 PARTICIPANTS = Gauge(
-    "convene_participants", "Participants in live meetings on this node", ["state"], registry=REGISTRY
+    "convene_participants",
+    "Participants in live meetings on this node",
+    ["state"],
+    registry=REGISTRY,
 )
 JANUS_REQUESTS = Counter(
     "convene_janus_requests", "Requests sent to Janus", ["request", "outcome"], registry=REGISTRY
 )
 JANUS_REQUEST_SECONDS = Histogram(
-    "convene_janus_request_seconds", "Janus request round-trip time", ["request"],
+    "convene_janus_request_seconds",
+    "Janus request round-trip time",
+    ["request"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=REGISTRY,
 )

@@ -44,7 +44,9 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 def parse_request(raw: str | bytes) -> Request:
     """Validate one client message. Raises ConveneError with the request id where one was read."""
     if len(raw) > MAX_MESSAGE_BYTES:
-        raise ConveneError(ErrorCode.INVALID_MESSAGE, "message too large", {"limit": MAX_MESSAGE_BYTES})
+        raise ConveneError(
+            ErrorCode.INVALID_MESSAGE, "message too large", {"limit": MAX_MESSAGE_BYTES}
+        )
     try:
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -54,7 +56,8 @@ def parse_request(raw: str | bytes) -> Request:
     except ValidationError as exc:
         req_id = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
         err = ConveneError(
-            ErrorCode.INVALID_MESSAGE, "message does not have the envelope shape",
+            ErrorCode.INVALID_MESSAGE,
+            "message does not have the envelope shape",
             _validation_details(exc),
         )
         err.request_id = req_id[:64] if req_id else None

@@ -191,7 +191,9 @@ class EmptyReply(Out):
 class Join(Model):
     """First message on a connection: join a meeting, or resume a dropped participant."""
 
-    meeting: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    meeting: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    ]
     passcode: Annotated[str, StringConstraints(max_length=32)] | None = None
     display_name: DisplayName | None = None
     resume: Annotated[str, StringConstraints(max_length=128)] | None = None
@@ -254,7 +256,9 @@ class SubscribedStream(Out):
 
 
 class SubscribeReply(Out):
-    jsep: Jsep | None = None  # an offer to answer with subscriber.answer, when renegotiation is needed
+    jsep: Jsep | None = (
+        None  # an offer to answer with subscriber.answer, when renegotiation is needed
+    )
     streams: list[SubscribedStream]
 
 
@@ -323,7 +327,10 @@ class MeetingUpdate(Model):
     mute_on_entry: bool | None = None
     chat: ChatPolicy | None = None
     screen_share: SharePolicy | None = None
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    title: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
 
 
 REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {

@@ -1,0 +1,337 @@
+"""One live meeting's state and the rules that change it.
+
+A :class:`Room` is plain data plus decisions: admission, roles, permissions, moderation flags. It
+does no I/O and knows nothing of Janus, WebSockets or the database; the signaling layer changes it
+under ``room.lock`` and publishes the consequences after releasing the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from convene.protocol.errors import ConveneError, ErrorCode
+from convene.protocol.ids import FeedId, MeetingId, ParticipantId, UserId
+from convene.protocol.messages import (
+    ChatPolicy,
+    FeedInfo,
+    MeetingInfo,
+    ParticipantInfo,
+    PersonRef,
+    Role,
+    SharePolicy,
+    Source,
+    StreamInfo,
+    WaitingInfo,
+)
+
+__all__ = ["Admission", "MeetingState", "Participant", "Room", "hash_token", "now"]
+
+HOST_ROLES: frozenset[Role] = frozenset({"host", "cohost"})
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class MeetingState:
+    """The meeting's settings as the live room sees them (loaded from storage at start)."""
+
+    id: MeetingId
+    code: str
+    title: str
+    owner: UserId
+    locked: bool = False
+    waiting_room: bool = True
+    allow_guests: bool = True
+    allow_self_unmute: bool = True
+    mute_on_entry: bool = False
+    chat: ChatPolicy = "everyone"
+    screen_share: SharePolicy = "everyone"
+    max_participants: int = 300
+    started_at: datetime | None = None
+
+    def info(self) -> MeetingInfo:
+        return MeetingInfo(
+            id=self.id,
+            code=self.code,
+            title=self.title,
+            locked=self.locked,
+            waiting_room=self.waiting_room,
+            allow_guests=self.allow_guests,
+            allow_self_unmute=self.allow_self_unmute,
+            mute_on_entry=self.mute_on_entry,
+            chat=self.chat,
+            screen_share=self.screen_share,
+            max_participants=self.max_participants,
+            started_at=self.started_at,
+        )
+
+
+@dataclass
+class Feed:
+    id: FeedId
+    source: Source
+    streams: tuple[StreamInfo, ...] = ()
+
+    def audio_mids(self) -> list[str]:
+        return [s.mid for s in self.streams if s.kind == "audio"]
+
+    def video_mids(self) -> list[str]:
+        return [s.mid for s in self.streams if s.kind == "video"]
+
+
+@dataclass
+class Participant:
+    id: ParticipantId
+    display_name: str
+    user_id: UserId | None
+    guest_key: str | None
+    resume_hash: str
+    # Token this participant's media handles present to the SFU room's access list.
+    media_token: str
+    role: Role = "participant"
+    state: Literal["waiting", "joined"] = "waiting"
+    joined_at: datetime = field(default_factory=now)
+    waiting_since: datetime = field(default_factory=now)
+    connected: bool = True
+    audio: bool = False
+    video: bool = False
+    # Set by a host: enforced at the media server, lifted by the host or by an allowed self-unmute.
+    audio_blocked: bool = False
+    video_blocked: bool = False
+    # A host asked this participant to unmute: their next unmute is allowed even when
+    # self-unmute is off.
+    unmute_invited: bool = False
+    hand_raised_at: datetime | None = None
+    feeds: dict[Source, Feed] = field(default_factory=dict)
+
+    @property
+    def is_host(self) -> bool:
+        return self.role in HOST_ROLES
+
+    @property
+    def guest(self) -> bool:
+        return self.user_id is None
+
+    def ref(self) -> PersonRef:
+        return PersonRef(id=self.id, display_name=self.display_name)
+
+    def info(self) -> ParticipantInfo:
+        return ParticipantInfo(
+            id=self.id,
+            display_name=self.display_name,
+            role=self.role,
+            guest=self.guest,
+            audio=self.audio and not self.audio_blocked,
+            video=self.video and not self.video_blocked,
+            audio_blocked=self.audio_blocked,
+            video_blocked=self.video_blocked,
+            hand_raised=self.hand_raised_at is not None,
+            hand_raised_at=self.hand_raised_at,
+            screen_sharing="screen" in self.feeds,
+            connection="connected" if self.connected else "reconnecting",
+            joined_at=self.joined_at,
+        )
+
+    def waiting_info(self) -> WaitingInfo:
+        return WaitingInfo(
+            id=self.id, display_name=self.display_name, guest=self.guest, since=self.waiting_since
+        )
+
+    def feed_infos(self) -> list[FeedInfo]:
+        return [
+            FeedInfo(id=f.id, participant_id=self.id, source=f.source, streams=list(f.streams))
+            for f in self.feeds.values()
+        ]
+
+
+Admission = Literal["joined", "waiting"]
+
+
+class Room:
+    """A live meeting on this node. Mutate only while holding :attr:`lock`."""
+
+    def __init__(self, meeting: MeetingState) -> None:
+        self.meeting = meeting
+        self.lock = asyncio.Lock()
+        self.participants: dict[ParticipantId, Participant] = {}
+        self.banned_users: set[UserId] = set()
+        self.banned_guests: set[str] = set()
+        self.ended = False
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def joined(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.state == "joined"]
+
+    def waiting(self) -> list[Participant]:
+        return sorted(
+            (p for p in self.participants.values() if p.state == "waiting"),
+            key=lambda p: p.waiting_since,
+        )
+
+    def hosts(self) -> list[Participant]:
+        return [p for p in self.joined() if p.is_host]
+
+    def host(self) -> Participant | None:
+        return next((p for p in self.joined() if p.role == "host"), None)
+
+    def get(self, pid: ParticipantId) -> Participant:
+        p = self.participants.get(pid)
+        if p is None:
+            raise ConveneError(ErrorCode.PARTICIPANT_NOT_FOUND, "no such participant")
+        return p
+
+    def get_joined(self, pid: ParticipantId) -> Participant:
+        p = self.get(pid)
+        if p.state != "joined":
+            raise ConveneError(ErrorCode.NOT_JOINED, "that participant is not in the meeting")
+        return p
+
+    def by_resume(self, token: str) -> Participant | None:
+        digest = hash_token(token)
+        for p in self.participants.values():
+            if hmac.compare_digest(p.resume_hash, digest):
+                return p
+        return None
+
+    def feed_owner(self, feed: FeedId) -> tuple[Participant, Feed] | None:
+        for p in self.participants.values():
+            for f in p.feeds.values():
+                if f.id == feed:
+                    return p, f
+        return None
+
+    def is_banned(self, user_id: UserId | None, guest_key: str | None) -> bool:
+        return (user_id is not None and user_id in self.banned_users) or (
+            guest_key is not None and guest_key in self.banned_guests
+        )
+
+    def is_owner(self, user_id: UserId | None) -> bool:
+        return user_id is not None and user_id == self.meeting.owner
+
+    # -- admission -------------------------------------------------------------------------
+
+    def check_can_enter(self, user_id: UserId | None, guest_key: str | None) -> None:
+        """Raise if this person may not enter (or wait) now. Called under the lock."""
+        if self.ended:
+            raise ConveneError(ErrorCode.MEETING_ENDED, "this meeting has ended")
+        if self.is_banned(user_id, guest_key):
+            raise ConveneError(ErrorCode.REMOVED, "you were removed from this meeting")
+        owner = self.is_owner(user_id)
+        if user_id is None and not self.meeting.allow_guests:
+            raise ConveneError(ErrorCode.GUESTS_NOT_ALLOWED, "sign in to join this meeting")
+        if self.meeting.locked and not owner:
+            raise ConveneError(ErrorCode.MEETING_LOCKED, "the host has locked this meeting")
+        if not owner:
+            if len(self.joined()) >= self.meeting.max_participants:
+                raise ConveneError(ErrorCode.MEETING_FULL, "the meeting is full")
+            if len(self.waiting()) >= self.meeting.max_participants:
+                raise ConveneError(ErrorCode.MEETING_FULL, "the waiting room is full")
+
+    def enter(self, p: Participant) -> Admission:
+        """Add a participant: the owner takes the host role; others wait when the room says so."""
+        self.participants[p.id] = p
+        if self.is_owner(p.user_id):
+            current = self.host()
+            if current is not None and current.id != p.id:
+                current.role = "cohost"
+            p.role = "host"
+            self._admit(p)
+            return "joined"
+        if self.meeting.waiting_room:
+            p.state = "waiting"
+            p.waiting_since = now()
+            return "waiting"
+        self._admit(p)
+        return "joined"
+
+    def admit(self, pid: ParticipantId) -> Participant:
+        p = self.get(pid)
+        if p.state != "waiting":
+            raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not waiting")
+        if len(self.joined()) >= self.meeting.max_participants:
+            raise ConveneError(ErrorCode.MEETING_FULL, "the meeting is full")
+        self._admit(p)
+        return p
+
+    def _admit(self, p: Participant) -> None:
+        p.state = "joined"
+        p.joined_at = now()
+        if self.meeting.mute_on_entry and not p.is_host:
+            p.audio_blocked = True
+        if self.meeting.started_at is None:
+            self.meeting.started_at = p.joined_at
+
+    def remove(self, pid: ParticipantId) -> Participant | None:
+        """Take a participant out; if they were the host, hand the role on. Returns the new host."""
+        p = self.participants.pop(pid, None)
+        if p is None or p.role != "host":
+            return None
+        return self._elect_host()
+
+    def _elect_host(self) -> Participant | None:
+        """Pick a new host: the owner if present, else the longest-present co-host, else the
+        longest-present signed-in participant, else anyone."""
+        joined = sorted(self.joined(), key=lambda p: p.joined_at)
+        if not joined:
+            return None
+        for rule in (
+            lambda p: self.is_owner(p.user_id),
+            lambda p: p.role == "cohost",
+            lambda p: not p.guest,
+            lambda p: True,
+        ):
+            chosen = next((p for p in joined if rule(p)), None)
+            if chosen is not None:
+                chosen.role = "host"
+                return chosen
+        return None
+
+    def ban(self, p: Participant) -> None:
+        if p.user_id is not None:
+            self.banned_users.add(p.user_id)
+        if p.guest_key is not None:
+            self.banned_guests.add(p.guest_key)
+
+    # -- permissions -----------------------------------------------------------------------
+
+    def require_host(self, actor: Participant) -> None:
+        if actor.state != "joined" or not actor.is_host:
+            raise ConveneError(ErrorCode.FORBIDDEN, "only the host and co-hosts can do that")
+
+    def require_acts_on(self, actor: Participant, target: Participant) -> None:
+        """A co-host cannot act on the host; nobody uses host controls on themselves."""
+        self.require_host(actor)
+        if target.id == actor.id:
+            raise ConveneError(ErrorCode.INVALID_REQUEST, "you cannot do that to yourself")
+        if target.role == "host" and actor.role != "host":
+            raise ConveneError(ErrorCode.FORBIDDEN, "a co-host cannot act on the host")
+
+    def check_chat(self, sender: Participant, recipient: Participant | None) -> None:
+        policy = self.meeting.chat
+        if sender.is_host or policy == "everyone":
+            return
+        if policy == "hosts" and recipient is not None and recipient.is_host:
+            return
+        if policy == "hosts":
+            raise ConveneError(
+                ErrorCode.CHAT_DISABLED, "the host allows chat with hosts and co-hosts only"
+            )
+        raise ConveneError(ErrorCode.CHAT_DISABLED, "the host has turned chat off")
+
+    def check_share(self, p: Participant) -> None:
+        if self.meeting.screen_share == "hosts" and not p.is_host:
+            raise ConveneError(
+                ErrorCode.SCREEN_SHARE_DISABLED, "only the host and co-hosts can share their screen"
+            )

@@ -1,0 +1,1 @@
+"""The signaling WebSocket: participants' sessions and the live meetings they act on."""

@@ -1,0 +1,1052 @@
+"""One live meeting on this node: the room's state, its media room, and every action on them.
+
+The pattern for every action: validate and change :class:`Room` state under ``room.lock``, queue
+the resulting events (a non-blocking append to the outbox, so their order is the order of the
+state changes), release the lock, then do the I/O (media server, database). A single drain task
+publishes the outbox to the bus in order.
+
+Sessions see a participant's events on ``participant.<id>`` and the meeting's on
+``meeting.<id>``. Events are upserts (a full ``ParticipantInfo``, a full ``FeedInfo``), so a
+client that sees one twice, or one already reflected in its snapshot, renders the same thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar, cast
+
+from convene.bus.base import Bus, meeting_subject, participant_subject
+from convene.config import Settings
+from convene.media.base import (
+    SFU,
+    FeedLeft,
+    Hangup,
+    MediaError,
+    MediaEvent,
+    MediaRoom,
+    MediaUnavailable,
+    Publisher,
+    RoomOptions,
+    ServerReset,
+    StreamSelector,
+    Subscriber,
+    SubscriberOffer,
+    SubscriptionStream,
+    Talking,
+)
+from convene.metrics import MEETINGS_LIVE, PARTICIPANTS
+from convene.protocol.codec import encode_event
+from convene.protocol.errors import ConveneError, ErrorCode
+from convene.protocol.ids import FeedId, ParticipantId, UserId, new_feed_id
+from convene.protocol.messages import (
+    Admitted,
+    ChatMessage,
+    Closed,
+    FeedAdded,
+    FeedInfo,
+    FeedRemoved,
+    Jsep,
+    MediaReset,
+    MeetingUpdate,
+    MeetingUpdated,
+    Moderated,
+    Out,
+    ParticipantEvent,
+    ParticipantLeft,
+    PersonRef,
+    PublishReply,
+    ReactionEvent,
+    Snapshot,
+    Source,
+    Speaking,
+    StreamInfo,
+    SubscribedStream,
+    SubscribeReply,
+    WaitingUpdated,
+)
+from convene.protocol.messages import (
+    SubscriberOffer as SubscriberOfferEvent,
+)
+from convene.rooms.room import Admission, Feed, Participant, Room, hash_token, now
+from convene.signaling.ice import ice_servers_for
+from convene.signaling.store import ConferenceStore, StoredChat
+
+__all__ = ["Conference", "ConferenceClosing", "Identity"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LeaveReason = Literal["left", "removed", "disconnected", "ended"]
+
+
+class ConferenceClosing(Exception):
+    """The conference is shutting down (its last participant just left): open a new one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is asking to join: a signed-in user, or a guest known by their browser's guest key."""
+
+    user_id: UserId | None
+    guest_key: str | None
+    display_name: str
+
+
+@dataclass
+class ParticipantMedia:
+    """A participant's handles on the media server; ``lock`` serialises their negotiations."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    publishers: dict[Source, Publisher] = field(default_factory=dict)
+    subscriber: Subscriber | None = None
+
+    def handles(self) -> list[Publisher | Subscriber]:
+        items: list[Publisher | Subscriber] = list(self.publishers.values())
+        if self.subscriber is not None:
+            items.append(self.subscriber)
+        return items
+
+
+class Conference:
+    """A live meeting. Created by :class:`~convene.signaling.registry.Registry` on first join."""
+
+    def __init__(
+        self,
+        room: Room,
+        *,
+        sfu: SFU,
+        bus: Bus,
+        store: ConferenceStore,
+        settings: Settings,
+        on_closed: Callable[[Conference], None],
+    ) -> None:
+        self.room = room
+        self.id = room.meeting.id
+        self._sfu = sfu
+        self._bus = bus
+        self._store = store
+        self._settings = settings
+        self._on_closed = on_closed
+        self._media_room: MediaRoom | None = None
+        self._media_ready = asyncio.Event()
+        self._media: dict[ParticipantId, ParticipantMedia] = {}
+        self._outbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._grace: dict[ParticipantId, asyncio.Task[None]] = {}
+        self._drain_task: asyncio.Task[None] | None = None
+        self._session_ids: dict[ParticipantId, str] = {}
+        self.closed = False
+        self._closing = False
+
+    # ------------------------------------------------------------------------------------------
+    # Lifecycle
+    # ------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create the media room and start publishing events. Raises ConveneError when the media
+        server is unavailable."""
+        self._drain_task = asyncio.create_task(self._drain(), name=f"conference-drain-{self.id}")
+        try:
+            await self._create_media_room()
+        except BaseException:
+            await self._stop_drain()
+            raise
+        await self._store.set_status(self.id, "live")
+        MEETINGS_LIVE.inc()
+        log.info("meeting %s live", self.id)
+
+    async def _create_media_room(self) -> None:
+        options = RoomOptions(max_publishers=self.room.meeting.max_participants * 2)
+        try:
+            media_room = await self._sfu.create_room(options, self._on_room_event)
+        except MediaError as exc:
+            log.warning("meeting %s: media room not created: %s", self.id, exc)
+            raise ConveneError(
+                ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available, try again shortly"
+            ) from exc
+        # Participants admitted while the media room was missing need their tokens allowed.
+        tokens = [p.media_token for p in self.room.participants.values()]
+        for token in tokens:
+            await media_room.allow(token)
+        self._media_room = media_room
+        self._media_ready.set()
+
+    async def close(self, *, status: Literal["open", "ended"] = "open") -> None:
+        """Tear everything down: media handles, the media room, timers, the drain task."""
+        if self.closed:
+            return
+        self.closed = True
+        for task in list(self._grace.values()):
+            task.cancel()
+        media = list(self._media.values())
+        self._media.clear()
+        for m in media:
+            await self._close_handles(m.handles())
+        if self._media_room is not None:
+            with contextlib.suppress(MediaError):
+                await self._media_room.destroy()
+        for task in list(self._tasks):
+            task.cancel()
+        await self._stop_drain()
+        with contextlib.suppress(Exception):
+            await self._store.set_status(self.id, status)
+        MEETINGS_LIVE.dec()
+        log.info("meeting %s closed (%s)", self.id, status)
+        self._on_closed(self)
+
+    async def _stop_drain(self) -> None:
+        if self._drain_task is None:
+            return
+        await self._outbox.put(None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self._drain_task), timeout=5)
+        if not self._drain_task.done():
+            self._drain_task.cancel()
+        self._drain_task = None
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("meeting %s: background task failed", self.id, exc_info=task.exception())
+
+    # ------------------------------------------------------------------------------------------
+    # Events out
+    # ------------------------------------------------------------------------------------------
+
+    def _emit(self, subject: str, event_type: str, payload: Out) -> None:
+        self._outbox.put_nowait((subject, encode_event(event_type, payload).encode()))
+
+    def _to_meeting(self, event_type: str, payload: Out) -> None:
+        self._emit(meeting_subject(self.id), event_type, payload)
+
+    def _to(self, pid: ParticipantId, event_type: str, payload: Out) -> None:
+        self._emit(participant_subject(pid), event_type, payload)
+
+    def _to_hosts_waiting(self) -> None:
+        update = WaitingUpdated(waiting=[p.waiting_info() for p in self.room.waiting()])
+        for host in self.room.hosts():
+            self._to(host.id, "waiting.updated", update)
+
+    def _updated(self, p: Participant) -> None:
+        self._to_meeting("participant.updated", ParticipantEvent(participant=p.info()))
+
+    async def _drain(self) -> None:
+        while True:
+            item = await self._outbox.get()
+            if item is None:
+                return
+            subject, payload = item
+            try:
+                await self._bus.publish(subject, payload)
+            except Exception:
+                log.exception("meeting %s: publishing an event failed", self.id)
+
+    # ------------------------------------------------------------------------------------------
+    # Admission
+    # ------------------------------------------------------------------------------------------
+
+    async def enter(
+        self, who: Identity, pid: ParticipantId, session_id: str
+    ) -> tuple[Participant, Admission, str]:
+        """Add a new participant (joined, or waiting). Returns it, its admission and resume token.
+
+        The caller chooses ``pid`` so that it can listen for the participant's events first.
+        """
+        known = who.user_id is not None or who.guest_key is not None
+        if known and await self._store.is_banned(self.id, who.user_id, who.guest_key):
+            raise ConveneError(ErrorCode.REMOVED, "you were removed from this meeting")
+        resume = secrets.token_urlsafe(32)
+        p = Participant(
+            id=pid,
+            display_name=who.display_name,
+            user_id=who.user_id,
+            guest_key=who.guest_key,
+            resume_hash=hash_token(resume),
+            media_token=secrets.token_urlsafe(24),
+        )
+        async with self.room.lock:
+            if self._closing:
+                raise ConferenceClosing
+            self.room.check_can_enter(who.user_id, who.guest_key)
+            previous_host = self.room.host()
+            admission = self.room.enter(p)
+            self._media[pid] = ParticipantMedia()
+            self._session_ids[pid] = session_id
+            if admission == "joined":
+                self._announce_joined(p)
+                if previous_host is not None and previous_host.role != "host":
+                    self._updated(previous_host)
+                    self._to_hosts_waiting()
+            else:
+                self._to_hosts_waiting()
+        await self._allow_media(p.media_token)
+        PARTICIPANTS.labels(state=admission).inc()
+        await self._store.record_join(
+            self.id,
+            pid,
+            user=who.user_id,
+            guest_key=who.guest_key,
+            display_name=who.display_name,
+            role=p.role,
+        )
+        log.info("meeting %s: participant %s %s", self.id, pid, admission)
+        return p, admission, resume
+
+    def _announce_joined(self, p: Participant) -> None:
+        """Under the lock: tell the meeting, and mark the point after which p's events count."""
+        self._to_meeting("participant.joined", ParticipantEvent(participant=p.info()))
+        self._to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p, chat=[])))
+        if p.is_host:
+            self._to(
+                p.id,
+                "waiting.updated",
+                WaitingUpdated(waiting=[w.waiting_info() for w in self.room.waiting()]),
+            )
+
+    async def _allow_media(self, token: str) -> None:
+        if self._media_room is None:
+            return
+        try:
+            await self._media_room.allow(token)
+        except MediaError as exc:
+            log.warning("meeting %s: could not allow a media token: %s", self.id, exc)
+
+    def find_resumable(self, token: str) -> ParticipantId | None:
+        p = self.room.by_resume(token)
+        return p.id if p is not None else None
+
+    async def resume(self, token: str, session_id: str) -> Participant:
+        """Give a dropped participant their seat back on a new connection."""
+        async with self.room.lock:
+            p = self.room.by_resume(token)
+            if p is None:
+                raise ConveneError(
+                    ErrorCode.RESUME_INVALID, "that session can no longer be resumed"
+                )
+            self._session_ids[p.id] = session_id
+            grace = self._grace.pop(p.id, None)
+            if grace is not None:
+                grace.cancel()
+            was_connected = p.connected
+            p.connected = True
+            if p.state == "joined":
+                if not was_connected:
+                    self._updated(p)
+                self._to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p, chat=[])))
+        log.info("meeting %s: participant %s resumed", self.id, p.id)
+        return p
+
+    def session_of(self, pid: ParticipantId) -> str | None:
+        return self._session_ids.get(pid)
+
+    async def snapshot(self, pid: ParticipantId) -> Snapshot:
+        """The full picture for a joined participant, chat history included.
+
+        Chat is read after the room part so that any message missing from it is delivered as an
+        event after the participant's ``admitted`` marker (see the module docstring).
+        """
+        async with self.room.lock:
+            p = self.room.get_joined(pid)
+            base = self._room_snapshot(p, chat=[])
+        chat = await self._store.list_chat(self.id, pid, self._settings.meetings.chat_history_limit)
+        return base.model_copy(update={"chat": [_chat_message(c) for c in chat]})
+
+    def _room_snapshot(self, p: Participant, *, chat: list[ChatMessage]) -> Snapshot:
+        joined = sorted(self.room.joined(), key=lambda x: x.joined_at)
+        return Snapshot(
+            meeting=self.room.meeting.info(),
+            self_=p.info(),
+            participants=[x.info() for x in joined],
+            feeds=[f for x in joined for f in x.feed_infos()],
+            chat=chat,
+            waiting=[w.waiting_info() for w in self.room.waiting()] if p.is_host else [],
+            ice_servers=ice_servers_for(self._settings.ice, p.id),
+        )
+
+    async def admit(self, actor: ParticipantId, target: ParticipantId | None) -> None:
+        async with self.room.lock:
+            host = self.room.get(actor)
+            self.room.require_host(host)
+            targets = [self.room.get(target)] if target is not None else self.room.waiting()
+            admitted: list[Participant] = []
+            for t in targets:
+                if t.state == "waiting":
+                    self.room.admit(t.id)
+                    admitted.append(t)
+            for t in admitted:
+                self._announce_joined(t)
+            self._to_hosts_waiting()
+        for _ in admitted:
+            PARTICIPANTS.labels(state="waiting").dec()
+            PARTICIPANTS.labels(state="joined").inc()
+
+    async def deny(self, actor: ParticipantId, target: ParticipantId) -> None:
+        async with self.room.lock:
+            host = self.room.get(actor)
+            self.room.require_host(host)
+            t = self.room.get(target)
+            if t.state != "waiting":
+                raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not waiting")
+            self.room.remove(t.id)
+            self._to(
+                t.id, "closed", Closed(reason="denied", message="The host did not let you in.")
+            )
+            self._to_hosts_waiting()
+        await self._drop_participant(t, "denied")
+
+    # ------------------------------------------------------------------------------------------
+    # Leaving
+    # ------------------------------------------------------------------------------------------
+
+    async def leave(self, pid: ParticipantId, reason: LeaveReason = "left") -> None:
+        async with self.room.lock:
+            p = self.room.participants.get(pid)
+            if p is None:
+                return
+            was_joined = p.state == "joined"
+            new_host = self.room.remove(pid)
+            self._emit_departure(p, reason, new_host, was_joined)
+        await self._drop_participant(p, reason)
+        await self._close_if_empty()
+
+    def _emit_departure(
+        self, p: Participant, reason: LeaveReason, new_host: Participant | None, was_joined: bool
+    ) -> None:
+        if was_joined:
+            for feed in p.feeds.values():
+                self._to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=p.id))
+            self._to_meeting(
+                "participant.left", ParticipantLeft(participant_id=p.id, reason=reason)
+            )
+        if new_host is not None:
+            self._updated(new_host)
+        self._to_hosts_waiting()
+
+    async def _drop_participant(self, p: Participant, reason: str) -> None:
+        """After a participant left the room state: release their media and record it."""
+        grace = self._grace.pop(p.id, None)
+        if grace is not None and grace is not asyncio.current_task():
+            grace.cancel()
+        self._session_ids.pop(p.id, None)
+        media = self._media.pop(p.id, None)
+        if self._media_room is not None:
+            with contextlib.suppress(MediaError):
+                await self._media_room.revoke(p.media_token)
+        if media is not None:
+            await self._close_handles(media.handles())
+        PARTICIPANTS.labels(state=p.state).dec()
+        with contextlib.suppress(Exception):
+            await self._store.record_leave(p.id, reason)
+        log.info("meeting %s: participant %s left (%s)", self.id, p.id, reason)
+
+    async def _close_if_empty(self) -> None:
+        if self.closed:
+            return
+        async with self.room.lock:
+            empty = not self.room.participants
+            if empty:
+                self._closing = True
+        if empty:
+            await self.close(status="ended" if self.room.ended else "open")
+
+    def disconnected(self, pid: ParticipantId, session_id: str) -> None:
+        """The participant's connection dropped without leaving: keep the seat for a while."""
+        if self._session_ids.get(pid) != session_id or self.closed:
+            return
+        p = self.room.participants.get(pid)
+        if p is None:
+            return
+        grace = self._settings.meetings.reconnect_grace_seconds
+        if p.state == "waiting" or grace <= 0:
+            self._spawn(self.leave(pid, "disconnected"), f"leave-{pid}")
+            return
+        p.connected = False
+        self._updated(p)
+        self._grace[pid] = asyncio.create_task(self._expire(pid, session_id, grace))
+
+    async def _expire(self, pid: ParticipantId, session_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._session_ids.get(pid) == session_id:
+            self._grace.pop(pid, None)
+            await self.leave(pid, "disconnected")
+
+    # ------------------------------------------------------------------------------------------
+    # Media
+    # ------------------------------------------------------------------------------------------
+
+    async def _media_of(self, pid: ParticipantId) -> tuple[ParticipantMedia, MediaRoom]:
+        media = self._media.get(pid)
+        if media is None:
+            raise ConveneError(ErrorCode.NOT_JOINED, "you are not in the meeting")
+        try:
+            await asyncio.wait_for(self._media_ready.wait(), timeout=10)
+        except TimeoutError as exc:
+            raise ConveneError(
+                ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available"
+            ) from exc
+        assert self._media_room is not None
+        return media, self._media_room
+
+    async def publish(
+        self, pid: ParticipantId, source: Source, offer: Jsep, *, audio: bool, video: bool
+    ) -> PublishReply:
+        media, media_room = await self._media_of(pid)
+        async with media.lock:
+            async with self.room.lock:
+                p = self.room.get_joined(pid)
+                if source == "screen":
+                    self.room.check_share(p)
+                token = p.media_token
+            publisher = media.publishers.get(source)
+            created = publisher is None
+            if publisher is None:
+                publisher = await _media_call(
+                    media_room.publisher(
+                        feed=new_feed_id(),
+                        display=pid,
+                        token=token,
+                        listener=self._publisher_listener(pid, source),
+                    )
+                )
+                media.publishers[source] = publisher
+            try:
+                result = await _media_call(publisher.publish(offer.sdp, audio=audio, video=video))
+            except ConveneError:
+                if created:
+                    media.publishers.pop(source, None)
+                    await self._close_handles([publisher])
+                raise
+            streams = tuple(
+                StreamInfo(mid=s.mid, kind=s.kind, simulcast=s.simulcast, codec=s.codec)
+                for s in result.streams
+                if s.kind in ("audio", "video")
+            )
+            feed = Feed(id=publisher.feed, source=source, streams=streams)
+            async with self.room.lock:
+                p = self.room.get_joined(pid)
+                blocked_audio = p.audio_blocked
+                blocked_video = p.video_blocked and source == "main"
+            # Standing host mutes apply to new streams before anyone can subscribe to them.
+            for mid in feed.audio_mids() if blocked_audio else []:
+                await self._moderate(media_room, feed.id, mid, muted=True)
+            for mid in feed.video_mids() if blocked_video else []:
+                await self._moderate(media_room, feed.id, mid, muted=True)
+            async with self.room.lock:
+                p = self.room.get_joined(pid)
+                p.feeds[source] = feed
+                if source == "main":
+                    p.audio, p.video = audio, video
+                self._to_meeting("feed.added", FeedAdded(feed=feed_info(p, feed)))
+                self._updated(p)
+        return PublishReply(
+            feed=feed.id, jsep=Jsep(type="answer", sdp=result.answer_sdp), streams=list(streams)
+        )
+
+    async def unpublish(self, pid: ParticipantId, source: Source) -> None:
+        media, _ = await self._media_of(pid)
+        async with media.lock:
+            publisher = media.publishers.pop(source, None)
+            async with self.room.lock:
+                p = self.room.get_joined(pid)
+                feed = p.feeds.pop(source, None)
+                if feed is not None:
+                    self._to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=pid))
+                    self._updated(p)
+            if publisher is not None:
+                await self._close_handles([publisher])
+
+    async def trickle(
+        self, pid: ParticipantId, pc: str, candidate: dict[str, object] | None
+    ) -> None:
+        media, _ = await self._media_of(pid)
+        handle: Publisher | Subscriber | None = (
+            media.subscriber if pc == "subscriber" else media.publishers.get(cast(Source, pc))
+        )
+        if handle is None:
+            raise ConveneError(ErrorCode.INVALID_STATE, f"no {pc} peer connection to trickle to")
+        await _media_call(handle.trickle(candidate))
+
+    async def subscribe(
+        self, pid: ParticipantId, add: Iterable[StreamSelector], remove: Iterable[StreamSelector]
+    ) -> SubscribeReply:
+        media, media_room = await self._media_of(pid)
+        async with media.lock:
+            async with self.room.lock:
+                p = self.room.get_joined(pid)
+                token = p.media_token
+                wanted: list[StreamSelector] = []
+                for sel in add:
+                    owner = self.room.feed_owner(sel.feed)
+                    if owner is None:
+                        raise ConveneError(
+                            ErrorCode.FEED_NOT_FOUND,
+                            "that feed is not published",
+                            {"feed": sel.feed},
+                        )
+                    if owner[0].id == pid:
+                        raise ConveneError(
+                            ErrorCode.INVALID_REQUEST, "you cannot subscribe to yourself"
+                        )
+                    wanted.append(sel)
+            dropped = list(remove)
+            if media.subscriber is None:
+                if not wanted:
+                    return SubscribeReply(jsep=None, streams=[])
+                media.subscriber = await _media_call(
+                    media_room.subscriber(token=token, listener=self._subscriber_listener(pid))
+                )
+                dropped = []
+            result = await _media_call(media.subscriber.update(wanted, dropped))
+            streams = self._subscribed(result.streams)
+        jsep = Jsep(type="offer", sdp=result.offer_sdp) if result.offer_sdp else None
+        return SubscribeReply(jsep=jsep, streams=streams)
+
+    def _subscribed(self, streams: Iterable[SubscriptionStream]) -> list[SubscribedStream]:
+        out = []
+        for s in streams:
+            if s.kind not in ("audio", "video"):
+                continue
+            owner = self.room.feed_owner(s.feed)
+            out.append(
+                SubscribedStream(
+                    mid=s.mid,
+                    feed=s.feed,
+                    feed_mid=s.feed_mid,
+                    kind=s.kind,
+                    participant_id=owner[0].id if owner else None,
+                    active=s.active,
+                )
+            )
+        return out
+
+    async def subscriber_answer(self, pid: ParticipantId, answer: Jsep) -> None:
+        media, _ = await self._media_of(pid)
+        async with media.lock:
+            if media.subscriber is None:
+                raise ConveneError(ErrorCode.INVALID_STATE, "nothing to answer: subscribe first")
+            await _media_call(media.subscriber.answer(answer.sdp))
+
+    async def subscriber_configure(
+        self,
+        pid: ParticipantId,
+        mid: str,
+        *,
+        substream: int | None,
+        temporal: int | None,
+        send: bool | None,
+    ) -> None:
+        media, _ = await self._media_of(pid)
+        if media.subscriber is None:
+            raise ConveneError(ErrorCode.INVALID_STATE, "subscribe first")
+        await _media_call(
+            media.subscriber.configure(mid, substream=substream, temporal=temporal, send=send)
+        )
+
+    def _publisher_listener(
+        self, pid: ParticipantId, source: Source
+    ) -> Callable[[MediaEvent], None]:
+        def listener(event: MediaEvent) -> None:
+            if isinstance(event, Hangup):
+                log.info(
+                    "meeting %s: %s %s peer connection hung up: %s",
+                    self.id,
+                    pid,
+                    source,
+                    event.reason,
+                )
+                self._spawn(self._publisher_lost(pid, source), f"hangup-{pid}")
+
+        return listener
+
+    def _subscriber_listener(self, pid: ParticipantId) -> Callable[[MediaEvent], None]:
+        def listener(event: MediaEvent) -> None:
+            if isinstance(event, SubscriberOffer):
+                self._to(
+                    pid,
+                    "subscriber.offer",
+                    SubscriberOfferEvent(
+                        jsep=Jsep(type="offer", sdp=event.offer_sdp),
+                        streams=self._subscribed(event.streams),
+                    ),
+                )
+            elif isinstance(event, Hangup):
+                log.info("meeting %s: %s subscriber hung up: %s", self.id, pid, event.reason)
+
+        return listener
+
+    async def _publisher_lost(self, pid: ParticipantId, source: Source) -> None:
+        """A publisher connection died at the server: drop the feed (the client republishes)."""
+        media = self._media.get(pid)
+        if media is None:
+            return
+        async with media.lock:
+            publisher = media.publishers.pop(source, None)
+            async with self.room.lock:
+                p = self.room.participants.get(pid)
+                feed = p.feeds.pop(source, None) if p is not None else None
+                if p is not None and feed is not None:
+                    self._to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=pid))
+                    self._updated(p)
+            if publisher is not None:
+                await self._close_handles([publisher])
+
+    def _on_room_event(self, event: MediaEvent) -> None:
+        if isinstance(event, Talking):
+            owner = self.room.feed_owner(event.feed)
+            if owner is not None and owner[1].source == "main":
+                self._to_meeting(
+                    "speaking", Speaking(participant_id=owner[0].id, speaking=event.talking)
+                )
+        elif isinstance(event, FeedLeft):
+            owner = self.room.feed_owner(event.feed)
+            if owner is not None:
+                self._spawn(
+                    self._publisher_lost(owner[0].id, owner[1].source), f"feed-left-{event.feed}"
+                )
+        elif isinstance(event, ServerReset):
+            self._spawn(self._media_reset(event.reason), f"media-reset-{self.id}")
+
+    async def _media_reset(self, reason: str) -> None:
+        """The media server lost this room: start over with a new one and tell every client."""
+        log.warning("meeting %s: media server reset (%s); recreating the room", self.id, reason)
+        self._media_ready.clear()
+        self._media_room = None
+        async with self.room.lock:
+            for p in self.room.participants.values():
+                if p.feeds:
+                    p.feeds.clear()
+                    self._updated(p)
+            for m in self._media.values():
+                m.publishers.clear()
+                m.subscriber = None
+        delay = 0.5
+        while not self.closed:
+            try:
+                await self._create_media_room()
+                break
+            except ConveneError:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+        if not self.closed:
+            self._to_meeting("media.reset", MediaReset(reason="media server restarted"))
+
+    async def _moderate(
+        self, media_room: MediaRoom, feed: FeedId, mid: str, *, muted: bool
+    ) -> None:
+        try:
+            await media_room.moderate(feed, mid, muted=muted)
+        except MediaError as exc:
+            log.error("meeting %s: moderating feed %s failed: %s", self.id, feed, exc)
+            raise ConveneError(
+                ErrorCode.MEDIA_ERROR, "the media server refused the change"
+            ) from exc
+
+    async def _enforce(
+        self, p_feeds: list[Feed], kind: Literal["audio", "video"], *, muted: bool
+    ) -> None:
+        if self._media_room is None:
+            return
+        for feed in p_feeds:
+            mids = feed.audio_mids() if kind == "audio" else feed.video_mids()
+            for mid in mids:
+                await self._moderate(self._media_room, feed.id, mid, muted=muted)
+
+    async def _close_handles(self, handles: Iterable[Publisher | Subscriber]) -> None:
+        for h in handles:
+            try:
+                await h.close()
+            except Exception:
+                log.exception("meeting %s: closing a media handle failed", self.id)
+
+    # ------------------------------------------------------------------------------------------
+    # Participant actions
+    # ------------------------------------------------------------------------------------------
+
+    async def set_media_state(self, pid: ParticipantId, *, audio: bool, video: bool) -> None:
+        unblock_audio: list[Feed] = []
+        unblock_video: list[Feed] = []
+        async with self.room.lock:
+            p = self.room.get_joined(pid)
+            may_self = self.room.meeting.allow_self_unmute or p.is_host or p.unmute_invited
+            if audio and p.audio_blocked:
+                if not may_self:
+                    raise ConveneError(ErrorCode.MUTED_BY_HOST, "the host has muted you")
+                p.audio_blocked = False
+                unblock_audio = list(p.feeds.values())
+            if video and p.video_blocked:
+                if not may_self:
+                    raise ConveneError(ErrorCode.MUTED_BY_HOST, "the host has stopped your video")
+                p.video_blocked = False
+                unblock_video = [f for f in p.feeds.values() if f.source == "main"]
+            if audio or video:
+                p.unmute_invited = False
+            p.audio, p.video = audio, video
+            self._updated(p)
+        await self._enforce(unblock_audio, "audio", muted=False)
+        await self._enforce(unblock_video, "video", muted=False)
+
+    async def raise_hand(self, pid: ParticipantId, raised: bool) -> None:
+        async with self.room.lock:
+            p = self.room.get_joined(pid)
+            if raised and p.hand_raised_at is None:
+                p.hand_raised_at = now()
+            elif not raised:
+                p.hand_raised_at = None
+            self._updated(p)
+
+    async def react(self, pid: ParticipantId, emoji: str) -> None:
+        async with self.room.lock:
+            self.room.get_joined(pid)
+            self._to_meeting("reaction", ReactionEvent(participant_id=pid, emoji=emoji))
+
+    async def chat(
+        self, pid: ParticipantId, text: str, to: ParticipantId | None, client_msg_id: str | None
+    ) -> ChatMessage:
+        async with self.room.lock:
+            sender = self.room.get_joined(pid)
+            recipient = self.room.get_joined(to) if to is not None else None
+            if recipient is not None and recipient.id == sender.id:
+                raise ConveneError(ErrorCode.INVALID_REQUEST, "you cannot message yourself")
+            self.room.check_chat(sender, recipient)
+            sender_ref = sender.ref()
+            recipient_ref = recipient.ref() if recipient else None
+            sender_user = sender.user_id
+        stored = await self._store.add_chat(
+            self.id,
+            sender_id=sender_ref.id,
+            sender_name=sender_ref.display_name,
+            sender_user=sender_user,
+            to_id=recipient_ref.id if recipient_ref else None,
+            to_name=recipient_ref.display_name if recipient_ref else None,
+            text=text,
+            client_msg_id=client_msg_id,
+        )
+        message = _chat_message(stored)
+        if recipient_ref is None:
+            self._to_meeting("chat.message", message)
+        else:
+            self._to(sender_ref.id, "chat.message", message)
+            self._to(recipient_ref.id, "chat.message", message)
+        return message
+
+    # ------------------------------------------------------------------------------------------
+    # Host controls
+    # ------------------------------------------------------------------------------------------
+
+    async def host_mute(self, actor: ParticipantId, target: ParticipantId) -> None:
+        async with self.room.lock:
+            a, t = self.room.get(actor), self.room.get_joined(target)
+            self.room.require_acts_on(a, t)
+            feeds = self._block(a, t, "audio")
+        await self._enforce(feeds, "audio", muted=True)
+
+    def _block(
+        self, actor: Participant, t: Participant, kind: Literal["audio", "video"]
+    ) -> list[Feed]:
+        """Under the lock: mark t host-muted and queue the events; returns the feeds to enforce."""
+        if kind == "audio":
+            t.audio_blocked = True
+            feeds = list(t.feeds.values())
+        else:
+            t.video_blocked = True
+            feeds = [f for f in t.feeds.values() if f.source == "main"]
+        t.unmute_invited = False
+        self._updated(t)
+        action: Literal["audio_muted", "video_stopped"] = (
+            "audio_muted" if kind == "audio" else "video_stopped"
+        )
+        self._to(t.id, "moderated", Moderated(action=action, by=actor.ref()))
+        return feeds
+
+    async def host_mute_all(self, actor: ParticipantId, allow_self_unmute: bool | None) -> None:
+        feeds: list[Feed] = []
+        async with self.room.lock:
+            a = self.room.get(actor)
+            self.room.require_host(a)
+            for t in self.room.joined():
+                if t.id != a.id and not t.is_host:
+                    feeds += self._block(a, t, "audio")
+            if (
+                allow_self_unmute is not None
+                and allow_self_unmute != self.room.meeting.allow_self_unmute
+            ):
+                self.room.meeting.allow_self_unmute = allow_self_unmute
+                self._to_meeting(
+                    "meeting.updated", MeetingUpdated(meeting=self.room.meeting.info())
+                )
+        if allow_self_unmute is not None:
+            await self._store.save_settings(self.id, {"allow_self_unmute": allow_self_unmute})
+        await self._enforce(feeds, "audio", muted=True)
+
+    async def host_stop_video(self, actor: ParticipantId, target: ParticipantId) -> None:
+        async with self.room.lock:
+            a, t = self.room.get(actor), self.room.get_joined(target)
+            self.room.require_acts_on(a, t)
+            feeds = self._block(a, t, "video")
+        await self._enforce(feeds, "video", muted=True)
+
+    async def host_ask_unmute(self, actor: ParticipantId, target: ParticipantId) -> None:
+        async with self.room.lock:
+            a, t = self.room.get(actor), self.room.get_joined(target)
+            self.room.require_acts_on(a, t)
+            t.unmute_invited = True
+            self._to(t.id, "moderated", Moderated(action="unmute_requested", by=a.ref()))
+
+    async def host_lower_hand(self, actor: ParticipantId, target: ParticipantId) -> None:
+        async with self.room.lock:
+            a, t = self.room.get(actor), self.room.get_joined(target)
+            self.room.require_host(a)
+            if t.hand_raised_at is not None:
+                t.hand_raised_at = None
+                self._updated(t)
+                if t.id != a.id:
+                    self._to(t.id, "moderated", Moderated(action="hand_lowered", by=a.ref()))
+
+    async def host_remove(self, actor: ParticipantId, target: ParticipantId) -> None:
+        async with self.room.lock:
+            a, t = self.room.get(actor), self.room.get(target)
+            if t.state == "joined":
+                self.room.require_acts_on(a, t)
+            else:
+                self.room.require_host(a)
+            was_joined = t.state == "joined"
+            new_host = self.room.remove(t.id)
+            self.room.ban(t)
+            self._to(
+                t.id,
+                "closed",
+                Closed(reason="removed", message="The host removed you from the meeting."),
+            )
+            self._emit_departure(t, "removed", new_host, was_joined)
+            feeds = list(t.feeds.values())
+        await self._store.ban(self.id, t.user_id, t.guest_key)
+        # Cut the media at the server right away, whatever the removed client does.
+        if self._media_room is not None:
+            for feed in feeds:
+                with contextlib.suppress(MediaError):
+                    await self._media_room.kick(feed.id)
+        await self._drop_participant(t, "removed")
+        await self._close_if_empty()
+
+    async def host_set_role(
+        self, actor: ParticipantId, target: ParticipantId, role: Literal["cohost", "participant"]
+    ) -> None:
+        async with self.room.lock:
+            a, t = self.room.get(actor), self.room.get_joined(target)
+            if a.role != "host":
+                raise ConveneError(ErrorCode.FORBIDDEN, "only the host can change roles")
+            if t.id == a.id or t.role == "host":
+                raise ConveneError(
+                    ErrorCode.INVALID_REQUEST, "use host.transfer to hand the host role over"
+                )
+            if t.role != role:
+                t.role = role
+                self._updated(t)
+                if role == "cohost":
+                    self._to(
+                        t.id,
+                        "waiting.updated",
+                        WaitingUpdated(waiting=[w.waiting_info() for w in self.room.waiting()]),
+                    )
+
+    async def host_transfer(self, actor: ParticipantId, target: ParticipantId) -> None:
+        async with self.room.lock:
+            a, t = self.room.get(actor), self.room.get_joined(target)
+            if a.role != "host":
+                raise ConveneError(ErrorCode.FORBIDDEN, "only the host can hand the host role over")
+            if t.id == a.id:
+                raise ConveneError(ErrorCode.INVALID_REQUEST, "you are already the host")
+            t.role, a.role = "host", "participant"
+            self._updated(t)
+            self._updated(a)
+            self._to(
+                t.id,
+                "waiting.updated",
+                WaitingUpdated(waiting=[w.waiting_info() for w in self.room.waiting()]),
+            )
+
+    async def host_update(self, actor: ParticipantId, update: MeetingUpdate) -> None:
+        changes = update.model_dump(exclude_none=True)
+        admitted: list[Participant] = []
+        async with self.room.lock:
+            a = self.room.get(actor)
+            self.room.require_host(a)
+            if not changes:
+                return
+            for key, value in changes.items():
+                setattr(self.room.meeting, key, value)
+            self._to_meeting("meeting.updated", MeetingUpdated(meeting=self.room.meeting.info()))
+            if changes.get("waiting_room") is False:
+                # The gate is gone: whoever was waiting comes in, as in other meeting products.
+                for t in self.room.waiting():
+                    if len(self.room.joined()) >= self.room.meeting.max_participants:
+                        break
+                    self.room.admit(t.id)
+                    admitted.append(t)
+                for t in admitted:
+                    self._announce_joined(t)
+                self._to_hosts_waiting()
+        for _ in admitted:
+            PARTICIPANTS.labels(state="waiting").dec()
+            PARTICIPANTS.labels(state="joined").inc()
+        # The lock is per live session, like in other meeting products; the rest persists.
+        persisted = {k: v for k, v in changes.items() if k != "locked"}
+        if persisted:
+            await self._store.save_settings(self.id, persisted)
+
+    async def host_end(self, actor: ParticipantId) -> None:
+        async with self.room.lock:
+            a = self.room.get(actor)
+            if a.role != "host":
+                raise ConveneError(
+                    ErrorCode.FORBIDDEN, "only the host can end the meeting for everyone"
+                )
+            self.room.ended = True
+            self._closing = True
+            everyone = list(self.room.participants.values())
+            for p in everyone:
+                self._to(
+                    p.id, "closed", Closed(reason="ended", message="The host ended the meeting.")
+                )
+            self.room.participants.clear()
+        for p in everyone:
+            await self._drop_participant(p, "ended")
+        await self.close(status="ended")
+
+
+def feed_info(p: Participant, feed: Feed) -> FeedInfo:
+    return FeedInfo(id=feed.id, participant_id=p.id, source=feed.source, streams=list(feed.streams))
+
+
+def _chat_message(c: StoredChat) -> ChatMessage:
+    return ChatMessage(
+        id=c.id,
+        sender=PersonRef(id=c.sender_id, display_name=c.sender_name),
+        to=PersonRef(id=c.to_id, display_name=c.to_name or "") if c.to_id else None,
+        text=c.text,
+        sent_at=c.sent_at,
+    )
+
+
+async def _media_call(awaitable: Awaitable[T]) -> T:
+    """Await a media-server call, turning its failures into client-safe errors."""
+    try:
+        return await awaitable
+    except MediaUnavailable as exc:
+        raise ConveneError(
+            ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available"
+        ) from exc
+    except MediaError as exc:
+        raise ConveneError(
+            ErrorCode.MEDIA_ERROR, "the media server refused the request", {"media_code": exc.code}
+        ) from exc

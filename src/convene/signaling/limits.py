@@ -1,0 +1,65 @@
+"""Per-connection message budgets: a token bucket per kind of message.
+
+A client that runs over budget gets ``rate_limited`` errors; one that keeps sending far beyond it
+is abusive and its connection is closed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+__all__ = ["Bucket", "ConnectionLimits"]
+
+
+@dataclass
+class Bucket:
+    rate: float  # tokens per second
+    burst: float
+    tokens: float = -1.0
+    stamp: float = field(default_factory=time.monotonic)
+
+    def take(self, now: float | None = None) -> bool:
+        t = time.monotonic() if now is None else now
+        if self.tokens < 0:
+            self.tokens = self.burst
+        self.tokens = min(self.burst, self.tokens + (t - self.stamp) * self.rate)
+        self.stamp = t
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+# Trickle and subscription changes come in bursts when a page of tiles changes; chat, reactions
+# and host actions are human-paced.
+_BUDGETS: dict[str, tuple[float, float]] = {
+    "any": (40.0, 200.0),
+    "chat.send": (3.0, 10.0),
+    "reaction": (4.0, 12.0),
+    "hand": (2.0, 6.0),
+    "host": (10.0, 30.0),
+    "join": (0.5, 3.0),
+}
+
+ABUSE_LIMIT = 200  # refused messages in a row before the connection is closed
+
+
+class ConnectionLimits:
+    def __init__(self) -> None:
+        self._buckets = {name: Bucket(rate, burst) for name, (rate, burst) in _BUDGETS.items()}
+        self.refused_in_a_row = 0
+
+    def allow(self, message_type: str) -> bool:
+        """Charge one message; False when it is over budget."""
+        kind = "host" if message_type.startswith("host.") else message_type
+        ok = self._buckets["any"].take()
+        specific = self._buckets.get(kind)
+        if ok and specific is not None:
+            ok = specific.take()
+        self.refused_in_a_row = 0 if ok else self.refused_in_a_row + 1
+        return ok
+
+    @property
+    def abusive(self) -> bool:
+        return self.refused_in_a_row >= ABUSE_LIMIT

@@ -1,0 +1,87 @@
+"""The live meetings hosted on this node, started on first join and dropped when they close."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from convene.bus.base import Bus
+from convene.config import Settings
+from convene.media.base import SFU
+from convene.protocol.ids import MeetingId
+from convene.rooms.room import MeetingState, Room
+from convene.signaling.conference import Conference
+from convene.signaling.store import ConferenceStore, StoredMeeting
+
+__all__ = ["Registry"]
+
+log = logging.getLogger(__name__)
+
+
+class Registry:
+    def __init__(self, *, sfu: SFU, bus: Bus, store: ConferenceStore, settings: Settings) -> None:
+        self.sfu = sfu
+        self.bus = bus
+        self.store = store
+        self.settings = settings
+        self._live: dict[MeetingId, Conference] = {}
+        self._starting: dict[MeetingId, asyncio.Lock] = {}
+
+    def get(self, meeting: MeetingId) -> Conference | None:
+        conf = self._live.get(meeting)
+        return conf if conf is not None and not conf.closed else None
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    async def open(self, meeting: StoredMeeting) -> Conference:
+        """The live conference for ``meeting``, starting it if needed (one start at a time)."""
+        conf = self.get(meeting.id)
+        if conf is not None:
+            return conf
+        lock = self._starting.setdefault(meeting.id, asyncio.Lock())
+        async with lock:
+            conf = self.get(meeting.id)
+            if conf is not None:
+                return conf
+            room = Room(_state_of(meeting, self.settings))
+            conf = Conference(
+                room,
+                sfu=self.sfu,
+                bus=self.bus,
+                store=self.store,
+                settings=self.settings,
+                on_closed=self._closed,
+            )
+            await conf.start()
+            self._live[meeting.id] = conf
+        self._starting.pop(meeting.id, None)
+        return conf
+
+    def _closed(self, conf: Conference) -> None:
+        if self._live.get(conf.id) is conf:
+            del self._live[conf.id]
+
+    async def close(self) -> None:
+        """Shut every live conference down (server stopping)."""
+        for conf in list(self._live.values()):
+            with contextlib.suppress(Exception):
+                await conf.close()
+        self._live.clear()
+
+
+def _state_of(m: StoredMeeting, settings: Settings) -> MeetingState:
+    return MeetingState(
+        id=m.id,
+        code=m.code,
+        title=m.title,
+        owner=m.owner,
+        waiting_room=m.waiting_room,
+        allow_guests=m.allow_guests,
+        allow_self_unmute=m.allow_self_unmute,
+        mute_on_entry=m.mute_on_entry,
+        chat=m.chat,
+        screen_share=m.screen_share,
+        max_participants=min(m.max_participants, settings.meetings.max_participants),
+    )

@@ -1,0 +1,559 @@
+"""One signaling WebSocket: a participant's session in one meeting.
+
+Each session has one reader (this task, handling requests one at a time, in order) and one
+writer task draining a bounded queue. A client too slow to drain its queue is disconnected rather
+than allowed to hold memory or slow the meeting; it can resume with its token.
+
+Events reach the session from the bus. Until the participant is admitted, meeting events are
+dropped (the snapshot it gets on admission already reflects them); the room's ``admitted`` marker
+opens the gate, and events after it are held back until the snapshot has been sent, so the client
+always sees its snapshot first and then every later change, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from convene.bus.base import Subscription, meeting_subject, participant_subject
+from convene.media.base import StreamSelector
+from convene.metrics import SIGNALING_ERRORS, SIGNALING_MESSAGES, WS_CONNECTIONS, WS_DROPPED_SLOW
+from convene.protocol import messages as m
+from convene.protocol.codec import Request, encode_error, encode_event, encode_reply, parse_request
+from convene.protocol.errors import ConveneError, ErrorCode
+from convene.protocol.ids import MeetingId, ParticipantId, UserId, new_participant_id
+from convene.signaling.conference import Conference, ConferenceClosing, Identity
+from convene.signaling.limits import ConnectionLimits
+from convene.signaling.registry import Registry
+from convene.signaling.store import ConferenceStore, StoredMeeting
+
+__all__ = ["AttemptLimiter", "Session", "SessionContext"]
+
+log = logging.getLogger(__name__)
+
+SEND_QUEUE = 2048
+SEND_TIMEOUT = 10.0
+# Close codes (4000-4999 are the application's).
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008
+CLOSE_BY_SERVER = 4001  # after a `closed` event: removed, denied, ended, replaced
+CLOSE_SLOW = 4002
+
+
+class AttemptLimiter(Protocol):
+    """Counts attempts per key (e.g. wrong passcodes per address and meeting)."""
+
+    def check(self, key: str) -> None:
+        """Raise ConveneError(RATE_LIMITED) when ``key`` is over its budget."""
+
+    def hit(self, key: str) -> None:
+        """Count one attempt (raising when this one goes over budget)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionContext:
+    """What the WebSocket endpoint learned about the client before the first message."""
+
+    user_id: UserId | None
+    user_name: str | None
+    guest_key: str | None
+    address: str
+
+
+Phase = Literal["new", "joining", "waiting", "joined", "closed"]
+
+
+class Session:
+    def __init__(
+        self,
+        ws: WebSocket,
+        ctx: SessionContext,
+        *,
+        registry: Registry,
+        store: ConferenceStore,
+        joins: AttemptLimiter,
+        passcodes: AttemptLimiter,
+    ) -> None:
+        self.id = secrets.token_urlsafe(12)
+        self._ws = ws
+        self._ctx = ctx
+        self._registry = registry
+        self._store = store
+        self._joins = joins
+        self._passcodes = passcodes
+        self._limits = ConnectionLimits()
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=SEND_QUEUE)
+        self._close_code = CLOSE_NORMAL
+        self._close_reason = ""
+        self._subs: list[Subscription] = []
+        self._conf: Conference | None = None
+        self.pid: ParticipantId | None = None
+        self.phase: Phase = "new"
+        self._marker_seen = False
+        self._snapshot_sent = False
+        self._held: list[bytes] = []
+        self._left = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._handlers: dict[str, Callable[[Any], Awaitable[m.Out]]] = {
+            "join": self._join,
+            "leave": self._leave,
+            "ping": self._ping,
+            "publish": self._publish,
+            "unpublish": self._unpublish,
+            "trickle": self._trickle,
+            "subscribe": self._subscribe,
+            "subscriber.answer": self._subscriber_answer,
+            "subscriber.configure": self._subscriber_configure,
+            "media.state": self._media_state,
+            "chat.send": self._chat,
+            "reaction": self._reaction,
+            "hand": self._hand,
+            "host.mute": self._host_mute,
+            "host.mute_all": self._host_mute_all,
+            "host.stop_video": self._host_stop_video,
+            "host.ask_unmute": self._host_ask_unmute,
+            "host.lower_hand": self._host_lower_hand,
+            "host.remove": self._host_remove,
+            "host.set_role": self._host_set_role,
+            "host.transfer": self._host_transfer,
+            "host.admit": self._host_admit,
+            "host.deny": self._host_deny,
+            "host.update": self._host_update,
+            "host.end": self._host_end,
+        }
+
+    # ------------------------------------------------------------------------------------------
+    # Connection
+    # ------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection until either side closes it."""
+        WS_CONNECTIONS.inc()
+        writer = asyncio.create_task(self._writer(), name=f"ws-writer-{self.id}")
+        try:
+            await self._reader()
+        finally:
+            self.phase = "closed"
+            for sub in self._subs:
+                with contextlib.suppress(Exception):
+                    await sub.close()
+            self._subs.clear()
+            if self._conf is not None and self.pid is not None and not self._left:
+                self._conf.disconnected(self.pid, self.id)
+            for task in list(self._tasks):
+                task.cancel()
+            if not writer.done():
+                with contextlib.suppress(asyncio.QueueFull):
+                    self._queue.put_nowait(None)
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(writer, timeout=SEND_TIMEOUT)
+            WS_CONNECTIONS.dec()
+
+    async def _reader(self) -> None:
+        while self.phase != "closed":
+            try:
+                message = await self._ws.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                raw = message.get("bytes") or b""
+            await self._handle(raw)
+            if self._limits.abusive:
+                log.warning("closing an abusive signaling connection from participant %s", self.pid)
+                self._close(CLOSE_POLICY, "too many refused messages")
+                return
+
+    async def _writer(self) -> None:
+        try:
+            while True:
+                item = await self._queue.get()
+                if item is None:
+                    break
+                await asyncio.wait_for(self._ws.send_text(item), timeout=SEND_TIMEOUT)
+        except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+            self._close_code = CLOSE_SLOW
+        finally:
+            if self._ws.application_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        self._ws.close(self._close_code, self._close_reason), timeout=SEND_TIMEOUT
+                    )
+
+    def _send(self, text: str) -> None:
+        if self.phase == "closed" and self._close_code != CLOSE_BY_SERVER:
+            return
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            WS_DROPPED_SLOW.inc()
+            log.warning("participant %s is not reading its events; disconnecting it", self.pid)
+            self._abort(CLOSE_SLOW, "too slow")
+
+    def _close(self, code: int, reason: str) -> None:
+        """Flush what is queued, then close."""
+        self._close_code, self._close_reason = code, reason
+        self.phase = "closed"
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+
+    def _abort(self, code: int, reason: str) -> None:
+        """Close now, dropping what is queued."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._close(code, reason)
+        self._spawn(self._ws_close(code, reason))
+
+    async def _ws_close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._ws.close(code, reason), timeout=SEND_TIMEOUT)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        async def run() -> None:
+            await coro
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------------------------------
+    # Requests
+    # ------------------------------------------------------------------------------------------
+
+    async def _handle(self, raw: str | bytes) -> None:
+        try:
+            req = parse_request(raw)
+        except ConveneError as err:
+            self._limits.refused_in_a_row += 1
+            self._error(err.request_id, err)
+            return
+        SIGNALING_MESSAGES.labels(type=req.type).inc()
+        if not self._limits.allow(req.type):
+            self._error(req.id, ConveneError(ErrorCode.RATE_LIMITED, "slow down"))
+            return
+        try:
+            self._check_phase(req)
+            reply = await self._handlers[req.type](req.data)
+        except ConveneError as err:
+            self._error(req.id, err)
+            return
+        except Exception:
+            log.exception("signaling request %s failed (participant %s)", req.type, self.pid)
+            self._error(req.id, ConveneError(ErrorCode.INTERNAL_ERROR, "something went wrong"))
+            return
+        if req.id is not None:
+            self._send(encode_reply(req.id, reply))
+        if req.type == "join" and isinstance(reply, m.JoinReply) and reply.state == "joined":
+            self._snapshot_delivered()
+
+    def _error(self, req_id: str | None, err: ConveneError) -> None:
+        SIGNALING_ERRORS.labels(code=err.code.value).inc()
+        self._send(encode_error(req_id, err))
+
+    def _check_phase(self, req: Request) -> None:
+        if req.type in ("ping", "leave"):
+            return
+        if req.type == "join":
+            if self.phase != "new":
+                raise ConveneError(ErrorCode.ALREADY_JOINED, "this connection has already joined")
+            return
+        if self.phase == "waiting":
+            raise ConveneError(ErrorCode.NOT_JOINED, "wait for the host to let you in")
+        if self.phase != "joined":
+            raise ConveneError(ErrorCode.NOT_JOINED, "join a meeting first")
+
+    def _joined(self) -> tuple[Conference, ParticipantId]:
+        if self._conf is None or self.pid is None:
+            raise ConveneError(ErrorCode.NOT_JOINED, "join a meeting first")
+        return self._conf, self.pid
+
+    # -- join and leave --------------------------------------------------------------------
+
+    async def _join(self, req: m.Join) -> m.JoinReply:
+        self.phase = "joining"
+        try:
+            return await self._join_meeting(req)
+        except BaseException:
+            if self.phase == "joining":
+                self.phase = "new"
+                for sub in self._subs:
+                    await sub.close()
+                self._subs.clear()
+                self._conf, self.pid = None, None
+            raise
+
+    async def _join_meeting(self, req: m.Join) -> m.JoinReply:
+        addr = self._ctx.address
+        self._joins.hit(f"join:{addr}")
+        meeting = await self._store.meeting_by_ref(req.meeting)
+        if meeting is None:
+            raise ConveneError(ErrorCode.MEETING_NOT_FOUND, "no meeting with that code or link")
+        if req.resume is not None:
+            return await self._resume(meeting, req.resume)
+        owner = self._ctx.user_id is not None and self._ctx.user_id == meeting.owner
+        if meeting.status == "ended" and not owner:
+            raise ConveneError(ErrorCode.MEETING_ENDED, "this meeting has ended")
+        if not owner:
+            self._check_passcode(meeting, req)
+        name = req.display_name or self._ctx.user_name
+        if not name:
+            raise ConveneError(
+                ErrorCode.INVALID_REQUEST,
+                "a display name is needed to join as a guest",
+                {"field": "display_name"},
+            )
+        who = Identity(user_id=self._ctx.user_id, guest_key=self._ctx.guest_key, display_name=name)
+        pid = new_participant_id()
+        await self._listen(meeting.id, pid)
+        for _ in range(3):
+            conf = await self._registry.open(meeting)
+            try:
+                _, admission, resume = await conf.enter(who, pid, self.id)
+                break
+            except ConferenceClosing:
+                continue
+        else:
+            raise ConveneError(ErrorCode.INTERNAL_ERROR, "the meeting is restarting, try again")
+        self._conf, self.pid = conf, pid
+        if admission == "waiting":
+            self.phase = "waiting"
+            return m.JoinReply(state="waiting", participant_id=pid, resume_token=resume)
+        snapshot = await conf.snapshot(pid)
+        self.phase = "joined"
+        return m.JoinReply(
+            state="joined", participant_id=pid, resume_token=resume, snapshot=snapshot
+        )
+
+    def _check_passcode(self, meeting: StoredMeeting, req: m.Join) -> None:
+        if not meeting.passcode or hmac.compare_digest(req.meeting, meeting.link_token):
+            return
+        key = f"passcode:{self._ctx.address}:{meeting.id}"
+        self._passcodes.check(key)
+        if req.passcode is None:
+            raise ConveneError(ErrorCode.PASSCODE_REQUIRED, "this meeting needs a passcode")
+        if not hmac.compare_digest(req.passcode.encode(), meeting.passcode.encode()):
+            self._passcodes.hit(key)
+            raise ConveneError(ErrorCode.PASSCODE_INVALID, "the passcode is not correct")
+
+    async def _resume(self, meeting: StoredMeeting, token: str) -> m.JoinReply:
+        conf = self._registry.get(meeting.id)
+        pid = conf.find_resumable(token) if conf is not None else None
+        if conf is None or pid is None:
+            raise ConveneError(ErrorCode.RESUME_INVALID, "that session can no longer be resumed")
+        await self._listen(meeting.id, pid)
+        p = await conf.resume(token, self.id)
+        self._conf, self.pid = conf, p.id
+        if p.state == "waiting":
+            self.phase = "waiting"
+            return m.JoinReply(
+                state="waiting", participant_id=p.id, resume_token=token, resumed=True
+            )
+        snapshot = await conf.snapshot(p.id)
+        self.phase = "joined"
+        return m.JoinReply(
+            state="joined", participant_id=p.id, resume_token=token, snapshot=snapshot, resumed=True
+        )
+
+    async def _listen(self, meeting: MeetingId, pid: ParticipantId) -> None:
+        bus = self._registry.bus
+        self._subs.append(await bus.subscribe(participant_subject(pid), self._on_own_event))
+        self._subs.append(await bus.subscribe(meeting_subject(meeting), self._on_meeting_event))
+
+    async def _leave(self, _: m.Empty) -> m.EmptyReply:
+        if self._conf is not None and self.pid is not None and not self._left:
+            self._left = True
+            await self._conf.leave(self.pid, "left")
+        self._close(CLOSE_NORMAL, "left")
+        return m.EmptyReply()
+
+    async def _ping(self, _: m.Empty) -> m.EmptyReply:
+        return m.EmptyReply()
+
+    # -- events from the bus ----------------------------------------------------------------
+
+    def _on_own_event(self, payload: bytes) -> None:
+        if payload.startswith(b'{"type":"closed"'):
+            self._left = True
+            self._deliver(payload, force=True)
+            self._close(CLOSE_BY_SERVER, "closed by the meeting")
+        elif payload.startswith(b'{"type":"admitted"'):
+            # The marker: from here on this participant's events count. Its own snapshot lacks the
+            # chat history, so a full one is sent instead when the client has none yet.
+            self._marker_seen = True
+            if self.phase == "waiting":
+                self.phase = "joined"
+                self._spawn(self._send_admitted())
+            elif self._snapshot_sent:
+                self._flush()
+        elif self._marker_seen or self.phase == "waiting":
+            self._deliver(payload)
+
+    def _on_meeting_event(self, payload: bytes) -> None:
+        if payload.startswith(b'{"type":"closed"'):
+            self._on_own_event(payload)
+        elif self._marker_seen:
+            self._deliver(payload)
+
+    def _deliver(self, payload: bytes, *, force: bool = False) -> None:
+        if self._snapshot_sent or force:
+            self._send(payload.decode())
+        else:
+            self._held.append(payload)
+
+    def _snapshot_delivered(self) -> None:
+        self._snapshot_sent = True
+        if self._marker_seen:
+            self._flush()
+
+    def _flush(self) -> None:
+        held, self._held = self._held, []
+        for payload in held:
+            self._send(payload.decode())
+
+    async def _send_admitted(self) -> None:
+        conf, pid = self._joined()
+        try:
+            snapshot = await conf.snapshot(pid)
+        except ConveneError:
+            return
+        self._send(encode_event("admitted", m.Admitted(snapshot=snapshot)))
+        self._snapshot_delivered()
+
+    # -- media ----------------------------------------------------------------------------
+
+    async def _publish(self, req: m.Publish) -> m.PublishReply:
+        conf, pid = self._joined()
+        if req.jsep.type != "offer":
+            raise ConveneError(ErrorCode.INVALID_REQUEST, "publish needs an SDP offer")
+        return await conf.publish(pid, req.source, req.jsep, audio=req.audio, video=req.video)
+
+    async def _unpublish(self, req: m.Unpublish) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.unpublish(pid, req.source)
+        return m.EmptyReply()
+
+    async def _trickle(self, req: m.Trickle) -> m.EmptyReply:
+        conf, pid = self._joined()
+        candidate = req.candidate.model_dump(exclude_none=True) if req.candidate else None
+        await conf.trickle(pid, req.pc, candidate)
+        return m.EmptyReply()
+
+    async def _subscribe(self, req: m.Subscribe) -> m.SubscribeReply:
+        conf, pid = self._joined()
+        add = [StreamSelector(feed=s.feed, mid=s.mid) for s in req.add]
+        remove = [StreamSelector(feed=s.feed, mid=s.mid) for s in req.remove]
+        return await conf.subscribe(pid, add, remove)
+
+    async def _subscriber_answer(self, req: m.SubscriberAnswer) -> m.EmptyReply:
+        conf, pid = self._joined()
+        if req.jsep.type != "answer":
+            raise ConveneError(ErrorCode.INVALID_REQUEST, "subscriber.answer needs an SDP answer")
+        await conf.subscriber_answer(pid, req.jsep)
+        return m.EmptyReply()
+
+    async def _subscriber_configure(self, req: m.SubscriberConfigure) -> m.EmptyReply:
+        conf, pid = self._joined()
+        for choice in req.streams:
+            await conf.subscriber_configure(
+                pid,
+                choice.mid,
+                substream=choice.substream,
+                temporal=choice.temporal,
+                send=choice.send,
+            )
+        return m.EmptyReply()
+
+    async def _media_state(self, req: m.MediaState) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.set_media_state(pid, audio=req.audio, video=req.video)
+        return m.EmptyReply()
+
+    # -- meeting life -----------------------------------------------------------------------
+
+    async def _chat(self, req: m.ChatSend) -> m.ChatSendReply:
+        conf, pid = self._joined()
+        message = await conf.chat(pid, req.text, req.to, req.client_msg_id)
+        return m.ChatSendReply(message=message)
+
+    async def _reaction(self, req: m.Reaction) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.react(pid, req.emoji)
+        return m.EmptyReply()
+
+    async def _hand(self, req: m.Hand) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.raise_hand(pid, req.raised)
+        return m.EmptyReply()
+
+    # -- host controls ----------------------------------------------------------------------
+
+    async def _host_mute(self, req: m.Target) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_mute(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_mute_all(self, req: m.MuteAll) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_mute_all(pid, req.allow_self_unmute)
+        return m.EmptyReply()
+
+    async def _host_stop_video(self, req: m.Target) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_stop_video(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_ask_unmute(self, req: m.Target) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_ask_unmute(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_lower_hand(self, req: m.Target) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_lower_hand(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_remove(self, req: m.Target) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_remove(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_set_role(self, req: m.SetRole) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_set_role(pid, req.participant, req.role)
+        return m.EmptyReply()
+
+    async def _host_transfer(self, req: m.Target) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_transfer(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_admit(self, req: m.Admit) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.admit(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_deny(self, req: m.Target) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.deny(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_update(self, req: m.MeetingUpdate) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_update(pid, req)
+        return m.EmptyReply()
+
+    async def _host_end(self, _: m.Empty) -> m.EmptyReply:
+        conf, pid = self._joined()
+        self._left = True
+        await conf.host_end(pid)
+        return m.EmptyReply()
