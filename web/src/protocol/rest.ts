@@ -1,0 +1,217 @@
+/**
+ * RestClient: typed calls to Convene's REST API (`/api/v1`, see docs/rest.md).
+ *
+ * The session cookie authenticates; every non-GET call carries `X-CSRF-Token` with the token
+ * returned by sign-in, sign-up and `GET /auth/session`. Failures reject with RestError, whose
+ * `code` is the server's stable error code (or a ClientErrorCode for network trouble).
+ */
+import { ClientErrorCode, RestError, isErrorBody } from "./errors";
+
+export const API_BASE = "/api/v1";
+
+export interface User {
+  id: string;
+  email: string;
+  display_name: string;
+  created_at: string;
+}
+
+export interface SessionInfo {
+  user: User;
+  csrf_token: string;
+}
+
+export type ChatPolicy = "everyone" | "hosts" | "none";
+export type SharePolicy = "everyone" | "hosts";
+export type MeetingStatus = "open" | "live" | "ended";
+
+export interface MeetingCreate {
+  title?: string;
+  /** null: the server generates 6 digits; "": no passcode. */
+  passcode?: string | null;
+  waiting_room?: boolean;
+  allow_guests?: boolean;
+  mute_on_entry?: boolean;
+  allow_self_unmute?: boolean;
+}
+
+/** A meeting as its host sees it. */
+export interface Meeting {
+  id: string;
+  code: string;
+  link_token: string;
+  join_url: string;
+  title: string;
+  passcode: string | null;
+  waiting_room: boolean;
+  allow_guests: boolean;
+  mute_on_entry: boolean;
+  allow_self_unmute: boolean;
+  locked: boolean;
+  chat: ChatPolicy;
+  screen_share: SharePolicy;
+  max_participants: number;
+  status: MeetingStatus;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+/** What anyone with the code or link sees before joining. */
+export interface MeetingPublic {
+  code: string;
+  title: string;
+  host_name: string;
+  requires_passcode: boolean;
+  allow_guests: boolean;
+  status: MeetingStatus;
+}
+
+export type MeetingSettingsUpdate = Partial<
+  Pick<
+    Meeting,
+    | "title"
+    | "passcode"
+    | "waiting_room"
+    | "allow_guests"
+    | "mute_on_entry"
+    | "allow_self_unmute"
+    | "locked"
+    | "chat"
+    | "screen_share"
+  >
+>;
+
+/** The host's view has a link token; the public view does not. */
+export function isHostView(meeting: Meeting | MeetingPublic): meeting is Meeting {
+  return "link_token" in meeting;
+}
+
+type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface RestOptions {
+  base?: string;
+  fetch?: FetchLike;
+}
+
+export class RestClient {
+  private readonly base: string;
+  private readonly fetchImpl: FetchLike;
+  private csrfToken: string | null = null;
+
+  constructor(options: RestOptions = {}) {
+    this.base = options.base ?? API_BASE;
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** The signed-in session, or null when signed out. Also refreshes the CSRF token. */
+  async session(): Promise<SessionInfo | null> {
+    try {
+      const info = await this.call<SessionInfo>("GET", "/auth/session");
+      this.csrfToken = info.csrf_token;
+      return info;
+    } catch (err) {
+      if (err instanceof RestError && err.status === 401) {
+        this.csrfToken = null;
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  async signUp(body: { email: string; password: string; display_name: string }): Promise<SessionInfo> {
+    const info = await this.call<SessionInfo>("POST", "/auth/signup", body);
+    this.csrfToken = info.csrf_token;
+    return info;
+  }
+
+  async signIn(body: { email: string; password: string }): Promise<SessionInfo> {
+    const info = await this.call<SessionInfo>("POST", "/auth/signin", body);
+    this.csrfToken = info.csrf_token;
+    return info;
+  }
+
+  async signOut(): Promise<void> {
+    await this.call<void>("POST", "/auth/signout");
+    this.csrfToken = null;
+  }
+
+  me(): Promise<User> {
+    return this.call<User>("GET", "/users/me");
+  }
+
+  updateMe(body: { display_name?: string }): Promise<User> {
+    return this.call<User>("PATCH", "/users/me", body);
+  }
+
+  createMeeting(body: MeetingCreate): Promise<Meeting> {
+    return this.call<Meeting>("POST", "/meetings", body);
+  }
+
+  async listMeetings(): Promise<Meeting[]> {
+    const page = await this.call<{ meetings: Meeting[] }>("GET", "/meetings");
+    return page.meetings;
+  }
+
+  /** `ref` is the 9-digit code or the link token; the host gets the full Meeting. */
+  getMeeting(ref: string): Promise<Meeting | MeetingPublic> {
+    return this.call<Meeting | MeetingPublic>("GET", `/meetings/${encodeURIComponent(ref)}`);
+  }
+
+  updateMeeting(id: string, body: MeetingSettingsUpdate): Promise<Meeting> {
+    return this.call<Meeting>("PATCH", `/meetings/${encodeURIComponent(id)}`, body);
+  }
+
+  deleteMeeting(id: string): Promise<void> {
+    return this.call<void>("DELETE", `/meetings/${encodeURIComponent(id)}`);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const safe = method === "GET" || method === "HEAD" || method === "OPTIONS";
+    if (!safe && this.csrfToken) headers["X-CSRF-Token"] = this.csrfToken;
+
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.base + path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      throw new RestError(0, ClientErrorCode.Network, "Could not reach the server.", {
+        cause: err instanceof Error ? err.message : String(err),
+      });
+    }
+
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let parsed: unknown = undefined;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (response.ok) {
+      if (parsed === undefined && text) {
+        throw new RestError(response.status, ClientErrorCode.BadResponse, "The server sent an unreadable answer.");
+      }
+      return parsed as T;
+    }
+
+    const error = (parsed as { error?: unknown } | undefined)?.error;
+    if (isErrorBody(error)) {
+      // A session that outlived its CSRF token (another tab signed in again): refresh once.
+      if (error.code === "csrf_failed" && !retried && !safe) {
+        await this.session().catch(() => null);
+        return this.call<T>(method, path, body, true);
+      }
+      throw new RestError(response.status, error.code, error.message, error.details ?? {});
+    }
+    throw new RestError(response.status, ClientErrorCode.BadResponse, `The server answered ${response.status}.`);
+  }
+}
