@@ -1,0 +1,163 @@
+"""User accounts: email (normalised, unique), display name and password hash.
+
+Password hashing itself lives in :mod:`convene.auth.passwords`; this module only stores the hash.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from convene.protocol.errors import ConveneError, ErrorCode
+from convene.protocol.ids import UserId
+from convene.storage._common import invalid, parse_uuid, utcnow
+from convene.storage.models import UserRow
+
+if TYPE_CHECKING:
+    from convene.storage.db import Database
+
+__all__ = [
+    "DISPLAY_NAME_MAX",
+    "EMAIL_MAX",
+    "UserRecord",
+    "UserStore",
+    "normalize_email",
+    "validate_display_name",
+]
+
+EMAIL_MAX = 254
+DISPLAY_NAME_MAX = 64
+# Deliberately loose: one "@", something on each side, a dot in the domain, no spaces. The only
+# real test of an address is mail reaching it.
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user account as the rest of Convene sees it (never carries the password hash)."""
+
+    id: UserId
+    email: str
+    display_name: str
+    created_at: datetime
+
+
+def normalize_email(email: str) -> str:
+    """Trim and lower-case an address; raise ``invalid_request`` when it cannot be one."""
+    value = email.strip().lower()
+    if len(value) > EMAIL_MAX or not _EMAIL_RE.fullmatch(value):
+        raise invalid("not a valid email address", field="email")
+    return value
+
+
+def validate_display_name(name: str) -> str:
+    """Trim a display name and check it is 1..64 printable characters."""
+    value = name.strip()
+    if not 1 <= len(value) <= DISPLAY_NAME_MAX or not value.isprintable():
+        raise invalid(
+            f"display name must be 1 to {DISPLAY_NAME_MAX} printable characters",
+            field="display_name",
+        )
+    return value
+
+
+def user_record(row: UserRow) -> UserRecord:
+    """The record for a row (for the other repositories of this package)."""
+    return UserRecord(
+        id=UserId(str(row.id)),
+        email=row.email,
+        display_name=row.display_name,
+        created_at=row.created_at,
+    )
+
+
+class UserStore:
+    """Create, find and update user accounts."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, *, email: str, display_name: str, password_hash: str) -> UserRecord:
+        """Add an account. Raises ``email_taken`` when the (normalised) email is in use."""
+        row = UserRow(
+            id=uuid.uuid4(),
+            email=normalize_email(email),
+            display_name=validate_display_name(display_name),
+            password_hash=password_hash,
+            created_at=utcnow(),
+        )
+        try:
+            async with self._db.session() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            raise ConveneError(
+                ErrorCode.EMAIL_TAKEN, "An account with this email already exists."
+            ) from exc
+        return user_record(row)
+
+    async def get(self, user_id: UserId) -> UserRecord | None:
+        """The account with this id, or None."""
+        key = parse_uuid(user_id)
+        if key is None:
+            return None
+        async with self._db.session() as session:
+            row = await session.get(UserRow, key)
+            return user_record(row) if row else None
+
+    async def get_by_email(self, email: str) -> UserRecord | None:
+        """The account with this email (compared after normalising), or None."""
+        found = await self.get_credentials(email)
+        return found[0] if found else None
+
+    async def get_credentials(self, email: str) -> tuple[UserRecord, str] | None:
+        """The account with this email and its password hash, for signing in; or None."""
+        try:
+            normalized = normalize_email(email)
+        except ConveneError:
+            return None
+        async with self._db.session() as session:
+            row = await session.scalar(select(UserRow).where(UserRow.email == normalized))
+            return (user_record(row), row.password_hash) if row else None
+
+    async def update(self, user_id: UserId, *, display_name: str) -> UserRecord | None:
+        """Change the display name; the updated account, or None when it does not exist."""
+        name = validate_display_name(display_name)
+        key = parse_uuid(user_id)
+        if key is None:
+            return None
+        async with self._db.session() as session:
+            row = await session.get(UserRow, key)
+            if row is None:
+                return None
+            row.display_name = name
+            return user_record(row)
+
+    async def set_password_hash(self, user_id: UserId, password_hash: str) -> bool:
+        """Replace the stored hash (new password, or a rehash with new parameters)."""
+        key = parse_uuid(user_id)
+        if key is None:
+            return False
+        async with self._db.session() as session:
+            row = await session.get(UserRow, key)
+            if row is None:
+                return False
+            row.password_hash = password_hash
+            return True
+
+    async def delete(self, user_id: UserId) -> bool:
+        """Delete the account with its sessions and the meetings it hosts."""
+        key = parse_uuid(user_id)
+        if key is None:
+            return False
+        async with self._db.session() as session:
+            row = await session.get(UserRow, key)
+            if row is None:
+                return False
+            await session.delete(row)
+            return True
