@@ -377,3 +377,13 @@ describe("backoffDelay", () => {
     expect(backoffDelay(1, opts, () => 1)).toBe(500);
   });
 });
+
+describe("notify", () => {
+  it("sends without an id and only while connected", async () => {
+    const { client } = makeClient();
+    expect(client.notify("trickle", { pc: "main", candidate: null })).toBe(false);
+    const sock = await joined(client);
+    expect(client.notify("trickle", { pc: "main", candidate: null })).toBe(true);
+    expect(sock.sent.at(-1)).toEqual({ type: "trickle", data: { pc: "main", candidate: null } });
+  });
+});

@@ -246,6 +246,22 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     >;
   }
 
+  /**
+   * Sends a request without an id: the server sends no success reply (errors still come, without
+   * id, and are only logged). For high-rate fire-and-forget messages such as `trickle`.
+   * Returns false when the message could not be sent.
+   */
+  notify<K extends RequestType>(type: K, data: RequestData<K>): boolean {
+    const socket = this.socket;
+    if (this._state !== "connected" || !socket || socket.readyState !== OPEN) return false;
+    try {
+      socket.send(JSON.stringify({ type, data }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Sends `leave` (best effort) and closes for good. */
   async leave(): Promise<void> {
     if (this._state === "connected") {

@@ -1,0 +1,524 @@
+/**
+ * Room: one meeting session of this client. Owns the SignalingClient and the MediaEngine, keeps
+ * the RoomState current from the server's events, and offers the actions the UI needs.
+ *
+ *     signaling (SignalingClient) -> Room (state, actions) -> UI
+ *                 MediaEngine  <-/
+ */
+import { describeError, SignalingError } from "../protocol/errors";
+import { Emitter } from "../protocol/emitter";
+import { SignalingClient, type SignalingOptions } from "../protocol/signaling";
+import type {
+  EventType,
+  JoinReply,
+  MeetingUpdate,
+  ModerationAction,
+  PersonRef,
+  RequestData,
+  RequestType,
+  Snapshot,
+  StreamRef,
+} from "../protocol/types";
+import type { LocalMedia } from "../engine/local";
+import { MediaEngine } from "../engine/media";
+import type { RemoteStream } from "../engine/subscriber";
+import type { Quality } from "../engine/quality";
+import { applyEvent, applySnapshot, expireReactions, initialState, selfInfo, type RoomState } from "./state";
+
+export interface JoinParams {
+  /** 9-digit code or link token. */
+  meeting: string;
+  passcode?: string;
+  displayName?: string;
+}
+
+export interface ToastAction {
+  label: string;
+  run: () => void;
+}
+
+export interface Toast {
+  id: number;
+  kind: "info" | "warn" | "error";
+  text: string;
+  action?: ToastAction;
+}
+
+export interface RoomEvents {
+  change: RoomState;
+  remote: RemoteStream[];
+  quality: ReadonlyMap<string, Quality>;
+  toast: Toast;
+  pcstate: Record<string, string>;
+}
+
+type HostRequest = Extract<RequestType, `host.${string}`>;
+
+/** Audio of a participant who muted stays subscribed this long, so a quick unmute is heard. */
+const AUDIO_LINGER_MS = 30_000;
+/** At most this many audio streams are received at once (the most recent speakers win). */
+const MAX_AUDIO_STREAMS = 48;
+
+const MODERATION_TEXT: Record<ModerationAction, (by: PersonRef) => string> = {
+  audio_muted: (by) => `${by.display_name} muted you.`,
+  video_stopped: (by) => `${by.display_name} stopped your video.`,
+  hand_lowered: (by) => `${by.display_name} lowered your hand.`,
+  unmute_requested: (by) => `${by.display_name} asks you to unmute.`,
+};
+
+export class Room extends Emitter<RoomEvents> {
+  readonly signaling: SignalingClient;
+  readonly media: MediaEngine;
+  private _state: RoomState = initialState();
+  private params: JoinParams | null = null;
+  private chatOpen = false;
+  private visibleFeeds = new Set<number>();
+  private audioOffSince = new Map<string, number>();
+  private toastId = 0;
+  private tick: ReturnType<typeof setInterval> | null = null;
+  private published = false;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    readonly local: LocalMedia,
+    signalingOptions: SignalingOptions = {},
+  ) {
+    super();
+    this.signaling = new SignalingClient(signalingOptions);
+    this.media = new MediaEngine(this.signaling, local);
+    this.wire();
+  }
+
+  get state(): RoomState {
+    return this._state;
+  }
+
+  get participantId(): string | null {
+    return this.signaling.participantId;
+  }
+
+  /**
+   * Joins the meeting. Resolves once admitted or placed in the waiting room; rejects with the
+   * server's SignalingError (passcode_required, meeting_locked, ...) so the join page can show it.
+   */
+  async join(params: JoinParams): Promise<void> {
+    this.params = params;
+    this.update({ ...initialState(), phase: "joining", connection: "connecting" });
+    let reply: JoinReply;
+    try {
+      reply = await this.signaling.connect({
+        meeting: params.meeting,
+        ...(params.passcode ? { passcode: params.passcode } : {}),
+        ...(params.displayName ? { display_name: params.displayName } : {}),
+      });
+    } catch (err) {
+      this.update({ ...this._state, phase: "idle" });
+      throw err;
+    }
+    this.startTick();
+    if (reply.state === "waiting" || !reply.snapshot) {
+      this.update({ ...this._state, phase: "waiting", selfId: reply.participant_id });
+      return;
+    }
+    await this.enter(reply.snapshot);
+  }
+
+  /** Leaves the meeting (others see "left"). */
+  async leave(): Promise<void> {
+    await this.media.close(true);
+    await this.signaling.leave();
+    this.finish({ reason: "left", message: "" });
+  }
+
+  /** Host only: ends the meeting for everyone. */
+  async endForAll(): Promise<void> {
+    await this.signaling.request("host.end", {});
+    // The `closed` event (reason "ended") finishes the session.
+  }
+
+  /** Last resort after the connection could not be resumed: join again from scratch. */
+  async rejoin(): Promise<void> {
+    const params = this.params;
+    if (!params) return;
+    await this.media.close(false);
+    this.signaling.close();
+    this.recreateMedia();
+    await this.join(params);
+  }
+
+  /** Stops everything without telling the server (page unload). */
+  dispose(): void {
+    this.stopTick();
+    void this.media.close(false);
+    this.signaling.close();
+    for (const off of this.unsubscribe) off();
+    this.removeAllListeners();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Own media
+  // ---------------------------------------------------------------------------------------------
+
+  async setMic(on: boolean): Promise<void> {
+    if (on) {
+      // Ask first: the server may refuse (muted by a host who does not allow self-unmute).
+      if (this.inMeeting) {
+        try {
+          await this.signaling.request("media.state", { audio: true, video: this.local.state.cameraOn });
+        } catch (err) {
+          this.toast("warn", err instanceof SignalingError && err.code === "muted_by_host"
+            ? "The host muted you; you cannot unmute yourself in this meeting."
+            : `Could not unmute: ${describeError(err)}`);
+          return;
+        }
+      }
+      await this.local.setMic(true);
+      if (!this.local.state.micOn) {
+        this.toast("error", this.local.state.error ?? "Could not start the microphone.");
+        await this.sendMediaState();
+      }
+    } else {
+      await this.local.setMic(false);
+      await this.sendMediaState();
+    }
+  }
+
+  async setCamera(on: boolean): Promise<void> {
+    if (on && this.inMeeting) {
+      try {
+        await this.signaling.request("media.state", { audio: this.local.state.micOn, video: true });
+      } catch (err) {
+        this.toast("warn", err instanceof SignalingError && err.code === "muted_by_host"
+          ? "The host stopped your video; you cannot start it yourself in this meeting."
+          : `Could not start video: ${describeError(err)}`);
+        return;
+      }
+    }
+    await this.local.setCamera(on);
+    if (on && !this.local.state.cameraOn) {
+      this.toast("error", this.local.state.error ?? "Could not start the camera.");
+    }
+    await this.sendMediaState();
+  }
+
+  async toggleScreenShare(): Promise<void> {
+    if (this.media.sharing) {
+      await this.media.stopScreenShare(true);
+      return;
+    }
+    try {
+      await this.media.startScreenShare();
+    } catch (err) {
+      this.toast("error", err instanceof SignalingError && err.code === "screen_share_disabled"
+        ? "Only hosts can share their screen in this meeting."
+        : describeError(err));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Chat, reactions, hand
+  // ---------------------------------------------------------------------------------------------
+
+  async sendChat(text: string, to: string | null): Promise<void> {
+    const clientMsgId = `m${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    const reply = await this.signaling.request("chat.send", { text, ...(to ? { to } : {}), client_msg_id: clientMsgId });
+    this.update(applyEvent(this._state, "chat.message", reply.message, { chatOpen: true }));
+  }
+
+  setChatOpen(open: boolean): void {
+    this.chatOpen = open;
+    if (open && this._state.unread > 0) this.update({ ...this._state, unread: 0 });
+  }
+
+  async react(emoji: string): Promise<void> {
+    await this.signaling.request("reaction", { emoji }).catch((err: unknown) => this.toast("warn", describeError(err)));
+  }
+
+  async setHand(raised: boolean): Promise<void> {
+    await this.signaling.request("hand", { raised }).catch((err: unknown) => this.toast("warn", describeError(err)));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Host controls (the server enforces who may use them)
+  // ---------------------------------------------------------------------------------------------
+
+  host = {
+    mute: (participant: string) => this.hostCall("host.mute", { participant }),
+    muteAll: (allowSelfUnmute?: boolean) =>
+      this.hostCall("host.mute_all", allowSelfUnmute === undefined ? {} : { allow_self_unmute: allowSelfUnmute }),
+    stopVideo: (participant: string) => this.hostCall("host.stop_video", { participant }),
+    askUnmute: (participant: string) => this.hostCall("host.ask_unmute", { participant }),
+    lowerHand: (participant: string) => this.hostCall("host.lower_hand", { participant }),
+    remove: (participant: string) => this.hostCall("host.remove", { participant }),
+    setRole: (participant: string, role: "cohost" | "participant") => this.hostCall("host.set_role", { participant, role }),
+    transfer: (participant: string) => this.hostCall("host.transfer", { participant }),
+    admit: (participant?: string) => this.hostCall("host.admit", participant ? { participant } : {}),
+    deny: (participant: string) => this.hostCall("host.deny", { participant }),
+    update: (changes: MeetingUpdate) => this.hostCall("host.update", changes),
+  };
+
+  private async hostCall<K extends HostRequest>(type: K, data: RequestData<K>): Promise<boolean> {
+    try {
+      await this.signaling.request(type, data);
+      return true;
+    } catch (err) {
+      this.toast("error", describeError(err));
+      return false;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // What to receive
+  // ---------------------------------------------------------------------------------------------
+
+  /** The UI reports which participants' tiles are on screen (their camera video is received). */
+  setVisibleParticipants(ids: Iterable<string>, screenFeed: number | null = null): void {
+    const visible = new Set<number>();
+    const wanted = new Set(ids);
+    for (const f of this._state.feeds.values()) {
+      if (f.source === "main" && wanted.has(f.participant_id)) visible.add(f.id);
+    }
+    if (screenFeed !== null) visible.add(screenFeed);
+    this.visibleFeeds = visible;
+    this.updateSubscriptions();
+  }
+
+  /** Tells the engine how big a feed's tile is, for the simulcast layer. */
+  setTileHeight(feed: number, height: number): void {
+    this.media.setTileHeight(feed, height);
+  }
+
+  private updateSubscriptions(): void {
+    if (!this.published && this._state.phase !== "joined") return;
+    const state = this._state;
+    const now = Date.now();
+    const refs: StreamRef[] = [];
+    const audioCandidates: { ref: StreamRef; rank: number }[] = [];
+    for (const feed of state.feeds.values()) {
+      if (feed.participant_id === state.selfId) continue;
+      const owner = state.participants.get(feed.participant_id);
+      for (const stream of feed.streams) {
+        const ref = { feed: feed.id, mid: stream.mid };
+        if (stream.kind === "video") {
+          if (this.visibleFeeds.has(feed.id) || feed.source === "screen") refs.push(ref);
+        } else if (feed.source === "screen") {
+          refs.push(ref);
+        } else {
+          const off = this.audioOffSince.get(feed.participant_id);
+          const audible = owner?.audio || (off !== undefined && now - off < AUDIO_LINGER_MS);
+          if (audible) audioCandidates.push({ ref, rank: state.lastSpoke.get(feed.participant_id) ?? 0 });
+        }
+      }
+    }
+    audioCandidates.sort((a, b) => b.rank - a.rank);
+    for (const c of audioCandidates.slice(0, MAX_AUDIO_STREAMS)) refs.push(c.ref);
+    this.media.setWanted(refs);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+  // ---------------------------------------------------------------------------------------------
+
+  private get inMeeting(): boolean {
+    return this._state.phase === "joined" && this.signaling.state === "connected";
+  }
+
+  private async enter(snapshot: Snapshot): Promise<void> {
+    this.update(applySnapshot(this._state, snapshot));
+    this.media.setIceServers(snapshot.ice_servers);
+    this.media.setSelf(snapshot.self.id);
+    this.media.setFeeds(this._state.feeds);
+    // A meeting that mutes on entry blocks our audio; start muted rather than be refused later.
+    if (snapshot.self.audio_blocked && this.local.state.micOn) await this.local.setMic(false);
+    if (snapshot.self.video_blocked && this.local.state.cameraOn) await this.local.setCamera(false);
+    try {
+      await this.media.publishMain();
+      this.published = true;
+    } catch (err) {
+      this.toast("error", `Could not send your audio and video: ${describeError(err)}`);
+    }
+    this.updateSubscriptions();
+  }
+
+  private wire(): void {
+    const s = this.signaling;
+    const on = <K extends EventType>(type: K) =>
+      this.unsubscribe.push(
+        s.on(type, (data) => {
+          this.onEvent(type, data);
+        }),
+      );
+    for (const type of [
+      "participant.joined",
+      "participant.updated",
+      "participant.left",
+      "feed.added",
+      "feed.removed",
+      "meeting.updated",
+      "chat.message",
+      "reaction",
+      "speaking",
+      "waiting.updated",
+      "admitted",
+      "moderated",
+      "closed",
+      "subscriber.offer",
+      "media.reset",
+    ] as const) {
+      on(type);
+    }
+    this.unsubscribe.push(
+      s.on("connection.state", (change) => {
+        const next: RoomState = {
+          ...this._state,
+          connection: change.state,
+          reconnectAttempt: change.attempt ?? 0,
+          connectionError:
+            change.state === "disconnected" && change.error && this._state.phase !== "ended"
+              ? describeError(change.error)
+              : change.state === "connected"
+                ? null
+                : this._state.connectionError,
+        };
+        this.update(next);
+      }),
+      s.on("connection.joined", (reply) => {
+        if (!reply.resumed) return;
+        void this.onResumed(reply);
+      }),
+    );
+    this.wireMedia();
+  }
+
+  private wireMedia(): void {
+    this.media.on("remote", (streams) => this.emit("remote", streams));
+    this.media.on("quality", (q) => this.emit("quality", q));
+    this.media.on("pcstate", (states) => this.emit("pcstate", states));
+    this.media.on("error", ({ message }) => this.toast("error", message));
+    this.media.on("screen", () => this.update({ ...this._state }));
+  }
+
+  private recreateMedia(): void {
+    // A fresh engine for a fresh session (the old one is closed).
+    (this as { media: MediaEngine }).media = new MediaEngine(this.signaling, this.local);
+    this.published = false;
+    this.wireMedia();
+  }
+
+  private async onResumed(reply: JoinReply): Promise<void> {
+    if (reply.state === "waiting" || !reply.snapshot) {
+      this.update({ ...this._state, phase: "waiting" });
+      return;
+    }
+    const wasJoined = this._state.phase === "joined";
+    this.update(applySnapshot(this._state, reply.snapshot));
+    this.media.setFeeds(this._state.feeds);
+    if (!wasJoined) {
+      await this.enter(reply.snapshot);
+      return;
+    }
+    const own = reply.snapshot.feeds.filter((f) => f.participant_id === reply.participant_id);
+    await this.media.afterResume(own);
+    await this.sendMediaState();
+    this.updateSubscriptions();
+  }
+
+  private onEvent<K extends EventType>(type: K, data: Parameters<typeof applyEvent<K>>[2]): void {
+    const before = this._state;
+    const after = applyEvent(before, type, data, { chatOpen: this.chatOpen });
+    if (after !== before) this.update(after);
+    const ev = { type, data } as { [T in EventType]: { type: T; data: Parameters<typeof applyEvent<T>>[2] } }[EventType];
+    switch (ev.type) {
+      case "admitted":
+        void this.enter(ev.data.snapshot);
+        break;
+      case "participant.updated": {
+        const p = ev.data.participant;
+        const old = before.participants.get(p.id);
+        if (old?.audio && !p.audio) this.audioOffSince.set(p.id, Date.now());
+        if (p.audio) this.audioOffSince.delete(p.id);
+        if (!old || old.audio !== p.audio) this.updateSubscriptions();
+        break;
+      }
+      case "feed.added":
+      case "participant.left":
+        this.media.setFeeds(this._state.feeds);
+        this.updateSubscriptions();
+        break;
+      case "feed.removed":
+        this.media.setFeeds(this._state.feeds);
+        if (ev.data.participant_id === this._state.selfId) void this.media.onOwnFeedRemoved(ev.data.feed);
+        this.updateSubscriptions();
+        break;
+      case "moderated":
+        void this.onModerated(ev.data.action, ev.data.by);
+        break;
+      case "closed":
+        void this.media.close(false);
+        this.stopTick();
+        break;
+      case "subscriber.offer":
+        void this.media.handleSubscriberOffer(ev.data.jsep, ev.data.streams);
+        break;
+      case "media.reset":
+        this.media.setFeeds(this._state.feeds);
+        if (this._state.phase === "joined") {
+          void this.media.resetAll().catch((err: unknown) => this.toast("error", describeError(err)));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async onModerated(action: ModerationAction, by: PersonRef): Promise<void> {
+    if (action === "audio_muted") {
+      await this.local.setMic(false);
+    } else if (action === "video_stopped") {
+      await this.local.setCamera(false);
+    }
+    if (action === "unmute_requested") {
+      this.toast("info", MODERATION_TEXT[action](by), { label: "Unmute", run: () => void this.setMic(true) });
+    } else {
+      this.toast("info", MODERATION_TEXT[action](by));
+    }
+  }
+
+  private async sendMediaState(): Promise<void> {
+    if (!this.inMeeting) return;
+    const { micOn, cameraOn } = this.local.state;
+    const self = selfInfo(this._state);
+    if (self && self.audio === micOn && self.video === cameraOn) return;
+    await this.signaling.request("media.state", { audio: micOn, video: cameraOn }).catch(() => undefined);
+  }
+
+  private finish(ended: RoomState["ended"]): void {
+    this.stopTick();
+    this.update({ ...this._state, phase: "ended", ended });
+  }
+
+  private startTick(): void {
+    if (this.tick !== null) return;
+    this.tick = setInterval(() => {
+      const expired = expireReactions(this._state, Date.now());
+      if (expired !== this._state) this.update(expired);
+      if (this.audioOffSince.size > 0) this.updateSubscriptions();
+    }, 1_000);
+  }
+
+  private stopTick(): void {
+    if (this.tick !== null) clearInterval(this.tick);
+    this.tick = null;
+  }
+
+  private update(state: RoomState): void {
+    this._state = state;
+    this.emit("change", state);
+  }
+
+  toast(kind: Toast["kind"], text: string, action?: ToastAction): void {
+    const toast: Toast = { id: ++this.toastId, kind, text };
+    if (action) toast.action = action;
+    this.emit("toast", toast);
+  }
+}
