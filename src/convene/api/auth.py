@@ -1,0 +1,102 @@
+"""``/auth``: sign-up, sign-in, sign-out and the current session."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from convene.api.deps import (
+    DB,
+    ClientIP,
+    CurrentSession,
+    Limits,
+    OptionalSession,
+    OriginChecked,
+    PasswordService,
+    SettingsDep,
+)
+from convene.api.errors import ERROR_RESPONSES
+from convene.api.schemas import SessionOut, SignIn, SignUp, UserOut
+from convene.auth.sessions import (
+    SESSION_COOKIE,
+    IssuedSession,
+    clear_session_cookie,
+    create_session,
+    end_session,
+    set_session_cookie,
+)
+from convene.protocol.errors import ConveneError, ErrorCode
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
+
+
+def _signed_in(response: Response, issued: IssuedSession, settings: SettingsDep) -> SessionOut:
+    set_session_cookie(response, issued, settings)
+    return SessionOut(user=UserOut.of(issued.session.user), csrf_token=issued.session.csrf_token)
+
+
+@router.post("/signup", status_code=status.HTTP_201_CREATED)
+async def sign_up(
+    body: SignUp,
+    response: Response,
+    _origin: OriginChecked,
+    db: DB,
+    settings: SettingsDep,
+    passwords: PasswordService,
+    limits: Limits,
+    ip: ClientIP,
+) -> SessionOut:
+    """Create an account and sign in to it."""
+    if not settings.auth.allow_signup:
+        raise ConveneError(ErrorCode.FORBIDDEN, "Sign-up is disabled on this server.")
+    limits.signup.hit(ip)
+    password_hash = await passwords.hash_async(body.password)
+    user = await db.users.create(
+        email=body.email, display_name=body.display_name, password_hash=password_hash
+    )
+    return _signed_in(response, await create_session(db, user.id, settings), settings)
+
+
+@router.post("/signin")
+async def sign_in(
+    body: SignIn,
+    response: Response,
+    _origin: OriginChecked,
+    db: DB,
+    settings: SettingsDep,
+    passwords: PasswordService,
+    limits: Limits,
+    ip: ClientIP,
+) -> SessionOut:
+    """Sign in with email and password. Attempts are limited per address and email."""
+    key = f"{ip}|{body.email.strip().lower()}"
+    limits.signin.hit(key)
+    found = await db.users.get_credentials(body.email)
+    check = await passwords.check(found[1] if found else None, body.password)
+    if found is None or not check.ok:
+        raise ConveneError(ErrorCode.INVALID_CREDENTIALS, "Email or password is wrong.")
+    user = found[0]
+    limits.signin.reset(key)
+    if check.new_hash is not None:
+        await db.users.set_password_hash(user.id, check.new_hash)
+    return _signed_in(response, await create_session(db, user.id, settings), settings)
+
+
+@router.post("/signout", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_out(
+    request: Request, _session: CurrentSession, db: DB, settings: SettingsDep
+) -> Response:
+    """End the current session and clear its cookie."""
+    await end_session(db, request.cookies.get(SESSION_COOKIE))
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response, settings)
+    return response
+
+
+@router.get("/session")
+async def get_session(session: OptionalSession) -> SessionOut:
+    """The signed-in user and the CSRF token to send with writes; 401 when signed out."""
+    if session is None:
+        raise ConveneError(ErrorCode.AUTH_REQUIRED, "Not signed in.")
+    return SessionOut(user=UserOut.of(session.user), csrf_token=session.csrf_token)

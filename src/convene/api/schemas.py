@@ -1,0 +1,196 @@
+"""The REST API's request and response bodies (``docs/rest.md`` describes the same set).
+
+Requests are strict: unknown fields, wrong JSON types and out-of-range values are refused with
+``422 invalid_request`` before any handler runs, and text is trimmed and checked with the same
+rules the storage layer enforces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from convene.auth.passwords import PASSWORD_MAX, PASSWORD_MIN
+from convene.protocol.errors import ConveneError
+from convene.protocol.messages import ChatPolicy, SharePolicy
+from convene.storage.meetings import MeetingRecord, validate_passcode, validate_title
+from convene.storage.users import (
+    DISPLAY_NAME_MAX,
+    EMAIL_MAX,
+    UserRecord,
+    normalize_email,
+    validate_display_name,
+)
+
+__all__ = [
+    "MeetingCreate",
+    "MeetingList",
+    "MeetingOut",
+    "MeetingPublicOut",
+    "MeetingSettingsUpdate",
+    "SessionOut",
+    "SignIn",
+    "SignUp",
+    "UserOut",
+    "UserUpdate",
+]
+
+T = TypeVar("T")
+
+
+def _checked(rule: Callable[[T], T]) -> AfterValidator:
+    """Run a storage validation rule inside Pydantic, as a field error."""
+
+    def run(value: T) -> T:
+        try:
+            return rule(value)
+        except ConveneError as exc:
+            raise ValueError(exc.message) from None
+
+    return AfterValidator(run)
+
+
+def _passcode_or_empty(value: str) -> str:
+    # "" is meaningful (no passcode), so keep it; anything else must be a valid passcode.
+    return validate_passcode(value) or ""
+
+
+Email = Annotated[str, StringConstraints(max_length=EMAIL_MAX + 20), _checked(normalize_email)]
+DisplayName = Annotated[
+    str, StringConstraints(max_length=DISPLAY_NAME_MAX + 20), _checked(validate_display_name)
+]
+NewPassword = Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+Title = Annotated[str, StringConstraints(max_length=220), _checked(validate_title)]
+Passcode = Annotated[str, StringConstraints(max_length=40), _checked(_passcode_or_empty)]
+
+
+class RequestModel(BaseModel):
+    """Base of request bodies: no unknown fields, no type coercion ("1" is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SignUp(RequestModel):
+    email: Email
+    password: NewPassword
+    display_name: DisplayName
+
+
+class SignIn(RequestModel):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=EMAIL_MAX + 20)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
+
+
+class UserUpdate(RequestModel):
+    display_name: DisplayName | None = None
+
+
+class MeetingCreate(RequestModel):
+    title: Title | None = Field(default=None, description='Default: "<display name>\'s meeting"')
+    passcode: Passcode | None = Field(
+        default=None, description='null: six random digits; "": no passcode'
+    )
+    waiting_room: bool = True
+    allow_guests: bool = True
+    mute_on_entry: bool = False
+    allow_self_unmute: bool = True
+
+
+class MeetingSettingsUpdate(RequestModel):
+    """Fields left out (or null) stay as they are."""
+
+    title: Title | None = None
+    passcode: Passcode | None = Field(default=None, description='a new passcode; "": none')
+    waiting_room: bool | None = None
+    allow_guests: bool | None = None
+    mute_on_entry: bool | None = None
+    allow_self_unmute: bool | None = None
+    locked: bool | None = None
+    chat: ChatPolicy | None = None
+    screen_share: SharePolicy | None = None
+    max_participants: Annotated[int, Field(ge=2, le=10_000)] | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    display_name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: UserRecord) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            created_at=user.created_at,
+        )
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+
+
+class MeetingOut(BaseModel):
+    """A meeting as its host sees it."""
+
+    id: str
+    code: str
+    link_token: str
+    join_url: str
+    title: str
+    passcode: str | None = Field(description="null when the meeting has no passcode")
+    waiting_room: bool
+    allow_guests: bool
+    mute_on_entry: bool
+    allow_self_unmute: bool
+    locked: bool
+    chat: ChatPolicy
+    screen_share: SharePolicy
+    max_participants: int
+    status: Literal["open", "live", "ended"]
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, meeting: MeetingRecord, base_url: str) -> MeetingOut:
+        return cls(
+            id=meeting.id,
+            code=meeting.code,
+            link_token=meeting.link_token,
+            join_url=f"{base_url}/j/{meeting.link_token}",
+            title=meeting.title,
+            passcode=meeting.passcode,
+            waiting_room=meeting.waiting_room,
+            allow_guests=meeting.allow_guests,
+            mute_on_entry=meeting.mute_on_entry,
+            allow_self_unmute=meeting.allow_self_unmute,
+            locked=meeting.locked,
+            chat=meeting.chat,
+            screen_share=meeting.screen_share,
+            max_participants=meeting.max_participants,
+            status=meeting.status,
+            created_at=meeting.created_at,
+            started_at=meeting.started_at,
+            ended_at=meeting.ended_at,
+        )
+
+
+class MeetingPublicOut(BaseModel):
+    """What anyone with the code or the link learns before joining."""
+
+    code: str
+    title: str
+    host_name: str
+    requires_passcode: bool = Field(description="false when asked for by link token")
+    allow_guests: bool
+    status: Literal["open", "live", "ended"]
+
+
+class MeetingList(BaseModel):
+    meetings: list[MeetingOut]
