@@ -9,7 +9,9 @@
 export type Listener<T> = (payload: T) => void;
 
 export class Emitter<M extends object> {
-  private readonly listeners = new Map<keyof M, Set<Listener<never>>>();
+  /** Type only (never set): lets generic helpers infer `M` from a subclass. */
+  declare readonly eventMap?: M;
+  private readonly listeners = new Map<PropertyKey, Set<Listener<never>>>();
 
   /** Adds a listener; returns the function that removes it. */
   on<K extends keyof M>(type: K, listener: Listener<M[K]>): () => void {

@@ -1,0 +1,87 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { Emitter } from "../protocol/emitter";
+
+/** The latest payload of an emitter's event, starting from `initial`. */
+export function useEvent<M extends object, K extends keyof M>(
+  emitter: Emitter<M> | null,
+  type: K,
+  initial: NoInfer<M[K]>,
+): M[K] {
+  const [value, setValue] = useState<M[K]>(initial);
+  useEffect(() => {
+    setValue(() => initial);
+    if (!emitter) return undefined;
+    return emitter.on(type, (payload) => setValue(() => payload));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [emitter, type]);
+  return value;
+}
+
+/** Width and height of an element, kept current with ResizeObserver. */
+export function useSize<T extends HTMLElement>(): [preact.RefObject<T>, { width: number; height: number }] {
+  const ref = useRef<T>(null);
+  const [size, setSize] = useState({ width: 0, height: 0 });
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return undefined;
+    const measure = () => {
+      const r = el.getBoundingClientRect();
+      setSize((s) => (s.width === r.width && s.height === r.height ? s : { width: r.width, height: r.height }));
+    };
+    measure();
+    if (typeof ResizeObserver === "undefined") {
+      addEventListener("resize", measure);
+      return () => removeEventListener("resize", measure);
+    }
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  return [ref, size];
+}
+
+/** Closes a popover on Escape or a click outside it. */
+export function useDismiss<T extends HTMLElement>(open: boolean, close: () => void): preact.RefObject<T> {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    if (!open) return undefined;
+    const onKey = (ev: KeyboardEvent) => {
+      if (ev.key === "Escape") close();
+    };
+    const onDown = (ev: PointerEvent) => {
+      if (ref.current && !ref.current.contains(ev.target as Node)) close();
+    };
+    addEventListener("keydown", onKey);
+    addEventListener("pointerdown", onDown, true);
+    return () => {
+      removeEventListener("keydown", onKey);
+      removeEventListener("pointerdown", onDown, true);
+    };
+  }, [open, close]);
+  return ref;
+}
+
+/** Copies text to the clipboard; false when the browser refused. */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Older browsers and insecure pages: a hidden textarea and execCommand.
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch {
+      ok = false;
+    }
+    area.remove();
+    return ok;
+  }
+}

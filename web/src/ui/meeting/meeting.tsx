@@ -1,0 +1,371 @@
+/**
+ * The meeting room: header, stage (grid or speaker view), control bar, side panels, dialogs,
+ * toasts, the connection banner and the (hidden) audio players.
+ */
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import type { Quality } from "../../engine/quality";
+import type { RemoteStream } from "../../engine/subscriber";
+import { isHostView } from "../../protocol/rest";
+import type { Room, Toast } from "../../room/room";
+import { isHostRole, selfInfo, type RoomState } from "../../room/state";
+import { copyText, useDismiss, useEvent } from "../hooks";
+import { Icon } from "../icons";
+import { formatCode, inviteText } from "../layout";
+import { rest } from "../session";
+import { AudioSink, DevicePickers } from "./media-views";
+import { ChatPanel, ParticipantsPanel, SettingsPanel } from "./panels";
+import { Stage, tracksByFeed, type ViewMode } from "./stage";
+
+type Panel = "chat" | "people" | "settings" | null;
+
+const REACTIONS = ["👍", "👏", "😂", "😮", "❤️", "🎉"];
+
+export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: string }) {
+  const state = useEvent(room, "change", room.state);
+  const remote = useEvent(room, "remote", [] as RemoteStream[]);
+  const quality = useEvent(room, "quality", new Map() as ReadonlyMap<string, Quality>);
+  const pcstate = useEvent(room, "pcstate", {} as Record<string, string>);
+  const local = useEvent(room.local, "change", room.local.state);
+  const [panel, setPanel] = useState<Panel>(null);
+  const [view, setView] = useState<ViewMode>("grid");
+  const [dialog, setDialog] = useState<"leave" | "invite" | null>(null);
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const self = selfInfo(state);
+  const moderator = isHostRole(self);
+  const tracks = useMemo(() => tracksByFeed(remote), [remote]);
+  const localScreen = room.media.screenShareTrack;
+
+  // Toasts come and go by themselves; ones with an action stay a little longer.
+  useEffect(
+    () =>
+      room.on("toast", (toast) => {
+        setToasts((list) => [...list.slice(-3), toast]);
+        setTimeout(() => setToasts((list) => list.filter((t) => t.id !== toast.id)), toast.action ? 10_000 : 6_000);
+      }),
+    [room],
+  );
+
+  // A new screen share takes the stage, as people expect.
+  const sharing = [...state.feeds.values()].some((f) => f.source === "screen") || !!localScreen;
+  useEffect(() => {
+    if (sharing) setView("speaker");
+  }, [sharing]);
+
+  // Keyboard shortcuts (not while typing): M mute, V camera, H hand, C chat, P participants.
+  useEffect(() => {
+    const onKey = (ev: KeyboardEvent) => {
+      const target = ev.target as HTMLElement | null;
+      if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+      const key = ev.key.toLowerCase();
+      if (key === "m") void room.setMic(!room.local.state.micOn);
+      else if (key === "v") void room.setCamera(!room.local.state.cameraOn);
+      else if (key === "h") void room.setHand(!selfInfo(room.state)?.hand_raised);
+      else if (key === "c") setPanel((p) => (p === "chat" ? null : "chat"));
+      else if (key === "p") setPanel((p) => (p === "people" ? null : "people"));
+      else return;
+      ev.preventDefault();
+    };
+    addEventListener("keydown", onKey);
+    return () => removeEventListener("keydown", onKey);
+  }, [room]);
+
+  const closePanel = useCallback(() => setPanel(null), []);
+  const audioTracks = remote.filter((s) => s.kind === "audio" && s.track);
+  const subscriberFailed = pcstate.subscriber === "failed" || pcstate.main === "failed";
+
+  return (
+    <div class={`meeting ${panel ? "with-panel" : ""}`} data-testid="meeting-room" data-participant-id={state.selfId ?? ""}
+      data-role={self?.role ?? ""}>
+      <ConnectionBanner room={room} state={state} mediaFailed={subscriberFailed} />
+      <header class="meeting-head">
+        <div class="meeting-title">
+          {state.meeting?.locked && <Icon name="lock" size={16} aria-label="Locked" />}
+          <h1 data-testid="meeting-title">{state.meeting?.title ?? "Meeting"}</h1>
+          <span class="muted small">{state.meeting ? formatCode(state.meeting.code) : ""}</span>
+        </div>
+        <div class="row">
+          <button type="button" class="btn ghost small" data-testid="invite-button" onClick={() => setDialog("invite")}>
+            <Icon name="info" size={16} /> Invite
+          </button>
+          <button type="button" class="btn ghost small" data-testid="view-toggle"
+            aria-label={view === "grid" ? "Switch to speaker view" : "Switch to grid view"}
+            onClick={() => setView(view === "grid" ? "speaker" : "grid")}>
+            <Icon name={view === "grid" ? "speaker" : "grid"} size={16} /> {view === "grid" ? "Speaker" : "Grid"}
+          </button>
+          {moderator && (
+            <button type="button" class="btn ghost small" data-testid="settings-button" aria-pressed={panel === "settings"}
+              onClick={() => setPanel(panel === "settings" ? null : "settings")}>
+              <Icon name="settings" size={16} /> Settings
+            </button>
+          )}
+        </div>
+      </header>
+      <div class="meeting-body">
+        <Stage room={room} state={state} view={view} tracks={tracks} quality={quality}
+          localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} />
+        {panel === "chat" && <ChatPanel room={room} state={state} onClose={closePanel} />}
+        {panel === "people" && <ParticipantsPanel room={room} state={state} onClose={closePanel} />}
+        {panel === "settings" && moderator && <SettingsPanel room={room} state={state} onClose={closePanel} />}
+      </div>
+      <ControlBar room={room} state={state} panel={panel} setPanel={setPanel} onLeave={() => {
+        if (self?.role === "host") setDialog("leave");
+        else void room.leave();
+      }} />
+      {dialog === "leave" && <LeaveDialog room={room} state={state} onClose={() => setDialog(null)} />}
+      {dialog === "invite" && <InviteDialog state={state} meetingRef={meetingRef} onClose={() => setDialog(null)} />}
+      <div class="toasts" aria-live="polite">
+        {toasts.map((t) => (
+          <div key={t.id} class={`toast ${t.kind}`} role={t.kind === "error" ? "alert" : "status"} data-testid="toast">
+            <span>{t.text}</span>
+            {t.action && (
+              <button type="button" class="btn small" data-testid="toast-action" onClick={() => {
+                t.action?.run();
+                setToasts((list) => list.filter((x) => x.id !== t.id));
+              }}>{t.action.label}</button>
+            )}
+          </div>
+        ))}
+      </div>
+      <div class="audio-sinks" aria-hidden="true">
+        {audioTracks.map((s) => s.track && <AudioSink key={`${s.mid}-${s.track.id}`} track={s.track} sinkId={local.speakerDeviceId} />)}
+      </div>
+    </div>
+  );
+}
+
+function ConnectionBanner({ room, state, mediaFailed }: { room: Room; state: RoomState; mediaFailed: boolean }) {
+  const [busy, setBusy] = useState(false);
+  let text = "";
+  let action: { label: string; run: () => void } | null = null;
+  const rejoin = () => {
+    setBusy(true);
+    room.rejoin().catch(() => undefined).finally(() => setBusy(false));
+  };
+  if (state.connection === "reconnecting") {
+    text = `Connection lost. Reconnecting…${state.reconnectAttempt > 1 ? ` (attempt ${state.reconnectAttempt})` : ""}`;
+    action = { label: "Retry now", run: () => room.signaling.reconnectNow() };
+  } else if (state.connection === "connecting") {
+    text = "Connecting…";
+  } else if (state.connection === "disconnected") {
+    text = state.connectionError ? `Disconnected: ${state.connectionError}` : "Disconnected from the meeting.";
+    action = { label: "Rejoin", run: rejoin };
+  } else if (mediaFailed) {
+    text = "Audio and video stopped flowing.";
+    action = { label: "Reconnect", run: rejoin };
+  }
+  const visible = text !== "";
+  return (
+    <div class={`banner ${visible ? "show" : ""} ${state.connection === "disconnected" ? "bad" : ""}`}
+      data-testid="connection-state" data-state={state.connection} role="status" aria-live="polite" hidden={!visible}>
+      <span>{text}</span>
+      {action && (
+        <button type="button" class="btn small" data-testid="connection-retry" disabled={busy} onClick={action.run}>
+          {action.label}
+        </button>
+      )}
+    </div>
+  );
+}
+
+function ControlBar({ room, state, panel, setPanel, onLeave }: {
+  room: Room;
+  state: RoomState;
+  panel: Panel;
+  setPanel: (p: Panel) => void;
+  onLeave: () => void;
+}) {
+  const local = useEvent(room.local, "change", room.local.state);
+  const self = selfInfo(state);
+  const [menu, setMenu] = useState<"devices" | "reactions" | null>(null);
+  const closeMenu = useCallback(() => setMenu(null), []);
+  const menuRef = useDismiss<HTMLDivElement>(menu !== null, closeMenu);
+  const sharing = room.media.sharing;
+  const canShare = typeof navigator !== "undefined" && !!navigator.mediaDevices?.getDisplayMedia;
+  const shareAllowed = state.meeting?.screen_share !== "hosts" || isHostRole(self);
+  const waitingCount = isHostRole(self) ? state.waiting.length : 0;
+
+  return (
+    <nav class="controls" aria-label="Meeting controls" ref={menuRef}>
+      <div class="control-group">
+        <button type="button" class={`control ${local.micOn ? "" : "off"}`} data-testid="mute-button"
+          data-muted={local.micOn ? "false" : "true"} aria-pressed={!local.micOn}
+          aria-label={local.micOn ? "Mute microphone (M)" : "Unmute microphone (M)"}
+          onClick={() => void room.setMic(!local.micOn)}>
+          <Icon name={local.micOn ? "mic" : "micOff"} />
+          <span class="control-label">{local.micOn ? "Mute" : "Unmute"}</span>
+        </button>
+        <button type="button" class={`control ${local.cameraOn ? "" : "off"}`} data-testid="camera-button"
+          data-camera={local.cameraOn ? "on" : "off"} aria-pressed={!local.cameraOn}
+          aria-label={local.cameraOn ? "Stop camera (V)" : "Start camera (V)"}
+          onClick={() => void room.setCamera(!local.cameraOn)}>
+          <Icon name={local.cameraOn ? "cam" : "camOff"} />
+          <span class="control-label">{local.cameraOn ? "Stop video" : "Start video"}</span>
+        </button>
+        <button type="button" class="control narrow" data-testid="devices-button" aria-haspopup="dialog"
+          aria-expanded={menu === "devices"} aria-label="Choose microphone, camera and speaker"
+          onClick={() => setMenu(menu === "devices" ? null : "devices")}>
+          <Icon name="settings" />
+        </button>
+        {menu === "devices" && (
+          <div class="popover devices-popover" role="dialog" aria-label="Devices">
+            <DevicePickers local={room.local} compact />
+          </div>
+        )}
+      </div>
+      <div class="control-group">
+        {canShare && (
+          <button type="button" class={`control ${sharing ? "active" : ""}`} data-testid="share-screen-button"
+            aria-pressed={sharing} disabled={!shareAllowed && !sharing}
+            title={shareAllowed ? undefined : "Only hosts can share in this meeting"}
+            onClick={() => void room.toggleScreenShare()}>
+            <Icon name="screen" />
+            <span class="control-label">{sharing ? "Stop share" : "Share"}</span>
+          </button>
+        )}
+        <div class="menu-wrap">
+          <button type="button" class="control" data-testid="reactions-button" aria-haspopup="menu"
+            aria-expanded={menu === "reactions"} onClick={() => setMenu(menu === "reactions" ? null : "reactions")}>
+            <Icon name="smile" />
+            <span class="control-label">React</span>
+          </button>
+          {menu === "reactions" && (
+            <div class="popover reactions-popover" role="menu" aria-label="Reactions">
+              {REACTIONS.map((emoji) => (
+                <button key={emoji} type="button" role="menuitem" class="emoji" data-testid="reaction-option"
+                  data-emoji={emoji} aria-label={`React ${emoji}`}
+                  onClick={() => {
+                    setMenu(null);
+                    void room.react(emoji);
+                  }}>
+                  {emoji}
+                </button>
+              ))}
+            </div>
+          )}
+        </div>
+        <button type="button" class={`control ${self?.hand_raised ? "active" : ""}`} data-testid="raise-hand-button"
+          aria-pressed={!!self?.hand_raised} onClick={() => void room.setHand(!self?.hand_raised)}>
+          <Icon name="hand" />
+          <span class="control-label">{self?.hand_raised ? "Lower hand" : "Raise hand"}</span>
+        </button>
+        <button type="button" class={`control ${panel === "chat" ? "active" : ""}`} data-testid="chat-button"
+          aria-pressed={panel === "chat"} aria-label={`Chat${state.unread ? `, ${state.unread} unread` : ""} (C)`}
+          onClick={() => setPanel(panel === "chat" ? null : "chat")}>
+          <Icon name="chat" />
+          <span class="control-label">Chat</span>
+          {state.unread > 0 && <span class="count" data-testid="chat-unread">{state.unread > 99 ? "99+" : state.unread}</span>}
+        </button>
+        <button type="button" class={`control ${panel === "people" ? "active" : ""}`} data-testid="participants-button"
+          aria-pressed={panel === "people"} aria-label={`Participants, ${state.participants.size}${waitingCount ? `, ${waitingCount} waiting` : ""} (P)`}
+          onClick={() => setPanel(panel === "people" ? null : "people")}>
+          <Icon name="people" />
+          <span class="control-label">People {state.participants.size}</span>
+          {waitingCount > 0 && <span class="count" data-testid="waiting-count">{waitingCount}</span>}
+        </button>
+      </div>
+      <div class="control-group">
+        <button type="button" class="control leave" data-testid="leave-button" onClick={onLeave}>
+          <Icon name="leave" />
+          <span class="control-label">Leave</span>
+        </button>
+      </div>
+    </nav>
+  );
+}
+
+function Dialog({ title, onClose, children, testid }: {
+  title: string;
+  onClose: () => void;
+  children: preact.ComponentChildren;
+  testid: string;
+}) {
+  const ref = useDismiss<HTMLDivElement>(true, onClose);
+  useEffect(() => {
+    ref.current?.querySelector<HTMLElement>("button, select, input")?.focus();
+  }, [ref]);
+  return (
+    <div class="backdrop">
+      <div class="dialog card" role="dialog" aria-modal="true" aria-label={title} ref={ref} data-testid={testid}>
+        <h2>{title}</h2>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+function LeaveDialog({ room, state, onClose }: { room: Room; state: RoomState; onClose: () => void }) {
+  const others = [...state.participants.values()].filter((p) => p.id !== state.selfId);
+  const [heir, setHeir] = useState("");
+  const [busy, setBusy] = useState(false);
+  return (
+    <Dialog title="Leave the meeting?" onClose={onClose} testid="leave-dialog">
+      <p class="muted">You are the host. End the meeting for everyone, or leave it running.</p>
+      <button type="button" class="btn danger big" data-testid="end-for-all-button" disabled={busy}
+        onClick={() => {
+          setBusy(true);
+          room.endForAll().catch(() => setBusy(false));
+        }}>
+        End meeting for all
+      </button>
+      {others.length > 0 && (
+        <label>
+          Make someone host before leaving
+          <select value={heir} data-testid="transfer-host-select" onChange={(e) => setHeir(e.currentTarget.value)}>
+            <option value="">Let the meeting choose</option>
+            {others.map((p) => <option key={p.id} value={p.id}>{p.display_name}</option>)}
+          </select>
+        </label>
+      )}
+      <button type="button" class="btn big" data-testid="leave-meeting-button" disabled={busy}
+        onClick={async () => {
+          setBusy(true);
+          if (heir) await room.host.transfer(heir);
+          await room.leave();
+        }}>
+        Leave meeting
+      </button>
+      <button type="button" class="btn ghost" onClick={onClose}>Cancel</button>
+    </Dialog>
+  );
+}
+
+function InviteDialog({ state, meetingRef, onClose }: { state: RoomState; meetingRef: string; onClose: () => void }) {
+  const [url, setUrl] = useState<string | null>(/^\d{9}$/.test(meetingRef) ? null : `${location.origin}/j/${meetingRef}`);
+  const [passcode, setPasscode] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+  const code = state.meeting?.code ?? "";
+
+  // The host's REST view has the link and the passcode; others share what they know.
+  useEffect(() => {
+    rest.getMeeting(meetingRef).then((m) => {
+      if (isHostView(m)) {
+        setUrl(m.join_url);
+        setPasscode(m.passcode);
+      }
+    }, () => undefined);
+  }, [meetingRef]);
+
+  const text = inviteText({ title: state.meeting?.title ?? "Meeting", url, code, passcode });
+  return (
+    <Dialog title="Invite people" onClose={onClose} testid="invite-dialog">
+      <dl class="invite">
+        {url && (<><dt>Link</dt><dd data-testid="invite-link">{url}</dd></>)}
+        <dt>Meeting code</dt>
+        <dd data-testid="invite-code">{formatCode(code)}</dd>
+        {passcode && (<><dt>Passcode</dt><dd data-testid="invite-passcode">{passcode}</dd></>)}
+      </dl>
+      <pre class="invite-text" data-testid="invite-text">{text}</pre>
+      <div class="row">
+        <button type="button" class="btn primary" data-testid="copy-invite-button"
+          onClick={async () => {
+            setCopied(await copyText(text));
+            setTimeout(() => setCopied(false), 2000);
+          }}>
+          <Icon name="copy" size={16} /> {copied ? "Copied" : "Copy invite"}
+        </button>
+        <button type="button" class="btn ghost" onClick={onClose}>Close</button>
+      </div>
+    </Dialog>
+  );
+}

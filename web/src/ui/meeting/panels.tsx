@@ -1,0 +1,309 @@
+/**
+ * Side panels: chat, participants (with host controls and the waiting list), meeting settings.
+ * All user text is rendered as text nodes (never as HTML).
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { ParticipantInfo } from "../../protocol/types";
+import { describeError } from "../../protocol/errors";
+import type { Room } from "../../room/room";
+import { isHostRole, selfInfo, type RoomState } from "../../room/state";
+import { useDismiss } from "../hooks";
+import { Icon } from "../icons";
+
+export function PanelFrame({ title, onClose, children, testid }: {
+  title: string;
+  onClose: () => void;
+  children: preact.ComponentChildren;
+  testid: string;
+}) {
+  return (
+    <aside class="panel" data-testid={testid} aria-label={title}>
+      <header class="panel-head">
+        <h2>{title}</h2>
+        <button type="button" class="round small ghost" aria-label={`Close ${title.toLowerCase()}`} onClick={onClose}>
+          <Icon name="close" />
+        </button>
+      </header>
+      {children}
+    </aside>
+  );
+}
+
+function time(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomState; onClose: () => void }) {
+  const [text, setText] = useState("");
+  const [to, setTo] = useState<string>("");
+  const [error, setError] = useState<string | null>(null);
+  const [sending, setSending] = useState(false);
+  const listRef = useRef<HTMLOListElement>(null);
+  const self = selfInfo(state);
+  const policy = state.meeting?.chat ?? "everyone";
+  const mayChat = policy === "everyone" || (policy === "hosts" && isHostRole(self));
+  const others = [...state.participants.values()].filter((p) => p.id !== state.selfId);
+
+  useEffect(() => {
+    room.setChatOpen(true);
+    return () => room.setChatOpen(false);
+  }, [room]);
+
+  useEffect(() => {
+    const el = listRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [state.chat.length]);
+
+  // The chosen recipient left: fall back to everyone.
+  useEffect(() => {
+    if (to && !state.participants.has(to)) setTo("");
+  }, [to, state.participants]);
+
+  const send = async (ev?: Event) => {
+    ev?.preventDefault();
+    const body = text.trim();
+    if (!body || sending) return;
+    setSending(true);
+    setError(null);
+    try {
+      await room.sendChat(body, to || null);
+      setText("");
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setSending(false);
+    }
+  };
+
+  return (
+    <PanelFrame title="Chat" onClose={onClose} testid="chat-panel">
+      <ol class="chat-list" ref={listRef} data-testid="chat-messages" aria-live="polite">
+        {state.chat.map((m) => {
+          const mine = m.sender.id === state.selfId;
+          return (
+            <li key={m.id} class={`chat-msg ${mine ? "mine" : ""} ${m.to ? "private" : ""}`} data-testid="chat-message"
+              data-message-id={m.id}>
+              <div class="chat-meta">
+                <span class="chat-sender">{mine ? "You" : m.sender.display_name}</span>
+                {m.to && (
+                  <span class="chat-private">
+                    {" "}to {m.to.id === state.selfId ? "you" : m.to.display_name} (private)
+                  </span>
+                )}
+                <time dateTime={m.sent_at}>{time(m.sent_at)}</time>
+              </div>
+              <p class="chat-text" data-testid="chat-text">{m.text}</p>
+            </li>
+          );
+        })}
+      </ol>
+      {mayChat ? (
+        <form class="chat-form" onSubmit={send}>
+          <label class="chat-to">
+            To
+            <select value={to} data-testid="chat-recipient" onChange={(e) => setTo(e.currentTarget.value)}>
+              <option value="">Everyone</option>
+              {others.map((p) => <option key={p.id} value={p.id}>{p.display_name}</option>)}
+            </select>
+          </label>
+          <div class="chat-compose">
+            <textarea
+              rows={2}
+              maxLength={4000}
+              value={text}
+              placeholder={to ? "Private message…" : "Message everyone…"}
+              aria-label="Chat message"
+              data-testid="chat-input"
+              onInput={(e) => setText(e.currentTarget.value)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+                  e.preventDefault();
+                  void send();
+                }
+              }}
+            />
+            <button type="submit" class="round" aria-label="Send" data-testid="chat-send" disabled={!text.trim() || sending}>
+              <Icon name="send" />
+            </button>
+          </div>
+          {error && <p class="error small" role="alert" data-testid="chat-error">{error}</p>}
+        </form>
+      ) : (
+        <p class="muted small panel-note">{policy === "none" ? "Chat is turned off." : "Only hosts can send messages."}</p>
+      )}
+    </PanelFrame>
+  );
+}
+
+export function ParticipantsPanel({ room, state, onClose }: { room: Room; state: RoomState; onClose: () => void }) {
+  const self = selfInfo(state);
+  const moderator = isHostRole(self);
+  const people = [...state.participants.values()].sort((a, b) => {
+    const rank = (p: ParticipantInfo) => (p.id === state.selfId ? 0 : p.role === "host" ? 1 : p.role === "cohost" ? 2 : p.hand_raised ? 3 : 4);
+    return rank(a) - rank(b) || (a.hand_raised_at ?? "").localeCompare(b.hand_raised_at ?? "") || a.display_name.localeCompare(b.display_name);
+  });
+  return (
+    <PanelFrame title={`Participants (${state.participants.size})`} onClose={onClose} testid="participants-panel">
+      {moderator && state.waiting.length > 0 && (
+        <section class="waiting" aria-labelledby="waiting-title">
+          <header class="row between">
+            <h3 id="waiting-title">Waiting ({state.waiting.length})</h3>
+            <button type="button" class="btn small" data-testid="admit-all-button" onClick={() => void room.host.admit()}>
+              Admit all
+            </button>
+          </header>
+          <ul class="people" data-testid="waiting-list">
+            {state.waiting.map((w) => (
+              <li key={w.id} class="person" data-testid="waiting-entry" data-participant-id={w.id}>
+                <span class="person-name">{w.display_name}{w.guest ? " (guest)" : ""}</span>
+                <span class="row">
+                  <button type="button" class="btn small primary" data-testid="admit-button"
+                    aria-label={`Admit ${w.display_name}`} onClick={() => void room.host.admit(w.id)}>Admit</button>
+                  <button type="button" class="btn small ghost" data-testid="deny-button"
+                    aria-label={`Deny ${w.display_name}`} onClick={() => void room.host.deny(w.id)}>Deny</button>
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {moderator && (
+        <div class="row panel-actions">
+          <button type="button" class="btn small" data-testid="mute-all-button" onClick={() => void room.host.muteAll()}>
+            Mute all
+          </button>
+        </div>
+      )}
+      <ul class="people" data-testid="participant-list">
+        {people.map((p) => (
+          <PersonRow key={p.id} room={room} state={state} person={p} self={self} />
+        ))}
+      </ul>
+    </PanelFrame>
+  );
+}
+
+function PersonRow({ room, state, person: p, self }: {
+  room: Room;
+  state: RoomState;
+  person: ParticipantInfo;
+  self: ParticipantInfo | null;
+}) {
+  const [menu, setMenu] = useState(false);
+  const [confirmRemove, setConfirmRemove] = useState(false);
+  const close = () => {
+    setMenu(false);
+    setConfirmRemove(false);
+  };
+  const menuRef = useDismiss<HTMLDivElement>(menu, close);
+  const isSelf = p.id === state.selfId;
+  const iAmHost = self?.role === "host";
+  // A co-host cannot act on the host; nobody acts on themselves here.
+  const canModerate = !isSelf && isHostRole(self) && (iAmHost || p.role !== "host");
+  const act = (fn: () => Promise<unknown>) => () => {
+    close();
+    void fn();
+  };
+
+  return (
+    <li class="person" data-testid="participant-entry" data-participant-id={p.id} data-role={p.role}>
+      <span class="person-name">
+        {p.display_name}
+        {isSelf ? " (you)" : ""}
+        {p.guest ? <span class="badge">guest</span> : null}
+        {p.role === "host" && <span class="badge host">host</span>}
+        {p.role === "cohost" && <span class="badge">co-host</span>}
+      </span>
+      <span class="person-icons">
+        {p.hand_raised && <span aria-label="Hand raised" role="img" data-testid="participant-hand">✋</span>}
+        <Icon name={p.audio ? "mic" : "micOff"} size={16} aria-label={p.audio ? "Microphone on" : "Muted"} />
+        <Icon name={p.video ? "cam" : "camOff"} size={16} aria-label={p.video ? "Camera on" : "Camera off"} />
+        {canModerate && (
+          <div class="menu-wrap" ref={menuRef}>
+            <button type="button" class="round small ghost" aria-haspopup="menu" aria-expanded={menu}
+              aria-label={`Actions for ${p.display_name}`} data-testid="participant-menu-button" onClick={() => setMenu(!menu)}>
+              <Icon name="more" />
+            </button>
+            {menu && (
+              <div class="menu" role="menu">
+                {confirmRemove ? (
+                  <>
+                    <p class="menu-note">Remove {p.display_name}? They cannot come back.</p>
+                    <button role="menuitem" type="button" class="danger" data-testid="confirm-remove"
+                      onClick={act(() => room.host.remove(p.id))}>Remove</button>
+                    <button role="menuitem" type="button" onClick={() => setConfirmRemove(false)}>Cancel</button>
+                  </>
+                ) : (
+                  <>
+                    {p.audio ? (
+                      <button role="menuitem" type="button" data-testid="host-mute" onClick={act(() => room.host.mute(p.id))}>Mute</button>
+                    ) : (
+                      <button role="menuitem" type="button" data-testid="host-ask-unmute" onClick={act(() => room.host.askUnmute(p.id))}>Ask to unmute</button>
+                    )}
+                    {p.video && (
+                      <button role="menuitem" type="button" data-testid="host-stop-video" onClick={act(() => room.host.stopVideo(p.id))}>Stop video</button>
+                    )}
+                    {p.hand_raised && (
+                      <button role="menuitem" type="button" data-testid="host-lower-hand" onClick={act(() => room.host.lowerHand(p.id))}>Lower hand</button>
+                    )}
+                    {iAmHost && p.role === "participant" && (
+                      <button role="menuitem" type="button" data-testid="host-make-cohost" onClick={act(() => room.host.setRole(p.id, "cohost"))}>Make co-host</button>
+                    )}
+                    {iAmHost && p.role === "cohost" && (
+                      <button role="menuitem" type="button" data-testid="host-revoke-cohost" onClick={act(() => room.host.setRole(p.id, "participant"))}>Revoke co-host</button>
+                    )}
+                    {iAmHost && (
+                      <button role="menuitem" type="button" data-testid="host-make-host" onClick={act(() => room.host.transfer(p.id))}>Make host</button>
+                    )}
+                    <button role="menuitem" type="button" class="danger" data-testid="host-remove" onClick={() => setConfirmRemove(true)}>Remove…</button>
+                  </>
+                )}
+              </div>
+            )}
+          </div>
+        )}
+      </span>
+    </li>
+  );
+}
+
+export function SettingsPanel({ room, state, onClose }: { room: Room; state: RoomState; onClose: () => void }) {
+  const m = state.meeting;
+  if (!m) return null;
+  const toggle = (key: "locked" | "waiting_room" | "allow_guests" | "allow_self_unmute" | "mute_on_entry", label: string) => (
+    <label class="check">
+      <input type="checkbox" checked={m[key]} data-testid={`setting-${key}`}
+        onChange={(e) => void room.host.update({ [key]: e.currentTarget.checked })} />
+      {label}
+    </label>
+  );
+  return (
+    <PanelFrame title="Meeting settings" onClose={onClose} testid="settings-panel">
+      <div class="form panel-body">
+        {toggle("locked", "Lock the meeting (nobody new can join)")}
+        {toggle("waiting_room", "Waiting room")}
+        {toggle("allow_guests", "Allow guests")}
+        {toggle("allow_self_unmute", "Let participants unmute themselves")}
+        {toggle("mute_on_entry", "Mute participants when they join")}
+        <label>
+          Who can chat
+          <select value={m.chat} data-testid="setting-chat"
+            onChange={(e) => void room.host.update({ chat: e.currentTarget.value as "everyone" | "hosts" | "none" })}>
+            <option value="everyone">Everyone</option>
+            <option value="hosts">Hosts and co-hosts only</option>
+            <option value="none">Nobody</option>
+          </select>
+        </label>
+        <label>
+          Who can share their screen
+          <select value={m.screen_share} data-testid="setting-screen-share"
+            onChange={(e) => void room.host.update({ screen_share: e.currentTarget.value as "everyone" | "hosts" })}>
+            <option value="everyone">Everyone</option>
+            <option value="hosts">Hosts and co-hosts only</option>
+          </select>
+        </label>
+      </div>
+    </PanelFrame>
+  );
+}

@@ -1,0 +1,254 @@
+/**
+ * The meeting stage: the paged grid view and the speaker view, made of tiles.
+ */
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import type { Quality } from "../../engine/quality";
+import type { RemoteStream } from "../../engine/subscriber";
+import type { FeedInfo, ParticipantInfo } from "../../protocol/types";
+import type { Room } from "../../room/room";
+import type { FloatingReaction, RoomState } from "../../room/state";
+import { useSize } from "../hooks";
+import { Icon } from "../icons";
+import { fitGrid, initials, orderParticipants, paginate, tilesPerPage } from "../layout";
+import { VideoView } from "./media-views";
+
+export type ViewMode = "grid" | "speaker";
+
+export interface FeedTracks {
+  video?: MediaStreamTrack;
+  audio?: MediaStreamTrack;
+}
+
+export function tracksByFeed(streams: RemoteStream[]): Map<number, FeedTracks> {
+  const map = new Map<number, FeedTracks>();
+  for (const s of streams) {
+    if (!s.track || !s.active) continue;
+    const entry = map.get(s.feed) ?? {};
+    entry[s.kind] = s.track;
+    map.set(s.feed, entry);
+  }
+  return map;
+}
+
+interface StageProps {
+  room: Room;
+  state: RoomState;
+  view: ViewMode;
+  tracks: Map<number, FeedTracks>;
+  quality: ReadonlyMap<string, Quality>;
+  localVideo: MediaStreamTrack | null;
+  localScreen: MediaStreamTrack | null;
+}
+
+type Item =
+  | { kind: "person"; key: string; participant: ParticipantInfo; feed: FeedInfo | undefined }
+  | { kind: "screen"; key: string; participant: ParticipantInfo; feed: FeedInfo | undefined };
+
+function feedOf(state: RoomState, participantId: string, source: "main" | "screen"): FeedInfo | undefined {
+  for (const f of state.feeds.values()) if (f.participant_id === participantId && f.source === source) return f;
+  return undefined;
+}
+
+/** Screen shares in the meeting (remote feeds, or our own share). */
+function screenItems(state: RoomState, localScreen: MediaStreamTrack | null): Item[] {
+  const items: Item[] = [];
+  for (const f of state.feeds.values()) {
+    if (f.source !== "screen") continue;
+    const p = state.participants.get(f.participant_id);
+    if (p) items.push({ kind: "screen", key: `screen-${f.id}`, participant: p, feed: f });
+  }
+  if (localScreen && state.selfId && !items.some((i) => i.participant.id === state.selfId)) {
+    const self = state.participants.get(state.selfId);
+    if (self) items.push({ kind: "screen", key: "screen-self", participant: self, feed: undefined });
+  }
+  return items;
+}
+
+export function Stage(props: StageProps) {
+  return props.view === "grid" ? <GridView {...props} /> : <SpeakerView {...props} />;
+}
+
+function useReportVisible(room: Room, items: Item[]): void {
+  const ids = items.filter((i) => i.kind === "person").map((i) => i.participant.id);
+  const screen = items.find((i) => i.kind === "screen" && i.feed)?.feed?.id ?? null;
+  const key = `${ids.join(",")}|${screen}`;
+  useEffect(() => {
+    room.setVisibleParticipants(ids, screen);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [room, key, room.state.feeds]);
+}
+
+function GridView({ room, state, tracks, quality, localVideo, localScreen }: StageProps) {
+  const [ref, size] = useSize<HTMLDivElement>();
+  const [page, setPage] = useState(0);
+  const screens = useMemo(() => screenItems(state, localScreen), [state, localScreen]);
+  const perPage = Math.max(1, tilesPerPage(size.width, size.height) - (page === 0 ? screens.length : 0));
+  const people = useMemo(
+    () => orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, perPage, Date.now()),
+    [state.participants, state.selfId, state.lastSpoke, perPage],
+  );
+  const paged = paginate(people, perPage, page);
+  useEffect(() => {
+    if (paged.page !== page) setPage(paged.page);
+  }, [paged.page, page]);
+
+  const items: Item[] = [
+    ...(paged.page === 0 ? screens : []),
+    ...paged.items.map((p): Item => ({ kind: "person", key: p.id, participant: p, feed: feedOf(state, p.id, "main") })),
+  ];
+  useReportVisible(room, items);
+  const fit = fitGrid(items.length, size.width, size.height);
+
+  return (
+    <div class="stage grid-view" ref={ref} data-testid="grid-view" data-page={paged.page} data-pages={paged.pages}>
+      <div class="grid" style={{ gridTemplateColumns: `repeat(${fit.cols}, ${Math.floor(fit.tileWidth)}px)` }}>
+        {items.map((item) => (
+          <Tile key={item.key} room={room} state={state} item={item} tracks={tracks} quality={quality}
+            localVideo={localVideo} localScreen={localScreen} height={fit.tileHeight} />
+        ))}
+      </div>
+      {paged.pages > 1 && (
+        <nav class="pager" aria-label="Pages of participants">
+          <button type="button" class="round small" data-testid="pager-prev" aria-label="Previous page"
+            disabled={paged.page === 0} onClick={() => setPage(paged.page - 1)}>
+            <Icon name="chevronLeft" />
+          </button>
+          <span data-testid="pager-label">{paged.page + 1} / {paged.pages}</span>
+          <button type="button" class="round small" data-testid="pager-next" aria-label="Next page"
+            disabled={paged.page >= paged.pages - 1} onClick={() => setPage(paged.page + 1)}>
+            <Icon name="chevronRight" />
+          </button>
+        </nav>
+      )}
+    </div>
+  );
+}
+
+function SpeakerView({ room, state, tracks, quality, localVideo, localScreen }: StageProps) {
+  const [ref, size] = useSize<HTMLDivElement>();
+  const screens = screenItems(state, localScreen);
+  const others = [...state.participants.values()].filter((p) => p.id !== state.selfId);
+  const self = state.selfId ? state.participants.get(state.selfId) : undefined;
+  const speaker =
+    (state.activeSpeaker && state.participants.get(state.activeSpeaker)) || others[0] || self;
+  const main: Item | undefined = screens.at(-1) ??
+    (speaker ? { kind: "person", key: speaker.id, participant: speaker, feed: feedOf(state, speaker.id, "main") } : undefined);
+
+  const stripCount = Math.max(1, Math.floor((size.width + 8) / (160 + 8)));
+  const stripPeople = orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, stripCount, Date.now())
+    .filter((p) => main?.kind === "screen" || p.id !== main?.participant.id);
+  const strip = stripPeople.slice(0, stripCount);
+  const hidden = stripPeople.length - strip.length;
+  const items: Item[] = [
+    ...(main ? [main] : []),
+    ...strip.map((p): Item => ({ kind: "person", key: p.id, participant: p, feed: feedOf(state, p.id, "main") })),
+  ];
+  useReportVisible(room, items);
+  const stripHeight = 90;
+  const mainHeight = Math.max(0, size.height - stripHeight - 16);
+
+  return (
+    <div class="stage speaker-view" ref={ref} data-testid="speaker-view">
+      <div class="speaker-main">
+        {main && (
+          <Tile room={room} state={state} item={main} tracks={tracks} quality={quality} localVideo={localVideo}
+            localScreen={localScreen} height={mainHeight} large />
+        )}
+      </div>
+      <div class="filmstrip" role="list" aria-label="Other participants">
+        {items.slice(main ? 1 : 0).map((item) => (
+          <Tile key={item.key} room={room} state={state} item={item} tracks={tracks} quality={quality}
+            localVideo={localVideo} localScreen={localScreen} height={stripHeight} />
+        ))}
+        {hidden > 0 && <div class="filmstrip-more" aria-label={`${hidden} more participants`}>+{hidden}</div>}
+      </div>
+    </div>
+  );
+}
+
+interface TileProps {
+  room: Room;
+  state: RoomState;
+  item: Item;
+  tracks: Map<number, FeedTracks>;
+  quality: ReadonlyMap<string, Quality>;
+  localVideo: MediaStreamTrack | null;
+  localScreen: MediaStreamTrack | null;
+  height: number;
+  large?: boolean;
+}
+
+function Tile({ room, state, item, tracks, quality, localVideo, localScreen, height, large = false }: TileProps) {
+  const p = item.participant;
+  const isSelf = p.id === state.selfId;
+  const isScreen = item.kind === "screen";
+  const feedId = item.feed?.id;
+  let track: MediaStreamTrack | null = null;
+  if (isSelf) track = isScreen ? localScreen : localVideo;
+  else if (feedId !== undefined && (isScreen || p.video)) track = tracks.get(feedId)?.video ?? null;
+
+  // The simulcast layer follows the tile's size on screen.
+  const elRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (feedId === undefined || isSelf) return;
+    room.setTileHeight(feedId, Math.round(height));
+  }, [room, feedId, isSelf, height]);
+
+  const speaking = !isScreen && state.speaking.has(p.id);
+  const q = quality.get(p.id) ?? "unknown";
+  const reactions = isScreen ? [] : state.reactions.filter((r) => r.participantId === p.id);
+  const name = isScreen ? `${p.display_name} (screen)` : isSelf ? `${p.display_name} (you)` : p.display_name;
+
+  return (
+    <div
+      ref={elRef}
+      class={`tile ${speaking ? "speaking" : ""} ${large ? "large" : ""} ${isScreen ? "screen" : ""}`}
+      style={large ? undefined : { height: `${Math.floor(height)}px` }}
+      data-testid={isScreen ? "screen-tile" : "tile"}
+      data-participant-id={p.id}
+      data-feed-id={feedId ?? ""}
+      data-speaking={speaking ? "true" : "false"}
+      data-self={isSelf ? "true" : "false"}
+      role="listitem"
+      aria-label={`${name}${!p.audio && !isScreen ? ", muted" : ""}${p.hand_raised ? ", hand raised" : ""}`}
+    >
+      {track ? (
+        <VideoView track={track} mirror={isSelf && !isScreen} fit={isScreen ? "contain" : "cover"} testid="tile-video" />
+      ) : (
+        <div class="avatar" aria-hidden="true">
+          <span>{initials(p.display_name)}</span>
+        </div>
+      )}
+      <div class="tile-label">
+        {!isScreen && !p.audio && <Icon name="micOff" size={14} class="muted-icon" aria-label="Muted" data-testid="tile-muted" />}
+        {p.role === "host" && !isScreen && <Icon name="host" size={14} class="host-icon" aria-label="Host" data-testid="tile-host" />}
+        <span class="tile-name" data-testid="tile-name">{name}</span>
+        {p.role === "cohost" && !isScreen && <span class="badge">co-host</span>}
+        {p.connection === "reconnecting" && <span class="badge warn">reconnecting</span>}
+      </div>
+      {p.hand_raised && !isScreen && (
+        <div class="tile-hand" aria-hidden="true" data-testid="tile-hand">✋</div>
+      )}
+      {!isScreen && (
+        <div class={`tile-quality q-${q}`} data-testid="tile-quality" data-quality={q} title={`Connection: ${q}`}
+          aria-label={`Connection quality: ${q}`} role="img">
+          <Icon name="signal" size={14} />
+        </div>
+      )}
+      <Reactions reactions={reactions} />
+    </div>
+  );
+}
+
+function Reactions({ reactions }: { reactions: readonly FloatingReaction[] }) {
+  if (reactions.length === 0) return null;
+  return (
+    <div class="reactions" aria-live="polite">
+      {reactions.map((r, i) => (
+        <span key={r.key} class="reaction" style={{ left: `${20 + ((i * 37) % 60)}%` }} data-testid="tile-reaction">
+          {r.emoji}
+        </span>
+      ))}
+    </div>
+  );
+}

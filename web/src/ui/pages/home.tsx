@@ -1,0 +1,218 @@
+import { useEffect, useState } from "preact/hooks";
+import { describeError } from "../../protocol/errors";
+import type { Meeting } from "../../protocol/rest";
+import { copyText } from "../hooks";
+import { Icon } from "../icons";
+import { formatCode, inviteText, parseMeetingRef } from "../layout";
+import { linkHandler, navigate } from "../router";
+import { rest, session, useSession } from "../session";
+import { Brand, Spinner } from "./common";
+
+export function HomePage() {
+  const info = useSession();
+  return (
+    <div class="page">
+      <header class="topbar">
+        <Brand />
+        {info && (
+          <div class="topbar-user">
+            <span class="muted" data-testid="signed-in-name">{info.user.display_name}</span>
+            <button
+              class="btn ghost"
+              type="button"
+              data-testid="signout-button"
+              onClick={async () => {
+                await rest.signOut().catch(() => undefined);
+                session.set(null);
+              }}
+            >
+              Sign out
+            </button>
+          </div>
+        )}
+      </header>
+      {info === undefined ? <Spinner label="Loading…" /> : info === null ? <SignedOut /> : <SignedIn />}
+    </div>
+  );
+}
+
+function SignedOut() {
+  return (
+    <main class="home">
+      <section class="hero">
+        <h1>Meetings in your browser</h1>
+        <p class="muted">Video meetings for up to 300 people. Nothing to install.</p>
+        <div class="row">
+          <a class="btn primary" href="/signin" onClick={linkHandler("/signin")} data-testid="goto-signin">Sign in</a>
+          <a class="btn" href="/signup" onClick={linkHandler("/signup")} data-testid="goto-signup">Sign up</a>
+        </div>
+      </section>
+      <JoinByCode />
+    </main>
+  );
+}
+
+function SignedIn() {
+  const [meetings, setMeetings] = useState<Meeting[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const reload = () => {
+    rest.listMeetings().then(setMeetings, (err: unknown) => setError(describeError(err)));
+  };
+  useEffect(reload, []);
+
+  return (
+    <main class="home">
+      <div class="home-actions">
+        <NewMeeting onCreated={(m) => navigate(`/j/${m.link_token}?enter=1`)} />
+        <JoinByCode />
+      </div>
+      <section class="card" aria-labelledby="my-meetings-title">
+        <h2 id="my-meetings-title">My meetings</h2>
+        {error && <p class="error" role="alert">{error}</p>}
+        {meetings === null && !error && <Spinner label="Loading meetings…" />}
+        {meetings?.length === 0 && <p class="muted">No meetings yet.</p>}
+        <ul class="meeting-list" data-testid="meeting-list">
+          {meetings?.map((m) => <MeetingItem key={m.id} meeting={m} onDeleted={reload} />)}
+        </ul>
+      </section>
+    </main>
+  );
+}
+
+function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
+  const [open, setOpen] = useState(false);
+  const [title, setTitle] = useState("");
+  const [passcode, setPasscode] = useState(true);
+  const [waitingRoom, setWaitingRoom] = useState(true);
+  const [allowGuests, setAllowGuests] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  if (!open) {
+    return (
+      <section class="card">
+        <h2>Start a meeting</h2>
+        <button class="btn primary big" type="button" data-testid="new-meeting-button" onClick={() => setOpen(true)}>
+          New meeting
+        </button>
+      </section>
+    );
+  }
+
+  const create = async (ev: Event) => {
+    ev.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const meeting = await rest.createMeeting({
+        ...(title.trim() ? { title: title.trim() } : {}),
+        passcode: passcode ? null : "",
+        waiting_room: waitingRoom,
+        allow_guests: allowGuests,
+      });
+      onCreated(meeting);
+    } catch (err) {
+      setError(describeError(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="card form" onSubmit={create} data-testid="new-meeting-form" aria-labelledby="new-meeting-title">
+      <h2 id="new-meeting-title">New meeting</h2>
+      <label>
+        Title
+        <input type="text" maxLength={200} placeholder="My meeting" value={title} data-testid="new-meeting-title"
+          onInput={(e) => setTitle(e.currentTarget.value)} />
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={passcode} data-testid="new-meeting-passcode"
+          onChange={(e) => setPasscode(e.currentTarget.checked)} />
+        Require a passcode when joining by code
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={waitingRoom} data-testid="new-meeting-waiting-room"
+          onChange={(e) => setWaitingRoom(e.currentTarget.checked)} />
+        Waiting room
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={allowGuests} data-testid="new-meeting-allow-guests"
+          onChange={(e) => setAllowGuests(e.currentTarget.checked)} />
+        Allow guests without an account
+      </label>
+      {error && <p class="error" role="alert">{error}</p>}
+      <div class="row">
+        <button class="btn primary" type="submit" disabled={busy} data-testid="new-meeting-create">
+          {busy ? "Creating…" : "Create and enter"}
+        </button>
+        <button class="btn ghost" type="button" onClick={() => setOpen(false)}>Cancel</button>
+      </div>
+    </form>
+  );
+}
+
+function JoinByCode() {
+  const [text, setText] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const submit = (ev: Event) => {
+    ev.preventDefault();
+    const ref = parseMeetingRef(text);
+    if (!ref) {
+      setError("Enter the 9-digit meeting code or paste the invite link.");
+      return;
+    }
+    navigate(`/j/${ref.ref}`);
+  };
+  return (
+    <form class="card form" onSubmit={submit} data-testid="join-code-form" aria-labelledby="join-code-title">
+      <h2 id="join-code-title">Join a meeting</h2>
+      <label>
+        Meeting code or link
+        <input type="text" inputMode="numeric" autoComplete="off" placeholder="123 456 789" value={text}
+          data-testid="join-code-input" onInput={(e) => setText(e.currentTarget.value)} />
+      </label>
+      {error && <p class="error" role="alert">{error}</p>}
+      <button class="btn" type="submit" data-testid="join-code-submit">Join</button>
+    </form>
+  );
+}
+
+function MeetingItem({ meeting, onDeleted }: { meeting: Meeting; onDeleted: () => void }) {
+  const [copied, setCopied] = useState(false);
+  const invite = inviteText({ title: meeting.title, url: meeting.join_url, code: meeting.code, passcode: meeting.passcode });
+  return (
+    <li class="meeting-item" data-testid="meeting-list-item" data-meeting-code={meeting.code}>
+      <div class="meeting-item-main">
+        <strong>{meeting.title}</strong>
+        <span class="muted">
+          {formatCode(meeting.code)}
+          {meeting.passcode ? ` · passcode ${meeting.passcode}` : ""}
+          {meeting.status === "live" ? " · live now" : meeting.status === "ended" ? " · ended" : ""}
+        </span>
+        <pre class="invite-text" data-testid="meeting-invite-text">{invite}</pre>
+      </div>
+      <div class="row">
+        <a class="btn primary" href={`/j/${meeting.link_token}`} onClick={linkHandler(`/j/${meeting.link_token}`)}
+          data-testid="meeting-start">
+          {meeting.status === "live" ? "Join" : "Start"}
+        </a>
+        <button class="btn" type="button" data-testid="copy-invite"
+          onClick={async () => {
+            setCopied(await copyText(invite));
+            setTimeout(() => setCopied(false), 2000);
+          }}>
+          <Icon name="copy" size={16} /> {copied ? "Copied" : "Copy invite"}
+        </button>
+        <button class="btn ghost danger" type="button" aria-label={`Delete ${meeting.title}`}
+          onClick={async () => {
+            if (!confirm(`Delete "${meeting.title}"? Anyone in it will be removed.`)) return;
+            await rest.deleteMeeting(meeting.id).catch(() => undefined);
+            onDeleted();
+          }}>
+          Delete
+        </button>
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,58 @@
+/**
+ * The REST client and the signed-in session, shared by every page.
+ */
+import { Emitter } from "../protocol/emitter";
+import { RestClient, type SessionInfo } from "../protocol/rest";
+import { useEvent } from "./hooks";
+
+export const rest = new RestClient();
+
+class SessionStore extends Emitter<{ change: SessionInfo | null | undefined }> {
+  /** undefined while loading, null when signed out. */
+  value: SessionInfo | null | undefined = undefined;
+
+  async load(): Promise<void> {
+    try {
+      this.set(await rest.session());
+    } catch {
+      this.set(null);
+    }
+  }
+
+  set(value: SessionInfo | null): void {
+    this.value = value;
+    this.emit("change", value);
+  }
+}
+
+export const session = new SessionStore();
+
+export function useSession(): SessionInfo | null | undefined {
+  return useEvent(session, "change", session.value);
+}
+
+const PREFS_KEY = "convene.prefs";
+
+export interface Prefs {
+  displayName: string;
+  mic: boolean;
+  camera: boolean;
+}
+
+export function loadPrefs(): Prefs {
+  const defaults: Prefs = { displayName: "", mic: true, camera: true };
+  try {
+    const raw = localStorage.getItem(PREFS_KEY);
+    return raw ? { ...defaults, ...(JSON.parse(raw) as Partial<Prefs>) } : defaults;
+  } catch {
+    return defaults;
+  }
+}
+
+export function savePrefs(prefs: Partial<Prefs>): void {
+  try {
+    localStorage.setItem(PREFS_KEY, JSON.stringify({ ...loadPrefs(), ...prefs }));
+  } catch {
+    // Not remembered in private browsing.
+  }
+}
