@@ -118,12 +118,14 @@ class ToneAudioTrack(MediaStreamTrack):  # type: ignore[misc]
             ),
         )
         self._pcm = wave.tobytes()
+        self._silence = bytes(len(self._pcm))
+        self.silent = False  # set to send silence (audio level: nobody talking)
         self.frames_sent = 0
 
     async def recv(self) -> AudioFrame:
         index = await self._pacer.next()
         frame = AudioFrame(format="s16", layout="mono", samples=self._samples)
-        frame.planes[0].update(self._pcm)
+        frame.planes[0].update(self._silence if self.silent else self._pcm)
         frame.sample_rate = AUDIO_RATE
         frame.pts = index * self._samples
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)

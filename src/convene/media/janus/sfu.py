@@ -108,6 +108,7 @@ class JanusPublisher:
         self._handle: JanusHandle | None = None
         self._published = False
         self._hung_up = False
+        self._kicked = False
         self._closed = False
         self.streams: tuple[PublishedStream, ...] = ()
 
@@ -184,9 +185,22 @@ class JanusPublisher:
         self._room._publishers.pop(self._feed, None)
         handle = self._handle
         if handle is not None and not handle.detached and not self._room.gone:
+            await self._unpublish()
             with contextlib.suppress(MediaError):
                 await handle.message({"request": "leave"})
         await self._detach()
+
+    async def _unpublish(self) -> None:
+        """Tear down the peer connection, if any, while the feed is still in the room.
+
+        Janus 1.1.2 renegotiates the subscribers of a feed when it unpublishes, but not when it
+        leaves or is kicked while publishing (it only marks their m-lines inactive).
+        """
+        handle = self._handle
+        if handle is None or not self._published or self._hung_up:
+            return
+        with contextlib.suppress(MediaError):
+            await handle.message({"request": "unpublish"})
 
     async def _detach(self) -> None:
         handle, self._handle = self._handle, None
@@ -216,7 +230,7 @@ class JanusPublisher:
                 return
             self._hung_up = True
             self._published = False
-            reason = event.data.get("reason") or event.kind
+            reason = "kicked" if self._kicked else (event.data.get("reason") or event.kind)
             logger.info(
                 "publisher hung up room=%s feed=%s reason=%s", self._room.id, self._feed, reason
             )
@@ -240,6 +254,7 @@ class JanusSubscriber:
         self._joined = False
         self._closed = False
         self._lock = asyncio.Lock()  # one negotiation step at a time on this handle
+        self._tasks: set[asyncio.Task[None]] = set()
         self._streams: tuple[SubscriptionStream, ...] = ()
 
     @property
@@ -342,6 +357,10 @@ class JanusSubscriber:
             return
         self._closed = True
         self._room._subscribers.discard(self)
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         handle, self._handle = self._handle, None
         if handle is None:
             return
@@ -350,6 +369,31 @@ class JanusSubscriber:
                 await handle.message({"request": "leave"})
         with contextlib.suppress(MediaError):
             await handle.detach()
+
+    def _feed_left(self, feed: FeedId) -> None:
+        """Drop a feed that left the room from this subscription, and offer the result.
+
+        Janus renegotiates subscribers by itself when a publisher unpublishes (our publishers
+        always unpublish before leaving or being kicked), but not when some other publisher is
+        kicked or leaves while publishing. This is the best effort for that case: unsubscribe
+        from the feed, and pass Janus's offer on, if it makes one.
+        """
+        if self._closed or not any(s.feed == feed and s.active for s in self._streams):
+            return
+        task = asyncio.create_task(self._drop_feed(feed), name=f"drop feed {feed}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drop_feed(self, feed: FeedId) -> None:
+        try:
+            result = await self.update([], [StreamSelector(feed=feed)])
+        except MediaError as exc:
+            logger.debug("unsubscribe from a departed feed failed room=%s feed=%s: %s",
+                         self._room.id, feed, exc)  # fmt: skip
+            return
+        if result.offer_sdp is not None and not self._closed:
+            offer = SubscriberOffer(offer_sdp=result.offer_sdp, streams=result.streams)
+            _call_listener(self._listener, offer, f"room={self._room.id} subscriber")
 
     def _parse_streams(self, items: Any) -> tuple[SubscriptionStream, ...]:
         previous = {s.mid: s for s in self._streams}
@@ -561,6 +605,11 @@ class JanusRoom:
         logger.info("feed moderated room=%s feed=%s mid=%s muted=%s", self.id, feed, mid, muted)
 
     async def kick(self, feed: FeedId) -> None:
+        publisher = self._publishers.get(feed)
+        if publisher is not None:
+            # Unpublish before the kick, so that Janus renegotiates the feed's subscribers.
+            publisher._kicked = True
+            await publisher._unpublish()
         await self._request({"request": "kick", "secret": self._secret, "id": int(feed)})
         logger.info("feed kicked room=%s feed=%s", self.id, feed)
 
@@ -665,6 +714,8 @@ class JanusRoom:
         self._feed_streams.pop(feed, None)
         logger.info("feed left room=%s feed=%s", self.id, feed)
         self._emit(FeedLeft(feed=feed))
+        for subscriber in list(self._subscribers):
+            subscriber._feed_left(feed)
 
     def _on_monitor_event(self, event: JanusEvent) -> None:
         if event.kind != "event":
