@@ -226,7 +226,9 @@ class Publisher(Protocol):
     @property
     def feed(self) -> FeedId: ...
 
-    async def publish(self, offer_sdp: str, *, audio: bool = True, video: bool = True) -> PublishResult:
+    async def publish(
+        self, offer_sdp: str, *, audio: bool = True, video: bool = True
+    ) -> PublishResult:
         """Send the client's offer (first publish or renegotiation); returns the answer."""
 
     async def trickle(self, candidate: dict[str, Any] | None) -> None:
