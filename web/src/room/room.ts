@@ -337,6 +337,8 @@ export class Room extends Emitter<RoomEvents> {
     } catch (err) {
       this.toast("error", `Could not send your audio and video: ${describeError(err)}`);
     }
+    // Without a feed the server has not heard our microphone and camera state yet.
+    await this.sendMediaState();
     this.updateSubscriptions();
   }
 

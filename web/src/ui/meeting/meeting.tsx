@@ -82,28 +82,29 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
         <div class="meeting-title">
           {state.meeting?.locked && <Icon name="lock" size={16} aria-label="Locked" />}
           <h1 data-testid="meeting-title">{state.meeting?.title ?? "Meeting"}</h1>
-          <span class="muted small">{state.meeting ? formatCode(state.meeting.code) : ""}</span>
+          <span class="muted small meeting-code">{state.meeting ? formatCode(state.meeting.code) : ""}</span>
         </div>
         <div class="row">
-          <button type="button" class="btn ghost small" data-testid="invite-button" onClick={() => setDialog("invite")}>
-            <Icon name="info" size={16} /> Invite
+          <button type="button" class="btn ghost small" data-testid="invite-button" aria-label="Invite people" onClick={() => setDialog("invite")}>
+            <Icon name="info" size={16} /> <span class="btn-label">Invite</span>
           </button>
           <button type="button" class="btn ghost small" data-testid="view-toggle"
             aria-label={view === "grid" ? "Switch to speaker view" : "Switch to grid view"}
             onClick={() => setView(view === "grid" ? "speaker" : "grid")}>
-            <Icon name={view === "grid" ? "speaker" : "grid"} size={16} /> {view === "grid" ? "Speaker" : "Grid"}
+            <Icon name={view === "grid" ? "speaker" : "grid"} size={16} />{" "}
+            <span class="btn-label">{view === "grid" ? "Speaker" : "Grid"}</span>
           </button>
           {moderator && (
-            <button type="button" class="btn ghost small" data-testid="settings-button" aria-pressed={panel === "settings"}
+            <button type="button" class="btn ghost small" data-testid="settings-button" aria-label="Meeting settings" aria-pressed={panel === "settings"}
               onClick={() => setPanel(panel === "settings" ? null : "settings")}>
-              <Icon name="settings" size={16} /> Settings
+              <Icon name="settings" size={16} /> <span class="btn-label">Settings</span>
             </button>
           )}
         </div>
       </header>
       <div class="meeting-body">
         <Stage room={room} state={state} view={view} tracks={tracks} quality={quality}
-          localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} />
+          localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} localMicOn={local.micOn} />
         {panel === "chat" && <ChatPanel room={room} state={state} onClose={closePanel} />}
         {panel === "people" && <ParticipantsPanel room={room} state={state} onClose={closePanel} />}
         {panel === "settings" && moderator && <SettingsPanel room={room} state={state} onClose={closePanel} />}

@@ -216,7 +216,7 @@ function PersonRow({ room, state, person: p, self }: {
         {p.role === "cohost" && <span class="badge">co-host</span>}
       </span>
       <span class="person-icons">
-        {p.hand_raised && <span aria-label="Hand raised" role="img" data-testid="participant-hand">✋</span>}
+        {p.hand_raised && <Icon name="hand" size={16} class="hand-icon" aria-label="Hand raised" data-testid="participant-hand" />}
         <Icon name={p.audio ? "mic" : "micOff"} size={16} aria-label={p.audio ? "Microphone on" : "Muted"} />
         <Icon name={p.video ? "cam" : "camOff"} size={16} aria-label={p.video ? "Camera on" : "Camera off"} />
         {canModerate && (

@@ -38,6 +38,8 @@ interface StageProps {
   quality: ReadonlyMap<string, Quality>;
   localVideo: MediaStreamTrack | null;
   localScreen: MediaStreamTrack | null;
+  /** This participant's microphone as the device has it (the server's view may lag). */
+  localMicOn: boolean;
 }
 
 type Item =
@@ -78,11 +80,15 @@ function useReportVisible(room: Room, items: Item[]): void {
   }, [room, key, room.state.feeds]);
 }
 
-function GridView({ room, state, tracks, quality, localVideo, localScreen }: StageProps) {
+function GridView({ room, state, tracks, quality, localVideo, localScreen, localMicOn }: StageProps) {
   const [ref, size] = useSize<HTMLDivElement>();
   const [page, setPage] = useState(0);
   const screens = useMemo(() => screenItems(state, localScreen), [state, localScreen]);
-  const perPage = Math.max(1, tilesPerPage(size.width, size.height) - (page === 0 ? screens.length : 0));
+  // The stage has 8 px padding on each side; the pager needs a strip at the bottom.
+  const area = { width: Math.max(0, size.width - 16), height: Math.max(0, size.height - 16) };
+  const roughPages = Math.ceil(state.participants.size / Math.max(1, tilesPerPage(area.width, area.height)));
+  if (roughPages > 1) area.height = Math.max(0, area.height - 48);
+  const perPage = Math.max(1, tilesPerPage(area.width, area.height) - (page === 0 ? screens.length : 0));
   const people = useMemo(
     () => orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, perPage, Date.now()),
     [state.participants, state.selfId, state.lastSpoke, perPage],
@@ -97,14 +103,14 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen }: Sta
     ...paged.items.map((p): Item => ({ kind: "person", key: p.id, participant: p, feed: feedOf(state, p.id, "main") })),
   ];
   useReportVisible(room, items);
-  const fit = fitGrid(items.length, size.width, size.height);
+  const fit = fitGrid(items.length, area.width, area.height);
 
   return (
-    <div class="stage grid-view" ref={ref} data-testid="grid-view" data-page={paged.page} data-pages={paged.pages}>
+    <div class={`stage grid-view ${paged.pages > 1 ? "paged" : ""}`} ref={ref} data-testid="grid-view" data-page={paged.page} data-pages={paged.pages}>
       <div class="grid" style={{ gridTemplateColumns: `repeat(${fit.cols}, ${Math.floor(fit.tileWidth)}px)` }}>
         {items.map((item) => (
           <Tile key={item.key} room={room} state={state} item={item} tracks={tracks} quality={quality}
-            localVideo={localVideo} localScreen={localScreen} height={fit.tileHeight} />
+            localVideo={localVideo} localScreen={localScreen} localMicOn={localMicOn} height={fit.tileHeight} />
         ))}
       </div>
       {paged.pages > 1 && (
@@ -124,7 +130,7 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen }: Sta
   );
 }
 
-function SpeakerView({ room, state, tracks, quality, localVideo, localScreen }: StageProps) {
+function SpeakerView({ room, state, tracks, quality, localVideo, localScreen, localMicOn }: StageProps) {
   const [ref, size] = useSize<HTMLDivElement>();
   const screens = screenItems(state, localScreen);
   const others = [...state.participants.values()].filter((p) => p.id !== state.selfId);
@@ -134,7 +140,7 @@ function SpeakerView({ room, state, tracks, quality, localVideo, localScreen }: 
   const main: Item | undefined = screens.at(-1) ??
     (speaker ? { kind: "person", key: speaker.id, participant: speaker, feed: feedOf(state, speaker.id, "main") } : undefined);
 
-  const stripCount = Math.max(1, Math.floor((size.width + 8) / (160 + 8)));
+  const stripCount = Math.max(1, Math.floor((size.width - 16 + 8) / ((size.width < 720 ? 120 : 160) + 8)));
   const stripPeople = orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, stripCount, Date.now())
     .filter((p) => main?.kind === "screen" || p.id !== main?.participant.id);
   const strip = stripPeople.slice(0, stripCount);
@@ -152,13 +158,13 @@ function SpeakerView({ room, state, tracks, quality, localVideo, localScreen }: 
       <div class="speaker-main">
         {main && (
           <Tile room={room} state={state} item={main} tracks={tracks} quality={quality} localVideo={localVideo}
-            localScreen={localScreen} height={mainHeight} large />
+            localScreen={localScreen} localMicOn={localMicOn} height={mainHeight} large />
         )}
       </div>
       <div class="filmstrip" role="list" aria-label="Other participants">
         {items.slice(main ? 1 : 0).map((item) => (
           <Tile key={item.key} room={room} state={state} item={item} tracks={tracks} quality={quality}
-            localVideo={localVideo} localScreen={localScreen} height={stripHeight} />
+            localVideo={localVideo} localScreen={localScreen} localMicOn={localMicOn} height={stripHeight} />
         ))}
         {hidden > 0 && <div class="filmstrip-more" aria-label={`${hidden} more participants`}>+{hidden}</div>}
       </div>
@@ -174,13 +180,14 @@ interface TileProps {
   quality: ReadonlyMap<string, Quality>;
   localVideo: MediaStreamTrack | null;
   localScreen: MediaStreamTrack | null;
+  localMicOn: boolean;
   height: number;
   large?: boolean;
 }
 
-function Tile({ room, state, item, tracks, quality, localVideo, localScreen, height, large = false }: TileProps) {
-  const p = item.participant;
-  const isSelf = p.id === state.selfId;
+function Tile({ room, state, item, tracks, quality, localVideo, localScreen, localMicOn, height, large = false }: TileProps) {
+  const isSelf = item.participant.id === state.selfId;
+  const p = isSelf ? { ...item.participant, audio: localMicOn } : item.participant;
   const isScreen = item.kind === "screen";
   const feedId = item.feed?.id;
   let track: MediaStreamTrack | null = null;
@@ -227,7 +234,7 @@ function Tile({ room, state, item, tracks, quality, localVideo, localScreen, hei
         {p.connection === "reconnecting" && <span class="badge warn">reconnecting</span>}
       </div>
       {p.hand_raised && !isScreen && (
-        <div class="tile-hand" aria-hidden="true" data-testid="tile-hand">✋</div>
+        <div class="tile-hand" aria-hidden="true" data-testid="tile-hand"><Icon name="hand" size={22} /></div>
       )}
       {!isScreen && (
         <div class={`tile-quality q-${q}`} data-testid="tile-quality" data-quality={q} title={`Connection: ${q}`}
