@@ -7,12 +7,11 @@ and ``/metrics``, which live outside the prefix.
 from fastapi import APIRouter
 
 from convene.api import auth, meetings, users
+from convene.api.deps import API_PREFIX
 
 __all__ = ["API_PREFIX", "api_router"]
 
-API_PREFIX = "/api/v1"
-
-api_router = APIRouter(prefix=API_PREFIX)
+api_router = APIRouter()
 api_router.include_router(auth.router)
 api_router.include_router(users.router)
 api_router.include_router(meetings.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from convene.api.deps import (
+    API_PREFIX,
     DB,
     ClientIP,
     CurrentSession,
@@ -28,7 +29,7 @@ from convene.protocol.errors import ConveneError, ErrorCode
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
 
 def _signed_in(response: Response, issued: IssuedSession, settings: SettingsDep) -> SessionOut:

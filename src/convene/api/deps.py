@@ -27,6 +27,7 @@ from convene.storage.db import Database
 from convene.storage.users import UserRecord
 
 __all__ = [
+    "API_PREFIX",
     "DB",
     "ClientIP",
     "CurrentSession",
@@ -39,6 +40,10 @@ __all__ = [
     "PasswordService",
     "SettingsDep",
 ]
+
+# Every versioned endpoint lives under this prefix. Each router carries the full prefix itself so
+# that a route's path is the whole template (metrics label requests with it).
+API_PREFIX = "/api/v1"
 
 
 def get_settings(request: Request) -> Settings:

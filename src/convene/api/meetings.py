@@ -10,7 +10,16 @@ from typing import Annotated, Protocol, cast
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from convene.api.deps import DB, ClientIP, CurrentUser, GuestKey, Limits, OptionalUser, SettingsDep
+from convene.api.deps import (
+    API_PREFIX,
+    DB,
+    ClientIP,
+    CurrentUser,
+    GuestKey,
+    Limits,
+    OptionalUser,
+    SettingsDep,
+)
 from convene.api.errors import ERROR_RESPONSES
 from convene.api.schemas import (
     MeetingCreate,
@@ -27,7 +36,7 @@ from convene.storage.users import UserRecord
 
 __all__ = ["LiveMeetings", "router"]
 
-router = APIRouter(prefix="/meetings", tags=["meetings"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=f"{API_PREFIX}/meetings", tags=["meetings"], responses=ERROR_RESPONSES)
 
 MeetingRef = Annotated[str, Path(max_length=64, description="9-digit code or link token")]
 MeetingIdParam = Annotated[str, Path(max_length=64)]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from convene.api.deps import DB, CurrentUser
+from convene.api.deps import API_PREFIX, DB, CurrentUser
 from convene.api.errors import ERROR_RESPONSES
 from convene.api.schemas import UserOut, UserUpdate
 from convene.protocol.errors import ConveneError, ErrorCode
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"], responses=ERROR_RESPONSES)
 
 
 @router.get("/me")

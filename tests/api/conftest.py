@@ -1,0 +1,164 @@
+"""API test fixtures: an app on SQLite or PostgreSQL, an in-process client, and a real server.
+
+``api`` (parametrised over both databases) talks to the app in process through httpx's ASGI
+transport; ``server`` starts the same app under uvicorn on an unused port and talks to it over
+TCP. Password hashing uses tiny argon2 costs (a constructor argument of the app, not a patch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from convene.app import create_app
+from convene.auth.passwords import Argon2Params, Passwords
+from convene.config import Settings
+from convene.storage.db import Database
+from tests.api.client import Api
+from tests.storage.databases import (
+    clear_tables,
+    fresh_postgres_database,
+    migrated,
+    sqlite_url,
+)
+
+FAST_HASHING = Argon2Params(time_cost=1, memory_kib=64, parallelism=1)
+_HTTP_TIMEOUT = httpx.Timeout(15.0)
+
+
+@pytest.fixture(scope="session")
+def sqlite_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return migrated(sqlite_url(tmp_path_factory.mktemp("api-sqlite") / "convene.db"))
+
+
+@pytest.fixture(scope="session")
+def postgres_db_url(postgres_url: str) -> Iterator[str]:
+    with fresh_postgres_database(postgres_url) as url:
+        yield migrated(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"{request.param}_db_url")
+    return url
+
+
+def make_settings(tmp_path: Path, db_url: str, **overrides: Any) -> Settings:
+    """Settings for a test server: its own data folder, the given database, no built client."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "database_url": db_url,
+        "web_dir": tmp_path / "web",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def make_app(settings: Settings) -> FastAPI:
+    return create_app(settings, passwords=Passwords(FAST_HASHING))
+
+
+async def _emptied(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        await clear_tables(db)
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def app(tmp_path: Path, db_url: str) -> AsyncIterator[FastAPI]:
+    """A started app (lifespan entered) on an emptied database."""
+    await _emptied(db_url)
+    application = make_app(make_settings(tmp_path, db_url))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[Api]:
+    """A browser-like client of the in-process app (keeps cookies, sends the CSRF token)."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", timeout=_HTTP_TIMEOUT
+    ) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+async def new_api(app: FastAPI) -> AsyncIterator[Callable[..., Api]]:
+    """Make more clients of the same app: other browsers (own cookies), other addresses."""
+    clients: list[httpx.AsyncClient] = []
+
+    def _new(ip: str = "127.0.0.1") -> Api:
+        transport = httpx.ASGITransport(app=app, client=(ip, 40001))
+        client = httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", timeout=_HTTP_TIMEOUT
+        )
+        clients.append(client)
+        return Api(client)
+
+    yield _new
+    for client in clients:
+        await client.aclose()
+
+
+def unused_socket(host: str = "127.0.0.1") -> socket.socket:
+    """A listening-ready socket on a free port, bound now so no other process can take it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
+
+
+class LiveServer:
+    """The app served by uvicorn over TCP, in the test's event loop."""
+
+    def __init__(self, app: FastAPI, sock: socket.socket) -> None:
+        self.app = app
+        self.sock = sock
+        self.port: int = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app, log_level="warning", proxy_headers=False, server_header=False, lifespan="on"
+            )
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LiveServer:
+        self._task = asyncio.create_task(self._server.serve(sockets=[self.sock]))
+        # uvicorn offers a flag, not an event, for "listening".
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("server stopped during start-up")
+            await asyncio.sleep(0.02)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await asyncio.wait_for(self._task, timeout=30)
+        self.sock.close()
+
+    def client(self, **kwargs: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=_HTTP_TIMEOUT, **kwargs)
+
+
+@pytest.fixture
+async def server(tmp_path: Path, db_url: str) -> AsyncIterator[LiveServer]:
+    """A real uvicorn server on an unused port, on an emptied database."""
+    await _emptied(db_url)
+    sock = unused_socket()
+    settings = make_settings(tmp_path, db_url, port=sock.getsockname()[1])
+    async with LiveServer(make_app(settings), sock) as live:
+        yield live
