@@ -7,9 +7,11 @@ Services live on ``app.state`` for the lifetime of the app:
 ``app.state.db``            :class:`~convene.storage.db.Database` (set while running)
 ``app.state.passwords``     :class:`~convene.auth.passwords.Passwords`
 ``app.state.limits``        :class:`~convene.auth.ratelimit.RateLimits`
-``app.state.sfu``           the media server, or None (``/healthz`` reports it)
-``app.state.live_meetings`` the signaling layer's :class:`~convene.api.meetings.LiveMeetings`,
-                            or None (REST changes to live meetings are passed to it)
+``app.state.bus``           the event bus (set while running)
+``app.state.sfu``           the media server (set while running; ``/healthz`` reports it)
+``app.state.live_meetings`` the :class:`~convene.signaling.registry.Registry` of live
+                            meetings (REST changes to live meetings are passed to it)
+``app.state.signaling``     what the signaling WebSocket endpoint needs
 ==========================  =============================================================
 """
 
@@ -27,7 +29,12 @@ from convene.api.middleware import DOCS_PATH, MetricsMiddleware, SecurityHeaders
 from convene.api.webclient import PACKAGED_WEB_DIR, WebClient
 from convene.auth.passwords import Passwords
 from convene.auth.ratelimit import RateLimits
+from convene.bus import create_bus
 from convene.config import Settings
+from convene.media.base import SFU
+from convene.media.janus import JanusSFU
+from convene.signaling.endpoint import SignalingService, signaling_endpoint
+from convene.signaling.registry import Registry
 from convene.storage.db import Database
 
 __all__ = ["SchemaOutdatedError", "create_app"]
@@ -40,13 +47,18 @@ class SchemaOutdatedError(RuntimeError):
 
 
 def create_app(
-    settings: Settings, *, migrate: bool = False, passwords: Passwords | None = None
+    settings: Settings,
+    *,
+    migrate: bool = False,
+    passwords: Passwords | None = None,
+    sfu: SFU | None = None,
 ) -> FastAPI:
     """Build the server.
 
     ``migrate``: bring the database schema up to date at start-up (``convene serve`` does);
     otherwise start-up fails when the schema is not current. ``passwords``: the hasher to use
-    (default: argon2id with the standard costs).
+    (default: argon2id with the standard costs). ``sfu``: the media server (default: Janus as
+    the settings describe it, a child process unless external URLs are given).
     """
 
     @asynccontextmanager
@@ -55,10 +67,23 @@ def create_app(
         try:
             await _prepare_database(db, migrate=migrate)
             app.state.db = db
-            # ---- Start the bus, the media server (app.state.sfu) and the signaling layer
-            # ---- (app.state.live_meetings) here, after the database and before serving.
-            yield
-            # ---- Stop them here, in reverse order, before the database closes.
+            bus = create_bus(settings.bus_url)
+            await bus.start()
+            media = sfu or JanusSFU.from_settings(settings)
+            try:
+                await media.start()
+                registry = Registry(sfu=media, bus=bus, db=db, settings=settings)
+                app.state.bus, app.state.sfu, app.state.live_meetings = bus, media, registry
+                app.state.signaling = SignalingService(
+                    registry=registry, db=db, limits=app.state.limits, settings=settings
+                )
+                try:
+                    yield
+                finally:
+                    await registry.close()
+            finally:
+                await media.close()
+                await bus.close()
         finally:
             await db.close()
 
@@ -80,7 +105,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health.router)
-    # ---- Signaling WebSocket route goes here (e.g. app.add_api_websocket_route(...)).
+    app.add_api_websocket_route(f"{API_PREFIX}/signaling", signaling_endpoint)
 
     # Anything no route matched: the web client, or a JSON 404 under /api. Being the router's
     # fallback rather than a catch-all route, it never shadows routes added after it.

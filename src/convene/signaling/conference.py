@@ -58,7 +58,6 @@ from convene.protocol.messages import (
     Out,
     ParticipantEvent,
     ParticipantLeft,
-    PersonRef,
     PublishReply,
     ReactionEvent,
     Snapshot,
@@ -72,9 +71,10 @@ from convene.protocol.messages import (
 from convene.protocol.messages import (
     SubscriberOffer as SubscriberOfferEvent,
 )
-from convene.rooms.room import Admission, Feed, Participant, Room, hash_token, now
+from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
 from convene.signaling.ice import ice_servers_for
-from convene.signaling.store import ConferenceStore, StoredChat
+from convene.storage.db import Database
+from convene.storage.meetings import MeetingChanges
 
 __all__ = ["Conference", "ConferenceClosing", "Identity"]
 
@@ -121,7 +121,7 @@ class Conference:
         *,
         sfu: SFU,
         bus: Bus,
-        store: ConferenceStore,
+        db: Database,
         settings: Settings,
         on_closed: Callable[[Conference], None],
     ) -> None:
@@ -129,7 +129,7 @@ class Conference:
         self.id = room.meeting.id
         self._sfu = sfu
         self._bus = bus
-        self._store = store
+        self._db = db
         self._settings = settings
         self._on_closed = on_closed
         self._media_room: MediaRoom | None = None
@@ -156,7 +156,7 @@ class Conference:
         except BaseException:
             await self._stop_drain()
             raise
-        await self._store.set_status(self.id, "live")
+        await self._db.meetings.set_status(self.id, "live")
         MEETINGS_LIVE.inc()
         log.info("meeting %s live", self.id)
 
@@ -194,7 +194,7 @@ class Conference:
             task.cancel()
         await self._stop_drain()
         with contextlib.suppress(Exception):
-            await self._store.set_status(self.id, status)
+            await self._db.meetings.set_status(self.id, status)
         MEETINGS_LIVE.dec()
         log.info("meeting %s closed (%s)", self.id, status)
         self._on_closed(self)
@@ -263,7 +263,7 @@ class Conference:
         The caller chooses ``pid`` so that it can listen for the participant's events first.
         """
         known = who.user_id is not None or who.guest_key is not None
-        if known and await self._store.is_banned(self.id, who.user_id, who.guest_key):
+        if known and await self._db.bans.is_banned(self.id, who.user_id, who.guest_key):
             raise ConveneError(ErrorCode.REMOVED, "you were removed from this meeting")
         resume = secrets.token_urlsafe(32)
         p = Participant(
@@ -291,10 +291,10 @@ class Conference:
                 self._to_hosts_waiting()
         await self._allow_media(p.media_token)
         PARTICIPANTS.labels(state=admission).inc()
-        await self._store.record_join(
+        await self._db.participation.record_join(
             self.id,
             pid,
-            user=who.user_id,
+            user_id=who.user_id,
             guest_key=who.guest_key,
             display_name=who.display_name,
             role=p.role,
@@ -358,8 +358,10 @@ class Conference:
         async with self.room.lock:
             p = self.room.get_joined(pid)
             base = self._room_snapshot(p, chat=[])
-        chat = await self._store.list_chat(self.id, pid, self._settings.meetings.chat_history_limit)
-        return base.model_copy(update={"chat": [_chat_message(c) for c in chat]})
+        chat = await self._db.chat.list_chat(
+            self.id, pid, self._settings.meetings.chat_history_limit
+        )
+        return base.model_copy(update={"chat": [c.to_message() for c in chat]})
 
     def _room_snapshot(self, p: Participant, *, chat: list[ChatMessage]) -> Snapshot:
         joined = sorted(self.room.joined(), key=lambda x: x.joined_at)
@@ -446,7 +448,7 @@ class Conference:
             await self._close_handles(media.handles())
         PARTICIPANTS.labels(state=p.state).dec()
         with contextlib.suppress(Exception):
-            await self._store.record_leave(p.id, reason)
+            await self._db.participation.record_leave(p.id, reason)
         log.info("meeting %s: participant %s left (%s)", self.id, p.id, reason)
 
     async def _close_if_empty(self) -> None:
@@ -821,7 +823,7 @@ class Conference:
             sender_ref = sender.ref()
             recipient_ref = recipient.ref() if recipient else None
             sender_user = sender.user_id
-        stored = await self._store.add_chat(
+        stored = await self._db.chat.add_chat(
             self.id,
             sender_id=sender_ref.id,
             sender_name=sender_ref.display_name,
@@ -831,7 +833,7 @@ class Conference:
             text=text,
             client_msg_id=client_msg_id,
         )
-        message = _chat_message(stored)
+        message = stored.to_message()
         if recipient_ref is None:
             self._to_meeting("chat.message", message)
         else:
@@ -885,7 +887,7 @@ class Conference:
                     "meeting.updated", MeetingUpdated(meeting=self.room.meeting.info())
                 )
         if allow_self_unmute is not None:
-            await self._store.save_settings(self.id, {"allow_self_unmute": allow_self_unmute})
+            await self._db.meetings.update(self.id, {"allow_self_unmute": allow_self_unmute})
         await self._enforce(feeds, "audio", muted=True)
 
     async def host_stop_video(self, actor: ParticipantId, target: ParticipantId) -> None:
@@ -929,7 +931,9 @@ class Conference:
             )
             self._emit_departure(t, "removed", new_host, was_joined)
             feeds = list(t.feeds.values())
-        await self._store.ban(self.id, t.user_id, t.guest_key)
+        await self._db.bans.add_ban(
+            self.id, user_id=t.user_id, guest_key=t.guest_key, display_name=t.display_name
+        )
         # Cut the media at the server right away, whatever the removed client does.
         if self._media_room is not None:
             for feed in feeds:
@@ -999,10 +1003,7 @@ class Conference:
         for _ in admitted:
             PARTICIPANTS.labels(state="waiting").dec()
             PARTICIPANTS.labels(state="joined").inc()
-        # The lock is per live session, like in other meeting products; the rest persists.
-        persisted = {k: v for k, v in changes.items() if k != "locked"}
-        if persisted:
-            await self._store.save_settings(self.id, persisted)
+        await self._db.meetings.update(self.id, cast(MeetingChanges, changes))
 
     async def host_end(self, actor: ParticipantId) -> None:
         async with self.room.lock:
@@ -1011,31 +1012,37 @@ class Conference:
                 raise ConveneError(
                     ErrorCode.FORBIDDEN, "only the host can end the meeting for everyone"
                 )
+        await self.end()
+
+    async def end(self, message: str = "The host ended the meeting.") -> None:
+        """End the meeting for everyone: each gets ``closed`` (``ended``) and is disconnected."""
+        async with self.room.lock:
+            if self.room.ended:
+                return
             self.room.ended = True
             self._closing = True
             everyone = list(self.room.participants.values())
             for p in everyone:
-                self._to(
-                    p.id, "closed", Closed(reason="ended", message="The host ended the meeting.")
-                )
+                self._to(p.id, "closed", Closed(reason="ended", message=message))
             self.room.participants.clear()
         for p in everyone:
             await self._drop_participant(p, "ended")
         await self.close(status="ended")
 
+    async def apply_settings(self, state: MeetingState) -> None:
+        """Settings changed outside the meeting (REST): take them and tell everyone."""
+        async with self.room.lock:
+            current = self.room.meeting
+            for name in (
+                "title", "locked", "waiting_room", "allow_guests", "allow_self_unmute",
+                "mute_on_entry", "chat", "screen_share", "max_participants",
+            ):  # fmt: skip
+                setattr(current, name, getattr(state, name))
+            self._to_meeting("meeting.updated", MeetingUpdated(meeting=current.info()))
+
 
 def feed_info(p: Participant, feed: Feed) -> FeedInfo:
     return FeedInfo(id=feed.id, participant_id=p.id, source=feed.source, streams=list(feed.streams))
-
-
-def _chat_message(c: StoredChat) -> ChatMessage:
-    return ChatMessage(
-        id=c.id,
-        sender=PersonRef(id=c.sender_id, display_name=c.sender_name),
-        to=PersonRef(id=c.to_id, display_name=c.to_name or "") if c.to_id else None,
-        text=c.text,
-        sent_at=c.sent_at,
-    )
 
 
 async def _media_call(awaitable: Awaitable[T]) -> T:

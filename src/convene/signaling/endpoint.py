@@ -7,36 +7,45 @@ learns who the client is from its cookies, then hands the connection to a :class
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
+from convene.auth.csrf import origin_allowed
+from convene.auth.ratelimit import RateLimits, client_ip
+from convene.auth.sessions import (
+    GUEST_COOKIE,
+    SESSION_COOKIE,
+    guest_key_from_cookie,
+    user_from_cookie,
+)
+from convene.config import Settings
 from convene.signaling.registry import Registry
-from convene.signaling.session import AttemptLimiter, Session, SessionContext
-from convene.signaling.store import ConferenceStore
+from convene.signaling.session import Session, SessionContext
+from convene.storage.db import Database
 
-__all__ = ["SignalingService", "origin_of", "signaling_endpoint"]
+__all__ = ["CLOSE_ORIGIN", "SignalingService", "signaling_endpoint"]
 
 log = logging.getLogger(__name__)
 
-Identify = Callable[[WebSocket], Awaitable[SessionContext]]
+CLOSE_ORIGIN = 4003
 
 
 @dataclass
 class SignalingService:
     registry: Registry
-    store: ConferenceStore
-    identify: Identify
-    joins: AttemptLimiter
-    passcodes: AttemptLimiter
-    allowed_origins: frozenset[str]
+    db: Database
+    limits: RateLimits
+    settings: Settings
 
-
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    async def identify(self, ws: WebSocket) -> SessionContext:
+        user = await user_from_cookie(self.db, ws.cookies.get(SESSION_COOKIE))
+        return SessionContext(
+            user_id=user.id if user else None,
+            user_name=user.display_name if user else None,
+            guest_key=guest_key_from_cookie(ws.cookies.get(GUEST_COOKIE)),
+            address=client_ip(ws, self.settings.trusted_proxies),
+        )
 
 
 async def signaling_endpoint(ws: WebSocket) -> None:
@@ -44,9 +53,9 @@ async def signaling_endpoint(ws: WebSocket) -> None:
     origin = ws.headers.get("origin")
     # Browsers always send Origin on WebSockets; other clients (tools, tests) may omit it and have
     # no ambient cookies to abuse.
-    if origin is not None and origin.lower() not in service.allowed_origins:
-        log.info("refused a signaling connection from origin %s", origin[:100])
-        await ws.close(code=4003, reason="origin not allowed")
+    if origin is not None and not origin_allowed(service.settings, origin, ws.headers.get("host")):
+        log.info("refused a signaling connection from another origin")
+        await ws.close(code=CLOSE_ORIGIN, reason="origin not allowed")
         return
     ctx = await service.identify(ws)
     await ws.accept()
@@ -54,8 +63,8 @@ async def signaling_endpoint(ws: WebSocket) -> None:
         ws,
         ctx,
         registry=service.registry,
-        store=service.store,
-        joins=service.joins,
-        passcodes=service.passcodes,
+        db=service.db,
+        joins=service.limits.join,
+        passcodes=service.limits.passcode,
     )
     await session.run()

@@ -12,7 +12,8 @@ from convene.media.base import SFU
 from convene.protocol.ids import MeetingId
 from convene.rooms.room import MeetingState, Room
 from convene.signaling.conference import Conference
-from convene.signaling.store import ConferenceStore, StoredMeeting
+from convene.storage.db import Database
+from convene.storage.meetings import MeetingRecord
 
 __all__ = ["Registry"]
 
@@ -20,10 +21,10 @@ log = logging.getLogger(__name__)
 
 
 class Registry:
-    def __init__(self, *, sfu: SFU, bus: Bus, store: ConferenceStore, settings: Settings) -> None:
+    def __init__(self, *, sfu: SFU, bus: Bus, db: Database, settings: Settings) -> None:
         self.sfu = sfu
         self.bus = bus
-        self.store = store
+        self.db = db
         self.settings = settings
         self._live: dict[MeetingId, Conference] = {}
         self._starting: dict[MeetingId, asyncio.Lock] = {}
@@ -35,7 +36,7 @@ class Registry:
     def __len__(self) -> int:
         return len(self._live)
 
-    async def open(self, meeting: StoredMeeting) -> Conference:
+    async def open(self, meeting: MeetingRecord) -> Conference:
         """The live conference for ``meeting``, starting it if needed (one start at a time)."""
         conf = self.get(meeting.id)
         if conf is not None:
@@ -50,7 +51,7 @@ class Registry:
                 room,
                 sfu=self.sfu,
                 bus=self.bus,
-                store=self.store,
+                db=self.db,
                 settings=self.settings,
                 on_closed=self._closed,
             )
@@ -58,6 +59,18 @@ class Registry:
             self._live[meeting.id] = conf
         self._starting.pop(meeting.id, None)
         return conf
+
+    async def meeting_changed(self, meeting: MeetingRecord) -> None:
+        """The host changed settings over REST: apply them to the live room, if any."""
+        conf = self.get(meeting.id)
+        if conf is not None:
+            await conf.apply_settings(_state_of(meeting, self.settings))
+
+    async def end_meeting(self, meeting_id: MeetingId) -> None:
+        """End the live room, if any (everyone is told and disconnected)."""
+        conf = self.get(meeting_id)
+        if conf is not None:
+            await conf.end()
 
     def _closed(self, conf: Conference) -> None:
         if self._live.get(conf.id) is conf:
@@ -71,12 +84,13 @@ class Registry:
         self._live.clear()
 
 
-def _state_of(m: StoredMeeting, settings: Settings) -> MeetingState:
+def _state_of(m: MeetingRecord, settings: Settings) -> MeetingState:
     return MeetingState(
         id=m.id,
         code=m.code,
         title=m.title,
-        owner=m.owner,
+        owner=m.host_id,
+        locked=m.locked,
         waiting_room=m.waiting_room,
         allow_guests=m.allow_guests,
         allow_self_unmute=m.allow_self_unmute,

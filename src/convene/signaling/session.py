@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -33,7 +32,8 @@ from convene.protocol.ids import MeetingId, ParticipantId, UserId, new_participa
 from convene.signaling.conference import Conference, ConferenceClosing, Identity
 from convene.signaling.limits import ConnectionLimits
 from convene.signaling.registry import Registry
-from convene.signaling.store import ConferenceStore, StoredMeeting
+from convene.storage.db import Database
+from convene.storage.meetings import MeetingRecord
 
 __all__ = ["AttemptLimiter", "Session", "SessionContext"]
 
@@ -49,13 +49,10 @@ CLOSE_SLOW = 4002
 
 
 class AttemptLimiter(Protocol):
-    """Counts attempts per key (e.g. wrong passcodes per address and meeting)."""
+    """Counts attempts per key (e.g. passcode tries per address and meeting)."""
 
-    def check(self, key: str) -> None:
-        """Raise ConveneError(RATE_LIMITED) when ``key`` is over its budget."""
-
-    def hit(self, key: str) -> None:
-        """Count one attempt (raising when this one goes over budget)."""
+    def hit(self, key: str, cost: float = 1.0) -> None:
+        """Count one attempt; raise ConveneError(RATE_LIMITED) when over the budget."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +75,7 @@ class Session:
         ctx: SessionContext,
         *,
         registry: Registry,
-        store: ConferenceStore,
+        db: Database,
         joins: AttemptLimiter,
         passcodes: AttemptLimiter,
     ) -> None:
@@ -86,7 +83,7 @@ class Session:
         self._ws = ws
         self._ctx = ctx
         self._registry = registry
-        self._store = store
+        self._db = db
         self._joins = joins
         self._passcodes = passcodes
         self._limits = ConnectionLimits()
@@ -294,13 +291,13 @@ class Session:
 
     async def _join_meeting(self, req: m.Join) -> m.JoinReply:
         addr = self._ctx.address
-        self._joins.hit(f"join:{addr}")
-        meeting = await self._store.meeting_by_ref(req.meeting)
+        self._joins.hit(addr)
+        meeting = await self._db.meetings.get_by_ref(req.meeting)
         if meeting is None:
             raise ConveneError(ErrorCode.MEETING_NOT_FOUND, "no meeting with that code or link")
         if req.resume is not None:
             return await self._resume(meeting, req.resume)
-        owner = self._ctx.user_id is not None and self._ctx.user_id == meeting.owner
+        owner = self._ctx.user_id is not None and self._ctx.user_id == meeting.host_id
         if meeting.status == "ended" and not owner:
             raise ConveneError(ErrorCode.MEETING_ENDED, "this meeting has ended")
         if not owner:
@@ -334,18 +331,17 @@ class Session:
             state="joined", participant_id=pid, resume_token=resume, snapshot=snapshot
         )
 
-    def _check_passcode(self, meeting: StoredMeeting, req: m.Join) -> None:
-        if not meeting.passcode or hmac.compare_digest(req.meeting, meeting.link_token):
+    def _check_passcode(self, meeting: MeetingRecord, req: m.Join) -> None:
+        if meeting.passcode_satisfied(ref=req.meeting, passcode=None):
             return
-        key = f"passcode:{self._ctx.address}:{meeting.id}"
-        self._passcodes.check(key)
         if req.passcode is None:
             raise ConveneError(ErrorCode.PASSCODE_REQUIRED, "this meeting needs a passcode")
-        if not hmac.compare_digest(req.passcode.encode(), meeting.passcode.encode()):
-            self._passcodes.hit(key)
+        # Every try counts, right or wrong, so guessing is as slow as the budget allows.
+        self._passcodes.hit(f"{self._ctx.address}:{meeting.id}")
+        if not meeting.passcode_satisfied(ref=req.meeting, passcode=req.passcode):
             raise ConveneError(ErrorCode.PASSCODE_INVALID, "the passcode is not correct")
 
-    async def _resume(self, meeting: StoredMeeting, token: str) -> m.JoinReply:
+    async def _resume(self, meeting: MeetingRecord, token: str) -> m.JoinReply:
         conf = self._registry.get(meeting.id)
         pid = conf.find_resumable(token) if conf is not None else None
         if conf is None or pid is None:
