@@ -80,7 +80,11 @@ export class MediaEngine extends Emitter<MediaEngineEvents> {
   ) {
     super();
     this.subscriber = new Subscriber({ port, iceServers: this.iceServers });
-    this.subscriber.on("streams", (streams) => this.emit("remote", streams));
+    this.subscriber.on("streams", (streams) => {
+      this.emit("remote", streams);
+      // New streams start at the media server's default layer: choose ours at once.
+      this.applyLayers();
+    });
     this.subscriber.on("state", (state) => this.setPcState("subscriber", state));
     this.offLocal = local.on("track", ({ kind, track }) => {
       void this.main?.replaceTrack(kind, track);

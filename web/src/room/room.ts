@@ -87,6 +87,12 @@ export class Room extends Emitter<RoomEvents> {
     this.signaling = new SignalingClient(signalingOptions);
     this.media = new MediaEngine(this.signaling, local);
     this.wire();
+    if (typeof addEventListener === "function") {
+      // Back online (Wi-Fi to mobile data...): try at once instead of waiting out the backoff.
+      const online = () => this.signaling.reconnectNow();
+      addEventListener("online", online);
+      this.unsubscribe.push(() => removeEventListener("online", online));
+    }
   }
 
   get state(): RoomState {
@@ -125,7 +131,8 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Leaves the meeting (others see "left"). */
   async leave(): Promise<void> {
-    await this.media.close(true);
+    // The server takes our feeds down on leave; unpublishing first would only delay it.
+    await this.media.close(false);
     await this.signaling.leave();
     this.finish({ reason: "left", message: "" });
   }
@@ -455,6 +462,18 @@ export class Room extends Emitter<RoomEvents> {
       case "moderated":
         void this.onModerated(ev.data.action, ev.data.by);
         break;
+      case "waiting.updated": {
+        const known = new Set(before.waiting.map((w) => w.id));
+        const fresh = ev.data.waiting.filter((w) => !known.has(w.id));
+        const first = fresh[0];
+        if (first && this._state.phase === "joined") {
+          const text = fresh.length === 1 ? `${first.display_name} is waiting to join.` : `${fresh.length} people are waiting to join.`;
+          this.toast("info", text, fresh.length === 1
+            ? { label: "Admit", run: () => void this.host.admit(first.id) }
+            : { label: "Admit all", run: () => void this.host.admit() });
+        }
+        break;
+      }
       case "closed":
         void this.media.close(false);
         this.stopTick();

@@ -34,14 +34,23 @@ export function VideoView({ track, mirror = false, fit = "cover", testid, label 
   );
 }
 
-/** Plays one remote audio track, on the chosen speaker when the browser allows choosing. */
-export function AudioSink({ track, sinkId }: { track: MediaStreamTrack; sinkId: string | null }) {
+/**
+ * Plays one remote audio track, on the chosen speaker when the browser allows choosing.
+ * `onBlocked` is called when the browser's autoplay policy refused to play.
+ */
+export function AudioSink({ track, sinkId, onBlocked }: {
+  track: MediaStreamTrack;
+  sinkId: string | null;
+  onBlocked: () => void;
+}) {
   const ref = useRef<HTMLAudioElement>(null);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
     el.srcObject = new MediaStream([track]);
-    el.play().catch(() => undefined);
+    el.play().catch((err: unknown) => {
+      if (err instanceof DOMException && err.name === "NotAllowedError") onBlocked();
+    });
     return () => {
       el.srcObject = null;
     };
@@ -50,7 +59,7 @@ export function AudioSink({ track, sinkId }: { track: MediaStreamTrack; sinkId: 
     const el = ref.current as (HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> }) | null;
     if (el && sinkId && el.setSinkId) el.setSinkId(sinkId).catch(() => undefined);
   }, [sinkId]);
-  return <audio ref={ref} autoplay />;
+  return <audio ref={ref} autoplay data-testid="remote-audio" />;
 }
 
 export function MicLevel({ track }: { track: MediaStreamTrack | null }) {

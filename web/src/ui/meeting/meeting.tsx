@@ -30,6 +30,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   const [view, setView] = useState<ViewMode>("grid");
   const [dialog, setDialog] = useState<"leave" | "invite" | null>(null);
   const [toasts, setToasts] = useState<Toast[]>([]);
+  const [audioBlocked, setAudioBlocked] = useState(false);
   const self = selfInfo(state);
   const moderator = isHostRole(self);
   const tracks = useMemo(() => tracksByFeed(remote), [remote]);
@@ -78,6 +79,18 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
     <div class={`meeting ${panel ? "with-panel" : ""}`} data-testid="meeting-room" data-participant-id={state.selfId ?? ""}
       data-role={self?.role ?? ""}>
       <ConnectionBanner room={room} state={state} mediaFailed={subscriberFailed} />
+      {audioBlocked && (
+        <div class="banner show" role="status">
+          <span>Your browser paused the meeting's sound.</span>
+          <button type="button" class="btn small" data-testid="enable-audio"
+            onClick={() => {
+              for (const el of document.querySelectorAll<HTMLAudioElement>(".audio-sinks audio")) void el.play().catch(() => undefined);
+              setAudioBlocked(false);
+            }}>
+            Turn on sound
+          </button>
+        </div>
+      )}
       <header class="meeting-head">
         <div class="meeting-title">
           {state.meeting?.locked && <Icon name="lock" size={16} aria-label="Locked" />}
@@ -129,7 +142,10 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
         ))}
       </div>
       <div class="audio-sinks" aria-hidden="true">
-        {audioTracks.map((s) => s.track && <AudioSink key={`${s.mid}-${s.track.id}`} track={s.track} sinkId={local.speakerDeviceId} />)}
+        {audioTracks.map((s) => s.track && (
+          <AudioSink key={`${s.mid}-${s.track.id}`} track={s.track} sinkId={local.speakerDeviceId}
+            onBlocked={() => setAudioBlocked(true)} />
+        ))}
       </div>
     </div>
   );
