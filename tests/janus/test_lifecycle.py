@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -142,3 +144,38 @@ async def test_external_pool_spreads_rooms_and_survives_a_lost_server(tmp_path: 
         await sfu.close()
         await first.stop()
         await second.stop()
+
+
+async def test_calls_time_out_and_fail_when_the_connection_drops(janus_sfu: JanusSFU) -> None:
+    """A frozen Janus: calls time out; when it dies, calls still waiting fail at once."""
+    process = janus_sfu.process
+    assert process is not None
+    pid = process.pid
+    assert pid is not None
+    client = JanusClient(
+        process.url,
+        api_secret=janus_sfu._secrets.janus_api_secret,
+        request_timeout=0.5,
+        keepalive_interval=3600,
+    )
+    await client.connect()
+    room = await janus_sfu.create_room(RoomOptions(), EventLog())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(MediaUnavailable, match="no answer"):
+            await client.attach(lambda event: None)
+        assert client.connected  # a timeout alone does not drop the session
+
+        # The SFU's own calls (10 s timeout) are still pending when the process dies.
+        pending = asyncio.create_task(room.allow("late"))
+        await asyncio.sleep(0.2)
+        assert not pending.done()
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(MediaUnavailable, match=r"lost|closed"):
+            await pending
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    await client.wait_lost()
+    await client.close()
+    await wait_until(janus_sfu.healthy, what="janus restarted")

@@ -246,3 +246,65 @@ async def test_audio_levels_report_who_talks(
     assert stopped.feed == alice.feed
     # Bob keeps talking all along.
     assert any(e.feed == bob.feed and e.talking for e in events.of(Talking))
+
+
+async def test_pausing_streams_from_either_side(pair: tuple[Client, Client]) -> None:
+    alice, bob = pair
+    video, audio = await _flowing(bob, alice.feed)
+
+    # The subscriber pauses one received stream, then resumes it.
+    await bob.subscriber.configure(video, send=False)
+    paused_at = await _stops_growing(lambda: bob.peer.frames_from(video))
+    await bob.subscriber.configure(video, send=True)
+    await bob.peer.wait_for(
+        lambda: bob.peer.frames_from(video) > paused_at + 5, WAIT, what="video resumed"
+    )
+
+    # The publisher renegotiates (same connection, new offer) and stops forwarding its audio.
+    result = await alice.publisher.publish(await alice.peer.create_offer(), audio=False)
+    await alice.peer.apply_answer(result.answer_sdp)
+    muted_at = await _stops_growing(lambda: bob.peer.audio_packets_from(audio))
+    result = await alice.publisher.publish(await alice.peer.create_offer(), audio=True)
+    await alice.peer.apply_answer(result.answer_sdp)
+    await bob.peer.wait_for(
+        lambda: bob.peer.audio_packets_from(audio) > muted_at + 25, WAIT, what="audio resumed"
+    )
+    await alice.publisher.request_keyframe()
+    await alice.publisher.trickle(None)  # end of candidates: accepted at any time
+
+
+class _Counter(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.packets = 0
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.packets += 1
+
+
+async def test_rtp_forward_starts_and_stops(
+    room: tuple[JanusRoom, EventLog], pair: tuple[Client, Client]
+) -> None:
+    the_room, _ = room
+    alice, bob = pair
+    await _flowing(bob, alice.feed)
+    loop = asyncio.get_running_loop()
+    sinks = {}
+    for kind in ("audio", "video"):
+        transport, protocol = await loop.create_datagram_endpoint(
+            _Counter, local_addr=("127.0.0.1", 0)
+        )
+        sinks[kind] = (transport, protocol)
+    try:
+        ports = {kind: t.get_extra_info("sockname")[1] for kind, (t, _) in sinks.items()}
+        forwarder = await the_room.start_forward(alice.feed, host="127.0.0.1", ports=ports)
+        assert forwarder
+        for kind, (_, counter) in sinks.items():
+            await alice.peer.wait_for(
+                lambda c=counter: c.packets > 20, WAIT, what=f"forwarded {kind} RTP"
+            )
+        await the_room.stop_forward(alice.feed, forwarder)
+        for _, counter in sinks.values():
+            await _stops_growing(lambda c=counter: c.packets, seconds=1.0)
+    finally:
+        for transport, _ in sinks.values():
+            transport.close()

@@ -96,9 +96,12 @@ def _raise_for(reply: JsonDict, request: str) -> None:
 class JanusHandle:
     """A plugin handle in the client's session."""
 
-    def __init__(self, client: JanusClient, handle_id: int, listener: EventListener) -> None:
+    def __init__(
+        self, client: JanusClient, handle_id: int, listener: EventListener, plugin: str
+    ) -> None:
         self._client = client
         self.id = handle_id
+        self.plugin = plugin.rsplit(".", 1)[-1]  # "videoroom": a label for metrics
         self.listener = listener
         self.detached = False
 
@@ -107,7 +110,7 @@ class JanusHandle:
         msg: JsonDict = {"janus": "message", "handle_id": self.id, "body": body}
         if jsep is not None:
             msg["jsep"] = jsep
-        reply = await self._client.request(msg, name=f"videoroom.{body.get('request')}")
+        reply = await self._client.request(msg, name=f"{self.plugin}.{body.get('request')}")
         data = (reply.get("plugindata") or {}).get("data") or {}
         return JanusReply(data=data, jsep=reply.get("jsep"))
 
@@ -235,7 +238,7 @@ class JanusClient:
 
     async def attach(self, listener: EventListener, plugin: str = VIDEOROOM) -> JanusHandle:
         reply = await self.request({"janus": "attach", "plugin": plugin}, name="attach")
-        handle = JanusHandle(self, int(reply["data"]["id"]), listener)
+        handle = JanusHandle(self, int(reply["data"]["id"]), listener, plugin)
         self._handles[handle.id] = handle
         return handle
 

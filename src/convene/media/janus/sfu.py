@@ -110,6 +110,7 @@ class JanusPublisher:
         self._hung_up = False
         self._kicked = False
         self._closed = False
+        self._sending: dict[str, bool] = {}  # mid -> forwarded by Janus (not paused)
         self.streams: tuple[PublishedStream, ...] = ()
 
     @property
@@ -146,7 +147,7 @@ class JanusPublisher:
         """Send the client's offer (``publish`` the first time, ``configure`` to renegotiate).
 
         ``audio=False``/``video=False`` keep the negotiated streams of that kind from being
-        forwarded (configure ``send: false``), so a client can publish a muted track.
+        forwarded (configure ``send: false``) until a later publish says ``True`` again.
         """
         handle = self._live_handle()
         request = "configure" if self._published else "publish"
@@ -159,12 +160,15 @@ class JanusPublisher:
         self.streams = streams
         self._room._feed_streams[self._feed] = streams
         self._room._left.discard(self._feed)
-        off = [s.mid for s in streams if (s.kind == "audio" and not audio) or
-               (s.kind == "video" and not video)]  # fmt: skip
-        if off:
-            await handle.message(
-                {"request": "configure", "streams": [{"mid": mid, "send": False} for mid in off]}
-            )
+        wanted = {"audio": audio, "video": video, "data": True}
+        changes = [
+            {"mid": s.mid, "send": wanted[s.kind]}
+            for s in streams
+            if self._sending.get(s.mid, True) != wanted[s.kind]
+        ]
+        if changes:
+            await handle.message({"request": "configure", "streams": changes})
+        self._sending = {s.mid: wanted[s.kind] for s in streams}
         logger.info(
             "feed published room=%s feed=%s streams=%s",
             self._room.id, self._feed, ",".join(f"{s.mid}:{s.kind}" for s in streams),
