@@ -109,8 +109,8 @@ async def get_meeting(
 ) -> MeetingOut | MeetingPublicOut:
     """A meeting by code or link token: the host view for its host, the public view for anyone
     else. Gives a browser that is not signed in its guest cookie."""
-    # Lookups by code are how codes would be guessed: they count against the join limit.
-    limits.join.hit(ip)
+    # Lookups by code are how codes would be guessed.
+    limits.lookup.hit(ip)
     meeting = await db.meetings.get_by_ref(ref)
     if meeting is None:
         raise _not_found()

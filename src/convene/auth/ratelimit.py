@@ -112,8 +112,10 @@ class RateLimits:
     signup: RateLimiter = field(default_factory=_limiter(10, 3600, "sign-ups"))
     # Per client IP and meeting: guessing a meeting's passcode.
     passcode: RateLimiter = field(default_factory=_limiter(10, 600, "passcode attempts"))
-    # Per client IP: joining meetings, and meeting lookups by code (guessing codes).
+    # Per client IP: joining meetings (guessing codes over the WebSocket).
     join: RateLimiter = field(default_factory=_limiter(60, 60, "join attempts"))
+    # Per client IP: meeting lookups by code or link over REST (guessing codes).
+    lookup: RateLimiter = field(default_factory=_limiter(60, 60, "meeting lookups"))
 
 
 @lru_cache(maxsize=16)
