@@ -25,19 +25,21 @@ from convene.protocol.ids import FeedId
 __all__ = [
     "SFU",
     "FeedLeft",
+    "HandleListener",
     "Hangup",
     "MediaError",
     "MediaEvent",
     "MediaFlow",
     "MediaGone",
+    "MediaKind",
     "MediaRoom",
     "MediaUnavailable",
     "Moderated",
     "PublishResult",
     "PublishedStream",
-    "RoomOptions",
     "Publisher",
     "RoomListener",
+    "RoomOptions",
     "ServerReset",
     "SlowLink",
     "StreamSelector",
@@ -144,6 +146,7 @@ class ServerReset:
     """Room event: the media server behind this room was lost; the room and its handles are gone.
 
     The room object must be dropped and a new one created; clients must publish and subscribe again.
+    Only the room listener hears it: the handles of the room are gone without events of their own.
     """
 
     reason: str
@@ -180,7 +183,11 @@ class Hangup:
 
 @dataclass(frozen=True, slots=True)
 class SubscriberOffer:
-    """Handle event: the server renegotiates a subscriber on its own (a feed went away, ...)."""
+    """Handle event: the server renegotiates a subscriber on its own (a feed went away, ...).
+
+    Also sent when an offer that :meth:`Subscriber.update` could not make at once (an earlier
+    one was still unanswered) becomes ready. Answer it with :meth:`Subscriber.answer`.
+    """
 
     offer_sdp: str
     streams: tuple[SubscriptionStream, ...]
@@ -246,7 +253,11 @@ class Subscriber(Protocol):
     async def update(
         self, add: Sequence[StreamSelector], remove: Sequence[StreamSelector] = ()
     ) -> SubscriptionResult:
-        """Change what is received. The first call creates the subscription."""
+        """Change what is received. The first call creates the subscription.
+
+        ``offer_sdp`` is None when nothing needs negotiating, or when the server postponed the
+        offer because an earlier one is still unanswered: it then arrives as a SubscriberOffer.
+        """
 
     async def answer(self, answer_sdp: str) -> None:
         """Complete a negotiation the server offered (after update or a SubscriberOffer)."""
@@ -291,7 +302,11 @@ class MediaRoom(Protocol):
         """Close a publisher's peer connection at the server."""
 
     async def start_forward(self, feed: FeedId, *, host: str, ports: dict[str, int]) -> str:
-        """Forward a feed's streams as plain RTP (for workers); returns a forwarder id."""
+        """Forward a feed's streams as plain RTP (for workers); returns a forwarder id.
+
+        ``ports`` maps a publisher mid, or ``"audio"``/``"video"`` (the feed's first stream of
+        that kind), to a UDP port on ``host``.
+        """
 
     async def stop_forward(self, feed: FeedId, forwarder: str) -> None: ...
 
@@ -303,7 +318,7 @@ class SFU(Protocol):
     """A media server, or a pool of them, that hosts rooms."""
 
     async def start(self) -> None:
-        """Connect (and, for a child process, launch). Returns when ready or raises MediaUnavailable."""
+        """Connect (and launch a child process). Returns when ready or raises MediaUnavailable."""
 
     async def close(self) -> None: ...
 

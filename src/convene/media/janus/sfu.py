@@ -21,10 +21,11 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from convene.config import JanusSettings, Secrets, Settings, load_secrets
 from convene.media.base import (
+    SFU,
     FeedLeft,
     HandleListener,
     Hangup,
@@ -33,15 +34,18 @@ from convene.media.base import (
     MediaFlow,
     MediaGone,
     MediaKind,
+    MediaRoom,
     MediaUnavailable,
     Moderated,
     PublishedStream,
+    Publisher,
     PublishResult,
     RoomListener,
     RoomOptions,
     ServerReset,
     SlowLink,
     StreamSelector,
+    Subscriber,
     SubscriberOffer,
     SubscriptionResult,
     SubscriptionStream,
@@ -1009,3 +1013,11 @@ class JanusSFU:
                 tried.append(server)
                 if len(tried) >= len(self.servers):
                     raise
+
+
+if TYPE_CHECKING:  # mypy checks that the classes implement the boundary
+
+    def _implements(
+        sfu: JanusSFU, room: JanusRoom, publisher: JanusPublisher, subscriber: JanusSubscriber
+    ) -> tuple[SFU, MediaRoom, Publisher, Subscriber]:
+        return sfu, room, publisher, subscriber
