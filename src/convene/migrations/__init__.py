@@ -7,8 +7,9 @@ after changing ``convene/storage/models.py``::
     CONVENE_DATABASE_URL=sqlite+aiosqlite:///var/dev.db python -m convene.migrations \\
         revision --autogenerate -m "what changed"
 
-Review the generated file: it must work on SQLite (batch mode is on) and on PostgreSQL; the
-storage tests compare the migrated schema with the models on both.
+Review the generated file (and run ``ruff check --fix`` and ``ruff format`` on it): it must work
+on SQLite (batch mode is on) and on PostgreSQL; the storage tests compare the migrated schema
+with the models on both.
 """
 
 from __future__ import annotations
