@@ -137,11 +137,12 @@ class LiveServer:
     async def __aenter__(self) -> LiveServer:
         self._task = asyncio.create_task(self._server.serve(sockets=[self.sock]))
         # uvicorn offers a flag, not an event, for "listening".
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-                raise RuntimeError("server stopped during start-up")
-            await asyncio.sleep(0.02)
+        async with asyncio.timeout(60):
+            while not self._server.started:
+                if self._task.done():
+                    self._task.result()
+                    raise RuntimeError("server stopped during start-up")
+                await asyncio.sleep(0.02)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
