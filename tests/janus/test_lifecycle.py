@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from convene.media.base import MediaError, MediaUnavailable, RoomOptions, ServerReset
-from convene.media.janus import JanusClient, JanusProcess, JanusSFU
+from convene.media.janus import JanusClient, JanusProcess, JanusSFU, write_config
+from convene.media.janus.process import wait_until_answering
 from convene.metrics import JANUS_REQUESTS, JANUS_UP
 from convene.protocol.ids import new_feed_id
 from tests.support.janus import (
@@ -179,3 +180,38 @@ async def test_calls_time_out_and_fail_when_the_connection_drops(janus_sfu: Janu
     await client.wait_lost()
     await client.close()
     await wait_until(janus_sfu.healthy, what="janus restarted")
+
+
+async def test_stop_kills_a_janus_that_ignores_sigint(tmp_path: Path) -> None:
+    process = JanusProcess(janus_settings(), new_secrets(), tmp_path, stop_timeout=0.5)
+    await process.start()
+    pid = process.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # a stopped process cannot handle SIGINT
+    await process.stop()
+    assert not process.running()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    await process.stop()  # idempotent
+
+
+async def test_start_reaps_a_stale_janus_on_the_same_folder(tmp_path: Path) -> None:
+    """A Janus left behind by a Convene that died is killed before a new one starts."""
+    secrets = new_secrets()
+    config = write_config(tmp_path / "janus", janus_settings(), secrets)
+    stale = await asyncio.create_subprocess_exec(
+        "janus", "-F", str(config.folder), "-N", "-L", str(config.log_file)
+    )
+    (config.folder / "janus.pid").write_text(str(stale.pid))
+    await wait_until_answering(config.url, secrets.janus_api_secret, within=10)
+    process = JanusProcess(janus_settings(), secrets, tmp_path)
+    try:
+        await process.start()
+        assert await stale.wait() == -signal.SIGKILL
+        assert process.pid != stale.pid
+        assert (config.folder / "janus.log.1").exists()  # the previous log is kept
+    finally:
+        await process.stop()
+        if stale.returncode is None:
+            stale.kill()
+            await stale.wait()

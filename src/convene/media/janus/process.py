@@ -132,6 +132,7 @@ def write_config(
     """
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
+    folder = folder.resolve()
     ws = ws_port if ws_port is not None else settings.ws_port
     admin = admin_port if admin_port is not None else settings.admin_port
     ws = ws or free_loopback_port()
@@ -313,7 +314,7 @@ class JanusProcess:
     ) -> None:
         self._settings = settings
         self._secrets = secrets
-        self._folder = data_dir / "janus"
+        self._folder = (data_dir / "janus").resolve()
         self._session_timeout = session_timeout
         self._start_timeout = start_timeout
         self._stop_timeout = stop_timeout
@@ -372,6 +373,9 @@ class JanusProcess:
 
     async def _launch(self) -> None:
         config = self.config
+        await self._reap_stale()
+        if config.log_file.exists():  # keep the previous run's log, for post-mortems
+            config.log_file.replace(config.log_file.with_suffix(".log.1"))
         # -N/-L: log to a file only (no stdout to drain), -o: no colour codes in it.
         args = [
             self._settings.binary,
@@ -387,7 +391,37 @@ class JanusProcess:
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C in Convene's terminal is Convene's to forward
         )
+        self._pid_file.write_text(str(self._proc.pid))
         logger.info("janus started pid=%s ws_port=%s", self._proc.pid, config.ws_port)
+
+    @property
+    def _pid_file(self) -> Path:
+        return self._folder / "janus.pid"
+
+    def _stale_pid(self) -> int | None:
+        """The pid of a Janus still running on this folder (per the pid file), if any."""
+        try:
+            pid = int(self._pid_file.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        if str(self._folder).encode() not in cmdline or Path(cmdline[0].decode()).name != "janus":
+            return None  # the pid now belongs to some other process
+        return pid
+
+    async def _reap_stale(self) -> None:
+        """Kill a Janus left running on this folder by a Convene that died without stopping it."""
+        pid = self._stale_pid()
+        if pid is None:
+            return
+        logger.warning("killing a stale janus pid=%s left on %s", pid, self._folder)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(100):  # not our child: poll until it is gone (and its ports are free)
+                await asyncio.sleep(0.01)
+                os.kill(pid, 0)
+        except ProcessLookupError:
+            return
 
     async def _wait_ready(self) -> None:
         proc = self._proc
@@ -441,6 +475,12 @@ class JanusProcess:
         proc = self._proc
         if proc is None or proc.returncode is not None:
             return
+        try:
+            await self._stop(proc)
+        finally:
+            self._pid_file.unlink(missing_ok=True)
+
+    async def _stop(self, proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGINT)
         try:

@@ -869,10 +869,10 @@ class JanusServer:
             on_lost=self._on_lost,
             name=self.name,
         )
-        await client.connect()
         try:
+            await client.connect()
             self._control = await client.attach(lambda event: None)
-        except MediaError:
+        except BaseException:  # failed, or cancelled by close(): leave nothing running
             await client.close()
             raise
         return client
