@@ -20,7 +20,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -323,6 +323,8 @@ class JanusProcess:
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
         self.restarts = 0
+        # Called after each restart, once the API answers (the SFU reconnects at once).
+        self.on_ready: Callable[[], None] | None = None
 
     @property
     def config(self) -> JanusConfig:
@@ -470,6 +472,8 @@ class JanusProcess:
                 continue
             self.restarts += 1
             logger.info("janus restarted (restart %d)", self.restarts)
+            if self.on_ready is not None:
+                self.on_ready()
 
     async def _terminate(self) -> None:
         proc = self._proc

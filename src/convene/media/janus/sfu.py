@@ -790,6 +790,7 @@ class JanusServer:
         self._orphans: dict[int, str] = {}
         self._task: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
+        self._wake = asyncio.Event()
         self._counted_up = False
         self.connects = 0
 
@@ -803,6 +804,10 @@ class JanusServer:
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"janus-server {self.name}")
+
+    def wake(self) -> None:
+        """Try to reconnect now (the server is known to be back) instead of after the backoff."""
+        self._wake.set()
 
     async def wait_up(self, within: float) -> bool:
         try:
@@ -887,7 +892,10 @@ class JanusServer:
                 failures += 1
                 log = logger.warning if failures in (1, 10) or failures % 100 == 0 else logger.debug
                 log("janus server %s unreachable (attempt %d): %s", self.name, failures, exc)
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()  # or sooner, when the process says it is back
+                self._wake.clear()
                 delay = min(delay * 2, RECONNECT_DELAYS[1])
                 continue
             delay, failures = RECONNECT_DELAYS[0], 0
@@ -968,6 +976,7 @@ class JanusSFU:
             except (OSError, RuntimeError) as exc:
                 raise MediaUnavailable(f"cannot start janus: {exc}") from exc
             self.servers = [self._server(self.process.url, "child")]
+            self.process.on_ready = self.servers[0].wake
         else:
             self.servers = [self._server(url, url) for url in self._settings.urls]
         self._started = True
