@@ -24,11 +24,9 @@ from convene.signaling.registry import Registry
 from convene.signaling.session import Session, SessionContext
 from convene.storage.db import Database
 
-__all__ = ["CLOSE_ORIGIN", "SignalingService", "signaling_endpoint"]
+__all__ = ["SignalingService", "signaling_endpoint"]
 
 log = logging.getLogger(__name__)
-
-CLOSE_ORIGIN = 4003
 
 
 @dataclass
@@ -55,7 +53,7 @@ async def signaling_endpoint(ws: WebSocket) -> None:
     # no ambient cookies to abuse.
     if origin is not None and not origin_allowed(service.settings, origin, ws.headers.get("host")):
         log.info("refused a signaling connection from another origin")
-        await ws.close(code=CLOSE_ORIGIN, reason="origin not allowed")
+        await ws.close(code=1008, reason="origin not allowed")  # refused at the handshake: 403
         return
     ctx = await service.identify(ws)
     await ws.accept()

@@ -98,6 +98,9 @@ class Session:
         self._snapshot_sent = False
         self._held: list[bytes] = []
         self._left = False
+        # Set while a request is handled: a close it causes waits until its reply is queued.
+        self._busy = False
+        self._close_after_reply: tuple[int, str] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._handlers: dict[str, Callable[[Any], Awaitable[m.Out]]] = {
             "join": self._join,
@@ -238,6 +241,7 @@ class Session:
         if not self._limits.allow(req.type):
             self._error(req.id, ConveneError(ErrorCode.RATE_LIMITED, "slow down"))
             return
+        self._busy = True
         try:
             self._check_phase(req)
             reply = await self._handlers[req.type](req.data)
@@ -248,10 +252,15 @@ class Session:
             log.exception("signaling request %s failed (participant %s)", req.type, self.pid)
             self._error(req.id, ConveneError(ErrorCode.INTERNAL_ERROR, "something went wrong"))
             return
-        if req.id is not None:
-            self._send(encode_reply(req.id, reply))
-        if req.type == "join" and isinstance(reply, m.JoinReply) and reply.state == "joined":
-            self._snapshot_delivered()
+        else:
+            if req.id is not None:
+                self._send(encode_reply(req.id, reply))
+            if req.type == "join" and isinstance(reply, m.JoinReply) and reply.state == "joined":
+                self._snapshot_delivered()
+        finally:
+            self._busy = False
+            if self._close_after_reply is not None:
+                self._close(*self._close_after_reply)
 
     def _error(self, req_id: str | None, err: ConveneError) -> None:
         SIGNALING_ERRORS.labels(code=err.code.value).inc()
@@ -369,7 +378,7 @@ class Session:
         if self._conf is not None and self.pid is not None and not self._left:
             self._left = True
             await self._conf.leave(self.pid, "left")
-        self._close(CLOSE_NORMAL, "left")
+        self._close_after_reply = (CLOSE_NORMAL, "left")
         return m.EmptyReply()
 
     async def _ping(self, _: m.Empty) -> m.EmptyReply:
@@ -381,7 +390,10 @@ class Session:
         if payload.startswith(b'{"type":"closed"'):
             self._left = True
             self._deliver(payload, force=True)
-            self._close(CLOSE_BY_SERVER, "closed by the meeting")
+            if self._busy:
+                self._close_after_reply = (CLOSE_BY_SERVER, "closed by the meeting")
+            else:
+                self._close(CLOSE_BY_SERVER, "closed by the meeting")
         elif payload.startswith(b'{"type":"admitted"'):
             # The marker: from here on this participant's events count. Its own snapshot lacks the
             # chat history, so a full one is sent instead when the client has none yet.
