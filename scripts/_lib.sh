@@ -9,10 +9,12 @@ WEB_OUT="$CONVENE_ROOT/src/convene/static"
 
 # Debian/Ubuntu packages, each as "probe|package": the probe is a command that succeeds when the
 # package's part is already there, however it was installed.
+# shellcheck disable=SC2034  # used by scripts/start and scripts/test
 RUNTIME_PACKAGES=(
     "command -v janus|janus"
     "command -v janus-pp-rec|janus-tools"
 )
+# shellcheck disable=SC2034
 TEST_PACKAGES=(
     "command -v ip|iproute2"
     "command -v redis-server && command -v redis-cli|redis-server"
@@ -219,17 +221,21 @@ ensure_web_deps() {
         return 0
     fi
     info "npm ci"
-    (cd "$WEB" && npm ci --no-audit --no-fund) || die "npm ci failed in web/"
+    if ! (cd "$WEB" && npm ci --no-audit --no-fund); then
+        warn "npm ci failed in web/"
+        return 1
+    fi
     touch "$marker"
 }
 
 # Build the web client into src/convene/static unless the build is newer than every source.
+# Returns non-zero when the build fails.
 build_web() {
     if [[ ! -f $WEB/package.json ]]; then
         warn "web/package.json not found: the web client is not built"
         return 0
     fi
-    ensure_web_deps
+    ensure_web_deps || return 1
     local built="$WEB_OUT/index.html" changed
     if [[ -f $built ]]; then
         changed=$(find "$WEB" -path "$WEB/node_modules" -prune -o -type f -newer "$built" -print -quit)
@@ -239,7 +245,10 @@ build_web() {
         fi
     fi
     info "npm run build"
-    (cd "$WEB" && npm run --silent build) || die "the web client build failed"
+    if ! (cd "$WEB" && npm run --silent build); then
+        warn "the web client build failed"
+        return 1
+    fi
     ok "web client built into src/convene/static"
 }
 
