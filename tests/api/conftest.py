@@ -2,7 +2,10 @@
 
 ``api`` (parametrised over both databases) talks to the app in process through httpx's ASGI
 transport; ``server`` starts the same app under uvicorn on an unused port and talks to it over
-TCP. Password hashing uses tiny argon2 costs (a constructor argument of the app, not a patch).
+TCP. Password hashing uses tiny argon2 costs, and the media server is :class:`NoMedia` (the REST
+API never touches media; starting a Janus per test would only make these tests slow). Both are
+constructor arguments of the app, not patches. ``test_server.py`` has one test with the default
+media server, a child Janus.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from fastapi import FastAPI
 from convene.app import create_app
 from convene.auth.passwords import Argon2Params, Passwords
 from convene.config import Settings
+from convene.media.base import SFU, MediaRoom, MediaUnavailable, RoomListener, RoomOptions
 from convene.storage.db import Database
 from tests.api.client import Api
 from tests.storage.databases import (
@@ -62,11 +66,30 @@ def make_settings(tmp_path: Path, db_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def make_app(settings: Settings) -> FastAPI:
-    return create_app(settings, passwords=Passwords(FAST_HASHING))
+class NoMedia:
+    """A media server that hosts no rooms, for tests of the REST API alone."""
+
+    def __init__(self) -> None:
+        self.up = True
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def create_room(self, options: RoomOptions, listener: RoomListener) -> MediaRoom:
+        raise MediaUnavailable("the REST API tests run without a media server")
+
+    def healthy(self) -> bool:
+        return self.up
 
 
-async def _emptied(db_url: str) -> None:
+def make_app(settings: Settings, *, sfu: SFU | None = None) -> FastAPI:
+    return create_app(settings, passwords=Passwords(FAST_HASHING), sfu=sfu or NoMedia())
+
+
+async def emptied(db_url: str) -> None:
     db = Database(db_url)
     try:
         await clear_tables(db)
@@ -77,7 +100,7 @@ async def _emptied(db_url: str) -> None:
 @pytest.fixture
 async def app(tmp_path: Path, db_url: str) -> AsyncIterator[FastAPI]:
     """A started app (lifespan entered) on an emptied database."""
-    await _emptied(db_url)
+    await emptied(db_url)
     application = make_app(make_settings(tmp_path, db_url))
     async with application.router.lifespan_context(application):
         yield application
@@ -158,7 +181,7 @@ class LiveServer:
 @pytest.fixture
 async def server(tmp_path: Path, db_url: str) -> AsyncIterator[LiveServer]:
     """A real uvicorn server on an unused port, on an emptied database."""
-    await _emptied(db_url)
+    await emptied(db_url)
     sock = unused_socket()
     settings = make_settings(tmp_path, db_url, port=sock.getsockname()[1])
     async with LiveServer(make_app(settings), sock) as live:

@@ -6,20 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from convene.app import create_app
+from convene.auth.passwords import Passwords
 from convene.auth.sessions import GUEST_COOKIE, SESSION_COOKIE
 from convene.protocol.errors import ErrorCode
 from tests.api.client import Api, assert_error
-from tests.api.conftest import LiveServer, make_app, make_settings, unused_socket
-
-
-class FakeSFU:
-    """Stands in for the media server's health flag."""
-
-    def __init__(self, healthy: bool) -> None:
-        self._healthy = healthy
-
-    def healthy(self) -> bool:
-        return self._healthy
+from tests.api.conftest import (
+    FAST_HASHING,
+    LiveServer,
+    NoMedia,
+    emptied,
+    make_app,
+    make_settings,
+    unused_socket,
+)
 
 
 async def test_a_host_creates_a_meeting_and_a_guest_finds_it(server: LiveServer) -> None:
@@ -61,14 +61,28 @@ async def test_health(server: LiveServer) -> None:
         assert (await http.get("/healthz")).json() == {
             "status": "ok",
             "database": "ok",
-            "media": "none",
+            "media": "ok",
         }
-        server.app.state.sfu = FakeSFU(healthy=True)
-        assert (await http.get("/healthz")).json()["media"] == "ok"
-        server.app.state.sfu = FakeSFU(healthy=False)
+        media: NoMedia = server.app.state.sfu
+        media.up = False
         degraded = await http.get("/healthz")
         assert degraded.status_code == 503
         assert degraded.json() == {"status": "degraded", "database": "ok", "media": "down"}
+        server.app.state.sfu = None
+        assert (await http.get("/healthz")).json()["media"] == "none"
+
+
+async def test_health_with_the_default_media_server(tmp_path: Path, sqlite_db_url: str) -> None:
+    await emptied(sqlite_db_url)
+    sock = unused_socket()
+    settings = make_settings(tmp_path, sqlite_db_url, port=sock.getsockname()[1])
+    app = create_app(settings, passwords=Passwords(FAST_HASHING))
+    async with LiveServer(app, sock) as live, live.client() as http:
+        assert (await http.get("/healthz")).json() == {
+            "status": "ok",
+            "database": "ok",
+            "media": "ok",
+        }
 
 
 async def test_metrics_count_requests_by_route_template(server: LiveServer) -> None:
