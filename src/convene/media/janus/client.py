@@ -263,8 +263,8 @@ class JanusClient:
         started = time.monotonic()
         outcome = "error"
         try:
-            await ws.send(json.dumps(msg))
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._timeout):  # a frozen Janus can block the send too
+                await ws.send(json.dumps(msg))
                 reply = await future
             _raise_for(reply, name)
             outcome = "ok"
