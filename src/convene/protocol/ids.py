@@ -21,7 +21,7 @@ __all__ = [
 UserId = NewType("UserId", str)
 MeetingId = NewType("MeetingId", str)
 ParticipantId = NewType("ParticipantId", str)
-# Feed ids are integers chosen by Convene below 2**53 so that a browser's JSON number keeps them exact.
+# Feed ids are integers Convene chooses below 2**53, so that JSON numbers in browsers stay exact.
 FeedId = NewType("FeedId", int)
 
 

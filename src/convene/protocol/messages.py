@@ -86,8 +86,8 @@ class Jsep(Model):
 
 class IceCandidate(Model):
     candidate: Annotated[str, StringConstraints(max_length=1024)]
-    sdpMid: Annotated[str, StringConstraints(max_length=64)] | None = None  # noqa: N815
-    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None  # noqa: N815
+    sdpMid: Annotated[str, StringConstraints(max_length=64)] | None = None
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None
 
 
 class IceServer(Out):

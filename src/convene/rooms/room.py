@@ -82,6 +82,8 @@ class Feed:
     id: FeedId
     source: Source
     streams: tuple[StreamInfo, ...] = ()
+    # Announced once its peer connection is up: the SFU refuses subscriptions before that.
+    live: bool = False
 
     def audio_mids(self) -> list[str]:
         return [s.mid for s in self.streams if s.kind == "audio"]
@@ -152,6 +154,7 @@ class Participant:
         return [
             FeedInfo(id=f.id, participant_id=self.id, source=f.source, streams=list(f.streams))
             for f in self.feeds.values()
+            if f.live
         ]
 
 

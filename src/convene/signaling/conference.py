@@ -38,6 +38,7 @@ from convene.media.base import (
     SubscriberOffer,
     SubscriptionStream,
     Talking,
+    WebRTCUp,
 )
 from convene.metrics import MEETINGS_LIVE, PARTICIPANTS
 from convene.protocol.codec import encode_event
@@ -80,6 +81,8 @@ __all__ = ["Conference", "ConferenceClosing", "Identity"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# The SFU's "no such feed": a feed that went away, or whose connection is not up yet.
+JANUS_NO_SUCH_FEED = 428
 
 LeaveReason = Literal["left", "removed", "disconnected", "ended"]
 
@@ -104,6 +107,8 @@ class ParticipantMedia:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     publishers: dict[Source, Publisher] = field(default_factory=dict)
     subscriber: Subscriber | None = None
+    # Feeds whose peer connection the SFU reported up (possibly before publish() returned).
+    up: set[FeedId] = field(default_factory=set)
 
     def handles(self) -> list[Publisher | Subscriber]:
         items: list[Publisher | Subscriber] = list(self.publishers.values())
@@ -545,10 +550,13 @@ class Conference:
                 await self._moderate(media_room, feed.id, mid, muted=True)
             async with self.room.lock:
                 p = self.room.get_joined(pid)
+                previous = p.feeds.get(source)
+                feed.live = feed.id in media.up or (previous is not None and previous.live)
                 p.feeds[source] = feed
                 if source == "main":
                     p.audio, p.video = audio, video
-                self._to_meeting("feed.added", FeedAdded(feed=feed_info(p, feed)))
+                if feed.live:
+                    self._to_meeting("feed.added", FeedAdded(feed=feed_info(p, feed)))
                 self._updated(p)
         return PublishReply(
             feed=feed.id, jsep=Jsep(type="answer", sdp=result.answer_sdp), streams=list(streams)
@@ -658,7 +666,9 @@ class Conference:
         self, pid: ParticipantId, source: Source
     ) -> Callable[[MediaEvent], None]:
         def listener(event: MediaEvent) -> None:
-            if isinstance(event, Hangup):
+            if isinstance(event, WebRTCUp):
+                self._spawn(self._publisher_up(pid, source), f"webrtcup-{pid}")
+            elif isinstance(event, Hangup):
                 log.info(
                     "meeting %s: %s %s peer connection hung up: %s",
                     self.id,
@@ -685,6 +695,21 @@ class Conference:
                 log.info("meeting %s: %s subscriber hung up: %s", self.id, pid, event.reason)
 
         return listener
+
+    async def _publisher_up(self, pid: ParticipantId, source: Source) -> None:
+        """A publisher's peer connection is up: its feed can be subscribed to, so announce it."""
+        media = self._media.get(pid)
+        publisher = media.publishers.get(source) if media is not None else None
+        if media is None or publisher is None:
+            return
+        media.up.add(publisher.feed)
+        async with self.room.lock:
+            p = self.room.participants.get(pid)
+            feed = p.feeds.get(source) if p is not None else None
+            if p is None or feed is None or feed.id != publisher.feed or feed.live:
+                return
+            feed.live = True
+            self._to_meeting("feed.added", FeedAdded(feed=feed_info(p, feed)))
 
     async def _publisher_lost(self, pid: ParticipantId, source: Source) -> None:
         """A publisher connection died at the server: drop the feed (the client republishes)."""
@@ -1054,6 +1079,11 @@ async def _media_call(awaitable: Awaitable[T]) -> T:
             ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available"
         ) from exc
     except MediaError as exc:
+        if exc.code == JANUS_NO_SUCH_FEED:
+            raise ConveneError(
+                ErrorCode.FEED_NOT_FOUND, "that feed is not (or no longer) published"
+            ) from exc
+        log.warning("the media server refused a request: %s (code %s)", exc, exc.code)
         raise ConveneError(
             ErrorCode.MEDIA_ERROR, "the media server refused the request", {"media_code": exc.code}
         ) from exc
