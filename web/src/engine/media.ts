@@ -28,6 +28,8 @@ export interface MediaEngineEvents {
   /** Quality per participant id (this participant's own from its upload). */
   quality: ReadonlyMap<string, Quality>;
   screen: { sharing: boolean; track: MediaStreamTrack | null };
+  /** A feed was (re)published: the server now holds default media state for it. */
+  published: { source: "main" | "screen"; feed: number | null };
   error: { message: string };
 }
 
@@ -143,13 +145,17 @@ export class MediaEngine extends Emitter<MediaEngineEvents> {
       onFailed: () => void this.republishMain(),
     });
     this.main = publisher;
+    // The server forwards a published stream only while the last publish said so (audio/video
+    // true); muting is done here (track.enabled, no camera track) and reported with media.state,
+    // so both are always published as forwardable.
     await publisher.start({
       audio: state.audioTrack,
       video: state.videoTrack,
-      audioOn: state.micOn,
-      videoOn: state.cameraOn,
+      audioOn: true,
+      videoOn: true,
     });
     this.startStats();
+    this.emit("published", { source: "main", feed: publisher.feedId });
   }
 
   /** Starts over on "main": unpublish the old feed, publish a new one. */
@@ -381,6 +387,25 @@ export class MediaEngine extends Emitter<MediaEngineEvents> {
       });
     });
     return out;
+  }
+
+  /** Every statistic of one connection as plain objects (diagnostics). */
+  async rawStats(pc: PcName): Promise<Record<string, unknown>[]> {
+    const source = pc === "subscriber" ? this.subscriber : pc === "main" ? this.main : this.screen;
+    const report = await source?.stats();
+    const out: Record<string, unknown>[] = [];
+    report?.forEach((s: RTCStats) => out.push({ ...s }));
+    return out;
+  }
+
+  /** Directions and mids of the subscriber's transceivers (diagnostics). */
+  subscriberTransceivers(): { mid: string | null; direction: string; currentDirection: string | null; kind: string }[] {
+    return (this.subscriber.pc?.getTransceivers() ?? []).map((t) => ({
+      mid: t.mid,
+      direction: t.direction,
+      currentDirection: t.currentDirection ?? null,
+      kind: t.receiver.track.kind,
+    }));
   }
 
   get quality(): ReadonlyMap<string, Quality> {

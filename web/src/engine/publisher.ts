@@ -45,6 +45,8 @@ export class Publisher {
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private restarting = false;
   private closed = false;
+  private lastAudioOn = true;
+  private lastVideoOn = true;
 
   constructor(private readonly opts: PublisherOptions) {
     this.name = opts.name;
@@ -117,6 +119,8 @@ export class Publisher {
     const pc = this.pc;
     if (!pc) return;
     this.canTrickle = false;
+    this.lastAudioOn = audioOn;
+    this.lastVideoOn = videoOn;
     const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : {});
     await pc.setLocalDescription(offer);
     const reply = await this.opts.port.request("publish", {
@@ -175,9 +179,7 @@ export class Publisher {
         this.restartTimer = null;
         return;
       }
-      const audioOn = this.audioTx?.sender.track?.enabled ?? false;
-      const videoOn = !!this.videoTx?.sender.track;
-      this.iceRestart(audioOn, videoOn).catch(() => undefined);
+      this.iceRestart(this.lastAudioOn, this.lastVideoOn).catch(() => undefined);
       this.restartTimer = setTimeout(() => {
         this.restartTimer = null;
         if (this.pc && this.pc.connectionState !== "connected") this.opts.onFailed();

@@ -30,6 +30,10 @@ export interface SubscriberOptions {
 
 type Layer = Omit<LayerChoice, "mid">;
 
+/** Failures worth another try after a pause; anything else waits for the next change. */
+const RETRYABLE: ReadonlySet<string> = new Set(["media_error", "media_unavailable", "internal_error", "request_timeout"]);
+const MAX_RETRIES = 4;
+
 export class Subscriber extends Emitter<SubscriberEvents> {
   pc: RTCPeerConnection | null = null;
   private streams = new Map<string, SubscribedStream>();
@@ -44,6 +48,8 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   private sentLayers = new Map<string, string>();
   private layerTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  private retries = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   private iceServers: RTCIceServer[];
 
@@ -97,7 +103,16 @@ export class Subscriber extends Emitter<SubscriberEvents> {
 
   /** Re-sends the subscription after a reconnect or a server-side reset. */
   resync(): void {
+    this.retries = 0;
     void this.sync();
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    if (this.retryTimer !== null || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.sync();
+    }, delayMs);
   }
 
   /** Forgets everything (the server dropped our subscription, e.g. media.reset). */
@@ -114,6 +129,7 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   close(): void {
     this.closed = true;
     if (this.layerTimer !== null) clearTimeout(this.layerTimer);
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.closePc();
   }
 
@@ -133,7 +149,10 @@ export class Subscriber extends Emitter<SubscriberEvents> {
       do {
         this.dirty = false;
         const plan = planSubscribe(this.wanted, this.streams.values(), this.refused);
-        if (plan.add.length === 0 && plan.remove.length === 0) break;
+        if (plan.add.length === 0 && plan.remove.length === 0) {
+          this.retries = 0;
+          break;
+        }
         if (this.closed) break;
         try {
           const reply = await this.opts.port.request(
@@ -158,8 +177,13 @@ export class Subscriber extends Emitter<SubscriberEvents> {
             this.dirty = true;
           } else if (err.code === "invalid_request" || err.code === "feed_not_found") {
             for (const ref of plan.add) this.refused.add(streamKey(ref.feed, ref.mid ?? ""));
+          } else if (RETRYABLE.has(err.code) && this.retries < MAX_RETRIES) {
+            // The media server may not know a feed that was announced a moment ago: try again.
+            this.retries += 1;
+            this.scheduleRetry(500 * 2 ** (this.retries - 1));
+            break;
           } else {
-            // Disconnected or a media error: the owner calls resync() when things are back.
+            // Disconnected, or still failing: the owner calls resync() when things are back.
             console.warn("subscribe failed", err.code, err.message);
             break;
           }
@@ -184,9 +208,12 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     this.answered = false;
     await pc.setRemoteDescription({ type: "offer", sdp: jsep.sdp });
     const answer = await pc.createAnswer();
+    // The answer goes to the server before it is applied here: applying it starts ICE, and Janus
+    // must have it before our connectivity checks reach it (a connection that comes up before
+    // Janus processed the answer was seen to stay silent).
+    await this.opts.port.request("subscriber.answer", { jsep: { type: "answer", sdp: answer.sdp ?? "" } });
     await pc.setLocalDescription(answer);
     this.setStreams(streams);
-    await this.opts.port.request("subscriber.answer", { jsep: { type: "answer", sdp: answer.sdp ?? "" } });
     this.answered = true;
     const held = this.held;
     this.held = [];

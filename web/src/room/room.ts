@@ -344,8 +344,8 @@ export class Room extends Emitter<RoomEvents> {
     } catch (err) {
       this.toast("error", `Could not send your audio and video: ${describeError(err)}`);
     }
-    // Without a feed the server has not heard our microphone and camera state yet.
-    await this.sendMediaState();
+    // Publishing marks both as on at the server; say what they really are.
+    await this.sendMediaState(true);
     this.updateSubscriptions();
   }
 
@@ -405,6 +405,9 @@ export class Room extends Emitter<RoomEvents> {
     this.media.on("pcstate", (states) => this.emit("pcstate", states));
     this.media.on("error", ({ message }) => this.toast("error", message));
     this.media.on("screen", () => this.update({ ...this._state }));
+    this.media.on("published", ({ source }) => {
+      if (source === "main" && this.published) void this.sendMediaState(true);
+    });
   }
 
   private recreateMedia(): void {
@@ -505,11 +508,11 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
-  private async sendMediaState(): Promise<void> {
+  private async sendMediaState(force = false): Promise<void> {
     if (!this.inMeeting) return;
     const { micOn, cameraOn } = this.local.state;
     const self = selfInfo(this._state);
-    if (self && self.audio === micOn && self.video === cameraOn) return;
+    if (!force && self && self.audio === micOn && self.video === cameraOn) return;
     await this.signaling.request("media.state", { audio: micOn, video: cameraOn }).catch(() => undefined);
   }
 

@@ -27,6 +27,10 @@ export interface ConveneDiagnostics {
   participants(): string[];
   /** Quality per participant id. */
   quality(): Record<string, string>;
+  /** Every WebRTC statistic of one peer connection, as plain objects. */
+  rawStats(pc: "main" | "screen" | "subscriber"): Promise<Record<string, unknown>[]>;
+  /** The subscriber connection's transceivers (mid, kind, direction). */
+  subscriberTransceivers(): { mid: string | null; direction: string; currentDirection: string | null; kind: string }[];
 }
 
 let current: Room | null = null;
@@ -66,6 +70,8 @@ export function installTestHook(): void {
       })),
     participants: () => [...(current?.state.participants.keys() ?? [])],
     quality: () => Object.fromEntries(current?.media.quality ?? []),
+    rawStats: async (pc) => (await current?.media.rawStats(pc)) ?? [],
+    subscriberTransceivers: () => current?.media.subscriberTransceivers() ?? [],
   };
   Object.defineProperty(window, "__convene", { value: Object.freeze(hook), writable: false, configurable: false });
 }
