@@ -23,7 +23,7 @@ import type { LocalMedia } from "../engine/local";
 import { MediaEngine } from "../engine/media";
 import type { RemoteStream } from "../engine/subscriber";
 import type { Quality } from "../engine/quality";
-import { applyEvent, applySnapshot, expireReactions, initialState, selfInfo, type RoomState } from "./state";
+import { applyEvent, applySnapshot, expireReactions, initialState, type RoomState } from "./state";
 
 export interface JoinParams {
   /** 9-digit code or link token. */
@@ -77,6 +77,7 @@ export class Room extends Emitter<RoomEvents> {
   private toastId = 0;
   private tick: ReturnType<typeof setInterval> | null = null;
   private published = false;
+  private sentMediaState: string | null = null;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
@@ -87,6 +88,9 @@ export class Room extends Emitter<RoomEvents> {
     this.signaling = new SignalingClient(signalingOptions);
     this.media = new MediaEngine(this.signaling, local);
     this.wire();
+    // Devices change outside the Room's own actions too (preview toggles racing the join, an
+    // unplugged camera): keep the server's view in step.
+    this.unsubscribe.push(local.on("change", () => void this.sendMediaState()));
     if (typeof addEventListener === "function") {
       // Back online (Wi-Fi to mobile data...): try at once instead of waiting out the backoff.
       const online = () => this.signaling.reconnectNow();
@@ -431,7 +435,7 @@ export class Room extends Emitter<RoomEvents> {
     }
     const own = reply.snapshot.feeds.filter((f) => f.participant_id === reply.participant_id);
     await this.media.afterResume(own);
-    await this.sendMediaState();
+    await this.sendMediaState(true);
     this.updateSubscriptions();
   }
 
@@ -508,12 +512,18 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
+  /** Tells the server our microphone and camera state when it differs from what it was told. */
   private async sendMediaState(force = false): Promise<void> {
     if (!this.inMeeting) return;
     const { micOn, cameraOn } = this.local.state;
-    const self = selfInfo(this._state);
-    if (!force && self && self.audio === micOn && self.video === cameraOn) return;
-    await this.signaling.request("media.state", { audio: micOn, video: cameraOn }).catch(() => undefined);
+    const key = `${micOn}:${cameraOn}`;
+    if (!force && this.sentMediaState === key) return;
+    this.sentMediaState = key;
+    try {
+      await this.signaling.request("media.state", { audio: micOn, video: cameraOn });
+    } catch {
+      this.sentMediaState = null; // try again on the next change or resume
+    }
   }
 
   private finish(ended: RoomState["ended"]): void {

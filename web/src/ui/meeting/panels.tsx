@@ -7,7 +7,7 @@ import type { ParticipantInfo } from "../../protocol/types";
 import { describeError } from "../../protocol/errors";
 import type { Room } from "../../room/room";
 import { isHostRole, selfInfo, type RoomState } from "../../room/state";
-import { useDismiss } from "../hooks";
+import { useDismiss, useEvent } from "../hooks";
 import { Icon } from "../icons";
 
 export function PanelFrame({ title, onClose, children, testid }: {
@@ -138,6 +138,7 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
 
 export function ParticipantsPanel({ room, state, onClose }: { room: Room; state: RoomState; onClose: () => void }) {
   const self = selfInfo(state);
+  const local = useEvent(room.local, "change", room.local.state);
   const moderator = isHostRole(self);
   const people = [...state.participants.values()].sort((a, b) => {
     const rank = (p: ParticipantInfo) => (p.id === state.selfId ? 0 : p.role === "host" ? 1 : p.role === "cohost" ? 2 : p.hand_raised ? 3 : 4);
@@ -177,7 +178,8 @@ export function ParticipantsPanel({ room, state, onClose }: { room: Room; state:
       )}
       <ul class="people" data-testid="participant-list">
         {people.map((p) => (
-          <PersonRow key={p.id} room={room} state={state} person={p} self={self} />
+          <PersonRow key={p.id} room={room} state={state} self={self}
+            person={p.id === state.selfId ? { ...p, audio: local.micOn, video: local.cameraOn } : p} />
         ))}
       </ul>
     </PanelFrame>
