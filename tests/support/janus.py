@@ -125,7 +125,7 @@ class EventLog:
         self,
         kind: type[E],
         match: Callable[[E], bool] = lambda _: True,
-        timeout: float = 15.0,  # noqa: ASYNC109 - a deadline for the awaited event
+        timeout: float = 15.0,
     ) -> E:
         """Return the first recorded ``kind`` event that ``match`` accepts, waiting for it."""
         deadline = time.monotonic() + timeout
@@ -148,7 +148,7 @@ class EventLog:
 
 async def wait_until(
     predicate: Callable[[], Any],
-    timeout: float = 20.0,  # noqa: ASYNC109 - a polling deadline
+    timeout: float = 20.0,
     *,
     what: str = "condition",
     interval: float = 0.02,

@@ -314,7 +314,7 @@ class TestPeer:
     async def wait_for(
         self,
         predicate: Callable[[], Any],
-        timeout: float = 20.0,  # noqa: ASYNC109 - a polling deadline, not a cancellation scope
+        timeout: float = 20.0,
         *,
         what: str = "condition",
         interval: float = 0.05,
