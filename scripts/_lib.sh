@@ -222,8 +222,17 @@ ensure_web_deps() {
     fi
     info "npm ci"
     if ! (cd "$WEB" && npm ci --no-audit --no-fund); then
-        warn "npm ci failed in web/"
-        return 1
+        # npm ci refuses a lock file that lacks an optional platform package (one the registry
+        # did not have when the lock was written); npm install tolerates that and installs the
+        # same versions.
+        warn "npm ci failed in web/; trying npm install"
+        if ! (cd "$WEB" && npm install --no-audit --no-fund); then
+            warn "npm install failed in web/"
+            return 1
+        fi
+        if ! git -C "$CONVENE_ROOT" diff --quiet -- web/package-lock.json 2>/dev/null; then
+            warn "npm install changed web/package-lock.json: commit the new lock file"
+        fi
     fi
     touch "$marker"
 }
