@@ -230,7 +230,7 @@ ensure_web_deps() {
             warn "npm install failed in web/"
             return 1
         fi
-        if ! git -C "$CONVENE_ROOT" diff --quiet -- web/package-lock.json 2>/dev/null; then
+        if command -v git >/dev/null 2>&1 && ! git -C "$CONVENE_ROOT" diff --quiet -- web/package-lock.json; then
             warn "npm install changed web/package-lock.json: commit the new lock file"
         fi
     fi
