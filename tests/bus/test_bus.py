@@ -33,6 +33,21 @@ async def test_messages_arrive_in_publish_order(bus: Bus) -> None:
     assert await inbox.take(len(sent)) == sent
 
 
+async def test_one_publishers_messages_keep_their_order_across_subjects(bus: Bus) -> None:
+    # A session learns of its admission on participant.<id> and of the meeting on meeting.<id>;
+    # it relies on seeing both in the order the conference published them.
+    meeting, participant = new_subject(), new_subject("participant")
+    inbox = Inbox()
+    await bus.subscribe(meeting, inbox)
+    await bus.subscribe(participant, inbox)
+
+    sent = [f"event {i}".encode() for i in range(60)]
+    for i, payload in enumerate(sent):
+        await bus.publish(participant if i % 3 == 0 else meeting, payload)
+
+    assert await inbox.take(len(sent)) == sent
+
+
 async def test_every_handler_of_a_subject_receives_each_message(bus: Bus) -> None:
     subject = new_subject()
     inboxes = [Inbox() for _ in range(3)]
