@@ -65,6 +65,15 @@ apt_install() {
     if ! command -v apt-get >/dev/null 2>&1; then
         die "missing: $* — install them with your package manager (this script knows apt only)"
     fi
+    local packages=() package
+    for package in "$@"; do
+        # Debian's chromium is Ubuntu's chromium-browser.
+        if [[ $package == chromium ]] && grep -qsx 'ID=ubuntu' /etc/os-release; then
+            package=chromium-browser
+        fi
+        packages+=("$package")
+    done
+    set -- "${packages[@]}"
     info "installing Debian packages: $*"
     if ((_APT_UPDATED == 0)); then
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
@@ -100,16 +109,33 @@ pg_bindir() {
     printf '%s\n' "$dir"
 }
 
-# The Chromium that browser tests drive (Debian's; never a downloaded build).
+# The Chromium that browser tests drive (the distribution's; never a downloaded build).
 chromium_path() {
     local candidate
-    for candidate in /usr/bin/chromium /usr/bin/chromium-browser; do
+    for candidate in /usr/bin/chromium /usr/bin/chromium-browser /snap/bin/chromium; do
         if [[ -x $candidate ]]; then
             printf '%s\n' "$candidate"
             return 0
         fi
     done
     return 1
+}
+
+# Convene drives Janus's multistream VideoRoom API, which came with Janus 1.1.
+check_janus() {
+    local version major minor
+    version=$(janus --version 2>/dev/null | sed -n '1s/.*(\([0-9][0-9.]*\)).*/\1/p')
+    if [[ -z $version ]]; then
+        warn "could not read Janus's version (janus --version)"
+        return 0
+    fi
+    major=${version%%.*}
+    minor=${version#*.}
+    minor=${minor%%.*}
+    if ((major < 1 || (major == 1 && minor < 1))); then
+        die "Janus $version is too old: Convene needs Janus 1.1 or later (Debian 12 and Ubuntu 24.04 have it)"
+    fi
+    ok "Janus $version"
 }
 
 # ---------------------------------------------------------------------------------------------
