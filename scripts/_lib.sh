@@ -124,7 +124,8 @@ chromium_path() {
 # Convene drives Janus's multistream VideoRoom API, which came with Janus 1.1.
 check_janus() {
     local version major minor
-    version=$(janus --version 2>/dev/null | sed -n '1s/.*(\([0-9][0-9.]*\)).*/\1/p')
+    # janus --version prints "Janus version: 1102 (1.1.2)" and exits with status 1.
+    version=$({ janus --version 2>/dev/null || true; } | sed -n '1s/.*(\([0-9][0-9.]*\)).*/\1/p')
     if [[ -z $version ]]; then
         warn "could not read Janus's version (janus --version)"
         return 0
