@@ -12,7 +12,7 @@ export function useEvent<M extends object, K extends keyof M>(
     setValue(() => initial);
     if (!emitter) return undefined;
     return emitter.on(type, (payload) => setValue(() => payload));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `initial` only seeds the value; re-subscribing when it changes would drop events.
   }, [emitter, type]);
   return value;
 }

@@ -73,6 +73,7 @@ export function installTestHook(): void {
     rawStats: async (pc) => (await current?.media.rawStats(pc)) ?? [],
     subscriberTransceivers: () => current?.media.subscriberTransceivers() ?? [],
   };
+  if ("__convene" in window) return; // a development reload runs this module again
   Object.defineProperty(window, "__convene", { value: Object.freeze(hook), writable: false, configurable: false });
 }
 

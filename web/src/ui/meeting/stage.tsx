@@ -76,7 +76,7 @@ function useReportVisible(room: Room, items: Item[]): void {
   const key = `${ids.join(",")}|${screen}`;
   useEffect(() => {
     room.setVisibleParticipants(ids, screen);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `key` stands for `ids` and `screen` (new arrays every render).
   }, [room, key, room.state.feeds]);
 }
 

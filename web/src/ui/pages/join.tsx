@@ -78,7 +78,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
 
   useEffect(() => {
     if (info && !displayName) setDisplayName(info.user.display_name);
-  }, [info]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [info]); // only when the session arrives, not on every keystroke
 
   // Start the preview with the devices used last time.
   useEffect(() => {
@@ -126,7 +126,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
       navigate(`/j/${meetingRef}`, { replace: true });
       void join();
     }
-  }, [enter, autoTried, info]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [enter, autoTried, info]); // join() reads the latest form state itself
 
   const title = meeting?.title ?? (loadError ? "Meeting" : "");
   const guestsBlocked = meeting && isGuest && !meeting.allow_guests;
