@@ -527,7 +527,10 @@ class Conference:
                 )
                 media.publishers[source] = publisher
             try:
-                result = await _media_call(publisher.publish(offer.sdp, audio=audio, video=video))
+                # The SFU always forwards what is published: self-mute is the client's (a disabled
+                # track) and announced with media.state; a host mute is `moderate`. Gating
+                # forwarding on these flags would hide a participant who publishes muted.
+                result = await _media_call(publisher.publish(offer.sdp))
             except ConveneError:
                 if created:
                     media.publishers.pop(source, None)
