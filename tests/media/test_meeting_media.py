@@ -120,6 +120,9 @@ async def test_two_people_see_and_hear_each_other(server: RunningServer) -> None
         await me.peer.wait_for(
             lambda me=me, other=other: me.audio_from(other) > 25, what=f"audio from {other.name}"
         )
+    # Janus's audio levels say who talks (the peers send a steady tone).
+    speaking = await alice.signal.wait_event("speaking", lambda d: d["participant_id"] == bob.pid)
+    assert speaking["speaking"] is True
     # The frames are the other peer's own: their embedded counters increase.
     first = alice.peer.last_counter_from(alice.mid_of(bob, "video"))
     await asyncio.sleep(0.5)

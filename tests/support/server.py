@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from convene.app import create_app
 from convene.auth.passwords import Argon2Params, Passwords
@@ -79,6 +80,7 @@ class Person:
 class RunningServer:
     base_url: str
     settings: Settings
+    app: FastAPI
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     @property
@@ -137,7 +139,7 @@ async def running_server(
                 task.result()
                 raise RuntimeError("the server stopped during start-up")
             await asyncio.sleep(0.02)
-        running = RunningServer(base_url=f"http://{host}:{port}", settings=settings)
+        running = RunningServer(base_url=f"http://{host}:{port}", settings=settings, app=app)
         try:
             yield running
         finally:
