@@ -127,6 +127,8 @@ def serve(
             # X-Forwarded-For from settings.trusted_proxies; uvicorn must not rewrite them first.
             proxy_headers=False,
             server_header=False,
+            # The sans-I/O WebSocket implementation: the legacy one is deprecated upstream.
+            ws="websockets-sansio",
             ssl_certfile=settings.tls_cert,
             ssl_keyfile=settings.tls_key,
         )
