@@ -237,8 +237,11 @@ class Conference:
     def _to(self, pid: ParticipantId, event_type: str, payload: Out) -> None:
         self._emit(participant_subject(pid), event_type, payload)
 
+    def _waiting_list(self) -> WaitingUpdated:
+        return WaitingUpdated(waiting=[p.waiting_info() for p in self.room.waiting()])
+
     def _to_hosts_waiting(self) -> None:
-        update = WaitingUpdated(waiting=[p.waiting_info() for p in self.room.waiting()])
+        update = self._waiting_list()
         for host in self.room.hosts():
             self._to(host.id, "waiting.updated", update)
 
@@ -315,7 +318,7 @@ class Conference:
             self._to(
                 p.id,
                 "waiting.updated",
-                WaitingUpdated(waiting=[w.waiting_info() for w in self.room.waiting()]),
+                self._waiting_list(),
             )
 
     async def _allow_media(self, token: str) -> None:
@@ -384,18 +387,36 @@ class Conference:
         async with self.room.lock:
             host = self.room.get(actor)
             self.room.require_host(host)
-            targets = [self.room.get(target)] if target is not None else self.room.waiting()
-            admitted: list[Participant] = []
-            for t in targets:
-                if t.state == "waiting":
-                    self.room.admit(t.id)
-                    admitted.append(t)
-            for t in admitted:
-                self._announce_joined(t)
-            self._to_hosts_waiting()
-        for _ in admitted:
-            PARTICIPANTS.labels(state="waiting").dec()
-            PARTICIPANTS.labels(state="joined").inc()
+            if target is not None:
+                t = self.room.get(target)
+                if t.state != "waiting":
+                    raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not waiting")
+                admitted = self._admit_waiting([t])
+            else:
+                admitted = self._admit_waiting(self.room.waiting())
+        _count_admitted(admitted)
+
+    def _open_the_gate(self) -> list[Participant]:
+        """Under the lock, when the waiting room is turned off: whoever was waiting comes in (as
+        in other meeting products), as many as there is room for."""
+        with contextlib.suppress(ConveneError):
+            return self._admit_waiting(self.room.waiting())
+        return []
+
+    def _admit_waiting(self, targets: list[Participant]) -> list[Participant]:
+        """Under the lock: admit those of ``targets`` still waiting, while there is room; announce
+        them and refresh the hosts' waiting list. Raises meeting_full if nobody fits."""
+        admitted: list[Participant] = []
+        for t in targets:
+            if t.state != "waiting":
+                continue
+            if admitted and len(self.room.joined()) >= self.room.meeting.max_participants:
+                break
+            self.room.admit(t.id)
+            admitted.append(t)
+            self._announce_joined(t)
+        self._to_hosts_waiting()
+        return admitted
 
     async def deny(self, actor: ParticipantId, target: ParticipantId) -> None:
         async with self.room.lock:
@@ -988,7 +1009,7 @@ class Conference:
                     self._to(
                         t.id,
                         "waiting.updated",
-                        WaitingUpdated(waiting=[w.waiting_info() for w in self.room.waiting()]),
+                        self._waiting_list(),
                     )
 
     async def host_transfer(self, actor: ParticipantId, target: ParticipantId) -> None:
@@ -1004,7 +1025,7 @@ class Conference:
             self._to(
                 t.id,
                 "waiting.updated",
-                WaitingUpdated(waiting=[w.waiting_info() for w in self.room.waiting()]),
+                self._waiting_list(),
             )
 
     async def host_update(self, actor: ParticipantId, update: MeetingUpdate) -> None:
@@ -1019,18 +1040,8 @@ class Conference:
                 setattr(self.room.meeting, key, value)
             self._to_meeting("meeting.updated", MeetingUpdated(meeting=self.room.meeting.info()))
             if changes.get("waiting_room") is False:
-                # The gate is gone: whoever was waiting comes in, as in other meeting products.
-                for t in self.room.waiting():
-                    if len(self.room.joined()) >= self.room.meeting.max_participants:
-                        break
-                    self.room.admit(t.id)
-                    admitted.append(t)
-                for t in admitted:
-                    self._announce_joined(t)
-                self._to_hosts_waiting()
-        for _ in admitted:
-            PARTICIPANTS.labels(state="waiting").dec()
-            PARTICIPANTS.labels(state="joined").inc()
+                admitted = self._open_the_gate()
+        _count_admitted(admitted)
         await self._db.meetings.update(self.id, cast(MeetingChanges, changes))
 
     async def host_end(self, actor: ParticipantId) -> None:
@@ -1067,6 +1078,14 @@ class Conference:
             ):  # fmt: skip
                 setattr(current, name, getattr(state, name))
             self._to_meeting("meeting.updated", MeetingUpdated(meeting=current.info()))
+            admitted = [] if current.waiting_room else self._open_the_gate()
+        _count_admitted(admitted)
+
+
+def _count_admitted(admitted: list[Participant]) -> None:
+    for _ in admitted:
+        PARTICIPANTS.labels(state="waiting").dec()
+        PARTICIPANTS.labels(state="joined").inc()
 
 
 def feed_info(p: Participant, feed: Feed) -> FeedInfo:
