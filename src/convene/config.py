@@ -7,6 +7,7 @@ Secrets that are not configured are generated once per install into ``<data_dir>
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -148,6 +149,8 @@ class Secrets(BaseModel):
     janus_api_secret: str
     janus_admin_secret: str
     janus_admin_key: str
+    # Encrypts stored credentials (connected calendars): a Fernet key (32 bytes, base64url).
+    credentials_key: str
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -171,7 +174,10 @@ def load_secrets(settings: Settings) -> Secrets:
     changed = False
     for key in Secrets.model_fields:
         if not stored.get(key):
-            stored[key] = secrets.token_urlsafe(32)
+            if key == "credentials_key":
+                stored[key] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+            else:
+                stored[key] = secrets.token_urlsafe(32)
             changed = True
     if changed:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -185,4 +191,5 @@ def load_secrets(settings: Settings) -> Secrets:
         janus_api_secret=janus.api_secret or stored["janus_api_secret"],
         janus_admin_secret=janus.admin_secret or stored["janus_admin_secret"],
         janus_admin_key=janus.admin_key or stored["janus_admin_key"],
+        credentials_key=stored["credentials_key"],
     )

@@ -14,6 +14,7 @@ Fixtures for conftest files: :func:`janus_sfu` (host namespace) and :func:`media
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -46,6 +47,7 @@ def new_secrets() -> Secrets:
         janus_api_secret=secrets.token_urlsafe(16),
         janus_admin_secret=secrets.token_urlsafe(16),
         janus_admin_key=secrets.token_urlsafe(16),
+        credentials_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     )
 
 

@@ -40,14 +40,26 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AttendeeOccurrenceRow",
+    "AttendeeRow",
     "AuthSessionRow",
     "BanRow",
     "Base",
+    "BusyBlockRow",
+    "CalendarConnectionRow",
+    "CalendarPushRow",
     "ChatMessageRow",
+    "ConsumerCursorRow",
+    "EmailOutboxRow",
     "MeetingRow",
     "ParticipationRow",
+    "ReminderRow",
+    "ScheduleChangeRow",
+    "ScheduleExceptionRow",
+    "ScheduleRow",
     "UTCDateTime",
     "UserRow",
+    "UserSettingsRow",
 ]
 
 NAMING_CONVENTION = {
@@ -225,3 +237,292 @@ class ParticipationRow(Base):
     leave_reason: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (Index("ix_participation_log_meeting_id_id", "meeting_id", "id"),)
+
+
+# ------------------------------------------------------------------------------------------------
+# Scheduling and calendars (see docs/scheduling.md)
+# ------------------------------------------------------------------------------------------------
+
+
+class UserSettingsRow(Base):
+    """A user's calendar preferences; a missing row means the defaults."""
+
+    __tablename__ = "user_settings"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64))
+    # JSON: {"mon": [["09:00", "17:00"]], ..., "sun": []}, local times in `timezone`.
+    working_hours: Mapped[str] = mapped_column(Text)
+    # Minutes before each occurrence; NULL: no reminders.
+    reminder_minutes: Mapped[int | None] = mapped_column(Integer)
+    email_reminders: Mapped[bool] = mapped_column(Boolean)
+    # SHA-256 of the private calendar-feed token; NULL: no feed (or revoked).
+    feed_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduleRow(Base):
+    """One scheduled event or recurring series: one iCalendar UID, one meeting room to join."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(255), unique=True)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    organizer_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    agenda: Mapped[str] = mapped_column(Text)
+    # The organiser's wall-clock start in `timezone` (naive), as iCalendar's DTSTART;TZID=.
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    # RRULE value without DTSTART (e.g. "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"); NULL: one event.
+    rrule: Mapped[str | None] = mapped_column(String(500))
+    # Derived for queries: first start, and the end of the last occurrence (NULL: no end).
+    first_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sequence: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    # A series split by "this and following" points at the one it came from.
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("schedules.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('confirmed', 'cancelled')", name="status"),
+        CheckConstraint("duration_minutes > 0", name="duration"),
+        Index("ix_schedules_organizer_id_first_start", "organizer_id", "first_start"),
+    )
+
+
+class ScheduleExceptionRow(Base):
+    """One occurrence of a series cancelled or changed (iCalendar RECURRENCE-ID / EXDATE)."""
+
+    __tablename__ = "schedule_exceptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    schedule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("schedules.id", ondelete="CASCADE")
+    )
+    # The occurrence's original start, UTC.
+    recurrence_id: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled: Mapped[bool] = mapped_column(Boolean)
+    # The changed occurrence (NULLs: as in the series).
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    start_local: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(200))
+    agenda: Mapped[str | None] = mapped_column(Text)
+    sequence: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("schedule_id", "recurrence_id"),)
+
+
+class AttendeeRow(Base):
+    """An invitee of a schedule: a Convene user, or a plain email address."""
+
+    __tablename__ = "attendees"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    schedule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("schedules.id", ondelete="CASCADE")
+    )
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    display_name: Mapped[str] = mapped_column(String(64))
+    required: Mapped[bool] = mapped_column(Boolean)
+    cohost: Mapped[bool] = mapped_column(Boolean)
+    # iCalendar PARTSTAT for the whole series: NEEDS-ACTION, ACCEPTED, TENTATIVE, DECLINED.
+    partstat: Mapped[str] = mapped_column(String(16))
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of the token in the invitation's answer links.
+    rsvp_token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    # Delivery of the last invitation: ok, pending, bounced (with the server's words).
+    email_status: Mapped[str] = mapped_column(String(16))
+    email_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "email"),
+        CheckConstraint(
+            "partstat IN ('NEEDS-ACTION', 'ACCEPTED', 'TENTATIVE', 'DECLINED')", name="partstat"
+        ),
+    )
+
+
+class AttendeeOccurrenceRow(Base):
+    """An invitee's answer for one occurrence, overriding their answer for the series."""
+
+    __tablename__ = "attendee_occurrences"
+
+    attendee_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
+    )
+    recurrence_id: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    partstat: Mapped[str] = mapped_column(String(16))
+    responded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduleChangeRow(Base):
+    """The journal of schedule changes, written in the same transaction as the change.
+
+    Consumers (invitation mail, CalDAV publishing, reminder planning) each keep a cursor
+    (:class:`ConsumerCursorRow`), so a change is acted on once even across restarts and nodes.
+    """
+
+    __tablename__ = "schedule_changes"
+
+    id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("schedules.id", ondelete="CASCADE"), index=True
+    )
+    # created, updated, cancelled, occurrence_updated, occurrence_cancelled, reply
+    kind: Mapped[str] = mapped_column(String(32))
+    sequence: Mapped[int] = mapped_column(Integer)
+    # JSON details: recurrence_id, attendees added/removed (emails), who replied.
+    details: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConsumerCursorRow(Base):
+    """How far one consumer of a journal got, and which node holds it (a lease)."""
+
+    __tablename__ = "consumer_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailOutboxRow(Base):
+    """An email to send: written with what caused it, sent by whichever node holds its lease."""
+
+    __tablename__ = "email_outbox"
+
+    id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    # Never twice: the same key is one email (e.g. "invite:<schedule>:<seq>:<email>").
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    to_email: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    # An iCalendar attachment (iMIP), and its METHOD.
+    ics: Mapped[str | None] = mapped_column(Text)
+    ics_method: Mapped[str | None] = mapped_column(String(16))
+    # What the email is about, to report delivery back (e.g. the attendee row).
+    attendee_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("attendees.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'sent', 'failed', 'bounced', 'dropped')", name="status"
+        ),
+        Index("ix_email_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+
+class ReminderRow(Base):
+    """One reminder of one occurrence for one person on one channel: sent at most once."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("schedules.id", ondelete="CASCADE")
+    )
+    occurrence_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # pending, sent, missed (due during downtime and too late to be useful), cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "occurrence_start", "user_id", "channel"),
+        CheckConstraint("channel IN ('app', 'email')", name="channel"),
+        CheckConstraint("status IN ('pending', 'sent', 'missed', 'cancelled')", name="status"),
+        Index("ix_reminders_status_due_at", "status", "due_at"),
+    )
+
+
+class CalendarConnectionRow(Base):
+    """A calendar of the user's elsewhere: read for busy times, or written with their meetings."""
+
+    __tablename__ = "calendar_connections"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # ics, caldav
+    purpose: Mapped[str] = mapped_column(String(16))  # busy, publish
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(2000))
+    username: Mapped[str | None] = mapped_column(String(254))
+    # The password or token, encrypted with the install's credentials key (Fernet).
+    secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))  # pending, ok, error
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('ics', 'caldav')", name="kind"),
+        CheckConstraint("purpose IN ('busy', 'publish')", name="purpose"),
+    )
+
+
+class BusyBlockRow(Base):
+    """A busy time read from a connected calendar (no titles: only when)."""
+
+    __tablename__ = "busy_blocks"
+
+    id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("calendar_connections.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_busy_blocks_user_id_starts_at", "user_id", "starts_at"),)
+
+
+class CalendarPushRow(Base):
+    """A schedule as written into a user's CalDAV calendar (to update or delete it later)."""
+
+    __tablename__ = "calendar_pushes"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("calendar_connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    schedule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("schedules.id", ondelete="CASCADE"), primary_key=True
+    )
+    href: Mapped[str] = mapped_column(String(2000))
+    etag: Mapped[str | None] = mapped_column(String(200))
+    sequence: Mapped[int] = mapped_column(Integer)
+    pushed_at: Mapped[datetime] = mapped_column(UTCDateTime)
