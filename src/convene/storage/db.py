@@ -39,6 +39,7 @@ from convene.migrations import alembic_config
 from convene.storage.auth_sessions import AuthSessionStore
 from convene.storage.bans import BanStore
 from convene.storage.chat import ChatStore
+from convene.storage.journal import JournalStore
 from convene.storage.meetings import MeetingStore
 from convene.storage.participation import ParticipationStore
 from convene.storage.users import UserStore
@@ -72,7 +73,7 @@ class Database:
 
     Repositories (each a small typed async API returning frozen records):
     :attr:`users`, :attr:`auth_sessions`, :attr:`meetings`, :attr:`bans`, :attr:`chat`,
-    :attr:`participation`.
+    :attr:`participation`, :attr:`journal`.
 
     Creating a ``Database`` does no I/O; call :meth:`migrate` to create or update the schema and
     :meth:`close` when done.
@@ -93,6 +94,7 @@ class Database:
         self.bans = BanStore(self)
         self.chat = ChatStore(self)
         self.participation = ParticipationStore(self)
+        self.journal = JournalStore(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, timeout: float = DEFAULT_TIMEOUT) -> Database:

@@ -1,0 +1,93 @@
+"""The owner of Convene's periodic background work (reminders, mail, calendar sync, ...).
+
+Each job is an async function run every ``interval`` seconds until the app stops; a failure is
+logged and retried after a back-off, never allowed to kill the loop. ``wake(name)`` runs a job
+early (e.g. right after a change that it should act on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+__all__ = ["Background"]
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class _Entry:
+    job: Job
+    interval: float
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    runs: int = 0
+
+
+class Background:
+    def __init__(self) -> None:
+        self._jobs: dict[str, _Entry] = {}
+        self._running = False
+
+    def add(self, name: str, job: Job, *, interval: float) -> None:
+        """Register a job; it starts with :meth:`start` (or at once if already started)."""
+        if name in self._jobs:
+            raise ValueError(f"background job {name!r} exists already")
+        entry = _Entry(job, interval)
+        self._jobs[name] = entry
+        if self._running:
+            entry.task = asyncio.create_task(self._loop(name, entry), name=f"background-{name}")
+
+    def start(self) -> None:
+        self._running = True
+        for name, entry in self._jobs.items():
+            if entry.task is None:
+                entry.task = asyncio.create_task(self._loop(name, entry), name=f"background-{name}")
+
+    def wake(self, name: str) -> None:
+        """Run ``name`` now instead of at its next interval (no-op for unknown names)."""
+        entry = self._jobs.get(name)
+        if entry is not None:
+            entry.wake.set()
+
+    def runs(self, name: str) -> int:
+        """How many times the job completed a run (for tests and diagnostics)."""
+        return self._jobs[name].runs
+
+    async def run_once(self, name: str) -> None:
+        """Run a job now in the caller's task (tests, CLI)."""
+        await self._jobs[name].job()
+
+    async def stop(self) -> None:
+        self._running = False
+        tasks = [e.task for e in self._jobs.values() if e.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for entry in self._jobs.values():
+            entry.task = None
+
+    async def _loop(self, name: str, entry: _Entry) -> None:
+        failures = 0
+        while True:
+            try:
+                await entry.job()
+                entry.runs += 1
+                failures = 0
+                delay = entry.interval
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                delay = min(entry.interval * 2**failures, 300.0)
+                log.exception("background job %s failed (%d in a row)", name, failures)
+            entry.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(entry.wake.wait(), timeout=delay)

@@ -1,0 +1,1 @@
+"""Scheduling: recurring meetings in time zones, invitations, reminders, conflicts, calendars."""
