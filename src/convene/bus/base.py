@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Bus", "BusError", "Handler", "Subscription", "meeting_subject", "participant_subject"]
+__all__ = [
+    "Bus",
+    "BusError",
+    "Handler",
+    "Subscription",
+    "meeting_subject",
+    "participant_subject",
+    "user_subject",
+]
 
 Handler = Callable[[bytes], None]
 
@@ -43,3 +51,8 @@ def meeting_subject(meeting_id: str) -> str:
 
 def participant_subject(participant_id: str) -> str:
     return f"participant.{participant_id}"
+
+
+def user_subject(user_id: str) -> str:
+    """A signed-in user's notifications, wherever they have the app open."""
+    return f"user.{user_id}"

@@ -334,6 +334,7 @@ class MeetingUpdate(Model):
 
 
 REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
+    "notifications.subscribe": (Empty, EmptyReply),
     "join": (Join, JoinReply),
     "leave": (Empty, EmptyReply),
     "ping": (Empty, EmptyReply),
@@ -433,7 +434,20 @@ class MediaReset(Out):
     reason: str = ""
 
 
+class Notification(Out):
+    """Something for the signed-in user outside any meeting (a reminder, an invitation, ...)."""
+
+    id: str
+    kind: Literal["reminder", "invitation", "reply", "cancelled"]
+    title: str
+    body: str = ""
+    schedule_id: str | None = None
+    starts_at: datetime | None = None
+    url: str | None = None
+
+
 EVENTS: dict[str, type[Out]] = {
+    "notification": Notification,
     "participant.joined": ParticipantEvent,
     "participant.updated": ParticipantEvent,
     "participant.left": ParticipantLeft,

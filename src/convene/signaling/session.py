@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from convene.bus.base import Subscription, meeting_subject, participant_subject
+from convene.bus.base import Subscription, meeting_subject, participant_subject, user_subject
 from convene.media.base import StreamSelector
 from convene.metrics import SIGNALING_ERRORS, SIGNALING_MESSAGES, WS_CONNECTIONS, WS_DROPPED_SLOW
 from convene.protocol import messages as m
@@ -90,7 +90,9 @@ class Session:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=SEND_QUEUE)
         self._close_code = CLOSE_NORMAL
         self._close_reason = ""
+        # Bus subscriptions for the meeting joined, and for the user's notifications.
         self._subs: list[Subscription] = []
+        self._user_sub: Subscription | None = None
         self._conf: Conference | None = None
         self.pid: ParticipantId | None = None
         self.phase: Phase = "new"
@@ -103,6 +105,7 @@ class Session:
         self._close_after_reply: tuple[int, str] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._handlers: dict[str, Callable[[Any], Awaitable[m.Out]]] = {
+            "notifications.subscribe": self._notifications,
             "join": self._join,
             "leave": self._leave,
             "ping": self._ping,
@@ -142,7 +145,7 @@ class Session:
             await self._reader()
         finally:
             self.phase = "closed"
-            for sub in self._subs:
+            for sub in [*self._subs, *([self._user_sub] if self._user_sub else [])]:
                 with contextlib.suppress(Exception):
                     await sub.close()
             self._subs.clear()
@@ -267,7 +270,7 @@ class Session:
         self._send(encode_error(req_id, err))
 
     def _check_phase(self, req: Request) -> None:
-        if req.type in ("ping", "leave"):
+        if req.type in ("ping", "leave", "notifications.subscribe"):
             return
         if req.type == "join":
             if self.phase != "new":
@@ -383,6 +386,20 @@ class Session:
 
     async def _ping(self, _: m.Empty) -> m.EmptyReply:
         return m.EmptyReply()
+
+    async def _notifications(self, _: m.Empty) -> m.EmptyReply:
+        """Receive the signed-in user's notifications (reminders, invitations) on this
+        connection, in or out of a meeting."""
+        if self._ctx.user_id is None:
+            raise ConveneError(ErrorCode.AUTH_REQUIRED, "sign in to receive notifications")
+        if self._user_sub is None:
+            self._user_sub = await self._registry.bus.subscribe(
+                user_subject(self._ctx.user_id), self._on_user_event
+            )
+        return m.EmptyReply()
+
+    def _on_user_event(self, payload: bytes) -> None:
+        self._send(payload.decode())
 
     # -- events from the bus ----------------------------------------------------------------
 

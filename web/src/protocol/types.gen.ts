@@ -48,6 +48,10 @@ export type ErrorCode =
  */
 export interface ConveneProtocol {
   requests: {
+    "notifications.subscribe": {
+      data: Empty;
+      reply: EmptyReply;
+    };
     join: {
       data: Join;
       reply: JoinReply;
@@ -150,6 +154,7 @@ export interface ConveneProtocol {
     };
   };
   events: {
+    notification: Notification;
     "participant.joined": ParticipantEvent;
     "participant.updated": ParticipantEvent;
     "participant.left": ParticipantLeft;
@@ -168,6 +173,16 @@ export interface ConveneProtocol {
   };
   error_codes: ErrorCode;
 }
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "Empty".
+ */
+export interface Empty {}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "EmptyReply".
+ */
+export interface EmptyReply {}
 /**
  * First message on a connection: join a meeting, or resume a dropped participant.
  *
@@ -301,16 +316,6 @@ export interface IceServer {
   username: string | null;
   credential: string | null;
 }
-/**
- * This interface was referenced by `ConveneProtocol`'s JSON-Schema
- * via the `definition` "Empty".
- */
-export interface Empty {}
-/**
- * This interface was referenced by `ConveneProtocol`'s JSON-Schema
- * via the `definition` "EmptyReply".
- */
-export interface EmptyReply {}
 /**
  * Offer for the participant's main (microphone and camera) or screen peer connection.
  *
@@ -520,6 +525,21 @@ export interface MeetingUpdate {
   chat?: ("everyone" | "hosts" | "none") | null;
   screen_share?: ("everyone" | "hosts") | null;
   title?: string | null;
+}
+/**
+ * Something for the signed-in user outside any meeting (a reminder, an invitation, ...).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "Notification".
+ */
+export interface Notification {
+  id: string;
+  kind: "reminder" | "invitation" | "reply" | "cancelled";
+  title: string;
+  body: string;
+  schedule_id: string | null;
+  starts_at: string | null;
+  url: string | null;
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
