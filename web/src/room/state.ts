@@ -196,6 +196,7 @@ export function applyEvent<K extends EventType>(
       return { ...state, feeds: new Map() };
     case "moderated":
     case "subscriber.offer":
+    case "notification":
       return state;
   }
 }
