@@ -12,12 +12,16 @@ Services live on ``app.state`` for the lifetime of the app:
 ``app.state.live_meetings`` the :class:`~convene.signaling.registry.Registry` of live
                             meetings (REST changes to live meetings are passed to it)
 ``app.state.signaling``     what the signaling WebSocket endpoint needs
+``app.state.clock``         the :class:`~convene.clock.Clock` every time-based decision uses
+``app.state.background``    the :class:`~convene.background.Background` owner of periodic jobs
+``app.state.node_id``       this process's name in database leases (random per start)
 ==========================  =============================================================
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,10 +33,13 @@ from convene.api.middleware import DOCS_PATH, MetricsMiddleware, SecurityHeaders
 from convene.api.webclient import PACKAGED_WEB_DIR, WebClient
 from convene.auth.passwords import Passwords
 from convene.auth.ratelimit import RateLimits
+from convene.background import Background
 from convene.bus import create_bus
+from convene.clock import Clock, SystemClock
 from convene.config import Settings
 from convene.media.base import SFU
 from convene.media.janus import JanusSFU
+from convene.scheduling.setup import install as install_scheduling
 from convene.signaling.endpoint import SignalingService, signaling_endpoint
 from convene.signaling.registry import Registry
 from convene.storage.db import Database
@@ -52,13 +59,15 @@ def create_app(
     migrate: bool = False,
     passwords: Passwords | None = None,
     sfu: SFU | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the server.
 
     ``migrate``: bring the database schema up to date at start-up (``convene serve`` does);
     otherwise start-up fails when the schema is not current. ``passwords``: the hasher to use
     (default: argon2id with the standard costs). ``sfu``: the media server (default: Janus as
-    the settings describe it, a child process unless external URLs are given).
+    the settings describe it, a child process unless external URLs are given). ``clock``: the
+    time source (default: the system clock; tests pass a settable one).
     """
 
     @asynccontextmanager
@@ -77,9 +86,13 @@ def create_app(
                 app.state.signaling = SignalingService(
                     registry=registry, db=db, limits=app.state.limits, settings=settings
                 )
+                background = app.state.background
+                install_scheduling(app)
+                background.start()
                 try:
                     yield
                 finally:
+                    await background.stop()
                     await registry.close()
             finally:
                 await media.close()
@@ -101,6 +114,9 @@ def create_app(
     app.state.limits = RateLimits()
     app.state.sfu = None
     app.state.live_meetings = None
+    app.state.clock = clock or SystemClock()
+    app.state.background = Background()
+    app.state.node_id = secrets.token_hex(8)
 
     install_error_handlers(app)
     app.include_router(api_router)

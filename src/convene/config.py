@@ -20,9 +20,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 __all__ = [
     "AuthSettings",
+    "CalendarSettings",
     "IceSettings",
     "JanusSettings",
+    "MailSettings",
     "MeetingSettings",
+    "SchedulingSettings",
     "Secrets",
     "Settings",
     "load_secrets",
@@ -88,6 +91,47 @@ class AuthSettings(BaseModel):
     cookie_secure: bool | None = None
 
 
+class MailSettings(BaseModel):
+    """Outgoing mail (invitations, reminders) through an SMTP server, and incoming iMIP replies."""
+
+    enabled: bool = True
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # "starttls": upgrade a plain connection; "tls": TLS from the start (port 465); "none".
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    timeout: float = Field(default=20.0, gt=0)
+    from_address: str = "Convene <convene@localhost>"
+    # Where calendar programs send their replies (ORGANIZER/Reply-To); None: the from address.
+    reply_address: str | None = None
+    # Receive iMIP replies on this SMTP port (an inbound address routed to Convene); 0: off.
+    inbound_port: int = Field(default=0, ge=0, le=65535)
+    inbound_host: str = "127.0.0.1"
+    max_attempts: int = Field(default=8, ge=1)
+
+
+class SchedulingSettings(BaseModel):
+    default_timezone: str = "UTC"
+    default_reminder_minutes: int = Field(default=10, ge=0, le=10_080)
+    # A reminder found overdue (e.g. after downtime) is still sent up to this late; after that
+    # it is recorded as missed, never sent.
+    reminder_grace_minutes: int = Field(default=5, ge=0)
+    # How far ahead conflicts are checked for open-ended series, and reminders planned.
+    horizon_days: int = Field(default=366, ge=7, le=3660)
+    max_occurrences: int = Field(default=1000, ge=1, le=100_000)
+    max_invitees: int = Field(default=500, ge=1)
+
+
+class CalendarSettings(BaseModel):
+    """Connected calendars (busy times read from ICS URLs or CalDAV) and CalDAV publishing."""
+
+    sync_interval_seconds: float = Field(default=600.0, ge=10)
+    fetch_timeout: float = Field(default=20.0, gt=0)
+    max_calendar_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_connections_per_user: int = Field(default=10, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONVENE_", env_nested_delimiter="__", extra="forbid"
@@ -112,6 +156,9 @@ class Settings(BaseSettings):
     meetings: MeetingSettings = MeetingSettings()
     ice: IceSettings = IceSettings()
     auth: AuthSettings = AuthSettings()
+    mail: MailSettings = MailSettings()
+    scheduling: SchedulingSettings = SchedulingSettings()
+    calendars: CalendarSettings = CalendarSettings()
 
     @classmethod
     def settings_customise_sources(

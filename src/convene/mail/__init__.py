@@ -1,0 +1,1 @@
+"""Outgoing and incoming email: the outbox, the SMTP sender, iMIP replies."""
