@@ -198,6 +198,8 @@ class Secrets(BaseModel):
     janus_admin_key: str
     # Encrypts stored credentials (connected calendars): a Fernet key (32 bytes, base64url).
     credentials_key: str
+    # Signs the tokens in links (invitation answers, calendar feeds) with HMAC-SHA256.
+    token_key: str
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -239,4 +241,5 @@ def load_secrets(settings: Settings) -> Secrets:
         janus_admin_secret=janus.admin_secret or stored["janus_admin_secret"],
         janus_admin_key=janus.admin_key or stored["janus_admin_key"],
         credentials_key=stored["credentials_key"],
+        token_key=stored["token_key"],
     )

@@ -48,6 +48,7 @@ def new_secrets() -> Secrets:
         janus_admin_secret=secrets.token_urlsafe(16),
         janus_admin_key=secrets.token_urlsafe(16),
         credentials_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        token_key=secrets.token_urlsafe(32),
     )
 
 

@@ -258,8 +258,10 @@ class UserSettingsRow(Base):
     # Minutes before each occurrence; NULL: no reminders.
     reminder_minutes: Mapped[int | None] = mapped_column(Integer)
     email_reminders: Mapped[bool] = mapped_column(Boolean)
-    # SHA-256 of the private calendar-feed token; NULL: no feed (or revoked).
-    feed_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    # The private calendar feed: its token is derived from the install's token key, the user id
+    # and this version (convene.scheduling.tokens); revoking bumps the version. 0: no feed yet.
+    feed_version: Mapped[int] = mapped_column(Integer)
+    feed_enabled: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -345,8 +347,6 @@ class AttendeeRow(Base):
     # iCalendar PARTSTAT for the whole series: NEEDS-ACTION, ACCEPTED, TENTATIVE, DECLINED.
     partstat: Mapped[str] = mapped_column(String(16))
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # SHA-256 of the token in the invitation's answer links.
-    rsvp_token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     # Delivery of the last invitation: ok, pending, bounced (with the server's words).
     email_status: Mapped[str] = mapped_column(String(16))
     email_error: Mapped[str | None] = mapped_column(String(500))

@@ -70,7 +70,8 @@ def upgrade() -> None:
         sa.Column("working_hours", sa.Text(), nullable=False),
         sa.Column("reminder_minutes", sa.Integer(), nullable=True),
         sa.Column("email_reminders", sa.Boolean(), nullable=False),
-        sa.Column("feed_token_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("feed_version", sa.Integer(), nullable=False),
+        sa.Column("feed_enabled", sa.Boolean(), nullable=False),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
@@ -79,7 +80,6 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_settings")),
-        sa.UniqueConstraint("feed_token_hash", name=op.f("uq_user_settings_feed_token_hash")),
     )
     op.create_table(
         "busy_blocks",
@@ -168,7 +168,6 @@ def upgrade() -> None:
         sa.Column("cohost", sa.Boolean(), nullable=False),
         sa.Column("partstat", sa.String(length=16), nullable=False),
         sa.Column("responded_at", TIMESTAMP, nullable=True),
-        sa.Column("rsvp_token_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("email_status", sa.String(length=16), nullable=False),
         sa.Column("email_error", sa.String(length=500), nullable=True),
         sa.CheckConstraint(
@@ -185,7 +184,6 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_attendees_user_id_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attendees")),
-        sa.UniqueConstraint("rsvp_token_hash", name=op.f("uq_attendees_rsvp_token_hash")),
         sa.UniqueConstraint("schedule_id", "email", name=op.f("uq_attendees_schedule_id_email")),
     )
     with op.batch_alter_table("attendees", schema=None) as batch_op:

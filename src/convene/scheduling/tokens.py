@@ -1,0 +1,37 @@
+"""Tokens in links that must work without signing in: invitation answers and calendar feeds.
+
+A token is an HMAC-SHA256 of what it grants, under the install's ``token_key``
+(:class:`~convene.config.Secrets`), so nothing secret is stored and any node can check it. The
+link carries the id in clear next to the token (``/rsvp/<attendee>/<token>``). A feed token also
+covers the user's feed version: bumping the version revokes every earlier feed URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+__all__ = ["feed_token", "rsvp_token", "tokens_match"]
+
+_LENGTH = 32  # characters of base64url: 192 bits
+
+
+def _sign(key: str, message: str) -> str:
+    digest = hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:_LENGTH]
+
+
+def rsvp_token(key: str, attendee_id: str) -> str:
+    """The token in an invitee's Accept / Tentative / Decline links."""
+    return _sign(key, f"rsvp:{attendee_id}")
+
+
+def feed_token(key: str, user_id: str, version: int) -> str:
+    """The token in a user's private calendar-feed URL."""
+    return _sign(key, f"feed:{user_id}:{version}")
+
+
+def tokens_match(expected: str, given: str) -> bool:
+    """Constant-time comparison of a token from a link with the one it should be."""
+    return hmac.compare_digest(expected.encode(), given.encode()[:256])
