@@ -111,7 +111,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.passwords = passwords or Passwords()
-    app.state.limits = RateLimits()
+    app.state.limits = RateLimits.from_settings(settings.limits)
     app.state.sfu = None
     app.state.live_meetings = None
     app.state.clock = clock or SystemClock()

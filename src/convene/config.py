@@ -23,6 +23,7 @@ __all__ = [
     "CalendarSettings",
     "IceSettings",
     "JanusSettings",
+    "LimitSettings",
     "MailSettings",
     "MeetingSettings",
     "SchedulingSettings",
@@ -132,6 +133,18 @@ class CalendarSettings(BaseModel):
     max_connections_per_user: int = Field(default=10, ge=1)
 
 
+class LimitSettings(BaseModel):
+    """Per-address budgets against guessing and flooding. Whole organisations often reach
+    Convene from one address (a hospital's or a company's NAT): keep joins and lookups generous;
+    passcode and password guessing are limited per meeting / per account as well."""
+
+    signin_per_5_minutes: int = Field(default=10, ge=1)
+    signup_per_hour: int = Field(default=10, ge=1)
+    passcode_per_10_minutes: int = Field(default=10, ge=1)
+    join_per_minute: int = Field(default=600, ge=1)
+    lookup_per_minute: int = Field(default=600, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONVENE_", env_nested_delimiter="__", extra="forbid"
@@ -159,6 +172,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     scheduling: SchedulingSettings = SchedulingSettings()
     calendars: CalendarSettings = CalendarSettings()
+    limits: LimitSettings = LimitSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from starlette.requests import HTTPConnection
 
+from convene.config import LimitSettings
 from convene.protocol.errors import ConveneError, ErrorCode
 
 __all__ = ["RateLimiter", "RateLimits", "client_ip"]
@@ -116,6 +117,18 @@ class RateLimits:
     join: RateLimiter = field(default_factory=_limiter(60, 60, "join attempts"))
     # Per client IP: meeting lookups by code or link over REST (guessing codes).
     lookup: RateLimiter = field(default_factory=_limiter(60, 60, "meeting lookups"))
+
+    @classmethod
+    def from_settings(cls, limits: LimitSettings) -> RateLimits:
+        return cls(
+            signin=RateLimiter(rate=limits.signin_per_5_minutes, per=300, name="sign-in attempts"),
+            signup=RateLimiter(rate=limits.signup_per_hour, per=3600, name="sign-ups"),
+            passcode=RateLimiter(
+                rate=limits.passcode_per_10_minutes, per=600, name="passcode attempts"
+            ),
+            join=RateLimiter(rate=limits.join_per_minute, per=60, name="join attempts"),
+            lookup=RateLimiter(rate=limits.lookup_per_minute, per=60, name="meeting lookups"),
+        )
 
 
 @lru_cache(maxsize=16)
