@@ -42,6 +42,17 @@ export interface Toast {
   kind: "info" | "warn" | "error";
   text: string;
   action?: ToastAction;
+  /** About people in the waiting room: the toast goes once none of them is waiting any more. */
+  waiting?: readonly string[];
+}
+
+/**
+ * Whether a toast still means something in `state`: a "waiting to join" toast whose people were
+ * admitted (from the participants panel, say), denied or left the waiting room does not.
+ */
+export function isToastCurrent(toast: Toast, state: Pick<RoomState, "waiting">): boolean {
+  if (!toast.waiting) return true;
+  return toast.waiting.some((id) => state.waiting.some((w) => w.id === id));
 }
 
 export interface RoomEvents {
@@ -477,7 +488,8 @@ export class Room extends Emitter<RoomEvents> {
           const text = fresh.length === 1 ? `${first.display_name} is waiting to join.` : `${fresh.length} people are waiting to join.`;
           this.toast("info", text, fresh.length === 1
             ? { label: "Admit", run: () => void this.host.admit(first.id) }
-            : { label: "Admit all", run: () => void this.host.admit() });
+            : { label: "Admit all", run: () => void this.host.admit() },
+            fresh.map((w) => w.id));
         }
         break;
       }
@@ -550,9 +562,10 @@ export class Room extends Emitter<RoomEvents> {
     this.emit("change", state);
   }
 
-  toast(kind: Toast["kind"], text: string, action?: ToastAction): void {
+  toast(kind: Toast["kind"], text: string, action?: ToastAction, waiting?: readonly string[]): void {
     const toast: Toast = { id: ++this.toastId, kind, text };
     if (action) toast.action = action;
+    if (waiting) toast.waiting = waiting;
     this.emit("toast", toast);
   }
 }

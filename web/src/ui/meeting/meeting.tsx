@@ -6,7 +6,7 @@ import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import type { Quality } from "../../engine/quality";
 import type { RemoteStream } from "../../engine/subscriber";
 import { isHostView } from "../../protocol/rest";
-import type { Room, Toast } from "../../room/room";
+import { isToastCurrent, type Room, type Toast } from "../../room/room";
 import { isHostRole, selfInfo, type RoomState } from "../../room/state";
 import { copyText, useDismiss, useEvent } from "../hooks";
 import { Icon } from "../icons";
@@ -45,6 +45,14 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
       }),
     [room],
   );
+
+  // "X is waiting to join" goes as soon as X is admitted (from the panel too), denied or leaves.
+  useEffect(() => {
+    setToasts((list) => {
+      const current = list.filter((t) => isToastCurrent(t, state));
+      return current.length === list.length ? list : current;
+    });
+  }, [state.waiting]);
 
   // A new screen share takes the stage, as people expect.
   const sharing = [...state.feeds.values()].some((f) => f.source === "screen") || !!localScreen;
