@@ -29,7 +29,16 @@ const PATHS = {
 
 export type IconName = keyof typeof PATHS;
 
-export function Icon({ name, size = 20, ...rest }: { name: IconName; size?: number } & JSX.SVGAttributes<SVGSVGElement>) {
+type IconProps = { name: IconName; size?: number } & JSX.SVGAttributes<SVGSVGElement>;
+
+/**
+ * An icon is decorative (hidden from assistive technology) unless it is given an `aria-label`:
+ * then it is an image with that name, e.g. the "Muted" marker on a tile.
+ */
+export function Icon({ name, size = 20, "aria-label": label, ...rest }: IconProps) {
+  const a11y = label
+    ? { role: "img" as const, "aria-label": label, "aria-hidden": undefined }
+    : { "aria-hidden": "true" as const };
   return (
     <svg
       width={size}
@@ -40,9 +49,9 @@ export function Icon({ name, size = 20, ...rest }: { name: IconName; size?: numb
       stroke-width={2}
       stroke-linecap="round"
       stroke-linejoin="round"
-      aria-hidden="true"
       focusable="false"
       {...rest}
+      {...a11y}
     >
       <path d={PATHS[name]} />
     </svg>
