@@ -1,11 +1,184 @@
-"""(Being written: see docs/scheduling.md.)"""
+"""The outbox sender: the background job that sends what :mod:`convene.storage.outbox` holds.
+
+Whichever node claims an email (a lease on its row) sends it; the outcome is recorded on the row
+and reported to the delivery listeners (the invitations part marks the attendee ``ok``,
+``bounced`` or ``failed`` with the server's words, which the organiser sees). A temporary failure
+is retried with exponential back-off (1, 2, 4 ... minutes, at most an hour apart) until
+``mail.max_attempts`` attempts were made; then the email is ``failed``.
+
+Writers call ``app.state.background.wake("mail-outbox")`` after enqueueing, so mail leaves at
+once rather than at the next interval.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Literal
+from urllib.parse import urlsplit
+
 from fastapi import FastAPI
 
-__all__ = ["install"]
+from convene.clock import Clock
+from convene.config import MailSettings, Settings
+from convene.mail.message import compose
+from convene.mail.smtp import Delivery, SmtpSender
+from convene.storage.db import Database
+from convene.storage.outbox import OutboxRecord
+
+__all__ = [
+    "JOB_NAME",
+    "DeliveryListener",
+    "DeliveryStatus",
+    "MailOutbox",
+    "backoff",
+    "install",
+]
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "mail-outbox"
+INTERVAL_SECONDS = 30.0
+BATCH = 20
+# Per run, so one run cannot hold the job forever when mail keeps arriving.
+MAX_BATCHES_PER_RUN = 25
+
+DeliveryStatus = Literal["sent", "bounced", "failed", "retry"]
+DeliveryListener = Callable[[OutboxRecord, DeliveryStatus, str | None], Awaitable[None]]
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt (1-based)."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+class MailOutbox:
+    """Sends due emails from the outbox; one instance per app (``app.state.mail_outbox``)."""
+
+    def __init__(
+        self,
+        db: Database,
+        mail: MailSettings,
+        *,
+        clock: Clock,
+        owner: str,
+        local_hostname: str = "localhost",
+    ) -> None:
+        self._db = db
+        self._mail = mail
+        self._clock = clock
+        self._owner = owner
+        self._sender = SmtpSender(mail, local_hostname=local_hostname)
+        self._listeners: list[DeliveryListener] = []
+        # One run at a time in this process (the loop and a test's run_once may overlap);
+        # across nodes, the row leases keep runs apart.
+        self._lock = asyncio.Lock()
+        # Longer than a whole batch can take, so a lease never expires under a live sender.
+        self._lease = timedelta(seconds=max(120.0, mail.timeout * (3 * BATCH + 4)))
+
+    def on_delivery(self, listener: DeliveryListener) -> None:
+        """Call ``listener(email, status, detail)`` after each attempt at sending an email."""
+        self._listeners.append(listener)
+
+    async def run(self) -> int:
+        """Send every email due now; returns how many were attempted."""
+        attempted = 0
+        async with self._lock:
+            for _ in range(MAX_BATCHES_PER_RUN):
+                due = await self._db.outbox.claim_due(
+                    owner=self._owner, now=self._clock.now(), lease=self._lease, limit=BATCH
+                )
+                if not due:
+                    break
+                attempted += await self._send(due)
+        return attempted
+
+    async def _send(self, emails: list[OutboxRecord]) -> int:
+        now = self._clock.now()
+        batch = [(e.to_email, compose(e, mail=self._mail, now=now)) for e in emails]
+        deliveries = await self._sender.send(batch)
+        attempted = 0
+        for email, delivery in zip(emails, deliveries, strict=True):
+            status = await self._record(email, delivery)
+            if status is None:
+                continue
+            attempted += 1
+            for listener in self._listeners:
+                try:
+                    await listener(email, status, delivery.detail or None)
+                except Exception:
+                    log.exception("delivery listener failed for email %d", email.id)
+        return attempted
+
+    async def _record(self, email: OutboxRecord, delivery: Delivery) -> DeliveryStatus | None:
+        outbox, owner, now = self._db.outbox, self._owner, self._clock.now()
+        match delivery.outcome:
+            case "sent":
+                await outbox.mark_sent(email.id, owner=owner, now=now)
+                log.info("email %d (%s) sent", email.id, email.kind)
+                return "sent"
+            case "bounced":
+                await outbox.mark_bounced(email.id, owner=owner, error=delivery.detail)
+                log.warning("email %d (%s) bounced: %s", email.id, email.kind, delivery.detail)
+                return "bounced"
+            case "failed":
+                await outbox.mark_failed(email.id, owner=owner, error=delivery.detail)
+                log.warning("email %d (%s) failed: %s", email.id, email.kind, delivery.detail)
+                return "failed"
+            case "not_tried":
+                # Not this email's fault: due again at once, without counting an attempt.
+                await outbox.mark_retry(
+                    email.id,
+                    owner=owner,
+                    error=delivery.detail,
+                    next_attempt_at=now,
+                    count_attempt=False,
+                )
+                return None
+            case "retry":
+                attempts = email.attempts + 1
+                if attempts >= self._mail.max_attempts:
+                    detail = f"gave up after {attempts} attempts: {delivery.detail}"
+                    await outbox.mark_failed(email.id, owner=owner, error=detail)
+                    log.warning("email %d (%s) failed: %s", email.id, email.kind, detail)
+                    return "failed"
+                await outbox.mark_retry(
+                    email.id,
+                    owner=owner,
+                    error=delivery.detail,
+                    next_attempt_at=now + backoff(attempts),
+                )
+                log.info(
+                    "email %d (%s) not sent (attempt %d), retrying: %s",
+                    email.id,
+                    email.kind,
+                    attempts,
+                    delivery.detail,
+                )
+                return "retry"
+
+
+def _local_hostname(settings: Settings) -> str:
+    return urlsplit(settings.base_url).hostname or "localhost"
 
 
 def install(app: FastAPI) -> None:
-    """Register this part's background jobs on ``app.state.background``."""
+    """Put the outbox sender on ``app.state.mail_outbox`` and register its job (when mail is
+    enabled; otherwise emails stay ``pending`` in the outbox)."""
+    settings: Settings = app.state.settings
+    outbox = MailOutbox(
+        app.state.db,
+        settings.mail,
+        clock=app.state.clock,
+        owner=app.state.node_id,
+        local_hostname=_local_hostname(settings),
+    )
+    app.state.mail_outbox = outbox
+    if settings.mail.enabled:
+
+        async def job() -> None:
+            await outbox.run()
+
+        app.state.background.add(JOB_NAME, job, interval=INTERVAL_SECONDS)

@@ -41,6 +41,7 @@ from convene.storage.bans import BanStore
 from convene.storage.chat import ChatStore
 from convene.storage.journal import JournalStore
 from convene.storage.meetings import MeetingStore
+from convene.storage.outbox import OutboxStore
 from convene.storage.participation import ParticipationStore
 from convene.storage.users import UserStore
 
@@ -95,6 +96,7 @@ class Database:
         self.chat = ChatStore(self)
         self.participation = ParticipationStore(self)
         self.journal = JournalStore(self)
+        self.outbox = OutboxStore(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, timeout: float = DEFAULT_TIMEOUT) -> Database:
