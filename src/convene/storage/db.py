@@ -43,6 +43,8 @@ from convene.storage.journal import JournalStore
 from convene.storage.meetings import MeetingStore
 from convene.storage.outbox import OutboxStore
 from convene.storage.participation import ParticipationStore
+from convene.storage.schedules import ScheduleStore
+from convene.storage.user_settings import UserSettingsStore
 from convene.storage.users import UserStore
 
 __all__ = ["DEFAULT_TIMEOUT", "Database", "normalize_url"]
@@ -74,7 +76,7 @@ class Database:
 
     Repositories (each a small typed async API returning frozen records):
     :attr:`users`, :attr:`auth_sessions`, :attr:`meetings`, :attr:`bans`, :attr:`chat`,
-    :attr:`participation`, :attr:`journal`.
+    :attr:`participation`, :attr:`journal`, :attr:`schedules`, :attr:`user_settings`.
 
     Creating a ``Database`` does no I/O; call :meth:`migrate` to create or update the schema and
     :meth:`close` when done.
@@ -96,6 +98,8 @@ class Database:
         self.chat = ChatStore(self)
         self.participation = ParticipationStore(self)
         self.journal = JournalStore(self)
+        self.schedules = ScheduleStore(self)
+        self.user_settings = UserSettingsStore(self)
         self.outbox = OutboxStore(self)
 
     @classmethod
