@@ -9,6 +9,7 @@ import {
   validateRecurrence,
   weekOfMonth,
   type RecurrenceForm,
+  type RecurrenceSpec,
 } from "./recurrence";
 
 // Tuesday 10 June 2025: the second Tuesday of the month.
@@ -24,18 +25,16 @@ describe("recurrence form -> API spec", () => {
   });
 
   it("maps every kind", () => {
-    expect(formToSpec(form({ repeat: "daily", interval: 3 }), START)).toEqual({ freq: "DAILY", interval: 3 });
-    expect(formToSpec(form({ repeat: "weekdays", interval: 4 }), START)).toEqual({
-      freq: "WEEKLY", interval: 1, by_day: ["MO", "TU", "WE", "TH", "FR"],
-    });
+    expect(formToSpec(form({ repeat: "daily", interval: 3 }), START)).toEqual({ freq: "daily", interval: 3 });
+    expect(formToSpec(form({ repeat: "weekdays", interval: 4 }), START)).toEqual({ freq: "daily", interval: 1, weekdays: true });
     expect(formToSpec(form({ repeat: "weekly", interval: 2, days: ["WE", "MO", "WE"] }), START)).toEqual({
-      freq: "WEEKLY", interval: 2, by_day: ["MO", "WE"],
+      freq: "weekly", interval: 2, by_weekday: ["MO", "WE"],
     });
     expect(formToSpec(form({ repeat: "monthly", monthlyBy: "date" }), START)).toEqual({
-      freq: "MONTHLY", interval: 1, by_month_day: [10],
+      freq: "monthly", interval: 1, month_day: 10,
     });
     expect(formToSpec(form({ repeat: "monthly", monthlyBy: "weekday", interval: 2 }), START)).toEqual({
-      freq: "MONTHLY", interval: 2, by_day: ["2TU"],
+      freq: "monthly", interval: 2, nth_weekday: { nth: 2, weekday: "TU" },
     });
   });
 
@@ -43,20 +42,20 @@ describe("recurrence form -> API spec", () => {
     const lastFriday = { year: 2025, month: 5, day: 30 };
     expect(weekOfMonth(lastFriday)).toBe(-1);
     expect(formToSpec({ ...defaultRecurrenceForm(lastFriday), repeat: "monthly", monthlyBy: "weekday" }, lastFriday))
-      .toEqual({ freq: "MONTHLY", interval: 1, by_day: ["-1FR"] });
+      .toEqual({ freq: "monthly", interval: 1, nth_weekday: { nth: -1, weekday: "FR" } });
   });
 
   it("adds the end: a date or a number of times", () => {
     expect(formToSpec(form({ repeat: "daily", ends: "until", until: "2025-06-30" }), START)).toEqual({
-      freq: "DAILY", interval: 1, until: "2025-06-30",
+      freq: "daily", interval: 1, until: "2025-06-30",
     });
     expect(formToSpec(form({ repeat: "daily", ends: "count", count: 5, until: "2025-06-30" }), START)).toEqual({
-      freq: "DAILY", interval: 1, count: 5,
+      freq: "daily", interval: 1, count: 5,
     });
   });
 
   it("defaults weekly to the start's weekday", () => {
-    expect(formToSpec(form({ repeat: "weekly", days: [] }), START)).toEqual({ freq: "WEEKLY", interval: 1, by_day: ["TU"] });
+    expect(formToSpec(form({ repeat: "weekly", days: [] }), START)).toEqual({ freq: "weekly", interval: 1, by_weekday: ["TU"] });
   });
 
   it("round-trips through the form for editing", () => {
@@ -73,7 +72,8 @@ describe("recurrence form -> API spec", () => {
 
   it("finds mistakes before the server does", () => {
     expect(validateRecurrence(form({ repeat: "weekly", days: [] }), START)).toMatch(/day of the week/);
-    expect(validateRecurrence(form({ repeat: "daily", interval: 0 }), START)).toMatch(/every 1 to/i);
+    expect(validateRecurrence(form({ repeat: "daily", interval: 0 }), START)).toBe("Repeat every 1 to 365 days.");
+    expect(validateRecurrence(form({ repeat: "monthly", interval: 25 }), START)).toBe("Repeat every 1 to 24 months.");
     expect(validateRecurrence(form({ repeat: "daily", ends: "until", until: "2025-06-01" }), START)).toMatch(/before/);
     expect(validateRecurrence(form({ repeat: "daily", ends: "until", until: "" }), START)).toMatch(/Choose/);
     expect(validateRecurrence(form({ repeat: "daily", ends: "count", count: 0 }), START)).toMatch(/times/);
@@ -83,16 +83,20 @@ describe("recurrence form -> API spec", () => {
 
 describe("RRULE", () => {
   it("writes UNTIL as the end of that day in the meeting's zone, in UTC", () => {
-    expect(specToRrule({ freq: "WEEKLY", interval: 2, by_day: ["MO", "WE"], until: "2025-06-30" }, "Europe/Paris"))
+    expect(specToRrule({ freq: "weekly", interval: 2, by_weekday: ["WE", "MO"], until: "2025-06-30" }, "Europe/Paris"))
       .toBe("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20250630T215959Z");
-    expect(specToRrule({ freq: "MONTHLY", interval: 1, by_day: ["-1FR"], count: 12 }, "UTC"))
+    expect(specToRrule({ freq: "monthly", interval: 1, nth_weekday: { nth: -1, weekday: "FR" }, count: 12 }, "UTC"))
       .toBe("FREQ=MONTHLY;BYDAY=-1FR;COUNT=12");
+    expect(specToRrule({ freq: "daily", weekdays: true }, "UTC")).toBe("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR");
   });
 
   it("reads back what it writes, and the BYSETPOS shape", () => {
-    const spec = { freq: "WEEKLY" as const, interval: 2, by_day: ["MO", "WE"], until: "2025-06-30" };
+    const spec: RecurrenceSpec = { freq: "weekly", interval: 2, by_weekday: ["MO", "WE"], until: "2025-06-30" };
     expect(parseRrule(specToRrule(spec, "America/New_York"), "America/New_York")).toEqual(spec);
-    expect(parseRrule("RRULE:FREQ=MONTHLY;BYDAY=TU;BYSETPOS=2", "UTC")).toEqual({ freq: "MONTHLY", interval: 1, by_day: ["2TU"] });
+    expect(parseRrule("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=3", "UTC")).toEqual({ freq: "daily", interval: 1, weekdays: true, count: 3 });
+    expect(parseRrule("RRULE:FREQ=MONTHLY;BYDAY=TU;BYSETPOS=2", "UTC")).toEqual({
+      freq: "monthly", interval: 1, nth_weekday: { nth: 2, weekday: "TU" },
+    });
     expect(parseRrule("FREQ=HOURLY", "UTC")).toBeNull();
   });
 });
@@ -119,6 +123,7 @@ describe("recurrence summary", () => {
   });
 
   it("says 'last' for the last weekday of the month", () => {
-    expect(recurrenceSummary({ freq: "MONTHLY", interval: 1, by_day: ["-1FR"] }, START)).toBe("Every month on the last Friday");
+    expect(recurrenceSummary({ freq: "monthly", nth_weekday: { nth: -1, weekday: "FR" } }, START)).toBe("Every month on the last Friday");
+    expect(recurrenceSummary({ freq: "monthly", month_day: -1 }, START)).toBe("Every month on the last day");
   });
 });

@@ -40,27 +40,39 @@ export interface RecurrenceForm {
   count: number;
 }
 
-/** A recurrence as the API takes it: RRULE's parts, named. */
-export interface RecurrenceSpec {
-  freq: "DAILY" | "WEEKLY" | "MONTHLY";
-  interval: number;
-  /** Weekly: ["MO", "WE"]; monthly by weekday: ["2TU"] or ["-1FR"] (the last Friday). */
-  by_day?: string[];
-  /** Monthly by date: [15]. */
-  by_month_day?: number[];
-  /** "YYYY-MM-DD", inclusive, in the meeting's zone. */
-  until?: string;
-  count?: number;
+/** The n-th weekday of the month; `nth: -1` is the last. */
+export interface NthWeekday {
+  nth: 1 | 2 | 3 | 4 | -1;
+  weekday: Weekday;
 }
 
-export const MAX_INTERVAL = 99;
+/**
+ * A recurrence as the API takes it (`convene.scheduling.recurrence.RecurrenceSpec`):
+ * daily every `interval` days (`weekdays`: Monday to Friday), weekly on `by_weekday`, monthly on
+ * `month_day` or `nth_weekday`; ending `until` a date (inclusive, in the meeting's zone), after
+ * `count` occurrences, or never.
+ */
+export interface RecurrenceSpec {
+  freq: "daily" | "weekly" | "monthly";
+  interval?: number;
+  weekdays?: boolean;
+  by_weekday?: Weekday[] | null;
+  month_day?: number | null;
+  nth_weekday?: NthWeekday | null;
+  /** "YYYY-MM-DD" */
+  until?: string | null;
+  count?: number | null;
+}
+
+/** The server's limits on `interval`. */
+export const MAX_INTERVAL: Record<RecurrenceSpec["freq"], number> = { daily: 365, weekly: 52, monthly: 24 };
 export const MAX_COUNT = 1000;
 const WORKWEEK: readonly Weekday[] = ["MO", "TU", "WE", "TH", "FR"];
 
 /** Which week of its month a date falls in: 1..4, or -1 for the last (the fifth) one. */
-export function weekOfMonth(date: LocalDate): number {
+export function weekOfMonth(date: LocalDate): NthWeekday["nth"] {
   const n = Math.ceil(date.day / 7);
-  return n >= 5 ? -1 : n;
+  return n >= 5 ? -1 : (n as 1 | 2 | 3 | 4);
 }
 
 /** Whether the date is in the last seven days of its month (so "last <weekday>" applies). */
@@ -87,8 +99,10 @@ function sortDays(days: Iterable<Weekday>): Weekday[] {
 /** A problem with the form for people to fix, or null. */
 export function validateRecurrence(form: RecurrenceForm, start: LocalDate): string | null {
   if (form.repeat === "none") return null;
-  if (form.repeat !== "weekdays" && (!Number.isInteger(form.interval) || form.interval < 1 || form.interval > MAX_INTERVAL)) {
-    return `Repeat every 1 to ${MAX_INTERVAL}.`;
+  if (form.repeat !== "weekdays") {
+    const max = MAX_INTERVAL[form.repeat];
+    const unit = { daily: "days", weekly: "weeks", monthly: "months" }[form.repeat];
+    if (!Number.isInteger(form.interval) || form.interval < 1 || form.interval > max) return `Repeat every 1 to ${max} ${unit}.`;
   }
   if (form.repeat === "weekly" && form.days.length === 0) return "Choose at least one day of the week.";
   if (form.ends === "until") {
@@ -109,18 +123,18 @@ export function formToSpec(form: RecurrenceForm, start: LocalDate): RecurrenceSp
     case "none":
       return null;
     case "daily":
-      spec = { freq: "DAILY", interval: form.interval };
+      spec = { freq: "daily", interval: form.interval };
       break;
     case "weekdays":
-      spec = { freq: "WEEKLY", interval: 1, by_day: [...WORKWEEK] };
+      spec = { freq: "daily", interval: 1, weekdays: true };
       break;
     case "weekly":
-      spec = { freq: "WEEKLY", interval: form.interval, by_day: sortDays(form.days.length ? form.days : [weekdayOf(start)]) };
+      spec = { freq: "weekly", interval: form.interval, by_weekday: sortDays(form.days.length ? form.days : [weekdayOf(start)]) };
       break;
     case "monthly":
       spec = form.monthlyBy === "date"
-        ? { freq: "MONTHLY", interval: form.interval, by_month_day: [start.day] }
-        : { freq: "MONTHLY", interval: form.interval, by_day: [`${weekOfMonth(start)}${weekdayOf(start)}`] };
+        ? { freq: "monthly", interval: form.interval, month_day: start.day }
+        : { freq: "monthly", interval: form.interval, nth_weekday: { nth: weekOfMonth(start), weekday: weekdayOf(start) } };
       break;
   }
   if (form.ends === "until" && form.until) spec.until = form.until;
@@ -128,13 +142,11 @@ export function formToSpec(form: RecurrenceForm, start: LocalDate): RecurrenceSp
   return spec;
 }
 
-const BY_DAY = /^([+-]?\d)?(MO|TU|WE|TH|FR|SA|SU)$/;
-
-/** The form showing `spec` (for editing a schedule). Unknown shapes keep what they can. */
+/** The form showing `spec` (for editing a schedule). */
 export function specToForm(spec: RecurrenceSpec | null, start: LocalDate): RecurrenceForm {
   const form = defaultRecurrenceForm(start);
   if (!spec) return form;
-  form.interval = Math.max(1, spec.interval || 1);
+  form.interval = Math.max(1, spec.interval ?? 1);
   if (spec.until) {
     form.ends = "until";
     form.until = spec.until;
@@ -142,11 +154,11 @@ export function specToForm(spec: RecurrenceSpec | null, start: LocalDate): Recur
     form.ends = "count";
     form.count = spec.count;
   }
-  const byDay = (spec.by_day ?? []).map((d) => BY_DAY.exec(d)).filter((m): m is RegExpExecArray => m !== null);
-  if (spec.freq === "DAILY") {
-    form.repeat = "daily";
-  } else if (spec.freq === "WEEKLY") {
-    const days = sortDays(byDay.map((m) => m[2] as Weekday));
+  if (spec.freq === "daily") {
+    form.repeat = spec.weekdays ? "weekdays" : "daily";
+    if (spec.weekdays) form.days = [...WORKWEEK];
+  } else if (spec.freq === "weekly") {
+    const days = sortDays(spec.by_weekday ?? []);
     if (form.interval === 1 && days.join() === WORKWEEK.join()) {
       form.repeat = "weekdays";
       form.days = days;
@@ -156,63 +168,73 @@ export function specToForm(spec: RecurrenceSpec | null, start: LocalDate): Recur
     }
   } else {
     form.repeat = "monthly";
-    form.monthlyBy = byDay.some((m) => m[1]) ? "weekday" : "date";
+    form.monthlyBy = spec.nth_weekday ? "weekday" : "date";
   }
   return form;
 }
 
 /**
- * RRULE text for a spec. RFC 5545 wants UNTIL in UTC when DTSTART has a zone: the end of the
- * until-day in `zone`.
+ * RRULE text for a spec, as the server writes it. RFC 5545 wants UNTIL in UTC when DTSTART has a
+ * zone: the last second of the until-day in `zone`.
  */
 export function specToRrule(spec: RecurrenceSpec, zone: string): string {
-  const parts = [`FREQ=${spec.freq}`];
-  if (spec.interval > 1) parts.push(`INTERVAL=${spec.interval}`);
-  if (spec.by_day?.length) parts.push(`BYDAY=${spec.by_day.join(",")}`);
-  if (spec.by_month_day?.length) parts.push(`BYMONTHDAY=${spec.by_month_day.join(",")}`);
+  const parts = [`FREQ=${spec.freq.toUpperCase()}`];
+  if ((spec.interval ?? 1) !== 1) parts.push(`INTERVAL=${spec.interval}`);
+  if (spec.weekdays) parts.push(`BYDAY=${WORKWEEK.join(",")}`);
+  if (spec.by_weekday?.length) parts.push(`BYDAY=${sortDays(spec.by_weekday).join(",")}`);
+  if (spec.month_day) parts.push(`BYMONTHDAY=${spec.month_day}`);
+  if (spec.nth_weekday) parts.push(`BYDAY=${spec.nth_weekday.nth}${spec.nth_weekday.weekday}`);
   const until = spec.until ? parseIsoDate(spec.until) : null;
   if (until) {
     const end = new Date(fromLocal({ ...until, hour: 23, minute: 59 }, zone).getTime() + 59_000);
     parts.push(`UNTIL=${end.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "")}`);
-  } else if (spec.count) {
-    parts.push(`COUNT=${spec.count}`);
   }
+  if (spec.count) parts.push(`COUNT=${spec.count}`);
   return parts.join(";");
 }
 
-/** Reads RRULE text (what Convene writes, and the common shapes others write); null if unusable. */
+const BY_DAY = /^([+-]?\d)?(MO|TU|WE|TH|FR|SA|SU)$/;
+
+/** Reads RRULE text (what Convene writes, and the BYSETPOS shape); null if unusable. */
 export function parseRrule(text: string, zone: string): RecurrenceSpec | null {
   const fields = new Map<string, string>();
-  for (const part of text.replace(/^RRULE:/i, "").split(";")) {
+  for (const part of text.trim().replace(/^RRULE:/i, "").split(";")) {
     const [key, value] = part.split("=", 2);
     if (key && value) fields.set(key.toUpperCase(), value.toUpperCase());
   }
-  const freq = fields.get("FREQ");
-  if (freq !== "DAILY" && freq !== "WEEKLY" && freq !== "MONTHLY") return null;
+  const freq = fields.get("FREQ")?.toLowerCase();
+  if (freq !== "daily" && freq !== "weekly" && freq !== "monthly") return null;
   const spec: RecurrenceSpec = { freq, interval: Math.max(1, Number(fields.get("INTERVAL") ?? 1) || 1) };
-  let byDay = fields.get("BYDAY")?.split(",").filter((d) => BY_DAY.test(d));
-  const setPos = fields.get("BYSETPOS");
-  if (byDay?.length === 1 && setPos && freq === "MONTHLY") byDay = [`${Number(setPos)}${byDay[0]}`];
-  if (byDay?.length) spec.by_day = byDay;
-  const byMonthDay = fields.get("BYMONTHDAY")?.split(",").map(Number).filter((n) => Number.isInteger(n) && n !== 0);
-  if (byMonthDay?.length) spec.by_month_day = byMonthDay;
+  const days = (fields.get("BYDAY")?.split(",") ?? [])
+    .map((d) => BY_DAY.exec(d))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ nth: m[1] ? Number(m[1]) : null, weekday: m[2] as Weekday }));
+  const setPos = Number(fields.get("BYSETPOS"));
+  if (freq === "monthly") {
+    const first = days[0];
+    const nth = first?.nth ?? (Number.isInteger(setPos) && setPos !== 0 ? setPos : null);
+    if (first && nth !== null && [1, 2, 3, 4, -1].includes(nth)) {
+      spec.nth_weekday = { nth: nth as NthWeekday["nth"], weekday: first.weekday };
+    }
+    const monthDay = Number(fields.get("BYMONTHDAY"));
+    if (Number.isInteger(monthDay) && monthDay !== 0) spec.month_day = monthDay;
+  } else if (days.length) {
+    const names = sortDays(days.map((d) => d.weekday));
+    if (freq === "daily" && names.join() === WORKWEEK.join()) spec.weekdays = true;
+    else if (freq === "weekly") spec.by_weekday = names;
+  }
   const until = fields.get("UNTIL");
   const count = Number(fields.get("COUNT"));
   if (until) {
     const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z)?)?$/.exec(until);
     if (m) {
       const date = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
-      if (m[7]) {
-        const instant = Date.UTC(date.year, date.month - 1, date.day, Number(m[4]), Number(m[5]), Number(m[6]));
-        const local = toLocal(instant, zone);
-        spec.until = formatIsoDate(local);
-      } else {
-        spec.until = formatIsoDate(date);
-      }
+      spec.until = m[7]
+        ? formatIsoDate(toLocal(Date.UTC(date.year, date.month - 1, date.day, Number(m[4]), Number(m[5]), Number(m[6])), zone))
+        : formatIsoDate(date);
     }
-  } else if (Number.isInteger(count) && count > 0) {
-    spec.count = count;
   }
+  if (Number.isInteger(count) && count > 0) spec.count = count;
   return spec;
 }
 
@@ -228,25 +250,23 @@ function unit(n: number, one: string): string {
  */
 export function recurrenceSummary(spec: RecurrenceSpec | null, start: LocalDate, locale: string | undefined = "en-GB"): string {
   if (!spec) return "Does not repeat";
-  const days = (spec.by_day ?? []).map((d) => BY_DAY.exec(d)).filter((m): m is RegExpExecArray => m !== null);
+  const interval = spec.interval ?? 1;
   let text: string;
-  if (spec.freq === "DAILY") {
-    text = unit(spec.interval, "day");
-  } else if (spec.freq === "WEEKLY") {
-    const names = sortDays(days.map((m) => m[2] as Weekday));
-    if (spec.interval === 1 && names.join() === WORKWEEK.join()) {
+  if (spec.freq === "daily") {
+    text = spec.weekdays ? "Every weekday" : unit(interval, "day");
+  } else if (spec.freq === "weekly") {
+    const names = sortDays(spec.by_weekday ?? []);
+    if (interval === 1 && names.join() === WORKWEEK.join()) {
       text = "Every weekday";
     } else {
       const list = (names.length ? names : [weekdayOf(start)]).map((d) => WEEKDAY_SHORT[d]).join(", ");
-      text = `${unit(spec.interval, "week")} on ${list}`;
+      text = `${unit(interval, "week")} on ${list}`;
     }
+  } else if (spec.nth_weekday) {
+    text = `${unit(interval, "month")} on the ${ORDINAL[String(spec.nth_weekday.nth)]} ${WEEKDAY_LONG[spec.nth_weekday.weekday]}`;
   } else {
-    const nth = days.find((m) => m[1]);
-    if (nth) {
-      text = `${unit(spec.interval, "month")} on the ${ORDINAL[String(Number(nth[1]))] ?? `${nth[1]}th`} ${WEEKDAY_LONG[nth[2] as Weekday]}`;
-    } else {
-      text = `${unit(spec.interval, "month")} on day ${spec.by_month_day?.[0] ?? start.day}`;
-    }
+    const day = spec.month_day ?? start.day;
+    text = `${unit(interval, "month")} on ${day === -1 ? "the last day" : `day ${day}`}`;
   }
   const until = spec.until ? parseIsoDate(spec.until) : null;
   if (until) {
