@@ -31,7 +31,7 @@ from convene.api import API_PREFIX, api_router, health
 from convene.api.errors import BodyLimitMiddleware, ErrorMiddleware, install_error_handlers
 from convene.api.middleware import DOCS_PATH, MetricsMiddleware, SecurityHeadersMiddleware
 from convene.api.webclient import PACKAGED_WEB_DIR, WebClient
-from convene.auth.passwords import Passwords
+from convene.auth.passwords import Argon2Params, Passwords
 from convene.auth.ratelimit import RateLimits
 from convene.background import Background
 from convene.bus import create_bus
@@ -110,7 +110,14 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.passwords = passwords or Passwords()
+    auth = settings.auth
+    app.state.passwords = passwords or Passwords(
+        Argon2Params(
+            time_cost=auth.argon2_time_cost,
+            memory_kib=auth.argon2_memory_kib,
+            parallelism=auth.argon2_parallelism,
+        )
+    )
     app.state.limits = RateLimits.from_settings(settings.limits)
     app.state.sfu = None
     app.state.live_meetings = None

@@ -90,6 +90,11 @@ class AuthSettings(BaseModel):
     session_days: int = Field(default=14, ge=1)
     # Secure cookies: None means "when the public URL is https".
     cookie_secure: bool | None = None
+    # argon2id costs for new password hashes (RFC 9106's second recommended option); existing
+    # hashes are upgraded at the next sign-in when these change.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
 
 
 class MailSettings(BaseModel):
