@@ -39,7 +39,13 @@ __all__ = [
 
 logger = logging.getLogger("convene.media.janus")
 
-DEBIAN_LIB_DIR = Path("/usr/lib/x86_64-linux-gnu/janus")
+def _debian_lib_dir() -> Path:
+    """Where Debian's janus package keeps its plugins: /usr/lib/<multiarch triplet>/janus."""
+    found = sorted(Path("/usr/lib").glob("*-linux-gnu*/janus"))
+    return found[0] if found else Path("/usr/lib/x86_64-linux-gnu/janus")
+
+
+DEBIAN_LIB_DIR = _debian_lib_dir()
 LOOPBACK = "127.0.0.1"
 KEEP_PLUGINS = ("libjanus_videoroom.so",)
 KEEP_TRANSPORTS = ("libjanus_websockets.so",)
