@@ -43,6 +43,7 @@ from convene.storage.journal import JournalStore
 from convene.storage.meetings import MeetingStore
 from convene.storage.outbox import OutboxStore
 from convene.storage.participation import ParticipationStore
+from convene.storage.reminders import ReminderStore
 from convene.storage.schedules import ScheduleStore
 from convene.storage.user_settings import UserSettingsStore
 from convene.storage.users import UserStore
@@ -101,6 +102,7 @@ class Database:
         self.schedules = ScheduleStore(self)
         self.user_settings = UserSettingsStore(self)
         self.outbox = OutboxStore(self)
+        self.reminders = ReminderStore(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, timeout: float = DEFAULT_TIMEOUT) -> Database:
