@@ -6,6 +6,27 @@
  * `code` is the server's stable error code (or a ClientErrorCode for network trouble).
  */
 import { ClientErrorCode, RestError, isErrorBody } from "./errors";
+import type {
+  CalendarConnection,
+  CalendarConnectionCreate,
+  CalendarSettings,
+  ConflictList,
+  ConflictQuery,
+  Feed,
+  FindTimeQuery,
+  FreeBusyPerson,
+  FreeBusyQuery,
+  Occurrence,
+  Reply,
+  RespondBody,
+  RespondResult,
+  RsvpView,
+  Schedule,
+  ScheduleCreate,
+  ScheduleUpdate,
+  Scope,
+  Slot,
+} from "./scheduling";
 
 export const API_BASE = "/api/v1";
 
@@ -89,6 +110,11 @@ export function isHostView(meeting: Meeting | MeetingPublic): meeting is Meeting
 
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
+/** Per-call options: an AbortSignal drops a call whose answer is no longer wanted. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 export interface RestOptions {
   base?: string;
   fetch?: FetchLike;
@@ -166,7 +192,100 @@ export class RestClient {
     return this.call<void>("DELETE", `/meetings/${encodeURIComponent(id)}`);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
+  // -- Scheduling ------------------------------------------------------------------------------
+
+  createSchedule(body: ScheduleCreate): Promise<Schedule> {
+    return this.call<Schedule>("POST", "/schedules", body);
+  }
+
+  /** Occurrences of the caller's schedules overlapping [start, end) (UTC ISO). */
+  async listOccurrences(start: string, end: string, options: CallOptions = {}): Promise<Occurrence[]> {
+    const page = await this.call<{ occurrences: Occurrence[] }>("GET", `/schedules?${query({ start, end })}`, undefined, options);
+    return page.occurrences;
+  }
+
+  getSchedule(id: string): Promise<Schedule> {
+    return this.call<Schedule>("GET", `/schedules/${encodeURIComponent(id)}`);
+  }
+
+  updateSchedule(id: string, body: ScheduleUpdate): Promise<Schedule> {
+    return this.call<Schedule>("PATCH", `/schedules/${encodeURIComponent(id)}`, body);
+  }
+
+  /** Cancels the whole series, this occurrence, or this one and the following ones. */
+  cancelSchedule(id: string, scope: Scope = "all", occurrence?: string): Promise<void> {
+    const q = query({ scope, ...(occurrence ? { occurrence } : {}) });
+    return this.call<void>("DELETE", `/schedules/${encodeURIComponent(id)}?${q}`);
+  }
+
+  checkConflicts(body: ConflictQuery, options: CallOptions = {}): Promise<ConflictList> {
+    return this.call<ConflictList>("POST", "/schedules/conflicts", body, options);
+  }
+
+  respond(id: string, body: RespondBody): Promise<RespondResult> {
+    return this.call<RespondResult>("POST", `/schedules/${encodeURIComponent(id)}/respond`, body);
+  }
+
+  async replies(id: string): Promise<Reply[]> {
+    const page = await this.call<{ replies: Reply[] }>("GET", `/schedules/${encodeURIComponent(id)}/replies`);
+    return page.replies;
+  }
+
+  async freeBusy(body: FreeBusyQuery, options: CallOptions = {}): Promise<FreeBusyPerson[]> {
+    const page = await this.call<{ people: FreeBusyPerson[] }>("POST", "/freebusy", body, options);
+    return page.people;
+  }
+
+  async findTime(body: FindTimeQuery, options: CallOptions = {}): Promise<Slot[]> {
+    const page = await this.call<{ slots: Slot[] }>("POST", "/find-time", body, options);
+    return page.slots;
+  }
+
+  calendarSettings(): Promise<CalendarSettings> {
+    return this.call<CalendarSettings>("GET", "/users/me/calendar-settings");
+  }
+
+  updateCalendarSettings(body: Partial<CalendarSettings>): Promise<CalendarSettings> {
+    return this.call<CalendarSettings>("PATCH", "/users/me/calendar-settings", body);
+  }
+
+  // -- Answers by link, feed, connected calendars ------------------------------------------
+
+  getRsvp(attendeeId: string, token: string): Promise<RsvpView> {
+    return this.call<RsvpView>("GET", `/rsvp/${encodeURIComponent(attendeeId)}/${encodeURIComponent(token)}`);
+  }
+
+  answerRsvp(attendeeId: string, token: string, body: RespondBody): Promise<RespondResult> {
+    return this.call<RespondResult>("POST", `/rsvp/${encodeURIComponent(attendeeId)}/${encodeURIComponent(token)}`, body);
+  }
+
+  feed(): Promise<Feed> {
+    return this.call<Feed>("GET", "/users/me/feed");
+  }
+
+  /** Creates the feed, or replaces its link (the old one stops working). */
+  resetFeed(): Promise<Feed> {
+    return this.call<Feed>("POST", "/users/me/feed/reset");
+  }
+
+  async listCalendars(): Promise<CalendarConnection[]> {
+    const page = await this.call<{ calendars: CalendarConnection[] }>("GET", "/users/me/calendars");
+    return page.calendars;
+  }
+
+  addCalendar(body: CalendarConnectionCreate): Promise<CalendarConnection> {
+    return this.call<CalendarConnection>("POST", "/users/me/calendars", body);
+  }
+
+  syncCalendar(id: string): Promise<CalendarConnection> {
+    return this.call<CalendarConnection>("POST", `/users/me/calendars/${encodeURIComponent(id)}/sync`);
+  }
+
+  removeCalendar(id: string): Promise<void> {
+    return this.call<void>("DELETE", `/users/me/calendars/${encodeURIComponent(id)}`);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, options: CallOptions = {}, retried = false): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const safe = method === "GET" || method === "HEAD" || method === "OPTIONS";
@@ -179,8 +298,10 @@ export class RestClient {
         headers,
         credentials: "same-origin",
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {
+      if (options.signal?.aborted) throw err;
       throw new RestError(0, ClientErrorCode.Network, "Could not reach the server.", {
         cause: err instanceof Error ? err.message : String(err),
       });
@@ -208,10 +329,14 @@ export class RestClient {
       // A session that outlived its CSRF token (another tab signed in again): refresh once.
       if (error.code === "csrf_failed" && !retried && !safe) {
         await this.session().catch(() => null);
-        return this.call<T>(method, path, body, true);
+        return this.call<T>(method, path, body, options, true);
       }
       throw new RestError(response.status, error.code, error.message, error.details ?? {});
     }
     throw new RestError(response.status, ClientErrorCode.BadResponse, `The server answered ${response.status}.`);
   }
+}
+
+function query(params: Record<string, string>): string {
+  return new URLSearchParams(params).toString();
 }

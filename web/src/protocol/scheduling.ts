@@ -1,0 +1,275 @@
+/**
+ * The REST shapes of scheduling (docs/rest.md, "Scheduling"): schedules and their occurrences,
+ * conflicts, free/busy, "find a time", answers (signed in, or by the link in an invitation),
+ * calendar settings, the private feed and connected calendars.
+ *
+ * Times: `start` of a schedule is a wall-clock time ("2025-06-02T09:00:00") in its `timezone`;
+ * every other timestamp is ISO 8601 in UTC.
+ */
+import type { RecurrenceSpec } from "../scheduling/recurrence";
+
+export type { RecurrenceSpec };
+
+export type PartStat = "NEEDS-ACTION" | "ACCEPTED" | "TENTATIVE" | "DECLINED";
+/** The answers people can give. */
+export type Answer = Exclude<PartStat, "NEEDS-ACTION">;
+/** Which occurrences an edit, a cancellation or an answer applies to. */
+export type Scope = "this" | "following" | "all";
+export type ScheduleRole = "organizer" | "cohost" | "attendee";
+export type ScheduleStatus = "confirmed" | "cancelled";
+export type EmailStatus = "pending" | "ok" | "bounced";
+
+export interface AttendeeIn {
+  email: string;
+  required?: boolean;
+  cohost?: boolean;
+}
+
+export interface Attendee {
+  id: string;
+  email: string;
+  display_name: string;
+  /** Set when the address belongs to a Convene account. */
+  user_id: string | null;
+  required: boolean;
+  cohost: boolean;
+  partstat: PartStat;
+  responded_at: string | null;
+  email_status: EmailStatus;
+  email_error: string | null;
+}
+
+export interface PersonOut {
+  id: string;
+  email: string;
+  display_name: string;
+}
+
+/** The meeting room people join for every occurrence of a schedule. */
+export interface ScheduleMeeting {
+  id: string;
+  code: string;
+  join_url: string;
+  /** Organiser and co-hosts only. */
+  passcode?: string | null;
+  waiting_room: boolean;
+}
+
+export interface ScheduleCreate {
+  title: string;
+  agenda?: string;
+  timezone: string;
+  /** Wall-clock start in `timezone`: "YYYY-MM-DDTHH:MM:SS". */
+  start: string;
+  duration_minutes: number;
+  recurrence?: RecurrenceSpec | null;
+  attendees?: AttendeeIn[];
+  /** null: the server generates one; "": none. */
+  passcode?: string | null;
+  waiting_room?: boolean;
+}
+
+export interface ScheduleUpdate extends Partial<ScheduleCreate> {
+  scope?: Scope;
+  /** The occurrence (its recurrence id, UTC) for scope "this" and "following". */
+  occurrence?: string;
+}
+
+export interface Schedule {
+  id: string;
+  title: string;
+  agenda: string;
+  timezone: string;
+  start: string;
+  duration_minutes: number;
+  recurrence: RecurrenceSpec | null;
+  rrule: string | null;
+  status: ScheduleStatus;
+  sequence: number;
+  parent_id: string | null;
+  organizer: PersonOut;
+  attendees: Attendee[];
+  meeting: ScheduleMeeting;
+  /** The caller's part in it, and their answer (null for the organiser). */
+  role: ScheduleRole;
+  partstat: PartStat | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One occurrence in a window (GET /schedules?start=&end=), exceptions applied. */
+export interface Occurrence {
+  schedule_id: string;
+  /** The occurrence's original start (UTC): its name for edits and answers. */
+  recurrence_id: string;
+  start: string;
+  end: string;
+  title: string;
+  timezone: string;
+  recurring: boolean;
+  role: ScheduleRole;
+  /** The caller's answer for this occurrence (null for the organiser). */
+  partstat: PartStat | null;
+  organizer: PersonOut;
+  join_url: string;
+}
+
+export interface ConflictQuery {
+  timezone: string;
+  start: string;
+  duration_minutes: number;
+  recurrence?: RecurrenceSpec | null;
+  /** Invitees' addresses; the caller is always checked. */
+  attendees?: string[];
+  /** The schedule being edited: its own occurrences are not conflicts. */
+  schedule_id?: string;
+  scope?: Scope;
+  occurrence?: string;
+}
+
+/** One overlap: an occurrence of the candidate and someone's busy time. */
+export interface Conflict {
+  /** Whose time: the caller ("self": true) or an invitee. */
+  email: string;
+  display_name: string;
+  self: boolean;
+  /** The candidate's occurrence that overlaps (UTC). */
+  occurrence_start: string;
+  occurrence_end: string;
+  /** The busy time: a Convene meeting (its title when the caller may see it) or a block from a connected calendar. */
+  source: "schedule" | "calendar";
+  title: string | null;
+  schedule_id: string | null;
+  busy_start: string;
+  busy_end: string;
+}
+
+export interface ConflictList {
+  conflicts: Conflict[];
+  /** More overlaps exist than were listed. */
+  truncated: boolean;
+}
+
+export interface BusyInterval {
+  start: string;
+  end: string;
+}
+
+export interface FreeBusyPerson {
+  email: string;
+  display_name: string;
+  /** False for an address Convene knows nothing about (no account, no invitations). */
+  known: boolean;
+  busy: BusyInterval[];
+  /** Working hours in UTC over the window, when the person has an account. */
+  working: BusyInterval[];
+}
+
+export interface FreeBusyQuery {
+  attendees: string[];
+  start: string;
+  end: string;
+}
+
+export interface FindTimeQuery {
+  attendees: AttendeeIn[];
+  duration_minutes: number;
+  /** Search from here (UTC); the server's default is now. */
+  start?: string;
+  end?: string;
+  limit?: number;
+  schedule_id?: string;
+}
+
+export interface Slot {
+  start: string;
+  end: string;
+}
+
+export interface RespondBody {
+  partstat: Answer;
+  /** Answer for one occurrence only (its recurrence id); left out: the whole series. */
+  occurrence?: string | null;
+}
+
+export interface RespondResult {
+  partstat: PartStat;
+  /** The caller's other meetings that overlap what they accepted. */
+  conflicts: Conflict[];
+}
+
+export interface Reply {
+  attendee_id: string;
+  email: string;
+  display_name: string;
+  partstat: PartStat;
+  occurrence: string | null;
+  responded_at: string | null;
+}
+
+/** What the page of an invitation's link shows (GET /rsvp/{attendee_id}/{token}). */
+export interface RsvpView {
+  attendee: { id: string; email: string; display_name: string; partstat: PartStat };
+  schedule: {
+    id: string;
+    title: string;
+    agenda: string;
+    timezone: string;
+    start: string;
+    duration_minutes: number;
+    recurrence: RecurrenceSpec | null;
+    status: ScheduleStatus;
+    organizer: { display_name: string; email: string };
+    join_url: string;
+  };
+  /** The next occurrences (UTC starts), to answer one of them. */
+  occurrences: Slot[];
+  /** Per-occurrence answers already given (recurrence id -> answer). */
+  answers: Record<string, PartStat>;
+  conflicts: Conflict[];
+}
+
+/** Weekday key ("mon".."sun") -> local [from, to] ranges ("09:00", "17:00"). */
+export type WorkingHours = Record<WeekdayKey, [string, string][]>;
+export type WeekdayKey = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+export const WEEKDAY_KEYS: readonly WeekdayKey[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+export interface CalendarSettings {
+  timezone: string;
+  working_hours: WorkingHours;
+  /** Minutes before each meeting; null: no reminders. */
+  reminder_minutes: number | null;
+  email_reminders: boolean;
+}
+
+export interface Feed {
+  /** null until the feed is created. */
+  url: string | null;
+  webcal_url: string | null;
+}
+
+export type ConnectionKind = "ics" | "caldav";
+export type ConnectionPurpose = "busy" | "publish";
+export type ConnectionStatus = "pending" | "ok" | "error";
+
+export interface CalendarConnection {
+  id: string;
+  kind: ConnectionKind;
+  purpose: ConnectionPurpose;
+  name: string;
+  url: string;
+  username: string | null;
+  status: ConnectionStatus;
+  last_sync_at: string | null;
+  last_error: string | null;
+  created_at: string;
+}
+
+export interface CalendarConnectionCreate {
+  kind: ConnectionKind;
+  purpose: ConnectionPurpose;
+  name: string;
+  url: string;
+  username?: string | null;
+  password?: string | null;
+}
