@@ -136,6 +136,12 @@ class CalendarSettings(BaseModel):
     fetch_timeout: float = Field(default=20.0, gt=0)
     max_calendar_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_connections_per_user: int = Field(default=10, ge=1)
+    # Calendar servers on loopback or private networks (a Nextcloud next to Convene). Off by
+    # default: users choose the URLs, and must not reach the server's own network through them.
+    # Link-local addresses (cloud metadata services) stay refused either way.
+    allow_private_addresses: bool = False
+    # Busy times kept per connected calendar (a year of a daily meeting is 366).
+    max_busy_blocks: int = Field(default=5000, ge=10)
 
 
 class LimitSettings(BaseModel):
