@@ -33,6 +33,7 @@ __all__ = [
     "DeliveryListener",
     "DeliveryStatus",
     "MailOutbox",
+    "SendFilter",
     "backoff",
     "install",
 ]
@@ -47,6 +48,8 @@ MAX_BATCHES_PER_RUN = 25
 
 DeliveryStatus = Literal["sent", "bounced", "failed", "retry"]
 DeliveryListener = Callable[[OutboxRecord, DeliveryStatus, str | None], Awaitable[None]]
+# Returns why an email should no longer be sent (it is then dropped), or None to send it.
+SendFilter = Callable[[OutboxRecord], Awaitable[str | None]]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -72,6 +75,7 @@ class MailOutbox:
         self._owner = owner
         self._sender = SmtpSender(mail, local_hostname=local_hostname)
         self._listeners: list[DeliveryListener] = []
+        self._filters: list[SendFilter] = []
         # One run at a time in this process (the loop and a test's run_once may overlap);
         # across nodes, the row leases keep runs apart.
         self._lock = asyncio.Lock()
@@ -81,6 +85,10 @@ class MailOutbox:
     def on_delivery(self, listener: DeliveryListener) -> None:
         """Call ``listener(email, status, detail)`` after each attempt at sending an email."""
         self._listeners.append(listener)
+
+    def before_send(self, check: SendFilter) -> None:
+        """Ask ``check(email)`` before each email is sent; a reason drops the email."""
+        self._filters.append(check)
 
     async def run(self) -> int:
         """Send every email due now; returns how many were attempted."""
@@ -95,7 +103,28 @@ class MailOutbox:
                 attempted += await self._send(due)
         return attempted
 
+    async def _still_wanted(self, emails: list[OutboxRecord]) -> list[OutboxRecord]:
+        kept: list[OutboxRecord] = []
+        for email in emails:
+            reason = None
+            for check in self._filters:
+                try:
+                    reason = await check(email)
+                except Exception:
+                    log.exception("outbox filter failed for email %d; sending it", email.id)
+                if reason:
+                    break
+            if reason:
+                await self._db.outbox.drop(email.id, reason=reason, owner=self._owner)
+                log.info("email %d (%s) dropped: %s", email.id, email.kind, reason)
+            else:
+                kept.append(email)
+        return kept
+
     async def _send(self, emails: list[OutboxRecord]) -> int:
+        emails = await self._still_wanted(emails)
+        if not emails:
+            return 0
         now = self._clock.now()
         batch = [(e.to_email, compose(e, mail=self._mail, now=now)) for e in emails]
         deliveries = await self._sender.send(batch)

@@ -1,11 +1,599 @@
-"""(Being written: see docs/scheduling.md.)"""
+"""Invitations by email (iMIP, RFC 6047) and answers: the ``invitations`` journal consumer.
+
+For each schedule change (:mod:`convene.storage.journal`) it writes emails to the outbox:
+
+=======================  ======================================================================
+change                   emails
+=======================  ======================================================================
+created, updated,        METHOD:REQUEST of the schedule as it is now, to every invitee who has
+occurrence_updated       not had this version yet; METHOD:CANCEL to the invitees removed
+cancelled                METHOD:CANCEL of the series to every invitee
+occurrence_cancelled     METHOD:CANCEL of that occurrence (RECURRENCE-ID) to every invitee
+reply                    a note to the organiser ("Bob accepted"), by email and in the app
+=======================  ======================================================================
+
+"This version" is the highest SEQUENCE of the series and its changed occurrences: it is part of
+each email's dedupe key, so a change handled twice (a crash, another node) sends nothing twice,
+while a real update (a higher SEQUENCE) reaches everyone again. Emails always describe the
+schedule as it is when they are written, so a backlog of changes never sends outdated times.
+
+Convene users among the invitees are also told in the app (a ``notification`` event on
+``user.<id>``). Answers come in by the link in the email (:mod:`convene.api.rsvp`), by an iMIP
+REPLY uploaded by the organiser or received by :mod:`convene.mail.inbound`, all applied by
+:func:`apply_reply` / :meth:`ScheduleStore.respond`, whose journal entry comes back here as a
+``reply`` change.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from typing import Any, cast
+from urllib.parse import urlsplit
+
 from fastapi import FastAPI
 
-__all__ = ["install"]
+from convene.background import Background
+from convene.bus.base import Bus, BusError, user_subject
+from convene.clock import Clock
+from convene.config import Settings, load_secrets
+from convene.mail.inbound import InboundMail
+from convene.mail.outbox import JOB_NAME as MAIL_JOB
+from convene.mail.outbox import DeliveryStatus, MailOutbox
+from convene.protocol.codec import encode_event
+from convene.protocol.errors import ConveneError
+from convene.protocol.messages import Notification
+from convene.scheduling import ical
+from convene.scheduling.journal import drain
+from convene.scheduling.recurrence import is_occurrence, occurrences, parse_rrule, zone
+from convene.scheduling.tokens import rsvp_token
+from convene.storage.db import Database
+from convene.storage.journal import ChangeRecord
+from convene.storage.outbox import NewEmail, OutboxRecord
+from convene.storage.schedules import AttendeeRecord, EmailStatus, PartStat, ScheduleRecord
+
+__all__ = [
+    "CONSUMER",
+    "INVITATION_KINDS",
+    "Context",
+    "Invitations",
+    "apply_reply",
+    "format_when",
+    "install",
+    "notify_user",
+    "rsvp_url",
+    "version_of",
+]
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "invitations"
+INBOUND_JOB = "mail-inbound"
+INTERVAL_SECONDS = 10.0
+# Outbox kinds whose delivery is reported on the attendee (what the organiser sees).
+INVITATION_KINDS = frozenset({"invitation", "update", "cancel"})
+_ANSWER_WORDS = {"ACCEPTED": "accepted", "TENTATIVE": "may attend", "DECLINED": "declined"}
+_DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday"}
+_DAY_NAMES |= {"FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
+
+
+def version_of(schedule: ScheduleRecord) -> int:
+    """The version invitees have to be told about: the highest SEQUENCE of the series and of
+    its changed occurrences."""
+    return max([schedule.sequence, *(e.sequence for e in schedule.exceptions)])
+
+
+def rsvp_url(base_url: str, attendee_id: str, token: str, answer: str | None = None) -> str:
+    """The answer page of an invitee (the web client's route; it calls the RSVP API). The page
+    asks before answering: mail scanners open links, so a GET never answers by itself."""
+    url = f"{base_url.rstrip('/')}/rsvp/{attendee_id}/{token}"
+    return f"{url}?answer={answer.lower()}" if answer else url
+
+
+def format_when(start: datetime, end: datetime, zone_name: str) -> str:
+    """``Monday 2 March 2026, 09:00 to 09:30 (Europe/Paris)``: a time people read, in their
+    zone."""
+    tz = zone(zone_name)
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    day = f"{local_start:%A} {local_start.day} {local_start:%B %Y}"
+    until = f"{local_end:%H:%M}"
+    if local_end.date() != local_start.date():
+        until = f"{local_end:%A} {local_end.day} {local_end:%B}, {until}"
+    return f"{day}, {local_start:%H:%M} to {until} ({zone_name})"
+
+
+def _describe_rule(rrule: str, timezone: str) -> str:
+    """A short reading of the recurrence (the calendar program shows the exact rule)."""
+    try:
+        spec = parse_rrule(rrule, timezone=timezone)
+    except ConveneError:
+        return "Repeats"
+    unit = {"daily": "day", "weekly": "week", "monthly": "month"}[spec.freq]
+    if spec.weekdays:
+        text = "Repeats every weekday"
+    elif spec.interval == 1:
+        text = f"Repeats every {unit}"
+    else:
+        text = f"Repeats every {spec.interval} {unit}s"
+    if spec.by_weekday:
+        text += " on " + ", ".join(_DAY_NAMES.get(d, d) for d in spec.by_weekday)
+    if spec.nth_weekday is not None:
+        nth = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}[spec.nth_weekday.nth]
+        text += f" on the {nth} {_DAY_NAMES.get(spec.nth_weekday.weekday)}"
+    if spec.month_day is not None:
+        text += " on the last day" if spec.month_day == -1 else f" on day {spec.month_day}"
+    if spec.count:
+        text += f", {spec.count} times"
+    elif spec.until:
+        text += f", until {spec.until.isoformat()}"
+    return text
+
+
+def notification_bytes(note: Notification) -> bytes:
+    return encode_event("notification", note).encode()
+
+
+async def notify_user(bus: Bus, user_id: str, note: Notification) -> bool:
+    """Publish an in-app notification; False (logged) when the bus is down: an in-app note is
+    a courtesy, never a reason to stop the caller's work."""
+    try:
+        await bus.publish(user_subject(user_id), notification_bytes(note))
+    except (BusError, OSError, TimeoutError):
+        log.warning("could not publish a notification for user %s", user_id, exc_info=True)
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the invitation and reminder jobs work with (from ``app.state``)."""
+
+    db: Database
+    bus: Bus
+    settings: Settings
+    clock: Clock
+    token_key: str
+    background: Background | None = None
+
+    @classmethod
+    def of(cls, app: FastAPI) -> Context:
+        settings: Settings = app.state.settings
+        return cls(
+            db=app.state.db,
+            bus=app.state.bus,
+            settings=settings,
+            clock=app.state.clock,
+            token_key=load_secrets(settings).token_key,
+            background=app.state.background,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def organizer_address(self) -> str:
+        """Where calendar programs send answers: the reply address (routed to Convene's inbound
+        SMTP) or the from address."""
+        mail = self.settings.mail
+        return parseaddr(mail.reply_address or mail.from_address)[1] or "convene@localhost"
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _emails(value: Any) -> list[str]:
+    """Addresses from a journal detail: a list of addresses, or of objects with ``email``."""
+    found: list[str] = []
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, str):
+                found.append(item)
+            elif isinstance(item, dict) and isinstance(item.get("email"), str):
+                found.append(item["email"])
+    return found
+
+
+class Invitations:
+    """The journal consumer (``name`` is its cursor's key); one per app."""
+
+    name = CONSUMER
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    async def handle(self, change: ChangeRecord) -> None:
+        schedule = await self._ctx.db.schedules.get(change.schedule_id)
+        if schedule is None:
+            return  # deleted since: nobody left to tell
+        details = change.details
+        match change.kind:
+            case "created" | "updated" | "occurrence_updated":
+                removed = _emails(details.get("removed") or details.get("attendees_removed"))
+                await self._uninvite(schedule, removed, change)
+                if schedule.status == "cancelled":
+                    await self._cancel(schedule, None)
+                else:
+                    added = _emails(details.get("added") or details.get("attendees_added"))
+                    await self._request(schedule, new=None if change.kind == "created" else added)
+            case "cancelled":
+                await self._cancel(schedule, None)
+            case "occurrence_cancelled":
+                rid = _parse_time(details.get("recurrence_id"))
+                if rid is not None:
+                    await self._cancel(schedule, rid)
+            case "reply":
+                await self._reply(schedule, change)
+            case _:
+                log.debug("invitations: nothing to do for %s", change.kind)
+
+    # -- emails --------------------------------------------------------------------------------
+
+    async def _zones(self, attendees: Sequence[AttendeeRecord], fallback: str) -> dict[str, str]:
+        """Each invitee's time zone: their own setting when they are a Convene user."""
+        users = [a.user_id for a in attendees if a.user_id is not None]
+        settings = await self._ctx.db.user_settings.get_many(users) if users else {}
+        zones: dict[str, str] = {}
+        for attendee in attendees:
+            record = settings.get(attendee.user_id) if attendee.user_id else None
+            zones[attendee.id] = record.timezone if record else fallback
+        return zones
+
+    def _next_occurrence(self, schedule: ScheduleRecord) -> tuple[datetime, datetime] | None:
+        now = self._ctx.clock.now()
+        found = occurrences(schedule, now, now + timedelta(days=3660), limit=1)
+        if not found:
+            found = occurrences(schedule, schedule.first_start, now + timedelta(days=1), limit=1)
+        if not found:
+            return None
+        return found[0].start_utc, found[0].end_utc
+
+    def _body(
+        self,
+        schedule: ScheduleRecord,
+        attendee: AttendeeRecord,
+        zone_name: str,
+        *,
+        intro: str,
+        answer_links: bool,
+        when: tuple[datetime, datetime] | None,
+    ) -> str:
+        ctx = self._ctx
+        lines = [intro, ""]
+        if when is not None:
+            label = "Next" if schedule.rrule else "When"
+            lines.append(f"{label}: {format_when(when[0], when[1], zone_name)}")
+        if schedule.rrule:
+            lines.append(_describe_rule(schedule.rrule, schedule.timezone))
+            if zone_name != schedule.timezone:
+                lines.append(f"(Organiser's time zone: {schedule.timezone})")
+        lines += ["", ical.describe(schedule, ctx.base_url, agenda="")]
+        if answer_links:
+            token = rsvp_token(ctx.token_key, attendee.id)
+            lines += [
+                "",
+                "Will you attend? Answer here, or from your calendar program:",
+                f"  Yes:   {rsvp_url(ctx.base_url, attendee.id, token, 'accepted')}",
+                f"  Maybe: {rsvp_url(ctx.base_url, attendee.id, token, 'tentative')}",
+                f"  No:    {rsvp_url(ctx.base_url, attendee.id, token, 'declined')}",
+            ]
+        if schedule.agenda.strip():
+            lines += ["", "Agenda:", schedule.agenda.strip()]
+        lines += ["", f"Organiser: {schedule.organizer_name} <{schedule.organizer_email}>"]
+        return "\n".join(lines) + "\n"
+
+    async def _enqueue(self, emails: list[NewEmail]) -> None:
+        ctx = self._ctx
+        if not emails or not ctx.settings.mail.enabled:
+            return
+        added = await ctx.db.outbox.enqueue(emails, now=ctx.clock.now())
+        if added and ctx.background is not None:
+            ctx.background.wake(MAIL_JOB)
+
+    async def _request(self, schedule: ScheduleRecord, *, new: list[str] | None) -> None:
+        """REQUEST to every invitee not yet sent this version; ``new``: the addresses invited
+        by this change (None: everyone is new)."""
+        ctx = self._ctx
+        version = version_of(schedule)
+        when = self._next_occurrence(schedule)
+        zones = await self._zones(schedule.attendees, schedule.timezone)
+        data = ical.calendar_for(
+            schedule,
+            method="REQUEST",
+            base_url=ctx.base_url,
+            organizer_address=ctx.organizer_address,
+        ).to_ical()
+        ics = data.decode()
+        emails: list[NewEmail] = []
+        new_invitees: list[AttendeeRecord] = []
+        for attendee in schedule.attendees:
+            key = f"request:{schedule.id}:{version}:{attendee.email}"
+            if await ctx.db.outbox.get_by_key(key) is not None:
+                continue  # this version already went to this person
+            is_new = new is None or attendee.email in new
+            if is_new:
+                new_invitees.append(attendee)
+            verb = "invites you to" if is_new else "updated"
+            subject = ("Invitation: " if is_new else "Updated invitation: ") + schedule.title
+            if when is not None:
+                subject += f" @ {format_when(when[0], when[1], zones[attendee.id])}"
+            body = self._body(
+                schedule,
+                attendee,
+                zones[attendee.id],
+                intro=f'{schedule.organizer_name} {verb} "{schedule.title}".',
+                answer_links=True,
+                when=when,
+            )
+            emails.append(
+                NewEmail(
+                    dedupe_key=key,
+                    kind="invitation" if is_new else "update",
+                    to_email=attendee.email,
+                    subject=subject,
+                    body_text=body,
+                    ics=ics,
+                    ics_method="REQUEST",
+                    attendee_id=attendee.id,
+                )
+            )
+        await self._enqueue(emails)
+        for attendee in new_invitees:
+            if attendee.user_id is not None:
+                await notify_user(
+                    ctx.bus,
+                    attendee.user_id,
+                    Notification(
+                        id=f"invitation-{schedule.id}-{attendee.id}",
+                        kind="invitation",
+                        title=f"{schedule.organizer_name} invited you: {schedule.title}",
+                        schedule_id=schedule.id,
+                        starts_at=when[0] if when else None,
+                        url=rsvp_url(
+                            ctx.base_url, attendee.id, rsvp_token(ctx.token_key, attendee.id)
+                        ),
+                    ),
+                )
+
+    async def _cancel(self, schedule: ScheduleRecord, recurrence_id: datetime | None) -> None:
+        ctx = self._ctx
+        zones = await self._zones(schedule.attendees, schedule.timezone)
+        data = ical.calendar_for(
+            schedule,
+            method="CANCEL",
+            base_url=ctx.base_url,
+            recurrence_id=recurrence_id,
+            organizer_address=ctx.organizer_address,
+        ).to_ical()
+        ics = data.decode()
+        which = "series" if recurrence_id is None else recurrence_id.strftime("%Y%m%dT%H%M%SZ")
+        emails: list[NewEmail] = []
+        for attendee in schedule.attendees:
+            if recurrence_id is None:
+                what = f'"{schedule.title}" is cancelled.'
+                when = None
+            else:
+                end = recurrence_id + timedelta(minutes=schedule.duration_minutes)
+                when = (recurrence_id, end)
+                what = (
+                    f'The meeting "{schedule.title}" of '
+                    f"{format_when(recurrence_id, end, zones[attendee.id])} is cancelled."
+                )
+            emails.append(
+                NewEmail(
+                    dedupe_key=f"cancel:{schedule.id}:{which}:{attendee.email}",
+                    kind="cancel",
+                    to_email=attendee.email,
+                    subject=f"Cancelled: {schedule.title}",
+                    body_text=f"{schedule.organizer_name} cancelled a meeting.\n\n{what}\n",
+                    ics=ics,
+                    ics_method="CANCEL",
+                    attendee_id=attendee.id,
+                )
+            )
+            if attendee.user_id is not None:
+                await notify_user(
+                    ctx.bus,
+                    attendee.user_id,
+                    Notification(
+                        id=f"cancelled-{schedule.id}-{which}",
+                        kind="cancelled",
+                        title=f"Cancelled: {schedule.title}",
+                        body=what,
+                        schedule_id=schedule.id,
+                        starts_at=when[0] if when else None,
+                    ),
+                )
+        await self._enqueue(emails)
+
+    async def _uninvite(
+        self, schedule: ScheduleRecord, emails: list[str], change: ChangeRecord
+    ) -> None:
+        """METHOD:CANCEL to people taken off the invitation (they are no longer attendees, so
+        a stand-in record names them in the CANCEL)."""
+        ctx = self._ctx
+        current = {a.email for a in schedule.attendees}
+        messages: list[NewEmail] = []
+        for email in emails:
+            if email in current:
+                continue
+            stand_in = AttendeeRecord(
+                id="",
+                schedule_id=schedule.id,
+                email=email,
+                user_id=None,
+                display_name=email,
+                required=True,
+                cohost=False,
+                partstat="NEEDS-ACTION",
+                responded_at=None,
+                email_status="pending",
+                email_error=None,
+            )
+            cancelled = replace(schedule, status="cancelled")
+            data = ical.calendar_for(
+                cancelled,
+                method="CANCEL",
+                base_url=ctx.base_url,
+                for_attendee=stand_in,
+                organizer_address=ctx.organizer_address,
+            ).to_ical()
+            messages.append(
+                NewEmail(
+                    dedupe_key=f"uninvite:{schedule.id}:{change.id}:{email}",
+                    kind="uninvite",
+                    to_email=email,
+                    subject=f"Cancelled: {schedule.title}",
+                    body_text=(
+                        f'{schedule.organizer_name} took you off the invitation to "'
+                        f'{schedule.title}". It is no longer in your calendar.\n'
+                    ),
+                    ics=data.decode(),
+                    ics_method="CANCEL",
+                )
+            )
+        await self._enqueue(messages)
+
+    async def _reply(self, schedule: ScheduleRecord, change: ChangeRecord) -> None:
+        ctx = self._ctx
+        details = change.details
+        attendee_id = details.get("attendee_id")
+        attendee = None
+        if isinstance(attendee_id, str):
+            attendee = next((a for a in schedule.attendees if a.id == attendee_id), None)
+        if attendee is None and isinstance(details.get("email"), str):
+            attendee = schedule.attendee_for(email=details["email"])
+        if attendee is None:
+            return
+        rid = _parse_time(details.get("recurrence_id"))
+        partstat = str(details.get("partstat") or attendee.partstat_for(rid))
+        words = _ANSWER_WORDS.get(partstat, partstat.lower())
+        who = attendee.display_name or attendee.email
+        title = f"{who} {words}: {schedule.title}"
+        body = f'{who} <{attendee.email}> {words} "{schedule.title}"'
+        if rid is not None:
+            end = rid + timedelta(minutes=schedule.duration_minutes)
+            body += f" for {format_when(rid, end, schedule.timezone)}"
+        body += "."
+        await notify_user(
+            ctx.bus,
+            schedule.organizer_id,
+            Notification(
+                id=f"reply-{change.id}",
+                kind="reply",
+                title=title,
+                body=body,
+                schedule_id=schedule.id,
+                starts_at=rid,
+            ),
+        )
+        await self._enqueue(
+            [
+                NewEmail(
+                    dedupe_key=f"reply:{change.id}",
+                    kind="reply",
+                    to_email=schedule.organizer_email,
+                    subject=title,
+                    body_text=body + "\n",
+                )
+            ]
+        )
+
+    # -- delivery reports ----------------------------------------------------------------------
+
+    async def on_delivery(
+        self, email: OutboxRecord, status: DeliveryStatus, detail: str | None
+    ) -> None:
+        """Show the organiser how delivering the invitation went (on the attendee)."""
+        if email.attendee_id is None or email.kind not in INVITATION_KINDS:
+            return
+        mapped: dict[str, str] = {"sent": "ok", "bounced": "bounced", "failed": "failed"}
+        value = mapped.get(status)
+        if value is None:
+            return  # a retry: still pending
+        await self._ctx.db.schedules.set_email_status(
+            email.attendee_id, cast(EmailStatus, value), detail if value != "ok" else None
+        )
+
+
+async def apply_reply(
+    db: Database,
+    data: bytes | str,
+    *,
+    at: datetime,
+    schedule_id: str | None = None,
+    sender: str | None = None,
+) -> tuple[ScheduleRecord, AttendeeRecord, list[tuple[datetime | None, PartStat]]]:
+    """Apply an iMIP REPLY: parse it strictly, find its schedule (``schedule_id`` when uploaded
+    for one, else by UID), check the answers are an invitee's about real occurrences, and record
+    them (each becomes a ``reply`` journal entry). ``sender``: the address the email came from,
+    which must be the answering attendee's (for replies received by mail).
+
+    Raises :class:`~convene.scheduling.ical.ReplyError` (``invalid_request``) with the reason.
+    """
+    reply = ical.parse_reply(data)
+    if schedule_id is not None:
+        schedule = await db.schedules.get(schedule_id)
+    else:
+        schedule = await db.schedules.get_by_uid(reply.uid)
+    if schedule is None:
+        raise ical.ReplyError("the reply is about an event Convene does not know")
+    if sender is not None and sender.strip().lower() != reply.attendee_email:
+        raise ical.ReplyError("the reply was not sent by the attendee it answers for")
+    attendee, answers = ical.match_reply(reply, schedule)
+    for rid, _ in answers:
+        if rid is not None and not is_occurrence(
+            schedule.rrule, schedule.start_local, schedule.timezone, rid
+        ):
+            raise ical.ReplyError("the reply answers an occurrence the meeting does not have")
+    result: tuple[ScheduleRecord, AttendeeRecord] | None = None
+    # The series' answer first, so that occurrence answers override it.
+    for rid, partstat in sorted(answers, key=lambda a: a[0] is not None):
+        result = await db.schedules.respond(attendee.id, partstat, rid, at)
+        if result is None:
+            raise ical.ReplyError("the invitee is no longer invited")
+    assert result is not None
+    return result[0], result[1], answers
 
 
 def install(app: FastAPI) -> None:
-    """Register this part's background jobs on ``app.state.background``."""
+    """Register the ``invitations`` job (journal consumer) and the delivery listener."""
+    ctx = Context.of(app)
+    consumer = Invitations(ctx)
+    app.state.invitations = consumer
+    outbox: MailOutbox = app.state.mail_outbox
+    outbox.on_delivery(consumer.on_delivery)
+
+    async def job() -> None:
+        await drain(app.state.db.journal, consumer, owner=app.state.node_id, clock=ctx.clock)
+
+    app.state.background.add(CONSUMER, job, interval=INTERVAL_SECONDS)
+
+    mail = ctx.settings.mail
+    if mail.inbound_port:
+
+        async def apply(data: bytes, sender: str | None) -> None:
+            if sender is None:
+                raise ical.ReplyError("the reply has no single From address")
+            await apply_reply(ctx.db, data, at=ctx.clock.now(), sender=sender)
+            app.state.background.wake(CONSUMER)
+
+        inbound = InboundMail(
+            apply,
+            host=mail.inbound_host,
+            port=mail.inbound_port,
+            hostname=urlsplit(ctx.settings.base_url).hostname or "localhost",
+        )
+        app.state.mail_inbound = inbound
+        # Runs until the app stops; if the port is taken, it is retried with back-off.
+        app.state.background.add(INBOUND_JOB, inbound.serve, interval=INTERVAL_SECONDS)
