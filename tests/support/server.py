@@ -26,6 +26,7 @@ from fastapi import FastAPI
 
 from convene.app import create_app
 from convene.auth.passwords import Argon2Params, Passwords
+from convene.clock import Clock
 from convene.config import JanusSettings, Settings
 from tests.support.janus import janus_settings
 
@@ -115,6 +116,7 @@ async def running_server(
     *,
     janus: JanusSettings | None = None,
     host: str = "127.0.0.1",
+    clock: Clock | None = None,
     **overrides: Any,
 ) -> AsyncIterator[RunningServer]:
     port = free_port(host)
@@ -127,7 +129,7 @@ async def running_server(
     }
     values.update(overrides)
     settings = Settings(**values)
-    app = create_app(settings, migrate=True, passwords=Passwords(FAST_HASHING))
+    app = create_app(settings, migrate=True, passwords=Passwords(FAST_HASHING), clock=clock)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
     )
