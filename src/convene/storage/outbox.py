@@ -164,7 +164,7 @@ class OutboxStore:
             rows = await session.execute(
                 select(EmailOutboxRow.status, func.count()).group_by(EmailOutboxRow.status)
             )
-            return {status: int(count) for status, count in rows.tuples()}
+            return {status: int(count) for status, count in rows}
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending email is due (None: nothing pending)."""
