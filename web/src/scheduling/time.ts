@@ -261,6 +261,11 @@ export function formatDay(instant: Date | number, zone: string, locale?: Locale)
   return formatter(locale, zone, { weekday: "short", day: "numeric", month: "short" }).format(instant);
 }
 
+/** "Mon 30 Mar, 09:30" */
+export function formatDateTime(instant: Date | number, zone: string, locale?: Locale): string {
+  return `${formatDay(instant, zone, locale)}, ${formatTime(instant, zone, locale)}`;
+}
+
 /** "Monday 30 March 2025" */
 export function formatLongDay(instant: Date | number, zone: string, locale?: Locale): string {
   return formatter(locale, zone, { weekday: "long", day: "numeric", month: "long", year: "numeric" }).format(instant);

@@ -1,11 +1,13 @@
 import { HomePage } from "./pages/home";
 import { JoinPage } from "./pages/join";
 import { SignInPage, SignUpPage } from "./pages/auth";
-import { matchRoute, usePath } from "./router";
+import { CalendarPage } from "./pages/calendar";
+import { RsvpPage } from "./pages/rsvp";
+import { SettingsPage } from "./pages/settings";
+import { NotificationCenter } from "./notifications";
+import { matchRoute, usePath, type Route } from "./router";
 
-export function App() {
-  const path = usePath();
-  const route = matchRoute(path);
+function Page({ route }: { route: Route }) {
   switch (route.name) {
     case "signin":
       return <SignInPage next={route.next} />;
@@ -14,7 +16,24 @@ export function App() {
     case "join":
       // Keyed by ref: a different meeting is a fresh page (and a fresh Room).
       return <JoinPage key={route.ref} meetingRef={route.ref} enter={route.enter} />;
+    case "calendar":
+      return <CalendarPage view={route.view} date={route.date} />;
+    case "settings":
+      return <SettingsPage />;
+    case "rsvp":
+      return <RsvpPage key={`${route.attendeeId}/${route.token}`} attendeeId={route.attendeeId} token={route.token}
+        occurrence={route.occurrence} />;
     case "home":
       return <HomePage />;
   }
+}
+
+export function App() {
+  const route = matchRoute(usePath());
+  return (
+    <>
+      <Page route={route} />
+      <NotificationCenter />
+    </>
+  );
 }

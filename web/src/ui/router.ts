@@ -25,11 +25,16 @@ export function usePath(): string {
   return path;
 }
 
+export type CalendarView = "day" | "week" | "list";
+
 export type Route =
   | { name: "home" }
   | { name: "signin"; next: string | null }
   | { name: "signup"; next: string | null }
-  | { name: "join"; ref: string; enter: boolean };
+  | { name: "join"; ref: string; enter: boolean }
+  | { name: "calendar"; view: CalendarView | null; date: string | null }
+  | { name: "settings" }
+  | { name: "rsvp"; attendeeId: string; token: string; occurrence: string | null };
 
 /** Matches a path (with query) to a page. */
 export function matchRoute(pathWithQuery: string): Route {
@@ -41,7 +46,36 @@ export function matchRoute(pathWithQuery: string): Route {
   if (path === "/signup") return { name: "signup", next: safeNext };
   const join = /^\/j\/([A-Za-z0-9_-]{1,64})\/?$/.exec(path);
   if (join) return { name: "join", ref: join[1]!, enter: params.get("enter") === "1" };
+  if (path === "/calendar" || path === "/calendar/") {
+    const view = params.get("view");
+    const date = params.get("date");
+    return {
+      name: "calendar",
+      view: view === "day" || view === "week" || view === "list" ? view : null,
+      date: date && /^\d{4}-\d{2}-\d{2}$/.test(date) ? date : null,
+    };
+  }
+  if (path === "/settings" || path === "/settings/") return { name: "settings" };
+  const rsvp = /^\/rsvp\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_=-]{1,128})\/?$/.exec(path);
+  if (rsvp) return { name: "rsvp", attendeeId: rsvp[1]!, token: rsvp[2]!, occurrence: params.get("occurrence") };
   return { name: "home" };
+}
+
+/** The in-app path of a same-origin URL (a meeting's join_url), or null for another site. */
+export function localPath(url: string): string | null {
+  try {
+    const u = new URL(url, location.href);
+    return u.origin === location.origin ? u.pathname + u.search : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Opens a URL: in-page when it is ours, else as a normal navigation. */
+export function openUrl(url: string): void {
+  const path = localPath(url);
+  if (path) navigate(path);
+  else location.assign(url);
 }
 
 /** An `<a>` click handler that routes in-page. */

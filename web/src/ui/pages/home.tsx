@@ -5,32 +5,19 @@ import { copyText } from "../hooks";
 import { Icon } from "../icons";
 import { formatCode, inviteText, parseMeetingRef } from "../layout";
 import { linkHandler, navigate } from "../router";
-import { rest, session, useSession } from "../session";
-import { Brand, Spinner } from "./common";
+import { rest, useSession } from "../session";
+import { useUserZone } from "../prefs";
+import { ScheduleDialog } from "../scheduling/schedule-dialog";
+import { addDays, formatLocalDate, formatIsoDate, startOfDay, today } from "../../scheduling/time";
+import { groupByDay } from "../../scheduling/layout";
+import { OccurrenceRow, useOccurrences } from "./calendar";
+import { Spinner, TopBar } from "./common";
 
 export function HomePage() {
   const info = useSession();
   return (
     <div class="page">
-      <header class="topbar">
-        <Brand />
-        {info && (
-          <div class="topbar-user">
-            <span class="muted" data-testid="signed-in-name">{info.user.display_name}</span>
-            <button
-              class="btn ghost"
-              type="button"
-              data-testid="signout-button"
-              onClick={async () => {
-                await rest.signOut().catch(() => undefined);
-                session.set(null);
-              }}
-            >
-              Sign out
-            </button>
-          </div>
-        )}
-      </header>
+      <TopBar current="home" />
       {info === undefined ? <Spinner label="Loading…" /> : info === null ? <SignedOut /> : <SignedIn />}
     </div>
   );
@@ -67,6 +54,7 @@ function SignedIn() {
         <NewMeeting onCreated={(m) => navigate(`/j/${m.link_token}?enter=1`)} />
         <JoinByCode />
       </div>
+      <Upcoming />
       <section class="card" aria-labelledby="my-meetings-title">
         <h2 id="my-meetings-title">My meetings</h2>
         {error && <p class="error" role="alert">{error}</p>}
@@ -89,13 +77,26 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
+  const [scheduling, setScheduling] = useState(false);
+
   if (!open) {
     return (
       <section class="card">
         <h2>Start a meeting</h2>
-        <button class="btn primary big" type="button" data-testid="new-meeting-button" onClick={() => setOpen(true)}>
-          New meeting
-        </button>
+        <div class="start-actions">
+          <button class="btn primary big" type="button" data-testid="new-meeting-button" onClick={() => setOpen(true)}>
+            New meeting
+          </button>
+          <button class="btn big" type="button" data-testid="schedule-button" onClick={() => setScheduling(true)}>
+            Schedule
+          </button>
+        </div>
+        {scheduling && (
+          <ScheduleDialog target={{ kind: "create" }} onClose={() => setScheduling(false)} onSaved={() => {
+            setScheduling(false);
+            upcomingChanged();
+          }} />
+        )}
       </section>
     );
   }
@@ -149,6 +150,63 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
         <button class="btn ghost" type="button" onClick={() => setOpen(false)}>Cancel</button>
       </div>
     </form>
+  );
+}
+
+const upcomingListeners = new Set<() => void>();
+
+/** Tells the "Upcoming" list that a meeting was scheduled. */
+function upcomingChanged(): void {
+  for (const l of upcomingListeners) l();
+}
+
+const UPCOMING_DAYS = 7;
+
+/** The next seven days of scheduled meetings, in the user's zone. */
+function Upcoming() {
+  const zone = useUserZone();
+  const first = today(zone);
+  const from = Date.now();
+  const to = startOfDay(addDays(first, UPCOMING_DAYS), zone).getTime();
+  // The window moves on with the day, not with every render.
+  const [range] = useState(() => ({ from, to }));
+  const { items, error, reload } = useOccurrences(range.from, range.to);
+  useEffect(() => {
+    upcomingListeners.add(reload);
+    return () => {
+      upcomingListeners.delete(reload);
+    };
+  }, [reload]);
+  const span = (o: { start: string; end: string }) => ({ start: Date.parse(o.start), end: Date.parse(o.end) });
+  const live = items?.filter((o) => Date.parse(o.end) > Date.now()) ?? null;
+  return (
+    <section class="card" aria-labelledby="upcoming-title" data-testid="upcoming">
+      <div class="row between">
+        <h2 id="upcoming-title">Upcoming</h2>
+        <a href={`/calendar?view=list&date=${formatIsoDate(first)}`} onClick={linkHandler(`/calendar?view=list&date=${formatIsoDate(first)}`)}
+          data-testid="upcoming-calendar-link">
+          Calendar
+        </a>
+      </div>
+      {error && <p class="error" role="alert">{error}</p>}
+      {live === null && !error && <Spinner label="Loading…" />}
+      {live?.length === 0 && <p class="muted" data-testid="upcoming-empty">Nothing scheduled in the next {UPCOMING_DAYS} days.</p>}
+      {live && live.length > 0 && (
+        <div data-testid="upcoming-list">
+          {groupByDay(live, span, zone).map((g) => (
+            <section key={formatIsoDate(g.date)} aria-label={formatLocalDate(g.date, { weekday: "long", day: "numeric", month: "long" })}>
+              <h3 class="cal-list-day">{formatLocalDate(g.date, { weekday: "long", day: "numeric", month: "long" })}</h3>
+              <ul class="occ-list">
+                {g.items.map((o) => (
+                  <OccurrenceRow key={`${o.schedule_id}-${o.recurrence_id}`} o={o} zone={zone} testid="upcoming-item"
+                    onOpen={() => navigate(`/calendar?view=day&date=${formatIsoDate(g.date)}`)} />
+                ))}
+              </ul>
+            </section>
+          ))}
+        </div>
+      )}
+    </section>
   );
 }
 

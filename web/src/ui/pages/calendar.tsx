@@ -1,0 +1,305 @@
+/**
+ * /calendar: the user's meetings by day, by week or as a list, in the time zone of their calendar
+ * settings. A click on a free slot schedules a meeting there; a click on a meeting opens its
+ * details (join, edit, cancel, answer).
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { describeError } from "../../protocol/errors";
+import type { Occurrence, Schedule, Scope } from "../../protocol/scheduling";
+import { DAY_MINUTES, groupByDay, layoutDay, snapMinutes, type Span } from "../../scheduling/layout";
+import {
+  addDays,
+  formatIsoDate,
+  formatLocalDate,
+  formatRange,
+  formatTime,
+  fromLocal,
+  parseIsoDate,
+  sameDate,
+  startOfDay,
+  today,
+  wallMinutes,
+  weekDates,
+  type LocalDate,
+} from "../../scheduling/time";
+import { notifications } from "../notifications";
+import { useUserZone } from "../prefs";
+import { navigate, openUrl, type CalendarView } from "../router";
+import { browserZone } from "../../scheduling/time";
+import { rest, useSession } from "../session";
+import { EventDetails, PARTSTAT_TEXT, ROLE_TEXT } from "../scheduling/details";
+import { ScheduleDialog, type ScheduleTarget } from "../scheduling/schedule-dialog";
+import { Icon } from "../icons";
+import { linkHandler } from "../router";
+import { Spinner, TopBar } from "./common";
+
+const HOUR_PX = 48;
+const LIST_DAYS = 30;
+
+const span = (o: Occurrence): Span => ({ start: Date.parse(o.start), end: Date.parse(o.end) });
+
+function narrowScreen(): boolean {
+  return typeof matchMedia === "function" && matchMedia("(max-width: 720px)").matches;
+}
+
+/** Loads the occurrences of [from, to) and reloads on demand and when a notification says so. */
+export function useOccurrences(from: number, to: number, enabled = true): {
+  items: Occurrence[] | null;
+  error: string | null;
+  reload: () => void;
+} {
+  const [items, setItems] = useState<Occurrence[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (!enabled) return undefined;
+    const controller = new AbortController();
+    setError(null);
+    rest.listOccurrences(new Date(from).toISOString(), new Date(to).toISOString(), { signal: controller.signal }).then(
+      (list) => setItems(list),
+      (err: unknown) => {
+        if (!controller.signal.aborted) setError(describeError(err));
+      },
+    );
+    return () => controller.abort();
+  }, [from, to, tick, enabled]);
+  useEffect(() => notifications.on("notification", (n) => {
+    if (n.kind !== "reminder") setTick((t) => t + 1);
+  }), []);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { items, error, reload };
+}
+
+function eventClass(o: Occurrence): string {
+  const answer = o.partstat ?? "ACCEPTED";
+  return `cal-event ${o.role} ${answer.toLowerCase()}`;
+}
+
+function eventLabel(o: Occurrence, zone: string): string {
+  const answer = o.role === "organizer" ? "" : `, ${PARTSTAT_TEXT[o.partstat ?? "NEEDS-ACTION"].toLowerCase()}`;
+  return `${o.title}, ${formatRange(Date.parse(o.start), Date.parse(o.end), zone)}, ${ROLE_TEXT[o.role].toLowerCase()}${answer}`;
+}
+
+export function CalendarPage({ view: viewParam, date: dateParam }: { view: CalendarView | null; date: string | null }) {
+  const info = useSession();
+  const zone = useUserZone();
+  const view: CalendarView = viewParam ?? (narrowScreen() ? "day" : "week");
+  const anchor = (dateParam && parseIsoDate(dateParam)) || today(zone);
+  const days = view === "week" ? weekDates(anchor) : view === "day" ? [anchor] : [];
+  const firstDay = view === "list" ? anchor : days[0]!;
+  const lastDay = view === "list" ? addDays(anchor, LIST_DAYS - 1) : days[days.length - 1]!;
+  const from = startOfDay(firstDay, zone).getTime();
+  const to = startOfDay(addDays(lastDay, 1), zone).getTime();
+  const { items, error, reload } = useOccurrences(from, to, !!info);
+  const [open, setOpen] = useState<Occurrence | null>(null);
+  const [target, setTarget] = useState<ScheduleTarget | null>(null);
+
+  useEffect(() => {
+    if (info === null) navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+  }, [info]);
+
+  const go = (next: { view?: CalendarView; date?: LocalDate }) => {
+    const v = next.view ?? view;
+    const d = next.date ?? anchor;
+    navigate(`/calendar?view=${v}&date=${formatIsoDate(d)}`, { replace: true });
+  };
+  const step = view === "day" ? 1 : view === "week" ? 7 : LIST_DAYS;
+
+  const title = view === "day"
+    ? formatLocalDate(anchor, { weekday: "long", day: "numeric", month: "long", year: "numeric" })
+    : `${formatLocalDate(firstDay, { day: "numeric", month: "short" })} – ${formatLocalDate(lastDay, { day: "numeric", month: "short", year: "numeric" })}`;
+
+  if (!info) return <div class="page"><TopBar current="calendar" /><Spinner label="Loading…" /></div>;
+
+  return (
+    <div class="page">
+      <TopBar current="calendar" />
+      <main class="calendar-page">
+        <div class="cal-toolbar">
+          <div class="row">
+            <button type="button" class="btn small" data-testid="calendar-today" onClick={() => go({ date: today(zone) })}>Today</button>
+            <button type="button" class="round small" aria-label="Previous" data-testid="calendar-prev"
+              onClick={() => go({ date: addDays(anchor, -step) })}>
+              <Icon name="chevronLeft" size={18} />
+            </button>
+            <button type="button" class="round small" aria-label="Next" data-testid="calendar-next"
+              onClick={() => go({ date: addDays(anchor, step) })}>
+              <Icon name="chevronRight" size={18} />
+            </button>
+            <h1 class="cal-title" data-testid="calendar-title" aria-live="polite">{title}</h1>
+          </div>
+          <div class="row">
+            <div class="segmented" role="group" aria-label="View">
+              {(["day", "week", "list"] as const).map((v) => (
+                <button key={v} type="button" aria-pressed={view === v} data-testid={`calendar-view-${v}`}
+                  onClick={() => go({ view: v })}>
+                  {v === "day" ? "Day" : v === "week" ? "Week" : "List"}
+                </button>
+              ))}
+            </div>
+            <button type="button" class="btn primary" data-testid="schedule-button" onClick={() => setTarget({ kind: "create" })}>
+              Schedule
+            </button>
+          </div>
+        </div>
+        <p class="muted small cal-zone" data-testid="calendar-zone">
+          Times in {zone.replace(/_/g, " ")}.
+          {zone !== browserZone() && (
+            <> This device is in {browserZone().replace(/_/g, " ")}: <a href="/settings" onClick={linkHandler("/settings")}>change your time zone</a>.</>
+          )}
+        </p>
+        {error && <p class="error" role="alert">{error}</p>}
+        <section class="card cal-card" data-testid="calendar-view" data-view={view} aria-busy={items === null}>
+          {view === "list"
+            ? <ListView items={items} zone={zone} onOpen={setOpen} />
+            : <TimeGrid days={days} items={items ?? []} zone={zone} onOpen={setOpen}
+                onSlot={(start) => setTarget({ kind: "create", start })} />}
+        </section>
+      </main>
+      {open && (
+        <EventDetails occurrence={open} zone={zone} onClose={() => setOpen(null)} onChanged={reload}
+          onEdit={(schedule: Schedule, scope: Scope, occurrence: Occurrence) => {
+            setOpen(null);
+            setTarget({ kind: "edit", schedule, scope, occurrence });
+          }} />
+      )}
+      {target && (
+        <ScheduleDialog target={target} onClose={() => setTarget(null)} onSaved={() => {
+          setTarget(null);
+          reload();
+        }} />
+      )}
+    </div>
+  );
+}
+
+function TimeGrid({ days, items, zone, onOpen, onSlot }: {
+  days: LocalDate[];
+  items: Occurrence[];
+  zone: string;
+  onOpen: (o: Occurrence) => void;
+  onSlot: (start: number) => void;
+}) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 60_000);
+    return () => clearInterval(timer);
+  }, []);
+  // Open on the working day rather than at midnight.
+  useEffect(() => {
+    if (scroller.current) scroller.current.scrollTop = HOUR_PX * 7.5;
+  }, []);
+  const todayDate = today(zone, now);
+  const placed = useMemo(() => days.map((d) => layoutDay(items, span, d, zone)), [days.map(formatIsoDate).join(), items, zone]);
+
+  return (
+    <div class="time-grid" style={{ "--days": days.length }}>
+      <div class="tg-head">
+        <span class="tg-gutter" />
+        {days.map((d) => (
+          <div key={formatIsoDate(d)} class={`tg-day-head ${sameDate(d, todayDate) ? "today" : ""}`} data-testid="calendar-day"
+            data-date={formatIsoDate(d)}>
+            {formatLocalDate(d, { weekday: "short", day: "numeric" })}
+          </div>
+        ))}
+      </div>
+      <div class="tg-scroll" ref={scroller}>
+        <div class="tg-body" style={{ height: `${HOUR_PX * 24}px` }}>
+          <div class="tg-gutter" aria-hidden="true">
+            {Array.from({ length: 24 }, (_, h) => (
+              <span key={h} class="tg-hour-label" style={{ top: `${h * HOUR_PX}px` }}>
+                {h === 0 ? "" : formatTime(Date.UTC(2000, 0, 1, h), "UTC")}
+              </span>
+            ))}
+          </div>
+          {days.map((d, i) => (
+            <div key={formatIsoDate(d)} class="tg-day" data-date={formatIsoDate(d)}
+              onClick={(ev) => {
+                if ((ev.target as HTMLElement).closest(".cal-event")) return;
+                const rect = (ev.currentTarget as HTMLElement).getBoundingClientRect();
+                const minutes = snapMinutes(((ev.clientY - rect.top) / rect.height) * DAY_MINUTES);
+                onSlot(fromLocal({ ...d, hour: Math.floor(minutes / 60), minute: minutes % 60 }, zone).getTime());
+              }}>
+              {Array.from({ length: 24 }, (_, h) => (
+                <button key={h} type="button" tabIndex={-1} class="tg-slot" style={{ top: `${h * HOUR_PX}px`, height: `${HOUR_PX}px` }}
+                  aria-label={`Schedule on ${formatLocalDate(d, { weekday: "long", day: "numeric", month: "long" })} at ${String(h).padStart(2, "0")}:00`}
+                  data-testid="calendar-slot" data-date={formatIsoDate(d)} data-hour={h} />
+              ))}
+              {sameDate(d, todayDate) && (
+                <span class="tg-now" aria-hidden="true" style={{ top: `${(wallMinutes(now, zone) / 60) * HOUR_PX}px` }} />
+              )}
+              {placed[i]!.map((p) => {
+                const o = p.item;
+                return (
+                  <button key={`${o.schedule_id}-${o.recurrence_id}`} type="button" class={eventClass(o)}
+                    data-testid="calendar-event" data-schedule-id={o.schedule_id} data-start={o.start} data-role={o.role}
+                    data-partstat={o.partstat ?? ""} aria-label={eventLabel(o, zone)}
+                    style={{
+                      top: `${(p.top / 60) * HOUR_PX}px`,
+                      height: `${Math.max((p.height / 60) * HOUR_PX - 2, 18)}px`,
+                      left: `${(p.column / p.columns) * 100}%`,
+                      width: `calc(${100 / p.columns}% - 4px)`,
+                    }}
+                    onClick={() => onOpen(o)}>
+                    <span class="ev-title">{o.title}</span>
+                    <span class="ev-time">{formatTime(Date.parse(o.start), zone)}–{formatTime(Date.parse(o.end), zone)}</span>
+                  </button>
+                );
+              })}
+            </div>
+          ))}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** One meeting in a list (the calendar's list view, "Upcoming" on the home page). */
+export function OccurrenceRow({ o, zone, onOpen, testid = "calendar-event" }: {
+  o: Occurrence;
+  zone: string;
+  onOpen?: (o: Occurrence) => void;
+  testid?: string;
+}) {
+  const start = Date.parse(o.start);
+  const end = Date.parse(o.end);
+  return (
+    <li class={`occ-row ${(o.partstat ?? "").toLowerCase()}`} data-testid={testid} data-schedule-id={o.schedule_id}
+      data-start={o.start} data-role={o.role} data-partstat={o.partstat ?? ""}>
+      <span class="occ-time">{formatTime(start, zone)} – {formatTime(end, zone)}</span>
+      <span class="occ-main">
+        {onOpen
+          ? <button type="button" class="link-button occ-title" onClick={() => onOpen(o)}>{o.title}</button>
+          : <strong class="occ-title">{o.title}</strong>}
+        <span class="muted small">
+          {ROLE_TEXT[o.role]}
+          {o.role !== "organizer" && ` · ${PARTSTAT_TEXT[o.partstat ?? "NEEDS-ACTION"]}`}
+          {o.recurring && " · repeats"}
+        </span>
+      </span>
+      <button type="button" class="btn small" data-testid="occurrence-join" onClick={() => openUrl(o.join_url)}
+        aria-label={`Join ${o.title}`}>
+        Join
+      </button>
+    </li>
+  );
+}
+
+function ListView({ items, zone, onOpen }: { items: Occurrence[] | null; zone: string; onOpen: (o: Occurrence) => void }) {
+  if (items === null) return <Spinner label="Loading meetings…" />;
+  const groups = groupByDay(items, span, zone);
+  if (groups.length === 0) return <p class="muted empty" data-testid="calendar-empty">No meetings in the next {LIST_DAYS} days.</p>;
+  return (
+    <div class="cal-list">
+      {groups.map((g) => (
+        <section key={formatIsoDate(g.date)} aria-label={formatLocalDate(g.date, { weekday: "long", day: "numeric", month: "long" })}>
+          <h2 class="cal-list-day">{formatLocalDate(g.date, { weekday: "long", day: "numeric", month: "long" })}</h2>
+          <ul class="occ-list">
+            {g.items.map((o) => <OccurrenceRow key={`${o.schedule_id}-${o.recurrence_id}`} o={o} zone={zone} onOpen={onOpen} />)}
+          </ul>
+        </section>
+      ))}
+    </div>
+  );
+}

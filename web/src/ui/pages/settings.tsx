@@ -1,0 +1,470 @@
+/**
+ * /settings: time zone, working hours, reminders (in-app, email, browser notifications), the
+ * private calendar feed, and connected calendars (busy times from an ICS URL or a CalDAV account;
+ * a CalDAV calendar to publish meetings to).
+ */
+import { useEffect, useState } from "preact/hooks";
+import { describeError } from "../../protocol/errors";
+import {
+  WEEKDAY_KEYS,
+  type CalendarConnection,
+  type CalendarConnectionCreate,
+  type CalendarSettings,
+  type ConnectionKind,
+  type ConnectionPurpose,
+  type Feed,
+  type WeekdayKey,
+  type WorkingHours,
+} from "../../protocol/scheduling";
+import { browserZone, formatDateTime } from "../../scheduling/time";
+import { copyText } from "../hooks";
+import { Icon } from "../icons";
+import { browserNotificationPermission } from "../notifications";
+import { calendarSettings, useCalendarSettings, useUserZone } from "../prefs";
+import { navigate } from "../router";
+import { rest, useSession } from "../session";
+import { ZoneSelect } from "../scheduling/fields";
+import { Spinner, TopBar } from "./common";
+
+const DAY_NAME: Record<WeekdayKey, string> = {
+  mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday",
+};
+const MAX_RANGES = 4;
+const REMINDERS: { value: number | null; label: string }[] = [
+  { value: null, label: "No reminders" },
+  { value: 0, label: "When it starts" },
+  { value: 5, label: "5 minutes before" },
+  { value: 10, label: "10 minutes before" },
+  { value: 15, label: "15 minutes before" },
+  { value: 30, label: "30 minutes before" },
+  { value: 60, label: "1 hour before" },
+  { value: 1440, label: "1 day before" },
+];
+
+export function SettingsPage() {
+  const info = useSession();
+  useEffect(() => {
+    if (info === null) navigate("/signin?next=/settings", { replace: true });
+  }, [info]);
+  return (
+    <div class="page">
+      <TopBar current="settings" />
+      {info ? (
+        <main class="settings">
+          <h1>Settings</h1>
+          <CalendarSettingsForm />
+          <BrowserNotifications />
+          <FeedSection />
+          <CalendarsSection />
+        </main>
+      ) : <Spinner label="Loading…" />}
+    </div>
+  );
+}
+
+function validateHours(hours: WorkingHours): string | null {
+  for (const day of WEEKDAY_KEYS) {
+    const ranges = [...hours[day]].sort((a, b) => a[0].localeCompare(b[0]));
+    for (let i = 0; i < ranges.length; i++) {
+      const [from, to] = ranges[i]!;
+      if (!from || !to) return `${DAY_NAME[day]}: fill in both times.`;
+      if (to !== "00:00" && to <= from) return `${DAY_NAME[day]}: a range ends before it starts.`;
+      const next = ranges[i + 1];
+      if (next && (to === "00:00" || next[0] < to)) return `${DAY_NAME[day]}: ranges overlap.`;
+    }
+  }
+  return null;
+}
+
+function CalendarSettingsForm() {
+  const loaded = useCalendarSettings();
+  const userZone = useUserZone();
+  const [draft, setDraft] = useState<CalendarSettings | null>(loaded);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!loaded) void calendarSettings.load();
+  }, []);
+  useEffect(() => {
+    if (loaded && !draft) setDraft(loaded);
+  }, [loaded]);
+
+  if (!draft) return <section class="card"><Spinner label="Loading your calendar settings…" /></section>;
+
+  const set = (changes: Partial<CalendarSettings>) => {
+    setDraft({ ...draft, ...changes });
+    setSaved(false);
+    setError(null);
+  };
+  const setDay = (day: WeekdayKey, ranges: [string, string][]) => set({ working_hours: { ...draft.working_hours, [day]: ranges } });
+
+  const save = async (ev: Event) => {
+    ev.preventDefault();
+    const problem = validateHours(draft.working_hours);
+    if (problem) {
+      setError(problem);
+      return;
+    }
+    setBusy(true);
+    try {
+      const next = await rest.updateCalendarSettings({
+        timezone: draft.timezone,
+        working_hours: draft.working_hours,
+        reminder_minutes: draft.reminder_minutes,
+        email_reminders: draft.email_reminders,
+      });
+      calendarSettings.set(next);
+      setDraft(next);
+      setSaved(true);
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const reminderKnown = REMINDERS.some((r) => r.value === draft.reminder_minutes);
+  return (
+    <form class="card form" onSubmit={save} data-testid="calendar-settings-form" aria-labelledby="cal-settings-title">
+      <h2 id="cal-settings-title">Calendar</h2>
+      <label>
+        Time zone
+        <ZoneSelect value={draft.timezone} testid="settings-timezone" suggested={[userZone]} describedBy="zone-hint"
+          onChange={(timezone) => set({ timezone })} />
+      </label>
+      <p class="hint" id="zone-hint">
+        Meetings are shown in this zone.
+        {draft.timezone !== browserZone() && (
+          <>
+            {" "}This device is in {browserZone().replace(/_/g, " ")}.{" "}
+            <button type="button" class="link-button" data-testid="settings-use-browser-zone"
+              onClick={() => set({ timezone: browserZone() })}>
+              Use it
+            </button>
+          </>
+        )}
+      </p>
+
+      <fieldset class="hours" data-testid="settings-working-hours">
+        <legend>Working hours</legend>
+        <p class="hint">"Find a time" proposes times within everyone's working hours.</p>
+        {WEEKDAY_KEYS.map((day) => {
+          const ranges = draft.working_hours[day] ?? [];
+          return (
+            <div key={day} class="hours-day" data-testid={`settings-hours-${day}`}>
+              <label class="check">
+                <input type="checkbox" checked={ranges.length > 0} data-testid={`settings-hours-${day}-on`}
+                  onChange={(e) => setDay(day, e.currentTarget.checked ? [["09:00", "17:00"]] : [])} />
+                {DAY_NAME[day]}
+              </label>
+              <div class="hours-ranges">
+                {ranges.map(([from, to], i) => (
+                  <div key={i} class="row">
+                    <input type="time" value={from} aria-label={`${DAY_NAME[day]} from`} data-testid={`settings-hours-${day}-from`}
+                      onInput={(e) => setDay(day, ranges.map((r, j) => (j === i ? [e.currentTarget.value, r[1]] : r)))} />
+                    <span aria-hidden="true">–</span>
+                    <input type="time" value={to} aria-label={`${DAY_NAME[day]} until`} data-testid={`settings-hours-${day}-to`}
+                      onInput={(e) => setDay(day, ranges.map((r, j) => (j === i ? [r[0], e.currentTarget.value] : r)))} />
+                    <button type="button" class="round small ghost" aria-label={`Remove this ${DAY_NAME[day]} range`}
+                      onClick={() => setDay(day, ranges.filter((_, j) => j !== i))}>
+                      <Icon name="close" size={14} />
+                    </button>
+                  </div>
+                ))}
+                {ranges.length > 0 && ranges.length < MAX_RANGES && (
+                  <button type="button" class="link-button small" onClick={() => setDay(day, [...ranges, ["", ""]])}>
+                    Add a range
+                  </button>
+                )}
+                {ranges.length === 0 && <span class="muted small">Not working</span>}
+              </div>
+            </div>
+          );
+        })}
+      </fieldset>
+
+      <label>
+        Reminders
+        <select value={draft.reminder_minutes === null ? "" : String(draft.reminder_minutes)} data-testid="settings-reminder"
+          onChange={(e) => set({ reminder_minutes: e.currentTarget.value === "" ? null : Number(e.currentTarget.value) })}>
+          {!reminderKnown && <option value={String(draft.reminder_minutes)}>{draft.reminder_minutes} minutes before</option>}
+          {REMINDERS.map((r) => <option key={String(r.value)} value={r.value === null ? "" : String(r.value)}>{r.label}</option>)}
+        </select>
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={draft.email_reminders} disabled={draft.reminder_minutes === null}
+          data-testid="settings-email-reminders" onChange={(e) => set({ email_reminders: e.currentTarget.checked })} />
+        Also send reminders by email
+      </label>
+      {error && <p class="error" role="alert" data-testid="settings-error">{error}</p>}
+      <div class="row">
+        <button type="submit" class="btn primary" disabled={busy} data-testid="settings-save">{busy ? "Saving…" : "Save"}</button>
+        {saved && <span class="muted small" role="status" data-testid="settings-saved">Saved.</span>}
+      </div>
+    </form>
+  );
+}
+
+function BrowserNotifications() {
+  const [permission, setPermission] = useState(browserNotificationPermission());
+  return (
+    <section class="card" aria-labelledby="browser-notif-title">
+      <h2 id="browser-notif-title">Browser notifications</h2>
+      <p class="muted small">Reminders always appear in Convene while it is open. The browser can also show them when the tab is in the background.</p>
+      {permission === "unsupported" && <p class="muted small">This browser cannot show notifications.</p>}
+      {permission === "granted" && <p class="small" data-testid="browser-notifications-state">On.</p>}
+      {permission === "denied" && <p class="small">Blocked in the browser's site settings.</p>}
+      {permission === "default" && (
+        <button type="button" class="btn" data-testid="settings-browser-notifications"
+          onClick={async () => setPermission(await Notification.requestPermission())}>
+          Turn on browser notifications
+        </button>
+      )}
+    </section>
+  );
+}
+
+function FeedSection() {
+  const [feed, setFeed] = useState<Feed | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [copied, setCopied] = useState<string | null>(null);
+  const [confirmReset, setConfirmReset] = useState(false);
+
+  useEffect(() => {
+    rest.feed().then(setFeed, (err: unknown) => setError(describeError(err)));
+  }, []);
+
+  const reset = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setFeed(await rest.resetFeed());
+      setConfirmReset(false);
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const copy = async (which: string, text: string) => {
+    setCopied((await copyText(text)) ? which : null);
+    setTimeout(() => setCopied(null), 2000);
+  };
+
+  return (
+    <section class="card" aria-labelledby="feed-title" data-testid="feed-section">
+      <h2 id="feed-title">Calendar feed</h2>
+      <p class="muted small">
+        Subscribe to this private link in another calendar (Outlook, Apple or Google Calendar, Thunderbird) to see your Convene
+        meetings there. Anyone with the link can read your meetings: keep it to yourself, and reset it if it leaked.
+      </p>
+      {!feed && !error && <Spinner label="Loading…" />}
+      {feed && !feed.url && (
+        <button type="button" class="btn" disabled={busy} data-testid="feed-create" onClick={() => void reset()}>Create my feed link</button>
+      )}
+      {feed?.url && (
+        <>
+          <div class="feed-row">
+            <input type="text" readOnly value={feed.url} aria-label="Feed address (https)" data-testid="feed-url"
+              onFocus={(e) => e.currentTarget.select()} />
+            <button type="button" class="btn" data-testid="feed-copy" onClick={() => void copy("https", feed.url!)}>
+              <Icon name="copy" size={16} /> {copied === "https" ? "Copied" : "Copy"}
+            </button>
+          </div>
+          {feed.webcal_url && (
+            <div class="feed-row">
+              <input type="text" readOnly value={feed.webcal_url} aria-label="Feed address (webcal)" data-testid="feed-webcal-url"
+                onFocus={(e) => e.currentTarget.select()} />
+              <button type="button" class="btn" data-testid="feed-copy-webcal" onClick={() => void copy("webcal", feed.webcal_url!)}>
+                <Icon name="copy" size={16} /> {copied === "webcal" ? "Copied" : "Copy webcal link"}
+              </button>
+            </div>
+          )}
+          {!confirmReset ? (
+            <button type="button" class="btn ghost danger" data-testid="feed-reset" onClick={() => setConfirmReset(true)}>Reset link</button>
+          ) : (
+            <div class="confirm" role="alert">
+              <p>The current link stops working at once; calendars subscribed to it must use the new one.</p>
+              <div class="row">
+                <button type="button" class="btn danger" disabled={busy} data-testid="feed-reset-confirm" onClick={() => void reset()}>
+                  Reset link
+                </button>
+                <button type="button" class="btn ghost" onClick={() => setConfirmReset(false)}>Keep it</button>
+              </div>
+            </div>
+          )}
+        </>
+      )}
+      {error && <p class="error" role="alert">{error}</p>}
+    </section>
+  );
+}
+
+const STATUS_TEXT: Record<CalendarConnection["status"], string> = { pending: "Waiting for the first sync", ok: "Working", error: "Error" };
+
+function CalendarsSection() {
+  const zone = useUserZone();
+  const [list, setList] = useState<CalendarConnection[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [adding, setAdding] = useState(false);
+  const [busyId, setBusyId] = useState<string | null>(null);
+
+  const reload = () => rest.listCalendars().then(setList, (err: unknown) => setError(describeError(err)));
+  useEffect(() => {
+    void reload();
+  }, []);
+
+  const act = async (id: string, run: () => Promise<unknown>) => {
+    setBusyId(id);
+    setError(null);
+    try {
+      await run();
+      await reload();
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusyId(null);
+    }
+  };
+
+  return (
+    <section class="card" aria-labelledby="calendars-title" data-testid="calendars-section">
+      <h2 id="calendars-title">Connected calendars</h2>
+      <p class="muted small">
+        Busy times from your other calendars count in conflict checks and "find a time" (only the times are read). A CalDAV
+        calendar can also receive your Convene meetings.
+      </p>
+      {list === null && !error && <Spinner label="Loading…" />}
+      {list && list.length === 0 && <p class="muted small">No calendars connected.</p>}
+      {list && list.length > 0 && (
+        <ul class="connections">
+          {list.map((c) => (
+            <li key={c.id} class="connection" data-testid="calendar-connection" data-status={c.status} data-id={c.id}>
+              <div class="connection-main">
+                <strong>{c.name}</strong>
+                <span class="muted small">
+                  {c.kind === "ics" ? "ICS link" : "CalDAV"} · {c.purpose === "busy" ? "busy times" : "publishes my meetings"}
+                </span>
+                <span class={`small status-${c.status}`} data-testid="calendar-connection-status">
+                  {STATUS_TEXT[c.status]}
+                  {c.last_sync_at && ` · last synced ${formatDateTime(Date.parse(c.last_sync_at), zone)}`}
+                </span>
+                {c.last_error && <span class="error small" data-testid="calendar-connection-error">{c.last_error}</span>}
+              </div>
+              <div class="row">
+                <button type="button" class="btn small" disabled={busyId === c.id} data-testid="calendar-sync"
+                  onClick={() => void act(c.id, () => rest.syncCalendar(c.id))}>
+                  {busyId === c.id ? "Working…" : "Sync now"}
+                </button>
+                <button type="button" class="btn small ghost danger" disabled={busyId === c.id} data-testid="calendar-remove"
+                  aria-label={`Remove ${c.name}`}
+                  onClick={() => {
+                    if (confirm(`Remove "${c.name}"?`)) void act(c.id, () => rest.removeCalendar(c.id));
+                  }}>
+                  Remove
+                </button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+      {error && <p class="error" role="alert">{error}</p>}
+      {adding
+        ? <AddCalendarForm onDone={(added) => {
+            setAdding(false);
+            if (added) void reload();
+          }} />
+        : <button type="button" class="btn" data-testid="calendar-add" onClick={() => setAdding(true)}>Connect a calendar</button>}
+    </section>
+  );
+}
+
+type AddChoice = "ics" | "caldav-busy" | "caldav-publish";
+
+function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
+  const [choice, setChoice] = useState<AddChoice>("ics");
+  const [name, setName] = useState("");
+  const [url, setUrl] = useState("");
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const caldav = choice !== "ics";
+
+  const submit = async (ev: Event) => {
+    ev.preventDefault();
+    let parsed: URL;
+    try {
+      parsed = new URL(url.trim().replace(/^webcal:/i, "https:"));
+      if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("scheme");
+    } catch {
+      setError("Enter the calendar's full address (https://…).");
+      return;
+    }
+    const kind: ConnectionKind = caldav ? "caldav" : "ics";
+    const purpose: ConnectionPurpose = choice === "caldav-publish" ? "publish" : "busy";
+    const body: CalendarConnectionCreate = {
+      kind,
+      purpose,
+      name: name.trim() || parsed.hostname,
+      url: parsed.toString(),
+      ...(caldav && username.trim() ? { username: username.trim() } : {}),
+      ...(caldav && password ? { password } : {}),
+    };
+    setBusy(true);
+    setError(null);
+    try {
+      await rest.addCalendar(body);
+      onDone(true);
+    } catch (err) {
+      setError(describeError(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="form add-calendar" onSubmit={submit} data-testid="calendar-add-form" aria-label="Connect a calendar">
+      <label>
+        What to connect
+        <select value={choice} data-testid="calendar-add-kind" onChange={(e) => setChoice(e.currentTarget.value as AddChoice)}>
+          <option value="ics">A calendar link (ICS), for busy times</option>
+          <option value="caldav-busy">A CalDAV account, for busy times</option>
+          <option value="caldav-publish">A CalDAV calendar to publish my meetings to</option>
+        </select>
+      </label>
+      <label>
+        Name
+        <input type="text" maxLength={100} value={name} placeholder="Work calendar" data-testid="calendar-add-name"
+          onInput={(e) => setName(e.currentTarget.value)} />
+      </label>
+      <label>
+        {caldav ? "CalDAV address" : "Calendar link"}
+        <input type="url" required value={url} data-testid="calendar-add-url"
+          placeholder={caldav ? "https://cloud.example.org/remote.php/dav/calendars/me/work/" : "https://… .ics"}
+          onInput={(e) => setUrl(e.currentTarget.value)} />
+      </label>
+      {caldav && (
+        <>
+          <label>
+            User name
+            <input type="text" autoComplete="off" value={username} data-testid="calendar-add-username"
+              onInput={(e) => setUsername(e.currentTarget.value)} />
+          </label>
+          <label>
+            Password or app password
+            <input type="password" autoComplete="new-password" value={password} data-testid="calendar-add-password"
+              onInput={(e) => setPassword(e.currentTarget.value)} />
+          </label>
+        </>
+      )}
+      {error && <p class="error" role="alert" data-testid="calendar-add-error">{error}</p>}
+      <div class="row">
+        <button type="submit" class="btn primary" disabled={busy} data-testid="calendar-add-submit">{busy ? "Connecting…" : "Connect"}</button>
+        <button type="button" class="btn ghost" onClick={() => onDone(false)}>Cancel</button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,246 @@
+/**
+ * A meeting's details from the calendar: when (in the viewer's zone), who, the agenda, Join; the
+ * organiser and co-hosts edit or cancel it, invitees answer. For a series, editing and cancelling
+ * first ask which occurrences (this one, this and the following ones, all), as calendars do.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { describeError } from "../../protocol/errors";
+import type { Answer, Conflict, Occurrence, PartStat, Schedule, Scope } from "../../protocol/scheduling";
+import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
+import { formatRange, parseIsoLocal, toLocal } from "../../scheduling/time";
+import { Modal } from "../dialog";
+import { formatCode } from "../layout";
+import { openUrl } from "../router";
+import { rest } from "../session";
+import { Spinner } from "../pages/common";
+import { ConflictWarning } from "./conflicts";
+
+export const PARTSTAT_TEXT: Record<PartStat, string> = {
+  "NEEDS-ACTION": "Not answered",
+  ACCEPTED: "Accepted",
+  TENTATIVE: "Maybe",
+  DECLINED: "Declined",
+};
+
+export const ROLE_TEXT = { organizer: "Organiser", cohost: "Co-host", attendee: "Invited" } as const;
+
+const ANSWERS: { value: Answer; label: string; key: string }[] = [
+  { value: "ACCEPTED", label: "Accept", key: "accept" },
+  { value: "TENTATIVE", label: "Maybe", key: "tentative" },
+  { value: "DECLINED", label: "Decline", key: "decline" },
+];
+
+/** "This meeting / This and following / All meetings", asked before changing a series. */
+export function ScopeDialog({ action, onPick, onClose, allowFollowing = true }: {
+  action: "edit" | "cancel";
+  onPick: (scope: Scope) => void;
+  onClose: () => void;
+  allowFollowing?: boolean;
+}) {
+  const [scope, setScope] = useState<Scope>("this");
+  const options: { value: Scope; label: string }[] = [
+    { value: "this", label: "This meeting" },
+    ...(allowFollowing ? [{ value: "following" as const, label: "This and following meetings" }] : []),
+    { value: "all", label: "All meetings in the series" },
+  ];
+  return (
+    <Modal title={action === "edit" ? "Edit recurring meeting" : "Cancel recurring meeting"} onClose={onClose} testid="scope-dialog"
+      closeOnOutside>
+      <div role="radiogroup" aria-label="Which meetings" class="radio-list">
+        {options.map((o) => (
+          <label key={o.value} class="check">
+            <input type="radio" name="scope" value={o.value} checked={scope === o.value} data-testid={`scope-${o.value}`}
+              onChange={() => setScope(o.value)} />
+            {o.label}
+          </label>
+        ))}
+      </div>
+      <div class="row">
+        <button type="button" class={`btn ${action === "cancel" ? "danger" : "primary"}`} data-testid="scope-ok" onClick={() => onPick(scope)}>
+          {action === "edit" ? "Continue" : "Cancel meetings"}
+        </button>
+        <button type="button" class="btn ghost" onClick={onClose}>Back</button>
+      </div>
+    </Modal>
+  );
+}
+
+export function AnswerButtons({ current, busy, onAnswer, testPrefix }: {
+  current: PartStat | null;
+  busy: boolean;
+  onAnswer: (answer: Answer) => void;
+  testPrefix: string;
+}) {
+  return (
+    <div class="row answer-buttons" role="group" aria-label="Your answer">
+      {ANSWERS.map((a) => (
+        <button key={a.value} type="button" class={`btn ${current === a.value ? "primary" : ""}`} aria-pressed={current === a.value}
+          disabled={busy} data-testid={`${testPrefix}-${a.key}`} onClick={() => onAnswer(a.value)}>
+          {a.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
+  occurrence: Occurrence;
+  zone: string;
+  onClose: () => void;
+  onChanged: () => void;
+  onEdit: (schedule: Schedule, scope: Scope, occurrence: Occurrence) => void;
+}) {
+  const [schedule, setSchedule] = useState<Schedule | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [ask, setAsk] = useState<"edit" | "cancel" | null>(null);
+  const [confirmCancel, setConfirmCancel] = useState<Scope | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [answer, setAnswer] = useState<PartStat | null>(occurrence.partstat);
+  const [answerScope, setAnswerScope] = useState<"this" | "all">("all");
+  const [conflicts, setConflicts] = useState<Conflict[]>([]);
+
+  useEffect(() => {
+    rest.getSchedule(occurrence.schedule_id).then(setSchedule, (err: unknown) => setError(describeError(err)));
+  }, [occurrence.schedule_id]);
+
+  const start = Date.parse(occurrence.start);
+  const end = Date.parse(occurrence.end);
+  const canManage = occurrence.role === "organizer" || occurrence.role === "cohost";
+  const spec = schedule ? schedule.recurrence ?? (schedule.rrule ? parseRrule(schedule.rrule, schedule.timezone) : null) : null;
+  const seriesStart = schedule ? parseIsoLocal(schedule.start) : null;
+
+  const respond = async (value: Answer) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await rest.respond(occurrence.schedule_id, {
+        partstat: value,
+        ...(occurrence.recurring && answerScope === "this" ? { occurrence: occurrence.recurrence_id } : {}),
+      });
+      setAnswer(result.partstat);
+      setConflicts(result.conflicts);
+      onChanged();
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const cancel = async (scope: Scope) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await rest.cancelSchedule(occurrence.schedule_id, scope, scope === "all" ? undefined : occurrence.recurrence_id);
+      onChanged();
+      onClose();
+    } catch (err) {
+      setError(describeError(err));
+      setBusy(false);
+    }
+  };
+
+  const pick = (action: "edit" | "cancel", scope: Scope) => {
+    setAsk(null);
+    if (action === "edit" && schedule) onEdit(schedule, scope, occurrence);
+    else if (action === "cancel") setConfirmCancel(scope);
+  };
+
+  const begin = (action: "edit" | "cancel") => {
+    if (occurrence.recurring) setAsk(action);
+    else pick(action, "all");
+  };
+
+  return (
+    <Modal title={occurrence.title} onClose={onClose} testid="event-details" closeOnOutside initialFocus="[data-testid=event-join]">
+      <div class="event-details" data-schedule-id={occurrence.schedule_id}>
+        <p data-testid="event-when">
+          <strong>{formatRange(start, end, zone)}</strong>
+          {schedule && schedule.timezone !== zone && (
+            <span class="muted small"> · {formatRange(start, end, schedule.timezone)} {schedule.timezone.replace(/_/g, " ")}</span>
+          )}
+        </p>
+        {occurrence.recurring && spec && seriesStart && (
+          <p class="muted small" data-testid="event-recurrence">{recurrenceSummary(spec, toLocal(Date.parse(occurrence.start), schedule!.timezone), undefined)}</p>
+        )}
+        <p class="muted small">
+          <span data-testid="event-role">{ROLE_TEXT[occurrence.role]}</span>
+          {occurrence.role !== "organizer" && <> · organised by {occurrence.organizer.display_name}</>}
+          {occurrence.role !== "organizer" && <> · your answer: <span data-testid="event-answer">{PARTSTAT_TEXT[answer ?? "NEEDS-ACTION"]}</span></>}
+        </p>
+        <div class="row">
+          <button type="button" class="btn primary" data-testid="event-join" onClick={() => openUrl(occurrence.join_url)}>Join</button>
+          {schedule && (
+            <span class="muted small">
+              Code {formatCode(schedule.meeting.code)}{schedule.meeting.passcode ? ` · passcode ${schedule.meeting.passcode}` : ""}
+            </span>
+          )}
+        </div>
+        {!schedule && !error && <Spinner label="Loading…" />}
+        {schedule?.agenda && <p class="agenda" data-testid="event-agenda">{schedule.agenda}</p>}
+        {schedule && schedule.attendees.length > 0 && (
+          <section aria-label="Invitees">
+            <h3>Invitees</h3>
+            <ul class="attendees" data-testid="event-attendees">
+              {schedule.attendees.map((a) => (
+                <li key={a.id} data-testid="event-attendee" data-email={a.email} data-partstat={a.partstat}>
+                  <span class="person-name">{a.display_name || a.email}</span>
+                  <span class="muted small">
+                    {a.cohost ? "co-host · " : a.required ? "" : "optional · "}{PARTSTAT_TEXT[a.partstat]}
+                    {canManage && a.email_status === "bounced" && <span class="warn"> · email bounced{a.email_error ? `: ${a.email_error}` : ""}</span>}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+        {occurrence.role !== "organizer" && (
+          <section aria-label="Your answer" class="answer">
+            {occurrence.recurring && (
+              <div class="row" role="radiogroup" aria-label="Answer for">
+                <label class="check">
+                  <input type="radio" name="answer-scope" checked={answerScope === "all"} data-testid="answer-scope-all"
+                    onChange={() => setAnswerScope("all")} />
+                  All meetings
+                </label>
+                <label class="check">
+                  <input type="radio" name="answer-scope" checked={answerScope === "this"} data-testid="answer-scope-this"
+                    onChange={() => setAnswerScope("this")} />
+                  Only this one
+                </label>
+              </div>
+            )}
+            <AnswerButtons current={answer} busy={busy} onAnswer={(a) => void respond(a)} testPrefix="answer" />
+            <ConflictWarning conflicts={conflicts} zone={zone} recurring={occurrence.recurring}
+              intro="You have other meetings at this time:" />
+          </section>
+        )}
+        {error && <p class="error" role="alert">{error}</p>}
+        {confirmCancel && (
+          <div class="confirm" role="alert" data-testid="cancel-confirm">
+            <p>
+              {confirmCancel === "all" ? "Cancel the meeting" : confirmCancel === "this" ? "Cancel this occurrence" : "Cancel this and the following meetings"}?
+              {" "}Invitees will be told.
+            </p>
+            <div class="row">
+              <button type="button" class="btn danger" disabled={busy} data-testid="cancel-confirm-yes" onClick={() => void cancel(confirmCancel)}>
+                Cancel meeting
+              </button>
+              <button type="button" class="btn ghost" onClick={() => setConfirmCancel(null)}>Keep it</button>
+            </div>
+          </div>
+        )}
+        <div class="row dialog-actions">
+          {canManage && (
+            <>
+              <button type="button" class="btn" data-testid="event-edit" disabled={!schedule} onClick={() => begin("edit")}>Edit</button>
+              <button type="button" class="btn ghost danger" data-testid="event-cancel" onClick={() => begin("cancel")}>Cancel meeting</button>
+            </>
+          )}
+          <button type="button" class="btn ghost" onClick={onClose}>Close</button>
+        </div>
+      </div>
+      {ask && <ScopeDialog action={ask} onClose={() => setAsk(null)} onPick={(scope) => pick(ask, scope)} />}
+    </Modal>
+  );
+}
