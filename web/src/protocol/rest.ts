@@ -20,6 +20,7 @@ import type {
   Reply,
   RespondBody,
   RespondResult,
+  RsvpAnswer,
   RsvpView,
   Schedule,
   ScheduleCreate,
@@ -255,17 +256,22 @@ export class RestClient {
     return this.call<RsvpView>("GET", `/rsvp/${encodeURIComponent(attendeeId)}/${encodeURIComponent(token)}`);
   }
 
-  answerRsvp(attendeeId: string, token: string, body: RespondBody): Promise<RespondResult> {
-    return this.call<RespondResult>("POST", `/rsvp/${encodeURIComponent(attendeeId)}/${encodeURIComponent(token)}`, body);
+  answerRsvp(attendeeId: string, token: string, body: RsvpAnswer): Promise<RsvpView> {
+    return this.call<RsvpView>("POST", `/rsvp/${encodeURIComponent(attendeeId)}/${encodeURIComponent(token)}`, body);
   }
 
   feed(): Promise<Feed> {
     return this.call<Feed>("GET", "/users/me/feed");
   }
 
-  /** Creates the feed, or replaces its link (the old one stops working). */
+  /** Turns the feed on with a new link; every earlier link stops working. */
   resetFeed(): Promise<Feed> {
-    return this.call<Feed>("POST", "/users/me/feed/reset");
+    return this.call<Feed>("POST", "/users/me/feed");
+  }
+
+  /** Turns the feed off; every earlier link stops working. */
+  disableFeed(): Promise<Feed> {
+    return this.call<Feed>("DELETE", "/users/me/feed");
   }
 
   async listCalendars(): Promise<CalendarConnection[]> {

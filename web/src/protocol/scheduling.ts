@@ -207,26 +207,74 @@ export interface Reply {
   responded_at: string | null;
 }
 
-/** What the page of an invitation's link shows (GET /rsvp/{attendee_id}/{token}). */
+/** An invitee as the answer page and the organiser see them. */
+export interface RsvpAttendee {
+  id: string;
+  email: string;
+  display_name: string;
+  required: boolean;
+  cohost: boolean;
+  partstat: PartStat;
+  responded_at: string | null;
+  email_status: EmailStatus;
+  email_error: string | null;
+  /** Answers for single occurrences, overriding `partstat`. */
+  occurrences: { recurrence_id: string; partstat: PartStat }[];
+}
+
+export interface RsvpSchedule {
+  id: string;
+  title: string;
+  agenda: string;
+  organizer_name: string;
+  organizer_email: string;
+  timezone: string;
+  /** Wall-clock start in `timezone`, "YYYY-MM-DDTHH:MM:SS". */
+  start_local: string;
+  duration_minutes: number;
+  rrule: string | null;
+  status: ScheduleStatus;
+  sequence: number;
+  join_url: string;
+  meeting_code: string;
+  passcode: string | null;
+}
+
+export interface RsvpOccurrence {
+  recurrence_id: string;
+  start: string;
+  end: string;
+  title: string;
+  /** This occurrence was moved or changed on its own. */
+  changed: boolean;
+  partstat: PartStat;
+}
+
+/** One of the invitee's meetings overlapping an occurrence (`recurrence_id`) of this one. */
+export interface RsvpConflict {
+  recurrence_id: string;
+  start: string;
+  end: string;
+  title: string | null;
+  schedule_id: string | null;
+}
+
+/** What the page of an invitation's link shows (GET and POST /rsvp/{attendee_id}/{token}). */
 export interface RsvpView {
-  attendee: { id: string; email: string; display_name: string; partstat: PartStat };
-  schedule: {
-    id: string;
-    title: string;
-    agenda: string;
-    timezone: string;
-    start: string;
-    duration_minutes: number;
-    recurrence: RecurrenceSpec | null;
-    status: ScheduleStatus;
-    organizer: { display_name: string; email: string };
-    join_url: string;
-  };
-  /** The next occurrences (UTC starts), to answer one of them. */
-  occurrences: Slot[];
-  /** Per-occurrence answers already given (recurrence id -> answer). */
-  answers: Record<string, PartStat>;
-  conflicts: Conflict[];
+  attendee: RsvpAttendee;
+  schedule: RsvpSchedule;
+  /** The invitee's zone when they have an account, else the meeting's. */
+  timezone: string;
+  /** The upcoming occurrences (at most 50), with the invitee's answer to each. */
+  occurrences: RsvpOccurrence[];
+  /** null: not known (not a Convene user, or not checked). */
+  conflicts: RsvpConflict[] | null;
+}
+
+export interface RsvpAnswer {
+  partstat: Answer;
+  /** One occurrence (its recurrence id, as listed); left out: the whole series. */
+  recurrence_id?: string | null;
 }
 
 /** Weekday key ("mon".."sun") -> local [from, to] ranges ("09:00", "17:00"). */
@@ -243,8 +291,10 @@ export interface CalendarSettings {
 }
 
 export interface Feed {
-  /** null until the feed is created. */
+  enabled: boolean;
+  /** https form, to paste into a calendar program; null while there is no feed. */
   url: string | null;
+  /** webcal form, a link that opens a calendar program. */
   webcal_url: string | null;
 }
 

@@ -1,19 +1,42 @@
 /**
  * /rsvp/<attendee_id>/<token>: the page an invitation's link opens, signed in or not. It shows
- * the meeting in the viewer's zone (their calendar setting, else the browser's) and takes an answer
- * for the whole series or one occurrence; conflicts the server finds are shown as a warning.
+ * the meeting in the viewer's zone (their calendar setting when signed in, else the browser's) and
+ * takes an answer for the whole series or one occurrence; the invitee's meetings that overlap
+ * (the server checks them for Convene users) are shown as a warning.
  */
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
-import type { Answer, Conflict, PartStat, RsvpView } from "../../protocol/scheduling";
-import { parseIsoLocal, formatRange, formatLongDay, fromLocal, toLocal } from "../../scheduling/time";
-import { recurrenceSummary } from "../../scheduling/recurrence";
+import type { Answer, Conflict, PartStat, RsvpConflict, RsvpOccurrence, RsvpView } from "../../protocol/scheduling";
+import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
+import { formatLongDay, formatRange, fromLocal, parseIsoLocal } from "../../scheduling/time";
 import { useUserZone } from "../prefs";
 import { openUrl } from "../router";
 import { rest } from "../session";
-import { AnswerButtons, PARTSTAT_TEXT } from "../scheduling/details";
 import { ConflictWarning } from "../scheduling/conflicts";
+import { AnswerButtons, PARTSTAT_TEXT } from "../scheduling/details";
 import { Spinner, TopBar } from "./common";
+
+/** The page's conflicts in the shape the warning shows. */
+export function rsvpConflicts(view: RsvpView, only: string | null): Conflict[] {
+  const byId = new Map<string, RsvpOccurrence>(view.occurrences.map((o) => [Date.parse(o.recurrence_id).toString(), o]));
+  return (view.conflicts ?? [])
+    .filter((c: RsvpConflict) => only === null || Date.parse(c.recurrence_id) === Date.parse(only))
+    .map((c) => {
+      const occ = byId.get(Date.parse(c.recurrence_id).toString());
+      return {
+        email: view.attendee.email,
+        display_name: view.attendee.display_name,
+        self: true,
+        occurrence_start: occ?.start ?? c.recurrence_id,
+        occurrence_end: occ?.end ?? c.recurrence_id,
+        source: c.schedule_id ? "schedule" : "calendar",
+        title: c.title,
+        schedule_id: c.schedule_id,
+        busy_start: c.start,
+        busy_end: c.end,
+      };
+    });
+}
 
 export function RsvpPage({ attendeeId, token, occurrence }: { attendeeId: string; token: string; occurrence: string | null }) {
   const zone = useUserZone();
@@ -21,18 +44,19 @@ export function RsvpPage({ attendeeId, token, occurrence }: { attendeeId: string
   const [loadError, setLoadError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [answer, setAnswer] = useState<PartStat | null>(null);
   const [answered, setAnswered] = useState(false);
-  const [conflicts, setConflicts] = useState<Conflict[]>([]);
   const [scope, setScope] = useState<"all" | "one">(occurrence ? "one" : "all");
   const [which, setWhich] = useState<string>(occurrence ?? "");
 
   useEffect(() => {
     rest.getRsvp(attendeeId, token).then((v) => {
       setView(v);
-      setAnswer(occurrence && v.answers[occurrence] ? v.answers[occurrence]! : v.attendee.partstat);
-      setConflicts(v.conflicts);
-      if (!occurrence && v.occurrences[0]) setWhich(v.occurrences[0].start);
+      const known = occurrence && v.occurrences.find((o) => Date.parse(o.recurrence_id) === Date.parse(occurrence));
+      if (known) setWhich(known.recurrence_id);
+      else {
+        setScope("all");
+        if (v.occurrences[0]) setWhich(v.occurrences[0].recurrence_id);
+      }
     }, (err: unknown) => setLoadError(describeError(err)));
   }, [attendeeId, token]);
 
@@ -41,12 +65,11 @@ export function RsvpPage({ attendeeId, token, occurrence }: { attendeeId: string
     setBusy(true);
     setError(null);
     try {
-      const result = await rest.answerRsvp(attendeeId, token, {
+      const recurring = !!view.schedule.rrule;
+      setView(await rest.answerRsvp(attendeeId, token, {
         partstat: value,
-        ...(view.schedule.recurrence && scope === "one" && which ? { occurrence: which } : {}),
-      });
-      setAnswer(result.partstat);
-      setConflicts(result.conflicts);
+        ...(recurring && scope === "one" && which ? { recurrence_id: which } : {}),
+      }));
       setAnswered(true);
     } catch (err) {
       setError(describeError(err));
@@ -71,12 +94,17 @@ export function RsvpPage({ attendeeId, token, occurrence }: { attendeeId: string
   if (!view) return <div class="page"><TopBar /><Spinner label="Loading the invitation…" /></div>;
 
   const s = view.schedule;
-  const local = parseIsoLocal(s.start);
+  const recurring = !!s.rrule;
+  const chosen = view.occurrences.find((o) => o.recurrence_id === which) ?? null;
+  const shown = scope === "one" && chosen ? chosen : view.occurrences[0] ?? null;
+  const local = parseIsoLocal(s.start_local);
   const seriesStart = local ? fromLocal(local, s.timezone).getTime() : Date.now();
-  const first = scope === "one" && which ? Date.parse(which) : view.occurrences[0] ? Date.parse(view.occurrences[0].start) : seriesStart;
-  const end = first + s.duration_minutes * 60_000;
-  const recurring = !!s.recurrence;
+  const start = shown ? Date.parse(shown.start) : seriesStart;
+  const end = shown ? Date.parse(shown.end) : seriesStart + s.duration_minutes * 60_000;
+  const spec = s.rrule ? parseRrule(s.rrule, s.timezone) : null;
+  const current: PartStat = scope === "one" && chosen ? chosen.partstat : view.attendee.partstat;
   const cancelled = s.status === "cancelled";
+  const conflicts = rsvpConflicts(view, scope === "one" && chosen ? chosen.recurrence_id : null);
 
   return (
     <div class="page">
@@ -86,47 +114,52 @@ export function RsvpPage({ attendeeId, token, occurrence }: { attendeeId: string
           <h1 id="rsvp-title" data-testid="rsvp-title">{s.title}</h1>
           {cancelled && <p class="warn" role="alert" data-testid="rsvp-cancelled">This meeting was cancelled.</p>}
           <p data-testid="rsvp-when">
-            <strong>{formatRange(first, end, zone)}</strong>
+            {recurring && scope === "all" && <span class="muted">Next: </span>}
+            <strong>{formatRange(start, end, zone)}</strong>
             <span class="muted small"> ({zone.replace(/_/g, " ")})</span>
           </p>
           {s.timezone !== zone && (
-            <p class="muted small">Organiser's time: {formatRange(first, end, s.timezone)} ({s.timezone.replace(/_/g, " ")})</p>
+            <p class="muted small">Organiser's time: {formatRange(start, end, s.timezone)} ({s.timezone.replace(/_/g, " ")})</p>
           )}
-          {recurring && local && (
-            <p class="muted small" data-testid="rsvp-recurrence">{recurrenceSummary(s.recurrence, toLocal(seriesStart, s.timezone), undefined)}</p>
-          )}
-          <p class="muted small">Organised by {s.organizer.display_name} · invitation for {view.attendee.email}</p>
-          {s.agenda && <p class="agenda">{s.agenda}</p>}
+          {spec && local && <p class="muted small" data-testid="rsvp-recurrence">{recurrenceSummary(spec, local, undefined)}</p>}
+          <p class="muted small">Organised by {s.organizer_name} · invitation for {view.attendee.email}</p>
+          {s.agenda && <p class="agenda" data-testid="rsvp-agenda">{s.agenda}</p>}
           {!cancelled && (
             <>
-              {recurring && (
+              {recurring && view.occurrences.length > 0 && (
                 <fieldset class="rsvp-scope">
                   <legend>Answer for</legend>
                   <label class="check">
-                    <input type="radio" name="rsvp-scope" checked={scope === "all"} data-testid="rsvp-scope-all" onChange={() => setScope("all")} />
+                    <input type="radio" name="rsvp-scope" checked={scope === "all"} data-testid="rsvp-scope-all"
+                      onChange={() => setScope("all")} />
                     All meetings in the series
                   </label>
                   <label class="check">
                     <input type="radio" name="rsvp-scope" checked={scope === "one"} data-testid="rsvp-scope-one"
-                      disabled={view.occurrences.length === 0} onChange={() => setScope("one")} />
+                      onChange={() => setScope("one")} />
                     Only the meeting on
-                    <select value={which} data-testid="rsvp-occurrence" disabled={scope !== "one"} aria-label="Which meeting"
-                      onChange={(e) => setWhich(e.currentTarget.value)}>
-                      {view.occurrences.map((o) => (
-                        <option key={o.start} value={o.start}>{formatLongDay(Date.parse(o.start), zone)}</option>
-                      ))}
-                    </select>
                   </label>
+                  <select value={which} data-testid="rsvp-occurrence" disabled={scope !== "one"} aria-label="Which meeting"
+                    onChange={(e) => setWhich(e.currentTarget.value)}>
+                    {view.occurrences.map((o) => (
+                      <option key={o.recurrence_id} value={o.recurrence_id}>
+                        {formatLongDay(Date.parse(o.start), zone)}{o.changed ? " (changed)" : ""} · {PARTSTAT_TEXT[o.partstat]}
+                      </option>
+                    ))}
+                  </select>
                 </fieldset>
               )}
-              <AnswerButtons current={answer} busy={busy} onAnswer={(a) => void respond(a)} testPrefix="rsvp" />
-              <p class="muted small" data-testid="rsvp-answer" aria-live="polite">
-                {answered ? `Thanks, your answer is saved: ${PARTSTAT_TEXT[answer ?? "NEEDS-ACTION"]}.` : `Your answer: ${PARTSTAT_TEXT[answer ?? "NEEDS-ACTION"]}`}
+              <AnswerButtons current={current} busy={busy} onAnswer={(a) => void respond(a)} testPrefix="rsvp" />
+              <p class="muted small" data-testid="rsvp-answer" data-partstat={current} aria-live="polite">
+                {answered ? `Thanks, your answer is saved: ${PARTSTAT_TEXT[current]}.` : `Your answer: ${PARTSTAT_TEXT[current]}.`}
               </p>
               {error && <p class="error" role="alert">{error}</p>}
               <ConflictWarning conflicts={conflicts} zone={zone} recurring={recurring}
                 intro={conflicts.length === 1 ? "This overlaps another of your meetings:" : "This overlaps other meetings of yours:"} />
-              <button type="button" class="btn" data-testid="rsvp-join" onClick={() => openUrl(s.join_url)}>Join the meeting</button>
+              <div class="row">
+                <button type="button" class="btn" data-testid="rsvp-join" onClick={() => openUrl(s.join_url)}>Join the meeting</button>
+                <span class="muted small">Code {s.meeting_code}{s.passcode ? ` · passcode ${s.passcode}` : ""}</span>
+              </div>
             </>
           )}
         </section>

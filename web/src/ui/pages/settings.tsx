@@ -249,6 +249,17 @@ function FeedSection() {
       setBusy(false);
     }
   };
+  const disable = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setFeed(await rest.disableFeed());
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
   const copy = async (which: string, text: string) => {
     setCopied((await copyText(text)) ? which : null);
     setTimeout(() => setCopied(null), 2000);
@@ -262,10 +273,10 @@ function FeedSection() {
         meetings there. Anyone with the link can read your meetings: keep it to yourself, and reset it if it leaked.
       </p>
       {!feed && !error && <Spinner label="Loading…" />}
-      {feed && !feed.url && (
+      {feed && (!feed.enabled || !feed.url) && (
         <button type="button" class="btn" disabled={busy} data-testid="feed-create" onClick={() => void reset()}>Create my feed link</button>
       )}
-      {feed?.url && (
+      {feed?.enabled && feed.url && (
         <>
           <div class="feed-row">
             <input type="text" readOnly value={feed.url} aria-label="Feed address (https)" data-testid="feed-url"
@@ -284,7 +295,10 @@ function FeedSection() {
             </div>
           )}
           {!confirmReset ? (
-            <button type="button" class="btn ghost danger" data-testid="feed-reset" onClick={() => setConfirmReset(true)}>Reset link</button>
+            <div class="row">
+              <button type="button" class="btn ghost danger" data-testid="feed-reset" onClick={() => setConfirmReset(true)}>Reset link</button>
+              <button type="button" class="btn ghost" disabled={busy} data-testid="feed-disable" onClick={() => void disable()}>Turn off</button>
+            </div>
           ) : (
             <div class="confirm" role="alert">
               <p>The current link stops working at once; calendars subscribed to it must use the new one.</p>
