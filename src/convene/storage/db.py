@@ -38,6 +38,7 @@ from convene.config import Settings
 from convene.migrations import alembic_config
 from convene.storage.auth_sessions import AuthSessionStore
 from convene.storage.bans import BanStore
+from convene.storage.calendars import CalendarStore
 from convene.storage.chat import ChatStore
 from convene.storage.journal import JournalStore
 from convene.storage.meetings import MeetingStore
@@ -99,6 +100,7 @@ class Database:
         self.chat = ChatStore(self)
         self.participation = ParticipationStore(self)
         self.journal = JournalStore(self)
+        self.calendars = CalendarStore(self)
         self.schedules = ScheduleStore(self)
         self.user_settings = UserSettingsStore(self)
         self.outbox = OutboxStore(self)
