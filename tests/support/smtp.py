@@ -57,7 +57,9 @@ class Received:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        # Python's parser keeps the space of a header folded right after its name
+        # ("Subject:\r\n Invitation..."); mail programs drop it, as RFC 5322 unfolding does.
+        return str(self.message["Subject"]).strip()
 
     def part(self, content_type: str) -> EmailMessage | None:
         for part in self.message.walk():

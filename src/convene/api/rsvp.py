@@ -35,7 +35,7 @@ from convene.protocol.ids import UserId
 from convene.scheduling import ical
 from convene.scheduling import invitations as invitation_jobs
 from convene.scheduling import reminders as reminder_jobs
-from convene.scheduling.invitations import apply_reply
+from convene.scheduling.invitations import accounts_of, apply_reply
 from convene.scheduling.recurrence import is_occurrence, occurrences
 from convene.scheduling.tokens import feed_token, rsvp_token, tokens_match
 from convene.storage.db import Database
@@ -231,18 +231,18 @@ async def _invitee(
 
 
 async def _conflicts(
-    request: Request, attendee: AttendeeRecord, schedule: ScheduleRecord, window: list[Any]
+    request: Request, account: UserId | None, schedule: ScheduleRecord, window: list[Any]
 ) -> list[ConflictOut] | None:
     """The invitee's other meetings overlapping the listed occurrences (Convene users only)."""
-    if attendee.user_id is None or not window:
+    if account is None or not window:
         return None
     db: Database = request.app.state.db
     start = min(o.start_utc for o in window)
     end = max(o.end_utc for o in window)
     try:
-        others = await db.schedules.for_user(attendee.user_id, start, end)
+        others = await db.schedules.for_user(account, start, end)
     except Exception:
-        log.warning("conflicts for attendee %s could not be checked", attendee.id, exc_info=True)
+        log.warning("conflicts for user %s could not be checked", account, exc_info=True)
         return None
     found: list[ConflictOut] = []
     for other in others:
@@ -282,8 +282,9 @@ async def _view(
             schedule, schedule.first_start, schedule.first_start + timedelta(days=1), limit=1
         )
     timezone = schedule.timezone
-    if attendee.user_id is not None:
-        timezone = (await db.user_settings.get(attendee.user_id)).timezone
+    account = (await accounts_of(db, schedule)).get(attendee.id)
+    if account is not None:
+        timezone = (await db.user_settings.get(account)).timezone
     return RsvpOut(
         attendee=AttendeeOut.of(attendee),
         schedule=_summary(schedule, settings.base_url),
@@ -299,7 +300,7 @@ async def _view(
             )
             for o in upcoming
         ],
-        conflicts=await _conflicts(request, attendee, schedule, upcoming),
+        conflicts=await _conflicts(request, account, schedule, upcoming),
     )
 
 

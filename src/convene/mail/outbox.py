@@ -130,32 +130,37 @@ class MailOutbox:
         deliveries = await self._sender.send(batch)
         attempted = 0
         for email, delivery in zip(emails, deliveries, strict=True):
-            status = await self._record(email, delivery)
-            if status is None:
+            recorded = await self._record(email, delivery)
+            if recorded is None:
                 continue
             attempted += 1
+            status, detail = recorded
             for listener in self._listeners:
                 try:
-                    await listener(email, status, delivery.detail or None)
+                    await listener(email, status, detail or None)
                 except Exception:
                     log.exception("delivery listener failed for email %d", email.id)
         return attempted
 
-    async def _record(self, email: OutboxRecord, delivery: Delivery) -> DeliveryStatus | None:
+    async def _record(
+        self, email: OutboxRecord, delivery: Delivery
+    ) -> tuple[DeliveryStatus, str] | None:
+        """Record the outcome; the status and words reported to the listeners (None: not
+        tried)."""
         outbox, owner, now = self._db.outbox, self._owner, self._clock.now()
         match delivery.outcome:
             case "sent":
                 await outbox.mark_sent(email.id, owner=owner, now=now)
                 log.info("email %d (%s) sent", email.id, email.kind)
-                return "sent"
+                return "sent", ""
             case "bounced":
                 await outbox.mark_bounced(email.id, owner=owner, error=delivery.detail)
                 log.warning("email %d (%s) bounced: %s", email.id, email.kind, delivery.detail)
-                return "bounced"
+                return "bounced", delivery.detail
             case "failed":
                 await outbox.mark_failed(email.id, owner=owner, error=delivery.detail)
                 log.warning("email %d (%s) failed: %s", email.id, email.kind, delivery.detail)
-                return "failed"
+                return "failed", delivery.detail
             case "not_tried":
                 # Not this email's fault: due again at once, without counting an attempt.
                 await outbox.mark_retry(
@@ -172,7 +177,7 @@ class MailOutbox:
                     detail = f"gave up after {attempts} attempts: {delivery.detail}"
                     await outbox.mark_failed(email.id, owner=owner, error=detail)
                     log.warning("email %d (%s) failed: %s", email.id, email.kind, detail)
-                    return "failed"
+                    return "failed", detail
                 await outbox.mark_retry(
                     email.id,
                     owner=owner,
@@ -186,7 +191,7 @@ class MailOutbox:
                     attempts,
                     delivery.detail,
                 )
-                return "retry"
+                return "retry", delivery.detail
 
 
 def _local_hostname(settings: Settings) -> str:

@@ -12,10 +12,12 @@ occurrence_cancelled     METHOD:CANCEL of that occurrence (RECURRENCE-ID) to eve
 reply                    a note to the organiser ("Bob accepted"), by email and in the app
 =======================  ======================================================================
 
-"This version" is the highest SEQUENCE of the series and its changed occurrences: it is part of
-each email's dedupe key, so a change handled twice (a crash, another node) sends nothing twice,
-while a real update (a higher SEQUENCE) reaches everyone again. Emails always describe the
-schedule as it is when they are written, so a backlog of changes never sends outdated times.
+"This version" is the highest SEQUENCE of the series and its changed occurrences, with a digest
+of the titles and agendas (which change without a new SEQUENCE): it is part of each email's
+dedupe key, so a change handled twice (a crash, another node) sends nothing twice, inviting one
+more person sends nothing to the others, and a real update reaches everyone again. Emails always
+describe the schedule as it is when they are written, so a backlog of changes never sends
+outdated times.
 
 Convene users among the invitees are also told in the app (a ``notification`` event on
 ``user.<id>``). Answers come in by the link in the email (:mod:`convene.api.rsvp`), by an iMIP
@@ -26,12 +28,13 @@ REPLY uploaded by the organiser or received by :mod:`convene.mail.inbound`, all 
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
-from typing import Any, cast
+from typing import Any, cast, get_args
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -45,6 +48,7 @@ from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.mail.outbox import DeliveryStatus, MailOutbox
 from convene.protocol.codec import encode_event
 from convene.protocol.errors import ConveneError
+from convene.protocol.ids import UserId
 from convene.protocol.messages import Notification
 from convene.scheduling import ical
 from convene.scheduling.journal import drain
@@ -60,6 +64,7 @@ __all__ = [
     "INVITATION_KINDS",
     "Context",
     "Invitations",
+    "accounts_of",
     "apply_reply",
     "format_when",
     "install",
@@ -75,6 +80,7 @@ INBOUND_JOB = "mail-inbound"
 INTERVAL_SECONDS = 10.0
 # Outbox kinds whose delivery is reported on the attendee (what the organiser sees).
 INVITATION_KINDS = frozenset({"invitation", "update", "cancel"})
+_EMAIL_STATUSES = frozenset(get_args(EmailStatus))
 _ANSWER_WORDS = {"ACCEPTED": "accepted", "TENTATIVE": "may attend", "DECLINED": "declined"}
 _DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday"}
 _DAY_NAMES |= {"FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
@@ -84,6 +90,16 @@ def version_of(schedule: ScheduleRecord) -> int:
     """The version invitees have to be told about: the highest SEQUENCE of the series and of
     its changed occurrences."""
     return max([schedule.sequence, *(e.sequence for e in schedule.exceptions)])
+
+
+def content_of(schedule: ScheduleRecord) -> str:
+    """A short digest of what invitees read that does not change the SEQUENCE (titles and
+    agendas): part of the dedupe key, so renaming a meeting sends an update, while inviting one
+    more person sends nothing to those who already have this version."""
+    parts: list[str] = [schedule.title, schedule.agenda]
+    for exc in sorted(schedule.exceptions, key=lambda e: e.recurrence_id):
+        parts += [exc.recurrence_id.isoformat(), exc.title or "", exc.agenda or ""]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
 def rsvp_url(base_url: str, attendee_id: str, token: str, answer: str | None = None) -> str:
@@ -145,6 +161,20 @@ async def notify_user(bus: Bus, user_id: str, note: Notification) -> bool:
         log.warning("could not publish a notification for user %s", user_id, exc_info=True)
         return False
     return True
+
+
+async def accounts_of(db: Database, schedule: ScheduleRecord) -> dict[str, UserId]:
+    """The Convene account of each invitee who has one (attendee id -> user id): the one the
+    attendee row names, or the account with the invitee's address."""
+    found = {a.id: a.user_id for a in schedule.attendees if a.user_id is not None}
+    unlinked = [a for a in schedule.attendees if a.user_id is None]
+    if unlinked:
+        accounts = await db.schedules.resolve_accounts(a.email for a in unlinked)
+        for attendee in unlinked:
+            account = accounts.get(attendee.email)
+            if account is not None:
+                found[attendee.id] = account[0]
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,12 +249,15 @@ class Invitations:
         details = change.details
         match change.kind:
             case "created" | "updated" | "occurrence_updated":
-                removed = _emails(details.get("removed") or details.get("attendees_removed"))
-                await self._uninvite(schedule, removed, change)
+                if change.kind != "created":
+                    # (A series split by "this and following" is created with a new UID: those
+                    # left out of it never had that event.)
+                    removed = _emails(details.get("attendees_removed"))
+                    await self._uninvite(schedule, removed, change)
                 if schedule.status == "cancelled":
                     await self._cancel(schedule, None)
                 else:
-                    added = _emails(details.get("added") or details.get("attendees_added"))
+                    added = _emails(details.get("attendees_added"))
                     await self._request(schedule, new=None if change.kind == "created" else added)
             case "cancelled":
                 await self._cancel(schedule, None)
@@ -239,15 +272,18 @@ class Invitations:
 
     # -- emails --------------------------------------------------------------------------------
 
-    async def _zones(self, attendees: Sequence[AttendeeRecord], fallback: str) -> dict[str, str]:
-        """Each invitee's time zone: their own setting when they are a Convene user."""
-        users = [a.user_id for a in attendees if a.user_id is not None]
+    async def _people(self, schedule: ScheduleRecord) -> tuple[dict[str, UserId], dict[str, str]]:
+        """Each invitee's account (when they have one) and time zone (their own setting when
+        they are a Convene user, else the organiser's)."""
+        accounts = await accounts_of(self._ctx.db, schedule)
+        users = list(dict.fromkeys(accounts.values()))
         settings = await self._ctx.db.user_settings.get_many(users) if users else {}
         zones: dict[str, str] = {}
-        for attendee in attendees:
-            record = settings.get(attendee.user_id) if attendee.user_id else None
-            zones[attendee.id] = record.timezone if record else fallback
-        return zones
+        for attendee in schedule.attendees:
+            account = accounts.get(attendee.id)
+            record = settings.get(account) if account else None
+            zones[attendee.id] = record.timezone if record else schedule.timezone
+        return accounts, zones
 
     def _next_occurrence(self, schedule: ScheduleRecord) -> tuple[datetime, datetime] | None:
         now = self._ctx.clock.now()
@@ -304,9 +340,9 @@ class Invitations:
         """REQUEST to every invitee not yet sent this version; ``new``: the addresses invited
         by this change (None: everyone is new)."""
         ctx = self._ctx
-        version = version_of(schedule)
+        version, content = version_of(schedule), content_of(schedule)
         when = self._next_occurrence(schedule)
-        zones = await self._zones(schedule.attendees, schedule.timezone)
+        accounts, zones = await self._people(schedule)
         data = ical.calendar_for(
             schedule,
             method="REQUEST",
@@ -317,7 +353,7 @@ class Invitations:
         emails: list[NewEmail] = []
         new_invitees: list[AttendeeRecord] = []
         for attendee in schedule.attendees:
-            key = f"request:{schedule.id}:{version}:{attendee.email}"
+            key = f"request:{schedule.id}:{version}:{content}:{attendee.email}"
             if await ctx.db.outbox.get_by_key(key) is not None:
                 continue  # this version already went to this person
             is_new = new is None or attendee.email in new
@@ -349,10 +385,10 @@ class Invitations:
             )
         await self._enqueue(emails)
         for attendee in new_invitees:
-            if attendee.user_id is not None:
+            if attendee.id in accounts:
                 await notify_user(
                     ctx.bus,
-                    attendee.user_id,
+                    accounts[attendee.id],
                     Notification(
                         id=f"invitation-{schedule.id}-{attendee.id}",
                         kind="invitation",
@@ -367,7 +403,7 @@ class Invitations:
 
     async def _cancel(self, schedule: ScheduleRecord, recurrence_id: datetime | None) -> None:
         ctx = self._ctx
-        zones = await self._zones(schedule.attendees, schedule.timezone)
+        accounts, zones = await self._people(schedule)
         data = ical.calendar_for(
             schedule,
             method="CANCEL",
@@ -401,10 +437,10 @@ class Invitations:
                     attendee_id=attendee.id,
                 )
             )
-            if attendee.user_id is not None:
+            if attendee.id in accounts:
                 await notify_user(
                     ctx.bus,
-                    attendee.user_id,
+                    accounts[attendee.id],
                     Notification(
                         id=f"cancelled-{schedule.id}-{which}",
                         kind="cancelled",
@@ -517,13 +553,21 @@ class Invitations:
         """Show the organiser how delivering the invitation went (on the attendee)."""
         if email.attendee_id is None or email.kind not in INVITATION_KINDS:
             return
-        mapped: dict[str, str] = {"sent": "ok", "bounced": "bounced", "failed": "failed"}
-        value = mapped.get(status)
-        if value is None:
-            return  # a retry: still pending
-        await self._ctx.db.schedules.set_email_status(
-            email.attendee_id, cast(EmailStatus, value), detail if value != "ok" else None
-        )
+        value: EmailStatus
+        match status:
+            case "sent":
+                value, detail = "ok", None
+            case "bounced":
+                value = "bounced"
+            case "failed":
+                # Given up (out of attempts, or the message refused): the organiser must see it
+                # as undelivered. The attendee row knows "bounced" for that where it has no
+                # "failed"; the server's words tell the two apart.
+                value = cast(EmailStatus, "failed" if "failed" in _EMAIL_STATUSES else "bounced")
+            case _:
+                # Still trying: pending, with the reason (SMTP server unreachable...) to show.
+                value = "pending"
+        await self._ctx.db.schedules.set_email_status(email.attendee_id, value, detail)
 
 
 async def apply_reply(
@@ -574,8 +618,13 @@ def install(app: FastAPI) -> None:
     outbox: MailOutbox = app.state.mail_outbox
     outbox.on_delivery(consumer.on_delivery)
 
+    # One drain at a time in this process (the loop and a woken run may overlap): the journal
+    # lease keeps nodes apart, not two tasks of the same node.
+    lock = asyncio.Lock()
+
     async def job() -> None:
-        await drain(app.state.db.journal, consumer, owner=app.state.node_id, clock=ctx.clock)
+        async with lock:
+            await drain(app.state.db.journal, consumer, owner=app.state.node_id, clock=ctx.clock)
 
     app.state.background.add(CONSUMER, job, interval=INTERVAL_SECONDS)
 

@@ -35,7 +35,7 @@ from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.mail.outbox import MailOutbox
 from convene.protocol.messages import Notification
 from convene.scheduling.ical import join_url
-from convene.scheduling.invitations import Context, format_when, notify_user
+from convene.scheduling.invitations import Context, accounts_of, format_when, notify_user
 from convene.scheduling.journal import LEASE, drain
 from convene.scheduling.recurrence import occurrences
 from convene.storage.journal import ChangeRecord
@@ -78,6 +78,7 @@ class Reminders:
         self._owner = owner
         self._plan_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
+        self._run_lock = asyncio.Lock()
         self._last_top_up: datetime | None = None
 
     @property
@@ -114,7 +115,8 @@ class Reminders:
         upcoming = occurrences(schedule, now, now + PLAN_AHEAD, limit=_MAX_OCCURRENCES)
         if not upcoming:
             return []
-        people = [schedule.organizer_id, *(a.user_id for a in schedule.attendees if a.user_id)]
+        accounts = await accounts_of(db, schedule)
+        people = [schedule.organizer_id, *accounts.values()]
         settings = await db.user_settings.get_many(list(dict.fromkeys(people)))
         email_on = self._ctx.settings.mail.enabled
         wanted: list[PlannedReminder] = []
@@ -122,11 +124,9 @@ class Reminders:
             if occurrence.start_utc < now:
                 continue  # already begun
             going = [schedule.organizer_id] + [
-                a.user_id
+                accounts[a.id]
                 for a in schedule.attendees
-                if a.user_id is not None
-                and a.user_id != schedule.organizer_id
-                and a.partstat_for(occurrence.recurrence_id_utc) != "DECLINED"
+                if a.id in accounts and a.partstat_for(occurrence.recurrence_id_utc) != "DECLINED"
             ]
             for user_id in dict.fromkeys(going):
                 prefs = settings.get(user_id)
@@ -193,7 +193,7 @@ class Reminders:
             )
             return
         schedule = await db.schedules.get(reminder.schedule_id)
-        if schedule is None or not self._still_wanted(schedule, reminder):
+        if schedule is None or not await self._still_wanted(schedule, reminder):
             await db.reminders.mark_cancelled(reminder.id, owner=owner)
             return
         prefs = await db.user_settings.get(reminder.user_id)
@@ -253,7 +253,7 @@ class Reminders:
         if self._ctx.background is not None:
             self._ctx.background.wake(MAIL_JOB)
 
-    def _still_wanted(self, schedule: ScheduleRecord, reminder: ReminderRecord) -> bool:
+    async def _still_wanted(self, schedule: ScheduleRecord, reminder: ReminderRecord) -> bool:
         """The occurrence still starts then and the person has not declined it (a change the
         planner has not seen yet must not produce a wrong reminder)."""
         if schedule.status == "cancelled":
@@ -265,10 +265,11 @@ class Reminders:
             return False
         if reminder.user_id == schedule.organizer_id:
             return True
-        attendee = schedule.attendee_for(user_id=reminder.user_id)
-        return (
-            attendee is not None
-            and attendee.partstat_for(occurrence.recurrence_id_utc) != "DECLINED"
+        accounts = await accounts_of(self._ctx.db, schedule)
+        return any(
+            accounts.get(a.id) == reminder.user_id
+            and a.partstat_for(occurrence.recurrence_id_utc) != "DECLINED"
+            for a in schedule.attendees
         )
 
     @staticmethod
@@ -305,14 +306,12 @@ class Reminders:
         """One run of the job: plan (if this node is the planner), then send what is due."""
         ctx = self._ctx
         journal = ctx.db.journal
-        handled = await drain(journal, self, owner=self._owner, clock=ctx.clock)
-        # ``drain`` returns 0 both when idle and when another node plans: ask the lease itself.
-        planner = await journal.claim(CONSUMER, self._owner, ctx.clock.now(), LEASE) is not None
-        if planner:
-            await self.top_up(force=False)
-        elif handled:
-            log.debug("reminders: handled %d changes", handled)
-        await self.send_due()
+        async with self._run_lock:
+            await drain(journal, self, owner=self._owner, clock=ctx.clock)
+            # ``drain`` returns 0 both when idle and when another node plans: ask the lease.
+            if await journal.claim(CONSUMER, self._owner, ctx.clock.now(), LEASE) is not None:
+                await self.top_up(force=False)
+            await self.send_due()
 
 
 def install(app: FastAPI) -> None:
