@@ -69,8 +69,8 @@ def starts(record: ScheduleRecord, days: int = 120) -> list[datetime]:
     return [o.start_utc for o in occurrences(record, record.first_start, window_end, limit=500)]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 async def test_a_new_series_is_stored_with_its_bounds_attendees_and_a_journal_entry(
@@ -425,8 +425,9 @@ async def test_for_user_finds_organised_and_attended_schedules_in_a_window(
 async def test_busy_for_gathers_schedules_answers_and_busy_blocks(
     db: Database, people: People
 ) -> None:
-    from convene.storage.models import BusyBlockRow, CalendarConnectionRow
     import uuid
+
+    from convene.storage.models import BusyBlockRow, CalendarConnectionRow
 
     invited = await schedule(
         db,

@@ -30,7 +30,14 @@ from typing import Annotated, Literal, Protocol, Self
 from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil import rrule as du  # type: ignore[import-untyped,unused-ignore]
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from convene.config import SchedulingSettings
 from convene.protocol.errors import ConveneError, ErrorCode
@@ -39,6 +46,7 @@ __all__ = [
     "MAX_INTERVAL",
     "WEEKDAYS",
     "ExceptionLike",
+    "ISODate",
     "NthWeekday",
     "Occurrence",
     "RecurrenceLimits",
@@ -74,6 +82,8 @@ _MAX_RRULE_CHARS = 500  # the column's size
 _FIRST_SEARCH = timedelta(days=3660)
 # Local and UTC differ by at most a day (Samoa once skipped a whole day); expand with margin.
 _MARGIN = timedelta(days=2)
+_FLOOR = datetime(1800, 1, 1, tzinfo=UTC)
+_CEILING = datetime(3100, 1, 1, tzinfo=UTC)
 _DU_FREQ = {"daily": du.DAILY, "weekly": du.WEEKLY, "monthly": du.MONTHLY}
 _DU_DAY = {name: getattr(du, name) for name in WEEKDAYS}
 
@@ -171,6 +181,23 @@ def check_start(local: datetime, timezone: str, *, field: str = "start") -> date
 # ------------------------------------------------------------------------------------------------
 
 
+def _iso_date(value: object) -> object:
+    # Request bodies arrive as parsed JSON and models are strict: read "2026-03-31" here, and
+    # nothing looser (no timestamps, no "2026-3-31").
+    if isinstance(value, str):
+        if len(value) != 10:
+            raise ValueError("dates are YYYY-MM-DD")
+        return date.fromisoformat(value)
+    return value
+
+
+def _as_tuple(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+ISODate = Annotated[date, BeforeValidator(_iso_date)]
+
+
 class NthWeekday(BaseModel):
     """The n-th weekday of the month: ``{nth: 2, weekday: "TU"}``; ``nth: -1`` is the last."""
 
@@ -196,10 +223,15 @@ class RecurrenceSpec(BaseModel):
     freq: Freq
     interval: Annotated[int, Field(ge=1, le=365)] = 1
     weekdays: bool = False
-    by_weekday: Annotated[tuple[Weekday, ...], Field(min_length=1, max_length=7)] | None = None
+    by_weekday: (
+        Annotated[
+            tuple[Weekday, ...], BeforeValidator(_as_tuple), Field(min_length=1, max_length=7)
+        ]
+        | None
+    ) = None
     month_day: Annotated[int, Field(ge=-1, le=31)] | None = None
     nth_weekday: NthWeekday | None = None
-    until: date | None = None
+    until: ISODate | None = None
     count: Annotated[int, Field(ge=1, le=100_000)] | None = None
 
     @model_validator(mode="after")
@@ -268,7 +300,7 @@ def to_rrule(
 _PART_RE = re.compile(r"[A-Z]+=[A-Za-z0-9,+\-]+")
 _NTH_DAY_RE = re.compile(r"([+-]?[0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 _UNTIL_RE = re.compile(r"([0-9]{8})(?:T([0-9]{6})(Z?))?")
-_INT_RE = re.compile(r"[+-]?[0-9]{1,6}")
+_INT_RE = re.compile(r"[+-]?[0-9]{1,9}")
 _KNOWN_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "UNTIL", "COUNT", "WKST"}
 
 
@@ -361,10 +393,11 @@ def parse_rrule(text: str, *, timezone: str = "UTC") -> RecurrenceSpec:
                 fields["by_weekday"] = names
     try:
         return RecurrenceSpec.model_validate(fields)
-    except ValueError as exc:
-        errors = getattr(exc, "errors", None)
-        message = str(errors()[0]["msg"]) if callable(errors) and errors() else str(exc)
-        raise _invalid(message.removeprefix("Value error, ")) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise _invalid(f"{where}: {message}" if where else message) from None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -625,6 +658,8 @@ def occurrences(
 ) -> list[Occurrence]:
     """The occurrences overlapping ``[start, end)`` (aware datetimes), ascending, at most
     ``limit``: cancelled ones left out, changed ones where and as they were changed to."""
+    # Starts are years 1900..2999; clamping keeps date arithmetic away from year 1 and 9999.
+    start, end = max(start, _FLOOR), min(end, _CEILING)
     if limit <= 0 or end <= start:
         return []
     duration = timedelta(minutes=schedule.duration_minutes)

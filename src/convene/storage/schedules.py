@@ -500,7 +500,13 @@ class ScheduleStore:
         return found
 
     async def busy_for(
-        self, user_ids: Sequence[UserId], emails: Sequence[str], start: datetime, end: datetime
+        self,
+        user_ids: Sequence[UserId],
+        emails: Sequence[str],
+        start: datetime,
+        end: datetime,
+        *,
+        include_series: bool = True,
     ) -> BusyData:
         """Busy time of users (organised or attended schedules, connected calendars) and of
         plain addresses (schedules they are invited to) overlapping ``[start, end)``.
@@ -508,6 +514,8 @@ class ScheduleStore:
         Keys: a user's id, or the address of someone without an account (an address that
         belongs to an account counts as that account). Cancelled schedules and series a person
         declined are left out; declined occurrences are listed in each :class:`BusySeries`.
+        ``include_series=False`` reads the busy blocks only (for callers that keep schedules'
+        busy time themselves).
         """
         user_keys = {k for k in (parse_uuid(u) for u in user_ids) if k is not None}
         plain = set()
@@ -545,7 +553,7 @@ class ScheduleStore:
             window = _overlapping(start, end)
             shapes: dict[uuid.UUID, tuple[Any, ...]] = {}
             organised: list[tuple[str, uuid.UUID]] = []
-            for batch in _chunks(user_list):
+            for batch in _chunks(user_list if include_series else []):
                 rows = await session.execute(
                     select(*_SHAPE_COLUMNS).where(
                         ScheduleRow.organizer_id.in_(batch),
@@ -561,6 +569,8 @@ class ScheduleStore:
             all_emails = sorted(person_of_email)
             lookups = [AttendeeRow.user_id.in_(b) for b in _chunks(user_list)]
             lookups += [AttendeeRow.email.in_(b) for b in _chunks(all_emails)]
+            if not include_series:
+                lookups = []
             seen_attendees: set[uuid.UUID] = set()
             for lookup in lookups:
                 rows = await session.execute(
