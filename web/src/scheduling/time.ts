@@ -256,6 +256,11 @@ export function formatTime(instant: Date | number, zone: string, locale?: Locale
   return formatter(locale, zone, { hour: "2-digit", minute: "2-digit" }).format(instant);
 }
 
+/** An hour for a time grid's labels: "9 AM", "09". */
+export function formatHour(hour: number, locale?: Locale): string {
+  return formatter(locale, "UTC", { hour: "numeric" }).format(Date.UTC(2000, 0, 1, hour));
+}
+
 /** "Mon 30 Mar" */
 export function formatDay(instant: Date | number, zone: string, locale?: Locale): string {
   return formatter(locale, zone, { weekday: "short", day: "numeric", month: "short" }).format(instant);

@@ -33,7 +33,7 @@ export function App() {
   return (
     <>
       <Page route={route} />
-      <NotificationCenter />
+      <NotificationCenter raised={route.name === "join"} />
     </>
   );
 }

@@ -17,6 +17,23 @@ export function useEvent<M extends object, K extends keyof M>(
   return value;
 }
 
+/**
+ * The current value of a store (an emitter of `change` with a `value`), re-rendering on change.
+ * Unlike useEvent it cannot miss a change made between the render and the subscription (a fast
+ * answer to the first request of the page).
+ */
+export function useStore<T>(store: Emitter<{ change: T }> & { readonly value: T }): T {
+  const [, setTick] = useState(0);
+  const rendered = useRef(store.value);
+  rendered.current = store.value;
+  useEffect(() => {
+    const off = store.on("change", () => setTick((n) => n + 1));
+    if (store.value !== rendered.current) setTick((n) => n + 1);
+    return off;
+  }, [store]);
+  return store.value;
+}
+
 /** Width and height of an element, kept current with ResizeObserver. */
 export function useSize<T extends HTMLElement>(): [preact.RefObject<T>, { width: number; height: number }] {
   const ref = useRef<T>(null);

@@ -38,7 +38,8 @@ function showSystemNotification(n: ConveneNotification): void {
   }
 }
 
-export function NotificationCenter() {
+/** `raised`: above the meeting's control bar. */
+export function NotificationCenter({ raised = false }: { raised?: boolean }) {
   const info = useSession();
   const [items, setItems] = useState<ConveneNotification[]>([]);
   const signedIn = !!info;
@@ -69,7 +70,7 @@ export function NotificationCenter() {
 
   const dismiss = (id: string) => setItems((list) => list.filter((x) => x.id !== id));
   return (
-    <div class="notices" aria-live="polite" aria-label="Notifications">
+    <div class={`notices ${raised ? "raised" : ""}`} aria-live="polite" aria-label="Notifications">
       {items.map((n) => (
         <div key={n.id} class={`notice ${n.kind}`} role="status" data-testid="notification-toast" data-kind={n.kind}>
           <div class="notice-text">

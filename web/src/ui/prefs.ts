@@ -5,7 +5,7 @@
 import { Emitter } from "../protocol/emitter";
 import type { CalendarSettings } from "../protocol/scheduling";
 import { browserZone, isValidZone } from "../scheduling/time";
-import { useEvent } from "./hooks";
+import { useStore } from "./hooks";
 import { rest, session } from "./session";
 
 class CalendarSettingsStore extends Emitter<{ change: CalendarSettings | null }> {
@@ -41,7 +41,7 @@ session.on("change", (info) => {
 });
 
 export function useCalendarSettings(): CalendarSettings | null {
-  return useEvent(calendarSettings, "change", calendarSettings.value);
+  return useStore(calendarSettings);
 }
 
 /** The zone to show times in: the user's setting, else the browser's. */

@@ -3,7 +3,7 @@
  */
 import { Emitter } from "../protocol/emitter";
 import { RestClient, type SessionInfo } from "../protocol/rest";
-import { useEvent } from "./hooks";
+import { useStore } from "./hooks";
 
 export const rest = new RestClient();
 
@@ -28,7 +28,7 @@ class SessionStore extends Emitter<{ change: SessionInfo | null | undefined }> {
 export const session = new SessionStore();
 
 export function useSession(): SessionInfo | null | undefined {
-  return useEvent(session, "change", session.value);
+  return useStore(session);
 }
 
 const PREFS_KEY = "convene.prefs";

@@ -11,6 +11,7 @@ import {
   addDays,
   formatIsoDate,
   formatLocalDate,
+  formatHour,
   formatRange,
   formatTime,
   fromLocal,
@@ -209,7 +210,7 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
           <div class="tg-gutter" aria-hidden="true">
             {Array.from({ length: 24 }, (_, h) => (
               <span key={h} class="tg-hour-label" style={{ top: `${h * HOUR_PX}px` }}>
-                {h === 0 ? "" : formatTime(Date.UTC(2000, 0, 1, h), "UTC")}
+                {h === 0 ? "" : formatHour(h)}
               </span>
             ))}
           </div>

@@ -29,6 +29,7 @@ import {
   formatIsoDate,
   formatIsoLocal,
   formatIsoTime,
+  formatLocalDate,
   formatRange,
   fromLocal,
   parseIsoDate,
@@ -376,7 +377,7 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
         {showInvitees && draft.invitees.length > 0 && date && (
           <section class="fb-section" aria-label="Free and busy times">
             <div class="row between">
-              <h3>Free/busy on {draft.date}</h3>
+              <h3>Free/busy on {formatLocalDate(date, { weekday: "short", day: "numeric", month: "short" })}</h3>
               <button type="button" class="btn small" data-testid="find-time-button" disabled={slotsBusy} onClick={() => void findTime()}>
                 {slotsBusy ? "Looking…" : "Find a time"}
               </button>
