@@ -9,9 +9,11 @@ import { ClientErrorCode, RestError, isErrorBody } from "./errors";
 import type {
   CalendarConnection,
   CalendarConnectionCreate,
+  CalendarDiscover,
   CalendarSettings,
   ConflictList,
   ConflictQuery,
+  DiscoveredCalendar,
   Feed,
   FindTimeQuery,
   FreeBusyPerson,
@@ -283,6 +285,13 @@ export class RestClient {
     return this.call<CalendarConnection>("POST", "/users/me/calendars", body);
   }
 
+  /** The calendars of a CalDAV account, to choose one. */
+  async discoverCalendars(body: CalendarDiscover): Promise<DiscoveredCalendar[]> {
+    const page = await this.call<{ calendars: DiscoveredCalendar[] }>("POST", "/users/me/calendars/discover", body);
+    return page.calendars;
+  }
+
+  /** Busy: reads it now (with the outcome). Publish: writes every meeting again soon. */
   syncCalendar(id: string): Promise<CalendarConnection> {
     return this.call<CalendarConnection>("POST", `/users/me/calendars/${encodeURIComponent(id)}/sync`);
   }

@@ -307,19 +307,37 @@ export interface CalendarConnection {
   kind: ConnectionKind;
   purpose: ConnectionPurpose;
   name: string;
+  /** An ICS address is shown by its origin only (the rest is as secret as a password). */
   url: string;
   username: string | null;
+  has_password: boolean;
   status: ConnectionStatus;
+  /** status "error": why; status "ok": what the last sync had to skip; else null. */
+  message: string | null;
   last_sync_at: string | null;
-  last_error: string | null;
   created_at: string;
 }
 
 export interface CalendarConnectionCreate {
   kind: ConnectionKind;
-  purpose: ConnectionPurpose;
-  name: string;
+  purpose?: ConnectionPurpose;
+  url: string;
+  name?: string | null;
+  username?: string | null;
+  password?: string | null;
+  /** CalDAV: the calendar collection (from discover) when `url` is the account's. */
+  calendar_url?: string | null;
+}
+
+export interface CalendarDiscover {
   url: string;
   username?: string | null;
   password?: string | null;
+}
+
+/** A calendar of a CalDAV account; `events`: it holds events (not only tasks). */
+export interface DiscoveredCalendar {
+  url: string;
+  name: string;
+  events: boolean;
 }

@@ -12,6 +12,7 @@ import {
   type CalendarSettings,
   type ConnectionKind,
   type ConnectionPurpose,
+  type DiscoveredCalendar,
   type Feed,
   type WeekdayKey,
   type WorkingHours,
@@ -366,7 +367,9 @@ function CalendarsSection() {
                   {STATUS_TEXT[c.status]}
                   {c.last_sync_at && ` · last synced ${formatDateTime(Date.parse(c.last_sync_at), zone)}`}
                 </span>
-                {c.last_error && <span class="error small" data-testid="calendar-connection-error">{c.last_error}</span>}
+                {c.message && (
+                  <span class={`small ${c.status === "error" ? "error" : "muted"}`} data-testid="calendar-connection-message">{c.message}</span>
+                )}
               </div>
               <div class="row">
                 <button type="button" class="btn small" disabled={busyId === c.id} data-testid="calendar-sync"
@@ -406,15 +409,47 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [found, setFound] = useState<DiscoveredCalendar[] | null>(null);
+  const [calendarUrl, setCalendarUrl] = useState("");
   const caldav = choice !== "ics";
+
+  const address = (): URL | null => {
+    try {
+      const parsed = new URL(url.trim().replace(/^webcal:/i, "https:"));
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed : null;
+    } catch {
+      return null;
+    }
+  };
+
+  const discover = async () => {
+    const parsed = address();
+    if (!parsed) {
+      setError("Enter the CalDAV server's address (https://…).");
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const calendars = (await rest.discoverCalendars({
+        url: parsed.toString(),
+        ...(username.trim() ? { username: username.trim() } : {}),
+        ...(password ? { password } : {}),
+      })).filter((c) => c.events);
+      setFound(calendars);
+      setCalendarUrl(calendars[0]?.url ?? "");
+      if (calendars.length === 0) setError("No calendar with events was found in this account.");
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const submit = async (ev: Event) => {
     ev.preventDefault();
-    let parsed: URL;
-    try {
-      parsed = new URL(url.trim().replace(/^webcal:/i, "https:"));
-      if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("scheme");
-    } catch {
+    const parsed = address();
+    if (!parsed) {
       setError("Enter the calendar's full address (https://…).");
       return;
     }
@@ -423,10 +458,11 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
     const body: CalendarConnectionCreate = {
       kind,
       purpose,
-      name: name.trim() || parsed.hostname,
       url: parsed.toString(),
+      ...(name.trim() ? { name: name.trim() } : {}),
       ...(caldav && username.trim() ? { username: username.trim() } : {}),
       ...(caldav && password ? { password } : {}),
+      ...(caldav && calendarUrl ? { calendar_url: calendarUrl } : {}),
     };
     setBusy(true);
     setError(null);
@@ -443,7 +479,11 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
     <form class="form add-calendar" onSubmit={submit} data-testid="calendar-add-form" aria-label="Connect a calendar">
       <label>
         What to connect
-        <select value={choice} data-testid="calendar-add-kind" onChange={(e) => setChoice(e.currentTarget.value as AddChoice)}>
+        <select value={choice} data-testid="calendar-add-kind" onChange={(e) => {
+          setChoice(e.currentTarget.value as AddChoice);
+          setFound(null);
+          setCalendarUrl("");
+        }}>
           <option value="ics">A calendar link (ICS), for busy times</option>
           <option value="caldav-busy">A CalDAV account, for busy times</option>
           <option value="caldav-publish">A CalDAV calendar to publish my meetings to</option>
@@ -472,6 +512,20 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
             <input type="password" autoComplete="new-password" value={password} data-testid="calendar-add-password"
               onInput={(e) => setPassword(e.currentTarget.value)} />
           </label>
+          <div class="row">
+            <button type="button" class="btn small" disabled={busy} data-testid="calendar-discover" onClick={() => void discover()}>
+              Find my calendars
+            </button>
+            <span class="hint">Or enter the address of one calendar above.</span>
+          </div>
+          {found && found.length > 0 && (
+            <label>
+              Calendar
+              <select value={calendarUrl} data-testid="calendar-add-calendar" onChange={(e) => setCalendarUrl(e.currentTarget.value)}>
+                {found.map((c) => <option key={c.url} value={c.url}>{c.name || c.url}</option>)}
+              </select>
+            </label>
+          )}
         </>
       )}
       {error && <p class="error" role="alert" data-testid="calendar-add-error">{error}</p>}
