@@ -171,15 +171,17 @@ async def test_a_convene_user_sees_conflicts(s: Scenario) -> None:
     )
     view = (await s.server.guest().http.get(link(s, schedule, "bob@example.org"))).json()
     assert view["timezone"] == "America/New_York"
-    assert view["conflicts"] == [
-        {
-            "recurrence_id": SECOND.isoformat().replace("+00:00", "Z"),
-            "start": "2026-03-16T08:15:00Z",
-            "end": "2026-03-16T08:45:00Z",
-            "title": "Dentist",
-            "schedule_id": other.id,
-        }
-    ]
+    conflicts = view["conflicts"]
+    assert conflicts["truncated"] is False
+    assert conflicts["checked_occurrences"] == 4
+    [item] = conflicts["conflicts"]
+    assert item["person"]["email"] == "bob@example.org"
+    assert item["occurrence"]["recurrence_id"] == SECOND.isoformat().replace("+00:00", "Z")
+    assert item["busy"]["start"] == "2026-03-16T08:15:00Z"
+    assert item["busy"]["end"] == "2026-03-16T08:45:00Z"
+    # His own calendar: he sees which meeting it is.
+    assert item["busy"]["title"] == "Dentist"
+    assert item["busy"]["schedule_id"] == other.id
 
 
 # ------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from convene.api.deps import API_PREFIX, DB, CurrentUser, OriginChecked, SettingsDep
 from convene.api.errors import ERROR_RESPONSES
+from convene.api.scheduling import ConflictsOut, scheduling_service
 from convene.background import Background
 from convene.clock import Clock
 from convene.config import Settings, load_secrets
@@ -132,24 +133,15 @@ class OccurrenceOut(BaseModel):
     partstat: str
 
 
-class ConflictOut(BaseModel):
-    """One of the invitee's meetings (or busy times) that overlaps an occurrence."""
-
-    recurrence_id: datetime
-    start: datetime
-    end: datetime
-    title: str | None = None
-    schedule_id: str | None = None
-
-
 class RsvpOut(BaseModel):
     attendee: AttendeeOut
     schedule: ScheduleSummary
     # The zone to show times in: the invitee's own when they are a Convene user.
     timezone: str
     occurrences: list[OccurrenceOut]
-    # None: not known (the invitee is not a Convene user, or conflicts could not be checked).
-    conflicts: list[ConflictOut] | None
+    # What accepting would overlap in the invitee's calendar (the shape of the scheduling API's
+    # conflict checks); None: not known (not a Convene user, or it could not be checked).
+    conflicts: ConflictsOut | None
 
 
 class ReplyUpload(BaseModel):
@@ -231,38 +223,22 @@ async def _invitee(
 
 
 async def _conflicts(
-    request: Request, account: UserId | None, schedule: ScheduleRecord, window: list[Any]
-) -> list[ConflictOut] | None:
-    """The invitee's other meetings overlapping the listed occurrences (Convene users only)."""
-    if account is None or not window:
+    request: Request, account: UserId | None, schedule: ScheduleRecord
+) -> ConflictsOut | None:
+    """What accepting would overlap in the invitee's own calendar (Convene users only), as the
+    scheduling service checks it for an invitee answering in the app."""
+    if account is None:
         return None
     db: Database = request.app.state.db
-    start = min(o.start_utc for o in window)
-    end = max(o.end_utc for o in window)
+    user = await db.users.get(account)
+    if user is None:
+        return None
     try:
-        others = await db.schedules.for_user(account, start, end)
-    except Exception:
+        report = await scheduling_service(request).conflicts_for_answer(user, schedule, None)
+    except ConveneError:
         log.warning("conflicts for user %s could not be checked", account, exc_info=True)
         return None
-    found: list[ConflictOut] = []
-    for other in others:
-        if other.id == schedule.id or other.status == "cancelled":
-            continue
-        theirs = occurrences(other, start, end, limit=500)
-        for mine in window:
-            for busy in theirs:
-                if busy.start_utc < mine.end_utc and busy.end_utc > mine.start_utc:
-                    found.append(
-                        ConflictOut(
-                            recurrence_id=mine.recurrence_id_utc,
-                            start=busy.start_utc,
-                            end=busy.end_utc,
-                            title=busy.title,
-                            schedule_id=other.id,
-                        )
-                    )
-    found.sort(key=lambda c: (c.recurrence_id, c.start))
-    return found[:200]
+    return ConflictsOut.of(report)
 
 
 async def _view(
@@ -300,7 +276,7 @@ async def _view(
             )
             for o in upcoming
         ],
-        conflicts=await _conflicts(request, account, schedule, upcoming),
+        conflicts=await _conflicts(request, account, schedule),
     )
 
 
