@@ -48,6 +48,11 @@ class RadicaleServer:
     url: str
     users: dict[str, str]
     folder: Path
+    process: asyncio.subprocess.Process
+
+    async def stop(self) -> None:
+        """Stop the server now (to see how clients cope with it gone)."""
+        await _stop(self.process)
 
     def _client(self, user: str) -> httpx.Client:
         return httpx.Client(auth=(user, self.users[user]), timeout=_TIMEOUT)
@@ -110,12 +115,9 @@ async def running_radicale(
 ) -> AsyncIterator[RadicaleServer]:
     """Start Radicale with these users (name -> password) and stop it afterwards."""
     users = dict(users or _USERS)
-    folder.mkdir(parents=True, exist_ok=True)
-    htpasswd = folder / "htpasswd"
-    htpasswd.write_text("".join(f"{name}:{password}\n" for name, password in users.items()))
+    await asyncio.to_thread(_prepare, folder, users)
     port = _free_port()
     args = [
-        sys.executable,
         "-m",
         "radicale",
         "--config",
@@ -127,7 +129,7 @@ async def running_radicale(
         "--auth-type",
         "htpasswd",
         "--auth-htpasswd-filename",
-        str(htpasswd),
+        str(folder / "htpasswd"),
         "--auth-htpasswd-encryption",
         "plain",
         "--auth-delay",
@@ -137,33 +139,48 @@ async def running_radicale(
         "--logging-level",
         "warning",
     ]
-    log = (folder / "radicale.log").open("wb")
+    log_path = folder / "radicale.log"
     # Radicale reads no configuration of the machine it runs on: "--config ''" and a clean HOME.
     env = {**os.environ, "HOME": str(folder)}
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *args, stdout=log, stderr=subprocess.STDOUT, env=env
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         async with asyncio.timeout(30):
             async with httpx.AsyncClient(timeout=_TIMEOUT) as client:
                 while True:
-                    if process.poll() is not None:
+                    if process.returncode is not None:
                         raise RuntimeError(
                             f"Radicale exited with {process.returncode}: "
-                            + (folder / "radicale.log").read_text(errors="replace")
+                            + log_path.read_text(errors="replace")
                         )
                     with contextlib.suppress(httpx.TransportError):
                         await client.get(url + "/.web/")
                         break
                     await asyncio.sleep(0.05)
-        yield RadicaleServer(url=url, users=users, folder=folder)
+        yield RadicaleServer(url=url, users=users, folder=folder, process=process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+        await _stop(process)
+
+
+def _prepare(folder: Path, users: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"{name}:{password}\n" for name, password in users.items())
+    (folder / "htpasswd").write_text(lines)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        async with asyncio.timeout(10):
+            await process.wait()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 @pytest_asyncio.fixture

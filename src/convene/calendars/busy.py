@@ -113,7 +113,10 @@ def parse_calendars(data: bytes | str) -> list[Calendar]:
         ) from None
     calendars = [c for c in components if isinstance(c, Calendar) and c.name == "VCALENDAR"]
     if not calendars:
-        raise RemoteCalendarError("not_calendar", "The file contains no calendar.")
+        # It said BEGIN:VCALENDAR, but no calendar was completed: cut off, or unbalanced.
+        raise RemoteCalendarError(
+            "malformed", "The calendar file is incomplete (a BEGIN without its END)."
+        )
     return calendars
 
 

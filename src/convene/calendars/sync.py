@@ -163,6 +163,12 @@ class CalendarService:
             secret = json.loads(self.credentials.decrypt(connection.secret))
         except CredentialError as exc:
             raise RemoteCalendarError("credentials", str(exc)) from None
+        except ValueError:
+            secret = None
+        if not isinstance(secret, dict):
+            raise RemoteCalendarError(
+                "credentials", "The stored credentials could not be read; enter them again."
+            )
         url = secret.get("url")
         password = secret.get("password")
         return (
@@ -251,15 +257,13 @@ class CalendarService:
                             name = name or found[0].name
         except RemoteCalendarError as exc:
             raise _remote(exc) from None
-        secret = (
-            self.credentials.encrypt(request.password) if request.password is not None else None
-        )
+        secret = self._seal(url if request.kind == "ics" else None, request.password)
         connection = await self.db.calendars.create(
             user_id=user.id,
             kind=request.kind,
             purpose=request.purpose,
             name=(name or urlsplit(url).hostname or "Calendar").strip()[:100],
-            url=url,
+            url=shown_url(url) if request.kind == "ics" else url,
             username=request.username,
             secret=secret,
             at=self.clock.now(),

@@ -1,0 +1,1 @@
+"""Connected calendars: busy times from ICS and CalDAV, publishing to CalDAV."""
