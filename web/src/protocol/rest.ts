@@ -10,7 +10,9 @@ import type {
   CalendarConnection,
   CalendarConnectionCreate,
   CalendarDiscover,
+  CalendarOut,
   CalendarSettings,
+  CalendarSettingsUpdate,
   ConflictList,
   ConflictQuery,
   DiscoveredCalendar,
@@ -18,8 +20,6 @@ import type {
   FindTimeQuery,
   FreeBusyPerson,
   FreeBusyQuery,
-  Occurrence,
-  Reply,
   RespondBody,
   RespondResult,
   RsvpAnswer,
@@ -201,37 +201,33 @@ export class RestClient {
     return this.call<Schedule>("POST", "/schedules", body);
   }
 
-  /** Occurrences of the caller's schedules overlapping [start, end) (UTC ISO). */
-  async listOccurrences(start: string, end: string, options: CallOptions = {}): Promise<Occurrence[]> {
-    const page = await this.call<{ occurrences: Occurrence[] }>("GET", `/schedules?${query({ start, end })}`, undefined, options);
-    return page.occurrences;
+  /** The caller's occurrences in [from, to) (UTC ISO, at most 366 days), with their schedules. */
+  calendar(from: string, to: string, options: CallOptions = {}): Promise<CalendarOut> {
+    return this.call<CalendarOut>("GET", `/schedules?${query({ from, to })}`, undefined, options);
   }
 
   getSchedule(id: string): Promise<Schedule> {
     return this.call<Schedule>("GET", `/schedules/${encodeURIComponent(id)}`);
   }
 
+  /** Edits the series, one occurrence, or this and the following ones (answers the new series). */
   updateSchedule(id: string, body: ScheduleUpdate): Promise<Schedule> {
     return this.call<Schedule>("PATCH", `/schedules/${encodeURIComponent(id)}`, body);
   }
 
   /** Cancels the whole series, this occurrence, or this one and the following ones. */
-  cancelSchedule(id: string, scope: Scope = "all", occurrence?: string): Promise<void> {
+  cancelSchedule(id: string, scope: Scope = "all", occurrence?: string): Promise<Schedule> {
     const q = query({ scope, ...(occurrence ? { occurrence } : {}) });
-    return this.call<void>("DELETE", `/schedules/${encodeURIComponent(id)}?${q}`);
+    return this.call<Schedule>("DELETE", `/schedules/${encodeURIComponent(id)}?${q}`);
   }
 
+  /** What a new schedule, or an edit, would overlap (nothing is saved). */
   checkConflicts(body: ConflictQuery, options: CallOptions = {}): Promise<ConflictList> {
     return this.call<ConflictList>("POST", "/schedules/conflicts", body, options);
   }
 
   respond(id: string, body: RespondBody): Promise<RespondResult> {
     return this.call<RespondResult>("POST", `/schedules/${encodeURIComponent(id)}/respond`, body);
-  }
-
-  async replies(id: string): Promise<Reply[]> {
-    const page = await this.call<{ replies: Reply[] }>("GET", `/schedules/${encodeURIComponent(id)}/replies`);
-    return page.replies;
   }
 
   async freeBusy(body: FreeBusyQuery, options: CallOptions = {}): Promise<FreeBusyPerson[]> {
@@ -248,7 +244,7 @@ export class RestClient {
     return this.call<CalendarSettings>("GET", "/users/me/calendar-settings");
   }
 
-  updateCalendarSettings(body: Partial<CalendarSettings>): Promise<CalendarSettings> {
+  updateCalendarSettings(body: CalendarSettingsUpdate): Promise<CalendarSettings> {
     return this.call<CalendarSettings>("PATCH", "/users/me/calendar-settings", body);
   }
 

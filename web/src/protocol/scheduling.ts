@@ -15,14 +15,66 @@ export type PartStat = "NEEDS-ACTION" | "ACCEPTED" | "TENTATIVE" | "DECLINED";
 export type Answer = Exclude<PartStat, "NEEDS-ACTION">;
 /** Which occurrences an edit, a cancellation or an answer applies to. */
 export type Scope = "this" | "following" | "all";
-export type ScheduleRole = "organizer" | "cohost" | "attendee";
+/** The caller's part in a schedule (a co-host is an attendee with `cohost`). */
+export type ScheduleRole = "organizer" | "attendee";
 export type ScheduleStatus = "confirmed" | "cancelled";
 export type EmailStatus = "pending" | "ok" | "bounced";
 
-export interface AttendeeIn {
+export interface InviteeIn {
   email: string;
   required?: boolean;
   cohost?: boolean;
+}
+
+/** POST /schedules (and `draft` of a conflict preview). */
+export interface ScheduleCreate {
+  title: string;
+  agenda?: string;
+  timezone: string;
+  /** Wall-clock start in `timezone`, no offset: "YYYY-MM-DDTHH:MM[:SS]". */
+  start: string;
+  duration_minutes: number;
+  recurrence?: RecurrenceSpec | null;
+  invitees?: InviteeIn[];
+  /** null: six random digits; "": no passcode. */
+  passcode?: string | null;
+  waiting_room?: boolean;
+  allow_guests?: boolean;
+  mute_on_entry?: boolean;
+}
+
+/** PATCH /schedules/{id}: fields left out stay; `recurrence: null` makes a single event. */
+export interface ScheduleUpdate {
+  scope?: Scope;
+  /** The occurrence's recurrence_id, for scope "this" and "following". */
+  occurrence?: string | null;
+  title?: string;
+  agenda?: string;
+  timezone?: string;
+  start?: string;
+  duration_minutes?: number;
+  recurrence?: RecurrenceSpec | null;
+  invitees?: InviteeIn[];
+  /** A new passcode; "": none (scope "all" only). */
+  passcode?: string;
+  /** Scope "all" only. */
+  waiting_room?: boolean;
+}
+
+export interface PersonOut {
+  email: string;
+  name: string;
+  user_id: string | null;
+}
+
+/** The meeting room people join for every occurrence of a schedule. */
+export interface MeetingBrief {
+  id: string;
+  code: string;
+  join_url: string;
+  passcode: string | null;
+  waiting_room: boolean;
+  allow_guests: boolean;
 }
 
 export interface Attendee {
@@ -35,176 +87,156 @@ export interface Attendee {
   cohost: boolean;
   partstat: PartStat;
   responded_at: string | null;
-  email_status: EmailStatus;
+  /** Answers for single occurrences, overriding `partstat`. */
+  occurrences: { recurrence_id: string; partstat: PartStat }[];
+  /** Organiser only (else null). */
+  email_status: EmailStatus | null;
   email_error: string | null;
 }
 
-export interface PersonOut {
-  id: string;
-  email: string;
-  display_name: string;
-}
-
-/** The meeting room people join for every occurrence of a schedule. */
-export interface ScheduleMeeting {
-  id: string;
-  code: string;
-  join_url: string;
-  /** Organiser and co-hosts only. */
-  passcode?: string | null;
-  waiting_room: boolean;
-}
-
-export interface ScheduleCreate {
-  title: string;
-  agenda?: string;
-  timezone: string;
-  /** Wall-clock start in `timezone`: "YYYY-MM-DDTHH:MM:SS". */
-  start: string;
-  duration_minutes: number;
-  recurrence?: RecurrenceSpec | null;
-  attendees?: AttendeeIn[];
-  /** null: the server generates one; "": none. */
-  passcode?: string | null;
-  waiting_room?: boolean;
-}
-
-export interface ScheduleUpdate extends Partial<ScheduleCreate> {
-  scope?: Scope;
-  /** The occurrence (its recurrence id, UTC) for scope "this" and "following". */
-  occurrence?: string;
+export interface ScheduleException {
+  recurrence_id: string;
+  cancelled: boolean;
+  timezone: string | null;
+  /** Local time in `timezone` (or the series'). */
+  start: string | null;
+  duration_minutes: number | null;
+  title: string | null;
+  agenda: string | null;
 }
 
 export interface Schedule {
   id: string;
+  uid: string;
   title: string;
   agenda: string;
   timezone: string;
+  /** Wall-clock start in `timezone`. */
   start: string;
   duration_minutes: number;
   recurrence: RecurrenceSpec | null;
   rrule: string | null;
-  status: ScheduleStatus;
+  first_start: string;
+  last_end: string | null;
   sequence: number;
+  status: ScheduleStatus;
   parent_id: string | null;
-  organizer: PersonOut;
-  attendees: Attendee[];
-  meeting: ScheduleMeeting;
-  /** The caller's part in it, and their answer (null for the organiser). */
   role: ScheduleRole;
-  partstat: PartStat | null;
-  created_at: string;
-  updated_at: string;
+  /** The caller's answer for the series (null for the organiser). */
+  my_partstat: PartStat | null;
+  organizer: PersonOut;
+  meeting: MeetingBrief;
+  attendees: Attendee[];
+  exceptions: ScheduleException[];
 }
 
-/** One occurrence in a window (GET /schedules?start=&end=), exceptions applied. */
-export interface Occurrence {
+/** One occurrence in a window, exceptions applied. */
+export interface OccurrenceOut {
   schedule_id: string;
-  /** The occurrence's original start (UTC): its name for edits and answers. */
-  recurrence_id: string;
+  title: string;
   start: string;
   end: string;
-  title: string;
-  timezone: string;
-  recurring: boolean;
+  /** The occurrence's original start (UTC): its name for edits and answers. */
+  recurrence_id: string;
+  /** Moved or changed on its own. */
+  overridden: boolean;
   role: ScheduleRole;
   /** The caller's answer for this occurrence (null for the organiser). */
   partstat: PartStat | null;
-  organizer: PersonOut;
+}
+
+/** GET /schedules?from=&to= */
+export interface CalendarOut {
+  occurrences: OccurrenceOut[];
+  schedules: Record<string, Schedule>;
+  truncated: boolean;
+}
+
+/** An occurrence with what the calendar shows of its schedule. */
+export interface Occurrence extends OccurrenceOut {
+  schedule: Schedule;
+  recurring: boolean;
   join_url: string;
 }
 
-export interface ConflictQuery {
-  timezone: string;
+/** POST /schedules/conflicts: a new schedule, or an edit of one. */
+export type ConflictQuery =
+  | { draft: ScheduleCreate }
+  | { schedule_id: string; changes: ScheduleUpdate };
+
+export interface BusyOut {
+  kind: "schedule" | "busy_block";
   start: string;
-  duration_minutes: number;
-  recurrence?: RecurrenceSpec | null;
-  /** Invitees' addresses; the caller is always checked. */
-  attendees?: string[];
-  /** The schedule being edited: its own occurrences are not conflicts. */
-  schedule_id?: string;
-  scope?: Scope;
-  occurrence?: string;
+  end: string;
+  /** Only when the caller may see which meeting it is (else null, like the title). */
+  schedule_id: string | null;
+  recurrence_id: string | null;
+  title: string | null;
 }
 
 /** One overlap: an occurrence of the candidate and someone's busy time. */
-export interface Conflict {
-  /** Whose time: the caller ("self": true) or an invitee. */
-  email: string;
-  display_name: string;
-  self: boolean;
-  /** The candidate's occurrence that overlaps (UTC). */
-  occurrence_start: string;
-  occurrence_end: string;
-  /** The busy time: a Convene meeting (its title when the caller may see it) or a block from a connected calendar. */
-  source: "schedule" | "calendar";
-  title: string | null;
-  schedule_id: string | null;
-  busy_start: string;
-  busy_end: string;
+export interface ConflictOut {
+  person: PersonOut;
+  occurrence: { start: string; end: string; recurrence_id: string };
+  busy: BusyOut;
 }
 
 export interface ConflictList {
-  conflicts: Conflict[];
+  conflicts: ConflictOut[];
+  checked_occurrences: number;
+  /** Open-ended series are checked up to here. */
+  checked_until: string | null;
   /** More overlaps exist than were listed. */
   truncated: boolean;
 }
 
-export interface BusyInterval {
+export interface Interval {
   start: string;
   end: string;
 }
 
 export interface FreeBusyPerson {
   email: string;
-  display_name: string;
-  /** False for an address Convene knows nothing about (no account, no invitations). */
-  known: boolean;
-  busy: BusyInterval[];
-  /** Working hours in UTC over the window, when the person has an account. */
-  working: BusyInterval[];
+  name: string;
+  user_id: string | null;
+  timezone: string | null;
+  busy: Interval[];
+  /** Working hours over the window (accounts only). */
+  working: Interval[];
 }
 
 export interface FreeBusyQuery {
-  attendees: string[];
-  start: string;
-  end: string;
+  emails: string[];
+  from: string;
+  to: string;
 }
 
 export interface FindTimeQuery {
-  attendees: AttendeeIn[];
+  invitees: InviteeIn[];
   duration_minutes: number;
-  /** Search from here (UTC); the server's default is now. */
-  start?: string;
-  end?: string;
-  limit?: number;
-  schedule_id?: string;
+  from: string;
+  to: string;
+  step_minutes?: number;
+  count?: number;
 }
 
 export interface Slot {
   start: string;
   end: string;
+  /** Optional invitees free then too. */
+  optional_free: string[];
 }
 
 export interface RespondBody {
   partstat: Answer;
-  /** Answer for one occurrence only (its recurrence id); left out: the whole series. */
+  /** One occurrence (its recurrence id); left out: the whole series. */
   occurrence?: string | null;
 }
 
 export interface RespondResult {
-  partstat: PartStat;
-  /** The caller's other meetings that overlap what they accepted. */
-  conflicts: Conflict[];
-}
-
-export interface Reply {
-  attendee_id: string;
-  email: string;
-  display_name: string;
-  partstat: PartStat;
-  occurrence: string | null;
-  responded_at: string | null;
+  schedule: Schedule;
+  /** What accepting overlaps in the caller's own calendar. */
+  conflicts: ConflictList;
 }
 
 /** An invitee as the answer page and the organiser see them. */
@@ -284,11 +316,15 @@ export const WEEKDAY_KEYS: readonly WeekdayKey[] = ["mon", "tue", "wed", "thu", 
 
 export interface CalendarSettings {
   timezone: string;
+  /** Ranges end at "24:00" for midnight. */
   working_hours: WorkingHours;
   /** Minutes before each meeting; null: no reminders. */
   reminder_minutes: number | null;
   email_reminders: boolean;
+  feed_enabled: boolean;
 }
+
+export type CalendarSettingsUpdate = Partial<Omit<CalendarSettings, "feed_enabled">>;
 
 export interface Feed {
   enabled: boolean;

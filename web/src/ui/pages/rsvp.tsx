@@ -6,18 +6,18 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
-import type { Answer, Conflict, PartStat, RsvpConflict, RsvpOccurrence, RsvpView } from "../../protocol/scheduling";
+import type { Answer, PartStat, RsvpConflict, RsvpOccurrence, RsvpView } from "../../protocol/scheduling";
 import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
 import { formatLongDay, formatRange, fromLocal, parseIsoLocal } from "../../scheduling/time";
 import { useUserZone } from "../prefs";
 import { openUrl } from "../router";
 import { rest } from "../session";
-import { ConflictWarning } from "../scheduling/conflicts";
+import { ConflictWarning, type ConflictLine } from "../scheduling/conflicts";
 import { AnswerButtons, PARTSTAT_TEXT } from "../scheduling/details";
 import { Spinner, TopBar } from "./common";
 
 /** The page's conflicts in the shape the warning shows. */
-export function rsvpConflicts(view: RsvpView, only: string | null): Conflict[] {
+export function rsvpConflicts(view: RsvpView, only: string | null): ConflictLine[] {
   const byId = new Map<string, RsvpOccurrence>(view.occurrences.map((o) => [Date.parse(o.recurrence_id).toString(), o]));
   return (view.conflicts ?? [])
     .filter((c: RsvpConflict) => only === null || Date.parse(c.recurrence_id) === Date.parse(only))
@@ -25,15 +25,14 @@ export function rsvpConflicts(view: RsvpView, only: string | null): Conflict[] {
       const occ = byId.get(Date.parse(c.recurrence_id).toString());
       return {
         email: view.attendee.email,
-        display_name: view.attendee.display_name,
+        name: view.attendee.display_name,
         self: true,
-        occurrence_start: occ?.start ?? c.recurrence_id,
-        occurrence_end: occ?.end ?? c.recurrence_id,
-        source: c.schedule_id ? "schedule" : "calendar",
+        occurrenceStart: occ?.start ?? c.recurrence_id,
+        occurrenceEnd: occ?.end ?? c.recurrence_id,
+        source: c.schedule_id ? "schedule" : "busy_block",
         title: c.title,
-        schedule_id: c.schedule_id,
-        busy_start: c.start,
-        busy_end: c.end,
+        busyStart: c.start,
+        busyEnd: c.end,
       };
     });
 }

@@ -63,6 +63,21 @@ export function SettingsPage() {
   );
 }
 
+/** The server writes midnight at the end of a day as "24:00", which a time input cannot show. */
+function hoursForInputs(hours: WorkingHours): WorkingHours {
+  const out = {} as WorkingHours;
+  for (const day of WEEKDAY_KEYS) out[day] = (hours[day] ?? []).map(([a, b]) => [a, b === "24:00" ? "00:00" : b]);
+  return out;
+}
+
+function hoursForServer(hours: WorkingHours): WorkingHours {
+  const out = {} as WorkingHours;
+  for (const day of WEEKDAY_KEYS) {
+    out[day] = [...hours[day]].sort((x, y) => x[0].localeCompare(y[0])).map(([a, b]) => [a, b === "00:00" ? "24:00" : b]);
+  }
+  return out;
+}
+
 function validateHours(hours: WorkingHours): string | null {
   for (const day of WEEKDAY_KEYS) {
     const ranges = [...hours[day]].sort((a, b) => a[0].localeCompare(b[0]));
@@ -80,7 +95,7 @@ function validateHours(hours: WorkingHours): string | null {
 function CalendarSettingsForm() {
   const loaded = useCalendarSettings();
   const userZone = useUserZone();
-  const [draft, setDraft] = useState<CalendarSettings | null>(loaded);
+  const [draft, setDraft] = useState<CalendarSettings | null>(loaded && { ...loaded, working_hours: hoursForInputs(loaded.working_hours) });
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -89,7 +104,7 @@ function CalendarSettingsForm() {
     if (!loaded) void calendarSettings.load();
   }, []);
   useEffect(() => {
-    if (loaded && !draft) setDraft(loaded);
+    if (loaded && !draft) setDraft({ ...loaded, working_hours: hoursForInputs(loaded.working_hours) });
   }, [loaded]);
 
   if (!draft) return <section class="card"><Spinner label="Loading your calendar settings…" /></section>;
@@ -112,12 +127,12 @@ function CalendarSettingsForm() {
     try {
       const next = await rest.updateCalendarSettings({
         timezone: draft.timezone,
-        working_hours: draft.working_hours,
+        working_hours: hoursForServer(draft.working_hours),
         reminder_minutes: draft.reminder_minutes,
         email_reminders: draft.email_reminders,
       });
       calendarSettings.set(next);
-      setDraft(next);
+      setDraft({ ...next, working_hours: hoursForInputs(next.working_hours) });
       setSaved(true);
     } catch (err) {
       setError(describeError(err));

@@ -5,15 +5,15 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
-import type { Answer, Conflict, Occurrence, PartStat, Schedule, Scope } from "../../protocol/scheduling";
+import type { User } from "../../protocol/rest";
+import type { Answer, Attendee, Occurrence, PartStat, Schedule, Scope } from "../../protocol/scheduling";
 import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
 import { formatRange, parseIsoLocal, toLocal } from "../../scheduling/time";
 import { Modal } from "../dialog";
 import { formatCode } from "../layout";
 import { openUrl } from "../router";
-import { rest } from "../session";
-import { Spinner } from "../pages/common";
-import { ConflictWarning } from "./conflicts";
+import { rest, useSession } from "../session";
+import { ConflictWarning, conflictLines, type ConflictLine } from "./conflicts";
 
 export const PARTSTAT_TEXT: Record<PartStat, string> = {
   "NEEDS-ACTION": "Not answered",
@@ -22,7 +22,26 @@ export const PARTSTAT_TEXT: Record<PartStat, string> = {
   DECLINED: "Declined",
 };
 
-export const ROLE_TEXT = { organizer: "Organiser", cohost: "Co-host", attendee: "Invited" } as const;
+/** The user's own invitation to a schedule (null for its organiser). */
+export function myAttendee(schedule: Schedule, user: Pick<User, "id" | "email"> | null | undefined): Attendee | null {
+  if (!user) return null;
+  const email = user.email.toLowerCase();
+  return schedule.attendees.find((a) => a.user_id === user.id) ?? schedule.attendees.find((a) => a.email === email) ?? null;
+}
+
+/** "Organiser", "Co-host" or "Invited". */
+export function roleText(schedule: Schedule, user: Pick<User, "id" | "email"> | null | undefined): string {
+  if (schedule.role === "organizer") return "Organiser";
+  return myAttendee(schedule, user)?.cohost ? "Co-host" : "Invited";
+}
+
+/** The user's answer for one occurrence (their answer for the series unless they gave one for it). */
+export function answerFor(schedule: Schedule, user: Pick<User, "id" | "email"> | null | undefined, recurrenceId: string | null): PartStat | null {
+  const me = myAttendee(schedule, user);
+  if (!me) return null;
+  const at = recurrenceId ? Date.parse(recurrenceId) : NaN;
+  return me.occurrences.find((o) => Date.parse(o.recurrence_id) === at)?.partstat ?? me.partstat;
+}
 
 const ANSWERS: { value: Answer; label: string; key: string }[] = [
   { value: "ACCEPTED", label: "Accept", key: "accept" },
@@ -90,24 +109,27 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
   onChanged: () => void;
   onEdit: (schedule: Schedule, scope: Scope, occurrence: Occurrence) => void;
 }) {
-  const [schedule, setSchedule] = useState<Schedule | null>(null);
+  const info = useSession();
+  const user = info?.user ?? null;
+  const [schedule, setSchedule] = useState<Schedule>(occurrence.schedule);
   const [error, setError] = useState<string | null>(null);
   const [ask, setAsk] = useState<"edit" | "cancel" | null>(null);
   const [confirmCancel, setConfirmCancel] = useState<Scope | null>(null);
   const [busy, setBusy] = useState(false);
-  const [answer, setAnswer] = useState<PartStat | null>(occurrence.partstat);
   const [answerScope, setAnswerScope] = useState<"this" | "all">("all");
-  const [conflicts, setConflicts] = useState<Conflict[]>([]);
+  const [conflicts, setConflicts] = useState<ConflictLine[]>([]);
 
+  // The calendar's copy may be a little old: fetch the schedule again.
   useEffect(() => {
-    rest.getSchedule(occurrence.schedule_id).then(setSchedule, (err: unknown) => setError(describeError(err)));
+    rest.getSchedule(occurrence.schedule_id).then(setSchedule, () => undefined);
   }, [occurrence.schedule_id]);
 
   const start = Date.parse(occurrence.start);
   const end = Date.parse(occurrence.end);
-  const canManage = occurrence.role === "organizer" || occurrence.role === "cohost";
-  const spec = schedule ? schedule.recurrence ?? (schedule.rrule ? parseRrule(schedule.rrule, schedule.timezone) : null) : null;
-  const seriesStart = schedule ? parseIsoLocal(schedule.start) : null;
+  const organiser = schedule.role === "organizer";
+  const answer = organiser ? null : answerFor(schedule, user, occurrence.recurring ? occurrence.recurrence_id : null);
+  const spec = schedule.recurrence ?? (schedule.rrule ? parseRrule(schedule.rrule, schedule.timezone) : null);
+  const seriesStart = parseIsoLocal(schedule.start);
 
   const respond = async (value: Answer) => {
     setBusy(true);
@@ -117,8 +139,8 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
         partstat: value,
         ...(occurrence.recurring && answerScope === "this" ? { occurrence: occurrence.recurrence_id } : {}),
       });
-      setAnswer(result.partstat);
-      setConflicts(result.conflicts);
+      setSchedule(result.schedule);
+      setConflicts(value === "DECLINED" ? [] : conflictLines(result.conflicts.conflicts, user?.email ?? null));
       onChanged();
     } catch (err) {
       setError(describeError(err));
@@ -142,8 +164,8 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
 
   const pick = (action: "edit" | "cancel", scope: Scope) => {
     setAsk(null);
-    if (action === "edit" && schedule) onEdit(schedule, scope, occurrence);
-    else if (action === "cancel") setConfirmCancel(scope);
+    if (action === "edit") onEdit(schedule, scope, occurrence);
+    else setConfirmCancel(scope);
   };
 
   const begin = (action: "edit" | "cancel") => {
@@ -156,45 +178,50 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
       <div class="event-details" data-schedule-id={occurrence.schedule_id}>
         <p data-testid="event-when">
           <strong>{formatRange(start, end, zone)}</strong>
-          {schedule && schedule.timezone !== zone && (
+          {schedule.timezone !== zone && (
             <span class="muted small"> · {formatRange(start, end, schedule.timezone)} {schedule.timezone.replace(/_/g, " ")}</span>
           )}
         </p>
         {occurrence.recurring && spec && seriesStart && (
-          <p class="muted small" data-testid="event-recurrence">{recurrenceSummary(spec, toLocal(Date.parse(occurrence.start), schedule!.timezone), undefined)}</p>
+          <p class="muted small" data-testid="event-recurrence">
+            {recurrenceSummary(spec, toLocal(Date.parse(occurrence.start), schedule.timezone), undefined)}
+            {occurrence.overridden ? " · this one was changed" : ""}
+          </p>
         )}
         <p class="muted small">
-          <span data-testid="event-role">{ROLE_TEXT[occurrence.role]}</span>
-          {occurrence.role !== "organizer" && <> · organised by {occurrence.organizer.display_name}</>}
-          {occurrence.role !== "organizer" && <> · your answer: <span data-testid="event-answer">{PARTSTAT_TEXT[answer ?? "NEEDS-ACTION"]}</span></>}
+          <span data-testid="event-role">{roleText(schedule, user)}</span>
+          {!organiser && <> · organised by {schedule.organizer.name}</>}
+          {!organiser && <> · your answer: <span data-testid="event-answer">{PARTSTAT_TEXT[answer ?? "NEEDS-ACTION"]}</span></>}
         </p>
         <div class="row">
           <button type="button" class="btn primary" data-testid="event-join" onClick={() => openUrl(occurrence.join_url)}>Join</button>
-          {schedule && (
-            <span class="muted small">
-              Code {formatCode(schedule.meeting.code)}{schedule.meeting.passcode ? ` · passcode ${schedule.meeting.passcode}` : ""}
-            </span>
-          )}
+          <span class="muted small">
+            Code {formatCode(schedule.meeting.code)}{schedule.meeting.passcode ? ` · passcode ${schedule.meeting.passcode}` : ""}
+          </span>
         </div>
-        {!schedule && !error && <Spinner label="Loading…" />}
-        {schedule?.agenda && <p class="agenda" data-testid="event-agenda">{schedule.agenda}</p>}
-        {schedule && schedule.attendees.length > 0 && (
+        {schedule.agenda && <p class="agenda" data-testid="event-agenda">{schedule.agenda}</p>}
+        {schedule.attendees.length > 0 && (
           <section aria-label="Invitees">
             <h3>Invitees</h3>
             <ul class="attendees" data-testid="event-attendees">
-              {schedule.attendees.map((a) => (
-                <li key={a.id} data-testid="event-attendee" data-email={a.email} data-partstat={a.partstat}>
-                  <span class="person-name">{a.display_name || a.email}</span>
-                  <span class="muted small">
-                    {a.cohost ? "co-host · " : a.required ? "" : "optional · "}{PARTSTAT_TEXT[a.partstat]}
-                    {canManage && a.email_status === "bounced" && <span class="warn"> · email bounced{a.email_error ? `: ${a.email_error}` : ""}</span>}
-                  </span>
-                </li>
-              ))}
+              {schedule.attendees.map((a) => {
+                const theirs = answerFor({ ...schedule, attendees: [a] }, { id: a.user_id ?? "", email: a.email },
+                  occurrence.recurring ? occurrence.recurrence_id : null) ?? a.partstat;
+                return (
+                  <li key={a.id} data-testid="event-attendee" data-email={a.email} data-partstat={theirs}>
+                    <span class="person-name">{a.display_name || a.email}</span>
+                    <span class="muted small">
+                      {a.cohost ? "co-host · " : a.required ? "" : "optional · "}{PARTSTAT_TEXT[theirs]}
+                      {organiser && a.email_status === "bounced" && <span class="warn"> · email bounced{a.email_error ? `: ${a.email_error}` : ""}</span>}
+                      {organiser && a.email_status === "pending" && a.email_error && <span class="muted"> · email delayed: {a.email_error}</span>}
+                    </span>
+                  </li>
+                );
+              })}
             </ul>
           </section>
         )}
-        {occurrence.role !== "organizer" && (
+        {!organiser && (
           <section aria-label="Your answer" class="answer">
             {occurrence.recurring && (
               <div class="row" role="radiogroup" aria-label="Answer for">
@@ -231,9 +258,9 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
           </div>
         )}
         <div class="row dialog-actions">
-          {canManage && (
+          {organiser && (
             <>
-              <button type="button" class="btn" data-testid="event-edit" disabled={!schedule} onClick={() => begin("edit")}>Edit</button>
+              <button type="button" class="btn" data-testid="event-edit" onClick={() => begin("edit")}>Edit</button>
               <button type="button" class="btn ghost danger" data-testid="event-cancel" onClick={() => begin("cancel")}>Cancel meeting</button>
             </>
           )}

@@ -23,6 +23,7 @@ import {
   zoneLabel,
   type LocalDate,
 } from "../../scheduling/time";
+import type { Invitee } from "../../scheduling/draft";
 import { Icon } from "../icons";
 
 let zoneOptionsCache: { day: number; options: { zone: string; label: string }[] } | null = null;
@@ -183,12 +184,7 @@ export function RecurrenceFields({ form, onChange, start, error }: {
   );
 }
 
-export interface Invitee {
-  email: string;
-  required: boolean;
-  cohost: boolean;
-  display_name?: string;
-}
+export type { Invitee };
 
 let fieldIds = 0;
 

@@ -5,110 +5,46 @@
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
-import type {
-  ConflictList,
-  ConflictQuery,
-  FreeBusyPerson,
-  Occurrence,
-  Schedule,
-  ScheduleCreate,
-  Scope,
-  Slot,
-} from "../../protocol/scheduling";
+import type { ConflictList, ConflictQuery, FreeBusyPerson, FreeBusyQuery, Schedule, Slot } from "../../protocol/scheduling";
 import { LatestCheck, type CheckState } from "../../scheduling/debounce";
 import {
-  defaultRecurrenceForm,
-  formToSpec,
-  parseRrule,
-  specToForm,
-  validateRecurrence,
-  type RecurrenceForm,
-} from "../../scheduling/recurrence";
+  checkDraft,
+  conflictQuery,
+  createBody,
+  fieldsFor,
+  initialDraft,
+  updateBody,
+  type Draft,
+  type ScheduleTarget,
+} from "../../scheduling/draft";
 import {
   addDays,
   formatIsoDate,
-  formatIsoLocal,
   formatIsoTime,
   formatLocalDate,
   formatRange,
   fromLocal,
-  parseIsoDate,
   parseIsoLocal,
-  parseIsoTime,
   startOfDay,
   toLocal,
-  type LocalDateTime,
 } from "../../scheduling/time";
 import { Modal } from "../dialog";
 import { useCalendarSettings, useUserZone } from "../prefs";
 import { rest, useSession } from "../session";
-import { ConflictWarning } from "./conflicts";
-import { DurationSelect, InviteesField, RecurrenceFields, ZoneSelect, type Invitee } from "./fields";
+import { ConflictWarning, conflictLines } from "./conflicts";
+import { DurationSelect, InviteesField, RecurrenceFields, ZoneSelect } from "./fields";
 import { FindTimeSlots, FreeBusyTimeline } from "./freebusy";
 
-export type ScheduleTarget =
-  | { kind: "create"; /** Suggested start (epoch ms), e.g. the slot clicked in the calendar. */ start?: number }
-  | { kind: "edit"; schedule: Schedule; scope: Scope; occurrence: Occurrence | null };
+export type { ScheduleTarget };
 
-interface Draft {
-  title: string;
-  agenda: string;
-  date: string;
-  time: string;
-  timezone: string;
-  duration: number;
-  recurrence: RecurrenceForm;
-  invitees: Invitee[];
-  passcode: boolean;
-  waitingRoom: boolean;
-}
-
-const HALF_HOUR = 30 * 60_000;
-
-function initialDraft(target: ScheduleTarget, userZone: string): Draft {
-  if (target.kind === "create") {
-    const start = target.start ?? Math.ceil((Date.now() + 5 * 60_000) / HALF_HOUR) * HALF_HOUR;
-    const local = toLocal(start, userZone);
-    return {
-      title: "",
-      agenda: "",
-      date: formatIsoDate(local),
-      time: formatIsoTime(local),
-      timezone: userZone,
-      duration: 60,
-      recurrence: defaultRecurrenceForm(local),
-      invitees: [],
-      passcode: true,
-      waitingRoom: true,
-    };
-  }
-  const { schedule, occurrence } = target;
-  const zone = schedule.timezone;
-  const seriesStart = parseIsoLocal(schedule.start) ?? toLocal(Date.now(), zone);
-  const local: LocalDateTime = occurrence && target.scope !== "all" ? toLocal(Date.parse(occurrence.start), zone) : seriesStart;
-  const duration = occurrence && target.scope === "this"
-    ? Math.round((Date.parse(occurrence.end) - Date.parse(occurrence.start)) / 60_000)
-    : schedule.duration_minutes;
-  const spec = schedule.recurrence ?? (schedule.rrule ? parseRrule(schedule.rrule, zone) : null);
-  return {
-    title: occurrence && target.scope === "this" ? occurrence.title : schedule.title,
-    agenda: schedule.agenda,
-    date: formatIsoDate(local),
-    time: formatIsoTime(local),
-    timezone: zone,
-    duration,
-    recurrence: specToForm(spec, local),
-    invitees: schedule.attendees.map((a) => ({ email: a.email, required: a.required, cohost: a.cohost, display_name: a.display_name })),
-    passcode: !!schedule.meeting.passcode,
-    waitingRoom: schedule.meeting.waiting_room,
-  };
-}
-
-const SCOPE_TITLE: Record<Scope, string> = {
+const SCOPE_TITLE = {
   all: "Edit meeting",
   this: "Edit this occurrence",
   following: "Edit this and following meetings",
-};
+} as const;
+
+/** "Find a time" looks this far ahead. */
+const FIND_DAYS = 14;
 
 export function ScheduleDialog({ target, onClose, onSaved }: {
   target: ScheduleTarget;
@@ -129,12 +65,12 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
   const [slots, setSlots] = useState<Slot[] | null>(null);
   const [slotsBusy, setSlotsBusy] = useState(false);
   const [slotsError, setSlotsError] = useState<string | null>(null);
-  const lastGoodConflicts = useRef<ConflictList | null>(null);
+  const lastConflicts = useRef<ConflictList | null>(null);
 
-  // The zone follows the user's settings until they pick one (settings may load after opening).
+  // A new meeting follows the user's zone until they pick one (settings may load after opening).
   const zoneTouched = useRef(target.kind === "edit");
   useEffect(() => {
-    if (!zoneTouched.current && target.kind === "create" && settings?.timezone && settings.timezone !== draft.timezone) {
+    if (!zoneTouched.current && settings?.timezone && settings.timezone !== draft.timezone) {
       const local = parseIsoLocal(`${draft.date}T${draft.time}`);
       const start = local ? fromLocal(local, draft.timezone).getTime() : Date.now();
       const moved = toLocal(start, settings.timezone);
@@ -147,43 +83,25 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
     setError(null);
   };
 
-  const scope: Scope | null = target.kind === "edit" ? target.scope : null;
-  const showRecurrence = scope !== "this";
-  const showInvitees = scope !== "this";
-
-  const date = parseIsoDate(draft.date);
-  const time = parseIsoTime(draft.time);
-  const local: LocalDateTime | null = date && time ? { ...date, ...time } : null;
+  const fields = fieldsFor(target);
+  const checked = checkDraft(draft, target);
+  const { local, date, spec, errors } = checked;
   const startAt = local ? fromLocal(local, draft.timezone).getTime() : null;
   const endAt = startAt !== null ? startAt + draft.duration * 60_000 : null;
-  const recurrenceError = showRecurrence && date ? validateRecurrence(draft.recurrence, date) : null;
-  const spec = showRecurrence && date && !recurrenceError ? formToSpec(draft.recurrence, date) : null;
-  const titleError = draft.title.trim() ? null : "Give the meeting a title.";
-  const whenError = !date ? "Choose a date." : !time ? "Choose a start time." : null;
   const emails = draft.invitees.map((i) => i.email);
 
-  const query: ConflictQuery | null = local && !recurrenceError
-    ? {
-        timezone: draft.timezone,
-        start: formatIsoLocal(local),
-        duration_minutes: draft.duration,
-        recurrence: spec,
-        attendees: showInvitees ? emails : (target.kind === "edit" ? target.schedule.attendees.map((a) => a.email) : []),
-        ...(target.kind === "edit" ? { schedule_id: target.schedule.id, scope: target.scope } : {}),
-        ...(target.kind === "edit" && target.occurrence && target.scope !== "all" ? { occurrence: target.occurrence.recurrence_id } : {}),
-      }
-    : null;
+  const query = conflictQuery(draft, checked, target);
   const queryKey = query ? JSON.stringify(query) : "";
 
   const conflictCheck = useMemo(() => new LatestCheck<ConflictQuery, ConflictList>({
     run: (q, signal) => rest.checkConflicts(q, { signal }),
     onState: (s) => {
-      if (s.status === "done") lastGoodConflicts.current = s.result;
+      if (s.status === "done") lastConflicts.current = s.result;
       setConflictState(s);
     },
     delayMs: 400,
   }), []);
-  const freeBusyCheck = useMemo(() => new LatestCheck<{ attendees: string[]; start: string; end: string }, FreeBusyPerson[]>({
+  const freeBusyCheck = useMemo(() => new LatestCheck<FreeBusyQuery, FreeBusyPerson[]>({
     run: (q, signal) => rest.freeBusy(q, { signal }),
     onState: setFreeBusy,
     delayMs: 500,
@@ -210,17 +128,18 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
       return;
     }
     freeBusyCheck.schedule({
-      attendees: fbPeople,
-      start: startOfDay(date, draft.timezone).toISOString(),
-      end: startOfDay(addDays(date, 1), draft.timezone).toISOString(),
+      emails: fbPeople,
+      from: startOfDay(date, draft.timezone).toISOString(),
+      to: startOfDay(addDays(date, 1), draft.timezone).toISOString(),
     });
   }, [fbKey]);
 
-  const conflicts = conflictState.status === "done" ? conflictState.result
-    : conflictState.status === "waiting" || conflictState.status === "checking" ? lastGoodConflicts.current : null;
   const checking = conflictState.status === "waiting" || conflictState.status === "checking";
-  const hasConflicts = !!conflicts && conflicts.conflicts.length > 0;
+  const conflicts = conflictState.status === "done" ? conflictState.result : checking ? lastConflicts.current : null;
+  const lines = conflicts ? conflictLines(conflicts.conflicts, selfEmail) : [];
+  const hasConflicts = lines.length > 0;
   const confirming = hasConflicts && confirmKey === queryKey && !checking;
+  const recurring = !!spec || (target.kind === "edit" && target.scope === "this" && !!target.occurrence?.recurring);
 
   const findTime = async () => {
     setSlotsBusy(true);
@@ -228,11 +147,11 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
     try {
       const from = Math.max(Date.now(), date ? startOfDay(date, draft.timezone).getTime() : 0);
       setSlots(await rest.findTime({
-        attendees: draft.invitees.map((i) => ({ email: i.email, required: i.required })),
+        invitees: draft.invitees.map(({ email, required, cohost }) => ({ email, required, cohost })),
         duration_minutes: draft.duration,
-        start: new Date(from).toISOString(),
-        limit: 5,
-        ...(target.kind === "edit" ? { schedule_id: target.schedule.id } : {}),
+        from: new Date(from).toISOString(),
+        to: new Date(from + FIND_DAYS * 86_400_000).toISOString(),
+        count: 6,
       }));
     } catch (err) {
       setSlotsError(describeError(err));
@@ -243,34 +162,14 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
 
   const pickSlot = (slot: Slot) => {
     const at = toLocal(Date.parse(slot.start), draft.timezone);
-    const minutes = Math.round((Date.parse(slot.end) - Date.parse(slot.start)) / 60_000);
-    set({ date: formatIsoDate(at), time: formatIsoTime(at), ...(minutes > 0 ? { duration: minutes } : {}) });
+    set({ date: formatIsoDate(at), time: formatIsoTime(at) });
     setSlots(null);
-  };
-
-  const body = (): ScheduleCreate => ({
-    title: draft.title.trim(),
-    agenda: draft.agenda,
-    timezone: draft.timezone,
-    start: formatIsoLocal(local!),
-    duration_minutes: draft.duration,
-    ...(showRecurrence ? { recurrence: spec } : {}),
-    ...(showInvitees ? { attendees: draft.invitees.map(({ email, required, cohost }) => ({ email, required, cohost })) } : {}),
-    ...(scope === "this" ? {} : passcodeChange()),
-    ...(scope === "this" ? {} : { waiting_room: draft.waitingRoom }),
-  });
-
-  const passcodeChange = (): Pick<ScheduleCreate, "passcode"> | Record<string, never> => {
-    if (target.kind === "create") return { passcode: draft.passcode ? null : "" };
-    const had = !!target.schedule.meeting.passcode;
-    if (had === draft.passcode) return {};
-    return { passcode: draft.passcode ? null : "" };
   };
 
   const save = async (ev: Event) => {
     ev.preventDefault();
     setSubmitted(true);
-    if (titleError || whenError || recurrenceError || !query || !local) return;
+    if (errors.title || errors.when || errors.recurrence || !query || !local) return;
     setBusy(true);
     setError(null);
     try {
@@ -289,12 +188,8 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
         return;
       }
       const saved = target.kind === "create"
-        ? await rest.createSchedule(body())
-        : await rest.updateSchedule(target.schedule.id, {
-            ...body(),
-            scope: target.scope,
-            ...(target.occurrence && target.scope !== "all" ? { occurrence: target.occurrence.recurrence_id } : {}),
-          });
+        ? await rest.createSchedule(createBody(draft, checked))
+        : await rest.updateSchedule(target.schedule.id, updateBody(draft, checked, target));
       onSaved(saved);
     } catch (err) {
       setError(describeError(err));
@@ -304,7 +199,6 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
   };
 
   const title = target.kind === "create" ? "Schedule a meeting" : SCOPE_TITLE[target.scope];
-  const recurring = !!spec || (target.kind === "edit" && target.scope === "this" && !!target.occurrence?.recurring);
 
   return (
     <Modal title={title} onClose={onClose} testid="schedule-dialog" wide>
@@ -312,9 +206,9 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
         <label>
           Title
           <input type="text" maxLength={200} required value={draft.title} placeholder="Weekly sync" data-testid="schedule-title"
-            aria-invalid={submitted && !!titleError} onInput={(e) => set({ title: e.currentTarget.value })} />
+            aria-invalid={submitted && !!errors.title} onInput={(e) => set({ title: e.currentTarget.value })} />
         </label>
-        {submitted && titleError && <p class="error small" role="alert">{titleError}</p>}
+        {submitted && errors.title && <p class="error small" role="alert">{errors.title}</p>}
 
         <fieldset class="when">
           <legend>When</legend>
@@ -342,7 +236,7 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
                 }} />
             </label>
           </div>
-          {submitted && whenError && <p class="error small" role="alert">{whenError}</p>}
+          {submitted && errors.when && <p class="error small" role="alert">{errors.when}</p>}
           {startAt !== null && endAt !== null && draft.timezone !== userZone && (
             <p class="hint" data-testid="schedule-local-hint">
               In your time zone ({userZone.replace(/_/g, " ")}): {formatRange(startAt, endAt, userZone)}
@@ -350,31 +244,30 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
           )}
         </fieldset>
 
-        {showRecurrence && date && (
-          <RecurrenceFields form={draft.recurrence} start={date} error={recurrenceError}
+        {fields.recurrence && date && (
+          <RecurrenceFields form={draft.recurrence} start={date} error={errors.recurrence}
             onChange={(recurrence) => set({ recurrence })} />
         )}
 
-        <div class="conflict-area" aria-live="polite">
-          {conflicts && (
-            <ConflictWarning conflicts={conflicts.conflicts} truncated={conflicts.truncated} zone={userZone}
-              recurring={recurring} checking={checking} />
-          )}
-          <p class="hint conflict-status" data-testid="conflict-status" data-state={checking ? "checking" : conflictState.status === "done" ? (hasConflicts ? "conflicts" : "clear") : conflictState.status}>
+        <div class="conflict-area">
+          <ConflictWarning conflicts={lines} truncated={conflicts?.truncated ?? false} zone={userZone}
+            recurring={recurring} checking={checking} />
+          <p class="hint conflict-status" data-testid="conflict-status" aria-live="polite"
+            data-state={checking ? "checking" : conflictState.status === "done" ? (hasConflicts ? "conflicts" : "clear") : conflictState.status}>
             {checking ? "Checking for conflicts…"
               : conflictState.status === "error" ? "Could not check for conflicts."
               : conflictState.status === "done" && !hasConflicts ? "No conflicts." : ""}
           </p>
         </div>
 
-        {showInvitees && (
+        {fields.invitees && (
           <InviteesField invitees={draft.invitees} self={selfEmail} onChange={(invitees) => {
             set({ invitees });
             setSlots(null);
           }} />
         )}
 
-        {showInvitees && draft.invitees.length > 0 && date && (
+        {fields.invitees && draft.invitees.length > 0 && date && (
           <section class="fb-section" aria-label="Free and busy times">
             <div class="row between">
               <h3>Free/busy on {formatLocalDate(date, { weekday: "short", day: "numeric", month: "short" })}</h3>
@@ -398,7 +291,7 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
             onInput={(e) => set({ agenda: e.currentTarget.value })} />
         </label>
 
-        {scope !== "this" && (
+        {fields.options && (
           <fieldset class="options">
             <legend>Meeting options</legend>
             <label class="check">
@@ -417,7 +310,7 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
         {error && <p class="error" role="alert" data-testid="schedule-error">{error}</p>}
         {confirming && (
           <p class="warn" role="alert" data-testid="conflict-confirm">
-            This time overlaps {conflicts!.conflicts.length === 1 ? "another meeting" : "other meetings"}. Save anyway?
+            This time overlaps {lines.length === 1 ? "another meeting" : "other meetings"}. Save anyway?
           </p>
         )}
         <div class="row dialog-actions">
