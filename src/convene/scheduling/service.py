@@ -55,7 +55,6 @@ from convene.scheduling.recurrence import (
     check_timezone,
     first_occurrence,
     occurrences,
-    parse_rrule,
     series_bounds,
     to_rrule,
     zone,
@@ -168,6 +167,8 @@ class ConflictItem:
 
 @dataclass(frozen=True, slots=True)
 class ConflictReport:
+    # Whose check it was (a person key): their own calendar's conflicts show everything.
+    asker: str
     conflicts: list[ConflictItem]
     # How many of the candidate's occurrences were checked, up to when (open-ended series are
     # checked ``scheduling.horizon_days`` ahead), and whether the list was cut at MAX_CONFLICTS.
@@ -179,6 +180,8 @@ class ConflictReport:
 @dataclass(frozen=True, slots=True)
 class FreeBusy:
     person: Person
+    # False for an address Convene knows nothing about (no account, never invited).
+    known: bool
     busy: list[Interval]
     # For accounts: their zone and working hours (local), so a calendar can shade them.
     timezone: str | None
@@ -545,7 +548,7 @@ class SchedulingService:
         checked_until: datetime | None,
     ) -> ConflictReport:
         if not candidate:
-            return ConflictReport([], 0, checked_until, False)
+            return ConflictReport(asker.key, [], 0, checked_until, False)
         start = min(o.start_utc for o in candidate)
         end = max(o.end_utc for o in candidate)
         everyone = list({p.key: p for p in [asker, *people]}.values())
@@ -560,7 +563,14 @@ class SchedulingService:
         # A schedule deleted with its meeting leaves no journal entry: check what is reported.
         mentioned = {c.busy.schedule_id for c in found if c.busy.schedule_id is not None}
         alive = await self.db.schedules.existing(mentioned) if mentioned else set()
-        visible = entries[asker.key].schedule_ids
+        others = {
+            c.busy.schedule_id
+            for c in found
+            if c.person != asker.key and c.busy.schedule_id in alive
+        }
+        visible: set[str] = set()
+        if others and asker.user_id is not None:
+            visible.update(await self.db.schedules.involving(asker.user_id, asker.email, others))
         by_key = {p.key: p for p in people}
         items: list[ConflictItem] = []
         for conflict in sorted(found, key=_conflict_order):
@@ -571,7 +581,9 @@ class SchedulingService:
                 busy = Busy(start=busy.start, end=busy.end, kind=busy.kind)
             items.append(ConflictItem(by_key[conflict.person], conflict.occurrence, busy))
         truncated = len(items) > MAX_CONFLICTS
-        return ConflictReport(items[:MAX_CONFLICTS], len(candidate), checked_until, truncated)
+        return ConflictReport(
+            asker.key, items[:MAX_CONFLICTS], len(candidate), checked_until, truncated
+        )
 
     async def _blocks(
         self, people: Sequence[Person], start: datetime, end: datetime
@@ -594,100 +606,36 @@ class SchedulingService:
         found = occurrences(candidate, start, end, limit=self.limits.max_occurrences)
         return found, end if last_end is None else None
 
-    async def conflicts_for_draft(
-        self, organizer: UserRecord, draft: NewSchedule
+    async def conflicts(
+        self,
+        asker: UserRecord,
+        timing: Timing,
+        emails: Sequence[str],
+        *,
+        title: str = "",
+        ignore: str | None = None,
+        single: bool = False,
     ) -> ConflictReport:
-        """What a new schedule would overlap, for the organiser and every invitee."""
-        start, rrule = self.rrule_for(draft.timing)
+        """What a schedule with this timing would overlap, in the asker's calendar and every
+        invitee's (``emails``). ``ignore``: the schedule being edited (its own occurrences are
+        not conflicts); ``single``: one occurrence moved on its own (the recurrence is left
+        out)."""
+        if single:
+            timing = Timing(timing.timezone, timing.start_local, timing.duration_minutes)
+        start, rrule = self.rrule_for(timing)
         candidate = _Candidate(
-            title=draft.title,
-            timezone=draft.timing.timezone,
+            title=title,
+            timezone=timing.timezone,
             start_local=start,
-            duration_minutes=draft.timing.duration_minutes,
+            duration_minutes=timing.duration_minutes,
             rrule=rrule,
         )
-        attendees = await self._attendee_drafts(organizer, draft.invitees)
-        people = [self.person_of(organizer), *await self.people(a.email for a in attendees)]
+        attendees = await self._attendee_drafts(asker, [Invitee(e) for e in emails])
+        me = self.person_of(asker)
+        people = [me, *await self.people(a.email for a in attendees)]
         found, until = self._expand(candidate)
-        return await self._check(
-            self.person_of(organizer), found, people, ignore=frozenset(), checked_until=until
-        )
-
-    async def conflicts_for_edit(
-        self,
-        user: UserRecord,
-        schedule_id: str,
-        edit: ScheduleEdit,
-        *,
-        scope: Scope,
-        occurrence: datetime | None,
-    ) -> ConflictReport:
-        """What a schedule would overlap after an edit (the schedule itself not counted)."""
-        record = await self._organised(user, schedule_id)
-        timing = self._edited_timing(record, edit, scope, occurrence)
-        invitees = edit.get("invitees")
-        if invitees is not None:
-            attendees = await self._attendee_drafts(user, invitees)
-            emails = [a.email for a in attendees]
-        else:
-            emails = [a.email for a in record.attendees]
-        people = [self.person_of(user), *await self.people(emails)]
-        found, until = self._expand(timing)
-        ignore = frozenset({record.id})
-        return await self._check(
-            self.person_of(user), found, people, ignore=ignore, checked_until=until
-        )
-
-    def _edited_timing(
-        self, record: ScheduleRecord, edit: ScheduleEdit, scope: Scope, occurrence: datetime | None
-    ) -> _Candidate:
-        """The occurrences an edit would make, as a candidate to expand."""
-        title = edit.get("title", record.title)
-        if scope == "this" and record.rrule is not None:
-            if occurrence is None:
-                raise ConveneError(
-                    ErrorCode.INVALID_REQUEST, "Which occurrence?", {"field": "occurrence"}
-                )
-            rid = occurrence.astimezone(UTC)
-            exc = record.exception_for(rid)
-            timezone = check_timezone(
-                edit.get("timezone", (exc.timezone if exc else None) or record.timezone)
-            )
-            default_start = (
-                exc.start_local
-                if exc is not None and exc.start_local is not None
-                else rid.astimezone(zone(timezone)).replace(tzinfo=None)
-            )
-            start = check_start(edit.get("start_local", default_start), timezone)
-            duration = validate_duration(
-                edit.get(
-                    "duration_minutes",
-                    (exc.duration_minutes if exc else None) or record.duration_minutes,
-                )
-            )
-            return _Candidate(title, timezone, start, duration, None)
-        timezone = edit.get("timezone", record.timezone)
-        if scope == "following" and record.rrule is not None and occurrence is not None:
-            default_start = occurrence.astimezone(zone(record.timezone)).replace(tzinfo=None)
-        else:
-            default_start = record.start_local
-        if "recurrence" in edit:
-            recurrence = edit["recurrence"]
-        elif record.rrule is not None:
-            recurrence = parse_rrule(record.rrule, timezone=record.timezone)
-            if scope == "following" and recurrence.count is not None:
-                recurrence = recurrence.model_copy(update={"count": None})
-        else:
-            recurrence = None
-        timing = Timing(
-            timezone=timezone,
-            start_local=edit.get("start_local", default_start),
-            duration_minutes=edit.get("duration_minutes", record.duration_minutes),
-            recurrence=recurrence,
-        )
-        start, rrule = self.rrule_for(timing)
-        exceptions = record.exceptions if scope == "all" and start == record.start_local else ()
-        return _Candidate(title, timing.timezone, start, timing.duration_minutes, rrule, exceptions)
+        ignored = frozenset({ignore}) if ignore else frozenset()
+        return await self._check(me, found, people, ignore=ignored, checked_until=until)
 
     async def conflicts_for_answer(
         self, user: UserRecord, record: ScheduleRecord, occurrence: datetime | None
@@ -759,7 +707,9 @@ class SchedulingService:
             await self.db.meetings.delete(meeting.id)
             raise
 
-    async def _organised(self, user: UserRecord, schedule_id: str) -> ScheduleRecord:
+    async def organised(self, user: UserRecord, schedule_id: str) -> ScheduleRecord:
+        """A schedule the user organises (``forbidden`` for its invitees, ``not_found`` for
+        anyone else)."""
         record = await self.db.schedules.get(schedule_id)
         if record is None:
             raise _forbidden_or_missing()
@@ -797,7 +747,7 @@ class SchedulingService:
     ) -> ScheduleRecord:
         """Edit a schedule (organiser only). ``following`` returns the new schedule that
         carries the rest of the series."""
-        record = await self._organised(user, schedule_id)
+        record = await self.organised(user, schedule_id)
         changes: ScheduleChanges = {}
         for name in ("title", "agenda", "timezone", "start_local", "duration_minutes"):
             if name in edit:
@@ -847,7 +797,7 @@ class SchedulingService:
         self, user: UserRecord, schedule_id: str, *, scope: Scope, occurrence: datetime | None
     ) -> ScheduleRecord:
         """Cancel a schedule, one occurrence, or the occurrences from one on (organiser)."""
-        record = await self._organised(user, schedule_id)
+        record = await self.organised(user, schedule_id)
         return await self.db.schedules.cancel(
             record.id, scope=scope, recurrence_id=occurrence, at=self.clock.now()
         )
@@ -923,13 +873,21 @@ class SchedulingService:
         return entries[:limit]
 
     async def _busy_of(
-        self, people: Sequence[Person], start: datetime, end: datetime
+        self,
+        people: Sequence[Person],
+        start: datetime,
+        end: datetime,
+        *,
+        ignore: str | None = None,
     ) -> dict[str, list[Interval]]:
         entries = await self.busy.indexes(people, start, end)
         blocks = await self._blocks(people, start, end)
         busy: dict[str, list[Interval]] = {}
         for person in people:
-            mine = entries[person.key].index.busy(start, end)
+            index = entries[person.key].index
+            if ignore is not None:
+                index = index.without({ignore})
+            mine = index.busy(start, end)
             extra = blocks.get(person.key)
             busy[person.key] = merge([*mine, *extra.busy(start, end)]) if extra else mine
         return busy
@@ -945,12 +903,14 @@ class SchedulingService:
         settings = await self.db.user_settings.get_many(
             [p.user_id for p in people if p.user_id is not None]
         )
+        invited = await self.db.schedules.invited([p.email for p in people if p.user_id is None])
         result = []
         for person in people:
             own = settings.get(person.user_id) if person.user_id else None
             result.append(
                 FreeBusy(
                     person=person,
+                    known=person.user_id is not None or person.email in invited,
                     busy=busy[person.key],
                     timezone=own.timezone if own else None,
                     working=working_intervals(own.working_hours, own.timezone, start, end)
@@ -970,10 +930,12 @@ class SchedulingService:
         end: datetime,
         step_minutes: int = 30,
         count: int = 10,
+        ignore: str | None = None,
     ) -> list[Slot]:
         """The next ``count`` slots in ``[start, end)`` within the working hours of the organiser
         and every required invitee (each in their own zone) and outside their busy time.
-        People without an account have no working hours: only their Convene meetings count."""
+        People without an account have no working hours: only their Convene meetings count.
+        ``ignore``: a schedule being moved (its own time is not busy)."""
         self._check_window(start, end)
         validate_duration(duration_minutes)
         start = max(start, self.clock.now())
@@ -984,7 +946,7 @@ class SchedulingService:
         for person, invitee in zip(people[1:], invitees, strict=True):
             required[person.key] = required.get(person.key, False) or invitee.required
         unique = list({p.key: p for p in people}.values())
-        busy = await self._busy_of(unique, start, end)
+        busy = await self._busy_of(unique, start, end, ignore=ignore)
         settings = await self.db.user_settings.get_many(
             [p.user_id for p in unique if p.user_id is not None]
         )

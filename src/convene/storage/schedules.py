@@ -446,6 +446,31 @@ class ScheduleStore:
                 alive.update(ScheduleId(str(r)) for r in rows)
         return alive
 
+    async def involving(
+        self, user_id: UserId, email: str, schedule_ids: Iterable[str]
+    ) -> set[ScheduleId]:
+        """Which of these schedules the user organises or is invited to (whatever they
+        answered): those they may see the details of."""
+        key = parse_uuid(user_id)
+        keys = {k for k in (parse_uuid(s) for s in schedule_ids) if k is not None}
+        if key is None or not keys:
+            return set()
+        found: set[ScheduleId] = set()
+        async with self._db.session() as session:
+            for batch in _chunks(sorted(keys)):
+                invited = select(AttendeeRow.schedule_id).where(
+                    AttendeeRow.schedule_id.in_(batch),
+                    or_(AttendeeRow.user_id == key, AttendeeRow.email == email),
+                )
+                rows = await session.scalars(
+                    select(ScheduleRow.id).where(
+                        ScheduleRow.id.in_(batch),
+                        or_(ScheduleRow.organizer_id == key, ScheduleRow.id.in_(invited)),
+                    )
+                )
+                found.update(ScheduleId(str(r)) for r in rows)
+        return found
+
     async def for_user(
         self,
         user_id: UserId,
@@ -497,6 +522,19 @@ class ScheduleStore:
                 )
                 for email, uid, name in rows:
                     found[email] = (UserId(str(uid)), name)
+        return found
+
+    async def invited(self, emails: Iterable[str]) -> set[str]:
+        """Which of these (normalised) addresses are invited to any schedule."""
+        clean = sorted(set(emails))
+        found: set[str] = set()
+        async with self._db.session() as session:
+            for batch in _chunks(clean):
+                found.update(
+                    await session.scalars(
+                        select(AttendeeRow.email).where(AttendeeRow.email.in_(batch)).distinct()
+                    )
+                )
         return found
 
     async def busy_for(
