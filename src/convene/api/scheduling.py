@@ -591,8 +591,71 @@ class CalendarSettingsOut(BaseModel):
         )
 
 
-# The name this shape had first (kept for the answer pages, which embed it).
-ConflictsOut = ConflictList
+class PersonBriefOut(BaseModel):
+    email: str
+    name: str
+    user_id: str | None
+
+
+class OccurrenceBriefOut(BaseModel):
+    start: datetime
+    end: datetime
+    recurrence_id: datetime
+
+
+class BusyOut(BaseModel):
+    kind: Literal["schedule", "busy_block"]
+    start: datetime
+    end: datetime
+    schedule_id: str | None = Field(description="when the caller may see which meeting")
+    recurrence_id: datetime | None
+    title: str | None = Field(description="when the caller may see which meeting")
+
+
+class NestedConflictOut(BaseModel):
+    person: PersonBriefOut
+    occurrence: OccurrenceBriefOut
+    busy: BusyOut
+
+
+class ConflictsOut(BaseModel):
+    """The same report as :class:`ConflictList`, nested by person, occurrence and busy time:
+    the shape the answer pages (``/rsvp``) embed."""
+
+    conflicts: list[NestedConflictOut]
+    checked_occurrences: int
+    checked_until: datetime | None
+    truncated: bool
+
+    @classmethod
+    def of(cls, report: ConflictReport) -> ConflictsOut:
+        flat = ConflictList.of(report)
+        return cls(
+            conflicts=[
+                NestedConflictOut(
+                    person=PersonBriefOut(
+                        email=item.person.email, name=item.person.name, user_id=item.person.user_id
+                    ),
+                    occurrence=OccurrenceBriefOut(
+                        start=c.occurrence_start,
+                        end=c.occurrence_end,
+                        recurrence_id=c.occurrence_recurrence_id,
+                    ),
+                    busy=BusyOut(
+                        kind="schedule" if c.source == "schedule" else "busy_block",
+                        start=c.busy_start,
+                        end=c.busy_end,
+                        schedule_id=c.schedule_id,
+                        recurrence_id=c.busy_recurrence_id,
+                        title=c.title,
+                    ),
+                )
+                for item, c in zip(report.conflicts, flat.conflicts, strict=True)
+            ],
+            checked_occurrences=report.checked_occurrences,
+            checked_until=report.checked_until,
+            truncated=report.truncated,
+        )
 
 
 def _intervals(items: list[Interval]) -> list[IntervalOut]:
