@@ -10,13 +10,14 @@ import type {
   CalendarConnection,
   CalendarConnectionCreate,
   CalendarDiscover,
-  CalendarOut,
   CalendarSettings,
   CalendarSettingsUpdate,
   ConflictList,
   ConflictQuery,
   DiscoveredCalendar,
   Feed,
+  OccurrenceList,
+  Reply,
   FindTimeQuery,
   FreeBusyPerson,
   FreeBusyQuery,
@@ -201,9 +202,9 @@ export class RestClient {
     return this.call<Schedule>("POST", "/schedules", body);
   }
 
-  /** The caller's occurrences in [from, to) (UTC ISO, at most 366 days), with their schedules. */
-  calendar(from: string, to: string, options: CallOptions = {}): Promise<CalendarOut> {
-    return this.call<CalendarOut>("GET", `/schedules?${query({ from, to })}`, undefined, options);
+  /** The caller's occurrences overlapping [start, end) (UTC ISO, at most 366 days apart). */
+  occurrences(start: string, end: string, options: CallOptions = {}): Promise<OccurrenceList> {
+    return this.call<OccurrenceList>("GET", `/schedules?${query({ start, end })}`, undefined, options);
   }
 
   getSchedule(id: string): Promise<Schedule> {
@@ -216,18 +217,24 @@ export class RestClient {
   }
 
   /** Cancels the whole series, this occurrence, or this one and the following ones. */
-  cancelSchedule(id: string, scope: Scope = "all", occurrence?: string): Promise<Schedule> {
+  cancelSchedule(id: string, scope: Scope = "all", occurrence?: string): Promise<void> {
     const q = query({ scope, ...(occurrence ? { occurrence } : {}) });
-    return this.call<Schedule>("DELETE", `/schedules/${encodeURIComponent(id)}?${q}`);
+    return this.call<void>("DELETE", `/schedules/${encodeURIComponent(id)}?${q}`);
   }
 
-  /** What a new schedule, or an edit, would overlap (nothing is saved). */
+  /** What a schedule would overlap before it is saved (nothing is saved). */
   checkConflicts(body: ConflictQuery, options: CallOptions = {}): Promise<ConflictList> {
     return this.call<ConflictList>("POST", "/schedules/conflicts", body, options);
   }
 
   respond(id: string, body: RespondBody): Promise<RespondResult> {
     return this.call<RespondResult>("POST", `/schedules/${encodeURIComponent(id)}/respond`, body);
+  }
+
+  /** Every invitee's answer, for the series and single occurrences (organiser only). */
+  async replies(id: string): Promise<Reply[]> {
+    const page = await this.call<{ replies: Reply[] }>("GET", `/schedules/${encodeURIComponent(id)}/replies`);
+    return page.replies;
   }
 
   async freeBusy(body: FreeBusyQuery, options: CallOptions = {}): Promise<FreeBusyPerson[]> {

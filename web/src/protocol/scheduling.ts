@@ -15,8 +15,8 @@ export type PartStat = "NEEDS-ACTION" | "ACCEPTED" | "TENTATIVE" | "DECLINED";
 export type Answer = Exclude<PartStat, "NEEDS-ACTION">;
 /** Which occurrences an edit, a cancellation or an answer applies to. */
 export type Scope = "this" | "following" | "all";
-/** The caller's part in a schedule (a co-host is an attendee with `cohost`). */
-export type ScheduleRole = "organizer" | "attendee";
+/** The caller's part in a schedule. */
+export type ScheduleRole = "organizer" | "cohost" | "attendee";
 export type ScheduleStatus = "confirmed" | "cancelled";
 export type EmailStatus = "pending" | "ok" | "bounced";
 
@@ -26,7 +26,7 @@ export interface InviteeIn {
   cohost?: boolean;
 }
 
-/** POST /schedules (and `draft` of a conflict preview). */
+/** POST /schedules */
 export interface ScheduleCreate {
   title: string;
   agenda?: string;
@@ -35,7 +35,7 @@ export interface ScheduleCreate {
   start: string;
   duration_minutes: number;
   recurrence?: RecurrenceSpec | null;
-  invitees?: InviteeIn[];
+  attendees?: InviteeIn[];
   /** null: six random digits; "": no passcode. */
   passcode?: string | null;
   waiting_room?: boolean;
@@ -54,17 +54,17 @@ export interface ScheduleUpdate {
   start?: string;
   duration_minutes?: number;
   recurrence?: RecurrenceSpec | null;
-  invitees?: InviteeIn[];
-  /** A new passcode; "": none (scope "all" only). */
+  attendees?: InviteeIn[];
+  /** A new passcode; "": none. */
   passcode?: string;
-  /** Scope "all" only. */
   waiting_room?: boolean;
 }
 
-export interface PersonOut {
+export interface Person {
+  /** The account, when the address has one. */
+  id: string | null;
   email: string;
-  name: string;
-  user_id: string | null;
+  display_name: string;
 }
 
 /** The meeting room people join for every occurrence of a schedule. */
@@ -72,9 +72,9 @@ export interface MeetingBrief {
   id: string;
   code: string;
   join_url: string;
+  /** Organiser and co-hosts only. */
   passcode: string | null;
   waiting_room: boolean;
-  allow_guests: boolean;
 }
 
 export interface Attendee {
@@ -87,10 +87,10 @@ export interface Attendee {
   cohost: boolean;
   partstat: PartStat;
   responded_at: string | null;
-  /** Answers for single occurrences, overriding `partstat`. */
+  /** Answers to single occurrences, overriding `partstat`. */
   occurrences: { recurrence_id: string; partstat: PartStat }[];
-  /** Organiser only (else null). */
-  email_status: EmailStatus | null;
+  email_status: EmailStatus;
+  /** Organiser only. */
   email_error: string | null;
 }
 
@@ -117,77 +117,88 @@ export interface Schedule {
   recurrence: RecurrenceSpec | null;
   rrule: string | null;
   first_start: string;
+  /** null: the series never ends. */
   last_end: string | null;
-  sequence: number;
   status: ScheduleStatus;
+  sequence: number;
   parent_id: string | null;
-  role: ScheduleRole;
-  /** The caller's answer for the series (null for the organiser). */
-  my_partstat: PartStat | null;
-  organizer: PersonOut;
-  meeting: MeetingBrief;
+  organizer: Person;
   attendees: Attendee[];
   exceptions: ScheduleException[];
+  meeting: MeetingBrief;
+  role: ScheduleRole;
+  /** The caller's answer for the series (null for the organiser). */
+  partstat: PartStat | null;
+  created_at: string;
+  updated_at: string;
 }
 
-/** One occurrence in a window, exceptions applied. */
-export interface OccurrenceOut {
+/** One occurrence in a window (GET /schedules?start=&end=), exceptions applied. */
+export interface Occurrence {
   schedule_id: string;
-  title: string;
-  start: string;
-  end: string;
   /** The occurrence's original start (UTC): its name for edits and answers. */
   recurrence_id: string;
+  start: string;
+  end: string;
+  title: string;
+  timezone: string;
+  recurring: boolean;
   /** Moved or changed on its own. */
   overridden: boolean;
   role: ScheduleRole;
   /** The caller's answer for this occurrence (null for the organiser). */
   partstat: PartStat | null;
-}
-
-/** GET /schedules?from=&to= */
-export interface CalendarOut {
-  occurrences: OccurrenceOut[];
-  schedules: Record<string, Schedule>;
-  truncated: boolean;
-}
-
-/** An occurrence with what the calendar shows of its schedule. */
-export interface Occurrence extends OccurrenceOut {
-  schedule: Schedule;
-  recurring: boolean;
+  organizer: Person;
   join_url: string;
 }
 
-/** POST /schedules/conflicts: a new schedule, or an edit of one. */
-export type ConflictQuery =
-  | { draft: ScheduleCreate }
-  | { schedule_id: string; changes: ScheduleUpdate };
+export interface OccurrenceList {
+  occurrences: Occurrence[];
+  truncated: boolean;
+}
 
-export interface BusyOut {
-  kind: "schedule" | "busy_block";
+/** POST /schedules/conflicts: a schedule's timing as it would be, before saving. */
+export interface ConflictQuery {
+  title?: string;
+  timezone: string;
   start: string;
-  end: string;
-  /** Only when the caller may see which meeting it is (else null, like the title). */
-  schedule_id: string | null;
-  recurrence_id: string | null;
-  title: string | null;
+  duration_minutes: number;
+  recurrence?: RecurrenceSpec | null;
+  /** Invitees' addresses; the caller is always checked. */
+  attendees?: string[];
+  /** The schedule being edited: its own occurrences are not conflicts. */
+  schedule_id?: string;
+  /** "this": one occurrence moved on its own (`recurrence` is ignored). */
+  scope?: Scope;
+  occurrence?: string;
 }
 
 /** One overlap: an occurrence of the candidate and someone's busy time. */
-export interface ConflictOut {
-  person: PersonOut;
-  occurrence: { start: string; end: string; recurrence_id: string };
-  busy: BusyOut;
+export interface Conflict {
+  email: string;
+  display_name: string;
+  /** The caller's own calendar. */
+  self: boolean;
+  occurrence_start: string;
+  occurrence_end: string;
+  occurrence_recurrence_id: string;
+  /** A Convene meeting, or a busy time from a connected calendar. */
+  source: "schedule" | "calendar";
+  /** Only when the caller may see which meeting it is. */
+  title: string | null;
+  schedule_id: string | null;
+  busy_recurrence_id: string | null;
+  busy_start: string;
+  busy_end: string;
 }
 
 export interface ConflictList {
-  conflicts: ConflictOut[];
-  checked_occurrences: number;
-  /** Open-ended series are checked up to here. */
-  checked_until: string | null;
+  conflicts: Conflict[];
   /** More overlaps exist than were listed. */
   truncated: boolean;
+  checked_occurrences: number;
+  /** An open-ended series is checked up to here. */
+  checked_until: string | null;
 }
 
 export interface Interval {
@@ -197,33 +208,39 @@ export interface Interval {
 
 export interface FreeBusyPerson {
   email: string;
-  name: string;
+  display_name: string;
   user_id: string | null;
+  /** false: no account and never invited. */
+  known: boolean;
   timezone: string | null;
   busy: Interval[];
-  /** Working hours over the window (accounts only). */
+  /** Working hours in UTC (accounts only). */
   working: Interval[];
 }
 
 export interface FreeBusyQuery {
-  emails: string[];
-  from: string;
-  to: string;
+  attendees: string[];
+  start: string;
+  end: string;
 }
 
 export interface FindTimeQuery {
-  invitees: InviteeIn[];
+  attendees: InviteeIn[];
   duration_minutes: number;
-  from: string;
-  to: string;
+  /** Default: now. */
+  start?: string;
+  /** Default: 14 days after start. */
+  end?: string;
+  limit?: number;
   step_minutes?: number;
-  count?: number;
+  /** A schedule being moved: its own time is not busy. */
+  schedule_id?: string;
 }
 
 export interface Slot {
   start: string;
   end: string;
-  /** Optional invitees free then too. */
+  /** Optional invitees (emails) free then too. */
   optional_free: string[];
 }
 
@@ -234,9 +251,22 @@ export interface RespondBody {
 }
 
 export interface RespondResult {
+  /** The caller's answer now (for the occurrence, if given). */
+  partstat: PartStat;
   schedule: Schedule;
-  /** What accepting overlaps in the caller's own calendar. */
-  conflicts: ConflictList;
+  /** What the answer overlaps in the caller's own calendar. */
+  conflicts: Conflict[];
+  truncated: boolean;
+}
+
+export interface Reply {
+  attendee_id: string;
+  email: string;
+  display_name: string;
+  partstat: PartStat;
+  /** null: the answer for the series. */
+  occurrence: string | null;
+  responded_at: string | null;
 }
 
 /** An invitee as the answer page and the organiser see them. */
@@ -282,14 +312,6 @@ export interface RsvpOccurrence {
   partstat: PartStat;
 }
 
-/** One of the invitee's meetings overlapping an occurrence (`recurrence_id`) of this one. */
-export interface RsvpConflict {
-  recurrence_id: string;
-  start: string;
-  end: string;
-  title: string | null;
-  schedule_id: string | null;
-}
 
 /** What the page of an invitation's link shows (GET and POST /rsvp/{attendee_id}/{token}). */
 export interface RsvpView {
@@ -299,8 +321,8 @@ export interface RsvpView {
   timezone: string;
   /** The upcoming occurrences (at most 50), with the invitee's answer to each. */
   occurrences: RsvpOccurrence[];
-  /** null: not known (not a Convene user, or not checked). */
-  conflicts: RsvpConflict[] | null;
+  /** What accepting would overlap in the invitee's calendar; null: not known (not a Convene user). */
+  conflicts: ConflictList | null;
 }
 
 export interface RsvpAnswer {

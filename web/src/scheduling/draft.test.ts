@@ -25,14 +25,14 @@ const schedule: Schedule = {
   id: "s1", uid: "u", title: "Sync", agenda: "", timezone: "America/New_York", start: "2025-06-02T09:00:00",
   duration_minutes: 30, recurrence: { freq: "weekly", interval: 1, by_weekday: ["MO"] }, rrule: "FREQ=WEEKLY;BYDAY=MO",
   first_start: "2025-06-02T13:00:00Z", last_end: null, sequence: 0, status: "confirmed", parent_id: null, role: "organizer",
-  my_partstat: null, organizer: { email: "a@example.org", name: "A", user_id: "u1" },
-  meeting: { id: "m", code: "123456789", join_url: "https://x/j/t", passcode: null, waiting_room: true, allow_guests: true },
-  attendees: [], exceptions: [],
+  partstat: null, organizer: { id: "u1", email: "a@example.org", display_name: "A" },
+  meeting: { id: "m", code: "123456789", join_url: "https://x/j/t", passcode: null, waiting_room: true },
+  attendees: [], exceptions: [], created_at: "2025-05-01T00:00:00Z", updated_at: "2025-05-01T00:00:00Z",
 };
 const occurrence: Occurrence = {
   schedule_id: "s1", title: "Sync", start: "2025-06-09T13:00:00Z", end: "2025-06-09T13:30:00Z",
-  recurrence_id: "2025-06-09T13:00:00Z", overridden: false, role: "organizer", partstat: null,
-  schedule, recurring: true, join_url: "https://x/j/t",
+  recurrence_id: "2025-06-09T13:00:00Z", overridden: false, role: "organizer", partstat: null, timezone: "America/New_York",
+  recurring: true, organizer: schedule.organizer, join_url: "https://x/j/t",
 };
 
 describe("scheduling form -> API", () => {
@@ -47,7 +47,7 @@ describe("scheduling form -> API", () => {
       start: "2025-06-02T09:30:00",
       duration_minutes: 45,
       recurrence: { freq: "weekly", interval: 2, by_weekday: ["MO", "WE"], count: 6 },
-      invitees: [{ email: "bob@example.org", required: true, cohost: false }, { email: "carol@example.org", required: false, cohost: true }],
+      attendees: [{ email: "bob@example.org", required: true, cohost: false }, { email: "carol@example.org", required: false, cohost: true }],
       passcode: null,
       waiting_room: true,
     });
@@ -59,10 +59,8 @@ describe("scheduling form -> API", () => {
     const b = conflictQuery(draft({ title: "B", agenda: "x", passcode: false }), checkDraft(draft({ title: "B" }), create), create);
     expect(a).toEqual(b);
     expect(a).toEqual({
-      draft: {
-        title: "Meeting", timezone: "Europe/Paris", start: "2025-06-02T09:30:00", duration_minutes: 45, recurrence: null,
-        invitees: [{ email: "bob@example.org", required: true, cohost: false }, { email: "carol@example.org", required: false, cohost: true }],
-      },
+      timezone: "Europe/Paris", start: "2025-06-02T09:30:00", duration_minutes: 45, recurrence: null,
+      attendees: ["bob@example.org", "carol@example.org"],
     });
   });
 
@@ -88,8 +86,8 @@ describe("scheduling form -> API", () => {
       duration_minutes: 30,
     });
     expect(conflictQuery(moved, checkDraft(moved, target), target)).toEqual({
-      schedule_id: "s1",
-      changes: { scope: "this", occurrence: "2025-06-09T13:00:00Z", timezone: "America/New_York", start: "2025-06-09T10:00:00", duration_minutes: 30 },
+      timezone: "America/New_York", start: "2025-06-09T10:00:00", duration_minutes: 30, recurrence: null, attendees: [],
+      schedule_id: "s1", scope: "this", occurrence: "2025-06-09T13:00:00Z",
     });
   });
 
@@ -102,7 +100,7 @@ describe("scheduling form -> API", () => {
       scope: "all",
       start: "2025-06-02T09:00:00",
       recurrence: { freq: "weekly", interval: 1, by_weekday: ["MO"] },
-      invitees: [],
+      attendees: [],
       passcode: "424242",
     });
     expect(body).not.toHaveProperty("occurrence");

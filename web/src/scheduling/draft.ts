@@ -157,7 +157,7 @@ export function createBody(draft: Draft, checked: Checked): ScheduleCreate {
     start: formatIsoLocal(checked.local!),
     duration_minutes: draft.duration,
     recurrence: checked.spec,
-    invitees: invitees(draft),
+    attendees: invitees(draft),
     passcode: draft.passcode ? null : "",
     waiting_room: draft.waitingRoom,
   };
@@ -181,7 +181,7 @@ export function updateBody(
     duration_minutes: draft.duration,
   };
   if (fields.recurrence) body.recurrence = checked.spec;
-  if (fields.invitees) body.invitees = invitees(draft);
+  if (fields.invitees) body.attendees = invitees(draft);
   if (fields.options) {
     const had = !!target.schedule.meeting.passcode;
     if (had !== draft.passcode) body.passcode = draft.passcode ? passcode() : "";
@@ -197,29 +197,21 @@ export function updateBody(
 export function conflictQuery(draft: Draft, checked: Checked, target: ScheduleTarget): ConflictQuery | null {
   if (!checked.local || checked.errors.recurrence) return null;
   const fields = fieldsFor(target);
-  const start = formatIsoLocal(checked.local);
-  if (target.kind === "create") {
-    return {
-      draft: {
-        title: "Meeting",
-        timezone: draft.timezone,
-        start,
-        duration_minutes: draft.duration,
-        recurrence: checked.spec,
-        invitees: invitees(draft),
-      },
-    };
-  }
+  const emails = fields.invitees
+    ? draft.invitees.map((i) => i.email)
+    : target.kind === "edit" ? target.schedule.attendees.map((a) => a.email) : [];
   return {
-    schedule_id: target.schedule.id,
-    changes: {
-      scope: target.scope,
-      ...(target.scope !== "all" && target.occurrence ? { occurrence: target.occurrence.recurrence_id } : {}),
-      timezone: draft.timezone,
-      start,
-      duration_minutes: draft.duration,
-      ...(fields.recurrence ? { recurrence: checked.spec } : {}),
-      ...(fields.invitees ? { invitees: invitees(draft) } : {}),
-    },
+    timezone: draft.timezone,
+    start: formatIsoLocal(checked.local),
+    duration_minutes: draft.duration,
+    recurrence: fields.recurrence ? checked.spec : null,
+    attendees: emails,
+    ...(target.kind === "edit"
+      ? {
+          schedule_id: target.schedule.id,
+          scope: target.scope,
+          ...(target.scope !== "all" && target.occurrence ? { occurrence: target.occurrence.recurrence_id } : {}),
+        }
+      : {}),
   };
 }

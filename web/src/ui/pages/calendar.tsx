@@ -5,8 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
-import type { User } from "../../protocol/rest";
-import type { CalendarOut, Occurrence, Schedule, Scope } from "../../protocol/scheduling";
+import type { Occurrence, Schedule, Scope } from "../../protocol/scheduling";
 import { DAY_MINUTES, groupByDay, layoutDay, snapMinutes, type Span } from "../../scheduling/layout";
 import {
   addDays,
@@ -29,7 +28,7 @@ import { useUserZone } from "../prefs";
 import { navigate, openUrl, type CalendarView } from "../router";
 import { browserZone } from "../../scheduling/time";
 import { rest, useSession } from "../session";
-import { EventDetails, PARTSTAT_TEXT, roleText } from "../scheduling/details";
+import { EventDetails, PARTSTAT_TEXT, ROLE_TEXT } from "../scheduling/details";
 import { ScheduleDialog, type ScheduleTarget } from "../scheduling/schedule-dialog";
 import { Icon } from "../icons";
 import { linkHandler } from "../router";
@@ -42,17 +41,6 @@ const span = (o: Occurrence): Span => ({ start: Date.parse(o.start), end: Date.p
 
 function narrowScreen(): boolean {
   return typeof matchMedia === "function" && matchMedia("(max-width: 720px)").matches;
-}
-
-/** The calendar's occurrences joined with their schedules (cancelled occurrences are left out). */
-export function withSchedules(page: CalendarOut): Occurrence[] {
-  const list: Occurrence[] = [];
-  for (const o of page.occurrences) {
-    const schedule = page.schedules[o.schedule_id];
-    if (!schedule) continue;
-    list.push({ ...o, schedule, recurring: schedule.rrule !== null, join_url: schedule.meeting.join_url });
-  }
-  return list;
 }
 
 /** Loads the occurrences of [from, to) and reloads on demand and when a notification says so. */
@@ -68,8 +56,8 @@ export function useOccurrences(from: number, to: number, enabled = true): {
     if (!enabled) return undefined;
     const controller = new AbortController();
     setError(null);
-    rest.calendar(new Date(from).toISOString(), new Date(to).toISOString(), { signal: controller.signal }).then(
-      (page) => setItems(withSchedules(page)),
+    rest.occurrences(new Date(from).toISOString(), new Date(to).toISOString(), { signal: controller.signal }).then(
+      (page) => setItems(page.occurrences),
       (err: unknown) => {
         if (!controller.signal.aborted) setError(describeError(err));
       },
@@ -88,9 +76,9 @@ function eventClass(o: Occurrence): string {
   return `cal-event ${o.role} ${answer.toLowerCase()}`;
 }
 
-function eventLabel(o: Occurrence, zone: string, user: User | null): string {
+function eventLabel(o: Occurrence, zone: string): string {
   const answer = o.role === "organizer" ? "" : `, ${PARTSTAT_TEXT[o.partstat ?? "NEEDS-ACTION"].toLowerCase()}`;
-  return `${o.title}, ${formatRange(Date.parse(o.start), Date.parse(o.end), zone)}, ${roleText(o.schedule, user).toLowerCase()}${answer}`;
+  return `${o.title}, ${formatRange(Date.parse(o.start), Date.parse(o.end), zone)}, ${ROLE_TEXT[o.role].toLowerCase()}${answer}`;
 }
 
 export function CalendarPage({ view: viewParam, date: dateParam }: { view: CalendarView | null; date: string | null }) {
@@ -193,7 +181,6 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
   onOpen: (o: Occurrence) => void;
   onSlot: (start: number) => void;
 }) {
-  const user = useSession()?.user ?? null;
   const scroller = useRef<HTMLDivElement>(null);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -248,7 +235,7 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
                 return (
                   <button key={`${o.schedule_id}-${o.recurrence_id}`} type="button" class={eventClass(o)}
                     data-testid="calendar-event" data-schedule-id={o.schedule_id} data-start={o.start} data-role={o.role}
-                    data-partstat={o.partstat ?? ""} aria-label={eventLabel(o, zone, user)}
+                    data-partstat={o.partstat ?? ""} aria-label={eventLabel(o, zone)}
                     style={{
                       top: `${(p.top / 60) * HOUR_PX}px`,
                       height: `${Math.max((p.height / 60) * HOUR_PX - 2, 18)}px`,
@@ -276,7 +263,6 @@ export function OccurrenceRow({ o, zone, onOpen, testid = "calendar-event" }: {
   onOpen?: (o: Occurrence) => void;
   testid?: string;
 }) {
-  const user = useSession()?.user ?? null;
   const start = Date.parse(o.start);
   const end = Date.parse(o.end);
   return (
@@ -288,7 +274,7 @@ export function OccurrenceRow({ o, zone, onOpen, testid = "calendar-event" }: {
           ? <button type="button" class="link-button occ-title" onClick={() => onOpen(o)}>{o.title}</button>
           : <strong class="occ-title">{o.title}</strong>}
         <span class="muted small">
-          {roleText(o.schedule, user)}
+          {ROLE_TEXT[o.role]}
           {o.role !== "organizer" && ` · ${PARTSTAT_TEXT[o.partstat ?? "NEEDS-ACTION"]}`}
           {o.recurring && " · repeats"}
         </span>

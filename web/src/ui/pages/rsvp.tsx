@@ -6,35 +6,22 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
-import type { Answer, PartStat, RsvpConflict, RsvpOccurrence, RsvpView } from "../../protocol/scheduling";
+import type { Answer, Conflict, PartStat, RsvpView } from "../../protocol/scheduling";
 import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
 import { formatLongDay, formatRange, fromLocal, parseIsoLocal } from "../../scheduling/time";
 import { useUserZone } from "../prefs";
 import { openUrl } from "../router";
 import { rest } from "../session";
-import { ConflictWarning, type ConflictLine } from "../scheduling/conflicts";
+import { ConflictWarning } from "../scheduling/conflicts";
 import { AnswerButtons, PARTSTAT_TEXT } from "../scheduling/details";
 import { Spinner, TopBar } from "./common";
 
-/** The page's conflicts in the shape the warning shows. */
-export function rsvpConflicts(view: RsvpView, only: string | null): ConflictLine[] {
-  const byId = new Map<string, RsvpOccurrence>(view.occurrences.map((o) => [Date.parse(o.recurrence_id).toString(), o]));
-  return (view.conflicts ?? [])
-    .filter((c: RsvpConflict) => only === null || Date.parse(c.recurrence_id) === Date.parse(only))
-    .map((c) => {
-      const occ = byId.get(Date.parse(c.recurrence_id).toString());
-      return {
-        email: view.attendee.email,
-        name: view.attendee.display_name,
-        self: true,
-        occurrenceStart: occ?.start ?? c.recurrence_id,
-        occurrenceEnd: occ?.end ?? c.recurrence_id,
-        source: c.schedule_id ? "schedule" : "busy_block",
-        title: c.title,
-        busyStart: c.start,
-        busyEnd: c.end,
-      };
-    });
+/** The conflicts of the answer page, of one occurrence when one is chosen. */
+export function rsvpConflicts(view: RsvpView, only: string | null): Conflict[] {
+  const all = view.conflicts?.conflicts ?? [];
+  if (only === null) return all;
+  const at = Date.parse(only);
+  return all.filter((c) => Date.parse(c.occurrence_recurrence_id) === at);
 }
 
 export function RsvpPage({ attendeeId, token, occurrence }: { attendeeId: string; token: string; occurrence: string | null }) {
@@ -153,7 +140,8 @@ export function RsvpPage({ attendeeId, token, occurrence }: { attendeeId: string
                 {answered ? `Thanks, your answer is saved: ${PARTSTAT_TEXT[current]}.` : `Your answer: ${PARTSTAT_TEXT[current]}.`}
               </p>
               {error && <p class="error" role="alert">{error}</p>}
-              <ConflictWarning conflicts={conflicts} zone={zone} recurring={recurring}
+              <ConflictWarning conflicts={conflicts} truncated={!!view.conflicts?.truncated && scope === "all"} zone={zone}
+                recurring={recurring}
                 intro={conflicts.length === 1 ? "This overlaps another of your meetings:" : "This overlaps other meetings of yours:"} />
               <div class="row">
                 <button type="button" class="btn" data-testid="rsvp-join" onClick={() => openUrl(s.join_url)}>Join the meeting</button>

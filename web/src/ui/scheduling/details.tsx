@@ -6,14 +6,15 @@
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
 import type { User } from "../../protocol/rest";
-import type { Answer, Attendee, Occurrence, PartStat, Schedule, Scope } from "../../protocol/scheduling";
+import type { Answer, Attendee, Conflict, Occurrence, PartStat, Schedule, ScheduleRole, Scope } from "../../protocol/scheduling";
 import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
-import { formatRange, parseIsoLocal, toLocal } from "../../scheduling/time";
+import { formatRange, toLocal } from "../../scheduling/time";
 import { Modal } from "../dialog";
 import { formatCode } from "../layout";
 import { openUrl } from "../router";
-import { rest, useSession } from "../session";
-import { ConflictWarning, conflictLines, type ConflictLine } from "./conflicts";
+import { rest } from "../session";
+import { Spinner } from "../pages/common";
+import { ConflictWarning } from "./conflicts";
 
 export const PARTSTAT_TEXT: Record<PartStat, string> = {
   "NEEDS-ACTION": "Not answered",
@@ -29,11 +30,7 @@ export function myAttendee(schedule: Schedule, user: Pick<User, "id" | "email"> 
   return schedule.attendees.find((a) => a.user_id === user.id) ?? schedule.attendees.find((a) => a.email === email) ?? null;
 }
 
-/** "Organiser", "Co-host" or "Invited". */
-export function roleText(schedule: Schedule, user: Pick<User, "id" | "email"> | null | undefined): string {
-  if (schedule.role === "organizer") return "Organiser";
-  return myAttendee(schedule, user)?.cohost ? "Co-host" : "Invited";
-}
+export const ROLE_TEXT: Record<ScheduleRole, string> = { organizer: "Organiser", cohost: "Co-host", attendee: "Invited" };
 
 /** The user's answer for one occurrence (their answer for the series unless they gave one for it). */
 export function answerFor(schedule: Schedule, user: Pick<User, "id" | "email"> | null | undefined, recurrenceId: string | null): PartStat | null {
@@ -109,27 +106,23 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
   onChanged: () => void;
   onEdit: (schedule: Schedule, scope: Scope, occurrence: Occurrence) => void;
 }) {
-  const info = useSession();
-  const user = info?.user ?? null;
-  const [schedule, setSchedule] = useState<Schedule>(occurrence.schedule);
+  const [schedule, setSchedule] = useState<Schedule | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [ask, setAsk] = useState<"edit" | "cancel" | null>(null);
   const [confirmCancel, setConfirmCancel] = useState<Scope | null>(null);
   const [busy, setBusy] = useState(false);
   const [answerScope, setAnswerScope] = useState<"this" | "all">("all");
-  const [conflicts, setConflicts] = useState<ConflictLine[]>([]);
+  const [answer, setAnswer] = useState<PartStat | null>(occurrence.partstat);
+  const [conflicts, setConflicts] = useState<Conflict[]>([]);
 
-  // The calendar's copy may be a little old: fetch the schedule again.
   useEffect(() => {
-    rest.getSchedule(occurrence.schedule_id).then(setSchedule, () => undefined);
+    rest.getSchedule(occurrence.schedule_id).then(setSchedule, (err: unknown) => setError(describeError(err)));
   }, [occurrence.schedule_id]);
 
   const start = Date.parse(occurrence.start);
   const end = Date.parse(occurrence.end);
-  const organiser = schedule.role === "organizer";
-  const answer = organiser ? null : answerFor(schedule, user, occurrence.recurring ? occurrence.recurrence_id : null);
-  const spec = schedule.recurrence ?? (schedule.rrule ? parseRrule(schedule.rrule, schedule.timezone) : null);
-  const seriesStart = parseIsoLocal(schedule.start);
+  const organiser = occurrence.role === "organizer";
+  const spec = schedule ? schedule.recurrence ?? (schedule.rrule ? parseRrule(schedule.rrule, schedule.timezone) : null) : null;
 
   const respond = async (value: Answer) => {
     setBusy(true);
@@ -140,7 +133,8 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
         ...(occurrence.recurring && answerScope === "this" ? { occurrence: occurrence.recurrence_id } : {}),
       });
       setSchedule(result.schedule);
-      setConflicts(value === "DECLINED" ? [] : conflictLines(result.conflicts.conflicts, user?.email ?? null));
+      setAnswer(result.partstat);
+      setConflicts(value === "DECLINED" ? [] : result.conflicts);
       onChanged();
     } catch (err) {
       setError(describeError(err));
@@ -164,7 +158,7 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
 
   const pick = (action: "edit" | "cancel", scope: Scope) => {
     setAsk(null);
-    if (action === "edit") onEdit(schedule, scope, occurrence);
+    if (action === "edit" && schedule) onEdit(schedule, scope, occurrence);
     else setConfirmCancel(scope);
   };
 
@@ -178,29 +172,32 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
       <div class="event-details" data-schedule-id={occurrence.schedule_id}>
         <p data-testid="event-when">
           <strong>{formatRange(start, end, zone)}</strong>
-          {schedule.timezone !== zone && (
-            <span class="muted small"> · {formatRange(start, end, schedule.timezone)} {schedule.timezone.replace(/_/g, " ")}</span>
+          {occurrence.timezone !== zone && (
+            <span class="muted small"> · {formatRange(start, end, occurrence.timezone)} {occurrence.timezone.replace(/_/g, " ")}</span>
           )}
         </p>
-        {occurrence.recurring && spec && seriesStart && (
+        {occurrence.recurring && spec && (
           <p class="muted small" data-testid="event-recurrence">
-            {recurrenceSummary(spec, toLocal(Date.parse(occurrence.start), schedule.timezone), undefined)}
+            {recurrenceSummary(spec, toLocal(Date.parse(occurrence.start), occurrence.timezone), undefined)}
             {occurrence.overridden ? " · this one was changed" : ""}
           </p>
         )}
         <p class="muted small">
-          <span data-testid="event-role">{roleText(schedule, user)}</span>
-          {!organiser && <> · organised by {schedule.organizer.name}</>}
+          <span data-testid="event-role">{ROLE_TEXT[occurrence.role]}</span>
+          {!organiser && <> · organised by {occurrence.organizer.display_name}</>}
           {!organiser && <> · your answer: <span data-testid="event-answer">{PARTSTAT_TEXT[answer ?? "NEEDS-ACTION"]}</span></>}
         </p>
         <div class="row">
           <button type="button" class="btn primary" data-testid="event-join" onClick={() => openUrl(occurrence.join_url)}>Join</button>
-          <span class="muted small">
-            Code {formatCode(schedule.meeting.code)}{schedule.meeting.passcode ? ` · passcode ${schedule.meeting.passcode}` : ""}
-          </span>
+          {schedule && (
+            <span class="muted small">
+              Code {formatCode(schedule.meeting.code)}{schedule.meeting.passcode ? ` · passcode ${schedule.meeting.passcode}` : ""}
+            </span>
+          )}
         </div>
-        {schedule.agenda && <p class="agenda" data-testid="event-agenda">{schedule.agenda}</p>}
-        {schedule.attendees.length > 0 && (
+        {!schedule && !error && <Spinner label="Loading…" />}
+        {schedule?.agenda && <p class="agenda" data-testid="event-agenda">{schedule.agenda}</p>}
+        {schedule && schedule.attendees.length > 0 && (
           <section aria-label="Invitees">
             <h3>Invitees</h3>
             <ul class="attendees" data-testid="event-attendees">
@@ -260,7 +257,7 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
         <div class="row dialog-actions">
           {organiser && (
             <>
-              <button type="button" class="btn" data-testid="event-edit" onClick={() => begin("edit")}>Edit</button>
+              <button type="button" class="btn" data-testid="event-edit" disabled={!schedule} onClick={() => begin("edit")}>Edit</button>
               <button type="button" class="btn ghost danger" data-testid="event-cancel" onClick={() => begin("cancel")}>Cancel meeting</button>
             </>
           )}

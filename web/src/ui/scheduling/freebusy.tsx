@@ -40,11 +40,11 @@ export function FreeBusyTimeline({ people, date, zone, candidate, loading }: {
           const busy = p.busy.map((b) => ({ b, at: clip(Date.parse(b.start), Date.parse(b.end), from, to) })).filter((x) => x.at);
           const summary = busy.length
             ? `busy ${busy.map(({ b }) => `${formatTime(Date.parse(b.start), zone)}–${formatTime(Date.parse(b.end), zone)}`).join(", ")}`
-            : "free all day";
+            : p.known ? "free all day" : "nothing known";
           return (
             <li key={p.email} class="fb-row" data-testid="freebusy-row" data-email={p.email}>
-              <span class="fb-name" title={p.email}>{p.name || p.email}</span>
-              <div class={`fb-track ${p.user_id ? "" : "unknown"}`} aria-hidden="true">
+              <span class="fb-name" title={p.email}>{p.display_name || p.email}</span>
+              <div class={`fb-track ${p.known ? "" : "unknown"}`} aria-hidden="true">
                 {p.working.map((w, i) => {
                   const at = clip(Date.parse(w.start), Date.parse(w.end), from, to);
                   return at ? <span key={`w${i}`} class="fb-work" style={{ left: `${at.left}%`, width: `${at.width}%` }} /> : null;
@@ -52,14 +52,14 @@ export function FreeBusyTimeline({ people, date, zone, candidate, loading }: {
                 {busy.map(({ at }, i) => <span key={`b${i}`} class="fb-busy" style={{ left: `${at!.left}%`, width: `${at!.width}%` }} />)}
                 {mark && <span class="fb-candidate" style={{ left: `${mark.left}%`, width: `${mark.width}%` }} />}
               </div>
-              <span class="sr-only">{`${p.name || p.email}: ${summary}`}</span>
+              <span class="sr-only">{`${p.display_name || p.email}: ${summary}`}</span>
             </li>
           );
         })}
       </ul>
       <p class="hint">
-        Times in {zone.replace(/_/g, " ")}. Grey: working hours; red: busy; blue outline: this meeting; striped: no Convene
-        account (only Convene meetings known).
+        Times in {zone.replace(/_/g, " ")}. Grey: working hours; red: busy; blue outline: this meeting; striped: nothing
+        known about this address.
       </p>
     </div>
   );

@@ -31,7 +31,7 @@ import {
 import { Modal } from "../dialog";
 import { useCalendarSettings, useUserZone } from "../prefs";
 import { rest, useSession } from "../session";
-import { ConflictWarning, conflictLines } from "./conflicts";
+import { ConflictWarning } from "./conflicts";
 import { DurationSelect, InviteesField, RecurrenceFields, ZoneSelect } from "./fields";
 import { FindTimeSlots, FreeBusyTimeline } from "./freebusy";
 
@@ -128,15 +128,15 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
       return;
     }
     freeBusyCheck.schedule({
-      emails: fbPeople,
-      from: startOfDay(date, draft.timezone).toISOString(),
-      to: startOfDay(addDays(date, 1), draft.timezone).toISOString(),
+      attendees: fbPeople,
+      start: startOfDay(date, draft.timezone).toISOString(),
+      end: startOfDay(addDays(date, 1), draft.timezone).toISOString(),
     });
   }, [fbKey]);
 
   const checking = conflictState.status === "waiting" || conflictState.status === "checking";
   const conflicts = conflictState.status === "done" ? conflictState.result : checking ? lastConflicts.current : null;
-  const lines = conflicts ? conflictLines(conflicts.conflicts, selfEmail) : [];
+  const lines = conflicts?.conflicts ?? [];
   const hasConflicts = lines.length > 0;
   const confirming = hasConflicts && confirmKey === queryKey && !checking;
   const recurring = !!spec || (target.kind === "edit" && target.scope === "this" && !!target.occurrence?.recurring);
@@ -147,11 +147,12 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
     try {
       const from = Math.max(Date.now(), date ? startOfDay(date, draft.timezone).getTime() : 0);
       setSlots(await rest.findTime({
-        invitees: draft.invitees.map(({ email, required, cohost }) => ({ email, required, cohost })),
+        attendees: draft.invitees.map(({ email, required, cohost }) => ({ email, required, cohost })),
         duration_minutes: draft.duration,
-        from: new Date(from).toISOString(),
-        to: new Date(from + FIND_DAYS * 86_400_000).toISOString(),
-        count: 6,
+        start: new Date(from).toISOString(),
+        end: new Date(from + FIND_DAYS * 86_400_000).toISOString(),
+        limit: 6,
+        ...(target.kind === "edit" ? { schedule_id: target.schedule.id } : {}),
       }));
     } catch (err) {
       setSlotsError(describeError(err));
