@@ -100,7 +100,12 @@ class MailOutbox:
                 )
                 if not due:
                     break
-                attempted += await self._send(due)
+                sent, delivered = await self._send(due)
+                attempted += sent
+                if sent and not delivered:
+                    # Nothing got through (the server is down or refusing us): the rest waits
+                    # for the next run instead of each batch waiting out its own timeouts.
+                    break
         return attempted
 
     async def _still_wanted(self, emails: list[OutboxRecord]) -> list[OutboxRecord]:
@@ -121,14 +126,17 @@ class MailOutbox:
                 kept.append(email)
         return kept
 
-    async def _send(self, emails: list[OutboxRecord]) -> int:
+    async def _send(self, emails: list[OutboxRecord]) -> tuple[int, bool]:
+        """Send a batch; how many were attempted, and whether the server took any of them (or
+        refused any for good: it answered)."""
         emails = await self._still_wanted(emails)
         if not emails:
-            return 0
+            return 0, True
         now = self._clock.now()
         batch = [(e.to_email, compose(e, mail=self._mail, now=now)) for e in emails]
         deliveries = await self._sender.send(batch)
         attempted = 0
+        answered = any(d.outcome in ("sent", "bounced", "failed") for d in deliveries)
         for email, delivery in zip(emails, deliveries, strict=True):
             recorded = await self._record(email, delivery)
             if recorded is None:
@@ -140,7 +148,7 @@ class MailOutbox:
                     await listener(email, status, detail or None)
                 except Exception:
                     log.exception("delivery listener failed for email %d", email.id)
-        return attempted
+        return attempted, answered
 
     async def _record(
         self, email: OutboxRecord, delivery: Delivery

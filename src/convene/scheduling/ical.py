@@ -62,7 +62,7 @@ Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
 
 # A reply is one event answered, perhaps with a few occurrences: a few KiB. Anything much larger
 # is not a reply, and parsing it would only cost time.
-MAX_REPLY_BYTES = 256 * 1024
+MAX_REPLY_BYTES = 64 * 1024
 _MAX_REPLY_COMPONENTS = 200
 REPLY_PARTSTATS: frozenset[str] = frozenset({"ACCEPTED", "TENTATIVE", "DECLINED"})
 

@@ -415,6 +415,9 @@ class Invitations:
         which = "series" if recurrence_id is None else recurrence_id.strftime("%Y%m%dT%H%M%SZ")
         emails: list[NewEmail] = []
         for attendee in schedule.attendees:
+            key = f"cancel:{schedule.id}:{which}:{attendee.email}"
+            if await ctx.db.outbox.get_by_key(key) is not None:
+                continue  # told already (this change is being handled again)
             if recurrence_id is None:
                 what = f'"{schedule.title}" is cancelled.'
                 when = None
@@ -427,7 +430,7 @@ class Invitations:
                 )
             emails.append(
                 NewEmail(
-                    dedupe_key=f"cancel:{schedule.id}:{which}:{attendee.email}",
+                    dedupe_key=key,
                     kind="cancel",
                     to_email=attendee.email,
                     subject=f"Cancelled: {schedule.title}",
@@ -511,6 +514,9 @@ class Invitations:
             attendee = schedule.attendee_for(email=details["email"])
         if attendee is None:
             return
+        key = f"reply:{change.id}"
+        if await ctx.db.outbox.get_by_key(key) is not None:
+            return  # told already (this change is being handled again)
         rid = _parse_time(details.get("recurrence_id"))
         partstat = str(details.get("partstat") or attendee.partstat_for(rid))
         words = _ANSWER_WORDS.get(partstat, partstat.lower())
@@ -536,7 +542,7 @@ class Invitations:
         await self._enqueue(
             [
                 NewEmail(
-                    dedupe_key=f"reply:{change.id}",
+                    dedupe_key=key,
                     kind="reply",
                     to_email=schedule.organizer_email,
                     subject=title,
