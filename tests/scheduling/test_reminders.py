@@ -279,3 +279,22 @@ async def test_two_nodes_send_each_reminder_once(db: Database, tmp_path: Path) -
     emails = await db.outbox.find()
     assert len(emails) == 6 * 2
     assert len({e.dedupe_key for e in emails}) == 6 * 2
+
+
+@pytest.mark.parametrize(("minutes_ahead", "expected"), [(8, "sent"), (3, "missed")])
+async def test_a_meeting_scheduled_after_its_reminder_time(
+    tmp_path: Path, minutes_ahead: int, expected: str
+) -> None:
+    """Scheduled 8 minutes ahead, the 10-minute reminder is 2 minutes late: within the grace,
+    sent at once. Scheduled 3 minutes ahead, it is 7 minutes late: recorded missed."""
+    async with scenario(tmp_path, start=STARTS - timedelta(minutes=minutes_ahead)) as s:
+        alice = await s.user("alice@example.org", "Alice")
+        inbox = Inbox()
+        await inbox.watch(s, ["alice@example.org"])
+        sync = await s.schedule(alice, start=START_LOCAL, title="Stand-up")
+        await s.deliver()
+        rows = await s.db.reminders.find(schedule_id=sync.id)
+        assert {r.status for r in rows} == {expected}
+        sent = Counter({"alice@example.org": 1}) if expected == "sent" else Counter()
+        assert inbox.reminders() == sent
+        assert reminder_mails(s) == sent
