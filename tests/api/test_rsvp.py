@@ -343,3 +343,56 @@ async def test_a_reply_received_by_email(s: Scenario) -> None:
     # The organiser hears about the accepted answer.
     await s.deliver()
     assert [m.subject for m in s.smtp.to("alice@example.org")] == ["Bob accepted: Planning"]
+
+
+async def test_every_way_of_answering_reaches_the_organisers_view(s: Scenario) -> None:
+    """By link (Carol), in the app (Bob, signed in), by an uploaded REPLY (Dan) and by an
+    emailed one (Erin): the organiser's list of answers shows all four, and each is told."""
+    alice = await s.user("alice@example.org", "Alice")
+    bob = await s.user("bob@example.org", "Bob")
+    schedule = await s.schedule(
+        alice,
+        start=datetime(2026, 3, 9, 9, 0),
+        title="Kick-off",
+        invitees=[
+            ("bob@example.org", "Bob"),
+            ("carol@example.net", "Carol"),
+            ("dan@example.net", "Dan"),
+            ("erin@example.net", "Erin"),
+        ],
+    )
+    await s.deliver()
+
+    by_link = await s.server.guest().http.post(
+        link(s, schedule, "carol@example.net"), json={"partstat": "TENTATIVE"}
+    )
+    assert by_link.status_code == 200, by_link.text
+    in_app = await bob.post(f"/api/v1/schedules/{schedule.id}/respond", {"partstat": "ACCEPTED"})
+    assert in_app.status_code == 200, in_app.text
+    uploaded = await upload(
+        alice, schedule, a_reply(schedule, "dan@example.net", "DECLINED"), "text/calendar"
+    )
+    assert uploaded.status_code == 200  # type: ignore[attr-defined]
+    inbound = s.app.state.mail_inbound
+    await inbound.listening.wait()
+    emailed = reply_mail(
+        schedule, "erin@example.net", a_reply(schedule, "erin@example.net", "ACCEPTED")
+    )
+    await send_mail(inbound.port, emailed, sender="erin@example.net", to="replies@convene.test")
+
+    view = await alice.http.get(f"/api/v1/schedules/{schedule.id}/replies")
+    assert view.status_code == 200, view.text
+    answers = {r["email"]: r["partstat"] for r in view.json()["replies"] if r["occurrence"] is None}
+    assert answers == {
+        "bob@example.org": "ACCEPTED",
+        "carol@example.net": "TENTATIVE",
+        "dan@example.net": "DECLINED",
+        "erin@example.net": "ACCEPTED",
+    }
+    await s.deliver()
+    assert sorted(m.subject for m in s.smtp.to("alice@example.org")) == [
+        "Bob accepted: Kick-off",
+        "Carol may attend: Kick-off",
+        "Dan declined: Kick-off",
+        "Erin accepted: Kick-off",
+    ]
