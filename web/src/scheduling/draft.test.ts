@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Occurrence, Schedule } from "../protocol/scheduling";
-import { checkDraft, conflictQuery, createBody, initialDraft, updateBody, type Draft, type ScheduleTarget } from "./draft";
+import { checkDraft, conflictQuery, createBody, initialDraft, updateBody, withDate, type Draft, type ScheduleTarget } from "./draft";
 import { defaultRecurrenceForm } from "./recurrence";
 
 const START = { year: 2025, month: 6, day: 2 };
@@ -120,5 +120,17 @@ describe("scheduling form -> API", () => {
     const now = Date.UTC(2025, 5, 2, 7, 10);
     expect(initialDraft({ kind: "create" }, "Europe/Paris", now)).toMatchObject({ date: "2025-06-02", time: "09:30", timezone: "Europe/Paris" });
     expect(initialDraft({ kind: "create", start: Date.UTC(2025, 5, 3, 8) }, "Asia/Tokyo")).toMatchObject({ date: "2025-06-03", time: "17:00" });
+  });
+});
+
+describe("moving the start date", () => {
+  it("moves a weekly recurrence still on the old weekday alone, and keeps days the user chose", () => {
+    // 2 June 2025 is a Monday, 4 June a Wednesday.
+    const weekly = draft({ recurrence: { ...defaultRecurrenceForm(START), repeat: "weekly" } });
+    expect(weekly.recurrence.days).toEqual(["MO"]);
+    expect(withDate(weekly, "2025-06-04").recurrence.days).toEqual(["WE"]);
+    const chosen = draft({ recurrence: { ...defaultRecurrenceForm(START), repeat: "weekly", days: ["MO", "FR"] } });
+    expect(withDate(chosen, "2025-06-04").recurrence.days).toEqual(["MO", "FR"]);
+    expect(withDate(weekly, "").date).toBe("");
   });
 });

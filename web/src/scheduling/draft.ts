@@ -29,6 +29,7 @@ import {
   parseIsoLocal,
   parseIsoTime,
   toLocal,
+  weekdayOf,
   type LocalDate,
   type LocalDateTime,
 } from "./time";
@@ -99,6 +100,21 @@ export function initialDraft(target: ScheduleTarget, userZone: string, now = Dat
     passcode: !!schedule.meeting.passcode,
     waitingRoom: schedule.meeting.waiting_room,
   };
+}
+
+/**
+ * The form with another start date. A weekly recurrence still on the old date's weekday alone
+ * follows the new date (as calendars do: "weekly on Wednesday" after moving to a Wednesday);
+ * days the user chose stay.
+ */
+export function withDate(draft: Draft, date: string): Draft {
+  const before = parseIsoDate(draft.date);
+  const after = parseIsoDate(date);
+  const days = draft.recurrence.days;
+  if (before && after && days.length === 1 && days[0] === weekdayOf(before)) {
+    return { ...draft, date, recurrence: { ...draft.recurrence, days: [weekdayOf(after)] } };
+  }
+  return { ...draft, date };
 }
 
 /** What parts of the form apply: one occurrence has no recurrence, invitees or room options. */

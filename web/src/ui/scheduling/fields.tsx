@@ -241,9 +241,10 @@ export function InviteesField({ invitees, onChange, self }: {
             else setText(v);
           }}
           onKeyDown={(e) => {
-            if (e.key === "Enter" && text.trim()) {
+            if (e.key === "Enter") {
+              // Enter adds the address; it never submits the whole form from here.
               e.preventDefault();
-              add(text);
+              if (text.trim()) add(text);
             } else if (e.key === "Backspace" && !text && invitees.length) {
               onChange(invitees.slice(0, -1));
             }

@@ -14,6 +14,7 @@ import {
   fieldsFor,
   initialDraft,
   updateBody,
+  withDate,
   type Draft,
   type ScheduleTarget,
 } from "../../scheduling/draft";
@@ -74,12 +75,15 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
       const local = parseIsoLocal(`${draft.date}T${draft.time}`);
       const start = local ? fromLocal(local, draft.timezone).getTime() : Date.now();
       const moved = toLocal(start, settings.timezone);
-      setDraft((d) => ({ ...d, timezone: settings.timezone, date: formatIsoDate(moved), time: formatIsoTime(moved) }));
+      setDraft((d) => ({ ...withDate(d, formatIsoDate(moved)), timezone: settings.timezone, time: formatIsoTime(moved) }));
     }
   }, [settings?.timezone]);
 
   const set = (changes: Partial<Draft>) => {
-    setDraft((d) => ({ ...d, ...changes }));
+    setDraft((d) => {
+      const { date, ...rest } = changes;
+      return { ...(date !== undefined ? withDate(d, date) : d), ...rest };
+    });
     setError(null);
   };
 
