@@ -24,6 +24,7 @@ import type {
   RespondBody,
   RespondResult,
   RsvpAnswer,
+  RsvpAttendee,
   RsvpView,
   Schedule,
   ScheduleCreate,
@@ -235,6 +236,11 @@ export class RestClient {
   async replies(id: string): Promise<Reply[]> {
     const page = await this.call<{ replies: Reply[] }>("GET", `/schedules/${encodeURIComponent(id)}/replies`);
     return page.replies;
+  }
+
+  /** Records an invitee's answer from the iMIP REPLY their calendar program sent (organiser). */
+  uploadReply(id: string, ics: string): Promise<{ schedule_id: string; attendee: RsvpAttendee }> {
+    return this.call("POST", `/schedules/${encodeURIComponent(id)}/replies`, { ics });
   }
 
   async freeBusy(body: FreeBusyQuery, options: CallOptions = {}): Promise<FreeBusyPerson[]> {

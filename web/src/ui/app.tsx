@@ -1,11 +1,13 @@
 import { HomePage } from "./pages/home";
 import { JoinPage } from "./pages/join";
 import { SignInPage, SignUpPage } from "./pages/auth";
-import { CalendarPage } from "./pages/calendar";
-import { RsvpPage } from "./pages/rsvp";
-import { SettingsPage } from "./pages/settings";
+import { lazy } from "./lazy";
 import { NotificationCenter } from "./notifications";
 import { matchRoute, usePath, type Route } from "./router";
+
+const CalendarPage = lazy(() => import("./pages/calendar").then((m) => m.CalendarPage));
+const SettingsPage = lazy(() => import("./pages/settings").then((m) => m.SettingsPage));
+const RsvpPage = lazy(() => import("./pages/rsvp").then((m) => m.RsvpPage));
 
 function Page({ route }: { route: Route }) {
   switch (route.name) {

@@ -3,8 +3,7 @@
  * settings. A click on a free slot schedules a meeting there; a click on a meeting opens its
  * details (join, edit, cancel, answer).
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { describeError } from "../../protocol/errors";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Occurrence, Schedule, Scope } from "../../protocol/scheduling";
 import { DAY_MINUTES, groupByDay, layoutDay, snapMinutes, type Span } from "../../scheduling/layout";
 import {
@@ -23,12 +22,13 @@ import {
   weekDates,
   type LocalDate,
 } from "../../scheduling/time";
-import { notifications } from "../notifications";
 import { useUserZone } from "../prefs";
-import { navigate, openUrl, type CalendarView } from "../router";
+import { navigate, type CalendarView } from "../router";
 import { browserZone } from "../../scheduling/time";
-import { rest, useSession } from "../session";
-import { EventDetails, PARTSTAT_TEXT, ROLE_TEXT } from "../scheduling/details";
+import { useSession } from "../session";
+import { EventDetails } from "../scheduling/details";
+import { PARTSTAT_TEXT, ROLE_TEXT } from "../scheduling/labels";
+import { OccurrenceRow, useOccurrences } from "../scheduling/occurrences";
 import { ScheduleDialog, type ScheduleTarget } from "../scheduling/schedule-dialog";
 import { Icon } from "../icons";
 import { linkHandler } from "../router";
@@ -41,34 +41,6 @@ const span = (o: Occurrence): Span => ({ start: Date.parse(o.start), end: Date.p
 
 function narrowScreen(): boolean {
   return typeof matchMedia === "function" && matchMedia("(max-width: 720px)").matches;
-}
-
-/** Loads the occurrences of [from, to) and reloads on demand and when a notification says so. */
-export function useOccurrences(from: number, to: number, enabled = true): {
-  items: Occurrence[] | null;
-  error: string | null;
-  reload: () => void;
-} {
-  const [items, setItems] = useState<Occurrence[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    if (!enabled) return undefined;
-    const controller = new AbortController();
-    setError(null);
-    rest.occurrences(new Date(from).toISOString(), new Date(to).toISOString(), { signal: controller.signal }).then(
-      (page) => setItems(page.occurrences),
-      (err: unknown) => {
-        if (!controller.signal.aborted) setError(describeError(err));
-      },
-    );
-    return () => controller.abort();
-  }, [from, to, tick, enabled]);
-  useEffect(() => notifications.on("notification", (n) => {
-    if (n.kind !== "reminder") setTick((t) => t + 1);
-  }), []);
-  const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { items, error, reload };
 }
 
 function eventClass(o: Occurrence): string {
@@ -253,37 +225,6 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
         </div>
       </div>
     </div>
-  );
-}
-
-/** One meeting in a list (the calendar's list view, "Upcoming" on the home page). */
-export function OccurrenceRow({ o, zone, onOpen, testid = "calendar-event" }: {
-  o: Occurrence;
-  zone: string;
-  onOpen?: (o: Occurrence) => void;
-  testid?: string;
-}) {
-  const start = Date.parse(o.start);
-  const end = Date.parse(o.end);
-  return (
-    <li class={`occ-row ${(o.partstat ?? "").toLowerCase()}`} data-testid={testid} data-schedule-id={o.schedule_id}
-      data-start={o.start} data-role={o.role} data-partstat={o.partstat ?? ""}>
-      <span class="occ-time">{formatTime(start, zone)} – {formatTime(end, zone)}</span>
-      <span class="occ-main">
-        {onOpen
-          ? <button type="button" class="link-button occ-title" onClick={() => onOpen(o)}>{o.title}</button>
-          : <strong class="occ-title">{o.title}</strong>}
-        <span class="muted small">
-          {ROLE_TEXT[o.role]}
-          {o.role !== "organizer" && ` · ${PARTSTAT_TEXT[o.partstat ?? "NEEDS-ACTION"]}`}
-          {o.recurring && " · repeats"}
-        </span>
-      </span>
-      <button type="button" class="btn small" data-testid="occurrence-join" onClick={() => openUrl(o.join_url)}
-        aria-label={`Join ${o.title}`}>
-        Join
-      </button>
-    </li>
   );
 }
 

@@ -7,10 +7,10 @@ import { formatCode, inviteText, parseMeetingRef } from "../layout";
 import { linkHandler, navigate } from "../router";
 import { rest, useSession } from "../session";
 import { useUserZone } from "../prefs";
-import { ScheduleDialog } from "../scheduling/schedule-dialog";
+import { lazy } from "../lazy";
 import { addDays, formatLocalDate, formatIsoDate, startOfDay, today } from "../../scheduling/time";
 import { groupByDay } from "../../scheduling/layout";
-import { OccurrenceRow, useOccurrences } from "./calendar";
+import { OccurrenceRow, useOccurrences } from "../scheduling/occurrences";
 import { Spinner, TopBar } from "./common";
 
 export function HomePage() {
@@ -67,6 +67,8 @@ function SignedIn() {
     </main>
   );
 }
+
+const ScheduleDialog = lazy(() => import("../scheduling/schedule-dialog").then((m) => m.ScheduleDialog));
 
 function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
   const [open, setOpen] = useState(false);

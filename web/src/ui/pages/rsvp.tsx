@@ -13,7 +13,8 @@ import { useUserZone } from "../prefs";
 import { openUrl } from "../router";
 import { rest } from "../session";
 import { ConflictWarning } from "../scheduling/conflicts";
-import { AnswerButtons, PARTSTAT_TEXT } from "../scheduling/details";
+import { AnswerButtons } from "../scheduling/details";
+import { PARTSTAT_TEXT } from "../scheduling/labels";
 import { Spinner, TopBar } from "./common";
 
 /** The conflicts of the answer page, of one occurrence when one is chosen. */

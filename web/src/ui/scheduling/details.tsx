@@ -6,22 +6,25 @@
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
 import type { User } from "../../protocol/rest";
-import type { Answer, Attendee, Conflict, Occurrence, PartStat, Schedule, ScheduleRole, Scope } from "../../protocol/scheduling";
+import type {
+  Answer,
+  Attendee,
+  Conflict,
+  ConflictQuery,
+  Occurrence,
+  PartStat,
+  Schedule,
+  Scope,
+} from "../../protocol/scheduling";
 import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
-import { formatRange, toLocal } from "../../scheduling/time";
+import { formatIsoLocal, formatRange, toLocal } from "../../scheduling/time";
 import { Modal } from "../dialog";
 import { formatCode } from "../layout";
 import { openUrl } from "../router";
 import { rest } from "../session";
 import { Spinner } from "../pages/common";
 import { ConflictWarning } from "./conflicts";
-
-export const PARTSTAT_TEXT: Record<PartStat, string> = {
-  "NEEDS-ACTION": "Not answered",
-  ACCEPTED: "Accepted",
-  TENTATIVE: "Maybe",
-  DECLINED: "Declined",
-};
+import { PARTSTAT_TEXT, ROLE_TEXT } from "./labels";
 
 /** The user's own invitation to a schedule (null for its organiser). */
 export function myAttendee(schedule: Schedule, user: Pick<User, "id" | "email"> | null | undefined): Attendee | null {
@@ -30,7 +33,6 @@ export function myAttendee(schedule: Schedule, user: Pick<User, "id" | "email"> 
   return schedule.attendees.find((a) => a.user_id === user.id) ?? schedule.attendees.find((a) => a.email === email) ?? null;
 }
 
-export const ROLE_TEXT: Record<ScheduleRole, string> = { organizer: "Organiser", cohost: "Co-host", attendee: "Invited" };
 
 /** The user's answer for one occurrence (their answer for the series unless they gave one for it). */
 export function answerFor(schedule: Schedule, user: Pick<User, "id" | "email"> | null | undefined, recurrenceId: string | null): PartStat | null {
@@ -99,6 +101,28 @@ export function AnswerButtons({ current, busy, onAnswer, testPrefix }: {
   );
 }
 
+/** The conflict preview of answering: this occurrence alone, or the series. */
+export function answerConflictQuery(occurrence: Occurrence, schedule: Schedule, scope: "this" | "all"): ConflictQuery {
+  if (scope === "this" || !occurrence.recurring) {
+    const start = Date.parse(occurrence.start);
+    return {
+      timezone: occurrence.timezone,
+      start: formatIsoLocal(toLocal(start, occurrence.timezone)),
+      duration_minutes: Math.max(1, Math.round((Date.parse(occurrence.end) - start) / 60_000)),
+      schedule_id: schedule.id,
+      scope: "this",
+      occurrence: occurrence.recurrence_id,
+    };
+  }
+  return {
+    timezone: schedule.timezone,
+    start: schedule.start,
+    duration_minutes: schedule.duration_minutes,
+    recurrence: schedule.recurrence,
+    schedule_id: schedule.id,
+  };
+}
+
 export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
   occurrence: Occurrence;
   zone: string;
@@ -119,6 +143,19 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
     rest.getSchedule(occurrence.schedule_id).then(setSchedule, (err: unknown) => setError(describeError(err)));
   }, [occurrence.schedule_id]);
 
+  // An invitee sees what this meeting overlaps in their own calendar before answering.
+  const seriesQuery = schedule && occurrence.role !== "organizer" ? answerConflictQuery(occurrence, schedule, answerScope) : null;
+  const seriesKey = seriesQuery ? JSON.stringify(seriesQuery) : "";
+  useEffect(() => {
+    if (!seriesQuery) return undefined;
+    const controller = new AbortController();
+    rest.checkConflicts(seriesQuery, { signal: controller.signal }).then(
+      (found) => setConflicts(found.conflicts.filter((c) => c.self)),
+      () => undefined,
+    );
+    return () => controller.abort();
+  }, [seriesKey]);
+
   const start = Date.parse(occurrence.start);
   const end = Date.parse(occurrence.end);
   const organiser = occurrence.role === "organizer";
@@ -134,7 +171,7 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
       });
       setSchedule(result.schedule);
       setAnswer(result.partstat);
-      setConflicts(value === "DECLINED" ? [] : result.conflicts);
+      setConflicts(result.conflicts);
       onChanged();
     } catch (err) {
       setError(describeError(err));
@@ -218,6 +255,12 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
             </ul>
           </section>
         )}
+        {organiser && schedule && schedule.attendees.length > 0 && (
+          <EmailedReply scheduleId={schedule.id} onRecorded={() => {
+            rest.getSchedule(schedule.id).then(setSchedule, () => undefined);
+            onChanged();
+          }} />
+        )}
         {!organiser && (
           <section aria-label="Your answer" class="answer">
             {occurrence.recurring && (
@@ -235,8 +278,10 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
               </div>
             )}
             <AnswerButtons current={answer} busy={busy} onAnswer={(a) => void respond(a)} testPrefix="answer" />
-            <ConflictWarning conflicts={conflicts} zone={zone} recurring={occurrence.recurring}
-              intro="You have other meetings at this time:" />
+            {answer !== "DECLINED" && (
+              <ConflictWarning conflicts={conflicts} zone={zone} recurring={occurrence.recurring}
+                intro={conflicts.length === 1 ? "This overlaps another of your meetings:" : "This overlaps other meetings of yours:"} />
+            )}
           </section>
         )}
         {error && <p class="error" role="alert">{error}</p>}
@@ -266,5 +311,39 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
       </div>
       {ask && <ScopeDialog action={ask} onClose={() => setAsk(null)} onPick={(scope) => pick(ask, scope)} />}
     </Modal>
+  );
+}
+
+/** For answers that came back by email as a calendar file (an iMIP REPLY): paste it here. */
+function EmailedReply({ scheduleId, onRecorded }: { scheduleId: string; onRecorded: () => void }) {
+  const [text, setText] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const record = async () => {
+    setBusy(true);
+    setNote(null);
+    try {
+      const result = await rest.uploadReply(scheduleId, text);
+      setNote({ ok: true, text: `Recorded: ${result.attendee.display_name || result.attendee.email}, ${PARTSTAT_TEXT[result.attendee.partstat]}.` });
+      setText("");
+      onRecorded();
+    } catch (err) {
+      setNote({ ok: false, text: describeError(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <details class="emailed-reply">
+      <summary>Record an answer received by email</summary>
+      <label>
+        The reply's calendar data (text/calendar, METHOD:REPLY)
+        <textarea rows={4} value={text} data-testid="reply-ics" onInput={(e) => setText(e.currentTarget.value)} />
+      </label>
+      <button type="button" class="btn small" disabled={busy || !text.trim()} data-testid="reply-record" onClick={() => void record()}>
+        Record answer
+      </button>
+      {note && <p class={note.ok ? "small" : "error small"} role="status">{note.text}</p>}
+    </details>
   );
 }
