@@ -19,6 +19,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal, Protocol
 
 from convene.scheduling.recurrence import Occurrence, Recurring, localize, occurrences, zone
@@ -109,22 +110,29 @@ def series_busy(source: BusySource, start: datetime, end: datetime, *, limit: in
 class PersonIndex:
     """One person's busy intervals, sorted by start, for fast overlap lookups.
 
-    Immutable: :meth:`without` and :meth:`plus` return new indexes (a linear merge, no
-    re-sort), so an index can be shared by concurrent readers and patched after a change.
+    Immutable: :meth:`without` and :meth:`plus` return new indexes (filtering and a linear
+    merge, no re-sort), so an index can be shared by concurrent readers and patched after a
+    change.
     """
 
     __slots__ = ("_ends", "_items", "_longest", "_starts")
 
-    def __init__(self, items: Iterable[Busy] = (), *, _sorted: bool = False) -> None:
-        ordered = list(items)
-        if not _sorted:
-            ordered.sort(key=lambda b: (b.start, b.end))
+    def __init__(self, items: Iterable[Busy] = ()) -> None:
+        ordered = sorted(items, key=lambda b: (b.start, b.end))
         self._items = ordered
         self._starts = [_seconds(b.start) for b in ordered]
         self._ends = [_seconds(b.end) for b in ordered]
         self._longest = max(
             (e - s for s, e in zip(self._starts, self._ends, strict=True)), default=0.0
         )
+
+    @classmethod
+    def _of(
+        cls, items: list[Busy], starts: list[float], ends: list[float], longest: float
+    ) -> PersonIndex:
+        index = cls.__new__(cls)
+        index._items, index._starts, index._ends, index._longest = items, starts, ends, longest
+        return index
 
     def __len__(self) -> int:
         return len(self._items)
@@ -149,28 +157,42 @@ class PersonIndex:
         """The index less the intervals of these schedules."""
         if not schedule_ids:
             return self
-        kept = [b for b in self._items if b.schedule_id not in schedule_ids]
-        if len(kept) == len(self._items):
+        keep = [i for i, b in enumerate(self._items) if b.schedule_id not in schedule_ids]
+        if len(keep) == len(self._items):
             return self
-        return PersonIndex(kept, _sorted=True)
+        # The longest length stays an upper bound, which is all lookups need of it.
+        return PersonIndex._of(
+            [self._items[i] for i in keep],
+            [self._starts[i] for i in keep],
+            [self._ends[i] for i in keep],
+            self._longest,
+        )
 
     def plus(self, items: Iterable[Busy]) -> PersonIndex:
         """The index with more intervals."""
-        extra = sorted(items, key=lambda b: (b.start, b.end))
-        if not extra:
+        extra = PersonIndex(items)
+        if not extra._items:
             return self
-        merged: list[Busy] = []
-        mine, i, j = self._items, 0, 0
-        while i < len(mine) and j < len(extra):
-            if (mine[i].start, mine[i].end) <= (extra[j].start, extra[j].end):
-                merged.append(mine[i])
+        mine, theirs = self._items, extra._items
+        items_out: list[Busy] = []
+        starts: list[float] = []
+        ends: list[float] = []
+        i = j = 0
+        while i < len(mine) and j < len(theirs):
+            if (self._starts[i], self._ends[i]) <= (extra._starts[j], extra._ends[j]):
+                items_out.append(mine[i])
+                starts.append(self._starts[i])
+                ends.append(self._ends[i])
                 i += 1
             else:
-                merged.append(extra[j])
+                items_out.append(theirs[j])
+                starts.append(extra._starts[j])
+                ends.append(extra._ends[j])
                 j += 1
-        merged.extend(mine[i:])
-        merged.extend(extra[j:])
-        return PersonIndex(merged, _sorted=True)
+        items_out += mine[i:] + theirs[j:]
+        starts += self._starts[i:] + extra._starts[j:]
+        ends += self._ends[i:] + extra._ends[j:]
+        return PersonIndex._of(items_out, starts, ends, max(self._longest, extra._longest))
 
 
 def find_conflicts(
@@ -254,6 +276,19 @@ def working_intervals(
     """Working hours as UTC intervals within ``[start, end)``. Each local day is converted on its
     own, so 09:00 stays 09:00 local across a daylight-saving change; ``time(0)`` as an end is
     midnight at the end of the day."""
+    # Many people share a zone and the default hours: compute each combination once.
+    key = tuple((day, tuple(hours.get(day, ()))) for day in DAY_KEYS)
+    return list(_working_intervals(key, timezone, start, end))
+
+
+@lru_cache(maxsize=4096)
+def _working_intervals(
+    hours_key: tuple[tuple[str, tuple[tuple[time, time], ...]], ...],
+    timezone: str,
+    start: datetime,
+    end: datetime,
+) -> tuple[Interval, ...]:
+    hours = dict(hours_key)
     tz = zone(timezone)
     first = start.astimezone(tz).date() - timedelta(days=1)
     last = end.astimezone(tz).date() + timedelta(days=1)
@@ -272,7 +307,7 @@ def working_intervals(
             if a < b:
                 found.append((a, b))
         day += timedelta(days=1)
-    return merge(found)
+    return tuple(merge(found))
 
 
 def free_intervals(working: Sequence[Interval], busy: Sequence[Interval]) -> list[Interval]:

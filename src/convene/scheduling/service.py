@@ -560,30 +560,26 @@ class SchedulingService:
         )
         blocks = await self._blocks(people, start, end)
         found += find_conflicts(candidate, blocks)
-        # A schedule deleted with its meeting leaves no journal entry: check what is reported.
-        mentioned = {c.busy.schedule_id for c in found if c.busy.schedule_id is not None}
-        alive = await self.db.schedules.existing(mentioned) if mentioned else set()
+        found.sort(key=_conflict_order)
+        truncated = len(found) > MAX_CONFLICTS
+        del found[MAX_CONFLICTS:]
+        # Someone else's meeting is named only to those invited to it too.
         others = {
             c.busy.schedule_id
             for c in found
-            if c.person != asker.key and c.busy.schedule_id in alive
+            if c.person != asker.key and c.busy.schedule_id is not None
         }
         visible: set[str] = set()
         if others and asker.user_id is not None:
             visible.update(await self.db.schedules.involving(asker.user_id, asker.email, others))
         by_key = {p.key: p for p in people}
         items: list[ConflictItem] = []
-        for conflict in sorted(found, key=_conflict_order):
+        for conflict in found:
             busy = conflict.busy
-            if busy.schedule_id is not None and busy.schedule_id not in alive:
-                continue
             if conflict.person != asker.key and busy.schedule_id not in visible:
                 busy = Busy(start=busy.start, end=busy.end, kind=busy.kind)
             items.append(ConflictItem(by_key[conflict.person], conflict.occurrence, busy))
-        truncated = len(items) > MAX_CONFLICTS
-        return ConflictReport(
-            asker.key, items[:MAX_CONFLICTS], len(candidate), checked_until, truncated
-        )
+        return ConflictReport(asker.key, items, len(candidate), checked_until, truncated)
 
     async def _blocks(
         self, people: Sequence[Person], start: datetime, end: datetime
@@ -591,9 +587,11 @@ class SchedulingService:
         users = [p.user_id for p in people if p.user_id is not None]
         if not users:
             return {}
-        data = await self.db.schedules.busy_for(users, [], start, end, include_series=False)
+        found = await self.db.schedules.busy_blocks(users, start, end)
         return {
-            key: PersonIndex(_block_busy(b) for b in blocks) for key, blocks in data.blocks.items()
+            key: PersonIndex(_block_busy(b) for b in blocks)
+            for key, blocks in found.items()
+            if blocks
         }
 
     def _expand(self, candidate: _Candidate) -> tuple[list[Occurrence], datetime | None]:

@@ -537,6 +537,34 @@ class ScheduleStore:
                 )
         return found
 
+    async def busy_blocks(
+        self, user_ids: Sequence[UserId], start: datetime, end: datetime
+    ) -> dict[str, list[BusyBlock]]:
+        """Busy blocks from users' connected calendars overlapping ``[start, end)``, by user id
+        (every asked-for user has a list)."""
+        keys = sorted({k for k in (parse_uuid(u) for u in user_ids) if k is not None})
+        found: dict[str, list[BusyBlock]] = {str(k): [] for k in keys}
+        async with self._db.session() as session:
+            for batch in _chunks(keys):
+                for user, connection, starts_at, ends_at in await session.execute(
+                    select(
+                        BusyBlockRow.user_id,
+                        BusyBlockRow.connection_id,
+                        BusyBlockRow.starts_at,
+                        BusyBlockRow.ends_at,
+                    ).where(
+                        BusyBlockRow.user_id.in_(batch),
+                        BusyBlockRow.starts_at < end,
+                        BusyBlockRow.ends_at > start,
+                    )
+                ):
+                    found[str(user)].append(
+                        BusyBlock(UserId(str(user)), str(connection), starts_at, ends_at)
+                    )
+        for blocks in found.values():
+            blocks.sort(key=lambda b: (b.start, b.end))
+        return found
+
     async def busy_for(
         self,
         user_ids: Sequence[UserId],
