@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from convene.auth.ratelimit import RateLimiter
 from convene.calendars.sync import CalendarService, NewConnection
 from convene.clock import FixedClock
 from convene.protocol.errors import ConveneError, ErrorCode
@@ -366,3 +367,17 @@ async def test_an_unreachable_caldav_server_marks_its_connection_and_no_other(
     assert failed.last_error.startswith("The calendar server could not be reached")
     assert (await stored(db, ics)).status == "ok"
     assert (await stored(db, ics)).last_sync_at == clock.now()
+
+
+async def test_checks_that_reach_calendar_servers_are_rate_limited_per_user(
+    service: CalendarService, ada: UserRecord, bob: UserRecord, web: IcsServer
+) -> None:
+    service.checks = RateLimiter(rate=2, per=600.0)
+    web.calendar("/cal.ics", vcalendar(vevent("a", NINE)))
+    request = NewConnection(kind="ics", purpose="busy", url=web.url("/cal.ics"))
+    await service.connect(ada, request)
+    await service.connect(ada, request)
+    with pytest.raises(ConveneError) as caught:
+        await service.connect(ada, request)
+    assert caught.value.code is ErrorCode.RATE_LIMITED
+    await service.connect(bob, request)

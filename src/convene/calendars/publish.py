@@ -80,20 +80,25 @@ class Publisher:
         targets = await self.targets(schedule)
         connections = await db.calendars.publish_targets(targets)
         pushes = {p.connection_id: p for p in await db.calendars.pushes_for_schedule(schedule.id)}
-        for connection in connections:
-            if connection.status != "ok":
-                continue  # its resync will write everything once the server is back
+        wanted = {c.id for c in connections}
+        leaving = [
+            holder
+            for holder in [await db.calendars.get(i) for i in pushes if i not in wanted]
+            if holder is not None
+        ]
+
+        async def write(connection: ConnectionRecord) -> None:
             await self._guarded(
                 connection, self._write(connection, schedule, pushes.get(connection.id))
             )
-        wanted = {c.id for c in connections}
-        for connection_id, push in pushes.items():
-            if connection_id in wanted:
-                continue
-            holder = await db.calendars.get(connection_id)
-            if holder is None or holder.status != "ok":
-                continue
-            await self._guarded(holder, self._remove(holder, push))
+
+        async def remove(connection: ConnectionRecord) -> None:
+            await self._guarded(connection, self._remove(connection, pushes[connection.id]))
+
+        # Connections not "ok" are left to their resync, which writes everything once their
+        # server is back. The others in parallel: one slow server delays no one else's.
+        await self._service.each([c for c in connections if c.status == "ok"], write)
+        await self._service.each([c for c in leaving if c.status == "ok"], remove)
 
     async def targets(self, schedule: ScheduleRecord) -> set[UserId]:
         """The users whose calendars should show the schedule (none once it is cancelled)."""
@@ -125,6 +130,12 @@ class Publisher:
                 exc.message,
             )
             await self._service.db.calendars.set_status(connection.id, "error", exc.message)
+        except Exception:
+            # Whatever it was, a resync (which an error status schedules) puts it right.
+            log.exception("calendar %s: publishing failed", connection.id)
+            await self._service.db.calendars.set_status(
+                connection.id, "error", "Writing to this calendar failed; it will be retried."
+            )
 
     # --- one schedule, one connection -----------------------------------------------------
 

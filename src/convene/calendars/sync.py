@@ -204,8 +204,15 @@ class CalendarService:
         if account is not None:
             given = account
             return await self.dav(lambda: function(given))
-        with await self.open_account(connection) as fresh:
-            return await self.dav(lambda: function(fresh))
+        fresh = await self.open_account(connection)
+
+        def run_and_close() -> T:
+            # Closed in the worker thread: if the overall deadline passes first, the thread
+            # is still using the account and must be the one to close it.
+            with fresh:
+                return function(fresh)
+
+        return await self.dav(run_and_close)
 
     # ---------------------------------------------------------------------------------------
     # Adding and listing
@@ -239,9 +246,10 @@ class CalendarService:
         except RemoteCalendarError as exc:
             raise _remote(exc, "calendar_url" if request.calendar_url else "url") from None
         name = request.name
+        first_read: BusyRead | None = None
         try:
             if request.kind == "ics":
-                await self._read_ics(url, request.username, request.password, user)
+                first_read = await self._read_ics(url, request.username, request.password, user)
             else:
                 with self._account(url, request.username, request.password) as account:
                     if request.purpose == "publish":
@@ -276,7 +284,13 @@ class CalendarService:
             connection.kind,
             connection.purpose,
         )
-        if connection.purpose == "busy":
+        if first_read is not None:
+            # The check was a complete read: keep it rather than fetching again.
+            await self.db.calendars.claim(connection, self.clock.now())
+            await self.db.calendars.replace_busy(
+                connection.id, first_read.blocks, warning=first_read.warning
+            )
+        elif connection.purpose == "busy":
             await self.sync_busy(connection)
         elif self.background is not None:
             self.background.wake(PUBLISH_JOB)
@@ -403,7 +417,7 @@ class CalendarService:
         due = await self.db.calendars.due(
             "busy", synced_before=self.clock.now() - interval, statuses=("pending",)
         )
-        await self._each(due, self._sync_if_claimed)
+        await self.each(due, self._sync_if_claimed)
 
     async def _sync_if_claimed(self, connection: ConnectionRecord) -> None:
         if await self.db.calendars.claim(connection, self.clock.now()):
@@ -411,7 +425,7 @@ class CalendarService:
             if fresh is not None:
                 await self.sync_busy(fresh)
 
-    async def _each(
+    async def each(
         self,
         connections: Sequence[ConnectionRecord],
         action: Callable[[ConnectionRecord], Awaitable[None]],
@@ -440,7 +454,7 @@ class CalendarService:
             due = await self.db.calendars.due(
                 "publish", synced_before=self.clock.now() - interval, statuses=("pending",)
             )
-            await self._each([c for c in due if c.status != "ok"], self._resync_if_claimed)
+            await self.each([c for c in due if c.status != "ok"], self._resync_if_claimed)
 
     async def _resync_if_claimed(self, connection: ConnectionRecord) -> None:
         if await self.db.calendars.claim(connection, self.clock.now()):
