@@ -483,7 +483,9 @@ async def test_calendar_settings(browsers: Callable[[], Api]) -> None:
         "email_reminders": True,
         "feed_enabled": False,
     }
-    hours = {day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    hours: dict[str, list[list[str]]] = {
+        day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
     hours["mon"] = [["08:00", "12:00"], ["13:00", "24:00"]]
     changed = await ada.patch(
         "/users/me/calendar-settings",

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from convene.config import SchedulingSettings
+from convene.clock import FixedClock
+from convene.config import SchedulingSettings, Settings
 from convene.protocol.errors import ConveneError, ErrorCode
-from convene.scheduling.recurrence import occurrences
+from convene.scheduling.recurrence import RecurrenceSpec, occurrences
+from convene.scheduling.service import SchedulingService, Timing
 from convene.storage.db import Database
 from convene.storage.journal import ChangeRecord
+from convene.storage.models import ScheduleChangeRow, ScheduleRow
 from convene.storage.schedules import AttendeeDraft, ScheduleDraft, ScheduleRecord
 from convene.storage.users import UserRecord
 
@@ -519,3 +525,80 @@ async def test_user_settings_have_defaults_and_can_change(db: Database, people: 
         )
     with pytest.raises(ConveneError):
         await db.user_settings.update(people.ada.id, {"reminder_minutes": -1})
+
+
+# ------------------------------------------------------------------------------------------------
+# The scheduling service's busy cache against the database
+# ------------------------------------------------------------------------------------------------
+
+
+async def test_busy_indexes_follow_the_journal_even_when_ids_commit_out_of_order(
+    db: Database, people: People, tmp_path: Path
+) -> None:
+    clock = FixedClock(NOW)
+    service = SchedulingService(db, Settings(data_dir=tmp_path), clock)
+    timing = Timing(NY, datetime(2026, 3, 2, 9), 60, RecurrenceSpec(freq="weekly", count=4))
+
+    async def conflicting_titles() -> list[str]:
+        report = await service.conflicts(people.ada, timing, ["bob@example.org"])
+        return sorted({c.busy.title or "busy" for c in report.conflicts})
+
+    assert await conflicting_titles() == []
+    await schedule(db, people.bob, title="Bob's", rrule=None, start=datetime(2026, 3, 9, 9, 30))
+    assert await conflicting_titles() == ["busy"]  # patched from the journal
+
+    # Journal ids taken out of order: a later id commits first (PostgreSQL hands ids out before
+    # commit), an earlier one after it. The earlier change must still be seen.
+    other = await schedule(db, people.bob, title="Other", start=datetime(2027, 1, 4, 9))
+    last = await db.journal.last_position()
+    meeting = await db.meetings.create(host_id=people.ada.id, title="Own", passcode=None)
+    own = uuid.uuid4()
+    first, last_end = utc(2026, 3, 16, 13), utc(2026, 3, 16, 14)
+    async with db.session() as session:
+        session.add(
+            ScheduleChangeRow(
+                id=last + 2, schedule_id=uuid.UUID(other.id),
+                kind="updated", sequence=0, details="{}", created_at=NOW,
+            )
+        )  # fmt: skip
+    assert await conflicting_titles() == ["busy"]
+    async with db.session() as session:
+        session.add(
+            ScheduleRow(
+                id=own, uid=f"{own}@test", meeting_id=uuid.UUID(meeting.id),
+                organizer_id=uuid.UUID(people.ada.id), title="Own", agenda="", timezone=NY,
+                start_local=datetime(2026, 3, 16, 9), duration_minutes=60, rrule=None,
+                first_start=first, last_end=last_end, sequence=0, status="confirmed",
+                parent_id=None, created_at=NOW, updated_at=NOW,
+            )
+        )  # fmt: skip
+        await session.flush()
+        session.add(
+            ScheduleChangeRow(
+                id=last + 1, schedule_id=own, kind="created", sequence=0, details="{}",
+                created_at=NOW,
+            )
+        )  # fmt: skip
+    assert await conflicting_titles() == ["Own", "busy"]
+    # A gap that never fills (a rolled-back transaction) is given up on after a while: later
+    # changes are still seen.
+    async with db.session() as session:
+        session.add(
+            ScheduleChangeRow(
+                id=last + 50, schedule_id=own, kind="updated", sequence=0, details="{}",
+                created_at=NOW,
+            )
+        )  # fmt: skip
+    clock.advance(timedelta(minutes=1))
+    assert await conflicting_titles() == ["Own", "busy"]
+    if db.dialect == "postgresql":
+        # Ids were given by hand above: move the sequence past them.
+        async with db.session() as session:
+            await session.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('schedule_changes', 'id'), "
+                    "(SELECT max(id) FROM schedule_changes))"
+                )
+            )
+    await db.schedules.cancel(str(own), scope="all", at=NOW)
+    assert await conflicting_titles() == ["busy"]
