@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -602,3 +603,17 @@ async def test_busy_indexes_follow_the_journal_even_when_ids_commit_out_of_order
             )
     await db.schedules.cancel(str(own), scope="all", at=NOW)
     assert await conflicting_titles() == ["busy"]
+
+
+async def test_two_first_settings_changes_at_once_both_land(db: Database, people: People) -> None:
+    await asyncio.gather(
+        db.user_settings.update(people.bob.id, {"timezone": "Europe/Paris"}),
+        db.user_settings.update(people.bob.id, {"email_reminders": False}),
+        db.user_settings.bump_feed(people.bob.id),
+    )
+    final = await db.user_settings.get(people.bob.id)
+    assert (final.timezone, final.email_reminders, final.feed_version) == (
+        "Europe/Paris",
+        False,
+        1,
+    )

@@ -7,12 +7,15 @@ A user without a row has the defaults (the install's default time zone, Monday t
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from convene.config import SchedulingSettings
 from convene.protocol.ids import UserId
@@ -246,6 +249,7 @@ class UserSettingsStore:
             if not isinstance(changes["email_reminders"], bool):
                 raise invalid("email_reminders must be true or false", field="email_reminders")
             values["email_reminders"] = changes["email_reminders"]
+        await self._ensure_row(key)
         async with self._db.session() as session:
             row = await self._row_for_update(session, key)
             for name, value in values.items():
@@ -259,6 +263,7 @@ class UserSettingsStore:
         key = parse_uuid(user_id)
         if key is None:
             raise invalid("no such user")
+        await self._ensure_row(key)
         async with self._db.session() as session:
             row = await self._row_for_update(session, key)
             # One UPDATE, so two concurrent bumps both count.
@@ -274,23 +279,36 @@ class UserSettingsStore:
             await session.refresh(row)
             return row.feed_version
 
-    async def _row_for_update(self, session: Any, key: Any) -> UserSettingsRow:
-        row: UserSettingsRow | None = await session.get(UserSettingsRow, key)
-        if row is not None:
-            return row
-        if await session.get(UserRow, key) is None:
-            raise invalid("no such user")
+    async def _ensure_row(self, key: uuid.UUID) -> None:
+        """Write the defaults as a row when there is none yet, in a transaction of its own: two
+        first changes at once then both find the row (one insert loses, harmlessly)."""
+        async with self._db.session() as session:
+            if await session.get(UserSettingsRow, key) is not None:
+                return
+            if await session.get(UserRow, key) is None:
+                raise invalid("no such user")
         defaults = self.defaults(UserId(str(key)))
-        row = UserSettingsRow(
-            user_id=key,
-            timezone=defaults.timezone,
-            working_hours=working_hours_json(defaults.working_hours),
-            reminder_minutes=defaults.reminder_minutes,
-            email_reminders=defaults.email_reminders,
-            feed_version=0,
-            feed_enabled=False,
-            updated_at=utcnow(),
+        try:
+            async with self._db.session() as session:
+                session.add(
+                    UserSettingsRow(
+                        user_id=key,
+                        timezone=defaults.timezone,
+                        working_hours=working_hours_json(defaults.working_hours),
+                        reminder_minutes=defaults.reminder_minutes,
+                        email_reminders=defaults.email_reminders,
+                        feed_version=0,
+                        feed_enabled=False,
+                        updated_at=utcnow(),
+                    )
+                )
+        except IntegrityError:
+            return  # written by a concurrent first change
+
+    async def _row_for_update(self, session: AsyncSession, key: uuid.UUID) -> UserSettingsRow:
+        row = await session.scalar(
+            select(UserSettingsRow).where(UserSettingsRow.user_id == key).with_for_update()
         )
-        session.add(row)
-        await session.flush()
+        if row is None:
+            raise invalid("no such user")
         return row
