@@ -381,3 +381,29 @@ async def test_checks_that_reach_calendar_servers_are_rate_limited_per_user(
         await service.connect(ada, request)
     assert caught.value.code is ErrorCode.RATE_LIMITED
     await service.connect(bob, request)
+
+
+async def test_a_caldav_server_on_a_private_address_or_answering_too_much_is_refused(
+    service: CalendarService, db: Database, ada: UserRecord, radicale: RadicaleServer
+) -> None:
+    work = radicale.make_calendar("ada", "work")
+    radicale.put_event(
+        "ada", work, vcalendar(vevent("a", NINE, extra="DESCRIPTION:" + "x" * 4000 + "\n"))
+    )
+    request = NewConnection(
+        kind="caldav",
+        purpose="busy",
+        url=work,
+        username="ada",
+        password=radicale.users["ada"],
+    )
+    service.settings.calendars.allow_private_addresses = False
+    refused = await failure(service, ada, request)
+    assert refused.details["reason"] == "address"
+
+    service.settings.calendars.allow_private_addresses = True
+    service.settings.calendars.max_calendar_bytes = 2048
+    too_much = await failure(service, ada, request)
+    assert too_much.details["reason"] == "too_large"
+    assert "larger than this server accepts" in too_much.message
+    assert await db.calendars.for_user(ada.id) == []

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from convene.calendars.dav import DavAccount, PreconditionFailed
@@ -195,7 +195,7 @@ class Publisher:
         db = service.db
         now = service.clock.now()
         try:
-            with await service.open_account(connection) as account:
+            with service.open_account(connection) as account:
                 schedules = await db.schedules.for_user(
                     connection.user_id,
                     now - _RESYNC_PAST,
@@ -212,7 +212,7 @@ class Publisher:
                 for schedule_id, push in pushes.items():
                     if schedule_id in current:
                         continue
-                    if await self._still_wanted(schedule_id, connection.user_id, now):
+                    if await self._still_wanted(schedule_id, connection.user_id):
                         continue  # in the past or far ahead: outside the window, not gone
                     await self._remove(connection, push, account)
         except RemoteCalendarError as exc:
@@ -226,7 +226,7 @@ class Publisher:
             return
         await db.calendars.set_status(connection.id, "ok")
 
-    async def _still_wanted(self, schedule_id: str, user_id: UserId, now: datetime) -> bool:
+    async def _still_wanted(self, schedule_id: str, user_id: UserId) -> bool:
         schedule = await self._service.db.schedules.get(schedule_id)
         if schedule is None:
             return False

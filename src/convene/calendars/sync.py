@@ -179,7 +179,7 @@ class CalendarService:
     def _account(self, url: str, username: str | None, password: str | None) -> DavAccount:
         return DavAccount(url, username, password, self._calendar_settings)
 
-    async def open_account(self, connection: ConnectionRecord) -> DavAccount:
+    def open_account(self, connection: ConnectionRecord) -> DavAccount:
         """A CalDAV account for a connection (close it after use; no I/O yet)."""
         url, password = self._unseal(connection)
         return self._account(url, connection.username, password)
@@ -204,7 +204,7 @@ class CalendarService:
         if account is not None:
             given = account
             return await self.dav(lambda: function(given))
-        fresh = await self.open_account(connection)
+        fresh = self.open_account(connection)
 
         def run_and_close() -> T:
             # Closed in the worker thread: if the overall deadline passes first, the thread
@@ -251,18 +251,17 @@ class CalendarService:
             if request.kind == "ics":
                 first_read = await self._read_ics(url, request.username, request.password, user)
             else:
-                with self._account(url, request.username, request.password) as account:
-                    if request.purpose == "publish":
+                account = self._account(url, request.username, request.password)
+                if request.purpose == "publish":
+                    with account:
                         target = await self._publish_collection(account, url)
-                        url, name = target.url, name or target.name
-                    else:
-                        found = await self.dav(account.event_calendars)
-                        if not found:
-                            raise _invalid(
-                                "This account has no calendars with events.", field="url"
-                            )
-                        if len(found) == 1 and found[0].url.rstrip("/") == url.rstrip("/"):
-                            name = name or found[0].name
+                    url, name = target.url, name or target.name
+                else:
+                    found, first_read = await self._read_caldav(account, request.username, user)
+                    if not found:
+                        raise _invalid("This account has no calendars with events.", field="url")
+                    if len(found) == 1 and found[0].url.rstrip("/") == url.rstrip("/"):
+                        name = name or found[0].name
         except RemoteCalendarError as exc:
             raise _remote(exc) from None
         secret = self._seal(url if request.kind == "ics" else None, request.password)
@@ -398,18 +397,32 @@ class CalendarService:
         if connection.kind == "ics":
             url, password = self._unseal(connection)
             return await self._read_ics(url, connection.username, password, user)
+        _calendars, read = await self._read_caldav(
+            self.open_account(connection), connection.username, user
+        )
+        return read
+
+    async def _read_caldav(
+        self, account: DavAccount, username: str | None, user: UserRecord
+    ) -> tuple[list[CalendarInfo], BusyRead]:
+        """Read the calendars of an account (or the one calendar it names) for busy times; the
+        account is closed afterwards."""
         now = self.clock.now()
         start = now - _PAST
         end = now + timedelta(days=self.settings.scheduling.horizon_days)
 
-        def fetch(account: DavAccount) -> list[str]:
-            documents: list[str] = []
-            for calendar in account.event_calendars():
-                documents.extend(account.events(calendar.url, start, end))
-            return documents
+        def fetch() -> tuple[list[CalendarInfo], list[str]]:
+            # Closed in the worker thread, which may still be using it when the overall
+            # deadline has passed.
+            with account:
+                calendars = account.event_calendars()
+                documents: list[str] = []
+                for calendar in calendars:
+                    documents.extend(account.events(calendar.url, start, end))
+                return calendars, documents
 
-        documents = await self.with_account(connection, fetch)
-        return await self._expand(documents, user, connection.username, strict=False)
+        calendars, documents = await self.dav(fetch)
+        return calendars, await self._expand(documents, user, username, strict=False)
 
     async def run_busy(self) -> None:
         """The ``calendar-busy`` job: read every busy connection that is due."""
