@@ -1,22 +1,43 @@
-"""Scheduling in a real browser: the calendar, and conflicts shown while the meeting is still
-being edited.
+"""Scheduling in a real browser: the calendar, conflicts shown while the meeting is still being
+edited, and reminders arriving in the page.
 
-Alice signs up and schedules a meeting from a free slot of the calendar's week view. Bob (an
-account of his own, made over REST) already has a meeting. When Alice opens the scheduling
-dialog again for an overlapping time and invites Bob, the dialog warns, before anything is saved,
-about her own meeting and about Bob's; saving then needs a second, explicit click, and Cancel
-leaves the calendar as it was.
+- Alice signs up and schedules a meeting from a free slot of the calendar's week view. Bob (an
+  account of his own, made over REST) already has a meeting. When Alice opens the scheduling
+  dialog again for an overlapping time and invites Bob, the dialog warns, before anything is
+  saved, about her own meeting and about Bob's; saving then needs a second, explicit click, and
+  Cancel leaves the calendar as it was.
+- A meeting's reminder comes as an in-app notification with a Join button, on whatever page is
+  open (the server's clock is moved instead of waiting).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from playwright.async_api import expect
 
+from convene.clock import FixedClock
 from tests.e2e.conftest import OpenAttendee
-from tests.support.browser import TIMEOUT_MS
-from tests.support.server import RunningServer
+from tests.support.browser import TIMEOUT_MS, built_web_client
+from tests.support.janus import media_settings
+from tests.support.server import RunningServer, running_server
+
+
+@pytest.fixture
+async def clock() -> FixedClock:
+    return FixedClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def server(tmp_path: Path, clock: FixedClock) -> AsyncIterator[RunningServer]:
+    """The end-to-end server (as in conftest), on a clock the test can move."""
+    async with running_server(
+        tmp_path, janus=media_settings(), web_dir=built_web_client(), clock=clock
+    ) as running:
+        yield running
 
 
 def _day_after_tomorrow() -> str:
@@ -113,3 +134,36 @@ async def test_conflict_warning_before_saving(
     await alice.by_testid("schedule-cancel").click()
     await expect(dialog).to_have_count(0)
     await expect(alice.by_testid("calendar-event")).to_have_count(1)
+
+
+async def test_reminder_arrives_as_a_notification_with_join(
+    open_attendee: OpenAttendee, server: RunningServer, clock: FixedClock
+) -> None:
+    alice = await open_attendee("Alice")
+    await alice.sign_up("alice@example.org")
+    starts = (clock.now() + timedelta(hours=3)).replace(second=0, microsecond=0)
+
+    # Scheduled from the home page; it is listed under "Upcoming".
+    await alice.by_testid("schedule-button").click()
+    await alice.by_testid("schedule-title").fill("Budget review")
+    await alice.by_testid("schedule-timezone").select_option("UTC")
+    await alice.by_testid("schedule-start-date").fill(starts.date().isoformat())
+    await alice.by_testid("schedule-start-time").fill(starts.strftime("%H:%M"))
+    await alice.by_testid("schedule-save").click()
+    await expect(alice.by_testid("schedule-dialog")).to_have_count(0, timeout=TIMEOUT_MS)
+    upcoming = alice.by_testid("upcoming-item")
+    await expect(upcoming).to_have_count(1)
+    await expect(upcoming).to_contain_text("Budget review")
+
+    # Ten minutes before (her default reminder), the page tells her, with a way in.
+    await alice.by_testid("nav-calendar").click()
+    await alice.expect_visible(alice.by_testid("calendar-view"))
+    clock.set(starts - timedelta(minutes=10))
+    toast = alice.by_testid("notification-toast")
+    await expect(toast).to_be_visible(timeout=60_000)
+    await expect(toast).to_have_attribute("data-kind", "reminder")
+    await expect(toast).to_contain_text("Budget review starts in 10 minutes")
+    await alice.by_testid("notification-join").click()
+    await expect(alice.by_testid("join-meeting-title")).to_have_text(
+        "Budget review", timeout=TIMEOUT_MS
+    )
