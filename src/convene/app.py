@@ -15,6 +15,7 @@ Services live on ``app.state`` for the lifetime of the app:
 ``app.state.clock``         the :class:`~convene.clock.Clock` every time-based decision uses
 ``app.state.background``    the :class:`~convene.background.Background` owner of periodic jobs
 ``app.state.node_id``       this process's name in database leases (random per start)
+``app.state.calendars``     connected calendars: busy sync and CalDAV publishing (while running)
 ==========================  =============================================================
 """
 
@@ -40,6 +41,7 @@ from convene.config import Settings
 from convene.media.base import SFU
 from convene.media.janus import JanusSFU
 from convene.scheduling.setup import install as install_scheduling
+from convene.scheduling.setup import shutdown as shutdown_scheduling
 from convene.signaling.endpoint import SignalingService, signaling_endpoint
 from convene.signaling.registry import Registry
 from convene.storage.db import Database
@@ -93,6 +95,7 @@ def create_app(
                     yield
                 finally:
                     await background.stop()
+                    shutdown_scheduling(app)
                     await registry.close()
             finally:
                 await media.close()

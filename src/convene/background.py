@@ -30,9 +30,11 @@ class _Entry:
 
 
 class Background:
-    def __init__(self) -> None:
+    def __init__(self, *, stop_timeout: float = 10.0) -> None:
         self._jobs: dict[str, _Entry] = {}
         self._running = False
+        self._stopping = asyncio.Event()
+        self._stop_timeout = stop_timeout
 
     def add(self, name: str, job: Job, *, interval: float) -> None:
         """Register a job; it starts with :meth:`start` (or at once if already started)."""
@@ -64,19 +66,27 @@ class Background:
         await self._jobs[name].job()
 
     async def stop(self) -> None:
+        """Let running jobs finish their current run (cancelling one mid-transaction could leave
+        a database connection locked), then cancel whatever is still running after the timeout."""
         self._running = False
+        self._stopping.set()
         tasks = [e.task for e in self._jobs.values() if e.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self._stop_timeout)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for entry in self._jobs.values():
             entry.task = None
+        self._stopping.clear()
 
     async def _loop(self, name: str, entry: _Entry) -> None:
         failures = 0
-        while True:
+        while not self._stopping.is_set():
+            # Cleared before the run: a wake() arriving during it makes the next run immediate.
+            entry.wake.clear()
             try:
                 await entry.job()
                 entry.runs += 1
@@ -88,6 +98,14 @@ class Background:
                 failures += 1
                 delay = min(entry.interval * 2**failures, 300.0)
                 log.exception("background job %s failed (%d in a row)", name, failures)
-            entry.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(entry.wake.wait(), timeout=delay)
+            if self._stopping.is_set():
+                return
+            woken = asyncio.ensure_future(entry.wake.wait())
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            try:
+                await asyncio.wait(
+                    {woken, stopping}, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                woken.cancel()
+                stopping.cancel()

@@ -8,7 +8,7 @@ from convene.calendars import sync as calendar_sync
 from convene.mail import outbox
 from convene.scheduling import invitations, reminders
 
-__all__ = ["install"]
+__all__ = ["install", "shutdown"]
 
 
 def install(app: FastAPI) -> None:
@@ -18,3 +18,10 @@ def install(app: FastAPI) -> None:
     invitations.install(app)
     reminders.install(app)
     calendar_sync.install(app)
+
+
+def shutdown(app: FastAPI) -> None:
+    """Release what the scheduling features hold (called after the background jobs stopped)."""
+    calendars = getattr(app.state, "calendars", None)
+    if calendars is not None:
+        calendars.close()
