@@ -566,3 +566,15 @@ async def test_signed_out_callers_get_nothing(browsers: Callable[[], Api]) -> No
         await anonymous.post("/schedules", json=schedule_body()), ErrorCode.AUTH_REQUIRED, 401
     )
     assert_error(await anonymous.get("/users/me/calendar-settings"), ErrorCode.AUTH_REQUIRED, 401)
+
+
+async def test_a_scheduled_meeting_room_is_not_deleted_behind_its_invitees(
+    browsers: Callable[[], Api],
+) -> None:
+    ada = await person(browsers, "ada@example.org", "Ada")
+    created = await create(ada, attendees=[{"email": "carol@elsewhere.net"}])
+    meeting = (await ada.get(f"/meetings/{created['meeting']['code']}")).json()
+    # Deleting the room would drop the schedule silently: invitees would never hear of it.
+    assert_error(await ada.delete(f"/meetings/{meeting['id']}"), ErrorCode.INVALID_STATE, 409)
+    assert (await ada.delete(f"/schedules/{created['id']}")).status_code == 204
+    assert_error(await ada.delete(f"/meetings/{meeting['id']}"), ErrorCode.INVALID_STATE, 409)

@@ -164,6 +164,14 @@ async def delete_meeting(
 ) -> Response:
     """Delete a meeting (host only), ending it first if it is live."""
     meeting = await _hosted(db, meeting_id, user)
+    if await db.schedules.count_for_meeting(meeting.id):
+        # Deleting would take its schedules and their change journal along, before invitees are
+        # told (cancellations are sent from the journal). Cancelling the schedule is the way;
+        # its room stays, ended.
+        raise ConveneError(
+            ErrorCode.INVALID_STATE,
+            "This meeting belongs to a schedule: cancel the scheduled meeting instead.",
+        )
     live = _live(request)
     if meeting.status == "live":
         await db.meetings.set_status(meeting.id, "ended")

@@ -39,6 +39,7 @@ from convene.scheduling.service import (
     SchedulingService,
     Timing,
 )
+from convene.scheduling.setup import schedules_changed
 from convene.storage.db import Database
 from convene.storage.schedules import AGENDA_MAX, DURATION_MAX, AttendeeRecord, ScheduleRecord
 from convene.storage.user_settings import DAY_KEYS, SettingsChanges, UserSettingsRecord
@@ -684,10 +685,15 @@ Scheduling = Annotated[SchedulingService, Depends(scheduling_service)]
 
 @router.post("/schedules", status_code=status.HTTP_201_CREATED)
 async def create_schedule(
-    body: ScheduleCreate, service: Scheduling, user: CurrentUser, settings: SettingsDep
+    request: Request,
+    body: ScheduleCreate,
+    service: Scheduling,
+    user: CurrentUser,
+    settings: SettingsDep,
 ) -> ScheduleOut:
     """Schedule a meeting (the signed-in user organises and hosts it)."""
     record = await service.create(user, body.to_new())
+    schedules_changed(request.app)
     return ScheduleOut.of(record, user, settings.base_url)
 
 
@@ -767,6 +773,7 @@ async def get_schedule(
 
 @router.patch("/schedules/{schedule_id}")
 async def update_schedule(
+    request: Request,
     schedule_id: ScheduleIdParam,
     body: ScheduleUpdate,
     service: Scheduling,
@@ -778,11 +785,13 @@ async def update_schedule(
     record = await service.update(
         user, schedule_id, body.to_edit(), scope=body.scope, occurrence=body.occurrence
     )
+    schedules_changed(request.app)
     return ScheduleOut.of(record, user, settings.base_url)
 
 
 @router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def cancel_schedule(
+    request: Request,
     schedule_id: ScheduleIdParam,
     service: Scheduling,
     user: CurrentUser,
@@ -799,11 +808,13 @@ async def cancel_schedule(
             {"field": "occurrence"},
         )
     await service.cancel(user, schedule_id, scope=scope, occurrence=rid)
+    schedules_changed(request.app)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/schedules/{schedule_id}/respond")
 async def respond(
+    request: Request,
     schedule_id: ScheduleIdParam,
     body: RespondRequest,
     service: Scheduling,
@@ -815,6 +826,7 @@ async def respond(
     record, attendee, report = await service.respond(
         user, schedule_id, body.partstat, body.occurrence
     )
+    schedules_changed(request.app)
     listed = ConflictList.of(report)
     return RespondOut(
         partstat=attendee.partstat_for(body.occurrence),

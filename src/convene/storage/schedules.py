@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal, NewType, TypedDict, TypeVar, cast, get_args
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -413,6 +413,17 @@ class ScheduleStore:
         async with self._db.session() as session:
             found = await self._records(session, [ScheduleRow.id == key])
         return found[0] if found else None
+
+    async def count_for_meeting(self, meeting_id: str) -> int:
+        """How many schedules (cancelled ones included) use this meeting room."""
+        key = parse_uuid(meeting_id)
+        if key is None:
+            return 0
+        async with self._db.session() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(ScheduleRow).where(ScheduleRow.meeting_id == key)
+            )
+        return int(count or 0)
 
     async def get_by_uid(self, uid: str) -> ScheduleRecord | None:
         """The schedule with this iCalendar UID, or None."""
