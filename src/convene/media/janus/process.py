@@ -39,6 +39,7 @@ __all__ = [
 
 logger = logging.getLogger("convene.media.janus")
 
+
 def _debian_lib_dir() -> Path:
     """Where Debian's janus package keeps its plugins: /usr/lib/<multiarch triplet>/janus."""
     found = sorted(Path("/usr/lib").glob("*-linux-gnu*/janus"))
