@@ -69,6 +69,11 @@ describe("scheduling form -> API", () => {
     const bad = draft({ recurrence: { ...defaultRecurrenceForm(START), repeat: "weekly", days: [] } });
     expect(conflictQuery(bad, checkDraft(bad, create), create)).toBeNull();
     expect(checkDraft(draft({ title: "  " }), create).errors.title).toMatch(/title/);
+    // 02:30 on 30 March 2025 does not exist in Paris; 02:30 on 26 October happens twice.
+    const gap = draft({ date: "2025-03-30", time: "02:30" });
+    expect(checkDraft(gap, create).errors.when).toMatch(/does not exist/);
+    expect(conflictQuery(gap, checkDraft(gap, create), create)).toBeNull();
+    expect(checkDraft(draft({ date: "2025-10-26", time: "02:30" }), create).errors.when).toMatch(/happens twice/);
   });
 
   it("edits one occurrence: its time only, named by its recurrence id", () => {

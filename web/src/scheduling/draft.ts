@@ -29,6 +29,7 @@ import {
   parseIsoLocal,
   parseIsoTime,
   toLocal,
+  wallTimeKind,
   weekdayOf,
   type LocalDate,
   type LocalDateTime,
@@ -143,10 +144,24 @@ export function checkDraft(draft: Draft, target: ScheduleTarget): Checked {
     spec: fields.recurrence && date && !recurrence ? formToSpec(draft.recurrence, date) : null,
     errors: {
       title: draft.title.trim() ? null : "Give the meeting a title.",
-      when: !date ? "Choose a date." : !time ? "Choose a start time." : null,
+      when: !date ? "Choose a date." : !time ? "Choose a start time." : local ? wallTimeProblem(local, draft.timezone) : null,
       recurrence,
     },
   };
+}
+
+/** A start the clocks skip or go through twice, said for people (the server refuses both). */
+function wallTimeProblem(local: LocalDateTime, zone: string): string | null {
+  let kind: ReturnType<typeof wallTimeKind>;
+  try {
+    kind = wallTimeKind(local, zone);
+  } catch {
+    return "Choose a known time zone.";
+  }
+  const when = `${formatIsoTime(local)} on ${formatIsoDate(local)} in ${zone.replace(/_/g, " ")}`;
+  if (kind === "nonexistent") return `${when} does not exist: the clocks go forward then. Choose another time.`;
+  if (kind === "ambiguous") return `${when} happens twice: the clocks go back then. Choose another time.`;
+  return null;
 }
 
 function invitees(draft: Draft): InviteeIn[] {
@@ -211,7 +226,7 @@ export function updateBody(
  * conflicts goes in (not the title, agenda or room options), so typing a title asks nothing.
  */
 export function conflictQuery(draft: Draft, checked: Checked, target: ScheduleTarget): ConflictQuery | null {
-  if (!checked.local || checked.errors.recurrence) return null;
+  if (!checked.local || checked.errors.when || checked.errors.recurrence) return null;
   const fields = fieldsFor(target);
   const emails = fields.invitees
     ? draft.invitees.map((i) => i.email)

@@ -10,6 +10,7 @@ import {
   startOfDay,
   toLocal,
   wallMinutes,
+  wallTimeKind,
   weekDates,
   zoneLabel,
 } from "./time";
@@ -51,6 +52,14 @@ describe("zone conversions", () => {
   it("reads an ambiguous fall-back time as the first of the two", () => {
     // Paris goes through 02:00-03:00 twice on 26 October 2025; the first is still summer time.
     expect(fromLocal(at(2025, 10, 26, 2, 30), "Europe/Paris").toISOString()).toBe("2025-10-26T00:30:00.000Z");
+  });
+
+  it("knows wall-clock times that do not exist or happen twice", () => {
+    expect(wallTimeKind(at(2025, 3, 9, 2, 30), "America/New_York")).toBe("nonexistent");
+    expect(wallTimeKind(at(2025, 11, 2, 1, 30), "America/New_York")).toBe("ambiguous");
+    expect(wallTimeKind(at(2025, 11, 2, 3, 30), "America/New_York")).toBe("ok");
+    expect(wallTimeKind(at(2025, 3, 30, 2, 15), "Europe/Paris")).toBe("nonexistent");
+    expect(wallTimeKind(at(2025, 3, 30, 2, 15), "UTC")).toBe("ok");
   });
 
   it("parses the API's wall-clock times", () => {

@@ -130,6 +130,18 @@ export function fromLocal(local: LocalDateTime, zone: string): Date {
   return new Date(first ?? ms - before * MINUTE);
 }
 
+/**
+ * Whether a wall-clock time exists once in `zone`: "nonexistent" in a spring-forward gap,
+ * "ambiguous" when the clocks go back through it (the server refuses both for a start).
+ */
+export function wallTimeKind(local: LocalDateTime, zone: string): "ok" | "nonexistent" | "ambiguous" {
+  const ms = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute);
+  const offsets = new Set([offsetMinutes(ms - DAY, zone), offsetMinutes(ms + DAY, zone)]);
+  const matches = [...offsets].filter((o) => sameLocal(toLocal(ms - o * MINUTE, zone), local));
+  if (matches.length === 0) return "nonexistent";
+  return matches.length > 1 ? "ambiguous" : "ok";
+}
+
 /** Midnight starting `date` in `zone` (or the first instant of the day, if midnight is skipped). */
 export function startOfDay(date: LocalDate, zone: string): Date {
   return fromLocal({ ...date, hour: 0, minute: 0 }, zone);

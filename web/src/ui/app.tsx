@@ -24,7 +24,7 @@ function Page({ route }: { route: Route }) {
       return <SettingsPage />;
     case "rsvp":
       return <RsvpPage key={`${route.attendeeId}/${route.token}`} attendeeId={route.attendeeId} token={route.token}
-        occurrence={route.occurrence} />;
+        occurrence={route.occurrence} suggested={route.answer} />;
     case "home":
       return <HomePage />;
   }

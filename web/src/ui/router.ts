@@ -34,7 +34,10 @@ export type Route =
   | { name: "join"; ref: string; enter: boolean }
   | { name: "calendar"; view: CalendarView | null; date: string | null }
   | { name: "settings" }
-  | { name: "rsvp"; attendeeId: string; token: string; occurrence: string | null };
+  | { name: "rsvp"; attendeeId: string; token: string; occurrence: string | null; answer: RsvpChoice | null };
+
+/** The answer an invitation's button asked for (the page still asks before answering). */
+export type RsvpChoice = "accepted" | "tentative" | "declined";
 
 /** Matches a path (with query) to a page. */
 export function matchRoute(pathWithQuery: string): Route {
@@ -57,7 +60,16 @@ export function matchRoute(pathWithQuery: string): Route {
   }
   if (path === "/settings" || path === "/settings/") return { name: "settings" };
   const rsvp = /^\/rsvp\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_=-]{1,128})\/?$/.exec(path);
-  if (rsvp) return { name: "rsvp", attendeeId: rsvp[1]!, token: rsvp[2]!, occurrence: params.get("occurrence") };
+  if (rsvp) {
+    const answer = params.get("answer");
+    return {
+      name: "rsvp",
+      attendeeId: rsvp[1]!,
+      token: rsvp[2]!,
+      occurrence: params.get("occurrence"),
+      answer: answer === "accepted" || answer === "tentative" || answer === "declined" ? answer : null,
+    };
+  }
   return { name: "home" };
 }
 

@@ -10,7 +10,7 @@ import type { Answer, Conflict, PartStat, RsvpView } from "../../protocol/schedu
 import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
 import { formatLongDay, formatRange, fromLocal, parseIsoLocal } from "../../scheduling/time";
 import { useUserZone } from "../prefs";
-import { openUrl } from "../router";
+import { openUrl, type RsvpChoice } from "../router";
 import { rest } from "../session";
 import { ConflictWarning } from "../scheduling/conflicts";
 import { AnswerButtons } from "../scheduling/details";
@@ -25,7 +25,16 @@ export function rsvpConflicts(view: RsvpView, only: string | null): Conflict[] {
   return all.filter((c) => Date.parse(c.occurrence_recurrence_id) === at);
 }
 
-export function RsvpPage({ attendeeId, token, occurrence }: { attendeeId: string; token: string; occurrence: string | null }) {
+const SUGGESTED: Record<RsvpChoice, Answer> = { accepted: "ACCEPTED", tentative: "TENTATIVE", declined: "DECLINED" };
+const SUGGESTED_TEXT: Record<RsvpChoice, string> = { accepted: "Accept", tentative: "Maybe", declined: "Decline" };
+
+export function RsvpPage({ attendeeId, token, occurrence, suggested = null }: {
+  attendeeId: string;
+  token: string;
+  occurrence: string | null;
+  /** The button pressed in the invitation email: asked again here (mail scanners open links). */
+  suggested?: RsvpChoice | null;
+}) {
   const zone = useUserZone();
   const [view, setView] = useState<RsvpView | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -136,7 +145,11 @@ export function RsvpPage({ attendeeId, token, occurrence }: { attendeeId: string
                   </select>
                 </fieldset>
               )}
-              <AnswerButtons current={current} busy={busy} onAnswer={(a) => void respond(a)} testPrefix="rsvp" />
+              {suggested && !answered && current !== SUGGESTED[suggested] && (
+                <p class="small" data-testid="rsvp-suggested">Press {SUGGESTED_TEXT[suggested]} to confirm your answer.</p>
+              )}
+              <AnswerButtons current={current} busy={busy} onAnswer={(a) => void respond(a)} testPrefix="rsvp"
+                suggested={suggested && !answered ? SUGGESTED[suggested] : null} />
               <p class="muted small" data-testid="rsvp-answer" data-partstat={current} aria-live="polite">
                 {answered ? `Thanks, your answer is saved: ${PARTSTAT_TEXT[current]}.` : `Your answer: ${PARTSTAT_TEXT[current]}.`}
               </p>

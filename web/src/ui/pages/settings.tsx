@@ -4,7 +4,7 @@
  * a CalDAV calendar to publish meetings to).
  */
 import { useEffect, useState } from "preact/hooks";
-import { describeError } from "../../protocol/errors";
+import { describeError, RestError } from "../../protocol/errors";
 import {
   WEEKDAY_KEYS,
   type CalendarConnection,
@@ -475,17 +475,31 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
       purpose,
       url: parsed.toString(),
       ...(name.trim() ? { name: name.trim() } : {}),
-      ...(caldav && username.trim() ? { username: username.trim() } : {}),
-      ...(caldav && password ? { password } : {}),
+      ...(username.trim() ? { username: username.trim() } : {}),
+      ...(password ? { password } : {}),
       ...(caldav && calendarUrl ? { calendar_url: calendarUrl } : {}),
     };
+    if (!!body.username !== !!body.password) {
+      setError("Give both the user name and the password, or neither.");
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
       await rest.addCalendar(body);
       onDone(true);
     } catch (err) {
-      setError(describeError(err));
+      // Publishing to an account with several calendars: the server lists them to choose from.
+      const offered = err instanceof RestError ? err.details.calendars : undefined;
+      if (Array.isArray(offered) && offered.length > 0) {
+        const list = offered.filter((c): c is { url: string; name: string } =>
+          typeof c === "object" && c !== null && typeof (c as { url?: unknown }).url === "string");
+        setFound(list.map((c) => ({ url: c.url, name: typeof c.name === "string" ? c.name : c.url, events: true })));
+        setCalendarUrl(list[0]?.url ?? "");
+        setError("This account has several calendars: choose one.");
+      } else {
+        setError(describeError(err));
+      }
       setBusy(false);
     }
   };
@@ -515,18 +529,18 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
           placeholder={caldav ? "https://cloud.example.org/remote.php/dav/calendars/me/work/" : "https://… .ics"}
           onInput={(e) => setUrl(e.currentTarget.value)} />
       </label>
+      <label>
+        User name{caldav ? "" : " (if the link needs one)"}
+        <input type="text" autoComplete="off" value={username} data-testid="calendar-add-username"
+          onInput={(e) => setUsername(e.currentTarget.value)} />
+      </label>
+      <label>
+        Password or app password{caldav ? "" : " (if the link needs one)"}
+        <input type="password" autoComplete="new-password" value={password} data-testid="calendar-add-password"
+          onInput={(e) => setPassword(e.currentTarget.value)} />
+      </label>
       {caldav && (
         <>
-          <label>
-            User name
-            <input type="text" autoComplete="off" value={username} data-testid="calendar-add-username"
-              onInput={(e) => setUsername(e.currentTarget.value)} />
-          </label>
-          <label>
-            Password or app password
-            <input type="password" autoComplete="new-password" value={password} data-testid="calendar-add-password"
-              onInput={(e) => setPassword(e.currentTarget.value)} />
-          </label>
           <div class="row">
             <button type="button" class="btn small" disabled={busy} data-testid="calendar-discover" onClick={() => void discover()}>
               Find my calendars

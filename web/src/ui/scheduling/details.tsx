@@ -3,7 +3,7 @@
  * organiser and co-hosts edit or cancel it, invitees answer. For a series, editing and cancelling
  * first ask which occurrences (this one, this and the following ones, all), as calendars do.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
 import type { User } from "../../protocol/rest";
 import type {
@@ -83,16 +83,23 @@ export function ScopeDialog({ action, onPick, onClose, allowFollowing = true }: 
   );
 }
 
-export function AnswerButtons({ current, busy, onAnswer, testPrefix }: {
+export function AnswerButtons({ current, busy, onAnswer, testPrefix, suggested = null }: {
   current: PartStat | null;
   busy: boolean;
   onAnswer: (answer: Answer) => void;
   testPrefix: string;
+  /** The answer the invitation's link asked for: focused, for one more press to confirm. */
+  suggested?: Answer | null;
 }) {
+  const group = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (suggested) group.current?.querySelector<HTMLButtonElement>(`[data-answer="${suggested}"]`)?.focus();
+  }, [suggested]);
   return (
-    <div class="row answer-buttons" role="group" aria-label="Your answer">
+    <div class="row answer-buttons" role="group" aria-label="Your answer" ref={group}>
       {ANSWERS.map((a) => (
-        <button key={a.value} type="button" class={`btn ${current === a.value ? "primary" : ""}`} aria-pressed={current === a.value}
+        <button key={a.value} type="button" class={`btn ${current === a.value ? "primary" : ""} ${suggested === a.value ? "suggested" : ""}`}
+          aria-pressed={current === a.value} data-answer={a.value}
           disabled={busy} data-testid={`${testPrefix}-${a.key}`} onClick={() => onAnswer(a.value)}>
           {a.label}
         </button>

@@ -241,7 +241,8 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
                 }} />
             </label>
           </div>
-          {submitted && errors.when && <p class="error small" role="alert">{errors.when}</p>}
+          {/* A start the clocks skip is said at once; a missing date or time only on saving. */}
+          {errors.when && (submitted || local) && <p class="error small" role="alert" data-testid="schedule-when-error">{errors.when}</p>}
           {startAt !== null && endAt !== null && draft.timezone !== userZone && (
             <p class="hint" data-testid="schedule-local-hint">
               In your time zone ({userZone.replace(/_/g, " ")}): {formatRange(startAt, endAt, userZone)}
