@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { matchRoute } from "./router";
+
+describe("matchRoute", () => {
+  it("routes the calendar with its view and date", () => {
+    expect(matchRoute("/calendar?view=list&date=2025-06-02")).toEqual({ name: "calendar", view: "list", date: "2025-06-02" });
+    expect(matchRoute("/calendar")).toEqual({ name: "calendar", view: null, date: null });
+    expect(matchRoute("/calendar?view=year&date=tomorrow")).toEqual({ name: "calendar", view: null, date: null });
+  });
+
+  it("routes an invitation's answer page, with the answer its button asked for", () => {
+    expect(matchRoute("/rsvp/0b6f6c1e-2a4f-4a8e-9b1f-3c2d1e0f9a8b/AbC-_123?answer=accepted")).toEqual({
+      name: "rsvp",
+      attendeeId: "0b6f6c1e-2a4f-4a8e-9b1f-3c2d1e0f9a8b",
+      token: "AbC-_123",
+      occurrence: null,
+      answer: "accepted",
+    });
+    expect(matchRoute("/rsvp/a1/tok?answer=maybe&occurrence=2025-06-02T07:00:00Z")).toMatchObject({
+      answer: null,
+      occurrence: "2025-06-02T07:00:00Z",
+    });
+    expect(matchRoute("/rsvp/a1")).toEqual({ name: "home" });
+  });
+
+  it("routes settings and keeps the others", () => {
+    expect(matchRoute("/settings")).toEqual({ name: "settings" });
+    expect(matchRoute("/j/123456789?enter=1")).toEqual({ name: "join", ref: "123456789", enter: true });
+    expect(matchRoute("/signin?next=//evil.example")).toEqual({ name: "signin", next: null });
+  });
+});
