@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,30 +29,10 @@ from convene.storage.db import Database
 from tests.api.client import Api
 from tests.storage.databases import (
     clear_tables,
-    fresh_postgres_database,
-    migrated,
-    sqlite_url,
 )
 
 FAST_HASHING = Argon2Params(time_cost=1, memory_kib=64, parallelism=1)
 _HTTP_TIMEOUT = httpx.Timeout(15.0)
-
-
-@pytest.fixture(scope="session")
-def sqlite_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return migrated(sqlite_url(tmp_path_factory.mktemp("api-sqlite") / "convene.db"))
-
-
-@pytest.fixture(scope="session")
-def postgres_db_url(postgres_url: str) -> Iterator[str]:
-    with fresh_postgres_database(postgres_url) as url:
-        yield migrated(url)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue(f"{request.param}_db_url")
-    return url
 
 
 def make_settings(tmp_path: Path, db_url: str, **overrides: Any) -> Settings:

@@ -23,38 +23,10 @@ from convene.config import Settings
 from convene.storage.db import Database
 from convene.storage.users import UserRecord
 from tests.calendars.ics_server import IcsServer
-from tests.storage.databases import clear_tables, fresh_postgres_database, migrated, sqlite_url
 from tests.support.radicale import RadicaleServer, running_radicale
 
 # A fixed "now" for the service; calendar data in tests is placed relative to it.
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def sqlite_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return migrated(sqlite_url(tmp_path_factory.mktemp("calendars-sqlite") / "convene.db"))
-
-
-@pytest.fixture(scope="session")
-def postgres_db_url(postgres_url: str) -> Iterator[str]:
-    with fresh_postgres_database(postgres_url) as url:
-        yield migrated(url)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue(f"{request.param}_db_url")
-    return url
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(db_url)
-    await clear_tables(database)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 def new_key() -> str:

@@ -8,8 +8,6 @@ import pytest
 
 from tests.support.smtp import SmtpServer, smtp_server
 
-pytest_plugins = ["tests.mail.databases"]
-
 
 @pytest.fixture
 async def smtp() -> AsyncIterator[SmtpServer]:

@@ -17,8 +17,6 @@ from tests.mail.scenario import T0, Scenario, scenario
 from tests.support.signal import SignalClient
 from tests.support.smtp import Received
 
-pytest_plugins = ["tests.mail.databases"]
-
 PARIS = ZoneInfo("Europe/Paris")
 WEEKLY = "FREQ=WEEKLY;BYDAY=MO;COUNT=6"
 

@@ -28,8 +28,6 @@ from convene.storage.schedules import AttendeeDraft, ScheduleDraft
 from tests.mail.scenario import T0, Scenario, scenario
 from tests.support.signal import SignalClient
 
-pytest_plugins = ["tests.mail.databases"]
-
 # The meeting: Monday 2 March 2026, 09:00 in Paris (08:00 UTC); reminders 10 minutes before.
 START_LOCAL = datetime(2026, 3, 2, 9, 0)
 STARTS = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

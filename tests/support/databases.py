@@ -1,7 +1,8 @@
-"""Database fixtures for mail and scheduling tests: SQLite and PostgreSQL, migrated once per
-session, emptied by each test (``db_url`` is parametrised over both).
+"""Database fixtures shared by every test that touches storage (registered in tests/conftest.py).
 
-Test modules outside ``tests/mail`` load them with ``pytest_plugins = ["tests.mail.databases"]``.
+``db_url`` is parametrised over SQLite and PostgreSQL, so a test using it (or ``db``) runs on
+both. Each engine's database is created and migrated once per session; ``db`` empties every table
+before its test.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ __all__ = ["db", "db_url", "postgres_db_url", "sqlite_db_url"]
 
 @pytest.fixture(scope="session")
 def sqlite_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return migrated(sqlite_url(tmp_path_factory.mktemp("mail-sqlite") / "convene.db"))
+    return migrated(sqlite_url(tmp_path_factory.mktemp("sqlite") / "convene.db"))
 
 
 @pytest.fixture(scope="session")
