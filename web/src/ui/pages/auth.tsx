@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
+import { browserZone } from "../../scheduling/time";
 import { linkHandler, navigate } from "../router";
 import { rest, session } from "../session";
 import { Brand } from "./common";
@@ -71,6 +72,9 @@ export function SignUpPage({ next }: { next: string | null }) {
     setError(null);
     try {
       session.set(await rest.signUp({ email: email.trim(), password, display_name: displayName.trim() }));
+      // A new account starts in the browser's time zone (changeable in Settings); the server
+      // alone cannot know it.
+      await rest.updateCalendarSettings({ timezone: browserZone() }).catch(() => undefined);
       navigate(next ?? "/", { replace: true });
     } catch (err) {
       setError(describeError(err));
