@@ -18,6 +18,7 @@ from convene.app import create_app
 from convene.auth.passwords import Passwords
 from convene.clock import FixedClock
 from convene.protocol.errors import ErrorCode
+from convene.storage.calendars import BusyInterval
 from convene.storage.db import Database
 from convene.storage.models import BusyBlockRow, CalendarConnectionRow
 from tests.api.client import Api, assert_error
@@ -244,6 +245,20 @@ async def test_conflicts_across_recurrence_zones_and_daylight_saving(
         "2026-03-16T12:30:00Z",
         "2026-03-16T13:30:00Z",
     )
+    # A later sync of that calendar replaces its busy times: the next check sees the new ones.
+    assert await db.calendars.replace_busy(
+        str(connection),
+        [
+            BusyInterval(
+                starts_at=datetime(2026, 3, 23, 12, 30, tzinfo=UTC),
+                ends_at=datetime(2026, 3, 23, 13, 30, tzinfo=UTC),
+            )
+        ],
+    )
+    found = (await ada.post("/schedules/conflicts", json=draft)).json()
+    assert [c["busy_start"] for c in found["conflicts"] if c["source"] == "calendar"] == [
+        "2026-03-23T12:30:00Z"
+    ]
 
 
 async def test_conflict_previews_see_changes_as_they_happen(browsers: Callable[[], Api]) -> None:

@@ -11,8 +11,10 @@
 Busy time of Convene schedules is kept per person in memory (:class:`BusyCache`): building it
 expands every series once; afterwards each check reads only the journal entries written since
 (one cheap query when nothing changed) and patches the people those changes touch. Busy blocks
-from connected calendars are read from the database on every check (they are few per window,
-and written by another process without a journal).
+from connected calendars are cached per person too, and re-read when a cheap version query
+(count and newest id of their rows) says a sync replaced them. Indexes are built up to the
+conflict horizon at once, so a later candidate does not force a rebuild; and, being large and
+long-lived, they are moved out of the garbage collector's full passes (``gc.freeze``).
 
 Only times cross from one person's calendar to another's: a conflict with someone else's
 meeting shows its title only when the asker is invited to that meeting too.
@@ -21,6 +23,7 @@ meeting shows its title only when the asker is invited to that meeting too.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -97,6 +100,8 @@ MAX_CONFLICTS = 500
 MAX_WINDOW = timedelta(days=366)
 # Every occurrence of a series in one window for one person: bounded by the window anyway.
 _PER_SERIES = 100_000
+_FREEZE_AFTER = 20_000  # intervals built at once: then freeze them out of full collections
+_BLOCKS_MARGIN = timedelta(days=31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +268,7 @@ class BusyCache:
         *,
         max_items: int = 2_000_000,
         max_people: int = 5000,
-        max_age: timedelta = timedelta(minutes=10),
+        max_age: timedelta = timedelta(minutes=60),
         ahead: timedelta = timedelta(days=42),
     ) -> None:
         self._db = db
@@ -309,6 +314,11 @@ class BusyCache:
                         build_start = min(build_start, old.start)
                         build_end = max(build_end, old.end)
                 await self._build(missing, build_start, build_end, now)
+                if sum(len(self._entries[p.key].index) for p in missing) >= _FREEZE_AFTER:
+                    # Hundreds of thousands of long-lived intervals would make every full
+                    # collection walk them (a 100+ ms pause); they hold no reference cycles and
+                    # are freed by reference counting when replaced.
+                    gc.freeze()
             found = {}
             for person in people:
                 entry = self._entries[person.key]
@@ -446,7 +456,13 @@ class SchedulingService:
         self.limits = RecurrenceLimits.from_settings(settings.scheduling)
         db.schedules.configure(settings.scheduling)
         db.user_settings.configure(settings.scheduling)
-        self.busy = BusyCache(db, clock)
+        horizon = timedelta(days=settings.scheduling.horizon_days)
+        self.busy = BusyCache(db, clock, ahead=horizon + _BLOCKS_MARGIN)
+        # user id -> (version, start, end, index) of their connected calendars' busy blocks.
+        self._blocks_cache: OrderedDict[
+            str, tuple[tuple[int, int], datetime, datetime, PersonIndex]
+        ]
+        self._blocks_cache = OrderedDict()
 
     # -------------------------------------------------------------------------------------
     # People
@@ -587,11 +603,33 @@ class SchedulingService:
         users = [p.user_id for p in people if p.user_id is not None]
         if not users:
             return {}
-        found = await self.db.schedules.busy_blocks(users, start, end)
+        versions = await self.db.schedules.busy_block_versions(users)
+        now = self.clock.now()
+        stale = [
+            UserId(u)
+            for u, version in versions.items()
+            if version[0]
+            and (
+                (cached := self._blocks_cache.get(u)) is None
+                or cached[0] != version
+                or cached[1] > start
+                or cached[2] < end
+            )
+        ]
+        if stale:
+            window_start = min(start, now - timedelta(days=1))
+            window_end = max(end, now + timedelta(days=self.limits.horizon_days) + _BLOCKS_MARGIN)
+            found = await self.db.schedules.busy_blocks(stale, window_start, window_end)
+            for user, blocks in found.items():
+                index = PersonIndex(_block_busy(b) for b in blocks)
+                self._blocks_cache[user] = (versions[user], window_start, window_end, index)
+                self._blocks_cache.move_to_end(user)
+            while len(self._blocks_cache) > self.busy.max_people:
+                self._blocks_cache.popitem(last=False)
         return {
-            key: PersonIndex(_block_busy(b) for b in blocks)
-            for key, blocks in found.items()
-            if blocks
+            u: self._blocks_cache[u][3]
+            for u, version in versions.items()
+            if version[0] and u in self._blocks_cache
         }
 
     def _expand(self, candidate: _Candidate) -> tuple[list[Occurrence], datetime | None]:

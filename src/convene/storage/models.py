@@ -508,7 +508,11 @@ class BusyBlockRow(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_busy_blocks_user_id_starts_at", "user_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_busy_blocks_user_id_starts_at", "user_id", "starts_at"),
+        # Ids never reused on SQLite either: a cache tells a re-synced calendar by its newest id.
+        {"sqlite_autoincrement": True},
+    )
 
 
 class CalendarPushRow(Base):

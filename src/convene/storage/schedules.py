@@ -576,6 +576,22 @@ class ScheduleStore:
             blocks.sort(key=lambda b: (b.start, b.end))
         return found
 
+    async def busy_block_versions(self, user_ids: Sequence[UserId]) -> dict[str, tuple[int, int]]:
+        """Per user, ``(count, newest id)`` of their busy blocks: it changes whenever a sync
+        replaces them (new rows get new ids) or a connection goes, so a cache of the blocks can
+        tell cheaply whether it is still current."""
+        keys = sorted({k for k in (parse_uuid(u) for u in user_ids) if k is not None})
+        found: dict[str, tuple[int, int]] = {str(k): (0, 0) for k in keys}
+        async with self._db.session() as session:
+            for batch in _chunks(keys):
+                for user, count, newest in await session.execute(
+                    select(BusyBlockRow.user_id, func.count(), func.max(BusyBlockRow.id))
+                    .where(BusyBlockRow.user_id.in_(batch))
+                    .group_by(BusyBlockRow.user_id)
+                ):
+                    found[str(user)] = (int(count), int(newest or 0))
+        return found
+
     async def busy_for(
         self,
         user_ids: Sequence[UserId],

@@ -98,6 +98,8 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_busy_blocks_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_busy_blocks")),
+        # Ids never reused on SQLite either: a cache tells a re-synced calendar by its newest id.
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("busy_blocks", schema=None) as batch_op:
         batch_op.create_index(
