@@ -27,7 +27,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from convene.api.deps import API_PREFIX, DB, CurrentUser, OriginChecked, SettingsDep
 from convene.api.errors import ERROR_RESPONSES
-from convene.api.scheduling import ConflictsOut, scheduling_service
+from convene.api.scheduling import AttendeeOut, ConflictsOut, scheduling_service
 from convene.background import Background
 from convene.clock import Clock
 from convene.config import Settings, load_secrets
@@ -69,42 +69,6 @@ class RsvpAnswer(BaseModel):
 
     partstat: PartStatAnswer
     recurrence_id: AwareDatetime | None = None
-
-
-class OccurrenceAnswer(BaseModel):
-    recurrence_id: datetime
-    partstat: str
-
-
-class AttendeeOut(BaseModel):
-    id: str
-    email: str
-    display_name: str
-    required: bool
-    cohost: bool
-    partstat: str
-    responded_at: datetime | None
-    email_status: str
-    email_error: str | None
-    occurrences: list[OccurrenceAnswer]
-
-    @classmethod
-    def of(cls, attendee: AttendeeRecord) -> AttendeeOut:
-        return cls(
-            id=attendee.id,
-            email=attendee.email,
-            display_name=attendee.display_name,
-            required=attendee.required,
-            cohost=attendee.cohost,
-            partstat=attendee.partstat,
-            responded_at=attendee.responded_at,
-            email_status=attendee.email_status,
-            email_error=attendee.email_error,
-            occurrences=[
-                OccurrenceAnswer(recurrence_id=rid, partstat=p)
-                for rid, p in sorted(attendee.occurrences.items())
-            ],
-        )
 
 
 class ScheduleSummary(BaseModel):
@@ -262,7 +226,7 @@ async def _view(
     if account is not None:
         timezone = (await db.user_settings.get(account)).timezone
     return RsvpOut(
-        attendee=AttendeeOut.of(attendee),
+        attendee=AttendeeOut.of(attendee, organiser=False),
         schedule=_summary(schedule, settings.base_url),
         timezone=timezone,
         occurrences=[
@@ -380,7 +344,7 @@ async def upload_reply(
     _wake(request, invitation_jobs.CONSUMER, reminder_jobs.CONSUMER)
     return ReplyOut(
         schedule_id=updated.id,
-        attendee=AttendeeOut.of(attendee),
+        attendee=AttendeeOut.of(attendee, organiser=False),
         answers=[
             {"recurrence_id": rid.isoformat() if rid else None, "partstat": p} for rid, p in answers
         ],

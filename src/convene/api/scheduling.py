@@ -331,6 +331,25 @@ class AttendeeOut(BaseModel):
     email_status: str
     email_error: str | None = Field(description="organiser only")
 
+    @classmethod
+    def of(cls, attendee: AttendeeRecord, *, organiser: bool) -> AttendeeOut:
+        return cls(
+            id=attendee.id,
+            email=attendee.email,
+            display_name=attendee.display_name,
+            user_id=attendee.user_id,
+            required=attendee.required,
+            cohost=attendee.cohost,
+            partstat=attendee.partstat,
+            responded_at=attendee.responded_at,
+            occurrences=[
+                AttendeeAnswerOut(recurrence_id=r, partstat=p)
+                for r, p in sorted(attendee.occurrences.items())
+            ],
+            email_status=attendee.email_status,
+            email_error=attendee.email_error if organiser else None,
+        )
+
 
 class ExceptionOut(BaseModel):
     recurrence_id: datetime
@@ -400,7 +419,7 @@ class ScheduleOut(BaseModel):
                 email=record.organizer_email,
                 display_name=record.organizer_name,
             ),
-            attendees=[_attendee_out(a, organiser) for a in record.attendees],
+            attendees=[AttendeeOut.of(a, organiser=organiser) for a in record.attendees],
             exceptions=[
                 ExceptionOut(
                     recurrence_id=e.recurrence_id,
@@ -425,25 +444,6 @@ class ScheduleOut(BaseModel):
             created_at=record.created_at,
             updated_at=record.updated_at,
         )
-
-
-def _attendee_out(attendee: AttendeeRecord, organiser: bool) -> AttendeeOut:
-    return AttendeeOut(
-        id=attendee.id,
-        email=attendee.email,
-        display_name=attendee.display_name,
-        user_id=attendee.user_id,
-        required=attendee.required,
-        cohost=attendee.cohost,
-        partstat=attendee.partstat,
-        responded_at=attendee.responded_at,
-        occurrences=[
-            AttendeeAnswerOut(recurrence_id=r, partstat=p)
-            for r, p in sorted(attendee.occurrences.items())
-        ],
-        email_status=attendee.email_status,
-        email_error=attendee.email_error if organiser else None,
-    )
 
 
 class OccurrenceOut(BaseModel):
