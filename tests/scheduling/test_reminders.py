@@ -152,6 +152,59 @@ async def test_a_reminder_survives_a_restart_and_is_sent_once(tmp_path: Path, db
         assert Counter(r.status for r in rows) == Counter({"sent": 5})
 
 
+async def test_a_reminder_reaches_a_client_that_connects_later(tmp_path: Path) -> None:
+    async with scenario(tmp_path) as s:
+        schedule_id = await people_and_meeting(s)
+        s.clock.set(DUE)
+        await s.run("reminders")
+        sent_app = [
+            r
+            for r in await s.db.reminders.find(schedule_id=schedule_id, status="sent")
+            if r.channel == "app" and r.user_id == user_id(s, "bob")
+        ]
+        assert len(sent_app) == 1
+
+        # No client of Bob's was connected then. He opens the app three minutes later, and again
+        # (a reload): each time the server sends the reminder (the client shows an id once).
+        s.clock.set(DUE + timedelta(minutes=3))
+        for _ in range(2):
+            client = await SignalClient.connect(s.server, s.people["bob@example.org"])
+            await client.request("notifications.subscribe")
+            note = await client.wait_event("notification")
+            assert note["id"] == f"reminder-{sent_app[0].id}"
+            assert note["title"] == "Design review starts in 7 minutes"
+            assert note["schedule_id"] == schedule_id
+            await client.close()
+
+        reminders: Reminders = s.app.state.reminders
+        # Carol declined, Erin wants no reminders: nothing for them.
+        assert await reminders.backlog(user_id(s, "carol")) == []
+        assert await reminders.backlog(user_id(s, "erin")) == []
+        # Until the grace after the start, then no more.
+        s.clock.set(STARTS + timedelta(minutes=5))
+        [late] = await reminders.backlog(user_id(s, "bob"))
+        assert late.title == "Design review starts now"
+        s.clock.set(STARTS + timedelta(minutes=5, seconds=1))
+        assert await reminders.backlog(user_id(s, "bob")) == []
+
+
+async def test_a_cancelled_meeting_leaves_no_reminder_behind(tmp_path: Path) -> None:
+    async with scenario(tmp_path) as s:
+        schedule_id = await people_and_meeting(s)
+        s.clock.set(DUE)
+        await s.run("reminders")
+        reminders: Reminders = s.app.state.reminders
+        assert len(await reminders.backlog(user_id(s, "bob"))) == 1
+        await s.db.schedules.cancel(schedule_id, scope="all", at=s.clock.now())
+        assert await reminders.backlog(user_id(s, "bob")) == []
+
+
+def user_id(s: Scenario, name: str) -> UserId:
+    person = s.people[f"{name}@example.org"]
+    assert person.user is not None
+    return UserId(person.user["id"])
+
+
 @pytest.mark.parametrize(
     ("late", "expected"),
     [

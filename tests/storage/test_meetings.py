@@ -218,9 +218,3 @@ async def test_delete_removes_bans_chat_and_log(db: Database, meeting: MeetingRe
     assert not await db.meetings.delete(meeting.id)
     assert await db.bans.list_bans(meeting.id) == []
     assert await db.participation.list_participation(meeting.id) == []
-
-
-async def test_meeting_info_for_the_protocol(meeting: MeetingRecord) -> None:
-    info = meeting.to_info()
-    assert (info.id, info.code, info.title) == (meeting.id, meeting.code, meeting.title)
-    assert info.max_participants == meeting.max_participants

@@ -17,10 +17,12 @@ The rule for a reminder found late (the server was down at its time):
 - later than that: recorded ``missed`` and never sent (a reminder after the meeting began is
   noise). A reminder planned after its time already passed the grace is written ``missed`` too.
 
-An in-app reminder is recorded ``sent`` *before* it is published, so it is never published twice
-(a crash in between loses it rather than repeating it); an email reminder is enqueued in the
-outbox under the reminder's id (a dedupe key) before it is recorded, so it is sent exactly once.
-The outbox drops a reminder email whose meeting already began (the SMTP server was down).
+An in-app reminder is recorded ``sent`` *before* it is published, so it is never published twice;
+a client that connects later (none was connected then, or a crash came in between) is sent the
+reminders of meetings that have not begun yet when it subscribes, and shows each once. An
+email reminder is enqueued in the outbox under the reminder's id (a dedupe key) before it is
+recorded, so it is sent exactly once. The outbox drops a reminder email whose meeting already
+began (the SMTP server was down).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from fastapi import FastAPI
 
 from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.mail.outbox import MailOutbox
+from convene.protocol.ids import UserId
 from convene.protocol.messages import Notification
 from convene.scheduling.ical import join_url
 from convene.scheduling.invitations import Context, accounts_of, format_when, notify_user
@@ -201,30 +204,16 @@ class Reminders:
         if user is None:
             await db.reminders.mark_cancelled(reminder.id, owner=owner)
             return
+        if reminder.channel == "app":
+            # Recorded first: never published twice, even if this node dies right after (the
+            # person's clients are then sent it when they connect again: see ``backlog``).
+            if await db.reminders.mark_sent(reminder.id, owner=owner, now=now):
+                note = self._notification(schedule, reminder, prefs.timezone, now)
+                await notify_user(self._ctx.bus, reminder.user_id, note)
+            return
         lead = max(0, round((reminder.occurrence_start - now).total_seconds() / 60))
         title = self._title_of(schedule, reminder)
         url = join_url(schedule, self._ctx.settings.base_url)
-        if reminder.channel == "app":
-            # Recorded first: never published twice, even if this node dies right after.
-            if await db.reminders.mark_sent(reminder.id, owner=owner, now=now):
-                await notify_user(
-                    self._ctx.bus,
-                    reminder.user_id,
-                    Notification(
-                        id=f"reminder-{reminder.id}",
-                        kind="reminder",
-                        title=f"{title} starts {_minutes_text(lead)}",
-                        body=format_when(
-                            reminder.occurrence_start,
-                            reminder.occurrence_start + self._length(schedule, reminder),
-                            prefs.timezone,
-                        ),
-                        schedule_id=schedule.id,
-                        starts_at=reminder.occurrence_start,
-                        url=url,
-                    ),
-                )
-            return
         when = format_when(
             reminder.occurrence_start,
             reminder.occurrence_start + self._length(schedule, reminder),
@@ -252,6 +241,42 @@ class Reminders:
         await db.reminders.mark_sent(reminder.id, owner=owner, now=now)
         if self._ctx.background is not None:
             self._ctx.background.wake(MAIL_JOB)
+
+    def _notification(
+        self, schedule: ScheduleRecord, reminder: ReminderRecord, timezone: str, now: datetime
+    ) -> Notification:
+        lead = max(0, round((reminder.occurrence_start - now).total_seconds() / 60))
+        return Notification(
+            id=f"reminder-{reminder.id}",
+            kind="reminder",
+            title=f"{self._title_of(schedule, reminder)} starts {_minutes_text(lead)}",
+            body=format_when(
+                reminder.occurrence_start,
+                reminder.occurrence_start + self._length(schedule, reminder),
+                timezone,
+            ),
+            schedule_id=schedule.id,
+            starts_at=reminder.occurrence_start,
+            url=join_url(schedule, self._ctx.settings.base_url),
+        )
+
+    async def backlog(self, user_id: UserId) -> list[Notification]:
+        """The in-app reminders already sent to ``user_id`` whose meeting has not begun yet
+        (or began within the grace period), for a client that connects now: a reminder sent
+        while none of their clients was connected (or lost to a crash just after it was
+        recorded) still shows. Clients show each notification id once."""
+        db, now = self._ctx.db, self._ctx.clock.now()
+        sent = await db.reminders.sent_in_app(user_id, starting_from=now - self._grace)
+        if not sent:
+            return []
+        prefs = await db.user_settings.get(user_id)
+        notes: list[Notification] = []
+        for reminder in sent:
+            schedule = await db.schedules.get(reminder.schedule_id)
+            if schedule is None or not await self._still_wanted(schedule, reminder):
+                continue
+            notes.append(self._notification(schedule, reminder, prefs.timezone, now))
+        return notes
 
     async def _still_wanted(self, schedule: ScheduleRecord, reminder: ReminderRecord) -> bool:
         """The occurrence still starts then and the person has not declined it (a change the
@@ -320,4 +345,5 @@ def install(app: FastAPI) -> None:
     app.state.reminders = reminders
     outbox: MailOutbox = app.state.mail_outbox
     outbox.before_send(reminders.drop_stale_email)
+    app.state.signaling.backlog = reminders.backlog
     app.state.background.add(CONSUMER, reminders.run, interval=INTERVAL_SECONDS)

@@ -21,7 +21,7 @@ from convene.auth.sessions import (
 )
 from convene.config import Settings
 from convene.signaling.registry import Registry
-from convene.signaling.session import Session, SessionContext
+from convene.signaling.session import Backlog, Session, SessionContext
 from convene.storage.db import Database
 
 __all__ = ["SignalingService", "signaling_endpoint"]
@@ -35,6 +35,8 @@ class SignalingService:
     db: Database
     limits: RateLimits
     settings: Settings
+    # What a user is sent when they subscribe to notifications (the reminders they missed).
+    backlog: Backlog | None = None
 
     async def identify(self, ws: WebSocket) -> SessionContext:
         user = await user_from_cookie(self.db, ws.cookies.get(SESSION_COOKIE))
@@ -64,5 +66,6 @@ async def signaling_endpoint(ws: WebSocket) -> None:
         db=service.db,
         joins=service.limits.join,
         passcodes=service.limits.passcode,
+        backlog=service.backlog,
     )
     await session.run()

@@ -35,12 +35,15 @@ from convene.signaling.registry import Registry
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingRecord
 
-__all__ = ["AttemptLimiter", "Session", "SessionContext"]
+__all__ = ["AttemptLimiter", "Backlog", "Session", "SessionContext"]
 
 log = logging.getLogger(__name__)
 
 SEND_QUEUE = 2048
 SEND_TIMEOUT = 10.0
+# Loading what a user missed (see Backlog) must not take long.
+BACKLOG_TIMEOUT = 5.0
+
 # Close codes (4000-4999 are the application's).
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
@@ -53,6 +56,11 @@ class AttemptLimiter(Protocol):
 
     def hit(self, key: str, cost: float = 1.0) -> None:
         """Count one attempt; raise ConveneError(RATE_LIMITED) when over the budget."""
+
+
+# The notifications a user is sent when they subscribe: what they missed while no client of
+# theirs was connected (the app wires in the in-app reminders of meetings not begun yet).
+Backlog = Callable[[UserId], Awaitable[list[m.Notification]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,7 @@ class Session:
         db: Database,
         joins: AttemptLimiter,
         passcodes: AttemptLimiter,
+        backlog: Backlog | None = None,
     ) -> None:
         self.id = secrets.token_urlsafe(12)
         self._ws = ws
@@ -86,6 +95,7 @@ class Session:
         self._db = db
         self._joins = joins
         self._passcodes = passcodes
+        self._backlog = backlog
         self._limits = ConnectionLimits()
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=SEND_QUEUE)
         self._close_code = CLOSE_NORMAL
@@ -396,7 +406,21 @@ class Session:
             self._user_sub = await self._registry.bus.subscribe(
                 user_subject(self._ctx.user_id), self._on_user_event
             )
+            # Subscribed first: a notification published meanwhile may come twice (clients show
+            # an id once), never not at all.
+            self._spawn(self._send_backlog(self._ctx.user_id))
         return m.EmptyReply()
+
+    async def _send_backlog(self, user_id: UserId) -> None:
+        if self._backlog is None:
+            return
+        try:
+            notes = await asyncio.wait_for(self._backlog(user_id), timeout=BACKLOG_TIMEOUT)
+        except Exception:
+            log.warning("could not load the notifications of user %s", user_id, exc_info=True)
+            return
+        for note in notes:
+            self._send(encode_event("notification", note))
 
     def _on_user_event(self, payload: bytes) -> None:
         self._send(payload.decode())

@@ -18,7 +18,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from convene.protocol.ids import MeetingId, UserId
-from convene.protocol.messages import ChatPolicy, MeetingInfo, SharePolicy
+from convene.protocol.messages import ChatPolicy, SharePolicy
 from convene.storage._common import invalid, parse_uuid, rowcount, utcnow
 from convene.storage.models import MeetingRow, UserRow
 
@@ -97,23 +97,6 @@ class MeetingRecord:
         if passcode is None:
             return False
         return hmac.compare_digest(passcode.strip().encode(), self.passcode.encode())
-
-    def to_info(self) -> MeetingInfo:
-        """The meeting as the signaling protocol describes it to participants."""
-        return MeetingInfo(
-            id=self.id,
-            code=self.code,
-            title=self.title,
-            locked=self.locked,
-            waiting_room=self.waiting_room,
-            allow_guests=self.allow_guests,
-            allow_self_unmute=self.allow_self_unmute,
-            mute_on_entry=self.mute_on_entry,
-            chat=self.chat,
-            screen_share=self.screen_share,
-            max_participants=self.max_participants,
-            started_at=self.started_at,
-        )
 
 
 class MeetingChanges(TypedDict, total=False):

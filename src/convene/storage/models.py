@@ -465,6 +465,7 @@ class ReminderRow(Base):
         CheckConstraint("channel IN ('app', 'email')", name="channel"),
         CheckConstraint("status IN ('pending', 'sent', 'missed', 'cancelled')", name="status"),
         Index("ix_reminders_status_due_at", "status", "due_at"),
+        Index("ix_reminders_user_id_occurrence_start", "user_id", "occurrence_start"),
     )
 
 

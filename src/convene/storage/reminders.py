@@ -245,6 +245,25 @@ class ReminderStore:
         async with self._db.session() as session:
             return [_record(r) for r in await session.scalars(query)]
 
+    async def sent_in_app(
+        self, user_id: str, *, starting_from: datetime, limit: int = 20
+    ) -> list[ReminderRecord]:
+        """The in-app reminders sent to ``user_id`` for occurrences starting at or after
+        ``starting_from``, soonest first (replayed to a client that connects later)."""
+        query = (
+            select(ReminderRow)
+            .where(
+                ReminderRow.user_id == parse_uuid(user_id),
+                ReminderRow.occurrence_start >= starting_from,
+                ReminderRow.channel == "app",
+                ReminderRow.status == "sent",
+            )
+            .order_by(ReminderRow.occurrence_start, ReminderRow.id)
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return [_record(r) for r in await session.scalars(query)]
+
     async def active_schedule_ids(
         self, start: datetime, end: datetime, *, limit: int = 10_000
     ) -> list[str]:

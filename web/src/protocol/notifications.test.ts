@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { NotificationClient } from "./notifications";
+import { NotificationClient, type SeenStore } from "./notifications";
 import type { SocketLike } from "./signaling";
 import type { Notification } from "./types";
 
@@ -40,9 +40,10 @@ const reminder: Notification = {
   starts_at: "2025-06-02T09:00:00Z", url: "https://convene.example/j/abc",
 };
 
-function setup() {
+function setup(seenStore?: SeenStore) {
   const sockets: FakeSocket[] = [];
   const client = new NotificationClient({
+    seenStore,
     url: "ws://test/api/v1/signaling",
     createSocket: () => {
       const s = new FakeSocket();
@@ -104,6 +105,42 @@ describe("NotificationClient", () => {
     expect(sockets[0]!.closed).toBe(true);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(sockets).toHaveLength(2);
+    client.stop();
+  });
+
+  it("keeps the ids shown in its store, so a reload does not show them again", () => {
+    let kept: string[] = [];
+    const store: SeenStore = { load: () => kept, save: (ids) => { kept = ids; } };
+    const first = setup(store);
+    first.client.start();
+    first.last().open();
+    first.last().push({ type: "notification", data: reminder });
+    expect(first.got).toEqual([reminder]);
+    expect(kept).toEqual(["r1"]);
+    first.client.stop();
+
+    // The page is loaded again; the server sends the reminder again on subscribing.
+    const second = setup(store);
+    second.client.start();
+    second.last().open();
+    second.last().push({ type: "notification", data: reminder });
+    const other = { ...reminder, id: "r2" };
+    second.last().push({ type: "notification", data: other });
+    expect(second.got).toEqual([other]);
+    second.client.stop();
+  });
+
+  it("shows notifications when its store is broken", () => {
+    const broken: SeenStore = {
+      load: () => { throw new Error("denied"); },
+      save: () => { throw new Error("quota"); },
+    };
+    const { client, last, got } = setup(broken);
+    client.start();
+    last().open();
+    last().push({ type: "notification", data: reminder });
+    last().push({ type: "notification", data: reminder });
+    expect(got).toEqual([reminder]);
     client.stop();
   });
 

@@ -26,7 +26,20 @@ export interface NotificationOptions {
   pingTimeoutMs?: number;
   backoff?: Partial<BackoffOptions>;
   random?: () => number;
+  /** Where the ids already shown are kept (default: memory). On connecting, the server sends
+   * again the reminders of meetings not begun yet; a store that outlives the page (the app
+   * uses localStorage) keeps a reload from showing them twice. */
+  seenStore?: SeenStore;
 }
+
+/** Keeps the ids of notifications already shown. */
+export interface SeenStore {
+  load(): string[];
+  save(ids: string[]): void;
+}
+
+/** How many ids are kept: far more than a person is sent between two visits. */
+export const SEEN_LIMIT = 500;
 
 const OPEN = 1;
 const BACKOFF: BackoffOptions = { initialDelayMs: 1_000, maxDelayMs: 60_000, factor: 2, jitter: 0.3, giveUpAfterMs: Infinity };
@@ -48,7 +61,8 @@ export class NotificationClient extends Emitter<NotificationEvents> {
   private pingDeadline: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   /** Ids already delivered: a notification is shown once even if it comes twice. */
-  private readonly seen = new Set<string>();
+  private readonly seen: Set<string>;
+  private readonly seenStore: SeenStore | null;
 
   constructor(options: NotificationOptions = {}) {
     super();
@@ -58,6 +72,14 @@ export class NotificationClient extends Emitter<NotificationEvents> {
     this.pingTimeoutMs = options.pingTimeoutMs ?? 10_000;
     this.backoff = { ...BACKOFF, ...options.backoff };
     this.random = options.random ?? Math.random;
+    this.seenStore = options.seenStore ?? null;
+    let kept: string[] = [];
+    try {
+      kept = this.seenStore?.load() ?? [];
+    } catch {
+      kept = []; // storage unavailable (private mode, quota): memory only
+    }
+    this.seen = new Set(kept.slice(-SEEN_LIMIT));
   }
 
   get state(): NotificationState {
@@ -143,7 +165,12 @@ export class NotificationClient extends Emitter<NotificationEvents> {
     } else if (msg.type === "notification" && isNotification(msg.data)) {
       if (this.seen.has(msg.data.id)) return;
       this.seen.add(msg.data.id);
-      if (this.seen.size > 500) this.seen.delete(this.seen.values().next().value as string);
+      if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value as string);
+      try {
+        this.seenStore?.save([...this.seen]);
+      } catch {
+        // storage full or gone: still shown once for this page
+      }
       this.emit("notification", msg.data);
     }
   }

@@ -10,7 +10,17 @@ import { Icon } from "./icons";
 import { openUrl } from "./router";
 import { useSession } from "./session";
 
-export const notifications = new NotificationClient();
+const SEEN_KEY = "convene.notifications.seen";
+
+export const notifications = new NotificationClient({
+  seenStore: {
+    load: () => {
+      const raw: unknown = JSON.parse(localStorage.getItem(SEEN_KEY) ?? "[]");
+      return Array.isArray(raw) ? raw.filter((x): x is string => typeof x === "string") : [];
+    },
+    save: (ids) => localStorage.setItem(SEEN_KEY, JSON.stringify(ids)),
+  },
+});
 
 const SHOW_MS: Record<ConveneNotification["kind"], number> = {
   reminder: 120_000,
