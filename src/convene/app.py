@@ -80,6 +80,11 @@ def create_app(
             app.state.db = db
             bus = create_bus(settings.bus_url)
             await bus.start()
+            if not bus.shared:
+                # Alone: a meeting still marked live was left so by a crash (none is held yet).
+                reopened = await db.meetings.reopen_live()
+                if reopened:
+                    log.info("%d meetings left live by an earlier run marked open", reopened)
             media = sfu or JanusSFU.from_settings(settings)
             try:
                 await media.start()

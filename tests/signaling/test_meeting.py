@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.server import PASSWORD, Person, RunningServer
+from convene.storage.db import Database
+from tests.support.server import PASSWORD, Person, RunningServer, running_server
 from tests.support.signal import SignalClient, SignalError
 
 
@@ -285,3 +287,25 @@ async def test_host_leaving_hands_over_and_ending_closes_everyone(server: Runnin
     assert (await alice.join(m.info["link_token"]))["state"] == "joined"
     await alice.close()
     await m.close()
+
+
+async def test_a_meeting_left_live_by_a_crash_is_open_after_a_restart(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as server:
+        alice = await server.sign_up("alice@example.org", "Alice")
+        meeting = await alice.create_meeting(waiting_room=False)
+        client = await SignalClient.connect(server, alice)
+        await client.join(meeting["link_token"])
+        running = await server.app.state.db.meetings.get(meeting["id"])
+        assert running.status == "live"
+        await client.close()
+        settings = server.settings
+    # The process died with the meeting running (a clean stop marks it open): it stays "live".
+    db = Database.from_settings(settings)
+    try:
+        await db.meetings.set_status(meeting["id"], "live")
+    finally:
+        await db.close()
+    async with running_server(tmp_path) as server:
+        record = await server.app.state.db.meetings.get(meeting["id"])
+        assert record is not None
+        assert record.status == "open"

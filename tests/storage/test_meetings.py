@@ -218,3 +218,13 @@ async def test_delete_removes_bans_chat_and_log(db: Database, meeting: MeetingRe
     assert not await db.meetings.delete(meeting.id)
     assert await db.bans.list_bans(meeting.id) == []
     assert await db.participation.list_participation(meeting.id) == []
+
+
+async def test_reopen_live_meetings(db: Database, meeting: MeetingRecord) -> None:
+    await db.meetings.set_status(meeting.id, "live")
+    assert await db.meetings.reopen_live() == 1
+    reopened = await db.meetings.get(meeting.id)
+    assert reopened is not None
+    assert reopened.status == "open"
+    assert reopened.started_at is not None
+    assert await db.meetings.reopen_live() == 0

@@ -36,6 +36,9 @@ class Subscription(Protocol):
 
 
 class Bus(Protocol):
+    # False when this node is alone on the bus (in-process): nothing else can hold a meeting.
+    shared: bool
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...

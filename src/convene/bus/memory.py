@@ -26,6 +26,8 @@ class _MemorySubscription:
 
 
 class MemoryBus:
+    shared = False
+
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
 

@@ -68,6 +68,8 @@ class RedisBus:
     ``<channel_prefix><subject>``, so several installations can share one Redis.
     """
 
+    shared = True
+
     def __init__(
         self,
         url: str,

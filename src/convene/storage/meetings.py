@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, TypedDict, cast, get_args
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from convene.protocol.ids import MeetingId, UserId
@@ -382,6 +382,15 @@ class MeetingStore:
             elif status == "ended":
                 row.ended_at = utcnow()
             return _record(row, host_name)
+
+    async def reopen_live(self) -> int:
+        """Mark every ``live`` meeting ``open`` again; returns how many. For a node starting
+        alone: a meeting still ``live`` was left so by a crash, and nobody is in it."""
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(MeetingRow).where(MeetingRow.status == "live").values(status="open")
+            )
+            return rowcount(result)
 
     async def delete(self, meeting_id: MeetingId) -> bool:
         """Delete a meeting with its bans, chat and participation log."""
