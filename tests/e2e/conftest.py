@@ -9,9 +9,10 @@ a page fails the test too.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Generator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from playwright.async_api import Playwright, async_playwright
@@ -20,7 +21,14 @@ from tests.support.browser import Attendee, built_web_client, launch_chromium
 from tests.support.janus import media_settings
 from tests.support.server import RunningServer, running_server
 
-OpenAttendee = Callable[[str], Awaitable[Attendee]]
+
+class OpenAttendee(Protocol):
+    """``await open_attendee("Bob")``, or ``open_attendee("Bob", device="Pixel 7")`` for a
+    phone (a Playwright device descriptor: its screen, touch and mobile user agent)."""
+
+    def __call__(self, name: str, device: str | None = None) -> Awaitable[Attendee]: ...
+
+
 FAILED = pytest.StashKey[bool]()  # set on a test item when one of its phases failed
 
 
@@ -58,9 +66,10 @@ async def open_attendee(
     attendees: list[Attendee] = []
     async with AsyncExitStack() as stack:
 
-        async def open_one(name: str) -> Attendee:
+        async def open_one(name: str, device: str | None = None) -> Attendee:
             browser = await stack.enter_async_context(launch_chromium(playwright))
-            attendee = await Attendee.open(browser, name, server.base_url)
+            descriptor = playwright.devices[device] if device is not None else None
+            attendee = await Attendee.open(browser, name, server.base_url, descriptor)
             attendees.append(attendee)
             return attendee
 

@@ -26,10 +26,11 @@ class Meeting:
     link: str
 
 
-async def start_meeting(open_attendee: OpenAttendee) -> Meeting:
-    """Alice (host, signed up) and Bob (guest, admitted from the waiting room) in one meeting."""
+async def start_meeting(open_attendee: OpenAttendee, *, guest_device: str | None = None) -> Meeting:
+    """Alice (host, signed up) and Bob (guest, admitted from the waiting room) in one meeting;
+    ``guest_device``: Bob's phone (a Playwright device name), else a desktop browser."""
     alice = await open_attendee("Alice")
-    bob = await open_attendee("Bob")
+    bob = await open_attendee("Bob", guest_device)
 
     await alice.sign_up("alice@example.org")
     await alice.create_meeting(waiting_room=True)
@@ -92,6 +93,45 @@ async def test_video_screen_share_and_chat(
     await bob.by_testid("share-screen-button").click()
     await expect(alice.screen_tile_of(m.guest_id)).to_have_count(0, timeout=TIMEOUT_MS)
     await expect(bob.screen_tile_of(m.guest_id)).to_have_count(0, timeout=TIMEOUT_MS)
+
+
+async def test_a_guest_on_a_phone(open_attendee: OpenAttendee, artifacts_dir: Path) -> None:
+    """Bob joins from a phone-sized touch screen with a mobile browser: the page fits the
+    screen, the controls answer taps, and media and chat flow both ways."""
+    m = await start_meeting(open_attendee, guest_device="Pixel 7")
+    alice, bob = m.host, m.guest
+    assert await bob.page.evaluate("() => navigator.maxTouchPoints") > 0
+    await asyncio.gather(alice.wait_frames_from(m.guest_id), bob.wait_frames_from(m.host_id))
+    await bob.wait_video_playing(bob.tile_of(m.host_id))
+
+    # Nothing wider than the screen; the main controls are on it.
+    overflow = await bob.page.evaluate(
+        "() => document.documentElement.scrollWidth - window.innerWidth"
+    )
+    assert overflow <= 0, f"the meeting page is {overflow}px wider than the phone's screen"
+    for control in ("mute-button", "camera-button", "chat-button", "leave-button"):
+        await expect(bob.by_testid(control)).to_be_in_viewport(ratio=1)
+
+    # Taps: Bob mutes himself, and Alice sees it.
+    await bob.by_testid("mute-button").tap()
+    await expect(bob.by_testid("mute-button")).to_have_attribute(
+        "data-muted", "true", timeout=TIMEOUT_MS
+    )
+    await alice.expect_visible(alice.tile_of(m.guest_id).get_by_test_id("tile-muted"))
+
+    # Chat from the phone: the panel covers the stage, and closes back to it.
+    await bob.by_testid("chat-button").tap()
+    panel = bob.by_testid("chat-panel")
+    await bob.expect_visible(panel)
+    await expect(panel).to_be_in_viewport(ratio=0.9)
+    await bob.send_chat("Joining from my phone")
+    await expect(alice.by_testid("chat-unread")).to_have_text("1", timeout=TIMEOUT_MS)
+    await alice.open_panel("chat-button", "chat-panel")
+    await alice.expect_visible(alice.chat_message("Joining from my phone"))
+    await bob.screenshot(artifacts_dir / "e2e-meeting-phone.png")
+    await bob.by_testid("chat-button").tap()
+    await expect(panel).to_be_hidden(timeout=TIMEOUT_MS)
+    await bob.wait_frames_from(m.host_id)
 
 
 async def test_host_mutes_then_removes_a_guest(open_attendee: OpenAttendee) -> None:

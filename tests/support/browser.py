@@ -116,8 +116,16 @@ class Attendee:
     page_errors: list[str] = field(default_factory=list, repr=False)
 
     @classmethod
-    async def open(cls, browser: Browser, name: str, base_url: str) -> Attendee:
-        context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    async def open(
+        cls, browser: Browser, name: str, base_url: str, device: dict[str, Any] | None = None
+    ) -> Attendee:
+        """``device``: one of Playwright's device descriptors (``playwright.devices[...]``) to
+        emulate a phone (screen size, touch, mobile user agent); a desktop window otherwise."""
+        if device is None:
+            context = await browser.new_context(viewport={"width": 1280, "height": 800})
+        else:
+            options = {k: v for k, v in device.items() if k != "default_browser_type"}
+            context = await browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
         page = await context.new_page()
         attendee = cls(name, page, base_url)
