@@ -2,7 +2,9 @@
 
 Each job is an async function run every ``interval`` seconds until the app stops; a failure is
 logged and retried after a back-off, never allowed to kill the loop. ``wake(name)`` runs a job
-early (e.g. right after a change that it should act on).
+early (e.g. right after a change that it should act on). A *service* (``service=True``: a server
+that runs until cancelled, such as the inbound SMTP listener) is restarted after the interval
+if it ends or fails, and cancelled at once when the app stops.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class _Entry:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     runs: int = 0
+    service: bool = False
 
 
 class Background:
@@ -36,11 +39,12 @@ class Background:
         self._stopping = asyncio.Event()
         self._stop_timeout = stop_timeout
 
-    def add(self, name: str, job: Job, *, interval: float) -> None:
-        """Register a job; it starts with :meth:`start` (or at once if already started)."""
+    def add(self, name: str, job: Job, *, interval: float, service: bool = False) -> None:
+        """Register a job; it starts with :meth:`start` (or at once if already started).
+        ``service``: the job runs until cancelled (it holds nothing a cancel could corrupt)."""
         if name in self._jobs:
             raise ValueError(f"background job {name!r} exists already")
-        entry = _Entry(job, interval)
+        entry = _Entry(job, interval, service=service)
         self._jobs[name] = entry
         if self._running:
             entry.task = asyncio.create_task(self._loop(name, entry), name=f"background-{name}")
@@ -72,6 +76,9 @@ class Background:
         self._stopping.set()
         tasks = [e.task for e in self._jobs.values() if e.task is not None]
         if tasks:
+            for entry in self._jobs.values():
+                if entry.service and entry.task is not None:
+                    entry.task.cancel()
             _, pending = await asyncio.wait(tasks, timeout=self._stop_timeout)
             for task in pending:
                 task.cancel()

@@ -114,6 +114,9 @@ class MailSettings(BaseModel):
     # Receive iMIP replies on this SMTP port (an inbound address routed to Convene); 0: off.
     inbound_port: int = Field(default=0, ge=0, le=65535)
     inbound_host: str = "127.0.0.1"
+    # Recipients received besides the reply address (e.g. the address a forwarding mail server
+    # rewrites it to); mail for any other recipient is refused at RCPT.
+    inbound_recipients: list[str] = []
     max_attempts: int = Field(default=8, ge=1)
 
 

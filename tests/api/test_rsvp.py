@@ -316,6 +316,18 @@ async def test_a_reply_received_by_email(s: Scenario) -> None:
     )
     assert answer.startswith("OK")
     assert await partstat(s, schedule, "bob@example.org") == ("ACCEPTED", {})
+    # The reply address in another case, or with a +tag, is the same mailbox; any other
+    # recipient is refused before the message is sent.
+    tagged = reply_mail(schedule, "bob@example.org", ics)
+    answer = await send_mail(
+        port, tagged, sender="bob@example.org", to="Replies+planning@Convene.Test"
+    )
+    assert answer.startswith("OK")
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        await send_mail(port, tagged, sender="bob@example.org", to="postmaster@convene.test")
+    [(code, text)] = [(e.code, e.message) for e in refused.value.recipients]
+    assert code == 550
+    assert "No such recipient" in text
 
     # Someone else claiming to answer for Bob: refused, with the reason for the bounce.
     forged = reply_mail(

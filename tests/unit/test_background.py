@@ -64,3 +64,27 @@ async def test_failures_are_retried_and_stop_waits_for_a_run_to_finish() -> None
     assert calls >= 2
     await background.stop()
     assert finished
+
+
+async def test_a_service_is_cancelled_at_once_when_stopping() -> None:
+    background = Background(stop_timeout=30)
+    serving = asyncio.Event()
+    cancelled = False
+
+    async def serve() -> None:
+        nonlocal cancelled
+        serving.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+
+    background.add("server", serve, interval=1, service=True)
+    background.start()
+    await serving.wait()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await background.stop()
+    assert cancelled
+    assert loop.time() - began < 5  # not the 30 s a periodic job would be given

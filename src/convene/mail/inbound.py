@@ -12,6 +12,9 @@ handler, and the SMTP answer tells the sending server what happened:
 - ``451``: Convene could not record it right now (e.g. the database is down): the sending
   server tries again later.
 
+Only mail for the reply address (and ``mail.inbound_recipients``) is received: other recipients
+are refused at ``RCPT`` (``550 5.1.1``), so the port cannot be used as a mail drop.
+
 The answer must come from the invitee's own address (the ``From`` header must match the
 ATTENDEE): iMIP has no stronger proof of who answered (RFC 6047 §3 leaves it to S/MIME).
 """
@@ -24,7 +27,7 @@ import email
 import email.policy
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any
@@ -33,7 +36,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from convene.protocol.errors import ConveneError
 
-__all__ = ["MAX_MESSAGE_BYTES", "InboundMail", "ReplyHandler", "calendars_in"]
+__all__ = ["MAX_MESSAGE_BYTES", "InboundMail", "ReplyHandler", "calendars_in", "mailbox"]
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +83,16 @@ def _smtp_text(text: str) -> str:
     return _UNSAFE.sub("?", text)[:300]
 
 
+def mailbox(address: str) -> str:
+    """An address as compared for delivery: lower case, without a ``+tag`` in the local part."""
+    local, _, domain = address.strip().strip("<>").lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}"
+
+
 class _Handler:
-    def __init__(self, apply: ReplyHandler) -> None:
+    def __init__(self, apply: ReplyHandler, recipients: frozenset[str]) -> None:
         self._apply = apply
+        self._recipients = recipients
 
     async def handle_RCPT(
         self,
@@ -92,7 +102,8 @@ class _Handler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        # Any recipient: only the reply address should be routed here (docs/operations.md).
+        if mailbox(address) not in self._recipients:
+            return f"550 5.1.1 No such recipient here: {_smtp_text(address)}"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -129,9 +140,17 @@ class InboundMail:
     owner runs it as a job, so it starts and stops with the app)."""
 
     def __init__(
-        self, apply: ReplyHandler, *, host: str, port: int, hostname: str = "localhost"
+        self,
+        apply: ReplyHandler,
+        *,
+        recipients: Iterable[str],
+        host: str,
+        port: int,
+        hostname: str = "localhost",
     ) -> None:
-        self._handler = _Handler(apply)
+        """``recipients``: the addresses mail is received for (others are refused at RCPT;
+        a ``+tag`` and case do not matter)."""
+        self._handler = _Handler(apply, frozenset(mailbox(r) for r in recipients))
         self._host = host
         self._port = port
         self._hostname = hostname

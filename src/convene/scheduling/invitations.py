@@ -645,10 +645,13 @@ def install(app: FastAPI) -> None:
 
         inbound = InboundMail(
             apply,
+            recipients=[ctx.organizer_address, *mail.inbound_recipients],
             host=mail.inbound_host,
             port=mail.inbound_port,
             hostname=urlsplit(ctx.settings.base_url).hostname or "localhost",
         )
         app.state.mail_inbound = inbound
         # Runs until the app stops; if the port is taken, it is retried with back-off.
-        app.state.background.add(INBOUND_JOB, inbound.serve, interval=INTERVAL_SECONDS)
+        app.state.background.add(
+            INBOUND_JOB, inbound.serve, interval=INTERVAL_SECONDS, service=True
+        )

@@ -988,8 +988,8 @@ class ScheduleStore:
         at: datetime,
     ) -> tuple[ScheduleRecord, AttendeeRecord] | None:
         """Record an invitee's answer for the series (which replaces their answers to single
-        occurrences) or for one occurrence (journal: ``reply``); None when there is no such
-        attendee."""
+        occurrences) or for one occurrence (journal: ``reply``, unless the answer is the one
+        already recorded); None when there is no such attendee."""
         if partstat not in _PARTSTATS:
             raise invalid(
                 "partstat must be NEEDS-ACTION, ACCEPTED, TENTATIVE or DECLINED", field="partstat"
@@ -1008,37 +1008,43 @@ class ScheduleStore:
             if rid is not None and row.rrule is None:
                 rid = None  # a single event has one occurrence: the answer is for all of it
             if rid is None:
-                attendee.partstat = partstat
-                attendee.responded_at = at
-                await session.execute(
+                removed = await session.execute(
                     delete(AttendeeOccurrenceRow).where(AttendeeOccurrenceRow.attendee_id == key)
                 )
+                changed = attendee.partstat != partstat or rowcount(removed) > 0
+                attendee.partstat = partstat
+                attendee.responded_at = at
             else:
                 await self._check_occurrence(session, row, rid)
                 answer = await session.get(AttendeeOccurrenceRow, (key, rid))
                 if answer is None:
+                    changed = True
                     session.add(
                         AttendeeOccurrenceRow(
                             attendee_id=key, recurrence_id=rid, partstat=partstat, responded_at=at
                         )
                     )
                 else:
+                    changed = answer.partstat != partstat
                     answer.partstat = partstat
                     answer.responded_at = at
-            await append_change(
-                session,
-                schedule_id=row.id,
-                kind="reply",
-                sequence=row.sequence,
-                details={
-                    "attendee_id": str(key),
-                    "email": attendee.email,
-                    "user_id": str(attendee.user_id) if attendee.user_id else None,
-                    "partstat": partstat,
-                    "recurrence_id": _iso(rid) if rid is not None else None,
-                },
-                at=at,
-            )
+            # The same answer again (a second click, a calendar program resending its reply):
+            # nothing to tell anyone.
+            if changed:
+                await append_change(
+                    session,
+                    schedule_id=row.id,
+                    kind="reply",
+                    sequence=row.sequence,
+                    details={
+                        "attendee_id": str(key),
+                        "email": attendee.email,
+                        "user_id": str(attendee.user_id) if attendee.user_id else None,
+                        "partstat": partstat,
+                        "recurrence_id": _iso(rid) if rid is not None else None,
+                    },
+                    at=at,
+                )
         return await self.attendee(str(key))
 
     async def set_email_status(
