@@ -83,6 +83,18 @@ async def test_conflict_warning_before_saving(
     await slot.click()
     dialog = alice.by_testid("schedule-dialog")
     await alice.expect_visible(dialog)
+    await expect(alice.by_testid("schedule-start-time")).to_have_value("10:00")
+    await alice.by_testid("schedule-cancel").click()
+    await expect(dialog).to_have_count(0, timeout=TIMEOUT_MS)
+
+    # The same from the keyboard: one slot is in the tab order, arrows move, Enter schedules.
+    await expect(page.locator('[data-testid="calendar-slot"][tabindex="0"]')).to_have_count(1)
+    nine = page.locator(f'[data-testid="calendar-slot"][data-date="{day}"][data-hour="9"]')
+    await nine.focus()
+    await page.keyboard.press("ArrowDown")
+    await expect(slot).to_be_focused()
+    await page.keyboard.press("Enter")
+    await alice.expect_visible(dialog)
     await expect(alice.by_testid("schedule-start-date")).to_have_value(day)
     await expect(alice.by_testid("schedule-start-time")).to_have_value("10:00")
     await expect(alice.by_testid("schedule-timezone")).to_have_value("UTC")

@@ -164,6 +164,23 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
     if (scroller.current) scroller.current.scrollTop = HOUR_PX * 7.5;
   }, []);
   const todayDate = today(zone, now);
+  // Keyboard: one slot is in the tab order (a roving tabindex); arrows move it, Enter schedules.
+  const [cursor, setCursor] = useState({ day: 0, hour: 9 });
+  const cursorDay = Math.min(cursor.day, days.length - 1);
+  const moveCursor = (ev: KeyboardEvent) => {
+    const steps: Record<string, [number, number]> = {
+      ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0],
+    };
+    const step = steps[ev.key];
+    if (!step || !(ev.target as HTMLElement).classList.contains("tg-slot")) return;
+    ev.preventDefault();
+    const next = {
+      day: Math.max(0, Math.min(days.length - 1, cursorDay + step[0])),
+      hour: Math.max(0, Math.min(23, cursor.hour + step[1])),
+    };
+    setCursor(next);
+    scroller.current?.querySelector<HTMLElement>(`.tg-slot[data-day-index="${next.day}"][data-hour="${next.hour}"]`)?.focus();
+  };
   const placed = useMemo(() => days.map((d) => layoutDay(items, span, d, zone)), [days.map(formatIsoDate).join(), items, zone]);
 
   return (
@@ -178,7 +195,7 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
         ))}
       </div>
       <div class="tg-scroll" ref={scroller}>
-        <div class="tg-body" style={{ height: `${HOUR_PX * 24}px` }}>
+        <div class="tg-body" style={{ height: `${HOUR_PX * 24}px` }} onKeyDown={moveCursor}>
           <div class="tg-gutter" aria-hidden="true">
             {Array.from({ length: 24 }, (_, h) => (
               <span key={h} class="tg-hour-label" style={{ top: `${h * HOUR_PX}px` }}>
@@ -195,9 +212,16 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
                 onSlot(fromLocal({ ...d, hour: Math.floor(minutes / 60), minute: minutes % 60 }, zone).getTime());
               }}>
               {Array.from({ length: 24 }, (_, h) => (
-                <button key={h} type="button" tabIndex={-1} class="tg-slot" style={{ top: `${h * HOUR_PX}px`, height: `${HOUR_PX}px` }}
+                <button key={h} type="button" tabIndex={i === cursorDay && h === cursor.hour ? 0 : -1} class="tg-slot"
+                  style={{ top: `${h * HOUR_PX}px`, height: `${HOUR_PX}px` }}
                   aria-label={`Schedule on ${formatLocalDate(d, { weekday: "long", day: "numeric", month: "long" })} at ${String(h).padStart(2, "0")}:00`}
-                  data-testid="calendar-slot" data-date={formatIsoDate(d)} data-hour={h} />
+                  data-testid="calendar-slot" data-date={formatIsoDate(d)} data-day-index={i} data-hour={h}
+                  onFocus={() => setCursor({ day: i, hour: h })}
+                  onClick={(ev) => {
+                    if (ev.detail !== 0) return; // a pointer: the day works out the half hour
+                    ev.stopPropagation(); // the keyboard (Enter, Space): this hour
+                    onSlot(fromLocal({ ...d, hour: h, minute: 0 }, zone).getTime());
+                  }} />
               ))}
               {sameDate(d, todayDate) && (
                 <span class="tg-now" aria-hidden="true" style={{ top: `${(wallMinutes(now, zone) / 60) * HOUR_PX}px` }} />
