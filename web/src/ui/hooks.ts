@@ -1,5 +1,35 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { Emitter } from "../protocol/emitter";
+import { describeError } from "../protocol/errors";
+
+export interface Action {
+  /** True while an action runs (buttons show it and stay disabled). */
+  busy: boolean;
+  /** What went wrong with the last action, readable; set directly for checks before running. */
+  error: string | null;
+  setError: (error: string | null) => void;
+  /** Runs `action` with `busy` set and `error` cleared; a failure becomes `error`, worded by
+   * `explain` (default: the server's message). */
+  run: (action: () => Promise<void>, explain?: (err: unknown) => string) => Promise<void>;
+}
+
+/** Something the user started (a form sent, a button pressed) that talks to the server. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = useCallback(async (action: () => Promise<void>, explain: (err: unknown) => string = describeError) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (err) {
+      setError(explain(err));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
+}
 
 /** The latest payload of an emitter's event, starting from `initial`. */
 export function useEvent<M extends object, K extends keyof M>(

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
-import { describeError } from "../../protocol/errors";
 import { browserZone } from "../../scheduling/time";
+import { useAction } from "../hooks";
 import { linkHandler, navigate } from "../router";
 import { rest, session } from "../session";
 import { Brand } from "./common";
@@ -8,21 +8,14 @@ import { Brand } from "./common";
 export function SignInPage({ next }: { next: string | null }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
   const submit = async (ev: Event) => {
     ev.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       session.set(await rest.signIn({ email: email.trim(), password }));
       navigate(next ?? "/", { replace: true });
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -59,8 +52,7 @@ export function SignUpPage({ next }: { next: string | null }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [displayName, setDisplayName] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
 
   const submit = async (ev: Event) => {
     ev.preventDefault();
@@ -68,19 +60,13 @@ export function SignUpPage({ next }: { next: string | null }) {
       setError("The password needs at least 8 characters.");
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       session.set(await rest.signUp({ email: email.trim(), password, display_name: displayName.trim() }));
       // A new account starts in the browser's time zone (changeable in Settings); the server
       // alone cannot know it.
       await rest.updateCalendarSettings({ timezone: browserZone() }).catch(() => undefined);
       navigate(next ?? "/", { replace: true });
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../../protocol/errors";
 import type { Meeting } from "../../protocol/rest";
-import { copyText } from "../hooks";
+import { copyText, useAction } from "../hooks";
 import { Icon } from "../icons";
 import { formatCode, inviteText, parseMeetingRef } from "../layout";
 import { linkHandler, navigate } from "../router";
@@ -76,8 +76,7 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
   const [passcode, setPasscode] = useState(true);
   const [waitingRoom, setWaitingRoom] = useState(true);
   const [allowGuests, setAllowGuests] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
 
   const [scheduling, setScheduling] = useState(false);
 
@@ -105,9 +104,7 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
 
   const create = async (ev: Event) => {
     ev.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const meeting = await rest.createMeeting({
         ...(title.trim() ? { title: title.trim() } : {}),
         passcode: passcode ? null : "",
@@ -115,10 +112,7 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
         allow_guests: allowGuests,
       });
       onCreated(meeting);
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -9,6 +9,7 @@ import { describeError } from "../../protocol/errors";
 import type { Answer, Conflict, PartStat, RsvpView } from "../../protocol/scheduling";
 import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
 import { formatLongDay, formatRange, fromLocal, parseIsoLocal } from "../../scheduling/time";
+import { useAction } from "../hooks";
 import { useUserZone } from "../prefs";
 import { openUrl, type RsvpChoice } from "../router";
 import { rest } from "../session";
@@ -38,8 +39,7 @@ export function RsvpPage({ attendeeId, token, occurrence, suggested = null }: {
   const zone = useUserZone();
   const [view, setView] = useState<RsvpView | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [answered, setAnswered] = useState(false);
   const [scope, setScope] = useState<"all" | "one">(occurrence ? "one" : "all");
   const [which, setWhich] = useState<string>(occurrence ?? "");
@@ -58,20 +58,14 @@ export function RsvpPage({ attendeeId, token, occurrence, suggested = null }: {
 
   const respond = async (value: Answer) => {
     if (!view) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const recurring = !!view.schedule.rrule;
       setView(await rest.answerRsvp(attendeeId, token, {
         partstat: value,
         ...(recurring && scope === "one" && which ? { recurrence_id: which } : {}),
       }));
       setAnswered(true);
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (loadError) {

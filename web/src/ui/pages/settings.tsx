@@ -18,7 +18,7 @@ import {
   type WorkingHours,
 } from "../../protocol/scheduling";
 import { browserZone, formatDateTime } from "../../scheduling/time";
-import { copyText } from "../hooks";
+import { copyText, useAction } from "../hooks";
 import { Icon } from "../icons";
 import { browserNotificationPermission } from "../notifications";
 import { calendarSettings, useCalendarSettings, useUserZone } from "../prefs";
@@ -244,8 +244,7 @@ function BrowserNotifications() {
 
 function FeedSection() {
   const [feed, setFeed] = useState<Feed | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [copied, setCopied] = useState<string | null>(null);
   const [confirmReset, setConfirmReset] = useState(false);
 
@@ -254,27 +253,15 @@ function FeedSection() {
   }, []);
 
   const reset = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       setFeed(await rest.resetFeed());
       setConfirmReset(false);
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const disable = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       setFeed(await rest.disableFeed());
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const copy = async (which: string, text: string) => {
     setCopied((await copyText(text)) ? which : null);
@@ -422,8 +409,7 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
   const [url, setUrl] = useState("");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
   const [found, setFound] = useState<DiscoveredCalendar[] | null>(null);
   const [calendarUrl, setCalendarUrl] = useState("");
   const caldav = choice !== "ics";
@@ -443,9 +429,7 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
       setError("Enter the CalDAV server's address (https://…).");
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const calendars = (await rest.discoverCalendars({
         url: parsed.toString(),
         ...(username.trim() ? { username: username.trim() } : {}),
@@ -454,11 +438,7 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
       setFound(calendars);
       setCalendarUrl(calendars[0]?.url ?? "");
       if (calendars.length === 0) setError("No calendar with events was found in this account.");
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const submit = async (ev: Event) => {
@@ -483,25 +463,19 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
       setError("Give both the user name and the password, or neither.");
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await rest.addCalendar(body);
       onDone(true);
-    } catch (err) {
+    }, (err) => {
       // Publishing to an account with several calendars: the server lists them to choose from.
       const offered = err instanceof RestError ? err.details.calendars : undefined;
-      if (Array.isArray(offered) && offered.length > 0) {
-        const list = offered.filter((c): c is { url: string; name: string } =>
-          typeof c === "object" && c !== null && typeof (c as { url?: unknown }).url === "string");
-        setFound(list.map((c) => ({ url: c.url, name: typeof c.name === "string" ? c.name : c.url, events: true })));
-        setCalendarUrl(list[0]?.url ?? "");
-        setError("This account has several calendars: choose one.");
-      } else {
-        setError(describeError(err));
-      }
-      setBusy(false);
-    }
+      if (!Array.isArray(offered) || offered.length === 0) return describeError(err);
+      const list = offered.filter((c): c is { url: string; name: string } =>
+        typeof c === "object" && c !== null && typeof (c as { url?: unknown }).url === "string");
+      setFound(list.map((c) => ({ url: c.url, name: typeof c.name === "string" ? c.name : c.url, events: true })));
+      setCalendarUrl(list[0]?.url ?? "");
+      return "This account has several calendars: choose one.";
+    });
   };
 
   return (

@@ -19,6 +19,7 @@ import type {
 import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
 import { formatIsoLocal, formatRange, toLocal } from "../../scheduling/time";
 import { Modal } from "../dialog";
+import { useAction } from "../hooks";
 import { formatCode } from "../layout";
 import { openUrl } from "../router";
 import { rest } from "../session";
@@ -138,10 +139,9 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
   onEdit: (schedule: Schedule, scope: Scope, occurrence: Occurrence) => void;
 }) {
   const [schedule, setSchedule] = useState<Schedule | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
   const [ask, setAsk] = useState<"edit" | "cancel" | null>(null);
   const [confirmCancel, setConfirmCancel] = useState<Scope | null>(null);
-  const [busy, setBusy] = useState(false);
   const [answerScope, setAnswerScope] = useState<"this" | "all">("all");
   const [answer, setAnswer] = useState<PartStat | null>(occurrence.partstat);
   const [conflicts, setConflicts] = useState<Conflict[]>([]);
@@ -169,9 +169,7 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
   const spec = schedule ? schedule.recurrence ?? (schedule.rrule ? parseRrule(schedule.rrule, schedule.timezone) : null) : null;
 
   const respond = async (value: Answer) => {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const result = await rest.respond(occurrence.schedule_id, {
         partstat: value,
         ...(occurrence.recurring && answerScope === "this" ? { occurrence: occurrence.recurrence_id } : {}),
@@ -180,24 +178,15 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
       setAnswer(result.partstat);
       setConflicts(result.conflicts);
       onChanged();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const cancel = async (scope: Scope) => {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await rest.cancelSchedule(occurrence.schedule_id, scope, scope === "all" ? undefined : occurrence.recurrence_id);
       onChanged();
       onClose();
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
+    });
   };
 
   const pick = (action: "edit" | "cancel", scope: Scope) => {
