@@ -203,3 +203,44 @@ async def test_bad_messages_get_errors_and_the_connection_stays(server: RunningS
     assert [e["error"]["code"] for e in client.errors] == ["invalid_message", "unknown_type"]
     await client.request("ping")
     await client.close()
+
+
+async def test_a_removed_guest_back_without_the_cookie_waits_for_the_host(
+    server: RunningServer,
+) -> None:
+    alice = await server.sign_up("alice@example.org", "Alice")
+    meeting = await alice.create_meeting(waiting_room=False)
+    host = await SignalClient.connect(server, alice)
+    await host.join(meeting["link_token"])
+    carol = await SignalClient.connect(server, server.guest())
+    assert (await carol.join(meeting["link_token"], display_name="Carol"))["state"] == "joined"
+    await host.request("host.remove", {"participant": carol.participant_id})
+    await carol.wait_event("closed")
+
+    # A fresh browser (no guest cookie) from the same address: no waiting room in this
+    # meeting, yet it waits, and the host is told why.
+    again = await SignalClient.connect(server, server.guest())
+    assert (await again.join(meeting["link_token"], display_name="Not Carol"))["state"] == "waiting"
+    listed = await host.wait_event("waiting.updated", lambda d: len(d["waiting"]) == 1)
+    assert listed["waiting"][0]["from_removed_address"] is True
+    # Someone signed in, from that address too, comes straight in.
+    dave = await SignalClient.connect(server, await server.sign_up("dave@example.org", "Dave"))
+    assert (await dave.join(meeting["link_token"]))["state"] == "joined"
+    # Turning the waiting room on and off again does not open the gate for that guest...
+    await host.request("host.update", {"waiting_room": True})
+    await host.request("host.update", {"waiting_room": False})
+    # ...the host does (admitting someone who is not waiting would be refused).
+    await host.request("host.admit", {"participant": again.participant_id})
+    await again.wait_event("admitted")
+    for c in (host, carol, again, dave):
+        await c.close()
+
+    # The meeting closed (everyone left); in its next run the address is still known.
+    host = await SignalClient.connect(server, alice)
+    await host.join(meeting["link_token"])
+    later = await SignalClient.connect(server, server.guest())
+    assert (await later.join(meeting["link_token"], display_name="Later"))["state"] == "waiting"
+    listed = await host.wait_event("waiting.updated", lambda d: len(d["waiting"]) == 1)
+    assert listed["waiting"][0]["from_removed_address"] is True
+    await later.close()
+    await host.close()

@@ -4,6 +4,7 @@ import pytest
 
 from convene.protocol.errors import ConveneError
 from convene.protocol.ids import MeetingId
+from convene.storage.bans import address_hash
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingRecord
 from convene.storage.users import UserRecord
@@ -75,3 +76,24 @@ async def test_a_ban_needs_someone_and_a_real_meeting(db: Database, meeting: Mee
             MeetingId("00000000-0000-0000-0000-000000000000"), user_id=None, guest_key="g"
         )
     assert not await db.bans.is_banned(MeetingId("junk"), None, "g")
+
+
+async def test_the_address_someone_was_removed_from(
+    db: Database, host: UserRecord, meeting: MeetingRecord
+) -> None:
+    other = await db.meetings.create(host_id=host.id, title="Other", passcode=None)
+    here = address_hash(meeting.id, "198.51.100.7")
+    assert here != address_hash(other.id, "198.51.100.7")  # salted by meeting
+    assert "198.51.100.7" not in here
+    assert not await db.bans.address_removed(meeting.id, here)
+    # A guest without a cookie is known by the address alone.
+    only = await db.bans.add_ban(meeting.id, user_id=None, guest_key=None, address=here)
+    assert await db.bans.address_removed(meeting.id, here)
+    assert not await db.bans.address_removed(other.id, address_hash(other.id, "198.51.100.7"))
+    assert await db.bans.add_ban(meeting.id, user_id=None, guest_key=None, address=here) == only
+    # A guest with a cookie: both.
+    elsewhere = address_hash(meeting.id, "2001:db8::1")
+    await db.bans.add_ban(meeting.id, user_id=None, guest_key="g", address=elsewhere)
+    assert await db.bans.is_banned(meeting.id, None, "g")
+    assert await db.bans.address_removed(meeting.id, elsewhere)
+    assert len(await db.bans.list_bans(meeting.id)) == 2

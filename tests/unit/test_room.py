@@ -89,6 +89,30 @@ def test_banned_user_and_guest_stay_out() -> None:
         assert codes(exc) == ErrorCode.REMOVED
 
 
+def test_a_guest_from_an_address_someone_was_removed_from_waits() -> None:
+    room = make_room(waiting_room=False)
+    room.enter(person("h", OWNER))
+    troll = person("t", guest="gk")
+    troll.address = "addr-1"
+    assert room.enter(troll) == "joined"
+    room.remove(troll.id)
+    room.ban(troll)
+    # Back without the cookie: not refused (it may be someone else on that network), but waits.
+    back = person("t2", guest="new-key")
+    back.address = "addr-1"
+    room.check_can_enter(None, "new-key")
+    assert room.enter(back) == "waiting"
+    assert back.waiting_info().from_removed_address
+    # Signed in from there, or a guest from elsewhere: no change.
+    colleague = person("c", "u1")
+    colleague.address = "addr-1"
+    assert room.enter(colleague) == "joined"
+    stranger = person("s", guest="k2")
+    stranger.address = "addr-2"
+    assert room.enter(stranger) == "joined"
+    assert not stranger.waiting_info().from_removed_address
+
+
 def test_host_leaving_hands_the_role_to_a_cohost_first() -> None:
     room = make_room(waiting_room=False)
     host, guest, user, co = (

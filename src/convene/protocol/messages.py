@@ -131,6 +131,9 @@ class WaitingInfo(Out):
     display_name: str
     guest: bool
     since: datetime
+    # A guest joining from the network address someone was removed from (they wait even when
+    # the waiting room is off; the host decides).
+    from_removed_address: bool = False
 
 
 class MeetingInfo(Out):

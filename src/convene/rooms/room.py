@@ -116,6 +116,10 @@ class Participant:
     unmute_invited: bool = False
     hand_raised_at: datetime | None = None
     feeds: dict[Source, Feed] = field(default_factory=dict)
+    # The client's network address, hashed (storage.bans.address_hash); None when unknown.
+    address: str | None = None
+    # A guest from an address someone was removed from: waits for a host, who is told.
+    from_removed_address: bool = False
 
     @property
     def is_host(self) -> bool:
@@ -147,7 +151,11 @@ class Participant:
 
     def waiting_info(self) -> WaitingInfo:
         return WaitingInfo(
-            id=self.id, display_name=self.display_name, guest=self.guest, since=self.waiting_since
+            id=self.id,
+            display_name=self.display_name,
+            guest=self.guest,
+            since=self.waiting_since,
+            from_removed_address=self.from_removed_address,
         )
 
     def feed_infos(self) -> list[FeedInfo]:
@@ -170,6 +178,8 @@ class Room:
         self.participants: dict[ParticipantId, Participant] = {}
         self.banned_users: set[UserId] = set()
         self.banned_guests: set[str] = set()
+        # Addresses (hashed) people were removed from.
+        self.removed_addresses: set[str] = set()
         self.ended = False
 
     # -- queries ---------------------------------------------------------------------------
@@ -220,6 +230,10 @@ class Room:
             guest_key is not None and guest_key in self.banned_guests
         )
 
+    def guest_from_removed_address(self, user_id: UserId | None, address: str | None) -> bool:
+        """A guest joining from an address someone was removed from (known to this room)."""
+        return user_id is None and address is not None and address in self.removed_addresses
+
     def is_owner(self, user_id: UserId | None) -> bool:
         return user_id is not None and user_id == self.meeting.owner
 
@@ -243,7 +257,9 @@ class Room:
                 raise ConveneError(ErrorCode.MEETING_FULL, "the waiting room is full")
 
     def enter(self, p: Participant) -> Admission:
-        """Add a participant: the owner takes the host role; others wait when the room says so."""
+        """Add a participant: the owner takes the host role; others wait when the room says so,
+        and a guest from an address someone was removed from always waits (a removed guest may
+        come back without their cookie: a host decides)."""
         self.participants[p.id] = p
         if self.is_owner(p.user_id):
             current = self.host()
@@ -252,7 +268,9 @@ class Room:
             p.role = "host"
             self._admit(p)
             return "joined"
-        if self.meeting.waiting_room:
+        if self.guest_from_removed_address(p.user_id, p.address):
+            p.from_removed_address = True
+        if self.meeting.waiting_room or p.from_removed_address:
             p.state = "waiting"
             p.waiting_since = now()
             return "waiting"
@@ -302,6 +320,8 @@ class Room:
         return None
 
     def ban(self, p: Participant) -> None:
+        if p.address is not None:
+            self.removed_addresses.add(p.address)
         if p.user_id is not None:
             self.banned_users.add(p.user_id)
         if p.guest_key is not None:

@@ -74,6 +74,7 @@ from convene.protocol.messages import (
 )
 from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
 from convene.signaling.ice import ice_servers_for
+from convene.storage.bans import address_hash
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingChanges
 
@@ -98,6 +99,8 @@ class Identity:
     user_id: UserId | None
     guest_key: str | None
     display_name: str
+    # The client's network address (as the endpoint saw it, proxies considered).
+    address: str | None = None
 
 
 @dataclass
@@ -273,6 +276,7 @@ class Conference:
         known = who.user_id is not None or who.guest_key is not None
         if known and await self._db.bans.is_banned(self.id, who.user_id, who.guest_key):
             raise ConveneError(ErrorCode.REMOVED, "you were removed from this meeting")
+        address = address_hash(self.id, who.address) if who.address else None
         resume = secrets.token_urlsafe(32)
         p = Participant(
             id=pid,
@@ -281,7 +285,11 @@ class Conference:
             guest_key=who.guest_key,
             resume_hash=hash_token(resume),
             media_token=secrets.token_urlsafe(24),
+            address=address,
         )
+        if who.user_id is None and address is not None:
+            # Removed in an earlier run of the meeting (this room knows its own removals).
+            p.from_removed_address = await self._db.bans.address_removed(self.id, address)
         async with self.room.lock:
             if self._closing:
                 raise ConferenceClosing
@@ -398,9 +406,11 @@ class Conference:
 
     def _open_the_gate(self) -> list[Participant]:
         """Under the lock, when the waiting room is turned off: whoever was waiting comes in (as
-        in other meeting products), as many as there is room for."""
+        in other meeting products), as many as there is room for, except guests from an
+        address someone was removed from (a host admits them one by one)."""
+        waiting = [p for p in self.room.waiting() if not p.from_removed_address]
         with contextlib.suppress(ConveneError):
-            return self._admit_waiting(self.room.waiting())
+            return self._admit_waiting(waiting)
         return []
 
     def _admit_waiting(self, targets: list[Participant]) -> list[Participant]:
@@ -981,7 +991,11 @@ class Conference:
             self._emit_departure(t, "removed", new_host, was_joined)
             feeds = list(t.feeds.values())
         await self._db.bans.add_ban(
-            self.id, user_id=t.user_id, guest_key=t.guest_key, display_name=t.display_name
+            self.id,
+            user_id=t.user_id,
+            guest_key=t.guest_key,
+            display_name=t.display_name,
+            address=t.address,
         )
         # Cut the media at the server right away, whatever the removed client does.
         if self._media_room is not None:

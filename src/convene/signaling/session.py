@@ -331,7 +331,12 @@ class Session:
                 "a display name is needed to join as a guest",
                 {"field": "display_name"},
             )
-        who = Identity(user_id=self._ctx.user_id, guest_key=self._ctx.guest_key, display_name=name)
+        who = Identity(
+            user_id=self._ctx.user_id,
+            guest_key=self._ctx.guest_key,
+            display_name=name,
+            address=self._ctx.address,
+        )
         pid = new_participant_id()
         await self._listen(meeting.id, pid)
         for _ in range(3):

@@ -1,11 +1,14 @@
 """Bans: people removed from a meeting, who must not come back into it.
 
 A signed-in user is banned by account; a guest by the ``convene_guest`` cookie value (the guest
-key). Someone signed in who also carries a guest cookie is banned by both.
+key). Someone signed in who also carries a guest cookie is banned by both. The network address
+they were removed from is kept too, hashed (:func:`address_hash`): a cookie is easy to shed, so
+a guest joining from that address again waits for a host, who is told.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +24,15 @@ from convene.storage.models import BanRow
 if TYPE_CHECKING:
     from convene.storage.db import Database
 
-__all__ = ["BanRecord", "BanStore"]
+__all__ = ["BanRecord", "BanStore", "address_hash"]
 
 GUEST_KEY_MAX = 64
+
+
+def address_hash(meeting_id: str, address: str) -> str:
+    """A client address as bans keep it: hashed with the meeting id (no address is stored, and
+    the same address gives different values in different meetings)."""
+    return hashlib.sha256(f"{meeting_id}\x00{address}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,40 +78,48 @@ class BanStore:
         user_id: UserId | None,
         guest_key: str | None,
         display_name: str = "",
+        address: str | None = None,
     ) -> BanRecord:
-        """Ban a user and/or a guest key from a meeting.
+        """Ban a user and/or a guest key from a meeting; ``address``: the address they were
+        removed from (an :func:`address_hash`).
 
-        Idempotent: when every identifier given is banned already, the existing ban is returned;
-        otherwise a ban is added for the identifiers not yet covered.
+        Idempotent: when every identifier given is banned already, the existing ban is returned
+        (with the address added if it had none); otherwise a ban is added for the identifiers
+        not yet covered.
         """
         meeting = parse_uuid(meeting_id)
         user = parse_uuid(user_id) if user_id else None
         key = guest_key or None
         if meeting is None or (user_id and user is None):
             raise invalid("bad meeting or user id")
-        if user is None and key is None:
-            raise invalid("a ban needs a user id or a guest key")
+        if user is None and key is None and address is None:
+            raise invalid("a ban needs a user id, a guest key or an address")
         if key is not None and len(key) > GUEST_KEY_MAX:
             raise invalid("guest key too long")
         for _ in range(3):
             try:
                 async with self._db.session() as session:
+                    terms = _who(user, key)
+                    if address is not None:
+                        terms.append(BanRow.address_hash == address)
                     existing = list(
                         await session.scalars(
-                            select(BanRow).where(
-                                BanRow.meeting_id == meeting, or_(*_who(user, key))
-                            )
+                            select(BanRow).where(BanRow.meeting_id == meeting, or_(*terms))
                         )
                     )
                     new_user = user if all(b.user_id != user for b in existing) else None
                     new_key = key if all(b.guest_key != key for b in existing) else None
-                    if new_user is None and new_key is None:
+                    if new_user is None and new_key is None and existing:
+                        known = any(b.address_hash == address for b in existing)
+                        if address is not None and not known and existing[0].address_hash is None:
+                            existing[0].address_hash = address
                         return _record(existing[0])
                     row = BanRow(
                         id=uuid.uuid4(),
                         meeting_id=meeting,
                         user_id=new_user,
                         guest_key=new_key,
+                        address_hash=address,
                         display_name=display_name.strip()[:64],
                         created_at=utcnow(),
                     )
@@ -122,6 +139,20 @@ class BanStore:
         if meeting is None:
             return False
         return await self._find(meeting, user, guest_key or None) is not None
+
+    async def address_removed(self, meeting_id: MeetingId, address: str) -> bool:
+        """Whether someone was removed from the meeting from this address (an
+        :func:`address_hash`)."""
+        meeting = parse_uuid(meeting_id)
+        if meeting is None:
+            return False
+        async with self._db.session() as session:
+            found = await session.scalar(
+                select(BanRow.id)
+                .where(BanRow.meeting_id == meeting, BanRow.address_hash == address)
+                .limit(1)
+            )
+            return found is not None
 
     async def list_bans(self, meeting_id: MeetingId) -> list[BanRecord]:
         """Every ban of a meeting, oldest first."""

@@ -177,11 +177,16 @@ class BanRow(Base):
         Uuid, ForeignKey("users.id", ondelete="CASCADE")
     )
     guest_key: Mapped[str | None] = mapped_column(String(64))
+    # The network address they were removed from, hashed with the meeting id: a guest coming
+    # from it again waits for a host, who is told (see rooms.room).
+    address_hash: Mapped[str | None] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        CheckConstraint("user_id IS NOT NULL OR guest_key IS NOT NULL", name="who"),
+        CheckConstraint(
+            "user_id IS NOT NULL OR guest_key IS NOT NULL OR address_hash IS NOT NULL", name="who"
+        ),
         # NULLs are distinct in unique indexes on both engines, so a guest-only ban and a
         # user-only ban never collide.
         UniqueConstraint("meeting_id", "user_id"),

@@ -306,6 +306,7 @@ export interface WaitingInfo {
   display_name: string;
   guest: boolean;
   since: string;
+  from_removed_address: boolean;
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema

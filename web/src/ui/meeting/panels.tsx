@@ -157,7 +157,14 @@ export function ParticipantsPanel({ room, state, onClose }: { room: Room; state:
           <ul class="people" data-testid="waiting-list">
             {state.waiting.map((w) => (
               <li key={w.id} class="person" data-testid="waiting-entry" data-participant-id={w.id}>
-                <span class="person-name">{w.display_name}{w.guest ? " (guest)" : ""}</span>
+                <span class="person-name">
+                  {w.display_name}{w.guest ? " (guest)" : ""}
+                  {w.from_removed_address && (
+                    <span class="warn small waiting-note" data-testid="waiting-removed-address">
+                      Joining from the same network as someone you removed
+                    </span>
+                  )}
+                </span>
                 <span class="row">
                   <button type="button" class="btn small primary" data-testid="admit-button"
                     aria-label={`Admit ${w.display_name}`} onClick={() => void room.host.admit(w.id)}>Admit</button>
