@@ -168,3 +168,13 @@ async def test_host_mutes_then_removes_a_guest(open_attendee: OpenAttendee) -> N
     await expect(bob.by_testid("join-error")).to_have_text(
         "You were removed from this meeting and cannot join again.", timeout=TIMEOUT_MS
     )
+
+    # A fresh browser from the same address waits, and Alice is told why.
+    again = await open_attendee("Robert")
+    await again.join_as_guest(m.link)
+    await again.expect_visible(again.by_testid("waiting-screen"))
+    panel = await alice.participants_panel()
+    entry = panel.get_by_test_id("waiting-entry").filter(has_text="Robert")
+    await expect(entry.get_by_test_id("waiting-removed-address")).to_contain_text(
+        "same network as someone you removed", timeout=TIMEOUT_MS
+    )
