@@ -3,7 +3,7 @@ import type { WaitingInfo } from "../protocol/types";
 import { isToastCurrent, type Toast } from "./room";
 
 function waiting(...ids: string[]): { waiting: WaitingInfo[] } {
-  return { waiting: ids.map((id) => ({ id, display_name: id.toUpperCase(), guest: false, since: "2025-01-01T00:00:00Z" })) };
+  return { waiting: ids.map((id) => ({ id, display_name: id.toUpperCase(), guest: false, since: "2025-01-01T00:00:00Z", from_removed_address: false })) };
 }
 
 describe("isToastCurrent", () => {
