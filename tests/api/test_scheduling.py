@@ -497,6 +497,7 @@ async def test_calendar_settings(browsers: Callable[[], Api]) -> None:
         "reminder_minutes": 10,
         "email_reminders": True,
         "feed_enabled": False,
+        "language": None,
     }
     hours: dict[str, list[list[str]]] = {
         day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

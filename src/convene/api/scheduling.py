@@ -119,6 +119,8 @@ Email = Annotated[str, StringConstraints(min_length=3, max_length=EMAIL_MAX + 20
 TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Agenda = Annotated[str, StringConstraints(max_length=AGENDA_MAX + 100)]
 Duration = Annotated[int, Field(ge=1, le=DURATION_MAX)]
+# The web client's languages (convene.storage.user_settings.LANGUAGES).
+Language = Literal["ar", "en", "es", "fr", "ru", "zh"]
 
 
 def _as_pair(value: object) -> object:
@@ -290,6 +292,9 @@ class CalendarSettingsUpdate(RequestModel):
     working_hours: WorkingHoursIn | None = None
     reminder_minutes: Annotated[int, Field(ge=0, le=10_080)] | None = None
     email_reminders: bool | None = None
+    language: Language | None = Field(
+        default=None, description="the web client's language; null: the browser's"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -574,6 +579,7 @@ class CalendarSettingsOut(BaseModel):
     reminder_minutes: int | None
     email_reminders: bool
     feed_enabled: bool
+    language: Language | None = Field(description="the web client's language; null: the browser's")
 
     @classmethod
     def of(cls, record: UserSettingsRecord) -> CalendarSettingsOut:
@@ -589,6 +595,7 @@ class CalendarSettingsOut(BaseModel):
             reminder_minutes=record.reminder_minutes,
             email_reminders=record.email_reminders,
             feed_enabled=record.feed_enabled,
+            language=cast("Language | None", record.language),
         )
 
 
@@ -941,4 +948,6 @@ async def update_calendar_settings(
         changes["reminder_minutes"] = body.reminder_minutes
     if body.email_reminders is not None:
         changes["email_reminders"] = body.email_reminders
+    if "language" in body.model_fields_set:
+        changes["language"] = body.language
     return CalendarSettingsOut.of(await service.db.user_settings.update(user.id, changes))

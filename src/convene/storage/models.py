@@ -267,6 +267,9 @@ class UserSettingsRow(Base):
     # and this version (convene.scheduling.tokens); revoking bumps the version. 0: no feed yet.
     feed_version: Mapped[int] = mapped_column(Integer)
     feed_enabled: Mapped[bool] = mapped_column(Boolean)
+    # The web client's language (a code of convene.storage.user_settings.LANGUAGES); NULL: the
+    # browser's.
+    language: Mapped[str | None] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

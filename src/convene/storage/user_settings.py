@@ -1,7 +1,9 @@
-"""A user's calendar settings: time zone, working hours, reminders, and the private feed.
+"""A user's settings: time zone, working hours, reminders, the private feed, and the language of
+the web client.
 
 A user without a row has the defaults (the install's default time zone, Monday to Friday 09:00 to
-17:00, the default reminder, email reminders on, no feed); the first change writes the row.
+17:00, the default reminder, email reminders on, no feed, the browser's language); the first change
+writes the row.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DAY_KEYS",
     "DEFAULT_WORKING_HOURS",
+    "LANGUAGES",
     "SettingsChanges",
     "UserSettingsRecord",
     "UserSettingsStore",
@@ -41,6 +44,8 @@ DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Up to this many ranges a day: enough for split shifts and a lunch break, little to validate.
 _MAX_RANGES_PER_DAY = 4
 _MAX_REMINDER_MINUTES = 10_080  # a week
+# The languages the web client is translated into: the six official languages of the UN.
+LANGUAGES = ("ar", "en", "es", "fr", "ru", "zh")
 
 # Weekday key ("mon".."sun", Monday first like ``date.weekday()``) -> local (from, to) ranges,
 # sorted and not overlapping; an empty tuple: not working that day. ``time(0)`` as ``to``
@@ -64,6 +69,8 @@ class UserSettingsRecord:
     # The private feed's version (its token covers it; 0: never enabled) and whether it is on.
     feed_version: int
     feed_enabled: bool
+    # One of LANGUAGES; None: the browser's.
+    language: str | None = None
 
 
 class SettingsChanges(TypedDict, total=False):
@@ -73,6 +80,7 @@ class SettingsChanges(TypedDict, total=False):
     working_hours: Mapping[str, Sequence[tuple[time, time]]]
     reminder_minutes: int | None
     email_reminders: bool
+    language: str | None
 
 
 def _parse_time(value: object, where: str) -> time:
@@ -198,6 +206,7 @@ class UserSettingsStore:
             email_reminders=row.email_reminders,
             feed_version=row.feed_version,
             feed_enabled=row.feed_enabled,
+            language=row.language,
         )
 
     async def get(self, user_id: UserId) -> UserSettingsRecord:
@@ -249,6 +258,13 @@ class UserSettingsStore:
             if not isinstance(changes["email_reminders"], bool):
                 raise invalid("email_reminders must be true or false", field="email_reminders")
             values["email_reminders"] = changes["email_reminders"]
+        if "language" in changes:
+            language = changes["language"]
+            if language is not None and language not in LANGUAGES:
+                raise invalid(
+                    f"language must be one of {', '.join(LANGUAGES)}, or null", field="language"
+                )
+            values["language"] = language
         await self._ensure_row(key)
         async with self._db.session() as session:
             row = await self._row_for_update(session, key)
