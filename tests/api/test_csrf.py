@@ -40,7 +40,7 @@ def test_allowed_origins() -> None:
 def test_same_host_as_the_request() -> None:
     settings = Settings()
     # Behind a proxy without public_url: the page and the API share the browser's host.
-    assert origin_allowed(settings, "https://convene.lan", "convene.lan")
-    assert origin_allowed(settings, "https://convene.lan", "convene.lan:443")
-    assert not origin_allowed(settings, "https://evil.example", "convene.lan")
-    assert not origin_allowed(settings, "https://convene.lan:8443", "convene.lan")
+    assert origin_allowed(settings, "https://convene.lan", "convene.lan", "https")
+    assert origin_allowed(settings, "https://convene.lan", "convene.lan:443", "https")
+    assert not origin_allowed(settings, "https://evil.example", "convene.lan", "https")
+    assert not origin_allowed(settings, "https://convene.lan:8443", "convene.lan", "https")

@@ -3,9 +3,12 @@
 Two checks, both answered with ``403 csrf_failed``:
 
 - **Origin**: when a browser says where a request comes from (``Origin``, or ``Sec-Fetch-Site``),
-  it must be Convene itself: the public URL, the listening address, an origin listed in
-  ``allowed_origins``, or the origin whose host matches the request's ``Host`` (a browser cannot
-  forge ``Host``). Requests without those headers are not from a browser page and pass.
+  it must be Convene itself, compared by scheme, host and port: the public URL, the listening
+  address (with the scheme Convene serves there), or an origin listed in ``allowed_origins``.
+  Only when ``public_url`` is not set is the request's own origin also accepted: its ``Host``
+  with the scheme it arrived on (``X-Forwarded-Proto`` from a trusted proxy), so an
+  ``http://`` page can never act on an ``https://`` Convene. Requests without those headers are
+  not from a browser page and pass.
 - **Token**: a write (any method but GET/HEAD/OPTIONS) made with the session cookie must carry
   ``X-CSRF-Token`` equal to that session's CSRF token. Another site can make a browser send the
   cookie, but cannot read the token.
@@ -16,6 +19,7 @@ The signaling WebSocket uses :func:`origin_allowed` on its handshake.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -32,6 +36,7 @@ __all__ = [
     "check_origin",
     "normalize_origin",
     "origin_allowed",
+    "request_scheme",
     "trusted_origins",
 ]
 
@@ -58,37 +63,67 @@ def normalize_origin(value: str) -> str | None:
 
 
 @lru_cache(maxsize=8)
-def _trusted(base_url: str, host: str, port: int, extra: tuple[str, ...]) -> frozenset[str]:
+def _trusted(
+    base_url: str, scheme: str, host: str, port: int, extra: tuple[str, ...]
+) -> frozenset[str]:
     candidates = [base_url, *extra]
     hosts = ["localhost", "127.0.0.1", "[::1]"]
     if host not in ("", "0.0.0.0", "::", "127.0.0.1", "localhost"):  # noqa: S104
         hosts.append(f"[{host}]" if ":" in host else host)
-    for scheme in ("http", "https"):
-        candidates.extend(f"{scheme}://{h}:{port}" for h in hosts)
+    candidates.extend(f"{scheme}://{h}:{port}" for h in hosts)
     return frozenset(o for c in candidates if (o := normalize_origin(c)))
 
 
 def trusted_origins(settings: Settings) -> frozenset[str]:
-    """The origins Convene always accepts: its public URL, its listening address, and
-    ``allowed_origins``."""
+    """The origins Convene always accepts: its public URL, its listening address (with the scheme
+    served there), and ``allowed_origins``."""
+    served = "https" if settings.tls_cert else "http"
     return _trusted(
-        settings.base_url, settings.host, settings.port, tuple(settings.allowed_origins)
+        settings.base_url, served, settings.host, settings.port, tuple(settings.allowed_origins)
     )
 
 
-def origin_allowed(settings: Settings, origin: str, host_header: str | None) -> bool:
+def _peer_trusted(peer: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    for proxy in proxies:
+        try:
+            if address in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def request_scheme(conn: HTTPConnection, settings: Settings) -> str:
+    """``http`` or ``https``: how the browser reached Convene (``X-Forwarded-Proto`` is believed
+    only from ``trusted_proxies``; WebSocket schemes map to their HTTP ones)."""
+    scheme = conn.url.scheme
+    peer = conn.client.host if conn.client else ""
+    forwarded = conn.headers.get("x-forwarded-proto")
+    if forwarded and _peer_trusted(peer, tuple(settings.trusted_proxies)):
+        scheme = forwarded.split(",")[0].strip().lower()
+    return "https" if scheme in ("https", "wss") else "http"
+
+
+def origin_allowed(
+    settings: Settings, origin: str, host_header: str | None, scheme: str | None = None
+) -> bool:
     """Whether a browser request from ``origin`` (the ``Origin`` header) may act on Convene.
 
-    ``host_header`` is the request's ``Host``: a page served by this very host is always allowed,
-    which keeps Convene working behind a proxy even when ``public_url`` is not set.
+    Without ``public_url``, the request's own origin (``scheme`` from :func:`request_scheme` and
+    ``host_header``, a browser cannot forge ``Host``) is accepted too, which keeps Convene working
+    behind a proxy; with ``public_url``, only the configured origins count. An unknown ``scheme``
+    accepts no request origin.
     """
     normalized = normalize_origin(origin)
     if normalized is None:  # includes the opaque origin "null"
         return False
     if normalized in trusted_origins(settings):
         return True
-    if host_header:
-        scheme = normalized.split("://", 1)[0]
+    if settings.public_url is None and host_header and scheme in ("http", "https"):
         same_host = normalize_origin(f"{scheme}://{host_header}")
         return same_host is not None and hmac.compare_digest(same_host, normalized)
     return False
@@ -98,7 +133,8 @@ def check_origin(conn: HTTPConnection, settings: Settings) -> None:
     """Refuse a request that a browser says comes from another site."""
     origin = conn.headers.get("origin")
     if origin is not None:
-        if not origin_allowed(settings, origin, conn.headers.get("host")):
+        host = conn.headers.get("host")
+        if not origin_allowed(settings, origin, host, request_scheme(conn, settings)):
             raise ConveneError(ErrorCode.CSRF_FAILED, "Request from an origin that is not allowed.")
         return
     # Older browsers omit Origin on some same-origin requests but send Fetch Metadata.

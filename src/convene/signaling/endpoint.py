@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from starlette.websockets import WebSocket
 
-from convene.auth.csrf import origin_allowed
+from convene.auth.csrf import origin_allowed, request_scheme
 from convene.auth.ratelimit import RateLimits, client_ip
 from convene.auth.sessions import (
     GUEST_COOKIE,
@@ -53,7 +53,9 @@ async def signaling_endpoint(ws: WebSocket) -> None:
     origin = ws.headers.get("origin")
     # Browsers always send Origin on WebSockets; other clients (tools, tests) may omit it and have
     # no ambient cookies to abuse.
-    if origin is not None and not origin_allowed(service.settings, origin, ws.headers.get("host")):
+    scheme = request_scheme(ws, service.settings)
+    host = ws.headers.get("host")
+    if origin is not None and not origin_allowed(service.settings, origin, host, scheme):
         log.info("refused a signaling connection from another origin")
         await ws.close(code=1008, reason="origin not allowed")  # refused at the handshake: 403
         return
