@@ -71,6 +71,13 @@ class MeetingSettings(BaseModel):
     reconnect_grace_seconds: float = Field(default=30.0, ge=0)
     chat_history_limit: int = Field(default=500, ge=0)
     code_digits: int = Field(default=9, ge=6, le=12)
+    # -- live meeting hardening (invariants, succession) --
+    # How often the reaper checks every live meeting's invariants (seats without a connection
+    # past the grace period, empty meetings, media rooms of closed meetings); 0 turns it off.
+    reaper_interval_seconds: float = Field(default=15.0, ge=0)
+    # When the host leaves a meeting owned by a signed-in user and only guests remain, may a
+    # guest become host? Off: the meeting goes on without a host until a signed-in person joins.
+    guest_succession: bool = False
 
 
 class IceSettings(BaseModel):

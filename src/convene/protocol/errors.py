@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     ALREADY_JOINED = "already_joined"
     RESUME_INVALID = "resume_invalid"
     PARTICIPANT_NOT_FOUND = "participant_not_found"
+    NAME_TAKEN = "name_taken"
     # In-meeting actions.
     FEED_NOT_FOUND = "feed_not_found"
     MUTED_BY_HOST = "muted_by_host"
@@ -79,6 +80,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ALREADY_JOINED: 409,
     ErrorCode.RESUME_INVALID: 403,
     ErrorCode.PARTICIPANT_NOT_FOUND: 404,
+    ErrorCode.NAME_TAKEN: 409,
     ErrorCode.FEED_NOT_FOUND: 404,
     ErrorCode.MUTED_BY_HOST: 403,
     ErrorCode.CHAT_DISABLED: 403,

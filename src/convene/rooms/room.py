@@ -28,6 +28,7 @@ from convene.protocol.messages import (
     StreamInfo,
     WaitingInfo,
 )
+from convene.protocol.names import name_key
 
 __all__ = ["Admission", "MeetingState", "Participant", "Room", "hash_token", "now"]
 
@@ -59,6 +60,9 @@ class MeetingState:
     screen_share: SharePolicy = "everyone"
     max_participants: int = 300
     started_at: datetime | None = None
+    # May a guest become host when only guests remain (meetings.guest_succession)? When not, the
+    # meeting goes on without a host and the next signed-in person admitted takes the role.
+    guest_succession: bool = False
 
     def info(self) -> MeetingInfo:
         return MeetingInfo(
@@ -181,6 +185,8 @@ class Room:
         # Addresses (hashed) people were removed from.
         self.removed_addresses: set[str] = set()
         self.ended = False
+        # The host left and nobody present could take the role (guest succession off).
+        self.awaiting_host = False
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -236,6 +242,20 @@ class Room:
 
     def is_owner(self, user_id: UserId | None) -> bool:
         return user_id is not None and user_id == self.meeting.owner
+
+    def check_name_free(self, display_name: str, *, guest: bool) -> None:
+        """A guest may not take the name of someone present or waiting (compared by
+        :func:`~convene.protocol.names.name_key`); signed-in people may share a name, since
+        their accounts tell them apart."""
+        if not guest:
+            return
+        key = name_key(display_name)
+        if any(name_key(p.display_name) == key for p in self.participants.values()):
+            raise ConveneError(
+                ErrorCode.NAME_TAKEN,
+                "someone in this meeting already uses that name: choose another",
+                {"field": "display_name"},
+            )
 
     # -- admission -------------------------------------------------------------------------
 
@@ -293,6 +313,11 @@ class Room:
             p.audio_blocked = True
         if self.meeting.started_at is None:
             self.meeting.started_at = p.joined_at
+        if self.awaiting_host and not p.guest and self.host() is None:
+            # The host left only guests behind, who may not inherit the role: the first
+            # signed-in person admitted takes it.
+            p.role = "host"
+            self.awaiting_host = False
 
     def remove(self, pid: ParticipantId) -> Participant | None:
         """Take a participant out; if they were the host, hand the role on. Returns the new host."""
@@ -303,7 +328,7 @@ class Room:
 
     def _elect_host(self) -> Participant | None:
         """Pick a new host: the owner if present, else the longest-present co-host, else the
-        longest-present signed-in participant, else anyone."""
+        longest-present signed-in participant, else (when guest succession is on) anyone."""
         joined = sorted(self.joined(), key=lambda p: p.joined_at)
         if not joined:
             return None
@@ -311,12 +336,13 @@ class Room:
             lambda p: self.is_owner(p.user_id),
             lambda p: p.role == "cohost",
             lambda p: not p.guest,
-            lambda p: True,
+            lambda p: self.meeting.guest_succession,
         ):
             chosen = next((p for p in joined if rule(p)), None)
             if chosen is not None:
                 chosen.role = "host"
                 return chosen
+        self.awaiting_host = True
         return None
 
     def ban(self, p: Participant) -> None:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, cast
@@ -72,11 +73,12 @@ from convene.protocol.messages import (
 from convene.protocol.messages import (
     SubscriberOffer as SubscriberOfferEvent,
 )
+from convene.protocol.names import normalize_name
 from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
 from convene.signaling.ice import ice_servers_for
 from convene.storage.bans import address_hash
 from convene.storage.db import Database
-from convene.storage.meetings import MeetingChanges
+from convene.storage.meetings import MeetingChanges, validate_title
 
 __all__ = ["Conference", "ConferenceClosing", "Identity"]
 
@@ -84,6 +86,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # The SFU's "no such feed": a feed that went away, or whose connection is not up yet.
 JANUS_NO_SUCH_FEED = 428
+# Seconds a database call on the join and leave paths may take.
+DB_TIMEOUT = 10.0
 
 LeaveReason = Literal["left", "removed", "disconnected", "ended"]
 
@@ -148,6 +152,16 @@ class Conference:
         self._grace: dict[ParticipantId, asyncio.Task[None]] = {}
         self._drain_task: asyncio.Task[None] | None = None
         self._session_ids: dict[ParticipantId, str] = {}
+        # The task serving each participant's connection (the one that joined or resumed): the
+        # reaper treats a participant whose task is done as disconnected, whatever the session
+        # told us or failed to tell us.
+        self._connections: dict[ParticipantId, asyncio.Task[Any] | None] = {}
+        # When each participant was marked disconnected (time.monotonic()).
+        self._dropped_at: dict[ParticipantId, float] = {}
+        # Message ids this conference has broadcast: a resend under the same client_msg_id is
+        # answered with the stored message, not sent again.
+        self._chat_sent: set[str] = set()
+        self._started_at = now()
         self.closed = False
         self._closing = False
 
@@ -195,9 +209,7 @@ class Conference:
         self._media.clear()
         for m in media:
             await self._close_handles(m.handles())
-        if self._media_room is not None:
-            with contextlib.suppress(MediaError):
-                await self._media_room.destroy()
+        await self._destroy_media_room()
         for task in list(self._tasks):
             task.cancel()
         await self._stop_drain()
@@ -206,6 +218,21 @@ class Conference:
         MEETINGS_LIVE.dec()
         log.info("meeting %s closed (%s)", self.id, status)
         self._on_closed(self)
+
+    async def _destroy_media_room(self) -> None:
+        """Destroy the media room; on failure keep it, so that the reaper tries again."""
+        if self._media_room is None:
+            return
+        try:
+            await self._media_room.destroy()
+        except MediaError as exc:
+            log.warning("meeting %s: media room not destroyed (%s); will retry", self.id, exc)
+            return
+        self._media_room = None
+
+    @property
+    def holds_media_room(self) -> bool:
+        return self._media_room is not None
 
     async def _stop_drain(self) -> None:
         if self._drain_task is None:
@@ -272,7 +299,11 @@ class Conference:
         """Add a new participant (joined, or waiting). Returns it, its admission and resume token.
 
         The caller chooses ``pid`` so that it can listen for the participant's events first.
+        A join is atomic: the seat is reserved under the lock, the I/O done, and only then is
+        anyone told; a failure at any step gives the seat and the media token back, so a
+        failed join leaves no seat, no event, no media handle and no participation row.
         """
+        display_name = normalize_name(who.display_name)
         known = who.user_id is not None or who.guest_key is not None
         if known and await self._db.bans.is_banned(self.id, who.user_id, who.guest_key):
             raise ConveneError(ErrorCode.REMOVED, "you were removed from this meeting")
@@ -280,7 +311,7 @@ class Conference:
         resume = secrets.token_urlsafe(32)
         p = Participant(
             id=pid,
-            display_name=who.display_name,
+            display_name=display_name,
             user_id=who.user_id,
             guest_key=who.guest_key,
             resume_hash=hash_token(resume),
@@ -294,10 +325,33 @@ class Conference:
             if self._closing:
                 raise ConferenceClosing
             self.room.check_can_enter(who.user_id, who.guest_key)
+            self.room.check_name_free(display_name, guest=who.user_id is None)
             previous_host = self.room.host()
             admission = self.room.enter(p)
             self._media[pid] = ParticipantMedia()
             self._session_ids[pid] = session_id
+            self._connections[pid] = asyncio.current_task()
+        try:
+            await self._allow_media(p.media_token)
+            await asyncio.wait_for(
+                self._db.participation.record_join(
+                    self.id,
+                    pid,
+                    user_id=who.user_id,
+                    guest_key=who.guest_key,
+                    display_name=display_name,
+                    role=p.role,
+                ),
+                timeout=DB_TIMEOUT,
+            )
+        except BaseException:
+            await self._undo_enter(p, previous_host)
+            raise
+        async with self.room.lock:
+            if self.room.participants.get(pid) is not p:
+                # Ended or removed in the meantime.
+                raise ConveneError(ErrorCode.MEETING_ENDED, "this meeting has ended")
+            admission = "joined" if p.state == "joined" else "waiting"
             if admission == "joined":
                 self._announce_joined(p)
                 if previous_host is not None and previous_host.role != "host":
@@ -305,18 +359,30 @@ class Conference:
                     self._to_hosts_waiting()
             else:
                 self._to_hosts_waiting()
-        await self._allow_media(p.media_token)
         PARTICIPANTS.labels(state=admission).inc()
-        await self._db.participation.record_join(
-            self.id,
-            pid,
-            user_id=who.user_id,
-            guest_key=who.guest_key,
-            display_name=who.display_name,
-            role=p.role,
-        )
         log.info("meeting %s: participant %s %s", self.id, pid, admission)
         return p, admission, resume
+
+    async def _undo_enter(self, p: Participant, previous_host: Participant | None) -> None:
+        """A join failed after its seat was reserved: take everything back, silently."""
+        async with self.room.lock:
+            if self.room.participants.get(p.id) is p:
+                del self.room.participants[p.id]
+            if (
+                previous_host is not None
+                and previous_host.role == "cohost"
+                and self.room.host() is None
+                and previous_host.id in self.room.participants
+            ):
+                previous_host.role = "host"
+            self._media.pop(p.id, None)
+            self._session_ids.pop(p.id, None)
+            self._connections.pop(p.id, None)
+        if self._media_room is not None:
+            with contextlib.suppress(MediaError):
+                await self._media_room.revoke(p.media_token)
+        log.warning("meeting %s: join of participant %s failed and was undone", self.id, p.id)
+        await self._close_if_empty()
 
     def _announce_joined(self, p: Participant) -> None:
         """Under the lock: tell the meeting, and mark the point after which p's events count."""
@@ -350,6 +416,8 @@ class Conference:
                     ErrorCode.RESUME_INVALID, "that session can no longer be resumed"
                 )
             self._session_ids[p.id] = session_id
+            self._connections[p.id] = asyncio.current_task()
+            self._dropped_at.pop(p.id, None)
             grace = self._grace.pop(p.id, None)
             if grace is not None:
                 grace.cancel()
@@ -476,6 +544,8 @@ class Conference:
         if grace is not None and grace is not asyncio.current_task():
             grace.cancel()
         self._session_ids.pop(p.id, None)
+        self._connections.pop(p.id, None)
+        self._dropped_at.pop(p.id, None)
         media = self._media.pop(p.id, None)
         if self._media_room is not None:
             with contextlib.suppress(MediaError):
@@ -509,6 +579,7 @@ class Conference:
             self._spawn(self.leave(pid, "disconnected"), f"leave-{pid}")
             return
         p.connected = False
+        self._dropped_at[pid] = time.monotonic()
         self._updated(p)
         self._grace[pid] = asyncio.create_task(self._expire(pid, session_id, grace))
 
@@ -517,6 +588,57 @@ class Conference:
         if self._session_ids.get(pid) == session_id:
             self._grace.pop(pid, None)
             await self.leave(pid, "disconnected")
+
+    # ------------------------------------------------------------------------------------------
+    # Invariants (checked by the reaper)
+    # ------------------------------------------------------------------------------------------
+
+    async def check_invariants(self) -> list[str]:
+        """Repair what breaks this meeting's invariants; returns what was repaired (for logs).
+
+        - a participant whose connection is gone is marked disconnected (its grace starts);
+        - a participant disconnected for longer than the grace period leaves;
+        - a live meeting with nobody in it closes;
+        - a closed meeting holds no media room.
+        """
+        repaired: list[str] = []
+        if self.closed:
+            if self._media_room is not None:
+                await self._destroy_media_room()
+                if self._media_room is None:
+                    repaired.append(f"meeting {self.id}: destroyed the media room left behind")
+            return repaired
+        grace = self._settings.meetings.reconnect_grace_seconds
+        clock = time.monotonic()
+        expired: list[ParticipantId] = []
+        async with self.room.lock:
+            for p in list(self.room.participants.values()):
+                task = self._connections.get(p.id)
+                if p.connected and (task is None or task.done()):
+                    p.connected = False
+                    self._dropped_at[p.id] = clock
+                    if p.state == "joined":
+                        self._updated(p)
+                    repaired.append(
+                        f"meeting {self.id}: participant {p.id} had no connection; marked "
+                        "disconnected"
+                    )
+                if not p.connected:
+                    since = self._dropped_at.setdefault(p.id, clock)
+                    timer = self._grace.get(p.id)
+                    session = self._session_ids.get(p.id)
+                    if session is None or p.state == "waiting" or clock - since >= grace:
+                        expired.append(p.id)
+                    elif timer is None or timer.done():
+                        left = grace - (clock - since)
+                        self._grace[p.id] = asyncio.create_task(self._expire(p.id, session, left))
+        for pid in expired:
+            await self.leave(pid, "disconnected")
+            repaired.append(f"meeting {self.id}: participant {pid} expired after the grace period")
+        if not self.closed and not self.room.participants:
+            await self._close_if_empty()
+            repaired.append(f"meeting {self.id}: closed with nobody in it")
+        return repaired
 
     # ------------------------------------------------------------------------------------------
     # Media
@@ -893,6 +1015,11 @@ class Conference:
             client_msg_id=client_msg_id,
         )
         message = stored.to_message()
+        resent = stored.sent_at.tzinfo is not None and stored.sent_at < self._started_at
+        if message.id in self._chat_sent or resent:
+            # A resend under the same client_msg_id: answer with the original, send nothing.
+            return message
+        self._chat_sent.add(message.id)
         if recipient_ref is None:
             self._to_meeting("chat.message", message)
         else:
@@ -966,7 +1093,11 @@ class Conference:
     async def host_lower_hand(self, actor: ParticipantId, target: ParticipantId) -> None:
         async with self.room.lock:
             a, t = self.room.get(actor), self.room.get_joined(target)
-            self.room.require_host(a)
+            if t.id == a.id:
+                self.room.require_host(a)
+            else:
+                # A co-host cannot act on the host (the same rule as every host control).
+                self.room.require_acts_on(a, t)
             if t.hand_raised_at is not None:
                 t.hand_raised_at = None
                 self._updated(t)
@@ -1044,6 +1175,10 @@ class Conference:
 
     async def host_update(self, actor: ParticipantId, update: MeetingUpdate) -> None:
         changes = update.model_dump(exclude_none=True)
+        if "title" in changes:
+            # Validate before anything changes: the live room must never show what the database
+            # then refuses.
+            changes["title"] = validate_title(changes["title"])
         admitted: list[Participant] = []
         async with self.room.lock:
             a = self.room.get(actor)

@@ -12,6 +12,7 @@ from convene.media.base import SFU
 from convene.protocol.ids import MeetingId
 from convene.rooms.room import MeetingState, Room
 from convene.signaling.conference import Conference
+from convene.signaling.reaper import Reaper
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingRecord
 
@@ -28,6 +29,13 @@ class Registry:
         self.settings = settings
         self._live: dict[MeetingId, Conference] = {}
         self._starting: dict[MeetingId, asyncio.Lock] = {}
+        # Closed conferences whose media room could not be destroyed: the reaper retries.
+        self._leftovers: list[Conference] = []
+        self.reaper = Reaper(self._to_check, settings.meetings.reaper_interval_seconds)
+
+    def _to_check(self) -> list[Conference]:
+        self._leftovers = [c for c in self._leftovers if c.holds_media_room]
+        return [*self._live.values(), *self._leftovers]
 
     def get(self, meeting: MeetingId) -> Conference | None:
         conf = self._live.get(meeting)
@@ -57,6 +65,7 @@ class Registry:
             )
             await conf.start()
             self._live[meeting.id] = conf
+            self.reaper.start()
         self._starting.pop(meeting.id, None)
         return conf
 
@@ -75,9 +84,12 @@ class Registry:
     def _closed(self, conf: Conference) -> None:
         if self._live.get(conf.id) is conf:
             del self._live[conf.id]
+        if conf.holds_media_room:
+            self._leftovers.append(conf)
 
     async def close(self) -> None:
         """Shut every live conference down (server stopping)."""
+        await self.reaper.stop()
         for conf in list(self._live.values()):
             with contextlib.suppress(Exception):
                 await conf.close()
@@ -98,4 +110,5 @@ def _state_of(m: MeetingRecord, settings: Settings) -> MeetingState:
         chat=m.chat,
         screen_share=m.screen_share,
         max_participants=min(m.max_participants, settings.meetings.max_participants),
+        guest_succession=settings.meetings.guest_succession,
     )

@@ -608,6 +608,5 @@ class Session:
 
     async def _host_end(self, _: m.Empty) -> m.EmptyReply:
         conf, pid = self._joined()
-        self._left = True
         await conf.host_end(pid)
         return m.EmptyReply()

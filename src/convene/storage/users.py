@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import UserId
+from convene.protocol.names import normalize_name
 from convene.storage._common import invalid, parse_uuid, utcnow
 from convene.storage.models import UserRow
 
@@ -57,14 +58,8 @@ def normalize_email(email: str) -> str:
 
 
 def validate_display_name(name: str) -> str:
-    """Trim a display name and check it is 1..64 printable characters."""
-    value = name.strip()
-    if not 1 <= len(value) <= DISPLAY_NAME_MAX or not value.isprintable():
-        raise invalid(
-            f"display name must be 1 to {DISPLAY_NAME_MAX} printable characters",
-            field="display_name",
-        )
-    return value
+    """The one name policy (:func:`convene.protocol.names.normalize_name`)."""
+    return normalize_name(name, field="display_name")
 
 
 def user_record(row: UserRow) -> UserRecord:
