@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import secrets
 import tomllib
@@ -31,6 +32,8 @@ __all__ = [
     "Settings",
     "load_secrets",
     "load_settings",
+    "make_private_dir",
+    "make_private_file",
 ]
 
 
@@ -249,11 +252,38 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     return Settings.model_validate(merged)
 
 
+# --- Private files: the data folder 0700, secrets and database files 0600 ----------------------
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) readable by this user only; an existing folder is
+    left as the operator made it, with a warning when others may read it."""
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            logging.getLogger(__name__).warning(
+                "data folder %s is accessible to other users; chmod 700 it", path
+            )
+        return
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)  # mkdir's mode is masked by the umask, and parents get the default
+
+
+def make_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 when missing, or narrow an existing one to 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def load_secrets(settings: Settings) -> Secrets:
     """Return the install's secrets, creating ``secrets.json`` (mode 0600) on first use."""
     path = settings.data_dir / "secrets.json"
     stored: dict[str, str] = {}
     if path.exists():
+        # Written 0600, but a copy or an older version may have left it readable by others.
+        make_private_file(path)
         stored = json.loads(path.read_text())
     changed = False
     for key in Secrets.model_fields:
@@ -264,7 +294,7 @@ def load_secrets(settings: Settings) -> Secrets:
                 stored[key] = secrets.token_urlsafe(32)
             changed = True
     if changed:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(settings.data_dir)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

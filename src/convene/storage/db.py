@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
-from convene.config import Settings
+from convene.config import Settings, make_private_dir, make_private_file
 from convene.migrations import alembic_config
 from convene.storage.auth_sessions import AuthSessionStore
 from convene.storage.bans import BanStore
@@ -71,6 +71,20 @@ def normalize_url(url: str) -> URL:
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite")
     raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """Make the database file (and its WAL and shared-memory files) readable by this user only.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the mode of the database file, so creating
+    that one 0600 before the first connection covers all three; existing ones are narrowed.
+    """
+    make_private_dir(path.parent)
+    make_private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            make_private_file(companion)
 
 
 class Database:
@@ -138,7 +152,7 @@ class Database:
                 self.url, poolclass=StaticPool, connect_args={"timeout": self.timeout}
             )
         else:
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_files(Path(database).expanduser())
             engine = create_async_engine(
                 self.url,
                 pool_size=pool_size,
