@@ -344,6 +344,8 @@ export interface CalendarSettings {
   reminder_minutes: number | null;
   email_reminders: boolean;
   feed_enabled: boolean;
+  /** The web client's language (one of the six UN languages); null: the browser's. */
+  language?: "ar" | "en" | "es" | "fr" | "ru" | "zh" | null;
 }
 
 export type CalendarSettingsUpdate = Partial<Omit<CalendarSettings, "feed_enabled">>;

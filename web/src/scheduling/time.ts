@@ -6,6 +6,7 @@
  * RFC 5545 §3.3.5, as the server does: a time that does not exist (the spring-forward gap) is read
  * with the offset before the gap (02:30 becomes 03:30), an ambiguous one (fall back) is the first.
  */
+import { uiLocale } from "../i18n";
 
 export interface LocalDate {
   year: number;
@@ -247,13 +248,14 @@ export function wallMinutes(instant: Date | number, zone: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Formatting for people (the browser's locale unless one is given)
+// Formatting for people (the UI's language unless a locale is given)
 
 type Locale = string | undefined;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function formatter(locale: Locale, zone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+function formatter(given: Locale, zone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const locale = given ?? uiLocale();
   const key = `${locale ?? ""}|${zone}|${JSON.stringify(options)}`;
   let f = formatters.get(key);
   if (!f) {

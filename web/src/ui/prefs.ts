@@ -2,6 +2,7 @@
  * The signed-in user's calendar settings (time zone, working hours, reminders), loaded once per
  * sign-in and shared by every page; pages show times in `useUserZone()`.
  */
+import { language } from "../i18n";
 import { Emitter } from "../protocol/emitter";
 import type { CalendarSettings } from "../protocol/scheduling";
 import { browserZone, isValidZone } from "../scheduling/time";
@@ -34,6 +35,9 @@ class CalendarSettingsStore extends Emitter<{ change: CalendarSettings | null }>
 }
 
 export const calendarSettings = new CalendarSettingsStore();
+
+// A signed-in user's language follows them from device to device; signed out, the browser's.
+calendarSettings.on("change", (value) => language.setAccount(value?.language ?? null));
 
 session.on("change", (info) => {
   if (info) void calendarSettings.load();

@@ -13,19 +13,19 @@ import { setCurrentRoom } from "../testhook";
 import { DevicePickers, MicLevel, VideoView } from "../meeting/media-views";
 import { MeetingView } from "../meeting/meeting";
 import { Brand, Spinner } from "./common";
+import { isolate, language, t as translate } from "../../i18n";
+import { useT } from "../../i18n/hook";
+import { LanguageMenu } from "../../i18n/menu";
 
-const JOIN_ERRORS: Partial<Record<string, string>> = {
-  meeting_not_found: "There is no meeting with this code or link.",
-  meeting_ended: "This meeting has ended.",
-  meeting_locked: "The host has locked this meeting.",
-  meeting_full: "This meeting is full.",
-  passcode_required: "This meeting needs a passcode.",
-  passcode_invalid: "That passcode is not right.",
-  guests_not_allowed: "Only signed-in users can join this meeting.",
-  removed: "You were removed from this meeting and cannot join again.",
-  rate_limited: "Too many attempts. Wait a moment and try again.",
-  media_unavailable: "The media server is not available right now. Try again shortly.",
-};
+// Error codes with a message of their own in the catalogues ("join.error.<code>").
+const JOIN_ERRORS: ReadonlySet<string> = new Set([
+  "meeting_not_found", "meeting_ended", "meeting_locked", "meeting_full", "passcode_required",
+  "passcode_invalid", "guests_not_allowed", "removed", "rate_limited", "media_unavailable",
+]);
+
+function joinError(code: string): string | undefined {
+  return JOIN_ERRORS.has(code) ? translate(`join.error.${code}`) : undefined;
+}
 
 export function JoinPage({ meetingRef, enter }: { meetingRef: string; enter: boolean }) {
   const local = useMemo(() => new LocalMedia(), []);
@@ -60,6 +60,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
   joining: boolean;
 }) {
   const info = useSession();
+  const t = useT();
   const localState = useEvent(local, "change", local.state);
   const [meeting, setMeeting] = useState<Meeting | MeetingPublic | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -72,7 +73,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
 
   useEffect(() => {
     rest.getMeeting(meetingRef).then(setMeeting, (err: unknown) =>
-      setLoadError(err instanceof ConveneError ? (JOIN_ERRORS[err.code] ?? err.message) : describeError(err)),
+      setLoadError(err instanceof ConveneError ? (joinError(err.code) ?? err.message) : describeError(err)),
     );
   }, [meetingRef]);
 
@@ -96,7 +97,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
     setError(null);
     const name = displayName.trim();
     if (isGuest && !name) {
-      setError("Enter your name.");
+      setError(t("join.error.enterName"));
       return;
     }
     savePrefs({ displayName: name, mic: localState.micOn, camera: localState.cameraOn });
@@ -109,8 +110,8 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
     } catch (err) {
       if (err instanceof ConveneError) {
         if (err.code === "passcode_required" || err.code === "passcode_invalid") setNeedPasscode(true);
-        setError(JOIN_ERRORS[err.code] ?? (err.code === ClientErrorCode.ConnectionLost || err.code === ClientErrorCode.Timeout
-          ? "Could not reach the meeting. Check your connection and try again."
+        setError(joinError(err.code) ?? (err.code === ClientErrorCode.ConnectionLost || err.code === ClientErrorCode.Timeout
+          ? t("join.error.unreachable")
           : err.message));
       } else {
         setError(describeError(err));
@@ -128,29 +129,32 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
     }
   }, [enter, autoTried, info]); // join() reads the latest form state itself
 
-  const title = meeting?.title ?? (loadError ? "Meeting" : "");
+  const title = meeting?.title ?? (loadError ? t("join.meetingFallback") : "");
   const guestsBlocked = meeting && isGuest && !meeting.allow_guests;
 
   return (
     <div class="page">
-      <header class="topbar"><Brand /></header>
+      <header class="topbar">
+        <Brand />
+        <LanguageMenu testid="join-language" onChange={(chosen) => chosen && language.choose(chosen)} />
+      </header>
       <main class="join" aria-labelledby="join-title">
         <section class="join-preview card">
           <div class="preview-video">
             {localState.cameraOn && localState.videoTrack ? (
               <VideoView track={localState.videoTrack} mirror testid="join-preview" />
             ) : (
-              <div class="preview-off" data-testid="join-preview">Camera is off</div>
+              <div class="preview-off" data-testid="join-preview">{t("join.cameraOff")}</div>
             )}
           </div>
           <div class="row center">
             <button type="button" class={`round ${localState.micOn ? "" : "off"}`} data-testid="join-mic-toggle"
-              aria-pressed={localState.micOn} aria-label={localState.micOn ? "Turn microphone off" : "Turn microphone on"}
+              aria-pressed={localState.micOn} aria-label={localState.micOn ? t("join.micOff") : t("join.micOn")}
               onClick={() => void local.setMic(!localState.micOn)}>
               <Icon name={localState.micOn ? "mic" : "micOff"} />
             </button>
             <button type="button" class={`round ${localState.cameraOn ? "" : "off"}`} data-testid="join-camera-toggle"
-              aria-pressed={localState.cameraOn} aria-label={localState.cameraOn ? "Turn camera off" : "Turn camera on"}
+              aria-pressed={localState.cameraOn} aria-label={localState.cameraOn ? t("join.cameraOffAction") : t("join.cameraOn")}
               onClick={() => void local.setCamera(!localState.cameraOn)}>
               <Icon name={localState.cameraOn ? "cam" : "camOff"} />
             </button>
@@ -160,41 +164,46 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
           <DevicePickers local={local} />
         </section>
         <form class="card form join-form" onSubmit={join} data-testid="join-form">
-          <h1 id="join-title" data-testid="join-meeting-title">{title || "Join meeting"}</h1>
+          <h1 id="join-title" data-testid="join-meeting-title"><bdi>{title || t("join.heading")}</bdi></h1>
           {meeting && (
             <p class="muted">
-              {isHostView(meeting) ? "You are the host." : `Hosted by ${meeting.host_name}`} · {formatCode(meeting.code)}
+              {isHostView(meeting) ? t("join.youAreHost") : t("join.hostedBy", { name: isolate(meeting.host_name) })}
+              {" · "}
+              {/* Digits read left to right whatever the page's direction. */}
+              <bdi dir="ltr" class="meeting-code-value" data-testid="join-meeting-code" title={t("join.code")}>
+                {formatCode(meeting.code)}
+              </bdi>
             </p>
           )}
-          {!meeting && !loadError && <Spinner label="Looking up the meeting…" />}
+          {!meeting && !loadError && <Spinner label={t("join.lookingUp")} />}
           {loadError && <p class="error" role="alert">{loadError}</p>}
-          {meeting?.status === "ended" && <p class="warn">This meeting has ended.</p>}
+          {meeting?.status === "ended" && <p class="warn">{t("join.ended")}</p>}
           {guestsBlocked ? (
             <p class="warn">
-              Only signed-in users can join.{" "}
-              <a href={`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`} onClick={linkHandler(`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`)}>Sign in</a>
+              {t("join.signedInOnly")}{" "}
+              <a href={`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`} onClick={linkHandler(`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`)}>{t("auth.signIn")}</a>
             </p>
           ) : null}
           <label>
-            Your name
+            {t("join.yourName")}
             <input type="text" autoComplete="name" maxLength={64} required={isGuest} value={displayName}
               data-testid="join-display-name" onInput={(e) => setDisplayName(e.currentTarget.value)} />
           </label>
           {needPasscode && (
             <label>
-              Passcode
+              {t("join.passcode")}
               <input type="text" autoComplete="off" maxLength={32} value={passcode} data-testid="join-passcode"
                 onInput={(e) => setPasscode(e.currentTarget.value)} />
             </label>
           )}
           {error && <p class="error" role="alert" data-testid="join-error">{error}</p>}
           <button class="btn primary big" type="submit" disabled={joining} data-testid="join-button">
-            {joining ? "Joining…" : "Join"}
+            {joining ? t("join.joining") : t("join.join")}
           </button>
           {isGuest && (
             <p class="muted small">
-              Joining as a guest.{" "}
-              <a href={`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`} onClick={linkHandler(`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`)}>Sign in</a>
+              {t("join.asGuest")}{" "}
+              <a href={`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`} onClick={linkHandler(`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`)}>{t("auth.signIn")}</a>
             </p>
           )}
         </form>
@@ -204,15 +213,16 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
 }
 
 function WaitingScreen({ room, state }: { room: Room; state: RoomState }) {
+  const t = useT();
   return (
     <div class="page narrow">
       <Brand />
       <section class="card center-text" data-testid="waiting-screen" aria-live="polite">
-        <Spinner label="Waiting for the host to let you in…" />
-        <p class="muted">You'll enter the meeting as soon as the host admits you.</p>
+        <Spinner label={t("waiting.spinner")} />
+        <p class="muted">{t("waiting.note")}</p>
         <ConnectionNote state={state} />
         <button class="btn ghost" type="button" data-testid="waiting-leave" onClick={() => void room.leave()}>
-          Leave
+          {t("waiting.leave")}
         </button>
       </section>
     </div>
@@ -220,31 +230,28 @@ function WaitingScreen({ room, state }: { room: Room; state: RoomState }) {
 }
 
 function ConnectionNote({ state }: { state: RoomState }) {
+  const t = useT();
   return (
     <p class="muted small" data-testid="connection-state" data-state={state.connection}>
-      {state.connection === "reconnecting" ? "Reconnecting…" : state.connectionError ?? ""}
+      {state.connection === "reconnecting" ? t("connection.reconnecting") : state.connectionError ?? ""}
     </p>
   );
 }
 
-const ENDED_TEXT: Record<string, string> = {
-  removed: "You were removed from the meeting.",
-  denied: "The host did not let you in.",
-  ended: "The host ended the meeting for everyone.",
-  replaced: "You joined this meeting from another tab or device.",
-  timeout: "Your connection to the meeting timed out.",
-  left: "You left the meeting.",
-  disconnected: "You were disconnected from the meeting.",
-};
+// Reasons with a message of their own in the catalogues ("ended.<reason>").
+const ENDED_REASONS: ReadonlySet<string> = new Set([
+  "removed", "denied", "ended", "replaced", "timeout", "left", "disconnected",
+]);
 
 function EndedScreen({ room, state, meetingRef }: { room: Room; state: RoomState; meetingRef: string }) {
   const reason = state.ended?.reason ?? "left";
   const canRejoin = reason === "left" || reason === "timeout" || reason === "disconnected";
+  const t = useT();
   return (
     <div class="page narrow">
       <Brand />
       <section class="card center-text" data-testid="ended-screen" data-reason={reason} role="status">
-        <h1>{ENDED_TEXT[reason] ?? "The meeting is over for you."}</h1>
+        <h1>{ENDED_REASONS.has(reason) ? t(`ended.${reason}`) : t("ended.other")}</h1>
         {state.ended?.message && <p class="muted">{state.ended.message}</p>}
         <div class="row center">
           {canRejoin && (
@@ -255,10 +262,10 @@ function EndedScreen({ room, state, meetingRef }: { room: Room; state: RoomState
                 navigate("/", { replace: true });
                 navigate(`/j/${meetingRef}`);
               }}>
-              Rejoin
+              {t("ended.rejoin")}
             </button>
           )}
-          <a class="btn" href="/" onClick={linkHandler("/")} data-testid="home-link">Back to home</a>
+          <a class="btn" href="/" onClick={linkHandler("/")} data-testid="home-link">{t("ended.home")}</a>
         </div>
       </section>
     </div>

@@ -26,6 +26,8 @@ import { navigate } from "../router";
 import { rest, useSession } from "../session";
 import { ZoneSelect } from "../scheduling/fields";
 import { Spinner, TopBar } from "./common";
+import { LanguageSection } from "./language-settings";
+import { useT } from "../../i18n/hook";
 
 const DAY_NAME: Record<WeekdayKey, string> = {
   mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday",
@@ -44,6 +46,7 @@ const REMINDERS: { value: number | null; label: string }[] = [
 
 export function SettingsPage() {
   const info = useSession();
+  const t = useT();
   useEffect(() => {
     if (info === null) navigate("/signin?next=/settings", { replace: true });
   }, [info]);
@@ -52,7 +55,8 @@ export function SettingsPage() {
       <TopBar current="settings" />
       {info ? (
         <main class="settings">
-          <h1>Settings</h1>
+          <h1>{t("settings.title")}</h1>
+          <LanguageSection />
           <CalendarSettingsForm />
           <BrowserNotifications />
           <FeedSection />
