@@ -7,7 +7,10 @@ runs in (server-side request forgery). Every request to a calendar server theref
 - connects only to addresses :func:`address_allowed` accepts: public ones, or with
   ``calendars.allow_private_addresses`` also loopback and private networks (a self-hosted
   Nextcloud next to Convene). Link-local addresses (cloud metadata services live there) are
-  refused either way. The check is made on the addresses actually connected to, after DNS, on
+  refused either way. IPv6 transition addresses (IPv4-mapped and -compatible, NAT64, 6to4,
+  Teredo) are judged by the IPv4 addresses inside them, and a host written as a number in any
+  form but the usual dotted quad (``0177.0.0.1``, ``0x7f.1``) is refused as malformed. The
+  check is made on the addresses actually connected to, after DNS, on
   every redirect, so a name that resolves to ``127.0.0.1`` does not get around it;
 - is bounded in time (``calendars.fetch_timeout``), in redirects (:data:`MAX_REDIRECTS`) and in
   size (``calendars.max_calendar_bytes``, counted while streaming, after decompression);
@@ -107,20 +110,77 @@ def normalize_url(value: str) -> str:
             "Put the user name and password in their own fields, not in the address.",
         )
     host = parts.hostname
+    if _looks_numeric(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            # 0177.0.0.1, 0x7f.1, 2130706433: resolvers read these as 127.0.0.1, and they serve
+            # no purpose but hiding an address.
+            raise RemoteCalendarError(
+                "malformed",
+                "Write an IPv4 address in its usual form (four decimal numbers, like 192.0.2.1).",
+            ) from None
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
+def _looks_numeric(host: str) -> bool:
+    """Whether a URL host would be read as an IPv4 address (its last label a number, decimal or
+    hex, as the WHATWG URL standard and C resolvers read it)."""
+    if ":" in host:
+        return False
+    last = host.rstrip(".").rsplit(".", 1)[-1].lower() if host.rstrip(".") else ""
+    return last.isdigit() or (last.startswith("0x") and all(c in _HEX for c in last[2:]))
+
+
+_HEX = frozenset("0123456789abcdef")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 transition address leads to (IPv4-mapped, IPv4-compatible,
+    NAT64, 6to4, Teredo server and client); empty for an ordinary IPv6 address."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:  # :: and ::1 are themselves
+        return [low32]
+    if ip in _NAT64 or ip in _NAT64_LOCAL:
+        # 64:ff9b:1::/48 may embed the address at other offsets too; it is local-use anyway and
+        # is refused below unless private addresses are allowed.
+        return [low32]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    return []
+
+
 def address_allowed(address: str, *, allow_private: bool) -> bool:
-    """Whether Convene may connect to this IP address."""
+    """Whether Convene may connect to this IP address.
+
+    An IPv6 address that carries an IPv4 one (see :func:`_embedded_ipv4`) is allowed only when
+    every IPv4 address in it is, so ``[::ffff:127.0.0.1]`` or ``[64:ff9b::169.254.169.254]``
+    cannot reach what ``127.0.0.1`` or ``169.254.169.254`` could not.
+    """
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded and not all(
+            address_allowed(str(v4), allow_private=allow_private) for v4 in embedded
+        ):
+            return False
+        if ip.ipv4_mapped is not None:
+            return True  # judged by its IPv4 address alone
+        if ip in _NAT64_LOCAL and not allow_private:
+            return False
     if ip.is_unspecified or ip.is_multicast or ip.is_link_local:
         return False
     if allow_private:
@@ -229,6 +289,8 @@ async def fetch(
         raise RemoteCalendarError(
             "unreachable", f"The calendar server could not be reached ({describe(exc)})."
         ) from None
+    except httpx.InvalidURL:
+        raise RemoteCalendarError("malformed", "That is not a valid address.") from None
 
 
 def _check_status(response: httpx.Response) -> None:
