@@ -51,8 +51,12 @@ def parse_request(raw: str | bytes) -> Request:
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConveneError(ErrorCode.INVALID_MESSAGE, "message is not valid JSON") from exc
+    except RecursionError as exc:
+        raise ConveneError(ErrorCode.INVALID_MESSAGE, "message is nested too deeply") from exc
     try:
         env = ClientEnvelope.model_validate(obj)
+    except RecursionError as exc:
+        raise ConveneError(ErrorCode.INVALID_MESSAGE, "message is nested too deeply") from exc
     except ValidationError as exc:
         req_id = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
         err = ConveneError(
@@ -69,6 +73,10 @@ def parse_request(raw: str | bytes) -> Request:
         raise err
     try:
         data = spec[0].model_validate(env.data)
+    except RecursionError as exc:
+        err = ConveneError(ErrorCode.INVALID_MESSAGE, "message is nested too deeply")
+        err.request_id = env.id
+        raise err from exc
     except ValidationError as exc:
         err = ConveneError(
             ErrorCode.INVALID_REQUEST, f"invalid data for {env.type}", _validation_details(exc)

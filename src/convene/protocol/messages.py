@@ -195,7 +195,8 @@ class Join(Model):
     """First message on a connection: join a meeting, or resume a dropped participant."""
 
     meeting: Annotated[
-        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+        # A code may be written with spaces or dashes ("123 456 789"), as REST accepts it.
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")
     ]
     passcode: Annotated[str, StringConstraints(max_length=32)] | None = None
     display_name: DisplayName | None = None

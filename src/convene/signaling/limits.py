@@ -6,10 +6,12 @@ is abusive and its connection is closed.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Bucket", "ConnectionLimits"]
+__all__ = ["ABUSE_LIMIT", "BUDGETS", "Bucket", "ConnectionLimits", "retry_after_details"]
 
 
 @dataclass
@@ -30,10 +32,15 @@ class Bucket:
             return True
         return False
 
+    def wait(self) -> float:
+        """Seconds until the next message would pass."""
+        return max(0.0, (1 - self.tokens) / self.rate)
+
 
 # Trickle and subscription changes come in bursts when a page of tiles changes; chat, reactions
 # and host actions are human-paced.
-_BUDGETS: dict[str, tuple[float, float]] = {
+# (messages per second, burst); docs/protocol.md lists the same table.
+BUDGETS: dict[str, tuple[float, float]] = {
     "any": (40.0, 200.0),
     "chat.send": (3.0, 10.0),
     "reaction": (4.0, 12.0),
@@ -47,19 +54,31 @@ ABUSE_LIMIT = 200  # refused messages in a row before the connection is closed
 
 class ConnectionLimits:
     def __init__(self) -> None:
-        self._buckets = {name: Bucket(rate, burst) for name, (rate, burst) in _BUDGETS.items()}
+        self._buckets = {name: Bucket(rate, burst) for name, (rate, burst) in BUDGETS.items()}
         self.refused_in_a_row = 0
+        # Whole seconds after which the last refused message would have passed.
+        self.retry_after = 1
 
     def allow(self, message_type: str) -> bool:
         """Charge one message; False when it is over budget."""
         kind = "host" if message_type.startswith("host.") else message_type
-        ok = self._buckets["any"].take()
+        refused_by = None
+        if not self._buckets["any"].take():
+            refused_by = self._buckets["any"]
         specific = self._buckets.get(kind)
-        if ok and specific is not None:
-            ok = specific.take()
+        if refused_by is None and specific is not None and not specific.take():
+            refused_by = specific
+        ok = refused_by is None
         self.refused_in_a_row = 0 if ok else self.refused_in_a_row + 1
+        if refused_by is not None:
+            self.retry_after = max(1, math.ceil(refused_by.wait()))
         return ok
 
     @property
     def abusive(self) -> bool:
         return self.refused_in_a_row >= ABUSE_LIMIT
+
+
+def retry_after_details(seconds: int) -> dict[str, Any]:
+    """The details of a rate_limited error: when, in whole seconds, to try again."""
+    return {"retry_after": seconds}

@@ -30,12 +30,12 @@ from convene.protocol.codec import Request, encode_error, encode_event, encode_r
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId, ParticipantId, UserId, new_participant_id
 from convene.signaling.conference import Conference, ConferenceClosing, Identity
-from convene.signaling.limits import ConnectionLimits
+from convene.signaling.limits import ConnectionLimits, retry_after_details
 from convene.signaling.registry import Registry
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingRecord
 
-__all__ = ["AttemptLimiter", "Backlog", "Session", "SessionContext"]
+__all__ = ["AttemptLimiter", "Backlog", "Session", "SessionContext", "session_subject"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,12 @@ CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_BY_SERVER = 4001  # after a `closed` event: removed, denied, ended, replaced
 CLOSE_SLOW = 4002
+JOIN_TIMEOUT = 10.0
+
+
+def session_subject(session_id: str) -> str:
+    """One connection's own events (e.g. being replaced by a resume on another connection)."""
+    return f"session.{session_id}"
 
 
 class AttemptLimiter(Protocol):
@@ -87,8 +93,12 @@ class Session:
         joins: AttemptLimiter,
         passcodes: AttemptLimiter,
         backlog: Backlog | None = None,
+        join_timeout: float = JOIN_TIMEOUT,
     ) -> None:
         self.id = secrets.token_urlsafe(12)
+        self._join_timeout = join_timeout
+        # Whether the subscriber connection has an offer the client has not answered yet.
+        self._offer_pending = False
         self._ws = ws
         self._ctx = ctx
         self._registry = registry
@@ -171,9 +181,20 @@ class Session:
             WS_CONNECTIONS.dec()
 
     async def _reader(self) -> None:
+        deadline = asyncio.get_running_loop().time() + self._join_timeout
         while self.phase != "closed":
             try:
-                message = await self._ws.receive()
+                if self.phase == "new" and self._user_sub is None:
+                    # A connection that neither joins nor subscribes holds a socket for nothing.
+                    async with asyncio.timeout_at(deadline):
+                        message = await self._ws.receive()
+                else:
+                    message = await self._ws.receive()
+            except TimeoutError:
+                if self.phase == "new" and self._user_sub is None:
+                    self._close(CLOSE_POLICY, "join timeout")
+                    return
+                continue
             except (WebSocketDisconnect, RuntimeError):
                 return
             if message["type"] == "websocket.disconnect":
@@ -252,7 +273,15 @@ class Session:
             return
         SIGNALING_MESSAGES.labels(type=req.type).inc()
         if not self._limits.allow(req.type):
-            self._error(req.id, ConveneError(ErrorCode.RATE_LIMITED, "slow down"))
+            wait = self._limits.retry_after
+            self._error(
+                req.id,
+                ConveneError(
+                    ErrorCode.RATE_LIMITED,
+                    f"slow down; try again in {wait} s",
+                    retry_after_details(wait),
+                ),
+            )
             return
         self._busy = True
         try:
@@ -294,7 +323,17 @@ class Session:
     def _joined(self) -> tuple[Conference, ParticipantId]:
         if self._conf is None or self.pid is None:
             raise ConveneError(ErrorCode.NOT_JOINED, "join a meeting first")
+        if not self._current():
+            raise ConveneError(ErrorCode.NOT_JOINED, "this connection was replaced by another")
         return self._conf, self.pid
+
+    def _current(self) -> bool:
+        """Whether this connection still acts as its participant (a resume elsewhere replaces
+        it; the `closed {replaced}` event that says so may still be on its way)."""
+        if self._conf is None or self.pid is None:
+            return False
+        owner = self._conf.session_of(self.pid)
+        return owner is None or owner == self.id
 
     # -- join and leave --------------------------------------------------------------------
 
@@ -374,8 +413,10 @@ class Session:
         if conf is None or pid is None:
             raise ConveneError(ErrorCode.RESUME_INVALID, "that session can no longer be resumed")
         await self._listen(meeting.id, pid)
-        p = await conf.resume(token, self.id)
+        p, token, replaced = await conf.resume(token, self.id)
         self._conf, self.pid = conf, p.id
+        if replaced is not None:
+            await self._replace(replaced)
         if p.state == "waiting":
             self.phase = "waiting"
             return m.JoinReply(
@@ -387,13 +428,29 @@ class Session:
             state="joined", participant_id=p.id, resume_token=token, snapshot=snapshot, resumed=True
         )
 
+    async def _replace(self, session_id: str) -> None:
+        """Tell the connection this resume replaces (on any node) to close."""
+        event = encode_event(
+            "closed", m.Closed(reason="replaced", message="joined from another connection")
+        )
+        try:
+            await asyncio.wait_for(
+                self._registry.bus.publish(session_subject(session_id), event.encode()),
+                timeout=SEND_TIMEOUT,
+            )
+        except Exception:
+            # It no longer acts as the participant either way (see _current).
+            log.warning("could not tell a replaced connection of participant %s", self.pid)
+
     async def _listen(self, meeting: MeetingId, pid: ParticipantId) -> None:
         bus = self._registry.bus
         self._subs.append(await bus.subscribe(participant_subject(pid), self._on_own_event))
         self._subs.append(await bus.subscribe(meeting_subject(meeting), self._on_meeting_event))
+        self._subs.append(await bus.subscribe(session_subject(self.id), self._on_session_event))
 
     async def _leave(self, _: m.Empty) -> m.EmptyReply:
-        if self._conf is not None and self.pid is not None and not self._left:
+        # A replaced connection's leave closes only itself: the person is on another one.
+        if self._conf is not None and self.pid is not None and not self._left and self._current():
             self._left = True
             await self._conf.leave(self.pid, "left")
         self._close_after_reply = (CLOSE_NORMAL, "left")
@@ -432,7 +489,13 @@ class Session:
 
     # -- events from the bus ----------------------------------------------------------------
 
+    def _on_session_event(self, payload: bytes) -> None:
+        if payload.startswith(b'{"type":"closed"'):
+            self._on_own_event(payload)
+
     def _on_own_event(self, payload: bytes) -> None:
+        if payload.startswith(b'{"type":"subscriber.offer"'):
+            self._offer_pending = True
         if payload.startswith(b'{"type":"closed"'):
             self._left = True
             self._deliver(payload, force=True)
@@ -506,12 +569,20 @@ class Session:
         conf, pid = self._joined()
         add = [StreamSelector(feed=s.feed, mid=s.mid) for s in req.add]
         remove = [StreamSelector(feed=s.feed, mid=s.mid) for s in req.remove]
-        return await conf.subscribe(pid, add, remove)
+        reply = await conf.subscribe(pid, add, remove)
+        if reply.jsep is not None:
+            self._offer_pending = True
+        return reply
 
     async def _subscriber_answer(self, req: m.SubscriberAnswer) -> m.EmptyReply:
         conf, pid = self._joined()
         if req.jsep.type != "answer":
             raise ConveneError(ErrorCode.INVALID_REQUEST, "subscriber.answer needs an SDP answer")
+        if not self._offer_pending:
+            raise ConveneError(
+                ErrorCode.INVALID_STATE, "no subscriber offer is waiting for an answer"
+            )
+        self._offer_pending = False
         await conf.subscriber_answer(pid, req.jsep)
         return m.EmptyReply()
 
