@@ -169,6 +169,23 @@ class LimitSettings(BaseModel):
     lookup_per_minute: int = Field(default=600, ge=1)
 
 
+class ConnectionSettings(BaseModel):
+    """HTTP and signaling connection limits (see docs/operations.md, "Connections")."""
+
+    # Seconds a client has to send a request's headers (slow-header clients are dropped).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Seconds an idle HTTP keep-alive connection is kept open between requests.
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
+    # Open connections and tasks at most; beyond, new requests get HTTP 503. 0: no limit.
+    max_concurrency: int = Field(default=0, ge=0)
+    # Bytes of an unfinished request head buffered at most (h11).
+    max_incomplete_event_bytes: int = Field(default=16 * 1024, ge=1024)
+    # Signaling WebSockets open at once per client address (IPv6 grouped by /64). 0: no cap.
+    websockets_per_address: int = Field(default=20, ge=0)
+    # Seconds a signaling connection has to send `join` (or `notifications.subscribe`).
+    join_timeout_seconds: float = Field(default=10.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONVENE_", env_nested_delimiter="__", extra="forbid"
@@ -197,6 +214,7 @@ class Settings(BaseSettings):
     scheduling: SchedulingSettings = SchedulingSettings()
     calendars: CalendarSettings = CalendarSettings()
     limits: LimitSettings = LimitSettings()
+    connections: ConnectionSettings = ConnectionSettings()
 
     @classmethod
     def settings_customise_sources(

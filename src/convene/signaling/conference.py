@@ -407,14 +407,21 @@ class Conference:
         p = self.room.by_resume(token)
         return p.id if p is not None else None
 
-    async def resume(self, token: str, session_id: str) -> Participant:
-        """Give a dropped participant their seat back on a new connection."""
+    async def resume(self, token: str, session_id: str) -> tuple[Participant, str, str | None]:
+        """Give a participant their seat on a new connection, which replaces any earlier one.
+
+        Returns the participant, its new resume token (the one used stops working) and the
+        session id of the connection replaced (None when there was none or it was this one).
+        """
         async with self.room.lock:
             p = self.room.by_resume(token)
             if p is None:
                 raise ConveneError(
                     ErrorCode.RESUME_INVALID, "that session can no longer be resumed"
                 )
+            new_token = secrets.token_urlsafe(32)
+            p.resume_hash = hash_token(new_token)
+            replaced = self._session_ids.get(p.id)
             self._session_ids[p.id] = session_id
             self._connections[p.id] = asyncio.current_task()
             self._dropped_at.pop(p.id, None)
@@ -428,7 +435,7 @@ class Conference:
                     self._updated(p)
                 self._to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p, chat=[])))
         log.info("meeting %s: participant %s resumed", self.id, p.id)
-        return p
+        return p, new_token, (replaced if replaced != session_id else None)
 
     def session_of(self, pid: ParticipantId) -> str | None:
         return self._session_ids.get(pid)
