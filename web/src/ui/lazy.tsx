@@ -4,6 +4,7 @@
  */
 import type { ComponentType } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { useT } from "../i18n/hook";
 import { Spinner } from "./pages/common";
 
 export function lazy<P extends object>(load: () => Promise<ComponentType<P>>): ComponentType<P> {
@@ -12,6 +13,7 @@ export function lazy<P extends object>(load: () => Promise<ComponentType<P>>): C
   return function Lazy(props: P) {
     const [Component, setComponent] = useState<ComponentType<P> | null>(() => loaded);
     const [failed, setFailed] = useState(false);
+    const t = useT();
     useEffect(() => {
       if (Component) return;
       pending ??= load().then((c) => (loaded = c));
@@ -23,7 +25,7 @@ export function lazy<P extends object>(load: () => Promise<ComponentType<P>>): C
         },
       );
     }, []);
-    if (failed) return <p class="error" role="alert">This part of Convene could not be loaded. Check the connection and reload the page.</p>;
-    return Component ? <Component {...props} /> : <Spinner label="Loading…" />;
+    if (failed) return <p class="error" role="alert">{t("lazy.failed")}</p>;
+    return Component ? <Component {...props} /> : <Spinner label={t("common.loading")} />;
   };
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { DeviceLists, LocalMedia } from "../../engine/local";
 import { watchLevel } from "../../engine/level";
+import { useT } from "../../i18n/hook";
 import { useEvent } from "../hooks";
 
 /** A `<video>` showing one track (muted: audio plays through RemoteAudio). */
@@ -77,8 +78,9 @@ export function MicLevel({ track }: { track: MediaStreamTrack | null }) {
       }
     });
   }, [track]);
+  const t = useT();
   return (
-    <div class="mic-level" role="meter" aria-label="Microphone level" aria-valuemin={0} aria-valuemax={100}
+    <div class="mic-level" role="meter" aria-label={t("media.micLevel")} aria-valuemin={0} aria-valuemax={100}
       aria-valuenow={Math.round(level * 100)} data-testid="mic-level">
       <div class="mic-level-bar" style={{ width: `${Math.round(level * 100)}%` }} />
     </div>
@@ -88,6 +90,7 @@ export function MicLevel({ track }: { track: MediaStreamTrack | null }) {
 /** Microphone, camera and speaker selects. */
 export function DevicePickers({ local, compact = false }: { local: LocalMedia; compact?: boolean }) {
   const state = useEvent(local, "change", local.state);
+  const t = useT();
   const [devices, setDevices] = useState<DeviceLists>({ microphones: [], cameras: [], speakers: [] });
   useEffect(() => {
     const refresh = () => void local.devices().then(setDevices, () => undefined);
@@ -101,27 +104,27 @@ export function DevicePickers({ local, compact = false }: { local: LocalMedia; c
   return (
     <div class={`device-pickers ${compact ? "compact" : ""}`}>
       <label>
-        Microphone
+        {t("media.microphone")}
         <select data-testid="select-microphone" value={current(state.audioTrack, state.micDeviceId)}
           onChange={(e) => void local.selectMic(e.currentTarget.value)}>
-          {devices.microphones.length === 0 && <option value="">Default</option>}
-          {devices.microphones.map((d, i) => <option key={d.deviceId} value={d.deviceId}>{d.label || `Microphone ${i + 1}`}</option>)}
+          {devices.microphones.length === 0 && <option value="">{t("media.default")}</option>}
+          {devices.microphones.map((d, i) => <option key={d.deviceId} value={d.deviceId}>{d.label || t("media.microphoneN", { n: i + 1 })}</option>)}
         </select>
       </label>
       <label>
-        Camera
+        {t("media.camera")}
         <select data-testid="select-camera" value={current(state.videoTrack, state.cameraDeviceId)}
           onChange={(e) => void local.selectCamera(e.currentTarget.value)}>
-          {devices.cameras.length === 0 && <option value="">Default</option>}
-          {devices.cameras.map((d, i) => <option key={d.deviceId} value={d.deviceId}>{d.label || `Camera ${i + 1}`}</option>)}
+          {devices.cameras.length === 0 && <option value="">{t("media.default")}</option>}
+          {devices.cameras.map((d, i) => <option key={d.deviceId} value={d.deviceId}>{d.label || t("media.cameraN", { n: i + 1 })}</option>)}
         </select>
       </label>
       {devices.speakers.length > 0 && (
         <label>
-          Speaker
+          {t("media.speaker")}
           <select data-testid="select-speaker" value={state.speakerDeviceId ?? ""}
             onChange={(e) => local.selectSpeaker(e.currentTarget.value)}>
-            {devices.speakers.map((d, i) => <option key={d.deviceId} value={d.deviceId}>{d.label || `Speaker ${i + 1}`}</option>)}
+            {devices.speakers.map((d, i) => <option key={d.deviceId} value={d.deviceId}>{d.label || t("media.speakerN", { n: i + 1 })}</option>)}
           </select>
         </label>
       )}

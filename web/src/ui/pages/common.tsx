@@ -7,6 +7,7 @@ export function Brand() {
   return (
     <a class="brand" href="/" onClick={linkHandler("/")} aria-label={t("brand.home")}>
       <span class="brand-mark" aria-hidden="true" />
+      {/* i18n-ignore: the product's name */}
       Convene
     </a>
   );
