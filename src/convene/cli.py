@@ -33,6 +33,7 @@ from convene.app import create_app
 from convene.auth.passwords import Passwords, validate_password
 from convene.config import Settings, load_settings
 from convene.protocol.errors import ConveneError
+from convene.serving import uvicorn_config
 from convene.storage.db import Database
 
 __all__ = ["app", "main", "redacted_settings"]
@@ -117,22 +118,7 @@ def serve(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((settings.host, 0))
         settings = settings.model_copy(update={"port": sock.getsockname()[1]})
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, migrate=True),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-            # Client addresses are read by convene.auth.ratelimit.client_ip, which only believes
-            # X-Forwarded-For from settings.trusted_proxies; uvicorn must not rewrite them first.
-            proxy_headers=False,
-            server_header=False,
-            # The sans-I/O WebSocket implementation: the legacy one is deprecated upstream.
-            ws="websockets-sansio",
-            ssl_certfile=settings.tls_cert,
-            ssl_keyfile=settings.tls_key,
-        )
-    )
+    server = uvicorn.Server(uvicorn_config(create_app(settings, migrate=True), settings))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(server, settings, sock))
 

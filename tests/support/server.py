@@ -28,6 +28,7 @@ from convene.app import create_app
 from convene.auth.passwords import Argon2Params, Passwords
 from convene.clock import Clock
 from convene.config import JanusSettings, Settings
+from convene.serving import uvicorn_config
 from tests.support.janus import janus_settings
 
 __all__ = ["Person", "RunningServer", "free_port", "running_server"]
@@ -130,9 +131,7 @@ async def running_server(
     values.update(overrides)
     settings = Settings(**values)
     app = create_app(settings, migrate=True, passwords=Passwords(FAST_HASHING), clock=clock)
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
+    config = uvicorn_config(app, settings, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
