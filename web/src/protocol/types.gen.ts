@@ -34,6 +34,7 @@ export type ErrorCode =
   | "already_joined"
   | "resume_invalid"
   | "participant_not_found"
+  | "name_taken"
   | "feed_not_found"
   | "muted_by_host"
   | "chat_disabled"
