@@ -4,6 +4,7 @@ clients; malformed frames. Against the real test server, with real sockets."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ async def test_a_resume_replaces_the_old_connection_and_rotates_the_token(
 
     second = await SignalClient.connect(server, server.guest())  # another tab, still open
     reply = await second.join(info["link_token"], resume=old_token)
-    assert reply["resumed"] is True and reply["participant_id"] == pid
+    assert reply["resumed"] is True
+    assert reply["participant_id"] == pid
     assert reply["resume_token"] != old_token
 
     closed = await first.wait_event("closed")
@@ -43,7 +45,7 @@ async def test_a_resume_replaces_the_old_connection_and_rotates_the_token(
     assert code == 4001
 
     # The stale tab's leave (sent however late) does not take the person out.
-    with pytest.raises((SignalError, ConnectionError)):
+    with contextlib.suppress(Exception):  # refused, or the socket is already closed
         await first.request("leave", timeout=5)
     sent = await second.request("chat.send", {"text": "still here"})
     assert sent["message"]["text"] == "still here"
@@ -71,7 +73,8 @@ async def test_rate_limited_errors_say_when_to_retry(server: RunningServer) -> N
         last = exc.value
     assert codes[:3] == ["meeting_not_found"] * 3
     assert codes[3] == "rate_limited"
-    assert isinstance(last.details["retry_after"], int) and last.details["retry_after"] >= 1
+    assert isinstance(last.details["retry_after"], int)
+    assert last.details["retry_after"] >= 1
     await client.close()
 
 
@@ -79,17 +82,18 @@ async def test_join_accepts_a_code_written_with_spaces_or_dashes(server: Running
     alice = await server.sign_up("alice@example.org", "Alice")
     info = await alice.create_meeting(waiting_room=False)
     code = info["code"]
-    for written in (f"{code[:3]} {code[3:6]} {code[6:]}", f"{code[:3]}-{code[3:6]}-{code[6:]}"):
+    spaced, dashed = f"{code[:3]} {code[3:6]} {code[6:]}", f"{code[:3]}-{code[3:6]}-{code[6:]}"
+    for name, written in (("Bob", spaced), ("Carol", dashed)):
         guest = server.guest()
         assert (await guest.meeting_info(written))["code"] == code  # REST reads it the same
         client = await SignalClient.connect(server, guest)
-        reply = await client.join(written, display_name="Bob", passcode=info["passcode"])
+        reply = await client.join(written, display_name=name, passcode=info["passcode"])
         assert reply["state"] == "joined"
         await client.close()
 
 
 async def test_answer_without_an_offer_is_invalid_state(server: RunningServer) -> None:
-    info, host = await hosted(server)
+    _, host = await hosted(server)
     sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
     with pytest.raises(SignalError) as exc:
         await host.request("subscriber.answer", {"jsep": {"type": "answer", "sdp": sdp}})
@@ -105,13 +109,12 @@ async def test_deeply_nested_json_is_an_invalid_message(server: RunningServer) -
     await client.send_raw('{"id":"n2","type":"join","data":' + "{" * 50_000)
     nested = '{"id":"n3","type":"chat.send","data":{"text":' + "[" * 5_000 + "]" * 5_000 + "}}"
     await client.send_raw(nested)
-    async with asyncio.timeout(15):
-        while len(client.errors) < 4:
-            await asyncio.sleep(0.05)
+    assert await client.request("ping") == {}  # still open, and every error came before
     codes = [e["error"]["code"] for e in client.errors]
-    assert codes[1] == "invalid_message" and codes[2] == "invalid_message"
+    assert len(codes) == 4
+    assert codes[1] == "invalid_message"
+    assert codes[2] == "invalid_message"
     assert codes[3] in ("invalid_message", "invalid_request")
-    assert await client.request("ping") == {}  # still open
     await client.close()
 
 
