@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from convene.protocol.codec import parse_request
 from convene.protocol.errors import ConveneError, ErrorCode
 
+
 def refusal(raw: str) -> ConveneError | None:
     """The error parsing ``raw`` gives, or None when it parses."""
     try:
