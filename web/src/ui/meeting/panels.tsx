@@ -85,10 +85,10 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
             <li key={m.id} class={`chat-msg ${mine ? "mine" : ""} ${m.to ? "private" : ""}`} data-testid="chat-message"
               data-message-id={m.id}>
               <div class="chat-meta">
-                <span class="chat-sender">{mine ? "You" : m.sender.display_name}</span>
+                <span class="chat-sender">{mine ? "You" : <bdi>{m.sender.display_name}</bdi>}</span>
                 {m.to && (
                   <span class="chat-private">
-                    {" "}to {m.to.id === state.selfId ? "you" : m.to.display_name} (private)
+                    {" "}to {m.to.id === state.selfId ? "you" : <bdi>{m.to.display_name}</bdi>} (private)
                   </span>
                 )}
                 <time dateTime={m.sent_at}>{time(m.sent_at)}</time>
@@ -158,7 +158,7 @@ export function ParticipantsPanel({ room, state, onClose }: { room: Room; state:
             {state.waiting.map((w) => (
               <li key={w.id} class="person" data-testid="waiting-entry" data-participant-id={w.id}>
                 <span class="person-name">
-                  {w.display_name}{w.guest ? " (guest)" : ""}
+                  <bdi>{w.display_name}</bdi>{w.guest ? " (guest)" : ""}
                   {w.from_removed_address && (
                     <span class="warn small waiting-note" data-testid="waiting-removed-address">
                       Joining from the same network as someone you removed
@@ -218,7 +218,7 @@ function PersonRow({ room, state, person: p, self }: {
   return (
     <li class="person" data-testid="participant-entry" data-participant-id={p.id} data-role={p.role}>
       <span class="person-name">
-        {p.display_name}
+        <bdi>{p.display_name}</bdi>
         {isSelf ? " (you)" : ""}
         {p.guest ? <span class="badge">guest</span> : null}
         {p.role === "host" && <span class="badge host">host</span>}

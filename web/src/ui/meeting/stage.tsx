@@ -229,7 +229,8 @@ function Tile({ room, state, item, tracks, quality, localVideo, localScreen, loc
       <div class="tile-label">
         {!isScreen && !p.audio && <Icon name="micOff" size={14} class="muted-icon" aria-label="Muted" data-testid="tile-muted" />}
         {p.role === "host" && !isScreen && <Icon name="host" size={14} class="host-icon" aria-label="Host" data-testid="tile-host" />}
-        <span class="tile-name" data-testid="tile-name">{name}</span>
+        {/* The name isolated: one written right to left, or made of bidi controls, cannot reorder the label. */}
+        <span class="tile-name" data-testid="tile-name"><bdi>{p.display_name}</bdi>{name.slice(p.display_name.length)}</span>
         {p.role === "cohost" && !isScreen && <span class="badge">co-host</span>}
         {p.connection === "reconnecting" && <span class="badge warn">reconnecting</span>}
       </div>
