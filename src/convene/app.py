@@ -38,6 +38,7 @@ from convene.background import Background
 from convene.bus import create_bus
 from convene.clock import Clock, SystemClock
 from convene.config import Settings
+from convene.logs import install_log_redaction
 from convene.media.base import SFU
 from convene.media.janus import JanusSFU
 from convene.scheduling.setup import install as install_scheduling
@@ -72,8 +73,12 @@ def create_app(
     time source (default: the system clock; tests pass a settable one).
     """
 
+    install_log_redaction()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Again: uvicorn (re)configures its loggers after the app is built.
+        install_log_redaction()
         db = Database.from_settings(settings)
         try:
             await _prepare_database(db, migrate=migrate)

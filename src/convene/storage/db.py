@@ -132,6 +132,9 @@ class Database:
         if self.dialect == "postgresql":
             return create_async_engine(
                 self.url,
+                # A failed statement's message must not carry its parameters (password hashes,
+                # tokens) into the logs.
+                hide_parameters=True,
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_timeout=self.timeout,
@@ -149,12 +152,16 @@ class Database:
         if in_memory:
             # Each new connection to ":memory:" would be a new empty database: share one.
             engine = create_async_engine(
-                self.url, poolclass=StaticPool, connect_args={"timeout": self.timeout}
+                self.url,
+                hide_parameters=True,
+                poolclass=StaticPool,
+                connect_args={"timeout": self.timeout},
             )
         else:
             _private_sqlite_files(Path(database).expanduser())
             engine = create_async_engine(
                 self.url,
+                hide_parameters=True,
                 pool_size=pool_size,
                 max_overflow=0,
                 pool_timeout=self.timeout,

@@ -1,0 +1,83 @@
+"""Keeping secrets out of the server's logs.
+
+Several URLs carry a secret that grants access by itself: a calendar feed
+(``/api/v1/feeds/<user>/<token>.ics``), an invitation answer (``/api/v1/rsvp/<attendee>/<token>``),
+a meeting's link (``/j/<link token>``, ``/api/v1/meetings/<code or link token>``), and the address
+of a connected calendar (its key in the path or the query). None of them may reach a log:
+
+- the access log is rewritten by :class:`AccessLogRedactor`: the secret segments of those paths
+  become ``…`` and every query value becomes ``…`` (``?key=…``);
+- httpx and httpcore, which log every request URL at INFO and DEBUG, log at WARNING only;
+- our own log lines name a remote URL through :func:`redact_url` (scheme and host only);
+- SQL statements' parameters are never logged (the engine is created with
+  ``hide_parameters=True``, see :mod:`convene.storage.db`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urlsplit
+
+__all__ = ["REDACTED", "AccessLogRedactor", "install_log_redaction", "redact_path", "redact_url"]
+
+REDACTED = "…"
+
+# (pattern on the path, replacement): each keeps the route recognisable and drops the secret.
+_SECRET_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(/api/v1/feeds)/[^?]*"), rf"\1/{REDACTED}"),
+    (re.compile(r"^(/api/v1/rsvp)/[^?]*"), rf"\1/{REDACTED}"),
+    (re.compile(r"^(/api/v1/meetings)/[^/?]+"), rf"\1/{REDACTED}"),
+    (re.compile(r"^(/j)/[^?]*"), rf"\1/{REDACTED}"),
+)
+_QUERY_VALUE = re.compile(r"=[^&;#]*")
+_QUIET_LIBRARIES = ("httpx", "httpcore")
+
+
+def redact_path(path: str) -> str:
+    """A request target (path and query) fit for a log: secrets in the path and every query
+    value replaced by ``…``."""
+    base, sep, query = path.partition("?")
+    for pattern, replacement in _SECRET_PATHS:
+        base, count = pattern.subn(replacement, base, count=1)
+        if count:
+            break
+    if sep:
+        return f"{base}?{_QUERY_VALUE.sub('=' + REDACTED, query)}"
+    return base
+
+
+def redact_url(url: str) -> str:
+    """A remote URL fit for a log: its scheme, host and port; the path and query (where calendar
+    services put their keys) and any credentials are left out."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return REDACTED
+    if not host:
+        return REDACTED
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{port}/{REDACTED}"
+
+
+class AccessLogRedactor(logging.Filter):
+    """Rewrites uvicorn's access log records (``client, method, path, version, status``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_path(args[2]), *args[3:])
+        return True
+
+
+def install_log_redaction() -> None:
+    """Apply the rules above to this process's loggers (idempotent)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogRedactor) for f in access.filters):
+        access.addFilter(AccessLogRedactor())
+    for name in _QUIET_LIBRARIES:
+        library = logging.getLogger(name)
+        if library.getEffectiveLevel() < logging.WARNING:
+            library.setLevel(logging.WARNING)

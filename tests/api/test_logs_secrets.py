@@ -1,0 +1,175 @@
+"""No secret reaches the server's log: a real server logging everything, every path exercised.
+
+The server runs under uvicorn with its access log on and every logger at DEBUG, as an operator
+chasing a problem would run it; the test then looks for each secret it created in the whole
+output (formatted records of every logger, the access log included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from convene.logs import redact_path, redact_url
+from convene.storage.db import Database
+from tests.api.conftest import make_app, make_settings, unused_socket
+from tests.calendars.ics_server import IcsServer
+from tests.storage.databases import fresh_postgres_database, migrated
+
+pytestmark = pytest.mark.postgres
+
+PASSWORD = "password-" + secrets.token_urlsafe(12)
+PASSCODE = "pc" + secrets.token_hex(4)
+ARGON2_HASH = "$argon2id$v=19$m=64,t=1,p=1$" + secrets.token_urlsafe(16)
+
+
+class _Everything(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+        if record.exc_info:
+            self.lines.append(logging.Formatter().formatException(record.exc_info))
+
+
+@pytest.fixture
+def everything() -> Iterator[_Everything]:
+    root = logging.getLogger()
+    handler = _Everything()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+@pytest.fixture
+def fresh_postgres(postgres_url: str) -> Iterator[str]:
+    """A database of its own: the accounts below must not meet other tests' rows."""
+    with fresh_postgres_database(postgres_url) as url:
+        yield migrated(url)
+
+
+async def test_no_secret_is_logged(
+    tmp_path: Path, fresh_postgres: str, everything: _Everything
+) -> None:
+    postgres_db_url = fresh_postgres
+    sock = unused_socket()
+    port = sock.getsockname()[1]
+    settings = make_settings(
+        tmp_path, postgres_db_url, port=port, calendars={"allow_private_addresses": True}
+    )
+    app = make_app(settings)
+    # As `convene serve` does: the app first, then uvicorn's own logging configuration.
+    config = uvicorn.Config(app, log_level="debug", access_log=True, lifespan="on")
+    server = uvicorn.Server(config)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # they do not propagate
+        logging.getLogger(name).addHandler(everything)
+    created: list[str] = [PASSWORD, PASSCODE, ARGON2_HASH]
+    calendar_key = secrets.token_urlsafe(16)
+    path_key = secrets.token_hex(12)
+    async with IcsServer() as web:
+        web.calendar(
+            f"/private/{path_key}/basic.ics",
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//T//T//EN\r\nEND:VCALENDAR\r\n",
+        )
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            while not server.started:
+                assert not serving.done(), "the server stopped during start-up"
+                await asyncio.sleep(0.02)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as http:
+                signup = await http.post(
+                    "/api/v1/auth/signup",
+                    json={"email": "ada@example.org", "password": PASSWORD, "display_name": "Ada"},
+                )
+                assert signup.status_code == 201, signup.text
+                csrf = {"X-CSRF-Token": signup.json()["csrf_token"]}
+                meeting = await http.post(
+                    "/api/v1/meetings", json={"passcode": PASSCODE}, headers=csrf
+                )
+                assert meeting.status_code == 201, meeting.text
+                join_url: str = meeting.json()["join_url"]
+                link_token = join_url.rsplit("/", 1)[1]
+                created.append(link_token)
+                await http.get(f"/api/v1/meetings/{link_token}")
+                await http.get(f"/j/{link_token}")
+                feed = (await http.post("/api/v1/users/me/feed", headers=csrf)).json()
+                feed_token = feed["url"].rsplit("/", 1)[1].removesuffix(".ics")
+                created.append(feed_token)
+                assert (await http.get(feed["url"].split(str(port), 1)[1])).status_code == 200
+                rsvp_token = secrets.token_urlsafe(16)
+                created.append(rsvp_token)
+                await http.get(f"/api/v1/rsvp/{secrets.token_hex(8)}/{rsvp_token}?answer=yes")
+                query_secret = secrets.token_urlsafe(16)
+                created.append(query_secret)
+                await http.get(f"/api/v1/meetings?token={query_secret}")
+                calendar_url = web.url(f"/private/{path_key}/basic.ics?key={calendar_key}")
+                created += [calendar_key, path_key]
+                added = await http.post(
+                    "/api/v1/users/me/calendars",
+                    json={"kind": "ics", "url": calendar_url},
+                    headers=csrf,
+                )
+                assert added.status_code == 201, added.text
+                # A wrong passcode, a wrong password: answers that are logged about.
+                await http.post(
+                    "/api/v1/auth/signin",
+                    json={"email": "ada@example.org", "password": PASSWORD + "x"},
+                )
+            # A statement that fails on PostgreSQL, carrying a password hash, logged as the
+            # server logs unexpected errors.
+            db: Database = app.state.db
+            with pytest.raises(DBAPIError) as failed:
+                async with db.session() as session:
+                    await session.execute(
+                        text("INSERT INTO no_such_table (h) VALUES (:h)"), {"h": ARGON2_HASH}
+                    )
+            logging.getLogger("convene.test").error("failed: %s", failed.value, exc_info=True)
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(serving, timeout=20)
+            sock.close()
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+                logging.getLogger(name).removeHandler(everything)
+    output = "\n".join(everything.lines)
+    assert "GET /api/v1/feeds/" in output  # the access log was on
+    assert "no_such_table" in output  # and the failed statement was logged
+    leaked = [s for s in created if s in output]
+    assert not leaked, f"secrets in the log: {leaked}"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/v1/feeds/u1/tok.ics", "/api/v1/feeds/…"),
+        ("/api/v1/rsvp/a1/tok?answer=yes", "/api/v1/rsvp/…?answer=…"),
+        ("/api/v1/meetings/tok/x", "/api/v1/meetings/…/x"),
+        ("/j/tok", "/j/…"),
+        ("/api/v1/meetings?key=s&x=1", "/api/v1/meetings?key=…&x=…"),
+        ("/api/v1/healthz", "/api/v1/healthz"),
+    ],
+)
+def test_paths_are_redacted(path: str, expected: str) -> None:
+    assert redact_path(path) == expected
+
+
+def test_urls_are_redacted_to_their_origin() -> None:
+    assert redact_url("https://u:p@cal.example.org:8443/k/x.ics?key=s") == (
+        "https://cal.example.org:8443/…"
+    )
