@@ -35,6 +35,7 @@ import recurring_ical_events  # type: ignore[import-untyped]
 from icalendar import Calendar, Component
 
 from convene.calendars.net import RemoteCalendarError
+from convene.calendars.salvage import salvage
 from convene.storage.calendars import BusyInterval
 
 __all__ = [
@@ -59,6 +60,8 @@ _WARNING_TEXT = {
     "calendar_zone": "the calendar's time zone ({names}) is unknown; its floating times were "
     "read in your own",
     "capped": "only the first {n} busy times were kept",
+    "truncated": "{n} event(s) cut off (a BEGIN without its END) were skipped",
+    "unreadable_event": "{n} event(s) that could not be read were skipped",
 }
 
 
@@ -94,6 +97,10 @@ class BusyRead:
             return None
         text = "; ".join(self.warnings)
         return text[0].upper() + text[1:] + "."
+
+
+def _text_of(data: bytes | str) -> str:
+    return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
 
 
 def parse_calendars(data: bytes | str) -> list[Calendar]:
@@ -147,11 +154,17 @@ def read_busy(
         for document in documents:
             try:
                 calendars = parse_calendars(document)
-            except RemoteCalendarError:
-                if strict:
-                    raise
-                skips.add("object")
-                continue
+            except RemoteCalendarError as exc:
+                # One broken event must not cost the others: keep what parses on its own.
+                rescued = salvage(_text_of(document)) if exc.reason == "malformed" else None
+                if rescued is None or not rescued.calendars:
+                    if strict:
+                        raise
+                    skips.add("object")
+                    continue
+                calendars = rescued.calendars
+                for reason, n in rescued.skipped.items():
+                    skips.counts[reason] += n
             for calendar in calendars:
                 _calendar_busy(calendar, start, end, zone, addresses, skips, collected)
         blocks = collected.result()

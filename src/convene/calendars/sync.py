@@ -286,6 +286,9 @@ class CalendarService:
         if first_read is not None:
             # The check was a complete read: keep it rather than fetching again.
             await self.db.calendars.claim(connection, self.clock.now())
+            if first_read.warnings:
+                # Counts and reasons only: an event's content is its owner's business.
+                log.info("calendar %s: %s", connection.id, first_read.warning)
             await self.db.calendars.replace_busy(
                 connection.id, first_read.blocks, warning=first_read.warning
             )
