@@ -219,7 +219,7 @@ async def test_names_are_normalised_and_impersonation_refused(server: RunningSer
     person = server.guest()
     await person.meeting_info(info["link_token"])
     dave = await SignalClient.connect(server, person)
-    await dave.join(info["link_token"], display_name="  Dave \t  Smith ")
+    await dave.join(info["link_token"], display_name="  Dave \u00a0  Smith ")
     seen = await host.wait_event(
         "participant.joined", lambda d: d["participant"]["id"] == dave.participant_id
     )

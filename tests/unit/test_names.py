@@ -19,6 +19,8 @@ from convene.storage.users import validate_display_name
         "Al\u200dice",  # zero-width joiner
         "\ufeffAlice",  # byte order mark
         "\x1b[31mAlice",  # an escape sequence
+        "tab\there",
+        "two\nlines",
         "Ali\ue000ce",  # private use
         "",
         "   ",
@@ -33,7 +35,7 @@ def test_refused(name: str) -> None:
 
 
 def test_normalised() -> None:
-    assert normalize_name("  Dave \t\n Smith ") == "Dave Smith"
+    assert normalize_name("  Dave \u00a0\u2003 Smith ") == "Dave Smith"
     assert normalize_name("\uff21lice") == "Alice"  # fullwidth A
     assert normalize_name("Jose\u0301") == "Jos\u00e9"  # composed
     assert normalize_name("Zoë 🎉") == "Zoë 🎉"

@@ -23,14 +23,15 @@ _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 def normalize_name(name: str, *, field: str = "display_name") -> str:
     """The name as it is stored and shown, or ``invalid_request`` (with ``field``) if refused."""
-    # Whitespace of any kind (tabs, new lines) becomes one space before anything is refused.
-    value = " ".join(unicodedata.normalize("NFKC", name).split())
+    # Tabs and new lines are control characters: refused, not collapsed.
+    value = unicodedata.normalize("NFKC", name)
     if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value):
         raise ConveneError(
             ErrorCode.INVALID_REQUEST,
             "a name may not contain control, formatting or invisible characters",
             {"field": field},
         )
+    value = " ".join(value.split())
     if not 1 <= len(value) <= NAME_MAX:
         raise ConveneError(
             ErrorCode.INVALID_REQUEST,
