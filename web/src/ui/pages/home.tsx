@@ -12,26 +12,30 @@ import { addDays, formatLocalDate, formatIsoDate, startOfDay, today } from "../.
 import { groupByDay } from "../../scheduling/layout";
 import { OccurrenceRow, useOccurrences } from "../scheduling/occurrences";
 import { Spinner, TopBar } from "./common";
+import { isolate } from "../../i18n";
+import { useT } from "../../i18n/hook";
 
 export function HomePage() {
   const info = useSession();
+  const t = useT();
   return (
     <div class="page">
       <TopBar current="home" />
-      {info === undefined ? <Spinner label="Loading…" /> : info === null ? <SignedOut /> : <SignedIn />}
+      {info === undefined ? <Spinner label={t("common.loading")} /> : info === null ? <SignedOut /> : <SignedIn />}
     </div>
   );
 }
 
 function SignedOut() {
+  const t = useT();
   return (
     <main class="home">
       <section class="hero">
-        <h1>Meetings in your browser</h1>
-        <p class="muted">Video meetings for up to 300 people. Nothing to install.</p>
+        <h1>{t("home.heroTitle")}</h1>
+        <p class="muted">{t("home.heroText", { count: 300 })}</p>
         <div class="row">
-          <a class="btn primary" href="/signin" onClick={linkHandler("/signin")} data-testid="goto-signin">Sign in</a>
-          <a class="btn" href="/signup" onClick={linkHandler("/signup")} data-testid="goto-signup">Sign up</a>
+          <a class="btn primary" href="/signin" onClick={linkHandler("/signin")} data-testid="goto-signin">{t("auth.signIn")}</a>
+          <a class="btn" href="/signup" onClick={linkHandler("/signup")} data-testid="goto-signup">{t("auth.signUp")}</a>
         </div>
       </section>
       <JoinByCode />
@@ -40,6 +44,7 @@ function SignedOut() {
 }
 
 function SignedIn() {
+  const t = useT();
   const [meetings, setMeetings] = useState<Meeting[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -56,10 +61,10 @@ function SignedIn() {
       </div>
       <Upcoming />
       <section class="card" aria-labelledby="my-meetings-title">
-        <h2 id="my-meetings-title">My meetings</h2>
+        <h2 id="my-meetings-title">{t("home.myMeetings")}</h2>
         {error && <p class="error" role="alert">{error}</p>}
-        {meetings === null && !error && <Spinner label="Loading meetings…" />}
-        {meetings?.length === 0 && <p class="muted">No meetings yet.</p>}
+        {meetings === null && !error && <Spinner label={t("home.loadingMeetings")} />}
+        {meetings?.length === 0 && <p class="muted">{t("home.noMeetings")}</p>}
         <ul class="meeting-list" data-testid="meeting-list">
           {meetings?.map((m) => <MeetingItem key={m.id} meeting={m} onDeleted={reload} />)}
         </ul>
@@ -77,19 +82,20 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
   const [waitingRoom, setWaitingRoom] = useState(true);
   const [allowGuests, setAllowGuests] = useState(true);
   const { busy, error, run } = useAction();
+  const t = useT();
 
   const [scheduling, setScheduling] = useState(false);
 
   if (!open) {
     return (
       <section class="card">
-        <h2>Start a meeting</h2>
+        <h2>{t("home.startMeeting")}</h2>
         <div class="start-actions">
           <button class="btn primary big" type="button" data-testid="new-meeting-button" onClick={() => setOpen(true)}>
-            New meeting
+            {t("home.newMeeting")}
           </button>
           <button class="btn big" type="button" data-testid="schedule-button" onClick={() => setScheduling(true)}>
-            Schedule
+            {t("home.schedule")}
           </button>
         </div>
         {scheduling && (
@@ -117,33 +123,33 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
 
   return (
     <form class="card form" onSubmit={create} data-testid="new-meeting-form" aria-labelledby="new-meeting-title">
-      <h2 id="new-meeting-title">New meeting</h2>
+      <h2 id="new-meeting-title">{t("home.newMeeting")}</h2>
       <label>
-        Title
-        <input type="text" maxLength={200} placeholder="My meeting" value={title} data-testid="new-meeting-title"
+        {t("home.title")}
+        <input type="text" maxLength={200} placeholder={t("home.titlePlaceholder")} value={title} data-testid="new-meeting-title"
           onInput={(e) => setTitle(e.currentTarget.value)} />
       </label>
       <label class="check">
         <input type="checkbox" checked={passcode} data-testid="new-meeting-passcode"
           onChange={(e) => setPasscode(e.currentTarget.checked)} />
-        Require a passcode when joining by code
+        {t("home.requirePasscode")}
       </label>
       <label class="check">
         <input type="checkbox" checked={waitingRoom} data-testid="new-meeting-waiting-room"
           onChange={(e) => setWaitingRoom(e.currentTarget.checked)} />
-        Waiting room
+        {t("home.waitingRoom")}
       </label>
       <label class="check">
         <input type="checkbox" checked={allowGuests} data-testid="new-meeting-allow-guests"
           onChange={(e) => setAllowGuests(e.currentTarget.checked)} />
-        Allow guests without an account
+        {t("home.allowGuests")}
       </label>
       {error && <p class="error" role="alert">{error}</p>}
       <div class="row">
         <button class="btn primary" type="submit" disabled={busy} data-testid="new-meeting-create">
-          {busy ? "Creating…" : "Create and enter"}
+          {busy ? t("auth.creating") : t("home.createAndEnter")}
         </button>
-        <button class="btn ghost" type="button" onClick={() => setOpen(false)}>Cancel</button>
+        <button class="btn ghost" type="button" onClick={() => setOpen(false)}>{t("common.cancel")}</button>
       </div>
     </form>
   );
@@ -161,6 +167,7 @@ const UPCOMING_DAYS = 7;
 /** The next seven days of scheduled meetings, in the user's zone. */
 function Upcoming() {
   const zone = useUserZone();
+  const t = useT();
   const first = today(zone);
   const from = Date.now();
   const to = startOfDay(addDays(first, UPCOMING_DAYS), zone).getTime();
@@ -178,15 +185,15 @@ function Upcoming() {
   return (
     <section class="card" aria-labelledby="upcoming-title" data-testid="upcoming">
       <div class="row between">
-        <h2 id="upcoming-title">Upcoming</h2>
+        <h2 id="upcoming-title">{t("home.upcoming")}</h2>
         <a href={`/calendar?view=list&date=${formatIsoDate(first)}`} onClick={linkHandler(`/calendar?view=list&date=${formatIsoDate(first)}`)}
           data-testid="upcoming-calendar-link">
-          Calendar
+          {t("nav.calendar")}
         </a>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
-      {live === null && !error && <Spinner label="Loading…" />}
-      {live?.length === 0 && <p class="muted" data-testid="upcoming-empty">Nothing scheduled in the next {UPCOMING_DAYS} days.</p>}
+      {live === null && !error && <Spinner label={t("common.loading")} />}
+      {live?.length === 0 && <p class="muted" data-testid="upcoming-empty">{t("home.nothingScheduled", { days: UPCOMING_DAYS })}</p>}
       {live && live.length > 0 && (
         <div data-testid="upcoming-list">
           {groupByDay(live, span, zone).map((g) => (
@@ -209,62 +216,64 @@ function Upcoming() {
 function JoinByCode() {
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const t = useT();
   const submit = (ev: Event) => {
     ev.preventDefault();
     const ref = parseMeetingRef(text);
     if (!ref) {
-      setError("Enter the 9-digit meeting code or paste the invite link.");
+      setError(t("home.codeInvalid"));
       return;
     }
     navigate(`/j/${ref.ref}`);
   };
   return (
     <form class="card form" onSubmit={submit} data-testid="join-code-form" aria-labelledby="join-code-title">
-      <h2 id="join-code-title">Join a meeting</h2>
+      <h2 id="join-code-title">{t("home.joinTitle")}</h2>
       <label>
-        Meeting code or link
+        {t("home.codeOrLink")}
         <input type="text" inputMode="numeric" autoComplete="off" placeholder="123 456 789" value={text}
           data-testid="join-code-input" onInput={(e) => setText(e.currentTarget.value)} />
       </label>
       {error && <p class="error" role="alert">{error}</p>}
-      <button class="btn" type="submit" data-testid="join-code-submit">Join</button>
+      <button class="btn" type="submit" data-testid="join-code-submit">{t("join.join")}</button>
     </form>
   );
 }
 
 function MeetingItem({ meeting, onDeleted }: { meeting: Meeting; onDeleted: () => void }) {
   const [copied, setCopied] = useState(false);
+  const t = useT();
   const invite = inviteText({ title: meeting.title, url: meeting.join_url, code: meeting.code, passcode: meeting.passcode });
   return (
     <li class="meeting-item" data-testid="meeting-list-item" data-meeting-code={meeting.code}>
       <div class="meeting-item-main">
-        <strong>{meeting.title}</strong>
+        <strong><bdi>{meeting.title}</bdi></strong>
         <span class="muted">
-          {formatCode(meeting.code)}
-          {meeting.passcode ? ` · passcode ${meeting.passcode}` : ""}
-          {meeting.status === "live" ? " · live now" : meeting.status === "ended" ? " · ended" : ""}
+          <bdi dir="ltr">{formatCode(meeting.code)}</bdi>
+          {meeting.passcode ? <>{" · "}{t("home.passcode")} <bdi dir="ltr">{meeting.passcode}</bdi></> : ""}
+          {meeting.status === "live" ? ` · ${t("home.liveNow")}` : meeting.status === "ended" ? ` · ${t("home.ended")}` : ""}
         </span>
         <pre class="invite-text" data-testid="meeting-invite-text">{invite}</pre>
       </div>
       <div class="row">
         <a class="btn primary" href={`/j/${meeting.link_token}`} onClick={linkHandler(`/j/${meeting.link_token}`)}
           data-testid="meeting-start">
-          {meeting.status === "live" ? "Join" : "Start"}
+          {meeting.status === "live" ? t("join.join") : t("home.startNow")}
         </a>
         <button class="btn" type="button" data-testid="copy-invite"
           onClick={async () => {
             setCopied(await copyText(invite));
             setTimeout(() => setCopied(false), 2000);
           }}>
-          <Icon name="copy" size={16} /> {copied ? "Copied" : "Copy invite"}
+          <Icon name="copy" size={16} /> {copied ? t("home.copied") : t("home.copyInvite")}
         </button>
-        <button class="btn ghost danger" type="button" aria-label={`Delete ${meeting.title}`}
+        <button class="btn ghost danger" type="button" aria-label={t("home.deleteLabel", { title: isolate(meeting.title) })}
           onClick={async () => {
-            if (!confirm(`Delete "${meeting.title}"? Anyone in it will be removed.`)) return;
+            if (!confirm(t("home.deleteConfirm", { title: isolate(meeting.title) }))) return;
             await rest.deleteMeeting(meeting.id).catch(() => undefined);
             onDeleted();
           }}>
-          Delete
+          {t("home.delete")}
         </button>
       </div>
     </li>
