@@ -22,11 +22,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 __all__ = [
     "AuthSettings",
     "CalendarSettings",
+    "ConnectionSettings",
     "IceSettings",
     "JanusSettings",
     "LimitSettings",
     "MailSettings",
     "MeetingSettings",
+    "QuotaSettings",
     "SchedulingSettings",
     "Secrets",
     "Settings",
@@ -105,6 +107,12 @@ class AuthSettings(BaseModel):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
+    # Email verification (docs/operations.md, "Email verification and quotas"). Off only for
+    # closed servers (accounts made by the operator, or behind SSO): with it off, whoever signs
+    # up with an address receives the invitations sent to it.
+    require_email_verification: bool = True
+    verification_link_hours: int = Field(default=48, ge=1)
+    verification_emails_per_hour: int = Field(default=3, ge=1)
 
 
 class MailSettings(BaseModel):
@@ -169,6 +177,24 @@ class LimitSettings(BaseModel):
     lookup_per_minute: int = Field(default=600, ge=1)
 
 
+class QuotaSettings(BaseModel):
+    """What one account, and the whole server, may create and send (docs/operations.md,
+    "Email verification and quotas"). Counted in the database, so they hold across nodes.
+    0 means no limit."""
+
+    meetings_per_day: int = Field(default=200, ge=0)
+    meetings_existing: int = Field(default=2000, ge=0)
+    schedules_per_day: int = Field(default=200, ge=0)
+    invitees_per_schedule: int = Field(default=200, ge=0)
+    emails_per_hour: int = Field(default=300, ge=0)
+    server_meetings_per_day: int = Field(default=20_000, ge=0)
+    server_emails_per_hour: int = Field(default=5000, ge=0)
+    # Accounts whose address is not verified yet (they send no invitation emails at all).
+    unverified_meetings_per_day: int = Field(default=20, ge=0)
+    unverified_meetings_existing: int = Field(default=20, ge=0)
+    unverified_schedules_per_day: int = Field(default=20, ge=0)
+
+
 class ConnectionSettings(BaseModel):
     """HTTP and signaling connection limits (see docs/operations.md, "Connections")."""
 
@@ -215,6 +241,7 @@ class Settings(BaseSettings):
     calendars: CalendarSettings = CalendarSettings()
     limits: LimitSettings = LimitSettings()
     connections: ConnectionSettings = ConnectionSettings()
+    quotas: QuotaSettings = QuotaSettings()
 
     @classmethod
     def settings_customise_sources(
