@@ -230,7 +230,16 @@ async def test_names_are_normalised_and_impersonation_refused(server: RunningSer
     twin = await SignalClient.connect(server, other)
     reply = await twin.join(info["link_token"])
     assert reply["snapshot"]["self"]["guest"] is False
-    for c in (host, guest, dave, twin):
+    # The owner's name stays theirs while they are away.
+    await host.request("leave")
+    await guest.wait_event("participant.left")
+    person = server.guest()
+    await person.meeting_info(info["link_token"])
+    eve = await SignalClient.connect(server, person)
+    with pytest.raises(SignalError) as exc:
+        await eve.join(info["link_token"], display_name="ALICE")
+    assert exc.value.code == "name_taken"
+    for c in (host, guest, dave, twin, eve):
         await c.close()
 
 

@@ -63,6 +63,8 @@ class MeetingState:
     # May a guest become host when only guests remain (meetings.guest_succession)? When not, the
     # meeting goes on without a host and the next signed-in person admitted takes the role.
     guest_succession: bool = False
+    # The owner's account name: no guest may take it, present or not.
+    owner_name: str = ""
 
     def info(self) -> MeetingInfo:
         return MeetingInfo(
@@ -244,13 +246,16 @@ class Room:
         return user_id is not None and user_id == self.meeting.owner
 
     def check_name_free(self, display_name: str, *, guest: bool) -> None:
-        """A guest may not take the name of someone present or waiting (compared by
-        :func:`~convene.protocol.names.name_key`); signed-in people may share a name, since
+        """A guest may not take the name of someone present or waiting, nor the owner's (compared
+        by :func:`~convene.protocol.names.name_key`); signed-in people may share a name, since
         their accounts tell them apart."""
         if not guest:
             return
         key = name_key(display_name)
-        if any(name_key(p.display_name) == key for p in self.participants.values()):
+        taken = [p.display_name for p in self.participants.values()]
+        if self.meeting.owner_name:
+            taken.append(self.meeting.owner_name)
+        if any(name_key(name) == key for name in taken):
             raise ConveneError(
                 ErrorCode.NAME_TAKEN,
                 "someone in this meeting already uses that name: choose another",
