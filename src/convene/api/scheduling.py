@@ -25,9 +25,10 @@ from pydantic import (
 
 from convene.api.deps import API_PREFIX, CurrentUser, SettingsDep
 from convene.api.errors import ERROR_RESPONSES
-from convene.api.schemas import Passcode, Title
+from convene.api.schemas import Email, Passcode, Title
 from convene.clock import Clock
 from convene.protocol.errors import ConveneError, ErrorCode
+from convene.quotas import Quotas
 from convene.scheduling.conflicts import Interval, Slot
 from convene.scheduling.recurrence import RecurrenceSpec, parse_rrule
 from convene.scheduling.service import (
@@ -43,7 +44,7 @@ from convene.scheduling.setup import schedules_changed
 from convene.storage.db import Database
 from convene.storage.schedules import AGENDA_MAX, DURATION_MAX, AttendeeRecord, ScheduleRecord
 from convene.storage.user_settings import DAY_KEYS, SettingsChanges, UserSettingsRecord
-from convene.storage.users import EMAIL_MAX, UserRecord
+from convene.storage.users import UserRecord
 
 __all__ = [
     "CalendarSettingsOut",
@@ -115,7 +116,6 @@ def _hhmm(value: object) -> object:
 LocalDateTime = Annotated[datetime, BeforeValidator(_local_datetime)]
 Instant = Annotated[datetime, BeforeValidator(_instant)]
 HourMinute = Annotated[time, BeforeValidator(_hhmm)]
-Email = Annotated[str, StringConstraints(min_length=3, max_length=EMAIL_MAX + 20)]
 TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Agenda = Annotated[str, StringConstraints(max_length=AGENDA_MAX + 100)]
 Duration = Annotated[int, Field(ge=1, le=DURATION_MAX)]
@@ -369,7 +369,7 @@ class ExceptionOut(BaseModel):
 def _role(user: UserRecord, record: ScheduleRecord) -> Role:
     if record.organizer_id == user.id:
         return "organizer"
-    mine = record.attendee_for(user_id=user.id, email=user.email)
+    mine = record.attendee_for(user_id=user.id, email=user.claimed_email)
     return "cohost" if mine is not None and mine.cohost else "attendee"
 
 
@@ -400,7 +400,7 @@ class ScheduleOut(BaseModel):
     @classmethod
     def of(cls, record: ScheduleRecord, user: UserRecord, base_url: str) -> ScheduleOut:
         role = _role(user, record)
-        mine = record.attendee_for(user_id=user.id, email=user.email)
+        mine = record.attendee_for(user_id=user.id, email=user.claimed_email)
         organiser = role == "organizer"
         return cls(
             id=record.id,
@@ -481,6 +481,11 @@ class ConflictOut(BaseModel):
     source: Literal["schedule", "calendar"]
     title: str | None = Field(description="when the caller may see which meeting")
     schedule_id: str | None = Field(description="when the caller may see which meeting")
+    calendars: list[str] = Field(
+        default=[],
+        description="source calendar: the labels of the caller's own connected calendars "
+        "holding this time (one entry for several calendars busy at the same time)",
+    )
     busy_recurrence_id: datetime | None
     busy_start: datetime
     busy_end: datetime
@@ -511,6 +516,7 @@ class ConflictList(BaseModel):
                     source="schedule" if busy.kind == "schedule" else "calendar",
                     title=busy.title,
                     schedule_id=None if hidden else busy.schedule_id,
+                    calendars=list(busy.calendars),
                     busy_recurrence_id=None if hidden else busy.recurrence_id,
                     busy_start=busy.start,
                     busy_end=busy.end,
@@ -618,6 +624,7 @@ class BusyOut(BaseModel):
     schedule_id: str | None = Field(description="when the caller may see which meeting")
     recurrence_id: datetime | None
     title: str | None = Field(description="when the caller may see which meeting")
+    calendars: list[str] = Field(default=[], description="see ConflictOut.calendars")
 
 
 class NestedConflictOut(BaseModel):
@@ -656,6 +663,7 @@ class ConflictsOut(BaseModel):
                         schedule_id=c.schedule_id,
                         recurrence_id=c.busy_recurrence_id,
                         title=c.title,
+                        calendars=c.calendars,
                     ),
                 )
                 for item, c in zip(report.conflicts, flat.conflicts, strict=True)
@@ -699,7 +707,19 @@ async def create_schedule(
     settings: SettingsDep,
 ) -> ScheduleOut:
     """Schedule a meeting (the signed-in user organises and hosts it)."""
-    record = await service.create(user, body.to_new())
+    draft = body.to_new()
+    quotas, now = Quotas(service.db, settings.quotas), service.clock.now()
+    await quotas.check_schedule(user, len(draft.invitees), now)
+    await quotas.check_emails(
+        user,
+        len(draft.invitees),
+        now,
+        require_verified=settings.auth.require_email_verification,
+    )
+    record = await service.create(user, draft)
+    await quotas.use("schedules", user, now)
+    await quotas.use("meetings", user, now)
+    await quotas.use("emails", user, now, len(record.attendees))
     schedules_changed(request.app)
     return ScheduleOut.of(record, user, settings.base_url)
 
@@ -789,9 +809,19 @@ async def update_schedule(
 ) -> ScheduleOut:
     """Edit one occurrence, this and the following ones (answers the new schedule that carries
     them), or the whole series (organiser only)."""
-    record = await service.update(
-        user, schedule_id, body.to_edit(), scope=body.scope, occurrence=body.occurrence
+    edit = body.to_edit()
+    quotas, now = Quotas(service.db, settings.quotas), service.clock.now()
+    # A change is mailed to every invitee: it counts against the email quotas.
+    mailed = len(edit["invitees"]) if "invitees" in edit else None
+    if mailed is None:
+        mailed = len((await service.organised(user, schedule_id)).attendees)
+    await quotas.check_emails(
+        user, mailed, now, require_verified=settings.auth.require_email_verification
     )
+    record = await service.update(
+        user, schedule_id, edit, scope=body.scope, occurrence=body.occurrence
+    )
+    await quotas.use("emails", user, now, len(record.attendees))
     schedules_changed(request.app)
     return ScheduleOut.of(record, user, settings.base_url)
 

@@ -50,7 +50,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True, slots=True)
 class Busy:
     """One busy interval and where it comes from: an occurrence of a schedule (``schedule_id``,
-    ``recurrence_id``, ``title``) or a block of a connected calendar (``connection_id``)."""
+    ``recurrence_id``, ``title``) or a block of connected calendars (``connection_ids``, and
+    their labels in ``calendars`` once the service has named them for someone allowed to see
+    them). Blocks of several calendars holding the very same time are one entry
+    (:func:`find_conflicts`)."""
 
     start: datetime
     end: datetime
@@ -59,6 +62,15 @@ class Busy:
     recurrence_id: datetime | None = None
     title: str | None = None
     connection_id: str | None = None
+    connection_ids: tuple[str, ...] = ()
+    calendars: tuple[str, ...] = ()
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The connected calendars (ids) this busy time comes from."""
+        if self.connection_ids:
+            return self.connection_ids
+        return (self.connection_id,) if self.connection_id else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,15 +214,37 @@ def find_conflicts(
     ignore: Collection[str] = (),
 ) -> list[Conflict]:
     """Every (person, candidate occurrence, busy interval) that overlap, by occurrence then
-    person. ``ignore``: schedule ids not to count (the schedule being edited)."""
+    person. ``ignore``: schedule ids not to count (the schedule being edited). Busy blocks of
+    several connected calendars with the same interval are one conflict naming them all."""
     found: list[Conflict] = []
     for occurrence in candidate:
         for person, index in people.items():
+            blocks: dict[Interval, int] = {}  # interval -> its entry in found
             for busy in index.overlapping(occurrence.start_utc, occurrence.end_utc):
                 if busy.schedule_id is not None and busy.schedule_id in ignore:
                     continue
+                if busy.kind == "busy_block":
+                    at = blocks.get((busy.start, busy.end))
+                    if at is not None:
+                        found[at] = Conflict(person, occurrence, _joined(found[at].busy, busy))
+                        continue
+                    blocks[(busy.start, busy.end)] = len(found)
                 found.append(Conflict(person=person, occurrence=occurrence, busy=busy))
     return found
+
+
+def _joined(first: Busy, second: Busy) -> Busy:
+    """One busy block standing for two calendars' blocks of the same interval."""
+    sources = tuple(dict.fromkeys((*first.sources, *second.sources)))
+    calendars = tuple(dict.fromkeys((*first.calendars, *second.calendars)))
+    return Busy(
+        start=first.start,
+        end=first.end,
+        kind="busy_block",
+        connection_id=sources[0] if sources else None,
+        connection_ids=sources,
+        calendars=calendars,
+    )
 
 
 # ------------------------------------------------------------------------------------------------

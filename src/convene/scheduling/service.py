@@ -27,7 +27,7 @@ import gc
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypedDict
 
@@ -588,12 +588,22 @@ class SchedulingService:
         visible: set[str] = set()
         if others and asker.user_id is not None:
             visible.update(await self.db.schedules.involving(asker.user_id, asker.email, others))
+        # The asker's own connected calendars are named by their labels; others' never are.
+        labels: dict[str, str] = {}
+        if asker.user_id is not None and any(
+            c.person == asker.key and c.busy.kind == "busy_block" for c in found
+        ):
+            mine = await self.db.calendars.for_user(asker.user_id)
+            labels = {str(c.id): c.name for c in mine}
         by_key = {p.key: p for p in people}
         items: list[ConflictItem] = []
         for conflict in found:
             busy = conflict.busy
             if conflict.person != asker.key and busy.schedule_id not in visible:
                 busy = Busy(start=busy.start, end=busy.end, kind=busy.kind)
+            elif busy.kind == "busy_block":
+                named = tuple(labels[i] for i in busy.sources if i in labels)
+                busy = replace(busy, calendars=named)
             items.append(ConflictItem(by_key[conflict.person], conflict.occurrence, busy))
         return ConflictReport(asker.key, items, len(candidate), checked_until, truncated)
 
@@ -768,7 +778,7 @@ class SchedulingService:
     ) -> Literal["organizer", "attendee"] | None:
         if record.organizer_id == user.id:
             return "organizer"
-        if record.attendee_for(user_id=user.id, email=user.email) is not None:
+        if record.attendee_for(user_id=user.id, email=user.claimed_email) is not None:
             return "attendee"
         return None
 
@@ -847,7 +857,7 @@ class SchedulingService:
     ) -> tuple[ScheduleRecord, AttendeeRecord, ConflictReport]:
         """The signed-in invitee's answer, with what accepting overlaps in their calendar."""
         record = await self.db.schedules.get(schedule_id)
-        attendee = record.attendee_for(user_id=user.id, email=user.email) if record else None
+        attendee = record.attendee_for(user_id=user.id, email=user.claimed_email) if record else None
         if record is None or attendee is None:
             if record is not None and record.organizer_id == user.id:
                 raise ConveneError(
@@ -897,7 +907,7 @@ class SchedulingService:
             role = self.role_of(user, record)
             if role is None:
                 continue
-            attendee = record.attendee_for(user_id=user.id, email=user.email)
+            attendee = record.attendee_for(user_id=user.id, email=user.claimed_email)
             for occurrence in occurrences(record, start, end, limit=limit):
                 partstat = (
                     attendee.partstat_for(occurrence.recurrence_id_utc)

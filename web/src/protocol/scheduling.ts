@@ -187,6 +187,8 @@ export interface Conflict {
   /** Only when the caller may see which meeting it is. */
   title: string | null;
   schedule_id: string | null;
+  /** The labels of the caller's own connected calendars holding this time (else empty). */
+  calendars?: string[];
   busy_recurrence_id: string | null;
   busy_start: string;
   busy_end: string;

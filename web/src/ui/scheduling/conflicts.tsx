@@ -8,7 +8,10 @@ import { formatRange, sameDate, toLocal } from "../../scheduling/time";
 const SHOWN = 12;
 
 function what(c: Conflict): string {
-  if (c.source === "calendar") return "a busy time in another calendar";
+  if (c.source === "calendar") {
+    const labels = c.calendars ?? [];
+    return labels.length > 0 ? `a busy time in ${labels.map((l) => `“${l}”`).join(" and ")}` : "a busy time in another calendar";
+  }
   return c.title ? `“${c.title}”` : "another meeting";
 }
 
