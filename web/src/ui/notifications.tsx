@@ -6,6 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { NotificationClient } from "../protocol/notifications";
 import type { Notification as ConveneNotification } from "../protocol/types";
+import { useT } from "../i18n/hook";
 import { Icon } from "./icons";
 import { openUrl } from "./router";
 import { useSession } from "./session";
@@ -51,6 +52,7 @@ function showSystemNotification(n: ConveneNotification): void {
 /** `raised`: above the meeting's control bar. */
 export function NotificationCenter({ raised = false }: { raised?: boolean }) {
   const info = useSession();
+  const t = useT();
   const [items, setItems] = useState<ConveneNotification[]>([]);
   const signedIn = !!info;
 
@@ -80,7 +82,7 @@ export function NotificationCenter({ raised = false }: { raised?: boolean }) {
 
   const dismiss = (id: string) => setItems((list) => list.filter((x) => x.id !== id));
   return (
-    <div class={`notices ${raised ? "raised" : ""}`} aria-live="polite" aria-label="Notifications">
+    <div class={`notices ${raised ? "raised" : ""}`} aria-live="polite" aria-label={t("notifications.label")}>
       {items.map((n) => (
         <div key={n.id} class={`notice ${n.kind}`} role="status" data-testid="notification-toast" data-kind={n.kind}>
           <div class="notice-text">
@@ -94,10 +96,10 @@ export function NotificationCenter({ raised = false }: { raised?: boolean }) {
                   dismiss(n.id);
                   openUrl(n.url!);
                 }}>
-                Join
+                {t("join.join")}
               </button>
             )}
-            <button type="button" class="round small ghost" aria-label="Dismiss" data-testid="notification-dismiss"
+            <button type="button" class="round small ghost" aria-label={t("notifications.dismiss")} data-testid="notification-dismiss"
               onClick={() => dismiss(n.id)}>
               <Icon name="close" size={16} />
             </button>
