@@ -41,6 +41,8 @@ def make_settings(tmp_path: Path, db_url: str, **overrides: Any) -> Settings:
         "data_dir": tmp_path,
         "database_url": db_url,
         "web_dir": tmp_path / "web",
+        # Most tests sign up and invite at once; tests/api/test_verification.py turns it on.
+        "auth": {"require_email_verification": False},
     }
     values.update(overrides)
     return Settings(**values)

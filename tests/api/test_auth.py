@@ -34,7 +34,7 @@ async def test_sign_up_signs_in_with_a_hashed_token_cookie(api: Api, app: FastAP
     body = response.json()
     assert body["user"]["email"] == "ada@example.org"
     assert body["user"]["display_name"] == "Ada"
-    assert set(body["user"]) == {"id", "email", "display_name", "created_at"}
+    assert set(body["user"]) == {"id", "email", "display_name", "created_at", "email_verified"}
     assert len(body["csrf_token"]) >= 32
 
     cookie = response.headers["set-cookie"]

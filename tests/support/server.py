@@ -127,6 +127,8 @@ async def running_server(
         "port": port,
         "web_dir": data_dir / "web",
         "janus": janus or janus_settings(),
+        # Scenarios sign up and invite at once; tests/api/test_verification.py turns it on.
+        "auth": {"require_email_verification": False},
     }
     values.update(overrides)
     settings = Settings(**values)

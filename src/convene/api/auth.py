@@ -1,6 +1,9 @@
-"""``/auth``: sign-up, sign-in, sign-out and the current session."""
+"""``/auth``: sign-up, sign-in, sign-out, the current session and email verification."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -16,7 +19,7 @@ from convene.api.deps import (
     SettingsDep,
 )
 from convene.api.errors import ERROR_RESPONSES
-from convene.api.schemas import SessionOut, SignIn, SignUp, UserOut
+from convene.api.schemas import SessionOut, SignIn, SignUp, UserOut, VerifyEmail
 from convene.auth.sessions import (
     SESSION_COOKIE,
     IssuedSession,
@@ -25,11 +28,23 @@ from convene.auth.sessions import (
     end_session,
     set_session_cookie,
 )
+from convene.auth.verification import send_confirmation, verify
+from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.protocol.errors import ConveneError, ErrorCode
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], responses=ERROR_RESPONSES)
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now
+
+
+def _wake_mail(request: Request) -> Callable[[], None]:
+    background = request.app.state.background
+    return lambda: background.wake(MAIL_JOB) if background is not None else None
 
 
 def _signed_in(response: Response, issued: IssuedSession, settings: SettingsDep) -> SessionOut:
@@ -39,6 +54,7 @@ def _signed_in(response: Response, issued: IssuedSession, settings: SettingsDep)
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED)
 async def sign_up(
+    request: Request,
     body: SignUp,
     response: Response,
     _origin: OriginChecked,
@@ -53,9 +69,15 @@ async def sign_up(
         raise ConveneError(ErrorCode.FORBIDDEN, "Sign-up is disabled on this server.")
     limits.signup.hit(ip)
     password_hash = await passwords.hash_async(body.password)
+    verifying = settings.auth.require_email_verification
     user = await db.users.create(
-        email=body.email, display_name=body.display_name, password_hash=password_hash
+        email=body.email,
+        display_name=body.display_name,
+        password_hash=password_hash,
+        verified=not verifying,
     )
+    if verifying:
+        await send_confirmation(db, settings, user, now=_now(request), wake=_wake_mail(request))
     return _signed_in(response, await create_session(db, user.id, settings), settings)
 
 
@@ -101,3 +123,30 @@ async def get_session(session: OptionalSession) -> SessionOut:
     if session is None:
         raise ConveneError(ErrorCode.AUTH_REQUIRED, "Not signed in.")
     return SessionOut(user=UserOut.of(session.user), csrf_token=session.csrf_token)
+
+
+@router.post("/verify")
+async def verify_email(
+    request: Request,
+    body: VerifyEmail,
+    _origin: OriginChecked,
+    db: DB,
+    limits: Limits,
+    ip: ClientIP,
+) -> UserOut:
+    """Follow a confirmation link: the token from ``/verify?token=...``. Works signed out (the
+    link may be opened in another browser); single use. Attempts are limited per address."""
+    limits.signin.hit(f"verify|{ip}")
+    return UserOut.of(await verify(db, body.token, now=_now(request)))
+
+
+@router.post("/verify/resend", status_code=status.HTTP_202_ACCEPTED)
+async def resend_verification(
+    request: Request, session: CurrentSession, db: DB, settings: SettingsDep
+) -> UserOut:
+    """Send the signed-in user a new confirmation link (a few per hour at most)."""
+    user = session.user
+    if user.email_verified:
+        return UserOut.of(user)
+    await send_confirmation(db, settings, user, now=_now(request), wake=_wake_mail(request))
+    return UserOut.of(user)

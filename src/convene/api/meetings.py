@@ -31,6 +31,7 @@ from convene.api.schemas import (
 from convene.auth.sessions import new_guest_key, set_guest_cookie
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId
+from convene.quotas import Quotas
 from convene.storage.meetings import MeetingChanges, MeetingRecord, new_passcode
 from convene.storage.users import UserRecord
 
@@ -72,9 +73,11 @@ async def _hosted(db: DB, meeting_id: str, user: UserRecord) -> MeetingRecord:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_meeting(
-    body: MeetingCreate, user: CurrentUser, db: DB, settings: SettingsDep
+    request: Request, body: MeetingCreate, user: CurrentUser, db: DB, settings: SettingsDep
 ) -> MeetingOut:
-    """Create a meeting hosted by the signed-in user."""
+    """Create a meeting hosted by the signed-in user (within the meeting quotas)."""
+    quotas, now = Quotas(db, settings.quotas), request.app.state.clock.now()
+    await quotas.check_meeting(user, now)
     meeting = await db.meetings.create(
         host_id=user.id,
         title=body.title or f"{user.display_name}'s meeting"[:200],
@@ -86,6 +89,7 @@ async def create_meeting(
         mute_on_entry=body.mute_on_entry,
         allow_self_unmute=body.allow_self_unmute,
     )
+    await quotas.use("meetings", user, now)
     return MeetingOut.of(meeting, settings.base_url)
 
 

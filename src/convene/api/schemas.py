@@ -36,6 +36,7 @@ __all__ = [
     "SignUp",
     "UserOut",
     "UserUpdate",
+    "VerifyEmail",
 ]
 
 T = TypeVar("T")
@@ -80,8 +81,12 @@ class SignUp(RequestModel):
 
 
 class SignIn(RequestModel):
-    email: Annotated[str, StringConstraints(min_length=1, max_length=EMAIL_MAX + 20)]
+    email: Email
     password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
+
+
+class VerifyEmail(RequestModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class UserUpdate(RequestModel):
@@ -119,6 +124,10 @@ class UserOut(BaseModel):
     email: str
     display_name: str
     created_at: datetime
+    email_verified: bool = Field(
+        description="false: a confirmation link was sent; invitations to the address stay "
+        "hidden and none can be sent until it is followed"
+    )
 
     @classmethod
     def of(cls, user: UserRecord) -> UserOut:
@@ -127,6 +136,7 @@ class UserOut(BaseModel):
             email=user.email,
             display_name=user.display_name,
             created_at=user.created_at,
+            email_verified=user.email_verified,
         )
 
 

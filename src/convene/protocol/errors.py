@@ -28,6 +28,9 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
     EMAIL_TAKEN = "email_taken"
+    EMAIL_NOT_VERIFIED = "email_not_verified"
+    VERIFICATION_INVALID = "verification_invalid"
+    QUOTA_EXCEEDED = "quota_exceeded"
     # Meetings and admission.
     NOT_FOUND = "not_found"
     MEETING_NOT_FOUND = "meeting_not_found"
@@ -66,6 +69,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.EMAIL_TAKEN: 409,
+    ErrorCode.EMAIL_NOT_VERIFIED: 403,
+    ErrorCode.VERIFICATION_INVALID: 400,
+    ErrorCode.QUOTA_EXCEEDED: 429,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.MEETING_NOT_FOUND: 404,
     ErrorCode.MEETING_ENDED: 410,

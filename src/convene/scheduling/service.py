@@ -857,7 +857,9 @@ class SchedulingService:
     ) -> tuple[ScheduleRecord, AttendeeRecord, ConflictReport]:
         """The signed-in invitee's answer, with what accepting overlaps in their calendar."""
         record = await self.db.schedules.get(schedule_id)
-        attendee = record.attendee_for(user_id=user.id, email=user.claimed_email) if record else None
+        attendee = (
+            record.attendee_for(user_id=user.id, email=user.claimed_email) if record else None
+        )
         if record is None or attendee is None:
             if record is not None and record.organizer_id == user.id:
                 raise ConveneError(

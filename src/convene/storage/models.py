@@ -51,8 +51,10 @@ __all__ = [
     "ChatMessageRow",
     "ConsumerCursorRow",
     "EmailOutboxRow",
+    "EmailVerificationRow",
     "MeetingRow",
     "ParticipationRow",
+    "QuotaUsageRow",
     "ReminderRow",
     "ScheduleChangeRow",
     "ScheduleExceptionRow",
@@ -116,6 +118,47 @@ class UserRow(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the owner of the address proved it (followed the confirmation link; or the account
+    # was made by the operator, or existed before verification did). NULL: not verified.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailVerificationRow(Base):
+    """A confirmation link sent to an account's address: single use, expiring."""
+
+    __tablename__ = "email_verifications"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # SHA-256 of the token in the link: a leaked database verifies no one.
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # The address the link was sent to: a link confirms that address only.
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QuotaUsageRow(Base):
+    """One use of a quota (a meeting created, emails sent), counted in a sliding window."""
+
+    __tablename__ = "quota_usage"
+
+    id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    # meetings, schedules, emails
+    kind: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    amount: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_quota_usage_kind_created_at", "kind", "created_at"),
+        Index("ix_quota_usage_user_id_kind_created_at", "user_id", "kind", "created_at"),
+    )
 
 
 class AuthSessionRow(Base):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal, NewType, TypedDict, TypeVar, cast, get_args
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, false, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -468,10 +468,15 @@ class ScheduleStore:
             return set()
         found: set[ScheduleId] = set()
         async with self._db.session() as session:
+            # An address is the account's to be found by once verified (convene.auth.verification).
+            verified = await session.scalar(
+                select(UserRow.email_verified_at).where(UserRow.id == key)
+            )
+            by_email = AttendeeRow.email == email if verified is not None else false()
             for batch in _chunks(sorted(keys)):
                 invited = select(AttendeeRow.schedule_id).where(
                     AttendeeRow.schedule_id.in_(batch),
-                    or_(AttendeeRow.user_id == key, AttendeeRow.email == email),
+                    or_(AttendeeRow.user_id == key, by_email),
                 )
                 rows = await session.scalars(
                     select(ScheduleRow.id).where(
@@ -499,11 +504,17 @@ class ScheduleStore:
         if key is None or limit <= 0:
             return []
         async with self._db.session() as session:
-            email = await session.scalar(select(UserRow.email).where(UserRow.id == key))
-            if email is None:
+            account = (
+                await session.execute(
+                    select(UserRow.email, UserRow.email_verified_at).where(UserRow.id == key)
+                )
+            ).first()
+            if account is None:
                 return []
+            # An unverified account is not found by its address (convene.auth.verification).
+            by_email = AttendeeRow.email == account[0] if account[1] is not None else false()
             attending = select(AttendeeRow.schedule_id).where(
-                or_(AttendeeRow.user_id == key, AttendeeRow.email == email)
+                or_(AttendeeRow.user_id == key, by_email)
             )
             if not include_declined:
                 attending = attending.where(AttendeeRow.partstat != "DECLINED")
@@ -528,7 +539,10 @@ class ScheduleStore:
             for batch in _chunks(sorted(clean)):
                 rows = await session.execute(
                     select(UserRow.email, UserRow.id, UserRow.display_name).where(
-                        UserRow.email.in_(batch)
+                        UserRow.email.in_(batch),
+                        # Only a verified address leads to its account: signing up with
+                        # someone's address must not claim their invitations.
+                        UserRow.email_verified_at.is_not(None),
                     )
                 )
                 for email, uid, name in rows:

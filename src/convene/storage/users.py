@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import UserId
 from convene.protocol.names import normalize_name
 from convene.storage._common import invalid, parse_uuid, utcnow
-from convene.storage.models import UserRow
+from convene.storage.models import EmailVerificationRow, UserRow
 
 if TYPE_CHECKING:
     from convene.storage.db import Database
@@ -35,8 +35,9 @@ __all__ = [
 EMAIL_MAX = 254
 DISPLAY_NAME_MAX = 64
 # Deliberately loose: one "@", something on each side, a dot in the domain, no spaces. The only
-# real test of an address is mail reaching it.
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+# real test of an address is mail reaching it. Control characters (NUL above all, which
+# PostgreSQL cannot store in text) are never part of an address.
+_EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,13 @@ class UserRecord:
     email: str
     display_name: str
     created_at: datetime
+    email_verified: bool = False
+
+    @property
+    def claimed_email(self) -> str | None:
+        """The address this account may be found by (invitations to it are theirs): only a
+        verified one, so that signing up with someone else's address claims nothing."""
+        return self.email if self.email_verified else None
 
 
 def normalize_email(email: str) -> str:
@@ -69,6 +77,7 @@ def user_record(row: UserRow) -> UserRecord:
         email=row.email,
         display_name=row.display_name,
         created_at=row.created_at,
+        email_verified=row.email_verified_at is not None,
     )
 
 
@@ -78,14 +87,19 @@ class UserStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, *, email: str, display_name: str, password_hash: str) -> UserRecord:
-        """Add an account. Raises ``email_taken`` when the (normalised) email is in use."""
+    async def create(
+        self, *, email: str, display_name: str, password_hash: str, verified: bool = False
+    ) -> UserRecord:
+        """Add an account (``verified``: its address is known to be the owner's). Raises
+        ``email_taken`` when the (normalised) email is in use."""
+        now = utcnow()
         row = UserRow(
             id=uuid.uuid4(),
             email=normalize_email(email),
             display_name=validate_display_name(display_name),
             password_hash=password_hash,
-            created_at=utcnow(),
+            created_at=now,
+            email_verified_at=now if verified else None,
         )
         try:
             async with self._db.session() as session:
@@ -144,6 +158,65 @@ class UserStore:
                 return False
             row.password_hash = password_hash
             return True
+
+    async def add_verification(
+        self, user_id: UserId, token_hash: bytes, *, email: str, now: datetime, expires: datetime
+    ) -> None:
+        """Record a confirmation link sent to ``email`` (only the token's hash is kept)."""
+        key = parse_uuid(user_id)
+        if key is None:
+            return
+        async with self._db.session() as session:
+            session.add(
+                EmailVerificationRow(
+                    id=uuid.uuid4(),
+                    token_hash=token_hash,
+                    user_id=key,
+                    email=email,
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
+
+    async def verifications_since(self, user_id: UserId, since: datetime) -> int:
+        """How many confirmation links were sent to this account since ``since``."""
+        key = parse_uuid(user_id)
+        if key is None:
+            return 0
+        async with self._db.session() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(EmailVerificationRow)
+                .where(
+                    EmailVerificationRow.user_id == key,
+                    EmailVerificationRow.created_at >= since,
+                )
+            )
+            return int(count or 0)
+
+    async def use_verification(self, token_hash: bytes, *, now: datetime) -> UserRecord | None:
+        """Spend a confirmation link: the account it verified, or None when the link is
+        unknown, used, expired, or for an address the account no longer has. Single use even
+        when two requests race (the row is marked used by a conditional UPDATE)."""
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(EmailVerificationRow).where(EmailVerificationRow.token_hash == token_hash)
+            )
+            if row is None or row.used_at is not None or row.expires_at <= now:
+                return None
+            spent = await session.execute(
+                update(EmailVerificationRow)
+                .where(EmailVerificationRow.id == row.id, EmailVerificationRow.used_at.is_(None))
+                .values(used_at=now)
+            )
+            if getattr(spent, "rowcount", 0) != 1:
+                return None
+            user = await session.get(UserRow, row.user_id)
+            if user is None or user.email != row.email:
+                return None
+            if user.email_verified_at is None:
+                user.email_verified_at = now
+            return user_record(user)
 
     async def delete(self, user_id: UserId) -> bool:
         """Delete the account with its sessions and the meetings it hosts."""
