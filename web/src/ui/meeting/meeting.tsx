@@ -9,6 +9,7 @@ import { isHostView } from "../../protocol/rest";
 import { isToastCurrent, type Room, type Toast } from "../../room/room";
 import { isHostRole, selfInfo, type RoomState } from "../../room/state";
 import { copyText, useDismiss, useEvent } from "../hooks";
+import { useT } from "../../i18n/hook";
 import { Icon } from "../icons";
 import { formatCode, inviteText } from "../layout";
 import { rest } from "../session";
@@ -80,6 +81,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   }, [room]);
 
   const closePanel = useCallback(() => setPanel(null), []);
+  const t = useT();
   const audioTracks = remote.filter((s) => s.kind === "audio" && s.track);
   const subscriberFailed = pcstate.subscriber === "failed" || pcstate.main === "failed";
 
@@ -89,36 +91,36 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
       <ConnectionBanner room={room} state={state} mediaFailed={subscriberFailed} />
       {audioBlocked && (
         <div class="banner show" role="status">
-          <span>Your browser paused the meeting's sound.</span>
+          <span>{t("meeting.soundPaused")}</span>
           <button type="button" class="btn small" data-testid="enable-audio"
             onClick={() => {
               for (const el of document.querySelectorAll<HTMLAudioElement>(".audio-sinks audio")) void el.play().catch(() => undefined);
               setAudioBlocked(false);
             }}>
-            Turn on sound
+            {t("meeting.turnOnSound")}
           </button>
         </div>
       )}
       <header class="meeting-head">
         <div class="meeting-title">
-          {state.meeting?.locked && <Icon name="lock" size={16} aria-label="Locked" />}
-          <h1 data-testid="meeting-title">{state.meeting?.title ?? "Meeting"}</h1>
-          <span class="muted small meeting-code">{state.meeting ? formatCode(state.meeting.code) : ""}</span>
+          {state.meeting?.locked && <Icon name="lock" size={16} aria-label={t("meeting.locked")} />}
+          <h1 data-testid="meeting-title"><bdi>{state.meeting?.title ?? t("join.meetingFallback")}</bdi></h1>
+          <span class="muted small meeting-code" dir="ltr">{state.meeting ? formatCode(state.meeting.code) : ""}</span>
         </div>
         <div class="row">
-          <button type="button" class="btn ghost small" data-testid="invite-button" aria-label="Invite people" onClick={() => setDialog("invite")}>
-            <Icon name="info" size={16} /> <span class="btn-label">Invite</span>
+          <button type="button" class="btn ghost small" data-testid="invite-button" aria-label={t("meeting.invitePeople")} onClick={() => setDialog("invite")}>
+            <Icon name="info" size={16} /> <span class="btn-label">{t("meeting.invite")}</span>
           </button>
           <button type="button" class="btn ghost small" data-testid="view-toggle"
-            aria-label={view === "grid" ? "Switch to speaker view" : "Switch to grid view"}
+            aria-label={view === "grid" ? t("meeting.toSpeakerView") : t("meeting.toGridView")}
             onClick={() => setView(view === "grid" ? "speaker" : "grid")}>
             <Icon name={view === "grid" ? "speaker" : "grid"} size={16} />{" "}
-            <span class="btn-label">{view === "grid" ? "Speaker" : "Grid"}</span>
+            <span class="btn-label">{view === "grid" ? t("meeting.speakerView") : t("meeting.gridView")}</span>
           </button>
           {moderator && (
-            <button type="button" class="btn ghost small" data-testid="settings-button" aria-label="Meeting settings" aria-pressed={panel === "settings"}
+            <button type="button" class="btn ghost small" data-testid="settings-button" aria-label={t("meeting.settings")} aria-pressed={panel === "settings"}
               onClick={() => setPanel(panel === "settings" ? null : "settings")}>
-              <Icon name="settings" size={16} /> <span class="btn-label">Settings</span>
+              <Icon name="settings" size={16} /> <span class="btn-label">{t("nav.settings")}</span>
             </button>
           )}
         </div>
@@ -209,31 +211,32 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
   const canShare = typeof navigator !== "undefined" && !!navigator.mediaDevices?.getDisplayMedia;
   const shareAllowed = state.meeting?.screen_share !== "hosts" || isHostRole(self);
   const waitingCount = isHostRole(self) ? state.waiting.length : 0;
+  const t = useT();
 
   return (
-    <nav class="controls" aria-label="Meeting controls" ref={menuRef}>
+    <nav class="controls" aria-label={t("controls.label")} ref={menuRef}>
       <div class="control-group">
         <button type="button" class={`control ${local.micOn ? "" : "off"}`} data-testid="mute-button"
           data-muted={local.micOn ? "false" : "true"} aria-pressed={!local.micOn}
-          aria-label={local.micOn ? "Mute microphone (M)" : "Unmute microphone (M)"}
+          aria-label={local.micOn ? t("controls.muteLabel") : t("controls.unmuteLabel")}
           onClick={() => void room.setMic(!local.micOn)}>
           <Icon name={local.micOn ? "mic" : "micOff"} />
-          <span class="control-label">{local.micOn ? "Mute" : "Unmute"}</span>
+          <span class="control-label">{local.micOn ? t("controls.mute") : t("controls.unmute")}</span>
         </button>
         <button type="button" class={`control ${local.cameraOn ? "" : "off"}`} data-testid="camera-button"
           data-camera={local.cameraOn ? "on" : "off"} aria-pressed={!local.cameraOn}
-          aria-label={local.cameraOn ? "Stop camera (V)" : "Start camera (V)"}
+          aria-label={local.cameraOn ? t("controls.stopCameraLabel") : t("controls.startCameraLabel")}
           onClick={() => void room.setCamera(!local.cameraOn)}>
           <Icon name={local.cameraOn ? "cam" : "camOff"} />
-          <span class="control-label">{local.cameraOn ? "Stop video" : "Start video"}</span>
+          <span class="control-label">{local.cameraOn ? t("controls.stopVideo") : t("controls.startVideo")}</span>
         </button>
         <button type="button" class="control narrow" data-testid="devices-button" aria-haspopup="dialog"
-          aria-expanded={menu === "devices"} aria-label="Choose microphone, camera and speaker"
+          aria-expanded={menu === "devices"} aria-label={t("controls.chooseDevices")}
           onClick={() => setMenu(menu === "devices" ? null : "devices")}>
           <Icon name="settings" />
         </button>
         {menu === "devices" && (
-          <div class="popover devices-popover" role="dialog" aria-label="Devices">
+          <div class="popover devices-popover" role="dialog" aria-label={t("controls.devices")}>
             <DevicePickers local={room.local} compact />
           </div>
         )}
@@ -242,23 +245,23 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
         {canShare && (
           <button type="button" class={`control ${sharing ? "active" : ""}`} data-testid="share-screen-button"
             aria-pressed={sharing} disabled={!shareAllowed && !sharing}
-            title={shareAllowed ? undefined : "Only hosts can share in this meeting"}
+            title={shareAllowed ? undefined : t("controls.shareHostsOnly")}
             onClick={() => void room.toggleScreenShare()}>
             <Icon name="screen" />
-            <span class="control-label">{sharing ? "Stop share" : "Share"}</span>
+            <span class="control-label">{sharing ? t("controls.stopShare") : t("controls.share")}</span>
           </button>
         )}
         <div class="menu-wrap">
           <button type="button" class="control" data-testid="reactions-button" aria-haspopup="menu"
             aria-expanded={menu === "reactions"} onClick={() => setMenu(menu === "reactions" ? null : "reactions")}>
             <Icon name="smile" />
-            <span class="control-label">React</span>
+            <span class="control-label">{t("controls.react")}</span>
           </button>
           {menu === "reactions" && (
-            <div class="popover reactions-popover" role="menu" aria-label="Reactions">
+            <div class="popover reactions-popover" role="menu" aria-label={t("controls.reactions")}>
               {REACTIONS.map((emoji) => (
                 <button key={emoji} type="button" role="menuitem" class="emoji" data-testid="reaction-option"
-                  data-emoji={emoji} aria-label={`React ${emoji}`}
+                  data-emoji={emoji} aria-label={t("controls.reactWith", { emoji })}
                   onClick={() => {
                     setMenu(null);
                     void room.react(emoji);
@@ -272,27 +275,27 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
         <button type="button" class={`control ${self?.hand_raised ? "active" : ""}`} data-testid="raise-hand-button"
           aria-pressed={!!self?.hand_raised} onClick={() => void room.setHand(!self?.hand_raised)}>
           <Icon name="hand" />
-          <span class="control-label">{self?.hand_raised ? "Lower hand" : "Raise hand"}</span>
+          <span class="control-label">{self?.hand_raised ? t("controls.lowerHand") : t("controls.raiseHand")}</span>
         </button>
         <button type="button" class={`control ${panel === "chat" ? "active" : ""}`} data-testid="chat-button"
-          aria-pressed={panel === "chat"} aria-label={`Chat${state.unread ? `, ${state.unread} unread` : ""} (C)`}
+          aria-pressed={panel === "chat"} aria-label={t("controls.chatLabel", { unread: state.unread })}
           onClick={() => setPanel(panel === "chat" ? null : "chat")}>
           <Icon name="chat" />
-          <span class="control-label">Chat</span>
+          <span class="control-label">{t("controls.chat")}</span>
           {state.unread > 0 && <span class="count" data-testid="chat-unread">{state.unread > 99 ? "99+" : state.unread}</span>}
         </button>
         <button type="button" class={`control ${panel === "people" ? "active" : ""}`} data-testid="participants-button"
-          aria-pressed={panel === "people"} aria-label={`Participants, ${state.participants.size}${waitingCount ? `, ${waitingCount} waiting` : ""} (P)`}
+          aria-pressed={panel === "people"} aria-label={t("controls.peopleLabel", { count: state.participants.size, waiting: waitingCount })}
           onClick={() => setPanel(panel === "people" ? null : "people")}>
           <Icon name="people" />
-          <span class="control-label">People {state.participants.size}</span>
+          <span class="control-label">{t("controls.people", { count: state.participants.size })}</span>
           {waitingCount > 0 && <span class="count" data-testid="waiting-count">{waitingCount}</span>}
         </button>
       </div>
       <div class="control-group">
         <button type="button" class="control leave" data-testid="leave-button" onClick={onLeave}>
           <Icon name="leave" />
-          <span class="control-label">Leave</span>
+          <span class="control-label">{t("waiting.leave")}</span>
         </button>
       </div>
     </nav>
@@ -323,22 +326,23 @@ function LeaveDialog({ room, state, onClose }: { room: Room; state: RoomState; o
   const others = [...state.participants.values()].filter((p) => p.id !== state.selfId);
   const [heir, setHeir] = useState("");
   const [busy, setBusy] = useState(false);
+  const t = useT();
   return (
-    <Dialog title="Leave the meeting?" onClose={onClose} testid="leave-dialog">
-      <p class="muted">You are the host. End the meeting for everyone, or leave it running.</p>
+    <Dialog title={t("leave.title")} onClose={onClose} testid="leave-dialog">
+      <p class="muted">{t("leave.hostNote")}</p>
       <button type="button" class="btn danger big" data-testid="end-for-all-button" disabled={busy}
         onClick={() => {
           setBusy(true);
           room.endForAll().catch(() => setBusy(false));
         }}>
-        End meeting for all
+        {t("leave.endForAll")}
       </button>
       {others.length > 0 && (
         <label>
-          Make someone host before leaving
+          {t("leave.transfer")}
           <select value={heir} data-testid="transfer-host-select" onChange={(e) => setHeir(e.currentTarget.value)}>
-            <option value="">Let the meeting choose</option>
-            {others.map((p) => <option key={p.id} value={p.id}>{p.display_name}</option>)}
+            <option value="">{t("leave.letMeetingChoose")}</option>
+            {others.map((p) => <option key={p.id} value={p.id} dir="auto">{p.display_name}</option>)}
           </select>
         </label>
       )}
@@ -348,9 +352,9 @@ function LeaveDialog({ room, state, onClose }: { room: Room; state: RoomState; o
           if (heir) await room.host.transfer(heir);
           await room.leave();
         }}>
-        Leave meeting
+        {t("leave.leave")}
       </button>
-      <button type="button" class="btn ghost" onClick={onClose}>Cancel</button>
+      <button type="button" class="btn ghost" onClick={onClose}>{t("common.cancel")}</button>
     </Dialog>
   );
 }
@@ -360,6 +364,7 @@ function InviteDialog({ state, meetingRef, onClose }: { state: RoomState; meetin
   const [passcode, setPasscode] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const code = state.meeting?.code ?? "";
+  const t = useT();
 
   // The host's REST view has the link and the passcode; others share what they know.
   useEffect(() => {
@@ -373,12 +378,12 @@ function InviteDialog({ state, meetingRef, onClose }: { state: RoomState; meetin
 
   const text = inviteText({ title: state.meeting?.title ?? "Meeting", url, code, passcode });
   return (
-    <Dialog title="Invite people" onClose={onClose} testid="invite-dialog">
+    <Dialog title={t("meeting.invitePeople")} onClose={onClose} testid="invite-dialog">
       <dl class="invite">
-        {url && (<><dt>Link</dt><dd data-testid="invite-link">{url}</dd></>)}
-        <dt>Meeting code</dt>
-        <dd data-testid="invite-code">{formatCode(code)}</dd>
-        {passcode && (<><dt>Passcode</dt><dd data-testid="invite-passcode">{passcode}</dd></>)}
+        {url && (<><dt>{t("invite.link")}</dt><dd data-testid="invite-link" dir="ltr">{url}</dd></>)}
+        <dt>{t("join.code")}</dt>
+        <dd data-testid="invite-code" dir="ltr">{formatCode(code)}</dd>
+        {passcode && (<><dt>{t("join.passcode")}</dt><dd data-testid="invite-passcode" dir="ltr">{passcode}</dd></>)}
       </dl>
       <pre class="invite-text" data-testid="invite-text">{text}</pre>
       <div class="row">
@@ -387,9 +392,9 @@ function InviteDialog({ state, meetingRef, onClose }: { state: RoomState; meetin
             setCopied(await copyText(text));
             setTimeout(() => setCopied(false), 2000);
           }}>
-          <Icon name="copy" size={16} /> {copied ? "Copied" : "Copy invite"}
+          <Icon name="copy" size={16} /> {copied ? t("home.copied") : t("home.copyInvite")}
         </button>
-        <button type="button" class="btn ghost" onClick={onClose}>Close</button>
+        <button type="button" class="btn ghost" onClick={onClose}>{t("common.close")}</button>
       </div>
     </Dialog>
   );
