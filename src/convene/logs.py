@@ -63,20 +63,27 @@ def redact_url(url: str) -> str:
 
 
 class AccessLogRedactor(logging.Filter):
-    """Rewrites uvicorn's access log records (``client, method, path, version, status``)."""
+    """Rewrites uvicorn's access log records (``client, method, path, version, status``) and
+    its WebSocket handshake lines (``client - "WebSocket <path>" ...``, on ``uvicorn.error``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+        if not isinstance(args, tuple):
+            return True
+        if isinstance(record.msg, str) and '"WebSocket %s"' in record.msg:
+            if len(args) >= 2 and isinstance(args[1], str):
+                record.args = (args[0], redact_path(args[1]), *args[2:])
+        elif record.name == "uvicorn.access" and len(args) >= 3 and isinstance(args[2], str):
             record.args = (*args[:2], redact_path(args[2]), *args[3:])
         return True
 
 
 def install_log_redaction() -> None:
     """Apply the rules above to this process's loggers (idempotent)."""
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, AccessLogRedactor) for f in access.filters):
-        access.addFilter(AccessLogRedactor())
+    for name in ("uvicorn.access", "uvicorn.error"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, AccessLogRedactor) for f in target.filters):
+            target.addFilter(AccessLogRedactor())
     for name in _QUIET_LIBRARIES:
         library = logging.getLogger(name)
         if library.getEffectiveLevel() < logging.WARNING:

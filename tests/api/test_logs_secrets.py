@@ -19,7 +19,7 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from convene.logs import redact_path, redact_url
+from convene.logs import AccessLogRedactor, redact_path, redact_url
 from convene.storage.db import Database
 from tests.api.conftest import make_app, make_settings, unused_socket
 from tests.calendars.ics_server import IcsServer
@@ -121,9 +121,16 @@ async def test_no_secret_is_logged(
                 await http.get(f"/api/v1/meetings?token={query_secret}")
                 calendar_url = web.url(f"/private/{path_key}/basic.ics?key={calendar_key}")
                 created += [calendar_key, path_key]
+                calendar_password = "cal-" + secrets.token_urlsafe(12)
+                created.append(calendar_password)
                 added = await http.post(
                     "/api/v1/users/me/calendars",
-                    json={"kind": "ics", "url": calendar_url},
+                    json={
+                        "kind": "ics",
+                        "url": calendar_url,
+                        "username": "ada",
+                        "password": calendar_password,
+                    },
                     headers=csrf,
                 )
                 assert added.status_code == 201, added.text
@@ -167,6 +174,15 @@ async def test_no_secret_is_logged(
 )
 def test_paths_are_redacted(path: str, expected: str) -> None:
     assert redact_path(path) == expected
+
+
+def test_websocket_handshake_lines_are_redacted() -> None:
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/j/secret-token?resume=abc"), None,
+    )  # fmt: skip
+    AccessLogRedactor().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "WebSocket /j/…?resume=…" [accepted]'
 
 
 def test_urls_are_redacted_to_their_origin() -> None:
