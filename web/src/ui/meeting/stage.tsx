@@ -7,6 +7,8 @@ import type { RemoteStream } from "../../engine/subscriber";
 import type { FeedInfo, ParticipantInfo } from "../../protocol/types";
 import type { Room } from "../../room/room";
 import type { FloatingReaction, RoomState } from "../../room/state";
+import { isolate } from "../../i18n";
+import { useT } from "../../i18n/hook";
 import { useSize } from "../hooks";
 import { Icon } from "../icons";
 import { fitGrid, initials, orderParticipants, paginate, tilesPerPage } from "../layout";
@@ -83,6 +85,7 @@ function useReportVisible(room: Room, items: Item[]): void {
 function GridView({ room, state, tracks, quality, localVideo, localScreen, localMicOn }: StageProps) {
   const [ref, size] = useSize<HTMLDivElement>();
   const [page, setPage] = useState(0);
+  const t = useT();
   const screens = useMemo(() => screenItems(state, localScreen), [state, localScreen]);
   // The stage has 8 px padding on each side; the pager needs a strip at the bottom.
   const area = { width: Math.max(0, size.width - 16), height: Math.max(0, size.height - 16) };
@@ -114,13 +117,13 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
         ))}
       </div>
       {paged.pages > 1 && (
-        <nav class="pager" aria-label="Pages of participants">
-          <button type="button" class="round small" data-testid="pager-prev" aria-label="Previous page"
+        <nav class="pager" aria-label={t("stage.pages")}>
+          <button type="button" class="round small" data-testid="pager-prev" aria-label={t("stage.previousPage")}
             disabled={paged.page === 0} onClick={() => setPage(paged.page - 1)}>
             <Icon name="chevronLeft" />
           </button>
-          <span data-testid="pager-label">{paged.page + 1} / {paged.pages}</span>
-          <button type="button" class="round small" data-testid="pager-next" aria-label="Next page"
+          <span data-testid="pager-label" dir="ltr">{paged.page + 1} / {paged.pages}</span>
+          <button type="button" class="round small" data-testid="pager-next" aria-label={t("stage.nextPage")}
             disabled={paged.page >= paged.pages - 1} onClick={() => setPage(paged.page + 1)}>
             <Icon name="chevronRight" />
           </button>
@@ -132,6 +135,7 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
 
 function SpeakerView({ room, state, tracks, quality, localVideo, localScreen, localMicOn }: StageProps) {
   const [ref, size] = useSize<HTMLDivElement>();
+  const t = useT();
   const screens = screenItems(state, localScreen);
   const others = [...state.participants.values()].filter((p) => p.id !== state.selfId);
   const self = state.selfId ? state.participants.get(state.selfId) : undefined;
@@ -161,12 +165,12 @@ function SpeakerView({ room, state, tracks, quality, localVideo, localScreen, lo
             localScreen={localScreen} localMicOn={localMicOn} height={mainHeight} large />
         )}
       </div>
-      <div class="filmstrip" role="list" aria-label="Other participants">
+      <div class="filmstrip" role="list" aria-label={t("stage.others")}>
         {items.slice(main ? 1 : 0).map((item) => (
           <Tile key={item.key} room={room} state={state} item={item} tracks={tracks} quality={quality}
             localVideo={localVideo} localScreen={localScreen} localMicOn={localMicOn} height={stripHeight} />
         ))}
-        {hidden > 0 && <div class="filmstrip-more" aria-label={`${hidden} more participants`}>+{hidden}</div>}
+        {hidden > 0 && <div class="filmstrip-more" aria-label={t("stage.more", { count: hidden })}>+{hidden}</div>}
       </div>
     </div>
   );
@@ -190,6 +194,7 @@ function Tile({ room, state, item, tracks, quality, localVideo, localScreen, loc
   const p = isSelf ? { ...item.participant, audio: localMicOn } : item.participant;
   const isScreen = item.kind === "screen";
   const feedId = item.feed?.id;
+  const t = useT();
   let track: MediaStreamTrack | null = null;
   if (isSelf) track = isScreen ? localScreen : localVideo;
   else if (feedId !== undefined && (isScreen || p.video)) track = tracks.get(feedId)?.video ?? null;
@@ -204,7 +209,7 @@ function Tile({ room, state, item, tracks, quality, localVideo, localScreen, loc
   const speaking = !isScreen && state.speaking.has(p.id);
   const q = quality.get(p.id) ?? "unknown";
   const reactions = isScreen ? [] : state.reactions.filter((r) => r.participantId === p.id);
-  const name = isScreen ? `${p.display_name} (screen)` : isSelf ? `${p.display_name} (you)` : p.display_name;
+  const suffix = isScreen ? t("stage.screenSuffix") : isSelf ? t("stage.youSuffix") : "";
 
   return (
     <div
@@ -217,7 +222,11 @@ function Tile({ room, state, item, tracks, quality, localVideo, localScreen, loc
       data-speaking={speaking ? "true" : "false"}
       data-self={isSelf ? "true" : "false"}
       role="listitem"
-      aria-label={`${name}${!p.audio && !isScreen ? ", muted" : ""}${p.hand_raised ? ", hand raised" : ""}`}
+      aria-label={t("stage.tileLabel", {
+        name: `${isolate(p.display_name)}${suffix}`,
+        muted: !p.audio && !isScreen ? "yes" : "no",
+        hand: p.hand_raised ? "yes" : "no",
+      })}
     >
       {track ? (
         <VideoView track={track} mirror={isSelf && !isScreen} fit={isScreen ? "contain" : "cover"} testid="tile-video" />
@@ -227,19 +236,19 @@ function Tile({ room, state, item, tracks, quality, localVideo, localScreen, loc
         </div>
       )}
       <div class="tile-label">
-        {!isScreen && !p.audio && <Icon name="micOff" size={14} class="muted-icon" aria-label="Muted" data-testid="tile-muted" />}
-        {p.role === "host" && !isScreen && <Icon name="host" size={14} class="host-icon" aria-label="Host" data-testid="tile-host" />}
+        {!isScreen && !p.audio && <Icon name="micOff" size={14} class="muted-icon" aria-label={t("stage.muted")} data-testid="tile-muted" />}
+        {p.role === "host" && !isScreen && <Icon name="host" size={14} class="host-icon" aria-label={t("stage.host")} data-testid="tile-host" />}
         {/* The name isolated: one written right to left, or made of bidi controls, cannot reorder the label. */}
-        <span class="tile-name" data-testid="tile-name"><bdi>{p.display_name}</bdi>{name.slice(p.display_name.length)}</span>
-        {p.role === "cohost" && !isScreen && <span class="badge">co-host</span>}
-        {p.connection === "reconnecting" && <span class="badge warn">reconnecting</span>}
+        <span class="tile-name" data-testid="tile-name"><bdi>{p.display_name}</bdi>{suffix}</span>
+        {p.role === "cohost" && !isScreen && <span class="badge">{t("stage.cohost")}</span>}
+        {p.connection === "reconnecting" && <span class="badge warn">{t("stage.reconnecting")}</span>}
       </div>
       {p.hand_raised && !isScreen && (
         <div class="tile-hand" aria-hidden="true" data-testid="tile-hand"><Icon name="hand" size={22} /></div>
       )}
       {!isScreen && (
-        <div class={`tile-quality q-${q}`} data-testid="tile-quality" data-quality={q} title={`Connection: ${q}`}
-          aria-label={`Connection quality: ${q}`} role="img">
+        <div class={`tile-quality q-${q}`} data-testid="tile-quality" data-quality={q} title={t("stage.connection", { quality: q })}
+          aria-label={t("stage.connectionQuality", { quality: q })} role="img">
           <Icon name="signal" size={14} />
         </div>
       )}
