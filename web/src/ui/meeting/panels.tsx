@@ -7,6 +7,8 @@ import type { ParticipantInfo } from "../../protocol/types";
 import { describeError } from "../../protocol/errors";
 import type { Room } from "../../room/room";
 import { isHostRole, selfInfo, type RoomState } from "../../room/state";
+import { isolate } from "../../i18n";
+import { useT } from "../../i18n/hook";
 import { useDismiss, useEvent } from "../hooks";
 import { Icon } from "../icons";
 
@@ -16,11 +18,12 @@ export function PanelFrame({ title, onClose, children, testid }: {
   children: preact.ComponentChildren;
   testid: string;
 }) {
+  const t = useT();
   return (
     <aside class="panel" data-testid={testid} aria-label={title}>
       <header class="panel-head">
         <h2>{title}</h2>
-        <button type="button" class="round small ghost" aria-label={`Close ${title.toLowerCase()}`} onClick={onClose}>
+        <button type="button" class="round small ghost" aria-label={t("panels.close", { title })} onClick={onClose}>
           <Icon name="close" />
         </button>
       </header>
@@ -39,6 +42,7 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
   const [to, setTo] = useState<string>("");
   const [error, setError] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
+  const t = useT();
   const listRef = useRef<HTMLOListElement>(null);
   const self = selfInfo(state);
   const policy = state.meeting?.chat ?? "everyone";
@@ -77,7 +81,7 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
   };
 
   return (
-    <PanelFrame title="Chat" onClose={onClose} testid="chat-panel">
+    <PanelFrame title={t("controls.chat")} onClose={onClose} testid="chat-panel">
       <ol class="chat-list" ref={listRef} data-testid="chat-messages" aria-live="polite">
         {state.chat.map((m) => {
           const mine = m.sender.id === state.selfId;
@@ -85,15 +89,15 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
             <li key={m.id} class={`chat-msg ${mine ? "mine" : ""} ${m.to ? "private" : ""}`} data-testid="chat-message"
               data-message-id={m.id}>
               <div class="chat-meta">
-                <span class="chat-sender">{mine ? "You" : <bdi>{m.sender.display_name}</bdi>}</span>
+                <span class="chat-sender">{mine ? t("chat.you") : <bdi>{m.sender.display_name}</bdi>}</span>
                 {m.to && (
                   <span class="chat-private">
-                    {" "}to {m.to.id === state.selfId ? "you" : <bdi>{m.to.display_name}</bdi>} (private)
+                    {" "}{m.to.id === state.selfId ? t("chat.privateToYou") : t("chat.privateTo", { name: isolate(m.to.display_name) })}
                   </span>
                 )}
                 <time dateTime={m.sent_at}>{time(m.sent_at)}</time>
               </div>
-              <p class="chat-text" data-testid="chat-text">{m.text}</p>
+              <p class="chat-text" data-testid="chat-text" dir="auto">{m.text}</p>
             </li>
           );
         })}
@@ -101,10 +105,10 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
       {mayChat ? (
         <form class="chat-form" onSubmit={send}>
           <label class="chat-to">
-            To
+            {t("chat.to")}
             <select value={to} data-testid="chat-recipient" onChange={(e) => setTo(e.currentTarget.value)}>
-              <option value="">Everyone</option>
-              {others.map((p) => <option key={p.id} value={p.id}>{p.display_name}</option>)}
+              <option value="">{t("chat.everyone")}</option>
+              {others.map((p) => <option key={p.id} value={p.id} dir="auto">{p.display_name}</option>)}
             </select>
           </label>
           <div class="chat-compose">
@@ -112,8 +116,9 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
               rows={2}
               maxLength={4000}
               value={text}
-              placeholder={to ? "Private message…" : "Message everyone…"}
-              aria-label="Chat message"
+              placeholder={to ? t("chat.privatePlaceholder") : t("chat.everyonePlaceholder")}
+              aria-label={t("chat.message")}
+              dir="auto"
               data-testid="chat-input"
               onInput={(e) => setText(e.currentTarget.value)}
               onKeyDown={(e) => {
@@ -123,14 +128,14 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
                 }
               }}
             />
-            <button type="submit" class="round" aria-label="Send" data-testid="chat-send" disabled={!text.trim() || sending}>
+            <button type="submit" class="round" aria-label={t("chat.send")} data-testid="chat-send" disabled={!text.trim() || sending}>
               <Icon name="send" />
             </button>
           </div>
           {error && <p class="error small" role="alert" data-testid="chat-error">{error}</p>}
         </form>
       ) : (
-        <p class="muted small panel-note">{policy === "none" ? "Chat is turned off." : "Only hosts can send messages."}</p>
+        <p class="muted small panel-note">{policy === "none" ? t("chat.off") : t("chat.hostsOnly")}</p>
       )}
     </PanelFrame>
   );
@@ -140,36 +145,37 @@ export function ParticipantsPanel({ room, state, onClose }: { room: Room; state:
   const self = selfInfo(state);
   const local = useEvent(room.local, "change", room.local.state);
   const moderator = isHostRole(self);
+  const t = useT();
   const people = [...state.participants.values()].sort((a, b) => {
     const rank = (p: ParticipantInfo) => (p.id === state.selfId ? 0 : p.role === "host" ? 1 : p.role === "cohost" ? 2 : p.hand_raised ? 3 : 4);
     return rank(a) - rank(b) || (a.hand_raised_at ?? "").localeCompare(b.hand_raised_at ?? "") || a.display_name.localeCompare(b.display_name);
   });
   return (
-    <PanelFrame title={`Participants (${state.participants.size})`} onClose={onClose} testid="participants-panel">
+    <PanelFrame title={t("panels.participants", { count: state.participants.size })} onClose={onClose} testid="participants-panel">
       {moderator && state.waiting.length > 0 && (
         <section class="waiting" aria-labelledby="waiting-title">
           <header class="row between">
-            <h3 id="waiting-title">Waiting ({state.waiting.length})</h3>
+            <h3 id="waiting-title">{t("panels.waiting", { count: state.waiting.length })}</h3>
             <button type="button" class="btn small" data-testid="admit-all-button" onClick={() => void room.host.admit()}>
-              Admit all
+              {t("panels.admitAll")}
             </button>
           </header>
           <ul class="people" data-testid="waiting-list">
             {state.waiting.map((w) => (
               <li key={w.id} class="person" data-testid="waiting-entry" data-participant-id={w.id}>
                 <span class="person-name">
-                  <bdi>{w.display_name}</bdi>{w.guest ? " (guest)" : ""}
+                  <bdi>{w.display_name}</bdi>{w.guest ? t("panels.guestSuffix") : ""}
                   {w.from_removed_address && (
                     <span class="warn small waiting-note" data-testid="waiting-removed-address">
-                      Joining from the same network as someone you removed
+                      {t("panels.fromRemovedAddress")}
                     </span>
                   )}
                 </span>
                 <span class="row">
                   <button type="button" class="btn small primary" data-testid="admit-button"
-                    aria-label={`Admit ${w.display_name}`} onClick={() => void room.host.admit(w.id)}>Admit</button>
+                    aria-label={t("panels.admitName", { name: isolate(w.display_name) })} onClick={() => void room.host.admit(w.id)}>{t("panels.admit")}</button>
                   <button type="button" class="btn small ghost" data-testid="deny-button"
-                    aria-label={`Deny ${w.display_name}`} onClick={() => void room.host.deny(w.id)}>Deny</button>
+                    aria-label={t("panels.denyName", { name: isolate(w.display_name) })} onClick={() => void room.host.deny(w.id)}>{t("panels.deny")}</button>
                 </span>
               </li>
             ))}
@@ -179,7 +185,7 @@ export function ParticipantsPanel({ room, state, onClose }: { room: Room; state:
       {moderator && (
         <div class="row panel-actions">
           <button type="button" class="btn small" data-testid="mute-all-button" onClick={() => void room.host.muteAll()}>
-            Mute all
+            {t("panels.muteAll")}
           </button>
         </div>
       )}
@@ -208,6 +214,7 @@ function PersonRow({ room, state, person: p, self }: {
   const menuRef = useDismiss<HTMLDivElement>(menu, close);
   const isSelf = p.id === state.selfId;
   const iAmHost = self?.role === "host";
+  const t = useT();
   // A co-host cannot act on the host; nobody acts on themselves here.
   const canModerate = !isSelf && isHostRole(self) && (iAmHost || p.role !== "host");
   const act = (fn: () => Promise<unknown>) => () => {
@@ -219,53 +226,53 @@ function PersonRow({ room, state, person: p, self }: {
     <li class="person" data-testid="participant-entry" data-participant-id={p.id} data-role={p.role}>
       <span class="person-name">
         <bdi>{p.display_name}</bdi>
-        {isSelf ? " (you)" : ""}
-        {p.guest ? <span class="badge">guest</span> : null}
-        {p.role === "host" && <span class="badge host">host</span>}
-        {p.role === "cohost" && <span class="badge">co-host</span>}
+        {isSelf ? t("stage.youSuffix") : ""}
+        {p.guest ? <span class="badge">{t("panels.guest")}</span> : null}
+        {p.role === "host" && <span class="badge host">{t("panels.host")}</span>}
+        {p.role === "cohost" && <span class="badge">{t("stage.cohost")}</span>}
       </span>
       <span class="person-icons">
-        {p.hand_raised && <Icon name="hand" size={16} class="hand-icon" aria-label="Hand raised" data-testid="participant-hand" />}
-        <Icon name={p.audio ? "mic" : "micOff"} size={16} aria-label={p.audio ? "Microphone on" : "Muted"} />
-        <Icon name={p.video ? "cam" : "camOff"} size={16} aria-label={p.video ? "Camera on" : "Camera off"} />
+        {p.hand_raised && <Icon name="hand" size={16} class="hand-icon" aria-label={t("panels.handRaised")} data-testid="participant-hand" />}
+        <Icon name={p.audio ? "mic" : "micOff"} size={16} aria-label={p.audio ? t("panels.micOn") : t("stage.muted")} />
+        <Icon name={p.video ? "cam" : "camOff"} size={16} aria-label={p.video ? t("panels.cameraOn") : t("join.cameraOff")} />
         {canModerate && (
           <div class="menu-wrap" ref={menuRef}>
             <button type="button" class="round small ghost" aria-haspopup="menu" aria-expanded={menu}
-              aria-label={`Actions for ${p.display_name}`} data-testid="participant-menu-button" onClick={() => setMenu(!menu)}>
+              aria-label={t("panels.actionsFor", { name: isolate(p.display_name) })} data-testid="participant-menu-button" onClick={() => setMenu(!menu)}>
               <Icon name="more" />
             </button>
             {menu && (
               <div class="menu" role="menu">
                 {confirmRemove ? (
                   <>
-                    <p class="menu-note">Remove {p.display_name}? They cannot come back.</p>
+                    <p class="menu-note">{t("panels.removeConfirm", { name: isolate(p.display_name) })}</p>
                     <button role="menuitem" type="button" class="danger" data-testid="confirm-remove"
-                      onClick={act(() => room.host.remove(p.id))}>Remove</button>
-                    <button role="menuitem" type="button" onClick={() => setConfirmRemove(false)}>Cancel</button>
+                      onClick={act(() => room.host.remove(p.id))}>{t("panels.remove")}</button>
+                    <button role="menuitem" type="button" onClick={() => setConfirmRemove(false)}>{t("common.cancel")}</button>
                   </>
                 ) : (
                   <>
                     {p.audio ? (
-                      <button role="menuitem" type="button" data-testid="host-mute" onClick={act(() => room.host.mute(p.id))}>Mute</button>
+                      <button role="menuitem" type="button" data-testid="host-mute" onClick={act(() => room.host.mute(p.id))}>{t("controls.mute")}</button>
                     ) : (
-                      <button role="menuitem" type="button" data-testid="host-ask-unmute" onClick={act(() => room.host.askUnmute(p.id))}>Ask to unmute</button>
+                      <button role="menuitem" type="button" data-testid="host-ask-unmute" onClick={act(() => room.host.askUnmute(p.id))}>{t("panels.askUnmute")}</button>
                     )}
                     {p.video && (
-                      <button role="menuitem" type="button" data-testid="host-stop-video" onClick={act(() => room.host.stopVideo(p.id))}>Stop video</button>
+                      <button role="menuitem" type="button" data-testid="host-stop-video" onClick={act(() => room.host.stopVideo(p.id))}>{t("controls.stopVideo")}</button>
                     )}
                     {p.hand_raised && (
-                      <button role="menuitem" type="button" data-testid="host-lower-hand" onClick={act(() => room.host.lowerHand(p.id))}>Lower hand</button>
+                      <button role="menuitem" type="button" data-testid="host-lower-hand" onClick={act(() => room.host.lowerHand(p.id))}>{t("controls.lowerHand")}</button>
                     )}
                     {iAmHost && p.role === "participant" && (
-                      <button role="menuitem" type="button" data-testid="host-make-cohost" onClick={act(() => room.host.setRole(p.id, "cohost"))}>Make co-host</button>
+                      <button role="menuitem" type="button" data-testid="host-make-cohost" onClick={act(() => room.host.setRole(p.id, "cohost"))}>{t("panels.makeCohost")}</button>
                     )}
                     {iAmHost && p.role === "cohost" && (
-                      <button role="menuitem" type="button" data-testid="host-revoke-cohost" onClick={act(() => room.host.setRole(p.id, "participant"))}>Revoke co-host</button>
+                      <button role="menuitem" type="button" data-testid="host-revoke-cohost" onClick={act(() => room.host.setRole(p.id, "participant"))}>{t("panels.revokeCohost")}</button>
                     )}
                     {iAmHost && (
-                      <button role="menuitem" type="button" data-testid="host-make-host" onClick={act(() => room.host.transfer(p.id))}>Make host</button>
+                      <button role="menuitem" type="button" data-testid="host-make-host" onClick={act(() => room.host.transfer(p.id))}>{t("panels.makeHost")}</button>
                     )}
-                    <button role="menuitem" type="button" class="danger" data-testid="host-remove" onClick={() => setConfirmRemove(true)}>Remove…</button>
+                    <button role="menuitem" type="button" class="danger" data-testid="host-remove" onClick={() => setConfirmRemove(true)}>{t("panels.removeEllipsis")}</button>
                   </>
                 )}
               </div>
@@ -279,6 +286,7 @@ function PersonRow({ room, state, person: p, self }: {
 
 export function SettingsPanel({ room, state, onClose }: { room: Room; state: RoomState; onClose: () => void }) {
   const m = state.meeting;
+  const t = useT();
   if (!m) return null;
   const toggle = (key: "locked" | "waiting_room" | "allow_guests" | "allow_self_unmute" | "mute_on_entry", label: string) => (
     <label class="check">
@@ -288,28 +296,28 @@ export function SettingsPanel({ room, state, onClose }: { room: Room; state: Roo
     </label>
   );
   return (
-    <PanelFrame title="Meeting settings" onClose={onClose} testid="settings-panel">
+    <PanelFrame title={t("meeting.settings")} onClose={onClose} testid="settings-panel">
       <div class="form panel-body">
-        {toggle("locked", "Lock the meeting (nobody new can join)")}
-        {toggle("waiting_room", "Waiting room")}
-        {toggle("allow_guests", "Allow guests")}
-        {toggle("allow_self_unmute", "Let participants unmute themselves")}
-        {toggle("mute_on_entry", "Mute participants when they join")}
+        {toggle("locked", t("panels.lock"))}
+        {toggle("waiting_room", t("home.waitingRoom"))}
+        {toggle("allow_guests", t("panels.allowGuests"))}
+        {toggle("allow_self_unmute", t("panels.selfUnmute"))}
+        {toggle("mute_on_entry", t("panels.muteOnEntry"))}
         <label>
-          Who can chat
+          {t("panels.whoCanChat")}
           <select value={m.chat} data-testid="setting-chat"
             onChange={(e) => void room.host.update({ chat: e.currentTarget.value as "everyone" | "hosts" | "none" })}>
-            <option value="everyone">Everyone</option>
-            <option value="hosts">Hosts and co-hosts only</option>
-            <option value="none">Nobody</option>
+            <option value="everyone">{t("chat.everyone")}</option>
+            <option value="hosts">{t("panels.hostsOnly")}</option>
+            <option value="none">{t("panels.nobody")}</option>
           </select>
         </label>
         <label>
-          Who can share their screen
+          {t("panels.whoCanShare")}
           <select value={m.screen_share} data-testid="setting-screen-share"
             onChange={(e) => void room.host.update({ screen_share: e.currentTarget.value as "everyone" | "hosts" })}>
-            <option value="everyone">Everyone</option>
-            <option value="hosts">Hosts and co-hosts only</option>
+            <option value="everyone">{t("chat.everyone")}</option>
+            <option value="hosts">{t("panels.hostsOnly")}</option>
           </select>
         </label>
       </div>
