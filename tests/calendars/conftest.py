@@ -66,12 +66,16 @@ def service(db: Database, settings: Settings, clock: FixedClock) -> Iterator[Cal
 
 @pytest.fixture
 async def ada(db: Database) -> UserRecord:
-    return await db.users.create(email="ada@example.org", display_name="Ada", password_hash="h")
+    return await db.users.create(
+        email="ada@example.org", display_name="Ada", password_hash="h", verified=True
+    )
 
 
 @pytest.fixture
 async def bob(db: Database) -> UserRecord:
-    return await db.users.create(email="bob@example.org", display_name="Bob", password_hash="h")
+    return await db.users.create(
+        email="bob@example.org", display_name="Bob", password_hash="h", verified=True
+    )
 
 
 @pytest.fixture

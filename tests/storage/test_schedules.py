@@ -34,8 +34,12 @@ class People:
 
 @pytest.fixture
 async def people(db: Database) -> People:
-    ada = await db.users.create(email="ada@example.org", display_name="Ada", password_hash="h")
-    bob = await db.users.create(email="bob@example.org", display_name="Bob", password_hash="h")
+    ada = await db.users.create(
+        email="ada@example.org", display_name="Ada", password_hash="h", verified=True
+    )
+    bob = await db.users.create(
+        email="bob@example.org", display_name="Bob", password_hash="h", verified=True
+    )
     return People(ada, bob)
 
 
