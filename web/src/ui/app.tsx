@@ -3,21 +3,22 @@ import { JoinPage } from "./pages/join";
 import { SignInPage, SignUpPage } from "./pages/auth";
 import { lazy } from "./lazy";
 import { NotificationCenter } from "./notifications";
-import { matchRoute, usePath, type Route } from "./router";
+import { matchRoute, useGeneration, usePath, type Route } from "./router";
 
 const CalendarPage = lazy(() => import("./pages/calendar").then((m) => m.CalendarPage));
 const SettingsPage = lazy(() => import("./pages/settings").then((m) => m.SettingsPage));
 const RsvpPage = lazy(() => import("./pages/rsvp").then((m) => m.RsvpPage));
 
-function Page({ route }: { route: Route }) {
+function Page({ route, generation }: { route: Route; generation: number }) {
   switch (route.name) {
     case "signin":
       return <SignInPage next={route.next} />;
     case "signup":
       return <SignUpPage next={route.next} />;
     case "join":
-      // Keyed by ref: a different meeting is a fresh page (and a fresh Room).
-      return <JoinPage key={route.ref} meetingRef={route.ref} enter={route.enter} />;
+      // Keyed by ref: a different meeting (or a fresh navigation, as Rejoin makes) is a fresh
+      // page and a fresh Room.
+      return <JoinPage key={`${route.ref}#${generation}`} meetingRef={route.ref} enter={route.enter} />;
     case "calendar":
       return <CalendarPage view={route.view} date={route.date} />;
     case "settings":
@@ -32,9 +33,10 @@ function Page({ route }: { route: Route }) {
 
 export function App() {
   const route = matchRoute(usePath());
+  const generation = useGeneration();
   return (
     <>
-      <Page route={route} />
+      <Page route={route} generation={generation} />
       <NotificationCenter raised={route.name === "join"} />
     </>
   );

@@ -5,10 +5,27 @@ import { useEffect, useState } from "preact/hooks";
 
 const listeners = new Set<() => void>();
 
-export function navigate(path: string, options: { replace?: boolean } = {}): void {
+/** Bumped by a `fresh` navigation: the page is remounted even when the path is the same. */
+let generation = 0;
+
+export function navigate(path: string, options: { replace?: boolean; fresh?: boolean } = {}): void {
+  if (options.fresh) generation += 1;
   if (options.replace) history.replaceState(null, "", path);
   else history.pushState(null, "", path);
   for (const l of listeners) l();
+}
+
+/** How many `fresh` navigations there were (a key that makes a fresh page). */
+export function useGeneration(): number {
+  const [value, setValue] = useState(generation);
+  useEffect(() => {
+    const update = () => setValue(generation);
+    listeners.add(update);
+    return () => {
+      listeners.delete(update);
+    };
+  }, []);
+  return value;
 }
 
 export function usePath(): string {

@@ -10,6 +10,7 @@ import { isToastCurrent, type Room, type Toast } from "../../room/room";
 import { isHostRole, selfInfo, type RoomState } from "../../room/state";
 import { copyText, useDismiss, useEvent } from "../hooks";
 import { useT } from "../../i18n/hook";
+import { Modal } from "../dialog";
 import { Icon } from "../icons";
 import { formatCode, inviteText } from "../layout";
 import { rest } from "../session";
@@ -302,23 +303,18 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
   );
 }
 
-function Dialog({ title, onClose, children, testid }: {
+/** A meeting dialog: the shared Modal (focus kept inside, Escape closes, focus returns). */
+function Dialog({ title, onClose, children, testid, initialFocus }: {
   title: string;
   onClose: () => void;
   children: preact.ComponentChildren;
   testid: string;
+  initialFocus?: string;
 }) {
-  const ref = useDismiss<HTMLDivElement>(true, onClose);
-  useEffect(() => {
-    ref.current?.querySelector<HTMLElement>("button, select, input")?.focus();
-  }, [ref]);
   return (
-    <div class="backdrop">
-      <div class="dialog card" role="dialog" aria-modal="true" aria-label={title} ref={ref} data-testid={testid}>
-        <h2>{title}</h2>
-        {children}
-      </div>
-    </div>
+    <Modal title={title} onClose={onClose} testid={testid} closeOnOutside initialFocus={initialFocus}>
+      {children}
+    </Modal>
   );
 }
 
@@ -328,7 +324,8 @@ function LeaveDialog({ room, state, onClose }: { room: Room; state: RoomState; o
   const [busy, setBusy] = useState(false);
   const t = useT();
   return (
-    <Dialog title={t("leave.title")} onClose={onClose} testid="leave-dialog">
+    <Dialog title={t("leave.title")} onClose={onClose} testid="leave-dialog"
+      initialFocus='[data-testid="leave-meeting-button"]'>
       <p class="muted">{t("leave.hostNote")}</p>
       <button type="button" class="btn danger big" data-testid="end-for-all-button" disabled={busy}
         onClick={() => {

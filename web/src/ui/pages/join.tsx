@@ -259,8 +259,7 @@ function EndedScreen({ room, state, meetingRef }: { room: Room; state: RoomState
               onClick={() => {
                 room.dispose();
                 // A fresh page (and Room) for the same meeting.
-                navigate("/", { replace: true });
-                navigate(`/j/${meetingRef}`);
+                navigate(`/j/${meetingRef}`, { replace: true, fresh: true });
               }}>
               {t("ended.rejoin")}
             </button>
