@@ -8,11 +8,16 @@
   handles the path; never cached, so that a new deployment is picked up at once;
 - unknown ``/api/...`` paths: ``404 not_found`` in the error shape, never the app's HTML.
 
+A file with a pre-compressed copy next to it (``app.js.br``, ``app.js.gz``, made at build time)
+is served as that copy when the request's ``Accept-Encoding`` allows it (Brotli first), with
+``Content-Encoding``, the original's ``Content-Type`` and ``Vary: Accept-Encoding``.
+
 When the client is not built, the pages say how to build it.
 """
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
@@ -29,6 +34,30 @@ PACKAGED_WEB_DIR = Path(convene.__file__).resolve().parent / "static"
 ASSETS_PREFIX = "assets/"
 _LONG_CACHE = "public, max-age=31536000, immutable"
 _NO_CACHE = "no-cache"
+# Pre-compressed copies, best first: (Accept-Encoding token, file suffix).
+_ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+
+
+def accepted_encodings(header: str) -> set[str]:
+    """The content codings an ``Accept-Encoding`` header accepts (those with q=0 left out)."""
+    accepted: set[str] = set()
+    for part in header.split(","):
+        token, _, params = part.strip().partition(";")
+        token = token.strip().lower()
+        if not token:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            accepted.add(token)
+    return accepted
+
 
 _NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Convene</title></head>
@@ -61,8 +90,40 @@ class WebClient:
         response = await self._response(path.lstrip("/"), scope)
         await response(scope, receive, send)
 
+    def _precompressed(self, relative: str, scope: Scope) -> Response | None:
+        """The pre-compressed copy of a file the client accepts, or None."""
+        if relative.endswith((".br", ".gz")) or ".." in relative.split("/"):
+            return None
+        original = (self.directory / relative).resolve()
+        try:
+            original.relative_to(self.directory.resolve())
+        except ValueError:
+            return None
+        if not original.is_file():
+            return None
+        header = ""
+        for name, value in scope.get("headers", []):
+            if name == b"accept-encoding":
+                header += value.decode("latin-1") + ","
+        accepted = accepted_encodings(header)
+        for coding, suffix in _ENCODINGS:
+            copy = original.with_name(original.name + suffix)
+            if coding in accepted and copy.is_file():
+                media_type = mimetypes.guess_type(original.name)[0] or "application/octet-stream"
+                return FileResponse(
+                    copy,
+                    media_type=media_type,
+                    headers={"Content-Encoding": coding, "Vary": "Accept-Encoding"},
+                )
+        return None
+
     async def _response(self, relative: str, scope: Scope) -> Response:
         if relative and not relative.endswith("/"):
+            compressed = self._precompressed(relative, scope)
+            if compressed is not None:
+                long_lived = relative.startswith(ASSETS_PREFIX)
+                compressed.headers["Cache-Control"] = _LONG_CACHE if long_lived else _NO_CACHE
+                return compressed
             try:
                 response = await self._files.get_response(self._files.get_path(scope), scope)
             except HTTPException as exc:
