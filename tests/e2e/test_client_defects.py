@@ -52,3 +52,21 @@ async def test_leave_dialog_focus_and_rejoin(open_attendee: OpenAttendee) -> Non
     )
     assert page.url == url
     assert not alice.page_errors, alice.page_errors
+
+
+async def test_script_served_compressed(open_attendee: OpenAttendee) -> None:
+    """The browser gets the build's pre-compressed script (gzip over plain HTTP, where Chromium
+    does not offer Brotli), with its JavaScript type."""
+    alice = await open_attendee("Alice")
+    async with alice.page.expect_response(
+        lambda r: "/assets/" in r.url and r.url.endswith(".js")
+    ) as info:
+        await alice.page.goto(alice.base_url + "/")
+    response = await info.value
+    headers = await response.all_headers()
+    assert headers.get("content-encoding") in ("gzip", "br"), headers
+    assert headers["content-type"].startswith("text/javascript"), headers
+    assert headers.get("vary") == "Accept-Encoding", headers
+    await alice.expect_visible(
+        alice.by_testid("new-meeting-button").or_(alice.by_testid("goto-signup"))
+    )
