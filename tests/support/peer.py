@@ -47,6 +47,7 @@ __all__ = [
     "CounterVideoTrack",
     "TestPeer",
     "ToneAudioTrack",
+    "answer_as_dtls_server",
     "read_counter",
     "restrict_ice_to",
 ]
@@ -194,6 +195,17 @@ def read_counter(frame: VideoFrame) -> int:
 # ------------------------------------------------------------------------------------------------
 
 
+def answer_as_dtls_server(sdp: str) -> str:
+    """``sdp`` (an answer to an ``a=setup:actpass`` offer) with every ``a=setup:active`` made
+    ``a=setup:passive``: the answerer becomes the DTLS server and the offerer starts the handshake.
+
+    Janus 1.1.2 sometimes drops a client's first ClientHello when it arrives before its own DTLS
+    context is ready; the client resends only after 1 s, so about 1 join in 10 waited ~1 s for
+    media. When Janus is the DTLS client it sends the ClientHello once it is ready, and the stall
+    is gone (docs/architecture.md, "DTLS roles")."""
+    return sdp.replace("a=setup:active", "a=setup:passive")
+
+
 class TestPeer:
     """One client's media: a sending and a receiving peer connection, with counters."""
 
@@ -209,9 +221,13 @@ class TestPeer:
         width: int = 320,
         height: int = 240,
         fps: int = 15,
+        dtls_server: bool = True,
     ) -> None:
         restrict_ice_to(address)
         self.name = name
+        # Answer the SFU's offers as the DTLS server (see answer_as_dtls_server); False keeps
+        # aiortc's default (active), for comparisons.
+        self.dtls_server = dtls_server
         self.audio_track = ToneAudioTrack() if audio else None
         self.video_track = CounterVideoTrack(width, height, fps) if video else None
         self.send_pc: RTCPeerConnection | None = None
@@ -267,8 +283,21 @@ class TestPeer:
             self.recv_pc.on("track", self._on_track)
         await self.recv_pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         answer = await self.recv_pc.createAnswer()
+        if self.dtls_server:
+            answer = RTCSessionDescription(sdp=answer_as_dtls_server(answer.sdp), type="answer")
         await self.recv_pc.setLocalDescription(answer)
         return str(self.recv_pc.localDescription.sdp)
+
+    def recv_dtls_roles(self) -> list[str]:
+        """The DTLS role ("client" or "server") of each transport of the receiving connection."""
+        if self.recv_pc is None:
+            return []
+        # aiortc keeps the negotiated role on the transport; it has no public accessor.
+        return [
+            str(t.receiver.transport._role)  # noqa: SLF001
+            for t in self.recv_pc.getTransceivers()
+            if t.receiver.transport is not None
+        ]
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         assert self.recv_pc is not None
