@@ -294,7 +294,7 @@ class TestPeer:
             return []
         # aiortc keeps the negotiated role on the transport; it has no public accessor.
         return [
-            str(t.receiver.transport._role)  # noqa: SLF001
+            str(t.receiver.transport._role)
             for t in self.recv_pc.getTransceivers()
             if t.receiver.transport is not None
         ]
