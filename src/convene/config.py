@@ -171,6 +171,10 @@ class LimitSettings(BaseModel):
     passcode and password guessing are limited per meeting / per account as well."""
 
     signin_per_5_minutes: int = Field(default=10, ge=1)
+    # Sign-in guessing across addresses and accounts (docs/operations.md, "Sign-in, passcode
+    # and code-guessing limits"): per account from any address, per address (IPv6 by /64).
+    signin_per_account_per_hour: int = Field(default=30, ge=1)
+    signin_per_address_per_hour: int = Field(default=60, ge=1)
     signup_per_hour: int = Field(default=10, ge=1)
     passcode_per_10_minutes: int = Field(default=10, ge=1)
     join_per_minute: int = Field(default=600, ge=1)

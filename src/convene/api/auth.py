@@ -20,6 +20,7 @@ from convene.api.deps import (
 )
 from convene.api.errors import ERROR_RESPONSES
 from convene.api.schemas import SessionOut, SignIn, SignUp, UserOut, VerifyEmail
+from convene.auth.ratelimit import address_group
 from convene.auth.sessions import (
     SESSION_COOKIE,
     IssuedSession,
@@ -92,9 +93,13 @@ async def sign_in(
     limits: Limits,
     ip: ClientIP,
 ) -> SessionOut:
-    """Sign in with email and password. Attempts are limited per address and email."""
-    key = f"{ip}|{body.email.strip().lower()}"
+    """Sign in with email and password. Attempts are limited per address and email, per
+    account from any address, and per address (IPv6 by /64) across accounts."""
+    email = body.email.strip().lower()
+    key = f"{ip}|{email}"
     limits.signin.hit(key)
+    limits.signin_account.hit(email)
+    limits.signin_address.hit(address_group(ip))
     found = await db.users.get_credentials(body.email)
     check = await passwords.check(found[1] if found else None, body.password)
     if found is None or not check.ok:

@@ -24,7 +24,7 @@ from starlette.requests import HTTPConnection
 from convene.config import LimitSettings
 from convene.protocol.errors import ConveneError, ErrorCode
 
-__all__ = ["RateLimiter", "RateLimits", "client_ip"]
+__all__ = ["RateLimiter", "RateLimits", "address_group", "client_ip"]
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -109,6 +109,10 @@ class RateLimits:
 
     # Per client IP and email: guessing one account's password.
     signin: RateLimiter = field(default_factory=_limiter(10, 300, "sign-in attempts"))
+    # Per email, from any address: spraying one account from many addresses.
+    signin_account: RateLimiter = field(default_factory=_limiter(30, 3600, "sign-in attempts"))
+    # Per address group (an IPv4 address or an IPv6 /64), across accounts.
+    signin_address: RateLimiter = field(default_factory=_limiter(60, 3600, "sign-in attempts"))
     # Per client IP: creating accounts.
     signup: RateLimiter = field(default_factory=_limiter(10, 3600, "sign-ups"))
     # Per client IP and meeting: guessing a meeting's passcode.
@@ -122,6 +126,12 @@ class RateLimits:
     def from_settings(cls, limits: LimitSettings) -> RateLimits:
         return cls(
             signin=RateLimiter(rate=limits.signin_per_5_minutes, per=300, name="sign-in attempts"),
+            signin_account=RateLimiter(
+                rate=limits.signin_per_account_per_hour, per=3600, name="sign-in attempts"
+            ),
+            signin_address=RateLimiter(
+                rate=limits.signin_per_address_per_hour, per=3600, name="sign-in attempts"
+            ),
             signup=RateLimiter(rate=limits.signup_per_hour, per=3600, name="sign-ups"),
             passcode=RateLimiter(
                 rate=limits.passcode_per_10_minutes, per=600, name="passcode attempts"
@@ -149,6 +159,16 @@ def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         return address.ipv4_mapped
     return address
+
+
+def address_group(ip: str) -> str:
+    """The key an address is limited under: an IPv4 address as it is, an IPv6 address by its
+    /64 (one subscriber usually holds a whole /64, so each of its addresses is not a fresh
+    budget). Anything unreadable is returned unchanged."""
+    address = _parse_ip(ip)
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address) if address is not None else ip
 
 
 def client_ip(conn: HTTPConnection, trusted_proxies: Sequence[str]) -> str:
