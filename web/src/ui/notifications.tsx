@@ -82,7 +82,7 @@ export function NotificationCenter({ raised = false }: { raised?: boolean }) {
 
   const dismiss = (id: string) => setItems((list) => list.filter((x) => x.id !== id));
   return (
-    <div class={`notices ${raised ? "raised" : ""}`} aria-live="polite" aria-label={t("notifications.label")}>
+    <div class={`notices ${raised ? "raised" : ""}`} role="region" aria-live="polite" aria-label={t("notifications.label")}>
       {items.map((n) => (
         <div key={n.id} class={`notice ${n.kind}`} role="status" data-testid="notification-toast" data-kind={n.kind}>
           <div class="notice-text">
