@@ -10,6 +10,7 @@
 import { SignalingError } from "../protocol/errors";
 import { Emitter } from "../protocol/emitter";
 import type { Jsep, LayerChoice, StreamRef, SubscribedStream } from "../protocol/types";
+import { answerAsDtlsServer } from "./sdp";
 import type { SignalingPort } from "./port";
 import { planSubscribe, streamKey } from "./subscriptions";
 
@@ -207,7 +208,8 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     const pc = this.pc ?? this.createPc();
     this.answered = false;
     await pc.setRemoteDescription({ type: "offer", sdp: jsep.sdp });
-    const answer = await pc.createAnswer();
+    const created = await pc.createAnswer();
+    const answer: RTCSessionDescriptionInit = { type: "answer", sdp: answerAsDtlsServer(created.sdp ?? "") };
     // The answer goes to the server before it is applied here: applying it starts ICE, and Janus
     // must have it before our connectivity checks reach it (a connection that comes up before
     // Janus processed the answer was seen to stay silent).
