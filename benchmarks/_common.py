@@ -394,6 +394,7 @@ class Viewer:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no public STUN server
         self.ice_connected_at: float | None = None  # ICE checks done
         self.connected_at: float | None = None  # ICE and DTLS done: media may flow
+        self.dtls_server = True  # answer a=setup:passive (False: aiortc's own active)
         self._streams: dict[str, _Stream] = {}
         self._readers: list[asyncio.Task[None]] = []
         self.pc.on("track", self._on_track)
@@ -430,7 +431,12 @@ class Viewer:
     async def answer(self, offer_sdp: str) -> str:
         """Apply Janus's offer (relayed by Convene) and return the answer, ICE candidates in it."""
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        answer = await self.pc.createAnswer()
+        if self.dtls_server:  # as the clients do: Janus starts the DTLS handshake
+            answer = RTCSessionDescription(
+                sdp=answer.sdp.replace("a=setup:active", "a=setup:passive"), type="answer"
+            )
+        await self.pc.setLocalDescription(answer)
         return str(self.pc.localDescription.sdp)
 
     async def first_decoded(self, mid: str, timeout: float) -> float:  # noqa: ASYNC109

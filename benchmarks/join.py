@@ -140,12 +140,13 @@ MILESTONES = [
 
 
 async def one_join(
-    server: ConveneProcess, meeting: dict[str, Any], feed: int, index: int
+    server: ConveneProcess, meeting: dict[str, Any], feed: int, index: int, setup: str = "passive"
 ) -> JoinTiming:
     """A guest joins, subscribes to ``feed``, waits for its first decoded frame, and leaves."""
     started = time.perf_counter()
     signal = await server.signal()
     viewer = Viewer(f"joiner-{index}")
+    viewer.dtls_server = setup == "passive"
     try:
         t0 = time.perf_counter()
         reply = await signal.join(meeting["link_token"], display_name=f"Joiner {index}")
@@ -193,6 +194,7 @@ async def bench_latency(
     timings: list[JoinTiming] = []
     warmups: list[JoinTiming] = []
     failures: list[str] = []
+    by_setup: dict[str, list[float]] = {}
     limited = 0
     total = args.warmup + args.joins
     columns = (
@@ -208,7 +210,12 @@ async def bench_latency(
         index = 0
         while index < total:
             try:
-                timing = await one_join(server, meeting, publisher.feed, index)
+                setup = (
+                    args.setup if args.setup != "alternate" else ("active", "passive")[index % 2]
+                )
+                timing = await one_join(server, meeting, publisher.feed, index, setup)
+                if index >= args.warmup:
+                    by_setup.setdefault(setup, []).append(timing.first_frame * 1000)
             except SignalError as exc:
                 if exc.code != "rate_limited":  # joins per address: wait, then join again
                     failures.append(f"join {index}: {exc}")
@@ -265,6 +272,15 @@ async def bench_latency(
         f"[dim]CPU time per join (joining, subscribing, leaving, and the pause after it): "
         f"Convene {cpu_ms['convene']:.1f} ms, Janus {cpu_ms['janus']:.1f} ms[/dim]"
     )
+    setups = {
+        name: {"n": len(v), "p50": percentile(v, 50), "p95": percentile(v, 95), "max": max(v)}
+        for name, v in sorted(by_setup.items())
+    }
+    for name, st in setups.items():
+        console.print(
+            f"first frame, answer a=setup:{name}: {st['n']:.0f} joins, p50 {st['p50']:.0f} ms, "
+            f"p95 {st['p95']:.0f} ms, max {st['max']:.0f} ms"
+        )
     if limited:
         console.print(f"[dim]{limited} join(s) rate-limited, waited and joined again[/dim]")
     for failure in failures:
@@ -276,6 +292,7 @@ async def bench_latency(
         "warmup": [asdict(t) for t in warmups],
         "failures": failures,
         "summary_ms": summary,
+        "first_frame_by_setup_ms": setups,
     }
 
 
@@ -535,6 +552,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="CPU windows per case (default 3)")
     parser.add_argument(
         "--settle", type=float, default=3.0, help="seconds before measuring a case (default 3)"
+    )
+    parser.add_argument(
+        "--setup",
+        choices=("passive", "active", "alternate"),
+        default="passive",
+        help="the joiners' DTLS answer: passive (as the clients), active (aiortc's own), "
+        "or alternate the two join by join (default passive)",
     )
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=360)
