@@ -202,7 +202,7 @@ def answer_as_dtls_server(sdp: str) -> str:
     Janus 1.1.2 sometimes drops a client's first ClientHello when it arrives before its own DTLS
     context is ready; the client resends only after 1 s, so about 1 join in 10 waited ~1 s for
     media. When Janus is the DTLS client it sends the ClientHello once it is ready, and the stall
-    is gone (docs/architecture.md, "DTLS roles")."""
+    is gone (benchmarks/README.md, "DTLS roles")."""
     return sdp.replace("a=setup:active", "a=setup:passive")
 
 
