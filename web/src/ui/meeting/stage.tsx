@@ -110,7 +110,7 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
 
   return (
     <div class={`stage grid-view ${paged.pages > 1 ? "paged" : ""}`} ref={ref} data-testid="grid-view" data-page={paged.page} data-pages={paged.pages}>
-      <div class="grid" style={{ gridTemplateColumns: `repeat(${fit.cols}, ${Math.floor(fit.tileWidth)}px)` }}>
+      <div class="grid" role="list" style={{ gridTemplateColumns: `repeat(${fit.cols}, ${Math.floor(fit.tileWidth)}px)` }}>
         {items.map((item) => (
           <Tile key={item.key} room={room} state={state} item={item} tracks={tracks} quality={quality}
             localVideo={localVideo} localScreen={localScreen} localMicOn={localMicOn} height={fit.tileHeight} />
@@ -221,7 +221,7 @@ function Tile({ room, state, item, tracks, quality, localVideo, localScreen, loc
       data-feed-id={feedId ?? ""}
       data-speaking={speaking ? "true" : "false"}
       data-self={isSelf ? "true" : "false"}
-      role="listitem"
+      role={large ? "group" : "listitem"}
       aria-label={t("stage.tileLabel", {
         name: `${isolate(p.display_name)}${suffix}`,
         muted: !p.audio && !isScreen ? "yes" : "no",
