@@ -5,6 +5,8 @@
  * (the server checks them for Convene users) are shown as a warning.
  */
 import { useEffect, useState } from "preact/hooks";
+import { isolate } from "../../i18n";
+import { useT } from "../../i18n/hook";
 import { describeError } from "../../protocol/errors";
 import type { Answer, Conflict, PartStat, RsvpView } from "../../protocol/scheduling";
 import { parseRrule, recurrenceSummary } from "../../scheduling/recurrence";
@@ -27,7 +29,12 @@ export function rsvpConflicts(view: RsvpView, only: string | null): Conflict[] {
 }
 
 const SUGGESTED: Record<RsvpChoice, Answer> = { accepted: "ACCEPTED", tentative: "TENTATIVE", declined: "DECLINED" };
-const SUGGESTED_TEXT: Record<RsvpChoice, string> = { accepted: "Accept", tentative: "Maybe", declined: "Decline" };
+/** Catalogue keys of the answer buttons' labels, named in the "press … to confirm" line. */
+const SUGGESTED_KEY: Record<RsvpChoice, string> = {
+  accepted: "schedule.button.accept",
+  tentative: "schedule.button.tentative",
+  declined: "schedule.button.decline",
+};
 
 export function RsvpPage({ attendeeId, token, occurrence, suggested = null }: {
   attendeeId: string;
@@ -36,6 +43,7 @@ export function RsvpPage({ attendeeId, token, occurrence, suggested = null }: {
   /** The button pressed in the invitation email: asked again here (mail scanners open links). */
   suggested?: RsvpChoice | null;
 }) {
+  const t = useT();
   const zone = useUserZone();
   const [view, setView] = useState<RsvpView | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -74,14 +82,14 @@ export function RsvpPage({ attendeeId, token, occurrence, suggested = null }: {
         <TopBar />
         <main class="narrow-main">
           <section class="card" data-testid="rsvp-error">
-            <h1>Invitation not found</h1>
+            <h1>{t("rsvp.notFound")}</h1>
             <p class="muted">{loadError}</p>
           </section>
         </main>
       </div>
     );
   }
-  if (!view) return <div class="page"><TopBar /><Spinner label="Loading the invitation…" /></div>;
+  if (!view) return <div class="page"><TopBar /><Spinner label={t("rsvp.loading")} /></div>;
 
   const s = view.schedule;
   const recurring = !!s.rrule;
@@ -102,58 +110,71 @@ export function RsvpPage({ attendeeId, token, occurrence, suggested = null }: {
       <main class="narrow-main">
         <section class="card rsvp" data-testid="rsvp-page" aria-labelledby="rsvp-title">
           <h1 id="rsvp-title" data-testid="rsvp-title">{s.title}</h1>
-          {cancelled && <p class="warn" role="alert" data-testid="rsvp-cancelled">This meeting was cancelled.</p>}
+          {cancelled && <p class="warn" role="alert" data-testid="rsvp-cancelled">{t("rsvp.cancelled")}</p>}
           <p data-testid="rsvp-when">
-            {recurring && scope === "all" && <span class="muted">Next: </span>}
+            {recurring && scope === "all" && <span class="muted">{t("rsvp.next")} </span>}
             <strong>{formatRange(start, end, zone)}</strong>
-            <span class="muted small"> ({zone.replace(/_/g, " ")})</span>
+            <span class="muted small"> {t("rsvp.zone", { zone: isolate(zone.replace(/_/g, " ")) })}</span>
           </p>
           {s.timezone !== zone && (
-            <p class="muted small">Organiser's time: {formatRange(start, end, s.timezone)} ({s.timezone.replace(/_/g, " ")})</p>
+            <p class="muted small">
+              {t("rsvp.organiserTime", {
+                range: isolate(formatRange(start, end, s.timezone)),
+                zone: isolate(s.timezone.replace(/_/g, " ")),
+              })}
+            </p>
           )}
           {spec && local && <p class="muted small" data-testid="rsvp-recurrence">{recurrenceSummary(spec, local, undefined)}</p>}
-          <p class="muted small">Organised by {s.organizer_name} · invitation for {view.attendee.email}</p>
+          <p class="muted small">
+            {t("rsvp.organisedBy", { name: isolate(s.organizer_name), email: isolate(view.attendee.email) })}
+          </p>
           {s.agenda && <p class="agenda" data-testid="rsvp-agenda">{s.agenda}</p>}
           {!cancelled && (
             <>
               {recurring && view.occurrences.length > 0 && (
                 <fieldset class="rsvp-scope">
-                  <legend>Answer for</legend>
+                  <legend>{t("rsvp.answerFor")}</legend>
                   <label class="check">
                     <input type="radio" name="rsvp-scope" checked={scope === "all"} data-testid="rsvp-scope-all"
                       onChange={() => setScope("all")} />
-                    All meetings in the series
+                    {t("rsvp.scopeAll")}
                   </label>
                   <label class="check">
                     <input type="radio" name="rsvp-scope" checked={scope === "one"} data-testid="rsvp-scope-one"
                       onChange={() => setScope("one")} />
-                    Only the meeting on
+                    {t("rsvp.scopeOne")}
                   </label>
-                  <select value={which} data-testid="rsvp-occurrence" disabled={scope !== "one"} aria-label="Which meeting"
+                  <select value={which} data-testid="rsvp-occurrence" disabled={scope !== "one"} aria-label={t("rsvp.whichMeeting")}
                     onChange={(e) => setWhich(e.currentTarget.value)}>
                     {view.occurrences.map((o) => (
                       <option key={o.recurrence_id} value={o.recurrence_id}>
-                        {formatLongDay(Date.parse(o.start), zone)}{o.changed ? " (changed)" : ""} · {PARTSTAT_TEXT[o.partstat]}
+                        {t(o.changed ? "rsvp.occurrenceChanged" : "rsvp.occurrence", {
+                          day: formatLongDay(Date.parse(o.start), zone),
+                          answer: PARTSTAT_TEXT[o.partstat],
+                        })}
                       </option>
                     ))}
                   </select>
                 </fieldset>
               )}
               {suggested && !answered && current !== SUGGESTED[suggested] && (
-                <p class="small" data-testid="rsvp-suggested">Press {SUGGESTED_TEXT[suggested]} to confirm your answer.</p>
+                <p class="small" data-testid="rsvp-suggested">{t("rsvp.suggested", { button: t(SUGGESTED_KEY[suggested]) })}</p>
               )}
               <AnswerButtons current={current} busy={busy} onAnswer={(a) => void respond(a)} testPrefix="rsvp"
                 suggested={suggested && !answered ? SUGGESTED[suggested] : null} />
               <p class="muted small" data-testid="rsvp-answer" data-partstat={current} aria-live="polite">
-                {answered ? `Thanks, your answer is saved: ${PARTSTAT_TEXT[current]}.` : `Your answer: ${PARTSTAT_TEXT[current]}.`}
+                {t(answered ? "rsvp.saved" : "rsvp.yourAnswer", { answer: PARTSTAT_TEXT[current] })}
               </p>
               {error && <p class="error" role="alert">{error}</p>}
               <ConflictWarning conflicts={conflicts} truncated={!!view.conflicts?.truncated && scope === "all"} zone={zone}
                 recurring={recurring}
-                intro={conflicts.length === 1 ? "This overlaps another of your meetings:" : "This overlaps other meetings of yours:"} />
+                intro={t("rsvp.overlaps", { count: conflicts.length })} />
               <div class="row">
-                <button type="button" class="btn" data-testid="rsvp-join" onClick={() => openUrl(s.join_url)}>Join the meeting</button>
-                <span class="muted small">Code {s.meeting_code}{s.passcode ? ` · passcode ${s.passcode}` : ""}</span>
+                <button type="button" class="btn" data-testid="rsvp-join" onClick={() => openUrl(s.join_url)}>{t("rsvp.join")}</button>
+                <span class="muted small">
+                  {t("rsvp.code")} <bdi dir="ltr">{s.meeting_code}</bdi>
+                  {s.passcode && <> · {t("rsvp.passcode")} <bdi dir="ltr">{s.passcode}</bdi></>}
+                </span>
               </div>
             </>
           )}

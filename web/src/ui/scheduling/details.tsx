@@ -4,6 +4,7 @@
  * first ask which occurrences (this one, this and the following ones, all), as calendars do.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
+import { useT } from "../../i18n/hook";
 import { describeError } from "../../protocol/errors";
 import type { User } from "../../protocol/rest";
 import type {
@@ -43,10 +44,11 @@ export function answerFor(schedule: Schedule, user: Pick<User, "id" | "email"> |
   return me.occurrences.find((o) => Date.parse(o.recurrence_id) === at)?.partstat ?? me.partstat;
 }
 
-const ANSWERS: { value: Answer; label: string; key: string }[] = [
-  { value: "ACCEPTED", label: "Accept", key: "accept" },
-  { value: "TENTATIVE", label: "Maybe", key: "tentative" },
-  { value: "DECLINED", label: "Decline", key: "decline" },
+/** The answers, each with its test id suffix; the label is `schedule.button.<key>`. */
+const ANSWERS: { value: Answer; key: string }[] = [
+  { value: "ACCEPTED", key: "accept" },
+  { value: "TENTATIVE", key: "tentative" },
+  { value: "DECLINED", key: "decline" },
 ];
 
 /** "This meeting / This and following / All meetings", asked before changing a series. */
@@ -92,17 +94,18 @@ export function AnswerButtons({ current, busy, onAnswer, testPrefix, suggested =
   /** The answer the invitation's link asked for: focused, for one more press to confirm. */
   suggested?: Answer | null;
 }) {
+  const t = useT();
   const group = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (suggested) group.current?.querySelector<HTMLButtonElement>(`[data-answer="${suggested}"]`)?.focus();
   }, [suggested]);
   return (
-    <div class="row answer-buttons" role="group" aria-label="Your answer" ref={group}>
+    <div class="row answer-buttons" role="group" aria-label={t("schedule.yourAnswer")} ref={group}>
       {ANSWERS.map((a) => (
         <button key={a.value} type="button" class={`btn ${current === a.value ? "primary" : ""} ${suggested === a.value ? "suggested" : ""}`}
           aria-pressed={current === a.value} data-answer={a.value}
           disabled={busy} data-testid={`${testPrefix}-${a.key}`} onClick={() => onAnswer(a.value)}>
-          {a.label}
+          {t(`schedule.button.${a.key}`)}
         </button>
       ))}
     </div>
