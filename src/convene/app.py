@@ -32,6 +32,7 @@ from convene.api import API_PREFIX, api_router, health
 from convene.api.errors import BodyLimitMiddleware, ErrorMiddleware, install_error_handlers
 from convene.api.middleware import DOCS_PATH, MetricsMiddleware, SecurityHeadersMiddleware
 from convene.api.webclient import PACKAGED_WEB_DIR, WebClient
+from convene.auth.guard import SignInGuard
 from convene.auth.passwords import Argon2Params, Passwords
 from convene.auth.ratelimit import RateLimits
 from convene.background import Background
@@ -132,6 +133,11 @@ def create_app(
         )
     )
     app.state.limits = RateLimits.from_settings(settings.limits)
+    app.state.signin_guard = SignInGuard(
+        free_failures=settings.limits.signin_free_failures,
+        max_backoff=settings.limits.signin_max_backoff_seconds,
+        max_hashing=settings.limits.signin_hashing_per_address,
+    )
     app.state.sfu = None
     app.state.live_meetings = None
     app.state.clock = clock or SystemClock()

@@ -175,10 +175,23 @@ class LimitSettings(BaseModel):
     # and code-guessing limits"): per account from any address, per address (IPv6 by /64).
     signin_per_account_per_hour: int = Field(default=30, ge=1)
     signin_per_address_per_hour: int = Field(default=60, ge=1)
+    # After this many wrong passwords in a row for one account, each attempt waits twice as
+    # long as the last, up to the maximum; browsers that signed in to it before are exempt.
+    signin_free_failures: int = Field(default=10, ge=1)
+    signin_max_backoff_seconds: int = Field(default=900, ge=1)
+    # argon2 hashes in flight at once for one address (IPv6 by /64).
+    signin_hashing_per_address: int = Field(default=2, ge=1)
     signup_per_hour: int = Field(default=10, ge=1)
     passcode_per_10_minutes: int = Field(default=10, ge=1)
     join_per_minute: int = Field(default=600, ge=1)
     lookup_per_minute: int = Field(default=600, ge=1)
+    # Passcode and code guessing (docs/operations.md, "Sign-in, passcode and code-guessing
+    # limits"). passcode_per_10_minutes above counts wrong passcodes per person and meeting.
+    passcode_failures_per_meeting_per_hour: int = Field(default=100, ge=1)
+    passcode_failures_per_address_per_hour: int = Field(default=300, ge=1)
+    unknown_codes_per_minute: int = Field(default=10, ge=1)
+    unknown_codes_burst: int = Field(default=20, ge=1)
+    server_unknown_codes_per_minute: int = Field(default=600, ge=1)
 
 
 class QuotaSettings(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import cast
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -20,6 +21,7 @@ from convene.api.deps import (
 )
 from convene.api.errors import ERROR_RESPONSES
 from convene.api.schemas import SessionOut, SignIn, SignUp, UserOut, VerifyEmail
+from convene.auth.guard import DEVICE_COOKIE, DeviceKeys, SignInGuard
 from convene.auth.ratelimit import address_group
 from convene.auth.sessions import (
     SESSION_COOKIE,
@@ -30,12 +32,40 @@ from convene.auth.sessions import (
     set_session_cookie,
 )
 from convene.auth.verification import send_confirmation, verify
+from convene.config import load_secrets
 from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.protocol.errors import ConveneError, ErrorCode
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], responses=ERROR_RESPONSES)
+
+
+_DEVICE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days
+
+
+def _device_keys(request: Request) -> DeviceKeys:
+    keys = getattr(request.app.state, "device_keys", None)
+    if keys is None:
+        keys = DeviceKeys(load_secrets(request.app.state.settings).token_key)
+        request.app.state.device_keys = keys
+    return cast(DeviceKeys, keys)
+
+
+def _remember_device(
+    request: Request, response: Response, settings: SettingsDep, email: str
+) -> None:
+    """Mark this browser as one that signed in to ``email``'s account (convene.auth.guard)."""
+    devices = _device_keys(request)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        devices.merge(request.cookies.get(DEVICE_COOKIE), devices.issue(email)),
+        max_age=_DEVICE_MAX_AGE,
+        path=f"{API_PREFIX}/auth",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
 
 
 def _now(request: Request) -> datetime:
@@ -79,11 +109,13 @@ async def sign_up(
     )
     if verifying:
         await send_confirmation(db, settings, user, now=_now(request), wake=_wake_mail(request))
+    _remember_device(request, response, settings, user.email)
     return _signed_in(response, await create_session(db, user.id, settings), settings)
 
 
 @router.post("/signin")
 async def sign_in(
+    request: Request,
     body: SignIn,
     response: Response,
     _origin: OriginChecked,
@@ -94,18 +126,32 @@ async def sign_in(
     ip: ClientIP,
 ) -> SessionOut:
     """Sign in with email and password. Attempts are limited per address and email, per
-    account from any address, and per address (IPv6 by /64) across accounts."""
+    account from any address (with a growing wait after repeated failures), and per address
+    (IPv6 by /64) across accounts; a browser that signed in to the account before is exempt
+    from the per-account limits (docs/operations.md, "Sign-in, passcode and code-guessing
+    limits")."""
     email = body.email.strip().lower()
+    guard: SignInGuard = request.app.state.signin_guard
+    devices = _device_keys(request)
+    known = devices.knows(request.cookies.get(DEVICE_COOKIE), email)
+    group = address_group(ip)
     key = f"{ip}|{email}"
     limits.signin.hit(key)
-    limits.signin_account.hit(email)
-    limits.signin_address.hit(address_group(ip))
-    found = await db.users.get_credentials(body.email)
-    check = await passwords.check(found[1] if found else None, body.password)
+    if not known:
+        guard.check(email)
+        limits.signin_account.hit(email)
+    limits.signin_address.hit(group)
+    with guard.hashing(group):
+        found = await db.users.get_credentials(body.email)
+        check = await passwords.check(found[1] if found else None, body.password)
     if found is None or not check.ok:
+        if not known:
+            guard.failed(email)
         raise ConveneError(ErrorCode.INVALID_CREDENTIALS, "Email or password is wrong.")
     user = found[0]
     limits.signin.reset(key)
+    guard.succeeded(email)
+    _remember_device(request, response, settings, email)
     if check.new_hash is not None:
         await db.users.set_password_hash(user.id, check.new_hash)
     return _signed_in(response, await create_session(db, user.id, settings), settings)
