@@ -27,26 +27,29 @@ import { rest, useSession } from "../session";
 import { ZoneSelect } from "../scheduling/fields";
 import { Spinner, TopBar } from "./common";
 import { LanguageSection } from "./language-settings";
+import { isolate, t, uiLocale } from "../../i18n";
 import { useT } from "../../i18n/hook";
 
-const DAY_NAME: Record<WeekdayKey, string> = {
-  mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday",
-};
+/** A weekday's name in the UI's language (1 January 2024 was a Monday). */
+function dayName(day: WeekdayKey): string {
+  const index = WEEKDAY_KEYS.indexOf(day);
+  return new Intl.DateTimeFormat(uiLocale(), { weekday: "long", timeZone: "UTC" }).format(Date.UTC(2024, 0, 1 + index));
+}
 const MAX_RANGES = 4;
-const REMINDERS: { value: number | null; label: string }[] = [
-  { value: null, label: "No reminders" },
-  { value: 0, label: "When it starts" },
-  { value: 5, label: "5 minutes before" },
-  { value: 10, label: "10 minutes before" },
-  { value: 15, label: "15 minutes before" },
-  { value: 30, label: "30 minutes before" },
-  { value: 60, label: "1 hour before" },
-  { value: 1440, label: "1 day before" },
-];
+const REMINDERS: (number | null)[] = [null, 0, 5, 10, 15, 30, 60, 1440];
+
+/** A reminder choice in words: whole days and hours as such, else minutes. */
+function reminderText(minutes: number | null): string {
+  if (minutes === null) return t("settings.reminder.none");
+  if (minutes === 0) return t("settings.reminder.atStart");
+  if (minutes % 1440 === 0) return t("settings.reminder.daysBefore", { count: minutes / 1440 });
+  if (minutes % 60 === 0) return t("settings.reminder.hoursBefore", { count: minutes / 60 });
+  return t("settings.reminder.minutesBefore", { count: minutes });
+}
 
 export function SettingsPage() {
   const info = useSession();
-  const t = useT();
+  useT();
   useEffect(() => {
     if (info === null) navigate("/signin?next=/settings", { replace: true });
   }, [info]);
@@ -62,7 +65,7 @@ export function SettingsPage() {
           <FeedSection />
           <CalendarsSection />
         </main>
-      ) : <Spinner label="Loading…" />}
+      ) : <Spinner label={t("common.loading")} />}
     </div>
   );
 }
@@ -87,16 +90,17 @@ function validateHours(hours: WorkingHours): string | null {
     const ranges = [...hours[day]].sort((a, b) => a[0].localeCompare(b[0]));
     for (let i = 0; i < ranges.length; i++) {
       const [from, to] = ranges[i]!;
-      if (!from || !to) return `${DAY_NAME[day]}: fill in both times.`;
-      if (to !== "00:00" && to <= from) return `${DAY_NAME[day]}: a range ends before it starts.`;
+      if (!from || !to) return t("settings.hours.bothTimes", { day: dayName(day) });
+      if (to !== "00:00" && to <= from) return t("settings.hours.endsBeforeStart", { day: dayName(day) });
       const next = ranges[i + 1];
-      if (next && (to === "00:00" || next[0] < to)) return `${DAY_NAME[day]}: ranges overlap.`;
+      if (next && (to === "00:00" || next[0] < to)) return t("settings.hours.overlap", { day: dayName(day) });
     }
   }
   return null;
 }
 
 function CalendarSettingsForm() {
+  useT();
   const loaded = useCalendarSettings();
   const userZone = useUserZone();
   const [draft, setDraft] = useState<CalendarSettings | null>(loaded && { ...loaded, working_hours: hoursForInputs(loaded.working_hours) });
@@ -111,7 +115,7 @@ function CalendarSettingsForm() {
     if (loaded && !draft) setDraft({ ...loaded, working_hours: hoursForInputs(loaded.working_hours) });
   }, [loaded]);
 
-  if (!draft) return <section class="card"><Spinner label="Loading your calendar settings…" /></section>;
+  if (!draft) return <section class="card"><Spinner label={t("settings.calendar.loading")} /></section>;
 
   const set = (changes: Partial<CalendarSettings>) => {
     setDraft({ ...draft, ...changes });
@@ -145,31 +149,31 @@ function CalendarSettingsForm() {
     }
   };
 
-  const reminderKnown = REMINDERS.some((r) => r.value === draft.reminder_minutes);
+  const reminderKnown = REMINDERS.includes(draft.reminder_minutes);
   return (
     <form class="card form" onSubmit={save} data-testid="calendar-settings-form" aria-labelledby="cal-settings-title">
-      <h2 id="cal-settings-title">Calendar</h2>
+      <h2 id="cal-settings-title">{t("settings.calendar.title")}</h2>
       <label>
-        Time zone
+        {t("settings.timezone")}
         <ZoneSelect value={draft.timezone} testid="settings-timezone" suggested={[userZone]} describedBy="zone-hint"
           onChange={(timezone) => set({ timezone })} />
       </label>
       <p class="hint" id="zone-hint">
-        Meetings are shown in this zone.
+        {t("settings.timezone.hint")}
         {draft.timezone !== browserZone() && (
           <>
-            {" "}This device is in {browserZone().replace(/_/g, " ")}.{" "}
+            {" "}{t("settings.timezone.device", { zone: isolate(browserZone().replace(/_/g, " ")) })}{" "}
             <button type="button" class="link-button" data-testid="settings-use-browser-zone"
               onClick={() => set({ timezone: browserZone() })}>
-              Use it
+              {t("settings.timezone.useDevice")}
             </button>
           </>
         )}
       </p>
 
       <fieldset class="hours" data-testid="settings-working-hours">
-        <legend>Working hours</legend>
-        <p class="hint">"Find a time" proposes times within everyone's working hours.</p>
+        <legend>{t("settings.hours.title")}</legend>
+        <p class="hint">{t("settings.hours.hint")}</p>
         {WEEKDAY_KEYS.map((day) => {
           const ranges = draft.working_hours[day] ?? [];
           return (
@@ -177,17 +181,17 @@ function CalendarSettingsForm() {
               <label class="check">
                 <input type="checkbox" checked={ranges.length > 0} data-testid={`settings-hours-${day}-on`}
                   onChange={(e) => setDay(day, e.currentTarget.checked ? [["09:00", "17:00"]] : [])} />
-                {DAY_NAME[day]}
+                {dayName(day)}
               </label>
               <div class="hours-ranges">
                 {ranges.map(([from, to], i) => (
                   <div key={i} class="row">
-                    <input type="time" value={from} aria-label={`${DAY_NAME[day]} from`} data-testid={`settings-hours-${day}-from`}
+                    <input type="time" value={from} aria-label={t("settings.hours.from", { day: dayName(day) })} data-testid={`settings-hours-${day}-from`}
                       onInput={(e) => setDay(day, ranges.map((r, j) => (j === i ? [e.currentTarget.value, r[1]] : r)))} />
                     <span aria-hidden="true">–</span>
-                    <input type="time" value={to} aria-label={`${DAY_NAME[day]} until`} data-testid={`settings-hours-${day}-to`}
+                    <input type="time" value={to} aria-label={t("settings.hours.until", { day: dayName(day) })} data-testid={`settings-hours-${day}-to`}
                       onInput={(e) => setDay(day, ranges.map((r, j) => (j === i ? [r[0], e.currentTarget.value] : r)))} />
-                    <button type="button" class="round small ghost" aria-label={`Remove this ${DAY_NAME[day]} range`}
+                    <button type="button" class="round small ghost" aria-label={t("settings.hours.remove", { day: dayName(day) })}
                       onClick={() => setDay(day, ranges.filter((_, j) => j !== i))}>
                       <Icon name="close" size={14} />
                     </button>
@@ -195,10 +199,10 @@ function CalendarSettingsForm() {
                 ))}
                 {ranges.length > 0 && ranges.length < MAX_RANGES && (
                   <button type="button" class="link-button small" onClick={() => setDay(day, [...ranges, ["", ""]])}>
-                    Add a range
+                    {t("settings.hours.add")}
                   </button>
                 )}
-                {ranges.length === 0 && <span class="muted small">Not working</span>}
+                {ranges.length === 0 && <span class="muted small">{t("settings.hours.off")}</span>}
               </div>
             </div>
           );
@@ -206,40 +210,41 @@ function CalendarSettingsForm() {
       </fieldset>
 
       <label>
-        Reminders
+        {t("settings.reminders")}
         <select value={draft.reminder_minutes === null ? "" : String(draft.reminder_minutes)} data-testid="settings-reminder"
           onChange={(e) => set({ reminder_minutes: e.currentTarget.value === "" ? null : Number(e.currentTarget.value) })}>
-          {!reminderKnown && <option value={String(draft.reminder_minutes)}>{draft.reminder_minutes} minutes before</option>}
-          {REMINDERS.map((r) => <option key={String(r.value)} value={r.value === null ? "" : String(r.value)}>{r.label}</option>)}
+          {!reminderKnown && <option value={String(draft.reminder_minutes)}>{reminderText(draft.reminder_minutes)}</option>}
+          {REMINDERS.map((r) => <option key={String(r)} value={r === null ? "" : String(r)}>{reminderText(r)}</option>)}
         </select>
       </label>
       <label class="check">
         <input type="checkbox" checked={draft.email_reminders} disabled={draft.reminder_minutes === null}
           data-testid="settings-email-reminders" onChange={(e) => set({ email_reminders: e.currentTarget.checked })} />
-        Also send reminders by email
+        {t("settings.reminders.email")}
       </label>
       {error && <p class="error" role="alert" data-testid="settings-error">{error}</p>}
       <div class="row">
-        <button type="submit" class="btn primary" disabled={busy} data-testid="settings-save">{busy ? "Saving…" : "Save"}</button>
-        {saved && <span class="muted small" role="status" data-testid="settings-saved">Saved.</span>}
+        <button type="submit" class="btn primary" disabled={busy} data-testid="settings-save">{busy ? t("settings.saving") : t("settings.save")}</button>
+        {saved && <span class="muted small" role="status" data-testid="settings-saved">{t("settings.saved")}</span>}
       </div>
     </form>
   );
 }
 
 function BrowserNotifications() {
+  useT();
   const [permission, setPermission] = useState(browserNotificationPermission());
   return (
     <section class="card" aria-labelledby="browser-notif-title">
-      <h2 id="browser-notif-title">Browser notifications</h2>
-      <p class="muted small">Reminders always appear in Convene while it is open. The browser can also show them when the tab is in the background.</p>
-      {permission === "unsupported" && <p class="muted small">This browser cannot show notifications.</p>}
-      {permission === "granted" && <p class="small" data-testid="browser-notifications-state">On.</p>}
-      {permission === "denied" && <p class="small">Blocked in the browser's site settings.</p>}
+      <h2 id="browser-notif-title">{t("settings.notifications.title")}</h2>
+      <p class="muted small">{t("settings.notifications.hint")}</p>
+      {permission === "unsupported" && <p class="muted small">{t("settings.notifications.unsupported")}</p>}
+      {permission === "granted" && <p class="small" data-testid="browser-notifications-state">{t("settings.notifications.on")}</p>}
+      {permission === "denied" && <p class="small">{t("settings.notifications.blocked")}</p>}
       {permission === "default" && (
         <button type="button" class="btn" data-testid="settings-browser-notifications"
           onClick={async () => setPermission(await Notification.requestPermission())}>
-          Turn on browser notifications
+          {t("settings.notifications.turnOn")}
         </button>
       )}
     </section>
@@ -247,6 +252,7 @@ function BrowserNotifications() {
 }
 
 function FeedSection() {
+  useT();
   const [feed, setFeed] = useState<Feed | null>(null);
   const { busy, error, setError, run } = useAction();
   const [copied, setCopied] = useState<string | null>(null);
@@ -274,46 +280,43 @@ function FeedSection() {
 
   return (
     <section class="card" aria-labelledby="feed-title" data-testid="feed-section">
-      <h2 id="feed-title">Calendar feed</h2>
-      <p class="muted small">
-        Subscribe to this private link in another calendar (Outlook, Apple or Google Calendar, Thunderbird) to see your Convene
-        meetings there. Anyone with the link can read your meetings: keep it to yourself, and reset it if it leaked.
-      </p>
-      {!feed && !error && <Spinner label="Loading…" />}
+      <h2 id="feed-title">{t("settings.feed.title")}</h2>
+      <p class="muted small">{t("settings.feed.hint")}</p>
+      {!feed && !error && <Spinner label={t("common.loading")} />}
       {feed && (!feed.enabled || !feed.url) && (
-        <button type="button" class="btn" disabled={busy} data-testid="feed-create" onClick={() => void reset()}>Create my feed link</button>
+        <button type="button" class="btn" disabled={busy} data-testid="feed-create" onClick={() => void reset()}>{t("settings.feed.create")}</button>
       )}
       {feed?.enabled && feed.url && (
         <>
           <div class="feed-row">
-            <input type="text" readOnly value={feed.url} aria-label="Feed address (https)" data-testid="feed-url"
+            <input type="text" readOnly value={feed.url} aria-label={t("settings.feed.httpsAddress")} data-testid="feed-url"
               onFocus={(e) => e.currentTarget.select()} />
             <button type="button" class="btn" data-testid="feed-copy" onClick={() => void copy("https", feed.url!)}>
-              <Icon name="copy" size={16} /> {copied === "https" ? "Copied" : "Copy"}
+              <Icon name="copy" size={16} /> {copied === "https" ? t("settings.feed.copied") : t("settings.feed.copy")}
             </button>
           </div>
           {feed.webcal_url && (
             <div class="feed-row">
-              <input type="text" readOnly value={feed.webcal_url} aria-label="Feed address (webcal)" data-testid="feed-webcal-url"
+              <input type="text" readOnly value={feed.webcal_url} aria-label={t("settings.feed.webcalAddress")} data-testid="feed-webcal-url"
                 onFocus={(e) => e.currentTarget.select()} />
               <button type="button" class="btn" data-testid="feed-copy-webcal" onClick={() => void copy("webcal", feed.webcal_url!)}>
-                <Icon name="copy" size={16} /> {copied === "webcal" ? "Copied" : "Copy webcal link"}
+                <Icon name="copy" size={16} /> {copied === "webcal" ? t("settings.feed.copied") : t("settings.feed.copyWebcal")}
               </button>
             </div>
           )}
           {!confirmReset ? (
             <div class="row">
-              <button type="button" class="btn ghost danger" data-testid="feed-reset" onClick={() => setConfirmReset(true)}>Reset link</button>
-              <button type="button" class="btn ghost" disabled={busy} data-testid="feed-disable" onClick={() => void disable()}>Turn off</button>
+              <button type="button" class="btn ghost danger" data-testid="feed-reset" onClick={() => setConfirmReset(true)}>{t("settings.feed.reset")}</button>
+              <button type="button" class="btn ghost" disabled={busy} data-testid="feed-disable" onClick={() => void disable()}>{t("settings.feed.turnOff")}</button>
             </div>
           ) : (
             <div class="confirm" role="alert">
-              <p>The current link stops working at once; calendars subscribed to it must use the new one.</p>
+              <p>{t("settings.feed.resetWarning")}</p>
               <div class="row">
                 <button type="button" class="btn danger" disabled={busy} data-testid="feed-reset-confirm" onClick={() => void reset()}>
-                  Reset link
+                  {t("settings.feed.reset")}
                 </button>
-                <button type="button" class="btn ghost" onClick={() => setConfirmReset(false)}>Keep it</button>
+                <button type="button" class="btn ghost" onClick={() => setConfirmReset(false)}>{t("settings.feed.keep")}</button>
               </div>
             </div>
           )}
