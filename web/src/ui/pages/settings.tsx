@@ -327,9 +327,14 @@ function FeedSection() {
   );
 }
 
-const STATUS_TEXT: Record<CalendarConnection["status"], string> = { pending: "Waiting for the first sync", ok: "Working", error: "Error" };
+const STATUS_KEY: Record<CalendarConnection["status"], string> = {
+  pending: "settings.calendars.status.pending",
+  ok: "settings.calendars.status.ok",
+  error: "settings.calendars.status.error",
+};
 
 function CalendarsSection() {
+  useT();
   const zone = useUserZone();
   const [list, setList] = useState<CalendarConnection[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -356,25 +361,23 @@ function CalendarsSection() {
 
   return (
     <section class="card" aria-labelledby="calendars-title" data-testid="calendars-section">
-      <h2 id="calendars-title">Connected calendars</h2>
-      <p class="muted small">
-        Busy times from your other calendars count in conflict checks and "find a time" (only the times are read). A CalDAV
-        calendar can also receive your Convene meetings.
-      </p>
-      {list === null && !error && <Spinner label="Loading…" />}
-      {list && list.length === 0 && <p class="muted small">No calendars connected.</p>}
+      <h2 id="calendars-title">{t("settings.calendars.title")}</h2>
+      <p class="muted small">{t("settings.calendars.hint")}</p>
+      {list === null && !error && <Spinner label={t("common.loading")} />}
+      {list && list.length === 0 && <p class="muted small">{t("settings.calendars.none")}</p>}
       {list && list.length > 0 && (
         <ul class="connections">
           {list.map((c) => (
             <li key={c.id} class="connection" data-testid="calendar-connection" data-status={c.status} data-id={c.id}>
               <div class="connection-main">
-                <strong>{c.name}</strong>
+                <strong><bdi>{c.name}</bdi></strong>
                 <span class="muted small">
-                  {c.kind === "ics" ? "ICS link" : "CalDAV"} · {c.purpose === "busy" ? "busy times" : "publishes my meetings"}
+                  {c.kind === "ics" ? t("settings.calendars.ics") : "CalDAV" /* i18n-ignore: a protocol's name */} ·{" "}
+                  {c.purpose === "busy" ? t("settings.calendars.busy") : t("settings.calendars.publishes")}
                 </span>
                 <span class={`small status-${c.status}`} data-testid="calendar-connection-status">
-                  {STATUS_TEXT[c.status]}
-                  {c.last_sync_at && ` · last synced ${formatDateTime(Date.parse(c.last_sync_at), zone)}`}
+                  {t(STATUS_KEY[c.status])}
+                  {c.last_sync_at && ` · ${t("settings.calendars.lastSync", { time: formatDateTime(Date.parse(c.last_sync_at), zone) })}`}
                 </span>
                 {c.message && (
                   <span class={`small ${c.status === "error" ? "error" : "muted"}`} data-testid="calendar-connection-message">{c.message}</span>
@@ -383,14 +386,14 @@ function CalendarsSection() {
               <div class="row">
                 <button type="button" class="btn small" disabled={busyId === c.id} data-testid="calendar-sync"
                   onClick={() => void act(c.id, () => rest.syncCalendar(c.id))}>
-                  {busyId === c.id ? "Working…" : "Sync now"}
+                  {busyId === c.id ? t("settings.calendars.working") : t("settings.calendars.sync")}
                 </button>
                 <button type="button" class="btn small ghost danger" disabled={busyId === c.id} data-testid="calendar-remove"
-                  aria-label={`Remove ${c.name}`}
+                  aria-label={t("settings.calendars.removeNamed", { name: isolate(c.name) })}
                   onClick={() => {
-                    if (confirm(`Remove "${c.name}"?`)) void act(c.id, () => rest.removeCalendar(c.id));
+                    if (confirm(t("settings.calendars.confirmRemove", { name: isolate(c.name) }))) void act(c.id, () => rest.removeCalendar(c.id));
                   }}>
-                  Remove
+                  {t("settings.calendars.remove")}
                 </button>
               </div>
             </li>
@@ -403,7 +406,7 @@ function CalendarsSection() {
             setAdding(false);
             if (added) void reload();
           }} />
-        : <button type="button" class="btn" data-testid="calendar-add" onClick={() => setAdding(true)}>Connect a calendar</button>}
+        : <button type="button" class="btn" data-testid="calendar-add" onClick={() => setAdding(true)}>{t("settings.calendars.connect")}</button>}
     </section>
   );
 }
@@ -411,6 +414,7 @@ function CalendarsSection() {
 type AddChoice = "ics" | "caldav-busy" | "caldav-publish";
 
 function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
+  useT();
   const [choice, setChoice] = useState<AddChoice>("ics");
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
@@ -433,7 +437,7 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
   const discover = async () => {
     const parsed = address();
     if (!parsed) {
-      setError("Enter the CalDAV server's address (https://…).");
+      setError(t("settings.add.error.caldavAddress"));
       return;
     }
     await run(async () => {
@@ -444,7 +448,7 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
       })).filter((c) => c.events);
       setFound(calendars);
       setCalendarUrl(calendars[0]?.url ?? "");
-      if (calendars.length === 0) setError("No calendar with events was found in this account.");
+      if (calendars.length === 0) setError(t("settings.add.error.noCalendar"));
     });
   };
 
@@ -452,7 +456,7 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
     ev.preventDefault();
     const parsed = address();
     if (!parsed) {
-      setError("Enter the calendar's full address (https://…).");
+      setError(t("settings.add.error.address"));
       return;
     }
     const kind: ConnectionKind = caldav ? "caldav" : "ics";
@@ -467,7 +471,7 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
       ...(caldav && calendarUrl ? { calendar_url: calendarUrl } : {}),
     };
     if (!!body.username !== !!body.password) {
-      setError("Give both the user name and the password, or neither.");
+      setError(t("settings.add.error.credentials"));
       return;
     }
     await run(async () => {
@@ -481,42 +485,42 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
         typeof c === "object" && c !== null && typeof (c as { url?: unknown }).url === "string");
       setFound(list.map((c) => ({ url: c.url, name: typeof c.name === "string" ? c.name : c.url, events: true })));
       setCalendarUrl(list[0]?.url ?? "");
-      return "This account has several calendars: choose one.";
+      return t("settings.add.error.choose");
     });
   };
 
   return (
-    <form class="form add-calendar" onSubmit={submit} data-testid="calendar-add-form" aria-label="Connect a calendar">
+    <form class="form add-calendar" onSubmit={submit} data-testid="calendar-add-form" aria-label={t("settings.calendars.connect")}>
       <label>
-        What to connect
+        {t("settings.add.what")}
         <select value={choice} data-testid="calendar-add-kind" onChange={(e) => {
           setChoice(e.currentTarget.value as AddChoice);
           setFound(null);
           setCalendarUrl("");
         }}>
-          <option value="ics">A calendar link (ICS), for busy times</option>
-          <option value="caldav-busy">A CalDAV account, for busy times</option>
-          <option value="caldav-publish">A CalDAV calendar to publish my meetings to</option>
+          <option value="ics">{t("settings.add.kind.ics")}</option>
+          <option value="caldav-busy">{t("settings.add.kind.caldavBusy")}</option>
+          <option value="caldav-publish">{t("settings.add.kind.caldavPublish")}</option>
         </select>
       </label>
       <label>
-        Name
-        <input type="text" maxLength={100} value={name} placeholder="Work calendar" data-testid="calendar-add-name"
+        {t("settings.add.name")}
+        <input type="text" maxLength={100} value={name} placeholder={t("settings.add.namePlaceholder")} data-testid="calendar-add-name"
           onInput={(e) => setName(e.currentTarget.value)} />
       </label>
       <label>
-        {caldav ? "CalDAV address" : "Calendar link"}
+        {caldav ? t("settings.add.caldavAddress") : t("settings.add.link")}
         <input type="url" required value={url} data-testid="calendar-add-url"
           placeholder={caldav ? "https://cloud.example.org/remote.php/dav/calendars/me/work/" : "https://… .ics"}
           onInput={(e) => setUrl(e.currentTarget.value)} />
       </label>
       <label>
-        User name{caldav ? "" : " (if the link needs one)"}
+        {caldav ? t("settings.add.username") : t("settings.add.usernameIfNeeded")}
         <input type="text" autoComplete="off" value={username} data-testid="calendar-add-username"
           onInput={(e) => setUsername(e.currentTarget.value)} />
       </label>
       <label>
-        Password or app password{caldav ? "" : " (if the link needs one)"}
+        {caldav ? t("settings.add.password") : t("settings.add.passwordIfNeeded")}
         <input type="password" autoComplete="new-password" value={password} data-testid="calendar-add-password"
           onInput={(e) => setPassword(e.currentTarget.value)} />
       </label>
@@ -524,13 +528,13 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
         <>
           <div class="row">
             <button type="button" class="btn small" disabled={busy} data-testid="calendar-discover" onClick={() => void discover()}>
-              Find my calendars
+              {t("settings.add.discover")}
             </button>
-            <span class="hint">Or enter the address of one calendar above.</span>
+            <span class="hint">{t("settings.add.discoverHint")}</span>
           </div>
           {found && found.length > 0 && (
             <label>
-              Calendar
+              {t("settings.add.calendar")}
               <select value={calendarUrl} data-testid="calendar-add-calendar" onChange={(e) => setCalendarUrl(e.currentTarget.value)}>
                 {found.map((c) => <option key={c.url} value={c.url}>{c.name || c.url}</option>)}
               </select>
@@ -540,8 +544,8 @@ function AddCalendarForm({ onDone }: { onDone: (added: boolean) => void }) {
       )}
       {error && <p class="error" role="alert" data-testid="calendar-add-error">{error}</p>}
       <div class="row">
-        <button type="submit" class="btn primary" disabled={busy} data-testid="calendar-add-submit">{busy ? "Connecting…" : "Connect"}</button>
-        <button type="button" class="btn ghost" onClick={() => onDone(false)}>Cancel</button>
+        <button type="submit" class="btn primary" disabled={busy} data-testid="calendar-add-submit">{busy ? t("settings.add.connecting") : t("settings.add.connect")}</button>
+        <button type="button" class="btn ghost" onClick={() => onDone(false)}>{t("common.cancel")}</button>
       </div>
     </form>
   );
