@@ -148,6 +148,9 @@ class SchedulingSettings(BaseModel):
     horizon_days: int = Field(default=366, ge=7, le=3660)
     max_occurrences: int = Field(default=1000, ge=1, le=100_000)
     max_invitees: int = Field(default=500, ge=1)
+    # Free/busy and find-a-time requests per user per minute (together): each may name up to
+    # 500 addresses, so this bounds how fast calendars can be looked through.
+    availability_per_minute: int = Field(default=30, ge=1)
 
 
 class CalendarSettings(BaseModel):

@@ -436,6 +436,11 @@ async def test_freebusy_and_find_a_time(browsers: Callable[[], Api]) -> None:
         bruno, title="Busy", timezone=PARIS, start="2026-03-09T14:00", duration_minutes=120,
         recurrence=None,
     )  # fmt: skip
+    # Ada sees Bruno's free/busy once they share a meeting (tests/api/test_freebusy_privacy.py).
+    await create(
+        ada, title="Later", start="2026-04-06T09:00", recurrence=None,
+        attendees=[{"email": "bruno@example.org"}],
+    )  # fmt: skip
     window = {"start": "2026-03-09T00:00:00Z", "end": "2026-03-10T00:00:00Z"}
     people = (
         await ada.post(

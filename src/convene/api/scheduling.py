@@ -26,6 +26,7 @@ from pydantic import (
 from convene.api.deps import API_PREFIX, CurrentUser, SettingsDep
 from convene.api.errors import ERROR_RESPONSES
 from convene.api.schemas import Email, Passcode, Title
+from convene.auth.ratelimit import RateLimiter
 from convene.clock import Clock
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.quotas import Quotas
@@ -905,12 +906,32 @@ async def replies(
     return ReplyList(replies=found)
 
 
+def availability_limit(request: Request, settings: SettingsDep) -> RateLimiter:
+    """The per-user budget of free/busy and find-a-time requests (one for both)."""
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "availability_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter(
+            rate=settings.scheduling.availability_per_minute,
+            per=60,
+            name="free/busy requests",
+        )
+        state.availability_limiter = limiter
+    return limiter
+
+
+AvailabilityLimit = Annotated[RateLimiter, Depends(availability_limit)]
+
+
 @router.post("/freebusy")
-async def freebusy(body: FreeBusyRequest, service: Scheduling, user: CurrentUser) -> FreeBusyOut:
+async def freebusy(
+    body: FreeBusyRequest, service: Scheduling, user: CurrentUser, limit: AvailabilityLimit
+) -> FreeBusyOut:
     """Merged busy times of people (by email) in a window of at most 366 days, without titles,
-    and the working hours of those with an account."""
-    del user  # any signed-in user may ask, as with a shared calendar's free/busy
-    found = await service.freebusy(body.attendees, body.start, body.end)
+    and the working hours of those with an account: only of the signed-in user and of people
+    they share a schedule with; anyone else is shown as an address without an account."""
+    limit.hit(user.id)
+    found = await service.freebusy(user, body.attendees, body.start, body.end)
     return FreeBusyOut(
         people=[
             FreeBusyPersonOut(
@@ -928,9 +949,13 @@ async def freebusy(body: FreeBusyRequest, service: Scheduling, user: CurrentUser
 
 
 @router.post("/find-time")
-async def find_time(body: FindTimeRequest, service: Scheduling, user: CurrentUser) -> FindTimeOut:
+async def find_time(
+    body: FindTimeRequest, service: Scheduling, user: CurrentUser, limit: AvailabilityLimit
+) -> FindTimeOut:
     """The next slots for the signed-in user and the invitees: within the working hours of the
-    user and each required invitee (in their own zones), outside everyone's busy time."""
+    user and each required invitee (in their own zones), outside everyone's busy time. Invitees
+    the user shares no schedule with count as free all the time (as with ``/freebusy``)."""
+    limit.hit(user.id)
     start = body.start or service.clock.now()
     end = body.end or start + _FIND_TIME_DEFAULT
     invitees = _invitees(body.attendees)

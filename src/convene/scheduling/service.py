@@ -940,20 +940,46 @@ class SchedulingService:
             busy[person.key] = merge([*mine, *extra.busy(start, end)]) if extra else mine
         return busy
 
+    async def visible(self, asker: UserRecord, people: Sequence[Person]) -> set[str]:
+        """The keys of those whose free/busy ``asker`` may see: the asker, and people they
+        share a schedule with (docs/rest.md, "Free/busy"). Anyone else is shown exactly as an
+        address without an account, so that asking says nothing about who has one."""
+        shared = await self.db.schedules.shared_with(asker.id, [p.email for p in people])
+        own = {asker.id, asker.claimed_email}
+        return {p.key for p in people if p.key in own or p.email in own or p.email in shared}
+
+    @staticmethod
+    def _stranger(person: Person) -> Person:
+        return Person(key=person.email, email=person.email, user_id=None, name=person.email)
+
     async def freebusy(
-        self, emails: Sequence[str], start: datetime, end: datetime
+        self, asker: UserRecord, emails: Sequence[str], start: datetime, end: datetime
     ) -> list[FreeBusy]:
         """Merged busy intervals of each address in ``[start, end)`` (no titles), with the zone
-        and working hours of those who have an account."""
+        and working hours of those who have an account. Addresses of people ``asker`` shares
+        no schedule with get what an address without an account and invitations gets."""
         self._check_window(start, end)
-        people = await self.people(emails)
+        found = await self.people(emails)
+        shown = await self.visible(asker, found)
+        people = [p for p in found if p.key in shown]
         busy = await self._busy_of(people, start, end)
         settings = await self.db.user_settings.get_many(
             [p.user_id for p in people if p.user_id is not None]
         )
         invited = await self.db.schedules.invited([p.email for p in people if p.user_id is None])
         result = []
-        for person in people:
+        for person in found:
+            if person.key not in shown:
+                result.append(
+                    FreeBusy(
+                        person=self._stranger(person),
+                        known=False,
+                        busy=[],
+                        timezone=None,
+                        working=[],
+                    )
+                )
+                continue
             own = settings.get(person.user_id) if person.user_id else None
             result.append(
                 FreeBusy(
@@ -989,12 +1015,25 @@ class SchedulingService:
         start = max(start, self.clock.now())
         if end <= start:
             return []
-        people = [self.person_of(organizer), *await self.people(i.email for i in invitees)]
+        found = await self.people(i.email for i in invitees)
+        shown = await self.visible(organizer, found)
+        # Strangers (docs/rest.md, "Free/busy") are free all the time, as addresses without an
+        # account or invitations: their calendar must not shape the slots.
+        people = [
+            self.person_of(organizer),
+            *(p if p.key in shown else self._stranger(p) for p in found),
+        ]
         required = {self.person_of(organizer).key: True}
         for person, invitee in zip(people[1:], invitees, strict=True):
             required[person.key] = required.get(person.key, False) or invitee.required
         unique = list({p.key: p for p in people}.values())
-        busy = await self._busy_of(unique, start, end, ignore=ignore)
+        strangers = {p.key for p in people[1:] if p.key not in shown}
+        busy: dict[str, list[Interval]] = {key: [] for key in strangers}
+        busy.update(
+            await self._busy_of(
+                [p for p in unique if p.key not in strangers], start, end, ignore=ignore
+            )
+        )
         settings = await self.db.user_settings.get_many(
             [p.user_id for p in unique if p.user_id is not None]
         )

@@ -549,6 +549,51 @@ class ScheduleStore:
                     found[email] = (UserId(str(uid)), name)
         return found
 
+    async def shared_with(self, user_id: UserId, emails: Iterable[str]) -> set[str]:
+        """Which of these (normalised) addresses belong to people the user shares a schedule
+        with: invitees and organisers of schedules the user organises or is invited to (by
+        account, or by the account's address once verified). Whose free/busy they may see."""
+        key = parse_uuid(user_id)
+        clean = sorted(set(emails))
+        if key is None or not clean:
+            return set()
+        found: set[str] = set()
+        async with self._db.session() as session:
+            account = (
+                await session.execute(
+                    select(UserRow.email, UserRow.email_verified_at).where(UserRow.id == key)
+                )
+            ).first()
+            if account is None:
+                return set()
+            # An unverified account is not found by its address (convene.auth.verification).
+            by_email = AttendeeRow.email == account[0] if account[1] is not None else false()
+            invited = select(AttendeeRow.schedule_id).where(
+                or_(AttendeeRow.user_id == key, by_email)
+            )
+            mine = select(ScheduleRow.id).where(
+                or_(ScheduleRow.organizer_id == key, ScheduleRow.id.in_(invited))
+            )
+            organisers = select(ScheduleRow.organizer_id).where(ScheduleRow.id.in_(mine))
+            members = select(AttendeeRow.user_id).where(AttendeeRow.schedule_id.in_(mine))
+            for batch in _chunks(clean):
+                found.update(
+                    await session.scalars(
+                        select(AttendeeRow.email)
+                        .where(AttendeeRow.schedule_id.in_(mine), AttendeeRow.email.in_(batch))
+                        .distinct()
+                    )
+                )
+                found.update(
+                    await session.scalars(
+                        select(UserRow.email).where(
+                            UserRow.email.in_(batch),
+                            or_(UserRow.id.in_(organisers), UserRow.id.in_(members)),
+                        )
+                    )
+                )
+        return found
+
     async def invited(self, emails: Iterable[str]) -> set[str]:
         """Which of these (normalised) addresses are invited to any schedule."""
         clean = sorted(set(emails))
