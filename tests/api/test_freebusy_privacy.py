@@ -20,6 +20,9 @@ from convene.clock import FixedClock
 from convene.protocol.errors import ErrorCode
 from tests.api.client import Api, assert_error
 from tests.api.conftest import FAST_HASHING, NoMedia, emptied, make_settings
+from tests.api.test_verification import VERIFYING, link_token, verified_user
+from tests.mail.scenario import scenario
+from tests.support.server import Person
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 PARIS = "Europe/Paris"
@@ -190,3 +193,49 @@ async def test_freebusy_and_find_a_time_are_limited_per_user(
         assert refused.headers["Retry-After"] == str(retry_after)
     # Another user has a budget of their own.
     await freebusy(bruno, "nobody@elsewhere.net")
+
+
+async def test_an_unverified_account_does_not_share_its_addresses_meetings(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with scenario(tmp_path, database_url=db_url, **VERIFYING) as s:
+        alice = await verified_user(s, "alice@example.org", "Alice")
+        carol = await verified_user(s, "carol@example.org", "Carol")
+        invite = {
+            "title": "Board meeting",
+            "timezone": PARIS,
+            "start": "2026-04-06T10:00",
+            "duration_minutes": 60,
+            "attendees": [{"email": "bob@example.org"}, {"email": "carol@example.org"}],
+        }
+        created = await alice.post("/api/v1/schedules", invite)
+        assert created.status_code == 201, created.text
+        assert (await seen_by(carol, "alice@example.org"))["known"] is True
+
+        # Someone who is not Bob signs up with his address: Alice and Carol stay strangers.
+        mallory = await s.user("bob@example.org", "Bob")
+        for email in ("alice@example.org", "carol@example.org"):
+            seen = await seen_by(mallory, email)
+            assert seen == {**STRANGER, "email": email, "display_name": email}
+
+        # Once the address is verified, its invitation is the account's.
+        token = await link_token(s, "bob@example.org")
+        followed = await s.server.guest().post("/api/v1/auth/verify", {"token": token})
+        assert followed.status_code == 200, followed.text
+        assert (await seen_by(mallory, "carol@example.org"))["known"] is True
+
+
+STRANGER: dict[str, Any] = {
+    "user_id": None,
+    "known": False,
+    "timezone": None,
+    "busy": [],
+    "working": [],
+}
+
+
+async def seen_by(who: Person, email: str) -> dict[str, Any]:
+    response = await who.post("/api/v1/freebusy", {**WINDOW, "attendees": [email]})
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()["people"][0]
+    return found
