@@ -2,6 +2,8 @@
  * Free/busy of the people invited, one timeline each over the chosen day, with the meeting being
  * scheduled drawn across them; and "find a time": the next slots that suit every required invitee.
  */
+import { isolate } from "../../i18n";
+import { useT } from "../../i18n/hook";
 import type { FreeBusyPerson, Slot } from "../../protocol/scheduling";
 import { addDays, formatRange, formatTime, fromLocal, startOfDay, type LocalDate } from "../../scheduling/time";
 
@@ -21,6 +23,7 @@ export function FreeBusyTimeline({ people, date, zone, candidate, loading }: {
   candidate: { start: number; end: number } | null;
   loading: boolean;
 }) {
+  const t = useT();
   const from = startOfDay(date, zone).getTime();
   const to = startOfDay(addDays(date, 1), zone).getTime();
   const mark = candidate ? clip(candidate.start, candidate.end, from, to) : null;
@@ -39,11 +42,13 @@ export function FreeBusyTimeline({ people, date, zone, candidate, loading }: {
         {people.map((p) => {
           const busy = p.busy.map((b) => ({ b, at: clip(Date.parse(b.start), Date.parse(b.end), from, to) })).filter((x) => x.at);
           const summary = busy.length
-            ? `busy ${busy.map(({ b }) => `${formatTime(Date.parse(b.start), zone)}–${formatTime(Date.parse(b.end), zone)}`).join(", ")}`
-            : p.known ? "free all day" : "nothing known";
+            ? t("freebusy.busy", {
+              times: busy.map(({ b }) => isolate(`${formatTime(Date.parse(b.start), zone)}–${formatTime(Date.parse(b.end), zone)}`)).join(", "),
+            })
+            : p.known ? t("freebusy.free") : t("freebusy.unknown");
           return (
             <li key={p.email} class="fb-row" data-testid="freebusy-row" data-email={p.email}>
-              <span class="fb-name" title={p.email}>{p.display_name || p.email}</span>
+              <span class="fb-name" title={p.email}><bdi>{p.display_name || p.email}</bdi></span>
               <div class={`fb-track ${p.known ? "" : "unknown"}`} aria-hidden="true">
                 {p.working.map((w, i) => {
                   const at = clip(Date.parse(w.start), Date.parse(w.end), from, to);
@@ -52,15 +57,12 @@ export function FreeBusyTimeline({ people, date, zone, candidate, loading }: {
                 {busy.map(({ at }, i) => <span key={`b${i}`} class="fb-busy" style={{ left: `${at!.left}%`, width: `${at!.width}%` }} />)}
                 {mark && <span class="fb-candidate" style={{ left: `${mark.left}%`, width: `${mark.width}%` }} />}
               </div>
-              <span class="sr-only">{`${p.display_name || p.email}: ${summary}`}</span>
+              <span class="sr-only">{t("freebusy.person", { name: isolate(p.display_name || p.email), summary })}</span>
             </li>
           );
         })}
       </ul>
-      <p class="hint">
-        Times in {zone.replace(/_/g, " ")}. Grey: working hours; red: busy; blue outline: this meeting; striped: nothing
-        known about this address.
-      </p>
+      <p class="hint">{t("freebusy.legend", { zone: isolate(zone.replace(/_/g, " ")) })}</p>
     </div>
   );
 }
@@ -70,9 +72,10 @@ export function FindTimeSlots({ slots, zone, onPick }: {
   zone: string;
   onPick: (slot: Slot) => void;
 }) {
-  if (slots.length === 0) return <p class="muted small" data-testid="find-time-empty">No free time found for everyone in the coming days.</p>;
+  const t = useT();
+  if (slots.length === 0) return <p class="muted small" data-testid="find-time-empty">{t("freebusy.noSlots")}</p>;
   return (
-    <ul class="slots" data-testid="find-time-slots" aria-label="Times that suit everyone">
+    <ul class="slots" data-testid="find-time-slots" aria-label={t("freebusy.slots")}>
       {slots.map((s) => (
         <li key={s.start}>
           <button type="button" class="btn small" data-testid="find-time-slot" data-start={s.start} onClick={() => onPick(s)}>

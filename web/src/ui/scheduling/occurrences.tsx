@@ -3,6 +3,8 @@
  * notification says something changed) and one meeting as a row of a list.
  */
 import { useCallback, useEffect, useState } from "preact/hooks";
+import { isolate } from "../../i18n";
+import { useT } from "../../i18n/hook";
 import { describeError } from "../../protocol/errors";
 import type { Occurrence } from "../../protocol/scheduling";
 import { formatTime } from "../../scheduling/time";
@@ -46,25 +48,26 @@ export function OccurrenceRow({ o, zone, onOpen, testid = "calendar-event" }: {
   onOpen?: (o: Occurrence) => void;
   testid?: string;
 }) {
+  const t = useT();
   const start = Date.parse(o.start);
   const end = Date.parse(o.end);
   return (
     <li class={`occ-row ${(o.partstat ?? "").toLowerCase()}`} data-testid={testid} data-schedule-id={o.schedule_id}
       data-start={o.start} data-role={o.role} data-partstat={o.partstat ?? ""}>
-      <span class="occ-time">{formatTime(start, zone)} – {formatTime(end, zone)}</span>
+      <span class="occ-time"><bdi dir="ltr">{formatTime(start, zone)} – {formatTime(end, zone)}</bdi></span>
       <span class="occ-main">
         {onOpen
-          ? <button type="button" class="link-button occ-title" onClick={() => onOpen(o)}>{o.title}</button>
-          : <strong class="occ-title">{o.title}</strong>}
+          ? <button type="button" class="link-button occ-title" onClick={() => onOpen(o)}><bdi>{o.title}</bdi></button>
+          : <strong class="occ-title"><bdi>{o.title}</bdi></strong>}
         <span class="muted small">
           {ROLE_TEXT[o.role]}
           {o.role !== "organizer" && ` · ${PARTSTAT_TEXT[o.partstat ?? "NEEDS-ACTION"]}`}
-          {o.recurring && " · repeats"}
+          {o.recurring && ` · ${t("occurrence.repeats")}`}
         </span>
       </span>
       <button type="button" class="btn small" data-testid="occurrence-join" onClick={() => openUrl(o.join_url)}
-        aria-label={`Join ${o.title}`}>
-        Join
+        aria-label={t("occurrence.joinNamed", { title: isolate(o.title) })}>
+        {t("join.join")}
       </button>
     </li>
   );
