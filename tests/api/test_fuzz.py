@@ -22,7 +22,7 @@ import uvicorn
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from convene.auth.ratelimit import RateLimiter, RateLimits
+from convene.auth.ratelimit import CodeGuard, PasscodeGuard, RateLimiter, RateLimits
 from convene.auth.sessions import GUEST_COOKIE, SESSION_COOKIE
 from convene.protocol.errors import ErrorCode
 from tests.api.conftest import make_app, make_settings, unused_socket
@@ -151,8 +151,20 @@ def target(
         sock = unused_socket()
         port = sock.getsockname()[1]
         app = make_app(make_settings(tmp, db_url, port=port))
+
         # Generous limits, so that random requests get past them to the code behind.
-        generous = {name: RateLimiter(rate=1_000_000, per=1) for name in vars(RateLimits())}
+        def big() -> RateLimiter:
+            return RateLimiter(rate=1_000_000, per=1)
+
+        generous: dict[str, Any] = {
+            name: big()
+            for name, value in vars(RateLimits()).items()
+            if isinstance(value, RateLimiter)
+        }
+        generous["passcodes"] = PasscodeGuard(
+            per_person=big(), per_meeting=big(), per_address=big()
+        )
+        generous["codes"] = CodeGuard(per_address=big(), server=big())
         app.state.limits = RateLimits(**generous)
         with (
             ThreadedServer(app, sock),

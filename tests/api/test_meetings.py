@@ -183,7 +183,8 @@ async def test_overlong_refs_are_invalid(api: Api) -> None:
 
 async def test_lookups_are_rate_limited(api: Api, new_api: Callable[..., Api]) -> None:
     guesser = new_api("192.0.2.44")
-    # 60 a minute; the budget refills as time passes, so count rather than assume a pace.
+    # Unknown codes: 10 a minute, bursts of 20; the budget refills as time passes, so count
+    # rather than assume a pace.
     answered = 0
     for i in range(1000):
         response = await guesser.get(f"/meetings/{100000000 + i}")
@@ -192,7 +193,7 @@ async def test_lookups_are_rate_limited(api: Api, new_api: Callable[..., Api]) -
             break
         assert response.status_code == 404
         answered += 1
-    assert answered >= 60
+    assert answered >= 20
     assert answered < 1000
     assert (await new_api("192.0.2.45").get("/meetings/100000999")).status_code == 404
 

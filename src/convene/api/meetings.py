@@ -28,6 +28,7 @@ from convene.api.schemas import (
     MeetingPublicOut,
     MeetingSettingsUpdate,
 )
+from convene.auth.ratelimit import address_group
 from convene.auth.sessions import new_guest_key, set_guest_cookie
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId
@@ -113,10 +114,13 @@ async def get_meeting(
 ) -> MeetingOut | MeetingPublicOut:
     """A meeting by code or link token: the host view for its host, the public view for anyone
     else. Gives a browser that is not signed in its guest cookie."""
-    # Lookups by code are how codes would be guessed.
-    limits.lookup.hit(ip)
+    # Lookups by code are how codes would be guessed: a generous budget for every lookup from
+    # an address group, a tight one for codes that match no meeting (auth.ratelimit.CodeGuard).
+    limits.lookup.hit(address_group(ip))
+    limits.codes.check(ip)
     meeting = await db.meetings.get_by_ref(ref)
     if meeting is None:
+        limits.codes.missed(ip)
         raise _not_found()
     if user is None and guest_key is None:
         set_guest_cookie(response, new_guest_key(), settings)
@@ -128,7 +132,8 @@ async def get_meeting(
         host_name=meeting.host_name,
         requires_passcode=not meeting.passcode_satisfied(ref=ref, passcode=None),
         allow_guests=meeting.allow_guests,
-        status=meeting.status,
+        # Whether someone is in the meeting now is not for anyone holding a code to learn.
+        status="ended" if meeting.status == "ended" else "open",
     )
 
 

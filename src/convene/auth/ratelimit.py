@@ -24,7 +24,14 @@ from starlette.requests import HTTPConnection
 from convene.config import LimitSettings
 from convene.protocol.errors import ConveneError, ErrorCode
 
-__all__ = ["RateLimiter", "RateLimits", "address_group", "client_ip"]
+__all__ = [
+    "CodeGuard",
+    "PasscodeGuard",
+    "RateLimiter",
+    "RateLimits",
+    "address_group",
+    "client_ip",
+]
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -75,6 +82,17 @@ class RateLimiter:
         if len(self._buckets) > self._max_keys:
             self._prune(now)
 
+    def retry_after(self, key: str, cost: float = 1.0) -> int | None:
+        """Seconds until ``key`` could spend ``cost``, or None when it can now; spends nothing."""
+        tokens = self._tokens(key, self._clock())
+        if tokens >= cost:
+            return None
+        return max(1, math.ceil((cost - tokens) / self._refill))
+
+    def untouched(self, key: str) -> bool:
+        """Whether ``key`` has a full budget (nothing spent that has not refilled since)."""
+        return self._tokens(key, self._clock()) >= self.rate
+
     def allowed(self, key: str, cost: float = 1.0) -> bool:
         """:meth:`hit` as a boolean, for callers that do not want an exception."""
         try:
@@ -99,6 +117,110 @@ class RateLimiter:
             del self._buckets[key]
 
 
+def _refused(what: str, retry_after: int) -> ConveneError:
+    return ConveneError(
+        ErrorCode.RATE_LIMITED,
+        f"Too many {what}; try again in {retry_after} s.",
+        {"retry_after": retry_after},
+    )
+
+
+class PasscodeGuard:
+    """Who may try a meeting's passcode, counting wrong passcodes only.
+
+    Wrong passcodes are counted per person and meeting (``who``: a signed-in user or a guest
+    cookie; without either, the address group), per meeting from everyone, and per address
+    group (an IPv4 address or an IPv6 /64) across meetings. A person whose own budget for the
+    meeting is untouched is let through even while the meeting's cap is spent, so a guessing
+    neighbour behind the same NAT, or an attack on the meeting, does not keep the right
+    passcode out; only the address group's much higher threshold stops everyone behind it.
+    While locked out, even the right passcode is refused (it would otherwise tell a guesser
+    that it is right). Every refusal is ``rate_limited`` with ``retry_after``.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_person: RateLimiter,
+        per_meeting: RateLimiter,
+        per_address: RateLimiter,
+    ) -> None:
+        self.per_person = per_person
+        self.per_meeting = per_meeting
+        self.per_address = per_address
+
+    def check(self, *, meeting: str, address: str, who: str | None, correct: bool) -> bool:
+        """Decide one attempt: True to admit, False for a wrong passcode that was counted;
+        raises ``rate_limited`` when the attempt is refused without being judged."""
+        group = address_group(address)
+        person = f"{who or 'addr:' + group}:{meeting}"
+        for limiter, key in ((self.per_address, group), (self.per_person, person)):
+            wait = limiter.retry_after(key)
+            if wait is not None:
+                raise _refused("passcode attempts", wait)
+        clean = self.per_person.untouched(person)
+        capped = self.per_meeting.retry_after(meeting)
+        if capped is not None and not clean:
+            raise _refused("passcode attempts", capped)
+        if correct:
+            return True
+        self.per_address.allowed(group)
+        self.per_person.allowed(person)
+        if capped is not None:
+            raise _refused("passcode attempts", capped)
+        self.per_meeting.allowed(meeting)
+        return False
+
+
+class CodeGuard:
+    """How fast meeting codes may be guessed: a tight budget of unknown codes per address
+    group, checked before every lookup (so a refusal says nothing about the code), and a
+    server-wide budget of unknown codes that applies to address groups that missed within
+    the last ``memory`` seconds (so people who typed their code right are never held up by a
+    flood from elsewhere)."""
+
+    def __init__(
+        self,
+        *,
+        per_address: RateLimiter,
+        server: RateLimiter,
+        memory: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
+        self.per_address = per_address
+        self.server = server
+        self._memory = memory
+        self._clock = clock
+        self._max_keys = max_keys
+        # address group -> time of its last unknown code; oldest first.
+        self._missed: dict[str, float] = {}
+
+    def check(self, address: str) -> None:
+        """Before a lookup by code: raise ``rate_limited`` when this address may not look up."""
+        group = address_group(address)
+        wait = self.per_address.retry_after(group)
+        if wait is None and self._recent(group):
+            wait = self.server.retry_after("*")
+        if wait is not None:
+            raise _refused("lookups of unknown meetings", wait)
+
+    def missed(self, address: str) -> None:
+        """After a lookup found no meeting: count it."""
+        group = address_group(address)
+        self.per_address.allowed(group)
+        self.server.allowed("*")
+        self._missed.pop(group, None)
+        self._missed[group] = self._clock()
+        if len(self._missed) > self._max_keys:
+            for key in list(self._missed)[: len(self._missed) - int(self._max_keys * 0.9)]:
+                del self._missed[key]
+
+    def _recent(self, group: str) -> bool:
+        at = self._missed.get(group)
+        return at is not None and self._clock() - at < self._memory
+
+
 def _limiter(rate: int, per: float, name: str) -> Callable[[], RateLimiter]:
     return lambda: RateLimiter(rate=rate, per=per, name=name)
 
@@ -117,6 +239,21 @@ class RateLimits:
     signup: RateLimiter = field(default_factory=_limiter(10, 3600, "sign-ups"))
     # Per client IP and meeting: guessing a meeting's passcode.
     passcode: RateLimiter = field(default_factory=_limiter(10, 600, "passcode attempts"))
+    # Wrong passcodes per person, per meeting and per address group (see PasscodeGuard).
+    passcodes: PasscodeGuard = field(
+        default_factory=lambda: PasscodeGuard(
+            per_person=RateLimiter(rate=10, per=600, name="passcode attempts"),
+            per_meeting=RateLimiter(rate=100, per=3600, name="passcode attempts"),
+            per_address=RateLimiter(rate=300, per=3600, name="passcode attempts"),
+        )
+    )
+    # Unknown meeting codes per address group and server-wide (see CodeGuard).
+    codes: CodeGuard = field(
+        default_factory=lambda: CodeGuard(
+            per_address=RateLimiter(rate=20, per=120, name="lookups"),
+            server=RateLimiter(rate=600, per=60, name="lookups"),
+        )
+    )
     # Per client IP: joining meetings (guessing codes over the WebSocket).
     join: RateLimiter = field(default_factory=_limiter(60, 60, "join attempts"))
     # Per client IP: meeting lookups by code or link over REST (guessing codes).
@@ -135,6 +272,31 @@ class RateLimits:
             signup=RateLimiter(rate=limits.signup_per_hour, per=3600, name="sign-ups"),
             passcode=RateLimiter(
                 rate=limits.passcode_per_10_minutes, per=600, name="passcode attempts"
+            ),
+            passcodes=PasscodeGuard(
+                per_person=RateLimiter(
+                    rate=limits.passcode_per_10_minutes, per=600, name="passcode attempts"
+                ),
+                per_meeting=RateLimiter(
+                    rate=limits.passcode_failures_per_meeting_per_hour,
+                    per=3600,
+                    name="passcode attempts",
+                ),
+                per_address=RateLimiter(
+                    rate=limits.passcode_failures_per_address_per_hour,
+                    per=3600,
+                    name="passcode attempts",
+                ),
+            ),
+            codes=CodeGuard(
+                per_address=RateLimiter(
+                    rate=limits.unknown_codes_burst,
+                    per=60 * limits.unknown_codes_burst / limits.unknown_codes_per_minute,
+                    name="lookups",
+                ),
+                server=RateLimiter(
+                    rate=limits.server_unknown_codes_per_minute, per=60, name="lookups"
+                ),
             ),
             join=RateLimiter(rate=limits.join_per_minute, per=60, name="join attempts"),
             lookup=RateLimiter(rate=limits.lookup_per_minute, per=60, name="meeting lookups"),

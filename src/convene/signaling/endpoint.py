@@ -96,7 +96,8 @@ async def signaling_endpoint(ws: WebSocket) -> None:
             registry=service.registry,
             db=service.db,
             joins=service.limits.join,
-            passcodes=service.limits.passcode,
+            passcodes=service.limits.passcodes,
+            codes=service.limits.codes,
             backlog=service.backlog,
             join_timeout=limits.join_timeout_seconds,
         )

@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from convene.auth.ratelimit import address_group
 from convene.bus.base import Subscription, meeting_subject, participant_subject, user_subject
 from convene.media.base import StreamSelector
 from convene.metrics import SIGNALING_ERRORS, SIGNALING_MESSAGES, WS_CONNECTIONS, WS_DROPPED_SLOW
@@ -35,7 +36,15 @@ from convene.signaling.registry import Registry
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingRecord
 
-__all__ = ["AttemptLimiter", "Backlog", "Session", "SessionContext", "session_subject"]
+__all__ = [
+    "AttemptLimiter",
+    "Backlog",
+    "CodeLimiter",
+    "PasscodeLimiter",
+    "Session",
+    "SessionContext",
+    "session_subject",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +67,27 @@ def session_subject(session_id: str) -> str:
 
 
 class AttemptLimiter(Protocol):
-    """Counts attempts per key (e.g. passcode tries per address and meeting)."""
+    """Counts attempts per key (e.g. joins per address group)."""
 
     def hit(self, key: str, cost: float = 1.0) -> None:
         """Count one attempt; raise ConveneError(RATE_LIMITED) when over the budget."""
+
+
+class PasscodeLimiter(Protocol):
+    """Decides passcode attempts (convene.auth.ratelimit.PasscodeGuard)."""
+
+    def check(self, *, meeting: str, address: str, who: str | None, correct: bool) -> bool:
+        """True to admit, False for a counted wrong passcode; raises RATE_LIMITED."""
+
+
+class CodeLimiter(Protocol):
+    """Slows the guessing of meeting codes (convene.auth.ratelimit.CodeGuard)."""
+
+    def check(self, address: str) -> None:
+        """Before a lookup by code; raises RATE_LIMITED."""
+
+    def missed(self, address: str) -> None:
+        """After a lookup by code found nothing."""
 
 
 # The notifications a user is sent when they subscribe: what they missed while no client of
@@ -91,7 +117,8 @@ class Session:
         registry: Registry,
         db: Database,
         joins: AttemptLimiter,
-        passcodes: AttemptLimiter,
+        passcodes: PasscodeLimiter,
+        codes: CodeLimiter | None = None,
         backlog: Backlog | None = None,
         join_timeout: float = JOIN_TIMEOUT,
     ) -> None:
@@ -105,6 +132,7 @@ class Session:
         self._db = db
         self._joins = joins
         self._passcodes = passcodes
+        self._codes = codes
         self._backlog = backlog
         self._limits = ConnectionLimits()
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=SEND_QUEUE)
@@ -352,9 +380,13 @@ class Session:
 
     async def _join_meeting(self, req: m.Join) -> m.JoinReply:
         addr = self._ctx.address
-        self._joins.hit(addr)
+        self._joins.hit(address_group(addr))
+        if self._codes is not None:
+            self._codes.check(addr)
         meeting = await self._db.meetings.get_by_ref(req.meeting)
         if meeting is None:
+            if self._codes is not None:
+                self._codes.missed(addr)
             raise ConveneError(ErrorCode.MEETING_NOT_FOUND, "no meeting with that code or link")
         if req.resume is not None:
             return await self._resume(meeting, req.resume)
@@ -402,9 +434,15 @@ class Session:
             return
         if req.passcode is None:
             raise ConveneError(ErrorCode.PASSCODE_REQUIRED, "this meeting needs a passcode")
-        # Every try counts, right or wrong, so guessing is as slow as the budget allows.
-        self._passcodes.hit(f"{self._ctx.address}:{meeting.id}")
-        if not meeting.passcode_satisfied(ref=req.meeting, passcode=req.passcode):
+        # Wrong passcodes are counted per person, meeting and address group; the guard refuses
+        # even the right one from those locked out, so a refusal tells a guesser nothing.
+        who = f"user:{self._ctx.user_id}" if self._ctx.user_id else None
+        if who is None and self._ctx.guest_key:
+            who = f"guest:{self._ctx.guest_key}"
+        correct = meeting.passcode_satisfied(ref=req.meeting, passcode=req.passcode)
+        if not self._passcodes.check(
+            meeting=str(meeting.id), address=self._ctx.address, who=who, correct=correct
+        ):
             raise ConveneError(ErrorCode.PASSCODE_INVALID, "the passcode is not correct")
 
     async def _resume(self, meeting: MeetingRecord, token: str) -> m.JoinReply:
