@@ -195,13 +195,6 @@ class LimitSettings(BaseModel):
     unknown_codes_per_minute: int = Field(default=10, ge=1)
     unknown_codes_burst: int = Field(default=20, ge=1)
     server_unknown_codes_per_minute: int = Field(default=600, ge=1)
-    # Passcode and code guessing (docs/operations.md, "Sign-in, passcode and code-guessing
-    # limits"). passcode_per_10_minutes above counts wrong passcodes per person and meeting.
-    passcode_failures_per_meeting_per_hour: int = Field(default=100, ge=1)
-    passcode_failures_per_address_per_hour: int = Field(default=300, ge=1)
-    unknown_codes_per_minute: int = Field(default=10, ge=1)
-    unknown_codes_burst: int = Field(default=20, ge=1)
-    server_unknown_codes_per_minute: int = Field(default=600, ge=1)
 
 
 class QuotaSettings(BaseModel):
