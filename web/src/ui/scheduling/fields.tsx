@@ -3,6 +3,8 @@
  * recurrence, invitees.
  */
 import { useMemo, useState } from "preact/hooks";
+import { isolate, t, uiLocale } from "../../i18n";
+import { useT } from "../../i18n/hook";
 import {
   MAX_COUNT,
   MAX_INTERVAL,
@@ -14,14 +16,13 @@ import {
 } from "../../scheduling/recurrence";
 import {
   WEEKDAYS,
-  WEEKDAY_LONG,
-  WEEKDAY_SHORT,
   allZones,
   browserZone,
   formatDuration,
   weekdayOf,
   zoneLabel,
   type LocalDate,
+  type Weekday,
 } from "../../scheduling/time";
 import type { Invitee } from "../../scheduling/draft";
 import { Icon } from "../icons";
@@ -47,6 +48,7 @@ export function ZoneSelect({ value, onChange, suggested = [], testid, id, descri
   id?: string;
   describedBy?: string;
 }) {
+  useT();
   const options = zoneOptions();
   const top = [...new Set([...suggested, browserZone()])].filter((z) => options.some((o) => o.zone === z));
   const known = options.some((o) => o.zone === value);
@@ -55,11 +57,11 @@ export function ZoneSelect({ value, onChange, suggested = [], testid, id, descri
       onChange={(e) => onChange(e.currentTarget.value)}>
       {!known && <option value={value}>{value}</option>}
       {top.length > 0 && (
-        <optgroup label="Suggested">
+        <optgroup label={t("fields.zone.suggested")}>
           {top.map((zone) => <option key={`s-${zone}`} value={zone}>{zoneLabel(zone)}</option>)}
         </optgroup>
       )}
-      <optgroup label="All time zones">
+      <optgroup label={t("fields.zone.all")}>
         {options.map((o) => <option key={o.zone} value={o.zone}>{o.label}</option>)}
       </optgroup>
     </select>
@@ -82,15 +84,15 @@ export function DurationSelect({ value, onChange, testid, id }: {
   );
 }
 
-const REPEAT_LABEL: Record<RepeatKind, string> = {
-  none: "Does not repeat",
-  daily: "Daily",
-  weekdays: "Every weekday (Mon–Fri)",
-  weekly: "Weekly",
-  monthly: "Monthly",
-};
+const REPEAT_KINDS: RepeatKind[] = ["none", "daily", "weekdays", "weekly", "monthly"];
 
 const ORDINAL = { 1: "first", 2: "second", 3: "third", 4: "fourth", [-1]: "last" } as const;
+
+/** A weekday's name in the UI's language (1 January 2024 was a Monday). */
+function weekdayName(day: Weekday, width: "long" | "short"): string {
+  const index = WEEKDAYS.indexOf(day);
+  return new Intl.DateTimeFormat(uiLocale(), { weekday: width, timeZone: "UTC" }).format(Date.UTC(2024, 0, 1 + index));
+}
 
 /** Repeat: none, daily, weekdays, weekly on chosen days, monthly; every N; until a date or N times. */
 export function RecurrenceFields({ form, onChange, start, error }: {
@@ -99,41 +101,42 @@ export function RecurrenceFields({ form, onChange, start, error }: {
   start: LocalDate;
   error: string | null;
 }) {
+  useT();
   const set = (changes: Partial<RecurrenceForm>) => onChange({ ...form, ...changes });
   const unit = form.repeat === "daily" ? "day" : form.repeat === "weekly" ? "week" : "month";
   const nth = weekOfMonth(start);
   const summary = error ? null : recurrenceSummary(formToSpec(form, start), start, undefined);
   return (
     <fieldset class="recurrence" data-testid="schedule-recurrence-fields">
-      <legend class="sr-only">Repeat</legend>
+      <legend class="sr-only">{t("fields.repeat")}</legend>
       <label>
-        Repeat
+        {t("fields.repeat")}
         <select value={form.repeat} data-testid="schedule-recurrence"
           onChange={(e) => {
             const repeat = e.currentTarget.value as RepeatKind;
             set({ repeat, days: form.days.length ? form.days : [weekdayOf(start)] });
           }}>
-          {(Object.keys(REPEAT_LABEL) as RepeatKind[]).map((k) => <option key={k} value={k}>{REPEAT_LABEL[k]}</option>)}
+          {REPEAT_KINDS.map((k) => <option key={k} value={k}>{t(`fields.repeat.${k}`)}</option>)}
         </select>
       </label>
       {(form.repeat === "daily" || form.repeat === "weekly" || form.repeat === "monthly") && (
         <label class="inline">
-          Every
+          {t(`fields.every.${unit}`, { count: form.interval })}
           <input type="number" min={1} max={MAX_INTERVAL[form.repeat]} value={form.interval} class="num"
             data-testid="schedule-recurrence-interval"
             onInput={(e) => set({ interval: Number(e.currentTarget.value) })} />
-          {form.interval === 1 ? unit : `${unit}s`}
+          {t(`fields.unit.${unit}`, { count: form.interval })}
         </label>
       )}
       {form.repeat === "weekly" && (
-        <div class="weekday-picker" role="group" aria-label="On these days">
+        <div class="weekday-picker" role="group" aria-label={t("fields.onDays")}>
           {WEEKDAYS.map((d) => {
             const on = form.days.includes(d);
             return (
               <button key={d} type="button" class={`day-toggle ${on ? "on" : ""}`} aria-pressed={on}
-                aria-label={WEEKDAY_LONG[d]} data-testid={`schedule-recurrence-day-${d}`}
+                aria-label={weekdayName(d, "long")} data-testid={`schedule-recurrence-day-${d}`}
                 onClick={() => set({ days: on ? form.days.filter((x) => x !== d) : [...form.days, d] })}>
-                {WEEKDAY_SHORT[d].slice(0, 2)}
+                {weekdayName(d, "short")}
               </button>
             );
           })}
@@ -141,12 +144,12 @@ export function RecurrenceFields({ form, onChange, start, error }: {
       )}
       {form.repeat === "monthly" && (
         <label>
-          On
+          {t("fields.monthlyOn")}
           <select value={form.monthlyBy} data-testid="schedule-recurrence-monthly"
             onChange={(e) => set({ monthlyBy: e.currentTarget.value === "weekday" ? "weekday" : "date" })}>
-            <option value="date">Day {start.day} of the month</option>
+            <option value="date">{t("fields.monthly.date", { day: start.day })}</option>
             <option value="weekday">
-              The {ORDINAL[nth]} {WEEKDAY_LONG[weekdayOf(start)]}
+              {t("fields.monthly.weekday", { nth: ORDINAL[nth], weekday: weekdayOf(start), day: weekdayName(weekdayOf(start), "long") })}
             </option>
           </select>
         </label>
@@ -154,24 +157,24 @@ export function RecurrenceFields({ form, onChange, start, error }: {
       {form.repeat !== "none" && (
         <div class="row ends">
           <label>
-            Ends
+            {t("fields.ends")}
             <select value={form.ends} data-testid="schedule-recurrence-ends"
               onChange={(e) => set({ ends: e.currentTarget.value as RecurrenceForm["ends"] })}>
-              <option value="never">Never</option>
-              <option value="until">On a date</option>
-              <option value="count">After a number of times</option>
+              <option value="never">{t("fields.ends.never")}</option>
+              <option value="until">{t("fields.ends.until")}</option>
+              <option value="count">{t("fields.ends.count")}</option>
             </select>
           </label>
           {form.ends === "until" && (
             <label>
-              Last date
+              {t("fields.lastDate")}
               <input type="date" value={form.until} data-testid="schedule-recurrence-until"
                 onInput={(e) => set({ until: e.currentTarget.value })} />
             </label>
           )}
           {form.ends === "count" && (
             <label>
-              Times
+              {t("fields.times")}
               <input type="number" min={1} max={MAX_COUNT} value={form.count} class="num" data-testid="schedule-recurrence-count"
                 onInput={(e) => set({ count: Number(e.currentTarget.value) })} />
             </label>
@@ -214,6 +217,7 @@ export function InviteesField({ invitees, onChange, self }: {
   /** The organiser's own address, which needs no invitation. */
   self: string | null;
 }) {
+  useT();
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
 
@@ -221,7 +225,7 @@ export function InviteesField({ invitees, onChange, self }: {
     const { valid, invalid } = parseAddresses(input);
     const fresh = valid.filter((e) => e !== self && !invitees.some((i) => i.email === e));
     if (fresh.length) onChange([...invitees, ...fresh.map((email) => ({ email, required: true, cohost: false }))]);
-    setError(invalid.length ? `Not an email address: ${invalid.slice(0, 3).join(", ")}` : null);
+    setError(invalid.length ? t("fields.notEmail", { list: invalid.slice(0, 3).map(isolate).join(", ") }) : null);
     setText(invalid.join(", "));
     return valid.length > 0 || invalid.length > 0;
   };
@@ -232,7 +236,8 @@ export function InviteesField({ invitees, onChange, self }: {
   return (
     <div class="invitees">
       <label>
-        Invitees
+        {t("fields.invitees")}
+        {/* i18n-ignore: the placeholder is an example address */}
         <input type="text" inputMode="email" autoComplete="off" value={text} placeholder="name@example.org, …"
           data-testid="schedule-invitees" aria-describedby={error ? listId : undefined} aria-invalid={error ? true : undefined}
           onInput={(e) => {
@@ -253,25 +258,25 @@ export function InviteesField({ invitees, onChange, self }: {
             if (text.trim()) add(text);
           }} />
       </label>
-      <span class="hint">Convene accounts or any email address; press Enter after each.</span>
+      <span class="hint">{t("fields.invitees.hint")}</span>
       {error && <p class="error small" id={listId} role="alert">{error}</p>}
       {invitees.length > 0 && (
-        <ul class="chips" data-testid="invitee-list" aria-label="Invited">
+        <ul class="chips" data-testid="invitee-list" aria-label={t("fields.invitedList")}>
           {invitees.map((i) => (
             <li key={i.email} class="chip" data-testid="invitee-chip" data-email={i.email}>
               <span class="chip-name" title={i.email}>{i.display_name ? `${i.display_name} <${i.email}>` : i.email}</span>
-              <select value={roleOf(i)} aria-label={`Role of ${i.email}`} data-testid="invitee-role" class="chip-role"
+              <select value={roleOf(i)} aria-label={t("fields.roleOf", { email: isolate(i.email) })} data-testid="invitee-role" class="chip-role"
                 onChange={(e) => {
                   const role = e.currentTarget.value;
                   onChange(invitees.map((x) => x.email === i.email
                     ? { ...x, required: role !== "optional", cohost: role === "cohost" }
                     : x));
                 }}>
-                <option value="required">Required</option>
-                <option value="optional">Optional</option>
-                <option value="cohost">Co-host</option>
+                <option value="required">{t("fields.role.required")}</option>
+                <option value="optional">{t("fields.role.optional")}</option>
+                <option value="cohost">{t("schedule.role.cohost")}</option>
               </select>
-              <button type="button" class="round small ghost" aria-label={`Remove ${i.email}`} data-testid="invitee-remove"
+              <button type="button" class="round small ghost" aria-label={t("fields.remove", { email: isolate(i.email) })} data-testid="invitee-remove"
                 onClick={() => onChange(invitees.filter((x) => x.email !== i.email))}>
                 <Icon name="close" size={14} />
               </button>
