@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParticipantInfo } from "../protocol/types";
+import { language } from "../i18n";
 import { fitGrid, formatCode, initials, inviteText, orderParticipants, paginate, parseMeetingRef, tilesPerPage } from "./layout";
 
 function person(id: string, joined: number): ParticipantInfo {
@@ -96,6 +97,20 @@ describe("meeting references", () => {
   it("writes invite text with link, code and passcode", () => {
     const text = inviteText({ title: "Standup", url: "https://x.test/j/tok", code: "123456789", passcode: "424242" });
     expect(text).toBe("Join my Convene meeting: Standup\nhttps://x.test/j/tok\nMeeting code: 123 456 789\nPasscode: 424242");
+  });
+  it("writes invite text in Arabic with the code, passcode and link left to right", () => {
+    language.setAccount("ar");
+    try {
+      const text = inviteText({ title: "Standup", url: "https://x.test/j/tok", code: "123456789", passcode: "424242" });
+      expect(text.split("\n")).toEqual([
+        "انضم إلى اجتماعي على Convene: \u2068Standup\u2069",
+        "\u2066https://x.test/j/tok\u2069",
+        "رمز الاجتماع: \u2066123 456 789\u2069",
+        "رمز المرور: \u2066424242\u2069",
+      ]);
+    } finally {
+      language.setAccount(null);
+    }
   });
   it("makes initials", () => {
     expect(initials("Ada Lovelace")).toBe("AL");

@@ -1,6 +1,7 @@
 /**
  * Pure layout helpers: grid fitting and paging, tile order, meeting codes and invite text.
  */
+import { directionOf, isolate, language, t } from "../i18n";
 import type { ParticipantInfo } from "../protocol/types";
 
 export interface GridFit {
@@ -150,11 +151,18 @@ export interface InviteInfo {
   passcode: string | null;
 }
 
+/**
+ * The invitation copied to the clipboard, in the UI's language. In right-to-left text the title
+ * is isolated and the code, passcode and link kept left to right (U+2066 … U+2069), so that a
+ * pasted message reads in the right order; left-to-right text is left plain.
+ */
 export function inviteText(info: InviteInfo): string {
-  const lines = [`Join my Convene meeting: ${info.title}`];
-  if (info.url) lines.push(info.url);
-  lines.push(`Meeting code: ${formatCode(info.code)}`);
-  if (info.passcode) lines.push(`Passcode: ${info.passcode}`);
+  const rtl = directionOf(language.value) === "rtl";
+  const ltr = (text: string) => (rtl ? `\u2066${text}\u2069` : text);
+  const lines = [t("invite.text.title", { title: rtl ? isolate(info.title) : info.title })];
+  if (info.url) lines.push(ltr(info.url));
+  lines.push(t("invite.text.code", { code: ltr(formatCode(info.code)) }));
+  if (info.passcode) lines.push(t("invite.text.passcode", { passcode: ltr(info.passcode) }));
   return lines.join("\n");
 }
 
