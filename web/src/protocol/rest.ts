@@ -40,6 +40,8 @@ export interface User {
   email: string;
   display_name: string;
   created_at: string;
+  /** False until the address is confirmed by the link mailed at sign-up (docs/rest.md). */
+  email_verified: boolean;
 }
 
 export interface SessionInfo {
@@ -160,6 +162,16 @@ export class RestClient {
     const info = await this.call<SessionInfo>("POST", "/auth/signin", body);
     this.csrfToken = info.csrf_token;
     return info;
+  }
+
+  /** Follow a confirmation link (works signed out); the account it confirmed. */
+  verifyEmail(token: string): Promise<User> {
+    return this.call<User>("POST", "/auth/verify", { token });
+  }
+
+  /** Mail the signed-in user a new confirmation link. */
+  resendVerification(): Promise<User> {
+    return this.call<User>("POST", "/auth/verify/resend");
   }
 
   async signOut(): Promise<void> {

@@ -1,6 +1,7 @@
 import { HomePage } from "./pages/home";
 import { JoinPage } from "./pages/join";
 import { SignInPage, SignUpPage } from "./pages/auth";
+import { VerifyPage } from "./pages/verify";
 import { lazy } from "./lazy";
 import { NotificationCenter } from "./notifications";
 import { matchRoute, useGeneration, usePath, type Route } from "./router";
@@ -26,6 +27,8 @@ function Page({ route, generation }: { route: Route; generation: number }) {
     case "rsvp":
       return <RsvpPage key={`${route.attendeeId}/${route.token}`} attendeeId={route.attendeeId} token={route.token}
         occurrence={route.occurrence} suggested={route.answer} />;
+    case "verify":
+      return <VerifyPage token={route.token} />;
     case "home":
       return <HomePage />;
   }

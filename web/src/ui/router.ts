@@ -51,6 +51,7 @@ export type Route =
   | { name: "join"; ref: string; enter: boolean }
   | { name: "calendar"; view: CalendarView | null; date: string | null }
   | { name: "settings" }
+  | { name: "verify"; token: string | null }
   | { name: "rsvp"; attendeeId: string; token: string; occurrence: string | null; answer: RsvpChoice | null };
 
 /** The answer an invitation's button asked for (the page still asks before answering). */
@@ -76,6 +77,10 @@ export function matchRoute(pathWithQuery: string): Route {
     };
   }
   if (path === "/settings" || path === "/settings/") return { name: "settings" };
+  if (path === "/verify" || path === "/verify/") {
+    const token = params.get("token");
+    return { name: "verify", token: token && /^[A-Za-z0-9_-]{1,128}$/.test(token) ? token : null };
+  }
   const rsvp = /^\/rsvp\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_=-]{1,128})\/?$/.exec(path);
   if (rsvp) {
     const answer = params.get("answer");

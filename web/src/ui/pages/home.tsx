@@ -12,6 +12,7 @@ import { addDays, formatLocalDate, formatIsoDate, startOfDay, today } from "../.
 import { groupByDay } from "../../scheduling/layout";
 import { OccurrenceRow, useOccurrences } from "../scheduling/occurrences";
 import { Spinner, TopBar } from "./common";
+import { ResendLink } from "./verify";
 import { isolate } from "../../i18n";
 import { useT } from "../../i18n/hook";
 
@@ -55,6 +56,7 @@ function SignedIn() {
 
   return (
     <main class="home">
+      <ResendLink />
       <div class="home-actions">
         <NewMeeting onCreated={(m) => navigate(`/j/${m.link_token}?enter=1`)} />
         <JoinByCode />
