@@ -168,3 +168,19 @@ async def server(tmp_path: Path, db_url: str) -> AsyncIterator[LiveServer]:
     settings = make_settings(tmp_path, db_url, port=sock.getsockname()[1])
     async with LiveServer(make_app(settings), sock) as live:
         yield live
+
+
+@pytest.fixture
+async def browsers(app: FastAPI) -> AsyncIterator[Callable[[], Api]]:
+    """Make browsers of the app (own cookies), for tests that override ``app``."""
+    clients: list[httpx.AsyncClient] = []
+
+    def new() -> Api:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000 + len(clients)))
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        clients.append(client)
+        return Api(client)
+
+    yield new
+    for client in clients:
+        await client.aclose()

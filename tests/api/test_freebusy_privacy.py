@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -45,21 +44,6 @@ async def app(tmp_path: Path, db_url: str, overrides: dict[str, Any]) -> AsyncIt
     )
     async with application.router.lifespan_context(application):
         yield application
-
-
-@pytest.fixture
-async def browsers(app: FastAPI) -> AsyncIterator[Callable[[], Api]]:
-    clients: list[httpx.AsyncClient] = []
-
-    def new() -> Api:
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 41000 + len(clients)))
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-        clients.append(client)
-        return Api(client)
-
-    yield new
-    for client in clients:
-        await client.aclose()
 
 
 async def person(new: Callable[[], Api], email: str, name: str, zone: str = PARIS) -> Api:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -24,21 +23,6 @@ async def app(tmp_path: Path, db_url: str) -> AsyncIterator[FastAPI]:
     )
     async with application.router.lifespan_context(application):
         yield application
-
-
-@pytest.fixture
-async def browsers(app: FastAPI) -> AsyncIterator[Callable[[], Api]]:
-    clients: list[httpx.AsyncClient] = []
-
-    def new() -> Api:
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 41000 + len(clients)))
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-        clients.append(client)
-        return Api(client)
-
-    yield new
-    for client in clients:
-        await client.aclose()
 
 
 async def test_language_is_kept_and_can_be_cleared(browsers: Callable[[], Api]) -> None:
