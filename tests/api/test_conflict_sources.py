@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from convene.storage.db import Database
 from convene.storage.models import BusyBlockRow, CalendarConnectionRow
 from tests.api.client import Api
-from tests.api.test_scheduling import NOW, app, browsers, person  # noqa: F401
+from tests.api.test_scheduling import NOW, app, person  # noqa: F401
 
 AT = datetime(2026, 3, 16, 14, tzinfo=UTC)  # 10:00 in New York
 UNTIL = datetime(2026, 3, 16, 15, tzinfo=UTC)
@@ -42,7 +42,7 @@ async def _user_id(api: Api) -> str:
 
 
 async def test_own_calendars_are_named_and_the_same_time_is_one_conflict(
-    browsers: Callable[[], Api],  # noqa: F811
+    browsers: Callable[[], Api],
     app: FastAPI,  # noqa: F811
 ) -> None:
     ada = await person(browsers, "ada@example.org", "Ada")
