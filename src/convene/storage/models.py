@@ -36,6 +36,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -54,6 +55,7 @@ __all__ = [
     "EmailVerificationRow",
     "MeetingRow",
     "ParticipationRow",
+    "PasswordResetRow",
     "QuotaUsageRow",
     "ReminderRow",
     "ScheduleChangeRow",
@@ -141,6 +143,22 @@ class EmailVerificationRow(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class PasswordResetRow(Base):
+    """A link sent by email to set a new password: single use, expiring."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # SHA-256 of the token in the link, as for email verifications.
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class QuotaUsageRow(Base):
     """One use of a quota (a meeting created, emails sent), counted in a sliding window."""
 
@@ -193,6 +211,9 @@ class MeetingRow(Base):
     chat: Mapped[str] = mapped_column(String(16))
     screen_share: Mapped[str] = mapped_column(String(16))
     max_participants: Mapped[int] = mapped_column(Integer)
+    # May a guest become host when only guests remain? Off: the meeting waits for a signed-in
+    # host or co-host instead.
+    guest_succession: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
