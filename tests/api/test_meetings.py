@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -15,6 +17,7 @@ from convene.protocol.ids import MeetingId
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingRecord, format_code
 from tests.api.client import Api, assert_error
+from tests.api.conftest import emptied, make_app, make_settings
 
 HOST_FIELDS = {
     "id",
@@ -31,6 +34,7 @@ HOST_FIELDS = {
     "chat",
     "screen_share",
     "max_participants",
+    "guest_succession",
     "status",
     "created_at",
     "started_at",
@@ -70,6 +74,7 @@ async def test_create_with_defaults(api: Api) -> None:
     assert meeting["locked"] is False
     assert (meeting["chat"], meeting["screen_share"]) == ("everyone", "everyone")
     assert meeting["max_participants"] == 300
+    assert meeting["guest_succession"] is False
 
 
 async def test_create_with_choices(api: Api) -> None:
@@ -87,6 +92,26 @@ async def test_create_with_choices(api: Api) -> None:
     assert (meeting["waiting_room"], meeting["allow_guests"]) == (False, False)
     assert (meeting["mute_on_entry"], meeting["allow_self_unmute"]) == (True, False)
     assert (await api.create_meeting(passcode=""))["passcode"] is None
+    assert (await api.create_meeting(guest_succession=True))["guest_succession"] is True
+
+
+async def test_guest_succession_defaults_to_the_server_setting(tmp_path: Path, db_url: str) -> None:
+    await emptied(db_url)
+    application = make_app(make_settings(tmp_path, db_url, meetings={"guest_succession": True}))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            api = Api(http)
+            await api.signup()
+            meeting = await api.create_meeting()
+            assert meeting["guest_succession"] is True
+            assert (await api.create_meeting(guest_succession=False))["guest_succession"] is False
+            listed = (await api.get("/meetings")).json()["meetings"]
+            assert [m["guest_succession"] for m in listed] == [False, True]
+            db: Database = application.state.db
+            stored = await db.meetings.get(MeetingId(meeting["id"]))
+            assert stored is not None
+            assert stored.guest_succession is True
 
 
 @pytest.mark.parametrize(
@@ -98,6 +123,7 @@ async def test_create_with_choices(api: Api) -> None:
         {"title": ""},
         {"title": "x" * 201},
         {"waiting_room": "yes"},
+        {"guest_succession": "yes"},
         {"chat": "none"},
         {"max_participants": 5},
     ],
@@ -211,10 +237,12 @@ async def test_host_changes_settings(api: Api) -> None:
             "max_participants": 50,
             "passcode": "",
             "waiting_room": False,
+            "guest_succession": True,
         },
     )
     assert response.status_code == 200
     updated = response.json()
+    assert updated["guest_succession"] is True
     assert updated["title"] == "Renamed"
     assert updated["locked"] is True
     assert (updated["chat"], updated["screen_share"]) == ("hosts", "hosts")
@@ -229,7 +257,14 @@ async def test_host_changes_settings(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"chat": "all"}, {"max_participants": 1}, {"locked": 1}, {"unknown": True}, {"title": ""}],
+    [
+        {"chat": "all"},
+        {"max_participants": 1},
+        {"locked": 1},
+        {"guest_succession": 1},
+        {"unknown": True},
+        {"title": ""},
+    ],
 )
 async def test_setting_changes_are_validated(api: Api, body: dict[str, object]) -> None:
     await api.signup()
@@ -285,6 +320,8 @@ async def test_live_meetings_hear_of_changes_and_deletion(api: Api, app: FastAPI
     await db.meetings.set_status(MeetingId(meeting["id"]), "live")
     await api.patch(f"/meetings/{meeting['id']}", json={"locked": True})
     assert [(m.id, m.locked) for m in live.changed] == [(meeting["id"], True)]
+    await api.patch(f"/meetings/{meeting['id']}", json={"guest_succession": True})
+    assert live.changed[-1].guest_succession is True
 
     assert (await api.delete(f"/meetings/{meeting['id']}")).status_code == 204
     assert live.ended == [meeting["id"]]

@@ -280,7 +280,8 @@ async def test_a_cohost_cannot_lower_the_hosts_hand(server: RunningServer) -> No
     host = await SignalClient.connect(server, alice)
     await host.join(info["link_token"])
     bob = await SignalClient.connect(server, await server.sign_up("bob@example.org", "Bob"))
-    await bob.join(info["link_token"])
+    joined = await bob.join(info["link_token"])
+    assert joined["snapshot"]["meeting"]["guest_succession"] is False
     await host.request("host.set_role", {"participant": bob.participant_id, "role": "cohost"})
     await host.request("hand", {"raised": True})
     await bob.wait_event("participant.updated", lambda d: d["participant"]["hand_raised"])
@@ -316,8 +317,10 @@ async def test_guests_do_not_inherit_a_signed_in_owners_meeting(server: RunningS
 
 
 async def test_guest_succession_when_the_server_allows_it(tmp_path: Path) -> None:
+    # The server's setting is the default for new meetings.
     async with running_server(tmp_path, meetings=MeetingSettings(guest_succession=True)) as server:
-        _, host, guest, _ = await host_and_guest(server)
+        info, host, guest, _ = await host_and_guest(server)
+        assert conference(server, info).room.meeting.guest_succession is True
         await host.request("leave")
         promoted = await guest.wait_event(
             "participant.updated", lambda d: d["participant"]["role"] == "host"
@@ -325,6 +328,71 @@ async def test_guest_succession_when_the_server_allows_it(tmp_path: Path) -> Non
         assert promoted["participant"]["id"] == guest.participant_id
         await host.close()
         await guest.close()
+
+
+async def test_guest_succession_is_the_meetings_setting(tmp_path: Path) -> None:
+    # The server allows it by default; this meeting's owner chose otherwise.
+    async with running_server(tmp_path, meetings=MeetingSettings(guest_succession=True)) as server:
+        info, host, guest, _ = await host_and_guest(server, guest_succession=False)
+        assert conference(server, info).room.meeting.guest_succession is False
+        await host.request("leave")
+        await guest.wait_event("participant.left")
+        assert conference(server, info).room.host() is None
+        await host.close()
+        await guest.close()
+
+
+async def test_a_meeting_can_allow_guest_succession_on_a_strict_server(
+    server: RunningServer,
+) -> None:
+    info, host, guest, _ = await host_and_guest(server, guest_succession=True)
+    assert conference(server, info).room.meeting.guest_succession is True
+    await host.request("leave")
+    promoted = await guest.wait_event(
+        "participant.updated", lambda d: d["participant"]["role"] == "host"
+    )
+    assert promoted["participant"]["id"] == guest.participant_id
+    await host.close()
+    await guest.close()
+
+
+async def test_the_owner_turns_guest_succession_on_live(server: RunningServer) -> None:
+    info, host, guest, alice = await host_and_guest(server)
+    bob = await SignalClient.connect(server, await server.sign_up("bob@example.org", "Bob"))
+    joined = await bob.join(info["link_token"])
+    assert joined["snapshot"]["meeting"]["guest_succession"] is False
+    await host.request("host.set_role", {"participant": bob.participant_id, "role": "cohost"})
+    await bob.wait_event("participant.updated", lambda d: d["participant"]["role"] == "cohost")
+    # A co-host may change the live settings, but not this one: it is the owner's choice.
+    with pytest.raises(SignalError) as exc:
+        await bob.request("host.update", {"guest_succession": True})
+    assert exc.value.code == "forbidden"
+    assert conference(server, info).room.meeting.guest_succession is False
+    await host.request("host.update", {"guest_succession": True})
+    updated = await guest.wait_event("meeting.updated", lambda d: d["meeting"]["guest_succession"])
+    assert updated["meeting"]["guest_succession"] is True
+    await host.request("host.update", {"guest_succession": False})
+    await guest.wait_event("meeting.updated", lambda d: d["meeting"]["guest_succession"] is False)
+    await bob.request("leave")
+    await host.request("leave")
+    await guest.wait_event("participant.left", lambda d: d["participant_id"] == host.participant_id)
+    assert conference(server, info).room.host() is None
+
+    # Over REST, with only the guest left: the meeting stops waiting and the guest takes over.
+    response = await alice.http.patch(
+        f"/api/v1/meetings/{info['id']}",
+        json={"guest_succession": True},
+        headers={"X-CSRF-Token": alice.csrf or ""},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["guest_succession"] is True
+    promoted = await guest.wait_event(
+        "participant.updated", lambda d: d["participant"]["role"] == "host"
+    )
+    assert promoted["participant"]["id"] == guest.participant_id
+    await guest.wait_event("meeting.updated", lambda d: d["meeting"]["guest_succession"])
+    for c in (host, guest, bob):
+        await c.close()
 
 
 # -- chat -------------------------------------------------------------------------------------

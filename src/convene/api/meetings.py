@@ -89,6 +89,11 @@ async def create_meeting(
         allow_guests=body.allow_guests,
         mute_on_entry=body.mute_on_entry,
         allow_self_unmute=body.allow_self_unmute,
+        guest_succession=(
+            settings.meetings.guest_succession
+            if body.guest_succession is None
+            else body.guest_succession
+        ),
     )
     await quotas.use("meetings", user, now)
     return MeetingOut.of(meeting, settings.base_url)

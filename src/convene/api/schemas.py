@@ -102,6 +102,11 @@ class MeetingCreate(RequestModel):
     allow_guests: bool = True
     mute_on_entry: bool = False
     allow_self_unmute: bool = True
+    guest_succession: bool | None = Field(
+        default=None,
+        description="may a guest become host when only guests remain; null: the server's "
+        "default (meetings.guest_succession)",
+    )
 
 
 class MeetingSettingsUpdate(RequestModel):
@@ -117,6 +122,7 @@ class MeetingSettingsUpdate(RequestModel):
     chat: ChatPolicy | None = None
     screen_share: SharePolicy | None = None
     max_participants: Annotated[int, Field(ge=2, le=10_000)] | None = None
+    guest_succession: bool | None = None
 
 
 class UserOut(BaseModel):
@@ -162,6 +168,10 @@ class MeetingOut(BaseModel):
     chat: ChatPolicy
     screen_share: SharePolicy
     max_participants: int
+    guest_succession: bool = Field(
+        description="a guest may become host when only guests remain; false: the meeting "
+        "waits for a signed-in host or co-host"
+    )
     status: Literal["open", "live", "ended"]
     created_at: datetime
     started_at: datetime | None
@@ -184,6 +194,7 @@ class MeetingOut(BaseModel):
             chat=meeting.chat,
             screen_share=meeting.screen_share,
             max_participants=meeting.max_participants,
+            guest_succession=meeting.guest_succession,
             status=meeting.status,
             created_at=meeting.created_at,
             started_at=meeting.started_at,

@@ -148,6 +148,9 @@ class MeetingInfo(Out):
     chat: ChatPolicy
     screen_share: SharePolicy
     max_participants: int
+    # May a guest become host when only guests remain? Off: the meeting waits for a signed-in
+    # host or co-host.
+    guest_succession: bool = False
     started_at: datetime | None = None
 
 
@@ -335,6 +338,8 @@ class MeetingUpdate(Model):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
         | None
     ) = None
+    # The meeting's owner only.
+    guest_succession: bool | None = None
 
 
 REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {

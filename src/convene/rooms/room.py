@@ -60,8 +60,9 @@ class MeetingState:
     screen_share: SharePolicy = "everyone"
     max_participants: int = 300
     started_at: datetime | None = None
-    # May a guest become host when only guests remain (meetings.guest_succession)? When not, the
-    # meeting goes on without a host and the next signed-in person admitted takes the role.
+    # May a guest become host when only guests remain (the meeting's setting; the server's
+    # meetings.guest_succession is the default for new meetings)? When not, the meeting goes on
+    # without a host and the next signed-in person admitted takes the role.
     guest_succession: bool = False
     # The owner's account name: no guest may take it, present or not.
     owner_name: str = ""
@@ -79,6 +80,7 @@ class MeetingState:
             chat=self.chat,
             screen_share=self.screen_share,
             max_participants=self.max_participants,
+            guest_succession=self.guest_succession,
             started_at=self.started_at,
         )
 
@@ -349,6 +351,16 @@ class Room:
                 return chosen
         self.awaiting_host = True
         return None
+
+    def settings_changed(self) -> Participant | None:
+        """Call after the meeting's settings changed: a meeting left without a host may now let
+        a guest take the role. Returns the new host, if any."""
+        if not (self.awaiting_host and self.meeting.guest_succession) or self.host() is not None:
+            return None
+        chosen = self._elect_host()
+        if chosen is not None:
+            self.awaiting_host = False
+        return chosen
 
     def ban(self, p: Participant) -> None:
         if p.address is not None:

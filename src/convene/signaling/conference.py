@@ -1190,11 +1190,18 @@ class Conference:
         async with self.room.lock:
             a = self.room.get(actor)
             self.room.require_host(a)
+            if "guest_succession" in changes and not self.room.is_owner(a.user_id):
+                raise ConveneError(
+                    ErrorCode.FORBIDDEN,
+                    "only the meeting's owner can let guests become host",
+                    {"field": "guest_succession"},
+                )
             if not changes:
                 return
             for key, value in changes.items():
                 setattr(self.room.meeting, key, value)
             self._to_meeting("meeting.updated", MeetingUpdated(meeting=self.room.meeting.info()))
+            self._host_if_allowed_now()
             if changes.get("waiting_room") is False:
                 admitted = self._open_the_gate()
         _count_admitted(admitted)
@@ -1230,12 +1237,21 @@ class Conference:
             current = self.room.meeting
             for name in (
                 "title", "locked", "waiting_room", "allow_guests", "allow_self_unmute",
-                "mute_on_entry", "chat", "screen_share", "max_participants",
+                "mute_on_entry", "chat", "screen_share", "max_participants", "guest_succession",
             ):  # fmt: skip
                 setattr(current, name, getattr(state, name))
             self._to_meeting("meeting.updated", MeetingUpdated(meeting=current.info()))
+            self._host_if_allowed_now()
             admitted = [] if current.waiting_room else self._open_the_gate()
         _count_admitted(admitted)
+
+    def _host_if_allowed_now(self) -> None:
+        """Under the lock, after a settings change: a meeting left to guests without a host
+        gets one as soon as guest succession is turned on."""
+        promoted = self.room.settings_changed()
+        if promoted is not None:
+            self._updated(promoted)
+            self._to_hosts_waiting()
 
 
 def _count_admitted(admitted: list[Participant]) -> None:

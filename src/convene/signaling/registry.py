@@ -110,6 +110,6 @@ def _state_of(m: MeetingRecord, settings: Settings) -> MeetingState:
         chat=m.chat,
         screen_share=m.screen_share,
         max_participants=min(m.max_participants, settings.meetings.max_participants),
-        guest_succession=settings.meetings.guest_succession,
+        guest_succession=m.guest_succession,
         owner_name=m.host_name,
     )

@@ -74,6 +74,9 @@ class MeetingRecord:
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    # May a guest become host when only guests remain? Off: the meeting waits for a signed-in
+    # host or co-host.
+    guest_succession: bool = False
 
     @property
     def requires_passcode(self) -> bool:
@@ -115,9 +118,17 @@ class MeetingChanges(TypedDict, total=False):
     chat: ChatPolicy
     screen_share: SharePolicy
     max_participants: int
+    guest_succession: bool
 
 
-_BOOL_SETTINGS = ("waiting_room", "allow_guests", "mute_on_entry", "allow_self_unmute", "locked")
+_BOOL_SETTINGS = (
+    "waiting_room",
+    "allow_guests",
+    "mute_on_entry",
+    "allow_self_unmute",
+    "locked",
+    "guest_succession",
+)
 
 
 def format_code(code: str) -> str:
@@ -190,6 +201,7 @@ def _record(row: MeetingRow, host_name: str) -> MeetingRecord:
         created_at=row.created_at,
         started_at=row.started_at,
         ended_at=row.ended_at,
+        guest_succession=row.guest_succession,
     )
 
 
@@ -248,6 +260,7 @@ class MeetingStore:
         allow_guests: bool = True,
         mute_on_entry: bool = False,
         allow_self_unmute: bool = True,
+        guest_succession: bool = False,
     ) -> MeetingRecord:
         """Create an open meeting with a fresh unique code and link token.
 
@@ -279,6 +292,7 @@ class MeetingStore:
                 chat="everyone",
                 screen_share="everyone",
                 max_participants=max_participants,
+                guest_succession=guest_succession,
                 status="open",
                 created_at=utcnow(),
                 started_at=None,

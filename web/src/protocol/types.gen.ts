@@ -241,6 +241,7 @@ export interface MeetingInfo {
   chat: "everyone" | "hosts" | "none";
   screen_share: "everyone" | "hosts";
   max_participants: number;
+  guest_succession: boolean;
   started_at: string | null;
 }
 /**
@@ -530,6 +531,7 @@ export interface MeetingUpdate {
   chat?: ("everyone" | "hosts" | "none") | null;
   screen_share?: ("everyone" | "hosts") | null;
   title?: string | null;
+  guest_succession?: boolean | null;
 }
 /**
  * Something for the signed-in user outside any meeting (a reminder, an invitation, ...).
