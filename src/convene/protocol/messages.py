@@ -28,6 +28,7 @@ from convene.protocol.ids import FeedId, MeetingId, ParticipantId
 __all__ = [
     "EVENTS",
     "MAX_MESSAGE_BYTES",
+    "MAX_SPOTLIGHT",
     "REQUESTS",
     "ChatMessage",
     "ClientEnvelope",
@@ -43,6 +44,8 @@ __all__ = [
 
 # SDP for a subscriber with many streams is the largest message a client sends.
 MAX_MESSAGE_BYTES = 256 * 1024
+# At most this many participants are spotlighted at once (a speaker and an interpreter or two).
+MAX_SPOTLIGHT = 4
 
 Role = Literal["host", "cohost", "participant"]
 Source = Literal["main", "screen"]
@@ -177,6 +180,8 @@ class Snapshot(Out):
     chat: list[ChatMessage]
     waiting: list[WaitingInfo] = []
     ice_servers: list[IceServer] = []
+    # The participants a host or co-host spotlighted for everyone, in the order chosen.
+    spotlight: list[ParticipantId] = []
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
 
@@ -322,6 +327,19 @@ class SetRole(Model):
     role: Literal["cohost", "participant"]
 
 
+class HostSpotlight(Model):
+    """Spotlight these participants for everyone (replacing the current ones); [] clears it."""
+
+    participant_ids: Annotated[list[ParticipantId], Field(max_length=MAX_SPOTLIGHT)]
+
+    @field_validator("participant_ids")
+    @classmethod
+    def _distinct(cls, value: list[ParticipantId]) -> list[ParticipantId]:
+        if len(set(value)) != len(value):
+            raise ValueError("participant_ids must not repeat a participant")
+        return value
+
+
 class Admit(Model):
     participant: ParticipantId | None = None  # None: admit everyone waiting
 
@@ -369,6 +387,7 @@ REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
     "host.admit": (Admit, EmptyReply),
     "host.deny": (Target, EmptyReply),
     "host.update": (MeetingUpdate, EmptyReply),
+    "host.spotlight": (HostSpotlight, EmptyReply),
     "host.end": (Empty, EmptyReply),
 }
 
@@ -425,6 +444,13 @@ class Moderated(Out):
     by: PersonRef
 
 
+class SpotlightUpdated(Out):
+    """Who is spotlighted now; ``by`` is None when a departure changed it."""
+
+    participant_ids: list[ParticipantId]
+    by: PersonRef | None = None
+
+
 class Closed(Out):
     """The server ends this participant's session; the connection closes after it."""
 
@@ -469,6 +495,7 @@ EVENTS: dict[str, type[Out]] = {
     "waiting.updated": WaitingUpdated,
     "admitted": Admitted,
     "moderated": Moderated,
+    "spotlight.updated": SpotlightUpdated,
     "closed": Closed,
     "subscriber.offer": SubscriberOffer,
     "media.reset": MediaReset,

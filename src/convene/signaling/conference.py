@@ -76,6 +76,7 @@ from convene.protocol.messages import (
 from convene.protocol.names import normalize_name
 from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
 from convene.signaling.ice import ice_servers_for
+from convene.signaling.spotlight import Spotlight
 from convene.storage.bans import address_hash
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingChanges, validate_title
@@ -161,6 +162,7 @@ class Conference:
         # Message ids this conference has broadcast: a resend under the same client_msg_id is
         # answered with the stored message, not sent again.
         self._chat_sent: set[str] = set()
+        self._spotlight = Spotlight()
         self._started_at = now()
         self.closed = False
         self._closing = False
@@ -464,6 +466,7 @@ class Conference:
             chat=chat,
             waiting=[w.waiting_info() for w in self.room.waiting()] if p.is_host else [],
             ice_servers=ice_servers_for(self._settings.ice, p.id),
+            spotlight=self._spotlight.ids,
         )
 
     async def admit(self, actor: ParticipantId, target: ParticipantId | None) -> None:
@@ -541,6 +544,8 @@ class Conference:
             self._to_meeting(
                 "participant.left", ParticipantLeft(participant_id=p.id, reason=reason)
             )
+            if self._spotlight.drop(p.id):
+                self._to_meeting("spotlight.updated", self._spotlight.event(None))
         if new_host is not None:
             self._updated(new_host)
         self._to_hosts_waiting()
@@ -1206,6 +1211,16 @@ class Conference:
                 admitted = self._open_the_gate()
         _count_admitted(admitted)
         await self._db.meetings.update(self.id, cast(MeetingChanges, changes))
+
+    async def host_spotlight(self, actor: ParticipantId, targets: list[ParticipantId]) -> None:
+        """Spotlight ``targets`` for everyone (replacing whoever was); [] clears the spotlight."""
+        async with self.room.lock:
+            a = self.room.get(actor)
+            self.room.require_host(a)
+            for target in targets:
+                self.room.get_joined(target)
+            if self._spotlight.set(targets):
+                self._to_meeting("spotlight.updated", self._spotlight.event(a.ref()))
 
     async def host_end(self, actor: ParticipantId) -> None:
         async with self.room.lock:

@@ -178,6 +178,7 @@ class Session:
             "host.admit": self._host_admit,
             "host.deny": self._host_deny,
             "host.update": self._host_update,
+            "host.spotlight": self._host_spotlight,
             "host.end": self._host_end,
         }
 
@@ -713,6 +714,11 @@ class Session:
     async def _host_update(self, req: m.MeetingUpdate) -> m.EmptyReply:
         conf, pid = self._joined()
         await conf.host_update(pid, req)
+        return m.EmptyReply()
+
+    async def _host_spotlight(self, req: m.HostSpotlight) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.host_spotlight(pid, req.participant_ids)
         return m.EmptyReply()
 
     async def _host_end(self, _: m.Empty) -> m.EmptyReply:

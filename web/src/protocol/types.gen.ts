@@ -152,6 +152,10 @@ export interface ConveneProtocol {
       data: MeetingUpdate;
       reply: EmptyReply;
     };
+    "host.spotlight": {
+      data: HostSpotlight;
+      reply: EmptyReply;
+    };
     "host.end": {
       data: Empty;
       reply: EmptyReply;
@@ -171,6 +175,7 @@ export interface ConveneProtocol {
     "waiting.updated": WaitingUpdated;
     admitted: Admitted;
     moderated: Moderated;
+    "spotlight.updated": SpotlightUpdated;
     closed: Closed;
     "subscriber.offer": SubscriberOffer;
     "media.reset": MediaReset;
@@ -224,6 +229,7 @@ export interface Snapshot {
   chat: ChatMessage[];
   waiting: WaitingInfo[];
   ice_servers: IceServer[];
+  spotlight: string[];
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -534,6 +540,18 @@ export interface MeetingUpdate {
   guest_succession?: boolean | null;
 }
 /**
+ * Spotlight these participants for everyone (replacing the current ones); [] clears it.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "HostSpotlight".
+ */
+export interface HostSpotlight {
+  /**
+   * @maxItems 4
+   */
+  participant_ids: string[];
+}
+/**
  * Something for the signed-in user outside any meeting (a reminder, an invitation, ...).
  *
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -624,6 +642,16 @@ export interface Admitted {
 export interface Moderated {
   action: "audio_muted" | "video_stopped" | "hand_lowered" | "unmute_requested";
   by: PersonRef;
+}
+/**
+ * Who is spotlighted now; ``by`` is None when a departure changed it.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "SpotlightUpdated".
+ */
+export interface SpotlightUpdated {
+  participant_ids: string[];
+  by: PersonRef | null;
 }
 /**
  * The server ends this participant's session; the connection closes after it.
