@@ -113,6 +113,8 @@ class AuthSettings(BaseModel):
     require_email_verification: bool = True
     verification_link_hours: int = Field(default=48, ge=1)
     verification_emails_per_hour: int = Field(default=3, ge=1)
+    # Password reset by email (docs/operations.md, "Password reset"): how long a link works.
+    password_reset_link_minutes: int = Field(default=60, ge=5, le=1440)
 
 
 class MailSettings(BaseModel):
@@ -185,6 +187,10 @@ class LimitSettings(BaseModel):
     # argon2 hashes in flight at once for one address (IPv6 by /64).
     signin_hashing_per_address: int = Field(default=2, ge=1)
     signup_per_hour: int = Field(default=10, ge=1)
+    # Password-reset requests per email asked about (the same answer with or without an
+    # account), and per address (IPv6 by /64) whatever emails they name.
+    password_reset_per_email_per_hour: int = Field(default=3, ge=1)
+    password_reset_per_address_per_hour: int = Field(default=20, ge=1)
     passcode_per_10_minutes: int = Field(default=10, ge=1)
     join_per_minute: int = Field(default=600, ge=1)
     lookup_per_minute: int = Field(default=600, ge=1)

@@ -1,12 +1,14 @@
-"""``/auth``: sign-up, sign-in, sign-out, the current session and email verification."""
+"""``/auth``: sign-up, sign-in, sign-out, the current session, email verification and password
+reset."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import cast
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Request, Response, status
+from pydantic import StringConstraints
 
 from convene.api.deps import (
     API_PREFIX,
@@ -20,8 +22,18 @@ from convene.api.deps import (
     SettingsDep,
 )
 from convene.api.errors import ERROR_RESPONSES
-from convene.api.schemas import SessionOut, SignIn, SignUp, UserOut, VerifyEmail
+from convene.api.schemas import (
+    Email,
+    NewPassword,
+    RequestModel,
+    SessionOut,
+    SignIn,
+    SignUp,
+    UserOut,
+    VerifyEmail,
+)
 from convene.auth.guard import DEVICE_COOKIE, DeviceKeys, SignInGuard
+from convene.auth.password_reset import TOKEN_MAX, request_reset, reset_password
 from convene.auth.ratelimit import address_group
 from convene.auth.sessions import (
     SESSION_COOKIE,
@@ -42,6 +54,15 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], responses=ERROR_R
 
 
 _DEVICE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days
+
+
+class ForgotPassword(RequestModel):
+    email: Email
+
+
+class ResetPassword(RequestModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=TOKEN_MAX)]
+    password: NewPassword
 
 
 def _device_keys(request: Request) -> DeviceKeys:
@@ -201,3 +222,51 @@ async def resend_verification(
         return UserOut.of(user)
     await send_confirmation(db, settings, user, now=_now(request), wake=_wake_mail(request))
     return UserOut.of(user)
+
+
+@router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
+async def forgot_password(
+    request: Request,
+    body: ForgotPassword,
+    _origin: OriginChecked,
+    db: DB,
+    settings: SettingsDep,
+    limits: Limits,
+    ip: ClientIP,
+) -> Response:
+    """Ask for a password reset link. The answer is ``202`` with no body whether or not the
+    address has an account (a link is mailed only to a verified one); limited per email asked
+    about and per address (IPv6 by /64), the same way for every email."""
+    email = body.email
+    group = address_group(ip)
+    # A refused request spends neither budget, so waiting always helps.
+    if limits.reset_address.retry_after(group) is None:
+        limits.reset_email.hit(email)
+    limits.reset_address.hit(group)
+    await request_reset(db, settings, email, now=_now(request), wake=_wake_mail(request))
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post("/password/reset")
+async def reset_with_link(
+    request: Request,
+    body: ResetPassword,
+    response: Response,
+    _origin: OriginChecked,
+    db: DB,
+    settings: SettingsDep,
+    passwords: PasswordService,
+    limits: Limits,
+    ip: ClientIP,
+) -> SessionOut:
+    """Follow a reset link: the token from ``/reset?token=...`` and the new password. Signs
+    out every session of the account, lifts the sign-in backoff of the account, and signs
+    this browser in. Single use; attempts are limited per address."""
+    limits.signin.hit(f"reset|{ip}")
+    user = await reset_password(db, passwords, body.token, body.password, now=_now(request))
+    await db.auth_sessions.delete_for_user(user.id)
+    guard: SignInGuard = request.app.state.signin_guard
+    guard.succeeded(user.email)
+    limits.signin_account.reset(user.email)
+    _remember_device(request, response, settings, user.email)
+    return _signed_in(response, await create_session(db, user.id, settings), settings)

@@ -237,6 +237,12 @@ class RateLimits:
     signin_address: RateLimiter = field(default_factory=_limiter(60, 3600, "sign-in attempts"))
     # Per client IP: creating accounts.
     signup: RateLimiter = field(default_factory=_limiter(10, 3600, "sign-ups"))
+    # Password-reset requests per email asked about (whether or not it has an account) and per
+    # address group: the answer is the same for every email, the limits too.
+    reset_email: RateLimiter = field(default_factory=_limiter(3, 3600, "password reset requests"))
+    reset_address: RateLimiter = field(
+        default_factory=_limiter(20, 3600, "password reset requests")
+    )
     # Per client IP and meeting: guessing a meeting's passcode.
     passcode: RateLimiter = field(default_factory=_limiter(10, 600, "passcode attempts"))
     # Wrong passcodes per person, per meeting and per address group (see PasscodeGuard).
@@ -270,6 +276,16 @@ class RateLimits:
                 rate=limits.signin_per_address_per_hour, per=3600, name="sign-in attempts"
             ),
             signup=RateLimiter(rate=limits.signup_per_hour, per=3600, name="sign-ups"),
+            reset_email=RateLimiter(
+                rate=limits.password_reset_per_email_per_hour,
+                per=3600,
+                name="password reset requests",
+            ),
+            reset_address=RateLimiter(
+                rate=limits.password_reset_per_address_per_hour,
+                per=3600,
+                name="password reset requests",
+            ),
             passcode=RateLimiter(
                 rate=limits.passcode_per_10_minutes, per=600, name="passcode attempts"
             ),

@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     EMAIL_TAKEN = "email_taken"
     EMAIL_NOT_VERIFIED = "email_not_verified"
     VERIFICATION_INVALID = "verification_invalid"
+    RESET_INVALID = "reset_invalid"
     QUOTA_EXCEEDED = "quota_exceeded"
     # Meetings and admission.
     NOT_FOUND = "not_found"
@@ -71,6 +72,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.EMAIL_TAKEN: 409,
     ErrorCode.EMAIL_NOT_VERIFIED: 403,
     ErrorCode.VERIFICATION_INVALID: 400,
+    ErrorCode.RESET_INVALID: 400,
     ErrorCode.QUOTA_EXCEEDED: 429,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.MEETING_NOT_FOUND: 404,

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import UserId
 from convene.protocol.names import normalize_name
-from convene.storage._common import invalid, parse_uuid, utcnow
-from convene.storage.models import EmailVerificationRow, UserRow
+from convene.storage._common import invalid, parse_uuid, rowcount, utcnow
+from convene.storage.models import EmailVerificationRow, PasswordResetRow, UserRow
 
 if TYPE_CHECKING:
     from convene.storage.db import Database
@@ -217,6 +217,93 @@ class UserStore:
             if user.email_verified_at is None:
                 user.email_verified_at = now
             return user_record(user)
+
+    async def add_password_reset(
+        self, user_id: UserId, token_hash: bytes, *, now: datetime, expires: datetime
+    ) -> None:
+        """Record a password-reset link sent to the account (only the token's hash is kept)."""
+        key = parse_uuid(user_id)
+        if key is None:
+            return
+        async with self._db.session() as session:
+            session.add(
+                PasswordResetRow(
+                    id=uuid.uuid4(),
+                    token_hash=token_hash,
+                    user_id=key,
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
+
+    async def password_resets_since(self, user_id: UserId, since: datetime) -> int:
+        """How many password-reset links were sent to this account since ``since``."""
+        key = parse_uuid(user_id)
+        if key is None:
+            return 0
+        async with self._db.session() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(PasswordResetRow)
+                .where(PasswordResetRow.user_id == key, PasswordResetRow.created_at >= since)
+            )
+            return int(count or 0)
+
+    async def password_reset_user(self, token_hash: bytes, *, now: datetime) -> UserRecord | None:
+        """The account an unused, unexpired reset link is for (nothing is spent), or None."""
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(PasswordResetRow).where(PasswordResetRow.token_hash == token_hash)
+            )
+            if row is None or row.used_at is not None or row.expires_at <= now:
+                return None
+            user = await session.get(UserRow, row.user_id)
+            return user_record(user) if user else None
+
+    async def reset_password(
+        self, token_hash: bytes, password_hash: str, *, now: datetime
+    ) -> UserRecord | None:
+        """Spend a reset link and set the account's new password hash in one transaction:
+        the account, or None when the link is unknown, used or expired. Every other
+        outstanding link of the account is spent with it. Single use even when two requests
+        race (the row is marked used by a conditional UPDATE)."""
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(PasswordResetRow).where(PasswordResetRow.token_hash == token_hash)
+            )
+            if row is None or row.used_at is not None or row.expires_at <= now:
+                return None
+            spent = await session.execute(
+                update(PasswordResetRow)
+                .where(PasswordResetRow.id == row.id, PasswordResetRow.used_at.is_(None))
+                .values(used_at=now)
+            )
+            if getattr(spent, "rowcount", 0) != 1:
+                return None
+            user = await session.get(UserRow, row.user_id)
+            if user is None:
+                return None
+            await session.execute(
+                update(PasswordResetRow)
+                .where(PasswordResetRow.user_id == row.user_id, PasswordResetRow.used_at.is_(None))
+                .values(used_at=now)
+            )
+            user.password_hash = password_hash
+            return user_record(user)
+
+    async def cancel_password_resets(self, user_id: UserId, *, now: datetime) -> int:
+        """Spend every outstanding reset link of an account (its password was changed);
+        how many there were."""
+        key = parse_uuid(user_id)
+        if key is None:
+            return 0
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(PasswordResetRow)
+                .where(PasswordResetRow.user_id == key, PasswordResetRow.used_at.is_(None))
+                .values(used_at=now)
+            )
+            return rowcount(result)
 
     async def delete(self, user_id: UserId) -> bool:
         """Delete the account with its sessions and the meetings it hosts."""
