@@ -4,11 +4,13 @@ succession, idempotent chat. A real server, a real Janus, real databases."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from convene.config import MeetingSettings
 from convene.protocol.ids import MeetingId, ParticipantId
@@ -145,8 +147,32 @@ async def test_the_reaper_runs_by_itself(tmp_path: Path) -> None:
 # -- atomic joins -----------------------------------------------------------------------------
 
 
+@contextlib.asynccontextmanager
+async def participation_refused(db: Database, display_name: str) -> AsyncIterator[None]:
+    """While inside, the database itself refuses to log a stay under ``display_name``: a real
+    constraint violation, raised after the join has reserved its seat (the stay is written
+    last)."""
+    refuse = {
+        "sqlite": "CREATE TRIGGER test_refused BEFORE INSERT ON participation_log "
+        f"WHEN NEW.display_name = '{display_name}' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        "postgresql": "ALTER TABLE participation_log ADD CONSTRAINT test_refused "
+        f"CHECK (display_name <> '{display_name}')",
+    }
+    allow = {
+        "sqlite": "DROP TRIGGER test_refused",
+        "postgresql": "ALTER TABLE participation_log DROP CONSTRAINT test_refused",
+    }
+    async with db.engine.begin() as connection:
+        await connection.execute(text(refuse[db.dialect]))
+    try:
+        yield
+    finally:
+        async with db.engine.begin() as connection:
+            await connection.execute(text(allow[db.dialect]))
+
+
 async def test_a_failed_join_leaves_nothing_behind(
-    tmp_path: Path, db: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, db: Database, db_url: str
 ) -> None:
     async with running_server(tmp_path, database_url=db_url) as server:
         info, host, guest, _ = await host_and_guest(server)
@@ -161,17 +187,13 @@ async def test_a_failed_join_leaves_nothing_behind(
             await client.join(info["link_token"], display_name="Da\x00ve")
         assert exc.value.code == "invalid_request"
 
-        # A failure after the seat was reserved (the database lost) gives everything back.
-        app_db: Database = server.app.state.db
-
-        async def lost(*args: object, **kwargs: object) -> None:
-            raise ConnectionError("database connection lost")
-
-        monkeypatch.setattr(app_db.participation, "record_join", lost)
-        with pytest.raises(SignalError) as exc:
-            await client.join(info["link_token"], display_name="Dave")
-        assert exc.value.code == "internal_error"
-        monkeypatch.undo()
+        # A failure after the seat was reserved (the database refuses the stay) gives
+        # everything back.
+        async with participation_refused(db, "Dave"):
+            with pytest.raises(SignalError) as exc:
+                await client.join(info["link_token"], display_name="Dave")
+            assert exc.value.code == "internal_error"
+            assert set(conf.room.participants) == {host.participant_id, guest.participant_id}
 
         assert set(conf.room.participants) == {host.participant_id, guest.participant_id}
         assert await db.participation.list_participation(MeetingId(info["id"])) == before
