@@ -160,10 +160,12 @@ class Attendee:
         await expect(self.by_testid("signed-in-name")).to_have_text(self.name, timeout=TIMEOUT_MS)
 
     async def create_meeting(self, *, waiting_room: bool) -> None:
-        """Clicks "New meeting" on the home page and creates it; the client enters it at once."""
+        """Clicks "New meeting" on the home page and creates it, then enters from the pre-join
+        page (the host checks devices and name there too)."""
         await self.by_testid("new-meeting-button").click()
         await self.by_testid("new-meeting-waiting-room").set_checked(waiting_room)
         await self.by_testid("new-meeting-create").click()
+        await self.by_testid("join-button").click()
         await self.wait_in_meeting()
 
     async def join_as_guest(self, url: str) -> None:

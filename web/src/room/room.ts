@@ -55,12 +55,24 @@ export function isToastCurrent(toast: Toast, state: Pick<RoomState, "waiting">):
   return toast.waiting.some((id) => state.waiting.some((w) => w.id === id));
 }
 
+/**
+ * What this browser knows of its own link, before the signaling heartbeat would: the browser's
+ * offline/online events and the media connections' ICE state.
+ */
+export interface LinkState {
+  /** The browser says it has no network at all. */
+  offline: boolean;
+  /** The media connections: "interrupted" while ICE looks for a path again, "failed" when it gave up. */
+  media: "ok" | "interrupted" | "failed";
+}
+
 export interface RoomEvents {
   change: RoomState;
   remote: RemoteStream[];
   quality: ReadonlyMap<string, Quality>;
   toast: Toast;
   pcstate: Record<string, string>;
+  link: LinkState;
 }
 
 type HostRequest = Extract<RequestType, `host.${string}`>;
@@ -69,6 +81,11 @@ type HostRequest = Extract<RequestType, `host.${string}`>;
 const AUDIO_LINGER_MS = 30_000;
 /** At most this many audio streams are received at once (the most recent speakers win). */
 const MAX_AUDIO_STREAMS = 48;
+/**
+ * When the browser goes offline or a media connection loses its path, a ping this short tells
+ * whether the signaling socket still works (the heartbeat alone takes ~15 s to notice).
+ */
+const PROBE_TIMEOUT_MS = 2_000;
 
 const MODERATION_TEXT: Record<ModerationAction, (by: PersonRef) => string> = {
   audio_muted: (by) => `${by.display_name} muted you.`,
@@ -90,6 +107,10 @@ export class Room extends Emitter<RoomEvents> {
   private published = false;
   private sentMediaState: string | null = null;
   private readonly unsubscribe: (() => void)[] = [];
+  private _link: LinkState = {
+    offline: typeof navigator !== "undefined" && navigator.onLine === false,
+    media: "ok",
+  };
 
   constructor(
     readonly local: LocalMedia,
@@ -103,11 +124,29 @@ export class Room extends Emitter<RoomEvents> {
     // unplugged camera): keep the server's view in step.
     this.unsubscribe.push(local.on("change", () => void this.sendMediaState()));
     if (typeof addEventListener === "function") {
-      // Back online (Wi-Fi to mobile data...): try at once instead of waiting out the backoff.
-      const online = () => this.signaling.reconnectNow();
+      const offline = () => {
+        this.setLink({ ...this._link, offline: true });
+        this.probe();
+      };
+      // Back online (Wi-Fi to mobile data...): try at once instead of waiting out the backoff,
+      // and check a socket that looks connected but may have died during the outage.
+      const online = () => {
+        this.setLink({ ...this._link, offline: false });
+        this.signaling.reconnectNow();
+        this.probe();
+      };
+      addEventListener("offline", offline);
       addEventListener("online", online);
-      this.unsubscribe.push(() => removeEventListener("online", online));
+      this.unsubscribe.push(() => {
+        removeEventListener("offline", offline);
+        removeEventListener("online", online);
+      });
     }
+  }
+
+  /** The browser's own view of its link (offline, media interrupted). */
+  get link(): LinkState {
+    return this._link;
   }
 
   get state(): RoomState {
@@ -417,7 +456,10 @@ export class Room extends Emitter<RoomEvents> {
   private wireMedia(): void {
     this.media.on("remote", (streams) => this.emit("remote", streams));
     this.media.on("quality", (q) => this.emit("quality", q));
-    this.media.on("pcstate", (states) => this.emit("pcstate", states));
+    this.media.on("pcstate", (states) => {
+      this.emit("pcstate", states);
+      this.onPcState(states);
+    });
     this.media.on("error", ({ message }) => this.toast("error", message));
     this.media.on("screen", () => this.update({ ...this._state }));
     this.media.on("published", ({ source }) => {
@@ -425,10 +467,38 @@ export class Room extends Emitter<RoomEvents> {
     });
   }
 
+  /** ICE of the main publisher or the subscriber lost its path: say so, and check the socket. */
+  private onPcState(states: Record<string, string>): void {
+    const watched = [states.main, states.subscriber];
+    const media: LinkState["media"] = watched.includes("failed")
+      ? "failed"
+      : watched.includes("disconnected")
+        ? "interrupted"
+        : "ok";
+    if (media === this._link.media) return;
+    this.setLink({ ...this._link, media });
+    if (media !== "ok") this.probe();
+  }
+
+  /**
+   * A ping with a short timeout: when it gets no reply the signaling client treats the socket as
+   * lost at once and starts resuming (see SignalingClient.send).
+   */
+  private probe(): void {
+    if (this.signaling.state !== "connected") return;
+    this.signaling.request("ping", {}, { timeoutMs: PROBE_TIMEOUT_MS }).catch(() => undefined);
+  }
+
+  private setLink(link: LinkState): void {
+    this._link = link;
+    this.emit("link", link);
+  }
+
   private recreateMedia(): void {
     // A fresh engine for a fresh session (the old one is closed).
     (this as { media: MediaEngine }).media = new MediaEngine(this.signaling, this.local);
     this.published = false;
+    if (this._link.media !== "ok") this.setLink({ ...this._link, media: "ok" });
     this.wireMedia();
   }
 

@@ -14,6 +14,8 @@ import { Modal } from "../dialog";
 import { Icon } from "../icons";
 import { formatCode, inviteText } from "../layout";
 import { rest } from "../session";
+import { ConnectionBanner } from "./connection-banner";
+import { preloadReactionFont } from "./emoji";
 import { AudioSink, DevicePickers } from "./media-views";
 import { ChatPanel, ParticipantsPanel, SettingsPanel } from "./panels";
 import { Stage, tracksByFeed, type ViewMode } from "./stage";
@@ -26,7 +28,6 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   const state = useEvent(room, "change", room.state);
   const remote = useEvent(room, "remote", [] as RemoteStream[]);
   const quality = useEvent(room, "quality", new Map() as ReadonlyMap<string, Quality>);
-  const pcstate = useEvent(room, "pcstate", {} as Record<string, string>);
   const local = useEvent(room.local, "change", room.local.state);
   const [panel, setPanel] = useState<Panel>(null);
   const [view, setView] = useState<ViewMode>("grid");
@@ -37,6 +38,8 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   const moderator = isHostRole(self);
   const tracks = useMemo(() => tracksByFeed(remote), [remote]);
   const localScreen = room.media.screenShareTrack;
+
+  useEffect(preloadReactionFont, []);
 
   // Toasts come and go by themselves; ones with an action stay a little longer.
   useEffect(
@@ -84,12 +87,11 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   const closePanel = useCallback(() => setPanel(null), []);
   const t = useT();
   const audioTracks = remote.filter((s) => s.kind === "audio" && s.track);
-  const subscriberFailed = pcstate.subscriber === "failed" || pcstate.main === "failed";
 
   return (
     <div class={`meeting ${panel ? "with-panel" : ""}`} data-testid="meeting-room" data-participant-id={state.selfId ?? ""}
       data-role={self?.role ?? ""}>
-      <ConnectionBanner room={room} state={state} mediaFailed={subscriberFailed} />
+      <ConnectionBanner room={room} state={state} />
       {audioBlocked && (
         <div class="banner show" role="status">
           <span>{t("meeting.soundPaused")}</span>
@@ -158,40 +160,6 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
             onBlocked={() => setAudioBlocked(true)} />
         ))}
       </div>
-    </div>
-  );
-}
-
-function ConnectionBanner({ room, state, mediaFailed }: { room: Room; state: RoomState; mediaFailed: boolean }) {
-  const [busy, setBusy] = useState(false);
-  let text = "";
-  let action: { label: string; run: () => void } | null = null;
-  const rejoin = () => {
-    setBusy(true);
-    room.rejoin().catch(() => undefined).finally(() => setBusy(false));
-  };
-  if (state.connection === "reconnecting") {
-    text = `Connection lost. Reconnecting…${state.reconnectAttempt > 1 ? ` (attempt ${state.reconnectAttempt})` : ""}`;
-    action = { label: "Retry now", run: () => room.signaling.reconnectNow() };
-  } else if (state.connection === "connecting") {
-    text = "Connecting…";
-  } else if (state.connection === "disconnected") {
-    text = state.connectionError ? `Disconnected: ${state.connectionError}` : "Disconnected from the meeting.";
-    action = { label: "Rejoin", run: rejoin };
-  } else if (mediaFailed) {
-    text = "Audio and video stopped flowing.";
-    action = { label: "Reconnect", run: rejoin };
-  }
-  const visible = text !== "";
-  return (
-    <div class={`banner ${visible ? "show" : ""} ${state.connection === "disconnected" ? "bad" : ""}`}
-      data-testid="connection-state" data-state={state.connection} role="status" aria-live="polite" hidden={!visible}>
-      <span>{text}</span>
-      {action && (
-        <button type="button" class="btn small" data-testid="connection-retry" disabled={busy} onClick={action.run}>
-          {action.label}
-        </button>
-      )}
     </div>
   );
 }

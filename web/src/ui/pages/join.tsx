@@ -1,18 +1,18 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ClientErrorCode, ConveneError, describeError } from "../../protocol/errors";
 import { isHostView, type Meeting, type MeetingPublic } from "../../protocol/rest";
 import { LocalMedia } from "../../engine/local";
 import { Room } from "../../room/room";
 import type { RoomState } from "../../room/state";
 import { useEvent } from "../hooks";
-import { Icon } from "../icons";
+import { withDefaultDevices } from "../prefs";
 import { formatCode } from "../layout";
 import { linkHandler, navigate } from "../router";
-import { loadPrefs, rest, savePrefs, useSession } from "../session";
+import { loadPrefs, rest, savePrefs, useSession, type Prefs } from "../session";
 import { setCurrentRoom } from "../testhook";
-import { DevicePickers, MicLevel, VideoView } from "../meeting/media-views";
 import { MeetingView } from "../meeting/meeting";
 import { Brand, Spinner } from "./common";
+import { DevicePreview } from "./preview";
 import { isolate, language, t as translate } from "../../i18n";
 import { useT } from "../../i18n/hook";
 import { LanguageMenu } from "../../i18n/menu";
@@ -28,7 +28,8 @@ function joinError(code: string): string | undefined {
 }
 
 export function JoinPage({ meetingRef, enter }: { meetingRef: string; enter: boolean }) {
-  const local = useMemo(() => new LocalMedia(), []);
+  // The devices chosen in the settings, if any, are the first ones opened.
+  const local = useMemo(() => withDefaultDevices(new LocalMedia()), []);
   const room = useMemo(() => new Room(local), [local]);
   const state = useEvent(room, "change", room.state);
 
@@ -52,6 +53,30 @@ export function JoinPage({ meetingRef, enter }: { meetingRef: string; enter: boo
   return <JoinForm room={room} local={local} meetingRef={meetingRef} enter={enter} joining={phase === "joining"} />;
 }
 
+/** What the REST lookup found: the meeting, that it cannot be joined, or that it failed. */
+type Lookup =
+  | { kind: "loading" }
+  | { kind: "found"; meeting: Meeting | MeetingPublic }
+  | { kind: "gone"; code: "meeting_not_found" | "meeting_ended" }
+  | { kind: "failed"; message: string };
+
+function lookupError(err: unknown): Lookup {
+  if (err instanceof ConveneError) {
+    if (err.code === "meeting_not_found" || err.code === "meeting_ended") return { kind: "gone", code: err.code };
+    return { kind: "failed", message: joinError(err.code) ?? err.message };
+  }
+  return { kind: "failed", message: describeError(err) };
+}
+
+/**
+ * Starts the preview with the devices to use. The one place that chooses them: the last
+ * meeting's microphone and camera switches (the devices themselves are LocalMedia's choice).
+ */
+function startPreview(local: LocalMedia, prefs: Prefs): void {
+  if (prefs.mic) void local.setMic(true);
+  if (prefs.camera) void local.setCamera(true);
+}
+
 function JoinForm({ room, local, meetingRef, enter, joining }: {
   room: Room;
   local: LocalMedia;
@@ -62,34 +87,58 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
   const info = useSession();
   const t = useT();
   const localState = useEvent(local, "change", local.state);
-  const [meeting, setMeeting] = useState<Meeting | MeetingPublic | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const [lookup, setLookup] = useState<Lookup>({ kind: "loading" });
+  const [lookups, setLookups] = useState(0);
   const prefs = useMemo(loadPrefs, []);
   const [displayName, setDisplayName] = useState(prefs.displayName);
   const [passcode, setPasscode] = useState("");
   const [needPasscode, setNeedPasscode] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const joinRef = useRef<HTMLButtonElement>(null);
   const byCode = /^\d{9}$/.test(meetingRef);
+  const meeting = lookup.kind === "found" ? lookup.meeting : null;
 
+  // Look the meeting up before anything else: no camera and no Join for one that cannot be joined.
   useEffect(() => {
-    rest.getMeeting(meetingRef).then(setMeeting, (err: unknown) =>
-      setLoadError(err instanceof ConveneError ? (joinError(err.code) ?? err.message) : describeError(err)),
+    let current = true;
+    setLookup({ kind: "loading" });
+    rest.getMeeting(meetingRef).then(
+      (found) => current && setLookup(found.status === "ended" ? { kind: "gone", code: "meeting_ended" } : { kind: "found", meeting: found }),
+      (err: unknown) => current && setLookup(lookupError(err)),
     );
-  }, [meetingRef]);
+    return () => {
+      current = false;
+    };
+  }, [meetingRef, lookups]);
 
   useEffect(() => {
     if (info && !displayName) setDisplayName(info.user.display_name);
   }, [info]); // only when the session arrives, not on every keystroke
 
-  // Start the preview with the devices used last time.
+  const joinable = lookup.kind === "found";
   useEffect(() => {
-    if (prefs.mic) void local.setMic(true);
-    if (prefs.camera) void local.setCamera(true);
-  }, [local, prefs]);
+    if (joinable) startPreview(local, prefs);
+  }, [local, prefs, joinable]);
+
+  // The meeting went away (ended, or never was): the devices go off with the form.
+  const gone = lookup.kind === "gone";
+  useEffect(() => {
+    if (gone) local.stop();
+  }, [local, gone]);
 
   useEffect(() => {
     if (meeting && !isHostView(meeting) && byCode && meeting.requires_passcode) setNeedPasscode(true);
   }, [meeting, byCode]);
+
+  // Straight from "New meeting": the host checks devices and name here too, one key press from
+  // entering (the address loses its ?enter=1 so that a reload does not count as a new meeting).
+  const [fromNewMeeting] = useState(enter);
+  useEffect(() => {
+    if (enter) navigate(`/j/${meetingRef}`, { replace: true });
+  }, [enter, meetingRef]);
+  useEffect(() => {
+    if (fromNewMeeting && joinable) joinRef.current?.focus();
+  }, [fromNewMeeting, joinable]);
 
   const isGuest = info === null;
   const join = async (ev?: Event) => {
@@ -109,6 +158,10 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
       });
     } catch (err) {
       if (err instanceof ConveneError) {
+        if (err.code === "meeting_not_found" || err.code === "meeting_ended") {
+          setLookup({ kind: "gone", code: err.code });
+          return;
+        }
         if (err.code === "passcode_required" || err.code === "passcode_invalid") setNeedPasscode(true);
         setError(joinError(err.code) ?? (err.code === ClientErrorCode.ConnectionLost || err.code === ClientErrorCode.Timeout
           ? t("join.error.unreachable")
@@ -119,50 +172,36 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
     }
   };
 
-  // "New meeting" enters at once; the host can fix devices inside.
-  const [autoTried, setAutoTried] = useState(false);
-  useEffect(() => {
-    if (enter && !autoTried && info !== undefined) {
-      setAutoTried(true);
-      navigate(`/j/${meetingRef}`, { replace: true });
-      void join();
-    }
-  }, [enter, autoTried, info]); // join() reads the latest form state itself
+  const header = (
+    <header class="topbar">
+      <Brand />
+      <LanguageMenu testid="join-language" onChange={(chosen) => chosen && language.choose(chosen)} />
+    </header>
+  );
 
-  const title = meeting?.title ?? (loadError ? t("join.meetingFallback") : "");
+  if (lookup.kind === "gone") {
+    return (
+      <div class="page">
+        {header}
+        <main class="page narrow">
+          <section class="card center-text" data-testid="join-unavailable" data-reason={lookup.code} role="alert">
+            <h1 data-testid="join-unavailable-message">{t(`join.error.${lookup.code}`)}</h1>
+            <p class="muted">{lookup.code === "meeting_ended" ? t("join.endedHint") : t("join.notFoundHint")}</p>
+            <a class="btn primary" href="/" onClick={linkHandler("/")} data-testid="home-link">{t("ended.home")}</a>
+          </section>
+        </main>
+      </div>
+    );
+  }
+
+  const title = meeting?.title ?? (lookup.kind === "failed" ? t("join.meetingFallback") : "");
   const guestsBlocked = meeting && isGuest && !meeting.allow_guests;
 
   return (
     <div class="page">
-      <header class="topbar">
-        <Brand />
-        <LanguageMenu testid="join-language" onChange={(chosen) => chosen && language.choose(chosen)} />
-      </header>
+      {header}
       <main class="join" aria-labelledby="join-title">
-        <section class="join-preview card">
-          <div class="preview-video">
-            {localState.cameraOn && localState.videoTrack ? (
-              <VideoView track={localState.videoTrack} mirror testid="join-preview" />
-            ) : (
-              <div class="preview-off" data-testid="join-preview">{t("join.cameraOff")}</div>
-            )}
-          </div>
-          <div class="row center">
-            <button type="button" class={`round ${localState.micOn ? "" : "off"}`} data-testid="join-mic-toggle"
-              aria-pressed={localState.micOn} aria-label={localState.micOn ? t("join.micOff") : t("join.micOn")}
-              onClick={() => void local.setMic(!localState.micOn)}>
-              <Icon name={localState.micOn ? "mic" : "micOff"} />
-            </button>
-            <button type="button" class={`round ${localState.cameraOn ? "" : "off"}`} data-testid="join-camera-toggle"
-              aria-pressed={localState.cameraOn} aria-label={localState.cameraOn ? t("join.cameraOffAction") : t("join.cameraOn")}
-              onClick={() => void local.setCamera(!localState.cameraOn)}>
-              <Icon name={localState.cameraOn ? "cam" : "camOff"} />
-            </button>
-            <MicLevel track={localState.micOn ? localState.audioTrack : null} />
-          </div>
-          {localState.error && <p class="warn" role="status">{localState.error}</p>}
-          <DevicePickers local={local} />
-        </section>
+        {joinable ? <DevicePreview local={local} prefix="join" /> : <div class="join-preview card preview-pending" />}
         <form class="card form join-form" onSubmit={join} data-testid="join-form">
           <h1 id="join-title" data-testid="join-meeting-title"><bdi>{title || t("join.heading")}</bdi></h1>
           {meeting && (
@@ -175,9 +214,15 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
               </bdi>
             </p>
           )}
-          {!meeting && !loadError && <Spinner label={t("join.lookingUp")} />}
-          {loadError && <p class="error" role="alert">{loadError}</p>}
-          {meeting?.status === "ended" && <p class="warn">{t("join.ended")}</p>}
+          {lookup.kind === "loading" && <Spinner label={t("join.lookingUp")} />}
+          {lookup.kind === "failed" && (
+            <div class="row">
+              <p class="error" role="alert" data-testid="join-lookup-error">{lookup.message}</p>
+              <button type="button" class="btn small" data-testid="join-lookup-retry" onClick={() => setLookups((n) => n + 1)}>
+                {t("join.tryAgain")}
+              </button>
+            </div>
+          )}
           {guestsBlocked ? (
             <p class="warn">
               {t("join.signedInOnly")}{" "}
@@ -197,7 +242,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
             </label>
           )}
           {error && <p class="error" role="alert" data-testid="join-error">{error}</p>}
-          <button class="btn primary big" type="submit" disabled={joining} data-testid="join-button">
+          <button class="btn primary big" type="submit" ref={joinRef} disabled={joining || !joinable} data-testid="join-button">
             {joining ? t("join.joining") : t("join.join")}
           </button>
           {isGuest && (
@@ -215,16 +260,22 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
 function WaitingScreen({ room, state }: { room: Room; state: RoomState }) {
   const t = useT();
   return (
-    <div class="page narrow">
-      <Brand />
-      <section class="card center-text" data-testid="waiting-screen" aria-live="polite">
-        <Spinner label={t("waiting.spinner")} />
-        <p class="muted">{t("waiting.note")}</p>
-        <ConnectionNote state={state} />
-        <button class="btn ghost" type="button" data-testid="waiting-leave" onClick={() => void room.leave()}>
-          {t("waiting.leave")}
-        </button>
-      </section>
+    <div class="page">
+      <header class="topbar">
+        <Brand />
+      </header>
+      <main class="join" aria-label={t("waiting.spinner")}>
+        <DevicePreview local={room.local} prefix="waiting" />
+        <section class="card center-text waiting-card" data-testid="waiting-screen" aria-live="polite">
+          <Spinner label={t("waiting.spinner")} />
+          <p class="muted">{t("waiting.note")}</p>
+          <p class="muted small">{t("waiting.preview")}</p>
+          <ConnectionNote state={state} />
+          <button class="btn ghost" type="button" data-testid="waiting-leave" onClick={() => void room.leave()}>
+            {t("waiting.leave")}
+          </button>
+        </section>
+      </main>
     </div>
   );
 }
