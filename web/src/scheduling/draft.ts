@@ -1,8 +1,9 @@
 /**
  * The scheduling dialog's form and what it sends: a new schedule, an edit (of one occurrence,
  * this and the following ones, or the series), and the conflict preview of either. Pure, so the
- * mapping is tested without a browser.
+ * mapping is tested without a browser. Problems are said in the UI's language.
  */
+import { isolate, t } from "../i18n";
 import type {
   ConflictQuery,
   InviteeIn,
@@ -25,6 +26,8 @@ import {
   formatIsoDate,
   formatIsoLocal,
   formatIsoTime,
+  formatLocalDate,
+  formatLocalTime,
   parseIsoDate,
   parseIsoLocal,
   parseIsoTime,
@@ -143,8 +146,8 @@ export function checkDraft(draft: Draft, target: ScheduleTarget): Checked {
     date,
     spec: fields.recurrence && date && !recurrence ? formToSpec(draft.recurrence, date) : null,
     errors: {
-      title: draft.title.trim() ? null : "Give the meeting a title.",
-      when: !date ? "Choose a date." : !time ? "Choose a start time." : local ? wallTimeProblem(local, draft.timezone) : null,
+      title: draft.title.trim() ? null : t("schedule.error.title"),
+      when: !date ? t("schedule.error.date") : !time ? t("schedule.error.time") : local ? wallTimeProblem(local, draft.timezone) : null,
       recurrence,
     },
   };
@@ -156,12 +159,15 @@ function wallTimeProblem(local: LocalDateTime, zone: string): string | null {
   try {
     kind = wallTimeKind(local, zone);
   } catch {
-    return "Choose a known time zone.";
+    return t("schedule.error.zone");
   }
-  const when = `${formatIsoTime(local)} on ${formatIsoDate(local)} in ${zone.replace(/_/g, " ")}`;
-  if (kind === "nonexistent") return `${when} does not exist: the clocks go forward then. Choose another time.`;
-  if (kind === "ambiguous") return `${when} happens twice: the clocks go back then. Choose another time.`;
-  return null;
+  if (kind === "ok") return null;
+  const params = {
+    time: isolate(formatLocalTime(local)),
+    date: isolate(formatLocalDate(local, { day: "numeric", month: "long", year: "numeric" })),
+    zone: isolate(zone.replace(/_/g, " ")),
+  };
+  return t(kind === "nonexistent" ? "schedule.error.nonexistent" : "schedule.error.ambiguous", params);
 }
 
 function invitees(draft: Draft): InviteeIn[] {

@@ -5,10 +5,9 @@
  *     RecurrenceForm --formToSpec--> RecurrenceSpec --specToRrule--> "FREQ=WEEKLY;INTERVAL=2;..."
  *          ^--------specToForm--------/          ^---parseRrule----/
  */
+import { t, uiLocale } from "../i18n";
 import {
   WEEKDAYS,
-  WEEKDAY_LONG,
-  WEEKDAY_SHORT,
   compareDates,
   daysInMonth,
   formatIsoDate,
@@ -16,6 +15,7 @@ import {
   fromLocal,
   parseIsoDate,
   toLocal,
+  weekdayName,
   weekdayOf,
   type LocalDate,
   type Weekday,
@@ -96,22 +96,24 @@ function sortDays(days: Iterable<Weekday>): Weekday[] {
   return [...new Set(days)].sort((a, b) => WEEKDAYS.indexOf(a) - WEEKDAYS.indexOf(b));
 }
 
-/** A problem with the form for people to fix, or null. */
+/** A problem with the form for people to fix (in the UI's language), or null. */
 export function validateRecurrence(form: RecurrenceForm, start: LocalDate): string | null {
   if (form.repeat === "none") return null;
   if (form.repeat !== "weekdays") {
     const max = MAX_INTERVAL[form.repeat];
-    const unit = { daily: "days", weekly: "weeks", monthly: "months" }[form.repeat];
-    if (!Number.isInteger(form.interval) || form.interval < 1 || form.interval > max) return `Repeat every 1 to ${max} ${unit}.`;
+    const unit = { daily: "day", weekly: "week", monthly: "month" }[form.repeat];
+    if (!Number.isInteger(form.interval) || form.interval < 1 || form.interval > max) {
+      return t("recurrence.error.interval", { unit, max });
+    }
   }
-  if (form.repeat === "weekly" && form.days.length === 0) return "Choose at least one day of the week.";
+  if (form.repeat === "weekly" && form.days.length === 0) return t("recurrence.error.noDays");
   if (form.ends === "until") {
     const until = parseIsoDate(form.until);
-    if (!until) return "Choose the date the meeting repeats until.";
-    if (compareDates(until, start) < 0) return "The end date is before the first meeting.";
+    if (!until) return t("recurrence.error.noUntil");
+    if (compareDates(until, start) < 0) return t("recurrence.error.untilBeforeStart");
   }
   if (form.ends === "count" && (!Number.isInteger(form.count) || form.count < 1 || form.count > MAX_COUNT)) {
-    return `Repeat 1 to ${MAX_COUNT} times.`;
+    return t("recurrence.error.count", { max: MAX_COUNT });
   }
   return null;
 }
@@ -238,44 +240,47 @@ export function parseRrule(text: string, zone: string): RecurrenceSpec | null {
   return spec;
 }
 
-const ORDINAL: Record<string, string> = { "1": "first", "2": "second", "3": "third", "4": "fourth", "-1": "last" };
+const ORDINAL = { "1": "first", "2": "second", "3": "third", "4": "fourth", "-1": "last" } as const;
 
-function unit(n: number, one: string): string {
-  return n === 1 ? `Every ${one}` : `Every ${n} ${one}s`;
+/** The rule without its end, as a catalogue message. */
+function ruleText(spec: RecurrenceSpec, start: LocalDate, locale: string): string {
+  const interval = spec.interval ?? 1;
+  if (spec.freq === "daily") return spec.weekdays ? t("recurrence.weekdays") : t("recurrence.daily", { interval });
+  if (spec.freq === "weekly") {
+    const names = sortDays(spec.by_weekday ?? []);
+    if (interval === 1 && names.join() === WORKWEEK.join()) return t("recurrence.weekdays");
+    const shown = names.length ? names : [weekdayOf(start)];
+    // Each day as the language puts it in a list ("le lundi"), then the list as the language joins it.
+    const items = shown.map((d) => t("recurrence.weeklyDay", { weekday: d, day: weekdayName(d, "long", locale) }));
+    const days = new Intl.ListFormat(locale, { type: "conjunction" }).format(items);
+    return t("recurrence.weekly", { interval, days, dayCount: shown.length });
+  }
+  if (spec.nth_weekday) {
+    const { nth, weekday } = spec.nth_weekday;
+    return t("recurrence.monthlyWeekday", { interval, nth: ORDINAL[`${nth}`], weekday, day: weekdayName(weekday, "long", locale) });
+  }
+  const day = spec.month_day ?? start.day;
+  return day === -1 ? t("recurrence.monthlyLastDay", { interval }) : t("recurrence.monthlyDay", { interval, day });
 }
 
 /**
- * What people read: "Every 2 weeks on Mon, Wed until 30 Jun", "Every weekday, 10 times",
- * "Every month on the second Tuesday". `start` is the first meeting's date in the meeting's zone.
+ * What people read, in the UI's language: "Every 2 weeks on Monday and Wednesday until 30 June",
+ * "Every weekday, 10 times", "Каждый второй вторник месяца". Each part is an ICU message (plurals
+ * for counts and intervals, selects for the weekday's grammar), days joined with Intl.ListFormat,
+ * names and dates from Intl. `start` is the first meeting's date in the meeting's zone; `locale`
+ * formats names and dates (the UI's by default).
  */
-export function recurrenceSummary(spec: RecurrenceSpec | null, start: LocalDate, locale: string | undefined = "en-GB"): string {
-  if (!spec) return "Does not repeat";
-  const interval = spec.interval ?? 1;
-  let text: string;
-  if (spec.freq === "daily") {
-    text = spec.weekdays ? "Every weekday" : unit(interval, "day");
-  } else if (spec.freq === "weekly") {
-    const names = sortDays(spec.by_weekday ?? []);
-    if (interval === 1 && names.join() === WORKWEEK.join()) {
-      text = "Every weekday";
-    } else {
-      const list = (names.length ? names : [weekdayOf(start)]).map((d) => WEEKDAY_SHORT[d]).join(", ");
-      text = `${unit(interval, "week")} on ${list}`;
-    }
-  } else if (spec.nth_weekday) {
-    text = `${unit(interval, "month")} on the ${ORDINAL[String(spec.nth_weekday.nth)]} ${WEEKDAY_LONG[spec.nth_weekday.weekday]}`;
-  } else {
-    const day = spec.month_day ?? start.day;
-    text = `${unit(interval, "month")} on ${day === -1 ? "the last day" : `day ${day}`}`;
-  }
+export function recurrenceSummary(spec: RecurrenceSpec | null, start: LocalDate, locale: string | undefined = undefined): string {
+  if (!spec) return t("recurrence.none");
+  const lang = locale ?? uiLocale();
+  const rule = ruleText(spec, start, lang);
   const until = spec.until ? parseIsoDate(spec.until) : null;
   if (until) {
     const options: Intl.DateTimeFormatOptions = until.year === start.year
-      ? { day: "numeric", month: "short" }
-      : { day: "numeric", month: "short", year: "numeric" };
-    text += ` until ${formatLocalDate(until, options, locale)}`;
-  } else if (spec.count) {
-    text += spec.count === 1 ? ", once" : `, ${spec.count} times`;
+      ? { day: "numeric", month: "long" }
+      : { day: "numeric", month: "long", year: "numeric" };
+    return t("recurrence.withEnd", { rule, end: "until", date: formatLocalDate(until, options, lang), count: 0 });
   }
-  return text;
+  if (spec.count) return t("recurrence.withEnd", { rule, end: "count", date: "", count: spec.count });
+  return t("recurrence.withEnd", { rule, end: "never", date: "", count: 0 });
 }

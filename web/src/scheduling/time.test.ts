@@ -1,7 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { language } from "../i18n";
 import {
   addDays,
   dayLengthHours,
+  formatDuration,
+  formatLocalDateRange,
+  formatLocalTime,
   formatOffset,
   formatRange,
   fromLocal,
@@ -12,6 +16,7 @@ import {
   wallMinutes,
   wallTimeKind,
   weekDates,
+  weekdayName,
   zoneLabel,
 } from "./time";
 
@@ -119,5 +124,64 @@ describe("formatting", () => {
     expect(formatRange(start, end, "Europe/Paris", "en-GB")).toBe("Mon 2 Jun, 09:30 – 10:30");
     expect(formatRange(start, end, "America/Los_Angeles", "en-GB")).toBe("Mon 2 Jun, 00:30 – 01:30");
     expect(formatRange(start - 3_600_000, end, "America/Los_Angeles", "en-GB")).toBe("Sun 1 Jun, 23:30 – Mon 2 Jun, 01:30");
+  });
+});
+
+/** Intl's no-break and thin spaces as plain ones (which of them a locale uses varies with ICU). */
+const spaces = (text: string) => text.replace(/[\u00a0\u2009\u202f]/g, " ");
+
+describe("durations", () => {
+  afterEach(() => language.setAccount(null));
+
+  type DurationFormat = new (locale: string, options: { style: "short" }) => { format(d: object): string };
+  const engine = (Intl as unknown as { DurationFormat?: DurationFormat }).DurationFormat;
+
+  it("are written with Intl's units in each language when there is no Intl.DurationFormat", () => {
+    const fallback = (minutes: number, locale: string) => spaces(formatDuration(minutes, locale, false));
+    expect([15, 60, 90, 480].map((m) => fallback(m, "en"))).toEqual(["15 min", "1 hr", "1 hr, 30 min", "8 hr"]);
+    expect([15, 60, 90].map((m) => fallback(m, "fr"))).toEqual(["15 min", "1 h", "1 h et 30 min"]);
+    expect([15, 60, 90].map((m) => fallback(m, "ru"))).toEqual(["15 мин", "1 ч", "1 ч 30 мин"]);
+    expect([15, 60, 90].map((m) => fallback(m, "zh-Hans"))).toEqual(["15分钟", "1小时", "1小时30分钟"]);
+    expect([15, 90].map((m) => fallback(m, "es"))).toEqual(["15 min", "1 h y 30 min"]);
+    // Arabic: hours and minutes joined with "و"; the digits are the engine's (Latin or Arabic-Indic).
+    const arabic = fallback(90, "ar");
+    expect(arabic).toContain("س");
+    expect(arabic).toContain("و");
+    expect(arabic).toContain("د");
+    expect(arabic).toContain(new Intl.NumberFormat("ar").format(30));
+  });
+
+  it("use Intl.DurationFormat where the engine has it, in the UI's language by default", () => {
+    for (const [lang, locale] of [["en", "en"], ["fr", "fr"], ["ar", "ar"], ["zh", "zh-Hans"], ["ru", "ru"]] as const) {
+      language.setAccount(lang);
+      const expected = engine
+        ? new engine(locale, { style: "short" }).format({ hours: 1, minutes: 30 })
+        : formatDuration(90, locale, false);
+      expect(formatDuration(90), lang).toBe(expected);
+    }
+  });
+});
+
+describe("names and ranges in the UI's language", () => {
+  afterEach(() => language.setAccount(null));
+
+  it("takes weekday names from Intl", () => {
+    expect(weekdayName("MO", "long", "en")).toBe("Monday");
+    expect(weekdayName("WE", "long", "fr")).toBe("mercredi");
+    expect(weekdayName("SU", "long", "ru")).toBe("воскресенье");
+    expect(weekdayName("TU", "long", "zh-Hans")).toBe("星期二");
+    expect(weekdayName("FR", "long", "ar")).toBe("الجمعة");
+    language.setAccount("es");
+    expect(weekdayName("SA")).toBe("sábado");
+  });
+
+  it("writes a range of dates and a wall-clock time as the locale does", () => {
+    const from = { year: 2025, month: 6, day: 9 };
+    const to = { year: 2025, month: 6, day: 15 };
+    const options = { day: "numeric", month: "long", year: "numeric" } as const;
+    expect(spaces(formatLocalDateRange(from, to, options, "en"))).toBe("June 9 – 15, 2025");
+    expect(spaces(formatLocalDateRange(from, to, options, "fr"))).toBe("9–15 juin 2025");
+    expect(spaces(formatLocalTime({ hour: 14, minute: 30 }, "en"))).toBe("02:30 PM");
+    expect(formatLocalTime({ hour: 14, minute: 30 }, "ru")).toBe("14:30");
   });
 });

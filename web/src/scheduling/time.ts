@@ -24,12 +24,6 @@ export interface LocalDateTime extends LocalDate {
 /** Weekdays as iCalendar names them; index 0 is Monday. */
 export const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
-export const WEEKDAY_SHORT: Record<Weekday, string> = {
-  MO: "Mon", TU: "Tue", WE: "Wed", TH: "Thu", FR: "Fri", SA: "Sat", SU: "Sun",
-};
-export const WEEKDAY_LONG: Record<Weekday, string> = {
-  MO: "Monday", TU: "Tuesday", WE: "Wednesday", TH: "Thursday", FR: "Friday", SA: "Saturday", SU: "Sunday",
-};
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -295,6 +289,22 @@ export function formatLocalDate(date: LocalDate, options: Intl.DateTimeFormatOpt
   return formatter(locale, "UTC", options).format(Date.UTC(date.year, date.month - 1, date.day, 12));
 }
 
+/** A wall-clock time as the locale writes times ("14:30", "2:30 PM"), without any zone arithmetic. */
+export function formatLocalTime(local: { hour: number; minute: number }, locale?: Locale): string {
+  return formatter(locale, "UTC", { hour: "2-digit", minute: "2-digit" }).format(Date.UTC(2000, 0, 1, local.hour, local.minute));
+}
+
+/** Two local dates as one range, as the locale writes it ("9 – 15 Jun 2025", "2025年6月9日至15日"). */
+export function formatLocalDateRange(from: LocalDate, to: LocalDate, options: Intl.DateTimeFormatOptions, locale?: Locale): string {
+  const noon = (d: LocalDate) => Date.UTC(d.year, d.month - 1, d.day, 12);
+  return formatter(locale, "UTC", options).formatRange(noon(from), noon(to));
+}
+
+/** "09:00–10:00" on one day, as the locale writes a range of times. */
+export function formatTimeRange(start: Date | number, end: Date | number, zone: string, locale?: Locale): string {
+  return formatter(locale, zone, { hour: "2-digit", minute: "2-digit" }).formatRange(start, end);
+}
+
 /** "Mon 30 Mar, 09:00 – 10:00" (the end's date is added when it is another day). */
 export function formatRange(start: Date | number, end: Date | number, zone: string, locale?: Locale): string {
   const sameDay = sameDate(toLocal(start, zone), toLocal(end, zone));
@@ -317,10 +327,30 @@ export function zoneLabel(zone: string, at: Date | number = Date.now()): string 
   return `${zone.replace(/_/g, " ")} (${formatOffset(offsetMinutes(at, zone))})`;
 }
 
-/** "1 h 30 min", "45 min", "2 h" */
-export function formatDuration(minutes: number): string {
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  if (h && m) return `${h} h ${m} min`;
-  return h ? `${h} h` : `${m} min`;
+/** A weekday's name in the locale ("Tuesday", "mardi", "الثلاثاء"); 1 January 2024 was a Monday. */
+export function weekdayName(day: Weekday, width: "long" | "short" = "long", locale?: Locale): string {
+  return formatter(locale, "UTC", { weekday: width }).format(Date.UTC(2024, 0, 1 + WEEKDAYS.indexOf(day), 12));
+}
+
+/** Intl.DurationFormat (not in every browser yet, nor in TypeScript's library). */
+type DurationFormatConstructor = new (
+  locale: string | undefined,
+  options: { style: "short" | "long" | "narrow" },
+) => { format(duration: { hours?: number; minutes?: number }): string };
+
+/**
+ * "1 hr, 30 min", "1 h 30 min", "1小时30分钟", "١ س و٣٠ د", in the UI's language: Intl.DurationFormat
+ * where the browser has it, else each unit through Intl.NumberFormat joined as a list of units.
+ */
+export function formatDuration(minutes: number, locale?: Locale, useDurationFormat = true): string {
+  const lang = locale ?? uiLocale();
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  const parts = { ...(hours ? { hours } : {}), ...(rest || !hours ? { minutes: rest } : {}) };
+  const DurationFormat = (Intl as unknown as { DurationFormat?: DurationFormatConstructor }).DurationFormat;
+  if (DurationFormat && useDurationFormat) return new DurationFormat(lang, { style: "short" }).format(parts);
+  const unit = (n: number, name: "hour" | "minute") =>
+    new Intl.NumberFormat(lang, { style: "unit", unit: name, unitDisplay: "short" }).format(n);
+  const shown = [...(parts.hours ? [unit(parts.hours, "hour")] : []), ...(parts.minutes !== undefined ? [unit(parts.minutes, "minute")] : [])];
+  return new Intl.ListFormat(lang, { type: "unit", style: "short" }).format(shown);
 }

@@ -4,15 +4,19 @@
  * details (join, edit, cancel, answer).
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { isolate, t, uiLocale } from "../../i18n";
+import { useT } from "../../i18n/hook";
 import type { Occurrence, Schedule, Scope } from "../../protocol/scheduling";
 import { DAY_MINUTES, groupByDay, layoutDay, snapMinutes, type Span } from "../../scheduling/layout";
 import {
   addDays,
   formatIsoDate,
   formatLocalDate,
+  formatLocalDateRange,
+  formatLocalTime,
   formatHour,
   formatRange,
-  formatTime,
+  formatTimeRange,
   fromLocal,
   parseIsoDate,
   sameDate,
@@ -48,12 +52,23 @@ function eventClass(o: Occurrence): string {
   return `cal-event ${o.role} ${answer.toLowerCase()}`;
 }
 
+/** What a screen reader says for a meeting in the grid: title, time, role and (for an invitee) the answer. */
 function eventLabel(o: Occurrence, zone: string): string {
-  const answer = o.role === "organizer" ? "" : `, ${PARTSTAT_TEXT[o.partstat ?? "NEEDS-ACTION"].toLowerCase()}`;
-  return `${o.title}, ${formatRange(Date.parse(o.start), Date.parse(o.end), zone)}, ${ROLE_TEXT[o.role].toLowerCase()}${answer}`;
+  const lower = (text: string) => text.toLocaleLowerCase(uiLocale());
+  const params = {
+    title: isolate(o.title),
+    range: formatRange(Date.parse(o.start), Date.parse(o.end), zone),
+    role: lower(ROLE_TEXT[o.role]),
+  };
+  return o.role === "organizer"
+    ? t("calendar.event", params)
+    : t("calendar.eventAnswer", { ...params, answer: lower(PARTSTAT_TEXT[o.partstat ?? "NEEDS-ACTION"]) });
 }
 
+const DAY_HEADING: Intl.DateTimeFormatOptions = { weekday: "long", day: "numeric", month: "long" };
+
 export function CalendarPage({ view: viewParam, date: dateParam }: { view: CalendarView | null; date: string | null }) {
+  useT();
   const info = useSession();
   const zone = useUserZone();
   const view: CalendarView = viewParam ?? (narrowScreen() ? "day" : "week");
@@ -80,9 +95,10 @@ export function CalendarPage({ view: viewParam, date: dateParam }: { view: Calen
 
   const title = view === "day"
     ? formatLocalDate(anchor, { weekday: "long", day: "numeric", month: "long", year: "numeric" })
-    : `${formatLocalDate(firstDay, { day: "numeric", month: "short" })} – ${formatLocalDate(lastDay, { day: "numeric", month: "short", year: "numeric" })}`;
+    : formatLocalDateRange(firstDay, lastDay, { day: "numeric", month: "long", year: "numeric" });
+  const deviceZone = browserZone();
 
-  if (!info) return <div class="page"><TopBar current="calendar" /><Spinner label="Loading…" /></div>;
+  if (!info) return <div class="page"><TopBar current="calendar" /><Spinner label={t("common.loading")} /></div>;
 
   return (
     <div class="page">
@@ -90,35 +106,40 @@ export function CalendarPage({ view: viewParam, date: dateParam }: { view: Calen
       <main class="calendar-page">
         <div class="cal-toolbar">
           <div class="row">
-            <button type="button" class="btn small" data-testid="calendar-today" onClick={() => go({ date: today(zone) })}>Today</button>
-            <button type="button" class="round small" aria-label="Previous" data-testid="calendar-prev"
+            <button type="button" class="btn small" data-testid="calendar-today" onClick={() => go({ date: today(zone) })}>
+              {t("calendar.today")}
+            </button>
+            <button type="button" class="round small" aria-label={t("calendar.previous", { view })} data-testid="calendar-prev"
               onClick={() => go({ date: addDays(anchor, -step) })}>
               <Icon name="chevronLeft" size={18} />
             </button>
-            <button type="button" class="round small" aria-label="Next" data-testid="calendar-next"
+            <button type="button" class="round small" aria-label={t("calendar.next", { view })} data-testid="calendar-next"
               onClick={() => go({ date: addDays(anchor, step) })}>
               <Icon name="chevronRight" size={18} />
             </button>
             <h1 class="cal-title" data-testid="calendar-title" aria-live="polite">{title}</h1>
           </div>
           <div class="row">
-            <div class="segmented" role="group" aria-label="View">
+            <div class="segmented" role="group" aria-label={t("calendar.view")}>
               {(["day", "week", "list"] as const).map((v) => (
                 <button key={v} type="button" aria-pressed={view === v} data-testid={`calendar-view-${v}`}
                   onClick={() => go({ view: v })}>
-                  {v === "day" ? "Day" : v === "week" ? "Week" : "List"}
+                  {t(`calendar.view.${v}`)}
                 </button>
               ))}
             </div>
             <button type="button" class="btn primary" data-testid="schedule-button" onClick={() => setTarget({ kind: "create" })}>
-              Schedule
+              {t("calendar.schedule")}
             </button>
           </div>
         </div>
         <p class="muted small cal-zone" data-testid="calendar-zone">
-          Times in {zone.replace(/_/g, " ")}.
-          {zone !== browserZone() && (
-            <> This device is in {browserZone().replace(/_/g, " ")}: <a href="/settings" onClick={linkHandler("/settings")}>change your time zone</a>.</>
+          {t("calendar.zone", { zone: isolate(zone.replace(/_/g, " ")) })}
+          {zone !== deviceZone && (
+            <>
+              {" "}{t("calendar.deviceZone", { zone: isolate(deviceZone.replace(/_/g, " ")) })}{" "}
+              <a href="/settings" onClick={linkHandler("/settings")}>{t("calendar.changeZone")}</a>
+            </>
           )}
         </p>
         {error && <p class="error" role="alert">{error}</p>}
@@ -214,7 +235,7 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
               {Array.from({ length: 24 }, (_, h) => (
                 <button key={h} type="button" tabIndex={i === cursorDay && h === cursor.hour ? 0 : -1} class="tg-slot"
                   style={{ top: `${h * HOUR_PX}px`, height: `${HOUR_PX}px` }}
-                  aria-label={`Schedule on ${formatLocalDate(d, { weekday: "long", day: "numeric", month: "long" })} at ${String(h).padStart(2, "0")}:00`}
+                  aria-label={t("calendar.slot", { date: formatLocalDate(d, DAY_HEADING), time: formatLocalTime({ hour: h, minute: 0 }) })}
                   data-testid="calendar-slot" data-date={formatIsoDate(d)} data-day-index={i} data-hour={h}
                   onFocus={() => setCursor({ day: i, hour: h })}
                   onClick={(ev) => {
@@ -240,7 +261,7 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
                     }}
                     onClick={() => onOpen(o)}>
                     <span class="ev-title">{o.title}</span>
-                    <span class="ev-time">{formatTime(Date.parse(o.start), zone)}–{formatTime(Date.parse(o.end), zone)}</span>
+                    <span class="ev-time">{formatTimeRange(Date.parse(o.start), Date.parse(o.end), zone)}</span>
                   </button>
                 );
               })}
@@ -253,14 +274,14 @@ function TimeGrid({ days, items, zone, onOpen, onSlot }: {
 }
 
 function ListView({ items, zone, onOpen }: { items: Occurrence[] | null; zone: string; onOpen: (o: Occurrence) => void }) {
-  if (items === null) return <Spinner label="Loading meetings…" />;
+  if (items === null) return <Spinner label={t("calendar.loadingMeetings")} />;
   const groups = groupByDay(items, span, zone);
-  if (groups.length === 0) return <p class="muted empty" data-testid="calendar-empty">No meetings in the next {LIST_DAYS} days.</p>;
+  if (groups.length === 0) return <p class="muted empty" data-testid="calendar-empty">{t("calendar.empty", { days: LIST_DAYS })}</p>;
   return (
     <div class="cal-list">
       {groups.map((g) => (
-        <section key={formatIsoDate(g.date)} aria-label={formatLocalDate(g.date, { weekday: "long", day: "numeric", month: "long" })}>
-          <h2 class="cal-list-day">{formatLocalDate(g.date, { weekday: "long", day: "numeric", month: "long" })}</h2>
+        <section key={formatIsoDate(g.date)} aria-label={formatLocalDate(g.date, DAY_HEADING)}>
+          <h2 class="cal-list-day">{formatLocalDate(g.date, DAY_HEADING)}</h2>
           <ul class="occ-list">
             {g.items.map((o) => <OccurrenceRow key={`${o.schedule_id}-${o.recurrence_id}`} o={o} zone={zone} onOpen={onOpen} />)}
           </ul>

@@ -4,6 +4,7 @@
  * first ask which occurrences (this one, this and the following ones, all), as calendars do.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
+import { isolate, t } from "../../i18n";
 import { useT } from "../../i18n/hook";
 import { describeError } from "../../protocol/errors";
 import type { User } from "../../protocol/rest";
@@ -58,16 +59,17 @@ export function ScopeDialog({ action, onPick, onClose, allowFollowing = true }: 
   onClose: () => void;
   allowFollowing?: boolean;
 }) {
+  useT();
   const [scope, setScope] = useState<Scope>("this");
   const options: { value: Scope; label: string }[] = [
-    { value: "this", label: "This meeting" },
-    ...(allowFollowing ? [{ value: "following" as const, label: "This and following meetings" }] : []),
-    { value: "all", label: "All meetings in the series" },
+    { value: "this", label: t("details.scope.this") },
+    ...(allowFollowing ? [{ value: "following" as const, label: t("details.scope.following") }] : []),
+    { value: "all", label: t("details.scope.all") },
   ];
   return (
-    <Modal title={action === "edit" ? "Edit recurring meeting" : "Cancel recurring meeting"} onClose={onClose} testid="scope-dialog"
+    <Modal title={t(action === "edit" ? "details.scope.editTitle" : "details.scope.cancelTitle")} onClose={onClose} testid="scope-dialog"
       closeOnOutside>
-      <div role="radiogroup" aria-label="Which meetings" class="radio-list">
+      <div role="radiogroup" aria-label={t("details.scope.which")} class="radio-list">
         {options.map((o) => (
           <label key={o.value} class="check">
             <input type="radio" name="scope" value={o.value} checked={scope === o.value} data-testid={`scope-${o.value}`}
@@ -78,9 +80,9 @@ export function ScopeDialog({ action, onPick, onClose, allowFollowing = true }: 
       </div>
       <div class="row">
         <button type="button" class={`btn ${action === "cancel" ? "danger" : "primary"}`} data-testid="scope-ok" onClick={() => onPick(scope)}>
-          {action === "edit" ? "Continue" : "Cancel meetings"}
+          {t(action === "edit" ? "details.scope.continue" : "details.scope.cancelMeetings")}
         </button>
-        <button type="button" class="btn ghost" onClick={onClose}>Back</button>
+        <button type="button" class="btn ghost" onClick={onClose}>{t("details.scope.back")}</button>
       </div>
     </Modal>
   );
@@ -141,6 +143,7 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
   onChanged: () => void;
   onEdit: (schedule: Schedule, scope: Scope, occurrence: Occurrence) => void;
 }) {
+  useT();
   const [schedule, setSchedule] = useState<Schedule | null>(null);
   const { busy, error, setError, run } = useAction();
   const [ask, setAsk] = useState<"edit" | "cancel" | null>(null);
@@ -209,33 +212,36 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
         <p data-testid="event-when">
           <strong>{formatRange(start, end, zone)}</strong>
           {occurrence.timezone !== zone && (
-            <span class="muted small"> · {formatRange(start, end, occurrence.timezone)} {occurrence.timezone.replace(/_/g, " ")}</span>
+            <span class="muted small"> · {formatRange(start, end, occurrence.timezone)} <bdi>{occurrence.timezone.replace(/_/g, " ")}</bdi></span>
           )}
         </p>
         {occurrence.recurring && spec && (
           <p class="muted small" data-testid="event-recurrence">
             {recurrenceSummary(spec, toLocal(Date.parse(occurrence.start), occurrence.timezone), undefined)}
-            {occurrence.overridden ? " · this one was changed" : ""}
+            {occurrence.overridden && <> · {t("details.changed")}</>}
           </p>
         )}
         <p class="muted small">
           <span data-testid="event-role">{ROLE_TEXT[occurrence.role]}</span>
-          {!organiser && <> · organised by {occurrence.organizer.display_name}</>}
-          {!organiser && <> · your answer: <span data-testid="event-answer">{PARTSTAT_TEXT[answer ?? "NEEDS-ACTION"]}</span></>}
+          {!organiser && <> · {t("details.organisedBy", { name: isolate(occurrence.organizer.display_name) })}</>}
+          {!organiser && <> · {t("details.yourAnswer")} <span data-testid="event-answer">{PARTSTAT_TEXT[answer ?? "NEEDS-ACTION"]}</span></>}
         </p>
         <div class="row">
-          <button type="button" class="btn primary" data-testid="event-join" onClick={() => openUrl(occurrence.join_url)}>Join</button>
+          <button type="button" class="btn primary" data-testid="event-join" onClick={() => openUrl(occurrence.join_url)}>
+            {t("details.join")}
+          </button>
           {schedule && (
             <span class="muted small">
-              Code {formatCode(schedule.meeting.code)}{schedule.meeting.passcode ? ` · passcode ${schedule.meeting.passcode}` : ""}
+              {t("details.code")} <bdi dir="ltr" data-testid="event-code">{formatCode(schedule.meeting.code)}</bdi>
+              {schedule.meeting.passcode && <> · {t("details.passcode")} <bdi dir="ltr">{schedule.meeting.passcode}</bdi></>}
             </span>
           )}
         </div>
-        {!schedule && !error && <Spinner label="Loading…" />}
+        {!schedule && !error && <Spinner label={t("common.loading")} />}
         {schedule?.agenda && <p class="agenda" data-testid="event-agenda">{schedule.agenda}</p>}
         {schedule && schedule.attendees.length > 0 && (
-          <section aria-label="Invitees">
-            <h3>Invitees</h3>
+          <section aria-label={t("details.invitees")}>
+            <h3>{t("details.invitees")}</h3>
             <ul class="attendees" data-testid="event-attendees">
               {schedule.attendees.map((a) => {
                 const theirs = answerFor({ ...schedule, attendees: [a] }, { id: a.user_id ?? "", email: a.email },
@@ -244,9 +250,17 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
                   <li key={a.id} data-testid="event-attendee" data-email={a.email} data-partstat={theirs}>
                     <span class="person-name">{a.display_name || a.email}</span>
                     <span class="muted small">
-                      {a.cohost ? "co-host · " : a.required ? "" : "optional · "}{PARTSTAT_TEXT[theirs]}
-                      {organiser && a.email_status === "bounced" && <span class="warn"> · email bounced{a.email_error ? `: ${a.email_error}` : ""}</span>}
-                      {organiser && a.email_status === "pending" && a.email_error && <span class="muted"> · email delayed: {a.email_error}</span>}
+                      {a.cohost ? <>{t("details.attendee.cohost")} · </> : a.required ? null : <>{t("details.attendee.optional")} · </>}
+                      {PARTSTAT_TEXT[theirs]}
+                      {organiser && a.email_status === "bounced" && (
+                        <span class="warn">
+                          {" · "}
+                          {a.email_error ? t("details.emailBouncedWith", { error: isolate(a.email_error) }) : t("details.emailBounced")}
+                        </span>
+                      )}
+                      {organiser && a.email_status === "pending" && a.email_error && (
+                        <span class="muted"> · {t("details.emailDelayed", { error: isolate(a.email_error) })}</span>
+                      )}
                     </span>
                   </li>
                 );
@@ -261,51 +275,52 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
           }} />
         )}
         {!organiser && (
-          <section aria-label="Your answer" class="answer">
+          <section aria-label={t("schedule.yourAnswer")} class="answer">
             {occurrence.recurring && (
-              <div class="row" role="radiogroup" aria-label="Answer for">
+              <div class="row" role="radiogroup" aria-label={t("details.answerFor")}>
                 <label class="check">
                   <input type="radio" name="answer-scope" checked={answerScope === "all"} data-testid="answer-scope-all"
                     onChange={() => setAnswerScope("all")} />
-                  All meetings
+                  {t("details.answerAll")}
                 </label>
                 <label class="check">
                   <input type="radio" name="answer-scope" checked={answerScope === "this"} data-testid="answer-scope-this"
                     onChange={() => setAnswerScope("this")} />
-                  Only this one
+                  {t("details.answerThis")}
                 </label>
               </div>
             )}
             <AnswerButtons current={answer} busy={busy} onAnswer={(a) => void respond(a)} testPrefix="answer" />
             {answer !== "DECLINED" && (
               <ConflictWarning conflicts={conflicts} zone={zone} recurring={occurrence.recurring}
-                intro={conflicts.length === 1 ? "This overlaps another of your meetings:" : "This overlaps other meetings of yours:"} />
+                intro={t("details.overlaps", { count: conflicts.length })} />
             )}
           </section>
         )}
         {error && <p class="error" role="alert">{error}</p>}
         {confirmCancel && (
           <div class="confirm" role="alert" data-testid="cancel-confirm">
-            <p>
-              {confirmCancel === "all" ? "Cancel the meeting" : confirmCancel === "this" ? "Cancel this occurrence" : "Cancel this and the following meetings"}?
-              {" "}Invitees will be told.
-            </p>
+            <p>{t("details.cancelConfirm", { scope: confirmCancel })}</p>
             <div class="row">
               <button type="button" class="btn danger" disabled={busy} data-testid="cancel-confirm-yes" onClick={() => void cancel(confirmCancel)}>
-                Cancel meeting
+                {t("details.cancelMeeting")}
               </button>
-              <button type="button" class="btn ghost" onClick={() => setConfirmCancel(null)}>Keep it</button>
+              <button type="button" class="btn ghost" onClick={() => setConfirmCancel(null)}>{t("details.keep")}</button>
             </div>
           </div>
         )}
         <div class="row dialog-actions">
           {organiser && (
             <>
-              <button type="button" class="btn" data-testid="event-edit" disabled={!schedule} onClick={() => begin("edit")}>Edit</button>
-              <button type="button" class="btn ghost danger" data-testid="event-cancel" onClick={() => begin("cancel")}>Cancel meeting</button>
+              <button type="button" class="btn" data-testid="event-edit" disabled={!schedule} onClick={() => begin("edit")}>
+                {t("details.edit")}
+              </button>
+              <button type="button" class="btn ghost danger" data-testid="event-cancel" onClick={() => begin("cancel")}>
+                {t("details.cancelMeeting")}
+              </button>
             </>
           )}
-          <button type="button" class="btn ghost" onClick={onClose}>Close</button>
+          <button type="button" class="btn ghost" onClick={onClose}>{t("common.close")}</button>
         </div>
       </div>
       {ask && <ScopeDialog action={ask} onClose={() => setAsk(null)} onPick={(scope) => pick(ask, scope)} />}
@@ -315,6 +330,7 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
 
 /** For answers that came back by email as a calendar file (an iMIP REPLY): paste it here. */
 function EmailedReply({ scheduleId, onRecorded }: { scheduleId: string; onRecorded: () => void }) {
+  useT();
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
@@ -323,7 +339,13 @@ function EmailedReply({ scheduleId, onRecorded }: { scheduleId: string; onRecord
     setNote(null);
     try {
       const result = await rest.uploadReply(scheduleId, text);
-      setNote({ ok: true, text: `Recorded: ${result.attendee.display_name || result.attendee.email}, ${PARTSTAT_TEXT[result.attendee.partstat]}.` });
+      setNote({
+        ok: true,
+        text: t("details.reply.recorded", {
+          name: isolate(result.attendee.display_name || result.attendee.email),
+          answer: PARTSTAT_TEXT[result.attendee.partstat],
+        }),
+      });
       setText("");
       onRecorded();
     } catch (err) {
@@ -334,13 +356,13 @@ function EmailedReply({ scheduleId, onRecorded }: { scheduleId: string; onRecord
   };
   return (
     <details class="emailed-reply">
-      <summary>Record an answer received by email</summary>
+      <summary>{t("details.reply.summary")}</summary>
       <label>
-        The reply's calendar data (text/calendar, METHOD:REPLY)
+        {t("details.reply.label")}
         <textarea rows={4} value={text} data-testid="reply-ics" onInput={(e) => setText(e.currentTarget.value)} />
       </label>
       <button type="button" class="btn small" disabled={busy || !text.trim()} data-testid="reply-record" onClick={() => void record()}>
-        Record answer
+        {t("details.reply.record")}
       </button>
       {note && <p class={note.ok ? "small" : "error small"} role="status">{note.text}</p>}
     </details>

@@ -4,6 +4,8 @@
  * change (debounced), and once more before saving; saving over a conflict needs a second click.
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { isolate, t } from "../../i18n";
+import { useT } from "../../i18n/hook";
 import { describeError } from "../../protocol/errors";
 import type { ConflictList, ConflictQuery, FreeBusyPerson, FreeBusyQuery, Schedule, Slot } from "../../protocol/scheduling";
 import { LatestCheck, type CheckState } from "../../scheduling/debounce";
@@ -38,10 +40,11 @@ import { FindTimeSlots, FreeBusyTimeline } from "./freebusy";
 
 export type { ScheduleTarget };
 
+/** The dialog's title for each kind of edit (a catalogue key). */
 const SCOPE_TITLE = {
-  all: "Edit meeting",
-  this: "Edit this occurrence",
-  following: "Edit this and following meetings",
+  all: "schedule.dialog.editAll",
+  this: "schedule.dialog.editThis",
+  following: "schedule.dialog.editFollowing",
 } as const;
 
 /** "Find a time" looks this far ahead. */
@@ -52,6 +55,7 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
   onClose: () => void;
   onSaved: (schedule: Schedule) => void;
 }) {
+  useT();
   const userZone = useUserZone();
   const settings = useCalendarSettings();
   const info = useSession();
@@ -184,7 +188,7 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
       } catch (err) {
         if (confirmKey !== `failed:${queryKey}`) {
           setConfirmKey(`failed:${queryKey}`);
-          setError(`Could not check for conflicts (${describeError(err)}). Save again to save anyway.`);
+          setError(t("schedule.conflicts.saveUnchecked", { reason: describeError(err) }));
           return;
         }
       }
@@ -203,37 +207,38 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
     }
   };
 
-  const title = target.kind === "create" ? "Schedule a meeting" : SCOPE_TITLE[target.scope];
+  const title = t(target.kind === "create" ? "schedule.dialog.create" : SCOPE_TITLE[target.scope]);
 
   return (
     <Modal title={title} onClose={onClose} testid="schedule-dialog" wide>
       <form class="form schedule-form" onSubmit={save} noValidate>
         <label>
-          Title
-          <input type="text" maxLength={200} required value={draft.title} placeholder="Weekly sync" data-testid="schedule-title"
+          {t("schedule.field.title")}
+          <input type="text" maxLength={200} required value={draft.title} placeholder={t("schedule.field.titlePlaceholder")}
+            data-testid="schedule-title"
             aria-invalid={submitted && !!errors.title} onInput={(e) => set({ title: e.currentTarget.value })} />
         </label>
         {submitted && errors.title && <p class="error small" role="alert">{errors.title}</p>}
 
         <fieldset class="when">
-          <legend>When</legend>
+          <legend>{t("schedule.field.when")}</legend>
           <div class="when-grid">
             <label>
-              Date
+              {t("schedule.field.date")}
               <input type="date" required value={draft.date} data-testid="schedule-start-date"
                 onInput={(e) => set({ date: e.currentTarget.value })} />
             </label>
             <label>
-              Start
+              {t("schedule.field.start")}
               <input type="time" required step={300} value={draft.time} data-testid="schedule-start-time"
                 onInput={(e) => set({ time: e.currentTarget.value })} />
             </label>
             <label>
-              Duration
+              {t("schedule.field.duration")}
               <DurationSelect value={draft.duration} testid="schedule-duration" onChange={(duration) => set({ duration })} />
             </label>
             <label class="zone">
-              Time zone
+              {t("schedule.field.timezone")}
               <ZoneSelect value={draft.timezone} testid="schedule-timezone" suggested={[userZone]}
                 onChange={(timezone) => {
                   zoneTouched.current = true;
@@ -245,7 +250,7 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
           {errors.when && (submitted || local) && <p class="error small" role="alert" data-testid="schedule-when-error">{errors.when}</p>}
           {startAt !== null && endAt !== null && draft.timezone !== userZone && (
             <p class="hint" data-testid="schedule-local-hint">
-              In your time zone ({userZone.replace(/_/g, " ")}): {formatRange(startAt, endAt, userZone)}
+              {t("schedule.localHint", { zone: isolate(userZone.replace(/_/g, " ")), range: isolate(formatRange(startAt, endAt, userZone)) })}
             </p>
           )}
         </fieldset>
@@ -260,9 +265,9 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
             recurring={recurring} checking={checking} />
           <p class="hint conflict-status" data-testid="conflict-status" aria-live="polite"
             data-state={checking ? "checking" : conflictState.status === "done" ? (hasConflicts ? "conflicts" : "clear") : conflictState.status}>
-            {checking ? "Checking for conflicts…"
-              : conflictState.status === "error" ? "Could not check for conflicts."
-              : conflictState.status === "done" && !hasConflicts ? "No conflicts." : ""}
+            {checking ? t("schedule.conflicts.checking")
+              : conflictState.status === "error" ? t("schedule.conflicts.failed")
+              : conflictState.status === "done" && !hasConflicts ? t("schedule.conflicts.none") : ""}
           </p>
         </div>
 
@@ -274,41 +279,41 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
         )}
 
         {fields.invitees && draft.invitees.length > 0 && date && (
-          <section class="fb-section" aria-label="Free and busy times">
+          <section class="fb-section" aria-label={t("schedule.freebusy.section")}>
             <div class="row between">
-              <h3>Free/busy on {formatLocalDate(date, { weekday: "short", day: "numeric", month: "short" })}</h3>
+              <h3>{t("schedule.freebusy.on", { date: formatLocalDate(date, { weekday: "long", day: "numeric", month: "long" }) })}</h3>
               <button type="button" class="btn small" data-testid="find-time-button" disabled={slotsBusy} onClick={() => void findTime()}>
-                {slotsBusy ? "Looking…" : "Find a time"}
+                {slotsBusy ? t("schedule.findTime.looking") : t("schedule.findTime")}
               </button>
             </div>
             {freeBusy.status === "done" && (
               <FreeBusyTimeline people={freeBusy.result} date={date} zone={draft.timezone}
                 candidate={startAt !== null && endAt !== null ? { start: startAt, end: endAt } : null} loading={false} />
             )}
-            {freeBusy.status === "error" && <p class="muted small">Free/busy times are not available.</p>}
+            {freeBusy.status === "error" && <p class="muted small">{t("schedule.freebusy.unavailable")}</p>}
             {slotsError && <p class="error small" role="alert">{slotsError}</p>}
             {slots && <FindTimeSlots slots={slots} zone={draft.timezone} onPick={pickSlot} />}
           </section>
         )}
 
         <label>
-          Agenda
+          {t("schedule.field.agenda")}
           <textarea rows={3} maxLength={10_000} value={draft.agenda} data-testid="schedule-agenda"
             onInput={(e) => set({ agenda: e.currentTarget.value })} />
         </label>
 
         {fields.options && (
           <fieldset class="options">
-            <legend>Meeting options</legend>
+            <legend>{t("schedule.options")}</legend>
             <label class="check">
               <input type="checkbox" checked={draft.passcode} data-testid="schedule-passcode"
                 onChange={(e) => set({ passcode: e.currentTarget.checked })} />
-              Require a passcode when joining by code
+              {t("schedule.options.passcode")}
             </label>
             <label class="check">
               <input type="checkbox" checked={draft.waitingRoom} data-testid="schedule-waiting-room"
                 onChange={(e) => set({ waitingRoom: e.currentTarget.checked })} />
-              Waiting room
+              {t("schedule.options.waitingRoom")}
             </label>
           </fieldset>
         )}
@@ -316,14 +321,14 @@ export function ScheduleDialog({ target, onClose, onSaved }: {
         {error && <p class="error" role="alert" data-testid="schedule-error">{error}</p>}
         {confirming && (
           <p class="warn" role="alert" data-testid="conflict-confirm">
-            This time overlaps {lines.length === 1 ? "another meeting" : "other meetings"}. Save anyway?
+            {t("schedule.confirmOverlap", { count: lines.length })}
           </p>
         )}
         <div class="row dialog-actions">
           <button type="submit" class={`btn ${confirming ? "danger" : "primary"}`} disabled={busy} data-testid="schedule-save">
-            {busy ? "Saving…" : confirming ? "Save anyway" : target.kind === "create" ? "Schedule" : "Save"}
+            {t(busy ? "schedule.saving" : confirming ? "schedule.saveAnyway" : target.kind === "create" ? "schedule.create" : "schedule.save")}
           </button>
-          <button type="button" class="btn ghost" data-testid="schedule-cancel" onClick={onClose}>Cancel</button>
+          <button type="button" class="btn ghost" data-testid="schedule-cancel" onClick={onClose}>{t("common.cancel")}</button>
         </div>
       </form>
     </Modal>
