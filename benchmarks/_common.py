@@ -248,20 +248,26 @@ async def _stop(process: asyncio.subprocess.Process, janus_pid: int | None) -> N
 
 
 @asynccontextmanager
-async def running_convene(*, keep_dir: bool = False) -> AsyncIterator[ConveneProcess]:
+async def running_convene(
+    *, keep_dir: bool = False, web_dir: Path | None = None
+) -> AsyncIterator[ConveneProcess]:
     """Start ``convene serve`` on a free port with a temporary data folder; stop it on exit.
 
     Janus gathers ICE on 127.0.0.2 only. Other ``CONVENE_*`` variables of the caller's
-    environment pass through (``CONVENE_JANUS__EVENT_LOOPS=2``, say).
+    environment pass through (``CONVENE_JANUS__EVENT_LOOPS=2``, say). ``web_dir``: a built web
+    client to serve (a copy is served, so rebuilding it meanwhile changes nothing); none by
+    default, the API is enough.
     """
     data_dir = Path(tempfile.mkdtemp(prefix="convene-bench-"))
+    if web_dir is not None:
+        shutil.copytree(web_dir, data_dir / "web")
     port = _free_port()
     env = {
         **os.environ,
         "CONVENE_DATA_DIR": str(data_dir),
         "CONVENE_HOST": "127.0.0.1",
         "CONVENE_PORT": str(port),
-        "CONVENE_WEB_DIR": str(data_dir / "web"),  # no web client: the API is enough
+        "CONVENE_WEB_DIR": str(data_dir / "web"),
         "CONVENE_JANUS__INTERFACE": ICE_ADDRESS,
         "CONVENE_JANUS__IGNORE_MDNS": "true",
     }
