@@ -316,6 +316,8 @@ export class Room extends Emitter<RoomEvents> {
     admit: (participant?: string) => this.hostCall("host.admit", participant ? { participant } : {}),
     deny: (participant: string) => this.hostCall("host.deny", { participant }),
     update: (changes: MeetingUpdate) => this.hostCall("host.update", changes),
+    /** Replaces who is spotlighted for everyone ([] clears it). */
+    spotlight: (participantIds: string[]) => this.hostCall("host.spotlight", { participant_ids: participantIds }),
   };
 
   private async hostCall<K extends HostRequest>(type: K, data: RequestData<K>): Promise<boolean> {
@@ -427,6 +429,7 @@ export class Room extends Emitter<RoomEvents> {
       "closed",
       "subscriber.offer",
       "media.reset",
+      "spotlight.updated",
     ] as const) {
       on(type);
     }

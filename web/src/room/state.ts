@@ -50,6 +50,8 @@ export interface RoomState {
   /** When each participant last started speaking (ms), for ordering tiles. */
   lastSpoke: ReadonlyMap<string, number>;
   reactions: readonly FloatingReaction[];
+  /** Who a host spotlighted for everyone, in the host's order (only people in the meeting). */
+  spotlight: readonly string[];
   ended: EndInfo | null;
 }
 
@@ -70,6 +72,7 @@ export function initialState(): RoomState {
     activeSpeaker: null,
     lastSpoke: new Map(),
     reactions: [],
+    spotlight: [],
     ended: null,
   };
 }
@@ -96,6 +99,7 @@ export function applySnapshot(state: RoomState, snapshot: Snapshot): RoomState {
     waiting: snapshot.waiting,
     speaking: new Set([...state.speaking].filter((id) => participants.has(id))),
     activeSpeaker: state.activeSpeaker && participants.has(state.activeSpeaker) ? state.activeSpeaker : null,
+    spotlight: (snapshot.spotlight ?? []).filter((id) => participants.has(id)),
   };
 }
 
@@ -139,6 +143,8 @@ export function applyEvent<K extends EventType>(
         feeds,
         speaking,
         activeSpeaker: state.activeSpeaker === id ? null : state.activeSpeaker,
+        // The server sends spotlight.updated too; dropping the id here keeps the stage right meanwhile.
+        spotlight: state.spotlight.includes(id) ? state.spotlight.filter((s) => s !== id) : state.spotlight,
       };
     }
     case "feed.added": {
@@ -191,6 +197,8 @@ export function applyEvent<K extends EventType>(
       return applySnapshot(state, ev.data.snapshot);
     case "closed":
       return { ...state, phase: "ended", ended: { reason: ev.data.reason, message: ev.data.message } };
+    case "spotlight.updated":
+      return { ...state, spotlight: ev.data.participant_ids.filter((id) => state.participants.has(id)) };
     case "media.reset":
       // Every feed is gone at the media server; they come back as people publish again.
       return { ...state, feeds: new Map() };

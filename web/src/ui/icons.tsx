@@ -25,6 +25,8 @@ const PATHS = {
   lock: "M5 11h14v10H5zM8 11V7a4 4 0 0 1 8 0v4",
   send: "M4 12l16-8-6 16-2-6z",
   signal: "M4 20v-3M9 20v-7M14 20V9M19 20V4",
+  pin: "M9 4h6l-1 6 3 3H7l3-3zM12 13v7",
+  spotlight: "M12 3l2.6 5.6 6.1.7-4.5 4.2 1.2 6L12 16.5l-5.4 3 1.2-6-4.5-4.2 6.1-.7z",
 } as const;
 
 export type IconName = keyof typeof PATHS;

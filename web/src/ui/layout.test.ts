@@ -1,7 +1,20 @@
 import { describe, expect, it } from "vitest";
 import type { ParticipantInfo } from "../protocol/types";
 import { language } from "../i18n";
-import { fitGrid, formatCode, initials, inviteText, orderParticipants, paginate, parseMeetingRef, tilesPerPage } from "./layout";
+import {
+  chosenTilesPerPage,
+  featuredIds,
+  fitGrid,
+  formatCode,
+  initials,
+  inviteText,
+  orderParticipants,
+  paginate,
+  parseMeetingRef,
+  tilesPerPage,
+  togglePin,
+  withoutSelf,
+} from "./layout";
 
 function person(id: string, joined: number): ParticipantInfo {
   return {
@@ -116,5 +129,37 @@ describe("meeting references", () => {
     expect(initials("Ada Lovelace")).toBe("AL");
     expect(initials("grace")).toBe("G");
     expect(initials("  ")).toBe("?");
+  });
+});
+
+describe("featuredIds and pins", () => {
+  const present = new Set(["a", "b", "c", "d", "e", "f"]);
+  it("puts the spotlight first, then pins, each once, only people present", () => {
+    expect(featuredIds(["b"], ["c", "b", "gone"], present)).toEqual(["b", "c"]);
+    expect(featuredIds([], [], present)).toEqual([]);
+    expect(featuredIds(["gone"], [], present)).toEqual([]);
+  });
+  it("keeps at most four on the stage", () => {
+    expect(featuredIds(["a", "b", "c"], ["d", "e"], present)).toEqual(["a", "b", "c", "d"]);
+  });
+  it("toggles a pin and keeps the newest four", () => {
+    expect(togglePin([], "a")).toEqual(["a"]);
+    expect(togglePin(["a", "b"], "a")).toEqual(["b"]);
+    expect(togglePin(["a", "b", "c", "d"], "e")).toEqual(["b", "c", "d", "e"]);
+  });
+});
+
+describe("chosenTilesPerPage and withoutSelf", () => {
+  it("follows the choice when it fits and the screen when it does not", () => {
+    expect(chosenTilesPerPage("auto", 1900, 950)).toBe(tilesPerPage(1900, 950));
+    expect(chosenTilesPerPage(4, 1900, 950)).toBe(4);
+    expect(chosenTilesPerPage(25, 390, 640)).toBeLessThan(25);
+    expect(chosenTilesPerPage(9, 0, 0)).toBe(1);
+  });
+  it("hides the self-view unless it is the only tile", () => {
+    const people = [person("me", 0), person("ann", 1)];
+    expect(withoutSelf(people, "me", true).map((p) => p.id)).toEqual(["ann"]);
+    expect(withoutSelf(people, "me", false).map((p) => p.id)).toEqual(["me", "ann"]);
+    expect(withoutSelf([person("me", 0)], "me", true).map((p) => p.id)).toEqual(["me"]);
   });
 });

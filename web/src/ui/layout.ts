@@ -173,3 +173,46 @@ export function initials(name: string): string {
   const last = parts.length > 1 ? (parts[parts.length - 1]?.[0] ?? "") : "";
   return (first + last).toUpperCase();
 }
+
+/** At most this many tiles share the main stage (spotlighted and pinned people together). */
+export const MAX_FEATURED = 4;
+
+/**
+ * The people on the main stage: those a host spotlighted for everyone first, then those this
+ * person pinned for themselves (a sign-language interpreter beside the speaker), each once, only
+ * people still in the meeting, at most `MAX_FEATURED`.
+ */
+export function featuredIds(
+  spotlight: readonly string[],
+  pins: readonly string[],
+  present: { has(id: string): boolean },
+  max = MAX_FEATURED,
+): string[] {
+  const out: string[] = [];
+  for (const id of [...spotlight, ...pins]) {
+    if (out.length >= max) break;
+    if (present.has(id) && !out.includes(id)) out.push(id);
+  }
+  return out;
+}
+
+/** `pins` with `id` added (at the end) or taken out. */
+export function togglePin(pins: readonly string[], id: string, max = MAX_FEATURED): string[] {
+  if (pins.includes(id)) return pins.filter((p) => p !== id);
+  return [...pins, id].slice(-max);
+}
+
+/**
+ * Tiles per page: the person's choice when the screen can hold that many tiles of at least
+ * `minTileWidth`, else as many as it can; "auto" is what fits at the usual size.
+ */
+export function chosenTilesPerPage(choice: "auto" | number, width: number, height: number, minTileWidth = 120): number {
+  if (choice === "auto") return tilesPerPage(width, height);
+  return Math.max(1, Math.min(choice, tilesPerPage(width, height, { minTileWidth, maxTiles: choice })));
+}
+
+/** The grid's people without this participant when they hid their self-view (never an empty grid). */
+export function withoutSelf<T extends { id: string }>(people: readonly T[], selfId: string | null, hideSelf: boolean): T[] {
+  if (!hideSelf || people.length <= 1) return [...people];
+  return people.filter((p) => p.id !== selfId);
+}

@@ -19,6 +19,11 @@ import { preloadReactionFont } from "./emoji";
 import { AudioSink, DevicePickers } from "./media-views";
 import { ChatPanel, ParticipantsPanel, SettingsPanel } from "./panels";
 import { Stage, tracksByFeed, type ViewMode } from "./stage";
+import { togglePin } from "../layout";
+import { MutedNudge } from "./muted-nudge";
+import { useNotices, useTabTitle } from "./notices";
+import { PresentingBar } from "./presenting";
+import { ViewMenu } from "./view-menu";
 
 type Panel = "chat" | "people" | "settings" | null;
 
@@ -34,6 +39,11 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   const [dialog, setDialog] = useState<"leave" | "invite" | null>(null);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [audioBlocked, setAudioBlocked] = useState(false);
+  // Tiles pinned by this person, for themselves (beside whoever a host spotlighted).
+  const [pins, setPins] = useState<string[]>([]);
+  const onPin = useCallback((id: string) => setPins((list) => togglePin(list, id)), []);
+  useNotices(room, panel === "chat", () => setPanel("chat"));
+  useTabTitle(state);
   const self = selfInfo(state);
   const moderator = isHostRole(self);
   const tracks = useMemo(() => tracksByFeed(remote), [remote]);
@@ -104,6 +114,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           </button>
         </div>
       )}
+      <PresentingBar room={room} />
       <header class="meeting-head">
         <div class="meeting-title">
           {state.meeting?.locked && <Icon name="lock" size={16} aria-label={t("meeting.locked")} />}
@@ -114,6 +125,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           <button type="button" class="btn ghost small" data-testid="invite-button" aria-label={t("meeting.invitePeople")} onClick={() => setDialog("invite")}>
             <Icon name="info" size={16} /> <span class="btn-label">{t("meeting.invite")}</span>
           </button>
+          <ViewMenu />
           <button type="button" class="btn ghost small" data-testid="view-toggle"
             aria-label={view === "grid" ? t("meeting.toSpeakerView") : t("meeting.toGridView")}
             onClick={() => setView(view === "grid" ? "speaker" : "grid")}>
@@ -130,7 +142,8 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
       </header>
       <div class="meeting-body">
         <Stage room={room} state={state} view={view} tracks={tracks} quality={quality}
-          localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} localMicOn={local.micOn} />
+          localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} localMicOn={local.micOn}
+          pins={pins} onPin={onPin} />
         {panel === "chat" && <ChatPanel room={room} state={state} onClose={closePanel} />}
         {panel === "people" && <ParticipantsPanel room={room} state={state} onClose={closePanel} />}
         {panel === "settings" && moderator && <SettingsPanel room={room} state={state} onClose={closePanel} />}
@@ -141,6 +154,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
       }} />
       {dialog === "leave" && <LeaveDialog room={room} state={state} onClose={() => setDialog(null)} />}
       {dialog === "invite" && <InviteDialog state={state} meetingRef={meetingRef} onClose={() => setDialog(null)} />}
+      <MutedNudge room={room} state={state} />
       <div class="toasts" aria-live="polite">
         {toasts.map((t) => (
           <div key={t.id} class={`toast ${t.kind}`} role={t.kind === "error" ? "alert" : "status"} data-testid="toast">

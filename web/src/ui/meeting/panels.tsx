@@ -11,6 +11,7 @@ import { isolate } from "../../i18n";
 import { useT } from "../../i18n/hook";
 import { useDismiss, useEvent } from "../hooks";
 import { Icon } from "../icons";
+import { ChatText } from "./chat-links";
 
 export function PanelFrame({ title, onClose, children, testid }: {
   title: string;
@@ -82,6 +83,7 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
 
   return (
     <PanelFrame title={t("controls.chat")} onClose={onClose} testid="chat-panel">
+      {state.chat.length === 0 && <p class="panel-empty" data-testid="chat-empty">{t("chat.empty")}</p>}
       <ol class="chat-list" ref={listRef} data-testid="chat-messages" aria-live="polite">
         {state.chat.map((m) => {
           const mine = m.sender.id === state.selfId;
@@ -97,7 +99,7 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
                 )}
                 <time dateTime={m.sent_at}>{time(m.sent_at)}</time>
               </div>
-              <p class="chat-text" data-testid="chat-text" dir="auto">{m.text}</p>
+              <p class="chat-text" data-testid="chat-text" dir="auto"><ChatText text={m.text} /></p>
             </li>
           );
         })}
@@ -189,6 +191,7 @@ export function ParticipantsPanel({ room, state, onClose }: { room: Room; state:
           </button>
         </div>
       )}
+      {state.participants.size <= 1 && <p class="panel-empty" data-testid="people-empty">{t("panels.alone")}</p>}
       <ul class="people" data-testid="participant-list">
         {people.map((p) => (
           <PersonRow key={p.id} room={room} state={state} self={self}

@@ -1,18 +1,21 @@
 /**
  * The meeting stage: the paged grid view and the speaker view, made of tiles.
  */
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { createContext } from "preact";
+import { useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Quality } from "../../engine/quality";
 import type { RemoteStream } from "../../engine/subscriber";
 import type { FeedInfo, ParticipantInfo } from "../../protocol/types";
 import type { Room } from "../../room/room";
-import type { FloatingReaction, RoomState } from "../../room/state";
+import { isHostRole, selfInfo, type FloatingReaction, type RoomState } from "../../room/state";
 import { isolate } from "../../i18n";
 import { useT } from "../../i18n/hook";
 import { useSize } from "../hooks";
 import { Icon } from "../icons";
-import { fitGrid, initials, orderParticipants, paginate, tilesPerPage } from "../layout";
+import { chosenTilesPerPage, featuredIds, fitGrid, initials, MAX_FEATURED, orderParticipants, paginate, withoutSelf } from "../layout";
 import { VideoView } from "./media-views";
+import { useViewPrefs } from "./view-prefs";
+import "./comforts.css";
 
 export type ViewMode = "grid" | "speaker";
 
@@ -42,7 +45,15 @@ interface StageProps {
   localScreen: MediaStreamTrack | null;
   /** This participant's microphone as the device has it (the server's view may lag). */
   localMicOn: boolean;
+  /** The tiles this person pinned for themselves (only this browser knows). */
+  pins: readonly string[];
+  onPin: (participantId: string) => void;
 }
+
+const PinsContext = createContext<{ pins: readonly string[]; onPin: (participantId: string) => void }>({
+  pins: [],
+  onPin: () => undefined,
+});
 
 type Item =
   | { kind: "person"; key: string; participant: ParticipantInfo; feed: FeedInfo | undefined }
@@ -68,8 +79,18 @@ function screenItems(state: RoomState, localScreen: MediaStreamTrack | null): It
   return items;
 }
 
+/**
+ * Spotlighted (for everyone) and pinned (for oneself) people take the main stage, whichever view
+ * was chosen; otherwise the grid or the speaker view.
+ */
 export function Stage(props: StageProps) {
-  return props.view === "grid" ? <GridView {...props} /> : <SpeakerView {...props} />;
+  const featured = featuredIds(props.state.spotlight, props.pins, props.state.participants);
+  const pins = useMemo(() => ({ pins: props.pins, onPin: props.onPin }), [props.pins, props.onPin]);
+  return (
+    <PinsContext.Provider value={pins}>
+      {featured.length > 0 || props.view === "speaker" ? <SpeakerView {...props} featured={featured} /> : <GridView {...props} />}
+    </PinsContext.Provider>
+  );
 }
 
 function useReportVisible(room: Room, items: Item[]): void {
@@ -86,15 +107,16 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
   const [ref, size] = useSize<HTMLDivElement>();
   const [page, setPage] = useState(0);
   const t = useT();
+  const prefs = useViewPrefs();
   const screens = useMemo(() => screenItems(state, localScreen), [state, localScreen]);
   // The stage has 8 px padding on each side; the pager needs a strip at the bottom.
   const area = { width: Math.max(0, size.width - 16), height: Math.max(0, size.height - 16) };
-  const roughPages = Math.ceil(state.participants.size / Math.max(1, tilesPerPage(area.width, area.height)));
+  const roughPages = Math.ceil(state.participants.size / Math.max(1, chosenTilesPerPage(prefs.tilesPerPage, area.width, area.height)));
   if (roughPages > 1) area.height = Math.max(0, area.height - 48);
-  const perPage = Math.max(1, tilesPerPage(area.width, area.height) - (page === 0 ? screens.length : 0));
+  const perPage = Math.max(1, chosenTilesPerPage(prefs.tilesPerPage, area.width, area.height) - (page === 0 ? screens.length : 0));
   const people = useMemo(
-    () => orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, perPage, Date.now()),
-    [state.participants, state.selfId, state.lastSpoke, perPage],
+    () => withoutSelf(orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, perPage, Date.now()), state.selfId, prefs.hideSelf),
+    [state.participants, state.selfId, state.lastSpoke, perPage, prefs.hideSelf],
   );
   const paged = paginate(people, perPage, page);
   useEffect(() => {
@@ -110,10 +132,12 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
 
   return (
     <div class={`stage grid-view ${paged.pages > 1 ? "paged" : ""}`} ref={ref} data-testid="grid-view" data-page={paged.page} data-pages={paged.pages}>
-      <div class="grid" role="list" style={{ gridTemplateColumns: `repeat(${fit.cols}, ${Math.floor(fit.tileWidth)}px)` }}>
+      {/* Tiles wrap in rows of `cols`; a shorter last row is centred (flex, not a CSS grid). */}
+      <div class="grid centred" role="list" data-cols={fit.cols}
+        style={{ width: `${fit.cols * Math.floor(fit.tileWidth) + (fit.cols - 1) * 8}px` }}>
         {items.map((item) => (
           <Tile key={item.key} room={room} state={state} item={item} tracks={tracks} quality={quality}
-            localVideo={localVideo} localScreen={localScreen} localMicOn={localMicOn} height={fit.tileHeight} />
+            localVideo={localVideo} localScreen={localScreen} localMicOn={localMicOn} height={fit.tileHeight} width={fit.tileWidth} />
         ))}
       </div>
       {paged.pages > 1 && (
@@ -133,40 +157,56 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
   );
 }
 
-function SpeakerView({ room, state, tracks, quality, localVideo, localScreen, localMicOn }: StageProps) {
+/**
+ * One large tile (the screen share or the active speaker) above a filmstrip; or, when people are
+ * spotlighted or pinned (`featured`), those people (beside the screen share, if any) side by side.
+ */
+function SpeakerView({ room, state, tracks, quality, localVideo, localScreen, localMicOn, featured }: StageProps & { featured: readonly string[] }) {
   const [ref, size] = useSize<HTMLDivElement>();
   const t = useT();
+  const prefs = useViewPrefs();
   const screens = screenItems(state, localScreen);
   const others = [...state.participants.values()].filter((p) => p.id !== state.selfId);
   const self = state.selfId ? state.participants.get(state.selfId) : undefined;
   const speaker =
     (state.activeSpeaker && state.participants.get(state.activeSpeaker)) || others[0] || self;
-  const main: Item | undefined = screens.at(-1) ??
-    (speaker ? { kind: "person", key: speaker.id, participant: speaker, feed: feedOf(state, speaker.id, "main") } : undefined);
+  const person = (p: ParticipantInfo): Item => ({ kind: "person", key: p.id, participant: p, feed: feedOf(state, p.id, "main") });
+  const featuredPeople = featured.flatMap((id) => {
+    const p = state.participants.get(id);
+    return p ? [person(p)] : [];
+  });
+  const single: Item | undefined = screens.at(-1) ?? (speaker ? person(speaker) : undefined);
+  const mains: Item[] = featuredPeople.length > 0 ? [...screens.slice(-1), ...featuredPeople] : single ? [single] : [];
+  const onStage = new Set(mains.filter((i) => i.kind === "person").map((i) => i.participant.id));
 
   const stripCount = Math.max(1, Math.floor((size.width - 16 + 8) / ((size.width < 720 ? 120 : 160) + 8)));
-  const stripPeople = orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, stripCount, Date.now())
-    .filter((p) => main?.kind === "screen" || p.id !== main?.participant.id);
+  const stripPeople = withoutSelf(
+    orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, stripCount, Date.now()).filter((p) => !onStage.has(p.id)),
+    state.selfId,
+    prefs.hideSelf,
+  );
   const strip = stripPeople.slice(0, stripCount);
   const hidden = stripPeople.length - strip.length;
-  const items: Item[] = [
-    ...(main ? [main] : []),
-    ...strip.map((p): Item => ({ kind: "person", key: p.id, participant: p, feed: feedOf(state, p.id, "main") })),
-  ];
+  const items: Item[] = [...mains, ...strip.map(person)];
   useReportVisible(room, items);
   const stripHeight = 90;
   const mainHeight = Math.max(0, size.height - stripHeight - 16);
+  const fit = fitGrid(mains.length, Math.max(0, size.width - 16), mainHeight);
 
   return (
-    <div class="stage speaker-view" ref={ref} data-testid="speaker-view">
-      <div class="speaker-main">
-        {main && (
-          <Tile room={room} state={state} item={main} tracks={tracks} quality={quality} localVideo={localVideo}
+    <div class="stage speaker-view" ref={ref} data-testid="speaker-view" data-featured={featured.join(",")}>
+      <div class={`speaker-main ${mains.length > 1 ? "several" : ""}`}>
+        {mains.length === 1 && (
+          <Tile room={room} state={state} item={mains[0]!} tracks={tracks} quality={quality} localVideo={localVideo}
             localScreen={localScreen} localMicOn={localMicOn} height={mainHeight} large />
         )}
+        {mains.length > 1 && mains.map((item) => (
+          <Tile key={item.key} room={room} state={state} item={item} tracks={tracks} quality={quality} localVideo={localVideo}
+            localScreen={localScreen} localMicOn={localMicOn} height={fit.tileHeight} width={fit.tileWidth} large />
+        ))}
       </div>
       <div class="filmstrip" role="list" aria-label={t("stage.others")}>
-        {items.slice(main ? 1 : 0).map((item) => (
+        {items.slice(mains.length).map((item) => (
           <Tile key={item.key} room={room} state={state} item={item} tracks={tracks} quality={quality}
             localVideo={localVideo} localScreen={localScreen} localMicOn={localMicOn} height={stripHeight} />
         ))}
@@ -186,10 +226,12 @@ interface TileProps {
   localScreen: MediaStreamTrack | null;
   localMicOn: boolean;
   height: number;
+  /** Set in a grid of tiles (the large single tile fills its area instead). */
+  width?: number;
   large?: boolean;
 }
 
-function Tile({ room, state, item, tracks, quality, localVideo, localScreen, localMicOn, height, large = false }: TileProps) {
+function Tile({ room, state, item, tracks, quality, localVideo, localScreen, localMicOn, height, width, large = false }: TileProps) {
   const isSelf = item.participant.id === state.selfId;
   const p = isSelf ? { ...item.participant, audio: localMicOn } : item.participant;
   const isScreen = item.kind === "screen";
@@ -210,17 +252,26 @@ function Tile({ room, state, item, tracks, quality, localVideo, localScreen, loc
   const q = quality.get(p.id) ?? "unknown";
   const reactions = isScreen ? [] : state.reactions.filter((r) => r.participantId === p.id);
   const suffix = isScreen ? t("stage.screenSuffix") : isSelf ? t("stage.youSuffix") : "";
+  const { pins, onPin } = useContext(PinsContext);
+  const pinned = !isScreen && pins.includes(p.id);
+  const spotlighted = !isScreen && state.spotlight.includes(p.id);
+  const moderator = isHostRole(selfInfo(state));
+  const name = isolate(p.display_name);
+  const size = width === undefined ? { height: `${Math.floor(height)}px` } : { height: `${Math.floor(height)}px`, width: `${Math.floor(width)}px` };
 
   return (
     <div
       ref={elRef}
-      class={`tile ${speaking ? "speaking" : ""} ${large ? "large" : ""} ${isScreen ? "screen" : ""}`}
-      style={large ? undefined : { height: `${Math.floor(height)}px` }}
+      class={`tile ${speaking ? "speaking" : ""} ${large ? "large" : ""} ${isScreen ? "screen" : ""} ${width !== undefined ? "sized" : ""}`}
+      style={large && width === undefined ? undefined : size}
       data-testid={isScreen ? "screen-tile" : "tile"}
       data-participant-id={p.id}
       data-feed-id={feedId ?? ""}
       data-speaking={speaking ? "true" : "false"}
       data-self={isSelf ? "true" : "false"}
+      data-pinned={pinned ? "true" : "false"}
+      data-spotlighted={spotlighted ? "true" : "false"}
+      data-large={large ? "true" : "false"}
       role={large ? "group" : "listitem"}
       aria-label={t("stage.tileLabel", {
         name: `${isolate(p.display_name)}${suffix}`,
@@ -242,7 +293,25 @@ function Tile({ room, state, item, tracks, quality, localVideo, localScreen, loc
         <span class="tile-name" data-testid="tile-name"><bdi>{p.display_name}</bdi>{suffix}</span>
         {p.role === "cohost" && !isScreen && <span class="badge">{t("stage.cohost")}</span>}
         {p.connection === "reconnecting" && <span class="badge warn">{t("stage.reconnecting")}</span>}
+        {spotlighted && <span class="badge" data-testid="tile-spotlight-badge">{t("stage.spotlighted")}</span>}
+        {pinned && <Icon name="pin" size={14} aria-label={t("stage.pinned")} data-testid="tile-pinned" />}
       </div>
+      {!isScreen && (
+        <div class="tile-actions">
+          <button type="button" class={`round small tile-action ${pinned ? "on" : ""}`} data-testid="tile-pin" aria-pressed={pinned}
+            aria-label={pinned ? t("stage.unpin", { name }) : t("stage.pin", { name })} onClick={() => onPin(p.id)}>
+            <Icon name="pin" size={16} />
+          </button>
+          {moderator && (
+            <button type="button" class={`round small tile-action ${spotlighted ? "on" : ""}`} data-testid="tile-spotlight"
+              aria-pressed={spotlighted} disabled={!spotlighted && state.spotlight.length >= MAX_FEATURED}
+              aria-label={spotlighted ? t("stage.unspotlight", { name }) : t("stage.spotlight", { name })}
+              onClick={() => void room.host.spotlight(spotlighted ? state.spotlight.filter((id) => id !== p.id) : [...state.spotlight, p.id])}>
+              <Icon name="spotlight" size={16} />
+            </button>
+          )}
+        </div>
+      )}
       {p.hand_raised && !isScreen && (
         <div class="tile-hand" aria-hidden="true" data-testid="tile-hand"><Icon name="hand" size={22} /></div>
       )}
