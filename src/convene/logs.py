@@ -10,7 +10,12 @@ of a connected calendar (its key in the path or the query). None of them may rea
 - httpx and httpcore, which log every request URL at INFO and DEBUG, log at WARNING only;
 - our own log lines name a remote URL through :func:`redact_url` (scheme and host only);
 - SQL statements' parameters are never logged (the engine is created with
-  ``hide_parameters=True``, see :mod:`convene.storage.db`).
+  ``hide_parameters=True``, see :mod:`convene.storage.db`);
+- the WebSocket library's debug lines (on ``uvicorn.error`` and ``websockets.*``), which would
+  show every signaling frame (passcodes, resume tokens), every request to Janus (its API secret,
+  media tokens) and the handshake's headers (session and guest cookies), are
+  rewritten by :class:`WebSocketDebugRedactor`: frames keep their kind and size, secret headers
+  their name, the request line its path through :func:`redact_path`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,14 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["REDACTED", "AccessLogRedactor", "install_log_redaction", "redact_path", "redact_url"]
+__all__ = [
+    "REDACTED",
+    "AccessLogRedactor",
+    "WebSocketDebugRedactor",
+    "install_log_redaction",
+    "redact_path",
+    "redact_url",
+]
 
 REDACTED = "…"
 
@@ -32,6 +44,12 @@ _SECRET_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _QUERY_VALUE = re.compile(r"=[^&;#]*")
 _QUIET_LIBRARIES = ("httpx", "httpcore")
+# Where the websockets library logs: uvicorn's signaling connections (it hands the library
+# ``uvicorn.error``) and the library's own loggers (the Janus client, whose requests carry the
+# API secret, the admin key and media tokens).
+_WEBSOCKET_LOGGERS = ("uvicorn.error", "websockets.client", "websockets.server")
+# Handshake headers whose values are credentials.
+_SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
 
 
 def redact_path(path: str) -> str:
@@ -78,12 +96,40 @@ class AccessLogRedactor(logging.Filter):
         return True
 
 
+class WebSocketDebugRedactor(logging.Filter):
+    """Rewrites the websockets library's debug records (uvicorn hands it ``uvicorn.error``):
+    ``< %s`` / ``> %s`` with a frame keep the frame's kind and size only; ``< %s: %s`` header
+    lines hide the values of cookies and credentials; ``< %s %s %s`` (the request line) has its
+    path redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.levelno > logging.DEBUG or not isinstance(args, tuple):
+            return True
+        msg = record.msg
+        if msg in ("< %s", "> %s") and len(args) == 1 and hasattr(args[0], "opcode"):
+            frame = args[0]
+            kind = getattr(frame.opcode, "name", str(frame.opcode))
+            size = len(getattr(frame, "data", b""))
+            record.args = (f"{kind} [{size} bytes]",)
+        elif msg in ("< %s: %s", "> %s: %s") and len(args) == 2:
+            if str(args[0]).lower() in _SECRET_HEADERS:
+                record.args = (args[0], REDACTED)
+        elif msg == "< %s %s %s" and len(args) == 3 and isinstance(args[1], str):
+            record.args = (args[0], redact_path(args[1]), args[2])
+        return True
+
+
 def install_log_redaction() -> None:
     """Apply the rules above to this process's loggers (idempotent)."""
     for name in ("uvicorn.access", "uvicorn.error"):
         target = logging.getLogger(name)
         if not any(isinstance(f, AccessLogRedactor) for f in target.filters):
             target.addFilter(AccessLogRedactor())
+    for name in _WEBSOCKET_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, WebSocketDebugRedactor) for f in target.filters):
+            target.addFilter(WebSocketDebugRedactor())
     for name in _QUIET_LIBRARIES:
         library = logging.getLogger(name)
         if library.getEffectiveLevel() < logging.WARNING:

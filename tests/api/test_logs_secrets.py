@@ -12,18 +12,29 @@ import logging
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from websockets.frames import Frame, Opcode
 
-from convene.logs import AccessLogRedactor, redact_path, redact_url
+from convene.app import create_app
+from convene.auth.passwords import Passwords
+from convene.auth.sessions import GUEST_COOKIE, SESSION_COOKIE
+from convene.logs import AccessLogRedactor, WebSocketDebugRedactor, redact_path, redact_url
+from convene.protocol.ids import MeetingId
+from convene.serving import uvicorn_config
+from convene.signaling.registry import Registry
 from convene.storage.db import Database
-from tests.api.conftest import make_app, make_settings, unused_socket
+from tests.api.conftest import FAST_HASHING, make_settings, unused_socket
 from tests.calendars.ics_server import IcsServer
 from tests.storage.databases import fresh_postgres_database, migrated
+from tests.support.janus import janus_settings
+from tests.support.server import Person, RunningServer
+from tests.support.signal import SignalClient, SignalError
 
 pytestmark = pytest.mark.postgres
 
@@ -72,11 +83,16 @@ async def test_no_secret_is_logged(
     sock = unused_socket()
     port = sock.getsockname()[1]
     settings = make_settings(
-        tmp_path, postgres_db_url, port=port, calendars={"allow_private_addresses": True}
+        tmp_path,
+        postgres_db_url,
+        port=port,
+        calendars={"allow_private_addresses": True},
+        janus=janus_settings(),
     )
-    app = make_app(settings)
+    # A real media server: people join the meeting over signaling below.
+    app = create_app(settings, passwords=Passwords(FAST_HASHING))
     # As `convene serve` does: the app first, then uvicorn's own logging configuration.
-    config = uvicorn.Config(app, log_level="debug", access_log=True, lifespan="on")
+    config = uvicorn_config(app, settings, log_level="debug", access_log=True, lifespan="on")
     server = uvicorn.Server(config)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # they do not propagate
         logging.getLogger(name).addHandler(everything)
@@ -100,8 +116,11 @@ async def test_no_secret_is_logged(
                 )
                 assert signup.status_code == 201, signup.text
                 csrf = {"X-CSRF-Token": signup.json()["csrf_token"]}
+                created += [http.cookies[SESSION_COOKIE], csrf["X-CSRF-Token"]]
                 meeting = await http.post(
-                    "/api/v1/meetings", json={"passcode": PASSCODE}, headers=csrf
+                    "/api/v1/meetings",
+                    json={"passcode": PASSCODE, "waiting_room": False},
+                    headers=csrf,
                 )
                 assert meeting.status_code == 201, meeting.text
                 join_url: str = meeting.json()["join_url"]
@@ -109,6 +128,11 @@ async def test_no_secret_is_logged(
                 created.append(link_token)
                 await http.get(f"/api/v1/meetings/{link_token}")
                 await http.get(f"/j/{link_token}")
+                created += await join_the_meeting(
+                    RunningServer(base_url=f"http://127.0.0.1:{port}", settings=settings, app=app),
+                    meeting.json(),
+                    Person(None, http),  # type: ignore[arg-type]
+                )
                 feed = (await http.post("/api/v1/users/me/feed", headers=csrf)).json()
                 feed_token = feed["url"].rsplit("/", 1)[1].removesuffix(".ics")
                 created.append(feed_token)
@@ -156,9 +180,64 @@ async def test_no_secret_is_logged(
                 logging.getLogger(name).removeHandler(everything)
     output = "\n".join(everything.lines)
     assert "GET /api/v1/feeds/" in output  # the access log was on
+    assert "WebSocket /api/v1/signaling" in output  # and the signaling handshakes
+    assert "participant" in output  # and the meeting's own log lines
+    assert '"janus"' not in output  # requests to Janus are logged by kind and size only
+    assert "> TEXT [" in output
     assert "no_such_table" in output  # and the failed statement was logged
     leaked = [s for s in created if s in output]
     assert not leaked, f"secrets in the log: {leaked}"
+
+
+async def join_the_meeting(
+    server: RunningServer, meeting: dict[str, Any], owner: Person
+) -> list[str]:
+    """Join over signaling as the owner and as guests: with the passcode, by link token, a
+    resume with the resume token. Returns the secrets that passed through the server."""
+    code, link_token = meeting["code"], meeting["link_token"]
+    async with (
+        httpx.AsyncClient(base_url=server.base_url, timeout=15) as one,
+        httpx.AsyncClient(base_url=server.base_url, timeout=15) as two,
+    ):
+        seen: list[str] = []
+        guests = []
+        for http in (one, two):
+            guest = Person(server, http)
+            assert (await http.get(f"/api/v1/meetings/{code}")).status_code == 200
+            seen.append(http.cookies[GUEST_COOKIE])
+            guests.append(guest)
+        host = await SignalClient.connect(server, Person(server, owner.http))
+        await host.join(link_token)
+        # A guest with the code: a wrong passcode first, then the right one.
+        first = await SignalClient.connect(server, guests[0])
+        with pytest.raises(SignalError):
+            await first.join(code, display_name="Grace", passcode=PASSCODE + "x")
+        joined = await first.join(code, display_name="Grace", passcode=PASSCODE)
+        assert joined["state"] == "joined"
+        seen.append(joined["resume_token"])
+        # A guest through the link token.
+        second = await SignalClient.connect(server, guests[1])
+        reply = await second.join(link_token, display_name="Hedy")
+        seen.append(reply["resume_token"])
+        await second.request("chat.send", {"text": "hello"})
+        # The first guest's connection drops; a new one resumes with the resume token.
+        await first.ws.close()
+        again = await SignalClient.connect(server, guests[0])
+        resumed = await again.request("join", {"meeting": code, "resume": joined["resume_token"]})
+        assert resumed["resumed"] is True
+        seen.append(resumed["resume_token"])
+        # The tokens the media server is given for each participant.
+        registry: Registry = server.app.state.live_meetings
+        conf = registry.get(MeetingId(meeting["id"]))
+        assert conf is not None
+        seen += [p.media_token for p in conf.room.participants.values()]
+        sfu = server.app.state.sfu
+        keys = sfu._secrets
+        seen += [keys.janus_api_secret, keys.janus_admin_key, keys.janus_admin_secret]
+        for client in (again, second, host):
+            await client.request("leave")
+            await client.close()
+        return seen
 
 
 @pytest.mark.parametrize(
@@ -183,6 +262,29 @@ def test_websocket_handshake_lines_are_redacted() -> None:
     )  # fmt: skip
     AccessLogRedactor().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "WebSocket /j/…?resume=…" [accepted]'
+
+
+def test_websocket_frames_and_cookies_are_redacted() -> None:
+    frame = Frame(Opcode.TEXT, b'{"type":"join","data":{"passcode":"secret"}}')
+    lines = [
+        ("< %s", (frame,)),
+        ("< %s: %s", ("Cookie", "convene_session=abc")),
+        ("> %s: %s", ("Set-Cookie", "convene_guest=g_x")),
+        ("< %s: %s", ("Host", "example.org")),
+        ("< %s %s %s", ("GET", "/j/secret-token?resume=abc", "HTTP/1.1")),
+    ]
+    shown = []
+    for msg, args in lines:
+        record = logging.LogRecord("uvicorn.error", logging.DEBUG, __file__, 1, msg, args, None)
+        WebSocketDebugRedactor().filter(record)
+        shown.append(record.getMessage())
+    assert shown == [
+        "< TEXT [44 bytes]",
+        "< Cookie: …",
+        "> Set-Cookie: …",
+        "< Host: example.org",
+        "< GET /j/…?resume=… HTTP/1.1",
+    ]
 
 
 def test_urls_are_redacted_to_their_origin() -> None:
