@@ -14,6 +14,7 @@ import httpx
 from convene.protocol.errors import ErrorCode
 from tests.api.client import Api, assert_error
 from tests.api.conftest import emptied, make_app, make_settings
+from tests.support.smtp import smtp_server
 
 TIMING = {"timezone": "UTC", "start": "2026-03-02T09:00", "duration_minutes": 30}
 
@@ -102,7 +103,10 @@ async def test_existing_meetings_and_the_server_wide_quota(tmp_path: Path, db_ur
 
 async def test_schedules_invitees_and_emails(tmp_path: Path, db_url: str) -> None:
     quotas = {"invitees_per_schedule": 3, "emails_per_hour": 5, "schedules_per_day": 10}
-    async with browsers(tmp_path, db_url, quotas=quotas) as (_app, new):
+    async with (
+        smtp_server() as smtp,
+        browsers(tmp_path, db_url, quotas=quotas, mail=smtp.mail_settings()) as (app, new),
+    ):
         ada: Api = new()
         await ada.signup()
 
@@ -115,6 +119,10 @@ async def test_schedules_invitees_and_emails(tmp_path: Path, db_url: str) -> Non
         )
         assert (await ada.post("/schedules", json=invite("a", "b", "c"))).status_code == 201
         assert (await ada.post("/schedules", json=invite("d", "e"))).status_code == 201
+        # Emails count when they are sent: the five invitations fill Ada's hour.
+        for job in ("invitations", "mail-outbox"):
+            await app.state.background.run_once(job)
+        assert len(smtp.received) == 5
         details = quota_of(await ada.post("/schedules", json=invite("f")), "emails_per_hour")
         assert details["limit"] == 5
         # A refused schedule leaves no room behind.

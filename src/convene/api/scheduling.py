@@ -720,7 +720,7 @@ async def create_schedule(
     record = await service.create(user, draft)
     await quotas.use("schedules", user, now)
     await quotas.use("meetings", user, now)
-    await quotas.use("emails", user, now, len(record.attendees))
+    # The invitation emails count when the outbox sends them (convene.quotas).
     schedules_changed(request.app)
     return ScheduleOut.of(record, user, settings.base_url)
 
@@ -812,7 +812,8 @@ async def update_schedule(
     them), or the whole series (organiser only)."""
     edit = body.to_edit()
     quotas, now = Quotas(service.db, settings.quotas), service.clock.now()
-    # A change is mailed to every invitee: it counts against the email quotas.
+    # A change is mailed to every invitee: refused now when it cannot fit in the email quota
+    # (the emails themselves count when the outbox sends them).
     mailed = len(edit["invitees"]) if "invitees" in edit else None
     if mailed is None:
         mailed = len((await service.organised(user, schedule_id)).attendees)
@@ -822,7 +823,6 @@ async def update_schedule(
     record = await service.update(
         user, schedule_id, edit, scope=body.scope, occurrence=body.occurrence
     )
-    await quotas.use("emails", user, now, len(record.attendees))
     schedules_changed(request.app)
     return ScheduleOut.of(record, user, settings.base_url)
 

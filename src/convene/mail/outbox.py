@@ -8,6 +8,13 @@ is retried with exponential back-off (1, 2, 4 ... minutes, at most an hour apart
 
 Writers call ``app.state.background.wake("mail-outbox")`` after enqueueing, so mail leaves at
 once rather than at the next interval.
+
+Email quotas (:mod:`convene.quotas`) are counted here, as each email goes to the SMTP server,
+so no path that mails escapes them. An email that would exceed a quota is **held**: it stays
+pending, due again when the quota's hour frees room (without counting an attempt), and its
+delivery listeners hear ``retry`` with the reason, so the organiser sees it waiting. Which
+account an email is sent on behalf of is asked of the ``charge_to`` resolvers (the invitations
+part: the organiser); emails nobody claims count only against the server-wide quota.
 """
 
 from __future__ import annotations
@@ -22,14 +29,16 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 
 from convene.clock import Clock
-from convene.config import MailSettings, Settings
+from convene.config import MailSettings, QuotaSettings, Settings
 from convene.mail.message import compose
 from convene.mail.smtp import Delivery, SmtpSender
+from convene.quotas import Quotas
 from convene.storage.db import Database
 from convene.storage.outbox import OutboxRecord
 
 __all__ = [
     "JOB_NAME",
+    "AccountOf",
     "DeliveryListener",
     "DeliveryStatus",
     "MailOutbox",
@@ -50,6 +59,8 @@ DeliveryStatus = Literal["sent", "bounced", "failed", "retry"]
 DeliveryListener = Callable[[OutboxRecord, DeliveryStatus, str | None], Awaitable[None]]
 # Returns why an email should no longer be sent (it is then dropped), or None to send it.
 SendFilter = Callable[[OutboxRecord], Awaitable[str | None]]
+# Returns the account an email is sent on behalf of (its quota), or None when not this one's.
+AccountOf = Callable[[OutboxRecord], Awaitable[str | None]]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -68,8 +79,12 @@ class MailOutbox:
         clock: Clock,
         owner: str,
         local_hostname: str = "localhost",
+        quotas: QuotaSettings | None = None,
     ) -> None:
         self._db = db
+        # None: no email quotas (a sender made without settings, e.g. by a tool).
+        self._quotas = Quotas(db, quotas) if quotas is not None else None
+        self._accounts: list[AccountOf] = []
         self._mail = mail
         self._clock = clock
         self._owner = owner
@@ -89,6 +104,10 @@ class MailOutbox:
     def before_send(self, check: SendFilter) -> None:
         """Ask ``check(email)`` before each email is sent; a reason drops the email."""
         self._filters.append(check)
+
+    def charge_to(self, resolver: AccountOf) -> None:
+        """Ask ``resolver(email)`` which account an email counts against (first answer wins)."""
+        self._accounts.append(resolver)
 
     async def run(self) -> int:
         """Send every email due now; returns how many were attempted."""
@@ -126,15 +145,74 @@ class MailOutbox:
                 kept.append(email)
         return kept
 
+    async def _account_of(self, email: OutboxRecord) -> str | None:
+        for resolver in self._accounts:
+            try:
+                account = await resolver(email)
+            except Exception:
+                log.exception("quota account lookup failed for email %d", email.id)
+                continue
+            if account is not None:
+                return account
+        return None
+
+    async def _within_quota(
+        self, emails: list[OutboxRecord]
+    ) -> tuple[list[OutboxRecord], list[str | None]]:
+        """The emails the quotas let through now, with their accounts; the others are held
+        (due again when the quota frees room) and reported as ``retry``."""
+        if self._quotas is None:
+            return emails, [None] * len(emails)
+        now = self._clock.now()
+        accounts = [await self._account_of(e) for e in emails]
+        holds = await self._quotas.admit_emails(accounts, now)
+        kept: list[OutboxRecord] = []
+        kept_accounts: list[str | None] = []
+        for email, account, hold in zip(emails, accounts, holds, strict=True):
+            if hold is None:
+                kept.append(email)
+                kept_accounts.append(account)
+                continue
+            detail = (
+                f"held by the {hold.quota} quota ({hold.limit} an hour); "
+                f"sent after {hold.until.isoformat()}"
+            )
+            await self._db.outbox.mark_retry(
+                email.id,
+                owner=self._owner,
+                error=detail,
+                next_attempt_at=hold.until,
+                count_attempt=False,
+            )
+            log.warning("email %d (%s) %s", email.id, email.kind, detail)
+            await self._tell(email, "retry", detail)
+        return kept, kept_accounts
+
+    async def _tell(self, email: OutboxRecord, status: DeliveryStatus, detail: str | None) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(email, status, detail or None)
+            except Exception:
+                log.exception("delivery listener failed for email %d", email.id)
+
     async def _send(self, emails: list[OutboxRecord]) -> tuple[int, bool]:
         """Send a batch; how many were attempted, and whether the server took any of them (or
         refused any for good: it answered)."""
         emails = await self._still_wanted(emails)
+        emails, accounts = await self._within_quota(emails)
         if not emails:
             return 0, True
         now = self._clock.now()
         batch = [(e.to_email, compose(e, mail=self._mail, now=now)) for e in emails]
         deliveries = await self._sender.send(batch)
+        if self._quotas is not None:
+            # What reached the SMTP server counts, whatever it answered.
+            tried = [
+                account
+                for account, delivery in zip(accounts, deliveries, strict=True)
+                if delivery.outcome != "not_tried"
+            ]
+            await self._quotas.record_emails(tried, now)
         attempted = 0
         answered = any(d.outcome in ("sent", "bounced", "failed") for d in deliveries)
         for email, delivery in zip(emails, deliveries, strict=True):
@@ -143,11 +221,7 @@ class MailOutbox:
                 continue
             attempted += 1
             status, detail = recorded
-            for listener in self._listeners:
-                try:
-                    await listener(email, status, detail or None)
-                except Exception:
-                    log.exception("delivery listener failed for email %d", email.id)
+            await self._tell(email, status, detail)
         return attempted, answered
 
     async def _record(
@@ -216,6 +290,7 @@ def install(app: FastAPI) -> None:
         clock=app.state.clock,
         owner=app.state.node_id,
         local_hostname=_local_hostname(settings),
+        quotas=settings.quotas,
     )
     app.state.mail_outbox = outbox
     if settings.mail.enabled:

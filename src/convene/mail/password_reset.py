@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+from convene.i18n import pick, request_language, texts_for
+
 __all__ = ["PasswordResetEmail", "password_reset_email"]
 
 
@@ -15,23 +17,36 @@ class PasswordResetEmail:
     html: str
 
 
-def password_reset_email(*, display_name: str, link: str, minutes: int) -> PasswordResetEmail:
-    """The email that lets the owner of an account choose a new password (text and HTML)."""
+def password_reset_email(
+    *, display_name: str, link: str, minutes: int, language: str | None = None
+) -> PasswordResetEmail:
+    """The email that lets the owner of an account choose a new password (text and HTML), in
+    ``language`` (the account's choice); without one, in the language of the request that asked
+    for it (``Accept-Language``), else English."""
+    t = texts_for(pick(language, request_language()))
+    asked = t.gettext("Someone (probably you) asked to reset the password of your Convene account.")
+    works = t.ngettext(
+        "The link works once, for {n} minute.", "The link works once, for {n} minutes.", minutes
+    )
+    signs_out = t.gettext(
+        "Choosing a new password signs out every other browser signed in to your account."
+    )
+    ignore = t.gettext(
+        "If you did not ask for this, ignore this email: your password stays as it is."
+    )
     text = (
-        f"Hello {display_name},\n\n"
-        "Someone (probably you) asked to reset the password of your Convene account. "
-        "To choose a new password, open this link:\n\n"
-        f"{link}\n\n"
-        f"The link works once, for {minutes} minutes. Choosing a new password signs out "
-        "every other browser signed in to your account.\n\n"
-        "If you did not ask for this, ignore this email: your password stays as it is.\n"
+        t.gettext("Hello {name},", name=display_name)
+        + f"\n\n{asked} "
+        + t.gettext("To choose a new password, open this link:")
+        + f"\n\n{link}\n\n{works} {signs_out}\n\n{ignore}\n"
     )
+    hello_html = t.gettext("Hello {name},", name=escape(display_name))
+    button = t.gettext("Choose a new password")
     html = (
-        f"<p>Hello {escape(display_name)},</p>"
-        "<p>Someone (probably you) asked to reset the password of your Convene account.</p>"
-        f'<p><a href="{escape(link, quote=True)}">Choose a new password</a></p>'
-        f"<p>The link works once, for {minutes} minutes. Choosing a new password signs out "
-        "every other browser signed in to your account.</p>"
-        "<p>If you did not ask for this, ignore this email: your password stays as it is.</p>"
+        f"<p>{hello_html}</p>"
+        f"<p>{escape(asked)}</p>"
+        f'<p><a href="{escape(link, quote=True)}">{escape(button)}</a></p>'
+        f"<p>{escape(works)} {escape(signs_out)}</p>"
+        f"<p>{escape(ignore)}</p>"
     )
-    return PasswordResetEmail("Reset your Convene password", text, html)
+    return PasswordResetEmail(t.gettext("Reset your Convene password"), text, html)

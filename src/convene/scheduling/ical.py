@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vCalAddress, vRecur
 
+from convene.i18n import Texts, texts_for
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.storage.schedules import AttendeeRecord, PartStat, ScheduleRecord
 
@@ -77,14 +78,22 @@ def join_url(schedule: ScheduleRecord, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/j/{schedule.meeting.link_token}"
 
 
-def describe(schedule: ScheduleRecord, base_url: str, *, agenda: str | None = None) -> str:
-    """The event's DESCRIPTION: how to join, then the agenda."""
+def describe(
+    schedule: ScheduleRecord,
+    base_url: str,
+    *,
+    agenda: str | None = None,
+    texts: Texts | None = None,
+) -> str:
+    """The event's DESCRIPTION: how to join (in the language of ``texts``, English by default),
+    then the agenda."""
+    t = texts or texts_for(None)
     lines = [
-        f"Join the meeting: {join_url(schedule, base_url)}",
-        f"Meeting code: {schedule.meeting.display_code}",
+        t.gettext("Join the meeting: {url}", url=join_url(schedule, base_url)),
+        t.gettext("Meeting code: {code}", code=schedule.meeting.display_code),
     ]
     if schedule.meeting.passcode:
-        lines.append(f"Passcode: {schedule.meeting.passcode}")
+        lines.append(t.gettext("Passcode: {passcode}", passcode=schedule.meeting.passcode))
     text = "\n".join(lines)
     agenda = schedule.agenda if agenda is None else agenda
     if agenda.strip():
@@ -190,6 +199,7 @@ def _event(
     schedule_agent: str | None,
     stamp: datetime,
     cancelled: bool,
+    texts: Texts,
 ) -> Event:
     event = Event()
     event.add("UID", schedule.uid)
@@ -208,14 +218,18 @@ def _event(
         if exdates:
             event.add("EXDATE", exdates)
     event.add("SUMMARY", instance.title)
-    event.add("DESCRIPTION", describe(schedule, base_url, agenda=instance.agenda))
+    event.add("DESCRIPTION", describe(schedule, base_url, agenda=instance.agenda, texts=texts))
     url = join_url(schedule, base_url)
     event.add("LOCATION", url)
     event.add("URL", url)
     event.add(
         "CONFERENCE",
         url,
-        parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": "Join the meeting"},
+        parameters={
+            "VALUE": "URI",
+            "FEATURE": "AUDIO,VIDEO",
+            "LABEL": texts.gettext("Join the meeting"),
+        },
     )
     event.add("STATUS", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("TRANSP", "TRANSPARENT" if cancelled else "OPAQUE")
@@ -250,8 +264,10 @@ def events_for(
     recurrence_id: datetime | None = None,
     organizer_address: str | None = None,
     stamp: datetime | None = None,
+    texts: Texts | None = None,
 ) -> list[Event]:
     """The VEVENTs of :func:`calendar_for` (same arguments), without the calendar around them."""
+    words = texts or texts_for(None)
     organizer = organizer_address or schedule.organizer_email
     stamp = stamp or schedule.updated_at
     agent = "CLIENT" if method is None else None
@@ -275,6 +291,7 @@ def events_for(
             schedule_agent=agent,
             stamp=stamp,
             cancelled=cancelled,
+            texts=words,
         )
 
     if recurrence_id is not None:
@@ -339,6 +356,7 @@ def calendar_for(
     recurrence_id: datetime | None = None,
     organizer_address: str | None = None,
     stamp: datetime | None = None,
+    texts: Texts | None = None,
 ) -> Calendar:
     """One schedule as a VCALENDAR.
 
@@ -352,6 +370,8 @@ def calendar_for(
       the CN stays the organiser's name.
     - ``stamp``: DTSTAMP (default: the schedule's last change, so the same schedule gives the
       same bytes).
+    - ``texts``: the language of the words Convene writes (the DESCRIPTION's join lines, the
+      CONFERENCE label); English by default. The title and agenda are the organiser's own.
     """
     calendar = _calendar(method)
     for event in events_for(
@@ -362,6 +382,7 @@ def calendar_for(
         recurrence_id=recurrence_id,
         organizer_address=organizer_address,
         stamp=stamp,
+        texts=texts,
     ):
         calendar.add_component(event)
     return _finish(calendar, [schedule])
@@ -374,6 +395,7 @@ def feed_calendar(
     name: str = "Convene",
     stamp: datetime | None = None,
     refresh: timedelta = timedelta(minutes=15),
+    texts: Texts | None = None,
 ) -> Calendar:
     """Many schedules as one PUBLISH calendar (a subscribed feed), with a name and a refresh
     interval calendar programs honour (RFC 7986 ``REFRESH-INTERVAL``, and ``X-PUBLISHED-TTL``
@@ -384,7 +406,8 @@ def feed_calendar(
     calendar.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", refresh)
     for schedule in schedules:
-        for event in events_for(schedule, method="PUBLISH", base_url=base_url, stamp=stamp):
+        events = events_for(schedule, method="PUBLISH", base_url=base_url, stamp=stamp, texts=texts)
+        for event in events:
             calendar.add_component(event)
     return _finish(calendar, schedules)
 

@@ -43,17 +43,23 @@ from convene.background import Background
 from convene.bus.base import Bus, BusError, user_subject
 from convene.clock import Clock
 from convene.config import Settings, load_secrets
+from convene.i18n import Texts, pick, texts_for
 from convene.mail.inbound import InboundMail
 from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.mail.outbox import DeliveryStatus, MailOutbox
 from convene.protocol.codec import encode_event
-from convene.protocol.errors import ConveneError
 from convene.protocol.ids import UserId
 from convene.protocol.messages import Notification
 from convene.scheduling import ical
 from convene.scheduling.journal import drain
-from convene.scheduling.recurrence import is_occurrence, occurrences, parse_rrule, zone
+from convene.scheduling.recurrence import is_occurrence, occurrences
 from convene.scheduling.tokens import rsvp_token
+from convene.scheduling.wording import (
+    answer_sentence,
+    answer_sentence_for,
+    answer_words,
+    describe_rule,
+)
 from convene.storage.db import Database
 from convene.storage.journal import ChangeRecord
 from convene.storage.outbox import NewEmail, OutboxRecord
@@ -68,6 +74,7 @@ __all__ = [
     "apply_reply",
     "format_when",
     "install",
+    "languages_of",
     "notify_user",
     "rsvp_url",
     "version_of",
@@ -80,10 +87,11 @@ INBOUND_JOB = "mail-inbound"
 INTERVAL_SECONDS = 10.0
 # Outbox kinds whose delivery is reported on the attendee (what the organiser sees).
 INVITATION_KINDS = frozenset({"invitation", "update", "cancel"})
+# Outbox kinds sent on the organiser's behalf (their email quota), with a dedupe key
+# "<prefix>:<schedule id>:...".
+_ORGANISER_KINDS = frozenset({"invitation", "update", "cancel", "uninvite"})
+_ORGANISERS_KEPT = 1000
 _EMAIL_STATUSES = frozenset(get_args(EmailStatus))
-_ANSWER_WORDS = {"ACCEPTED": "accepted", "TENTATIVE": "may attend", "DECLINED": "declined"}
-_DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday"}
-_DAY_NAMES |= {"FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
 
 
 def version_of(schedule: ScheduleRecord) -> int:
@@ -109,43 +117,10 @@ def rsvp_url(base_url: str, attendee_id: str, token: str, answer: str | None = N
     return f"{url}?answer={answer.lower()}" if answer else url
 
 
-def format_when(start: datetime, end: datetime, zone_name: str) -> str:
+def format_when(start: datetime, end: datetime, zone_name: str, texts: Texts | None = None) -> str:
     """``Monday 2 March 2026, 09:00 to 09:30 (Europe/Paris)``: a time people read, in their
-    zone."""
-    tz = zone(zone_name)
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    day = f"{local_start:%A} {local_start.day} {local_start:%B %Y}"
-    until = f"{local_end:%H:%M}"
-    if local_end.date() != local_start.date():
-        until = f"{local_end:%A} {local_end.day} {local_end:%B}, {until}"
-    return f"{day}, {local_start:%H:%M} to {until} ({zone_name})"
-
-
-def _describe_rule(rrule: str, timezone: str) -> str:
-    """A short reading of the recurrence (the calendar program shows the exact rule)."""
-    try:
-        spec = parse_rrule(rrule, timezone=timezone)
-    except ConveneError:
-        return "Repeats"
-    unit = {"daily": "day", "weekly": "week", "monthly": "month"}[spec.freq]
-    if spec.weekdays:
-        text = "Repeats every weekday"
-    elif spec.interval == 1:
-        text = f"Repeats every {unit}"
-    else:
-        text = f"Repeats every {spec.interval} {unit}s"
-    if spec.by_weekday:
-        text += " on " + ", ".join(_DAY_NAMES.get(d, d) for d in spec.by_weekday)
-    if spec.nth_weekday is not None:
-        nth = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}[spec.nth_weekday.nth]
-        text += f" on the {nth} {_DAY_NAMES.get(spec.nth_weekday.weekday)}"
-    if spec.month_day is not None:
-        text += " on the last day" if spec.month_day == -1 else f" on day {spec.month_day}"
-    if spec.count:
-        text += f", {spec.count} times"
-    elif spec.until:
-        text += f", until {spec.until.isoformat()}"
-    return text
+    zone and language (English by default)."""
+    return (texts or texts_for(None)).when(start, end, zone_name)
 
 
 def notification_bytes(note: Notification) -> bytes:
@@ -175,6 +150,23 @@ async def accounts_of(db: Database, schedule: ScheduleRecord) -> dict[str, UserI
             if account is not None:
                 found[attendee.id] = account[0]
     return found
+
+
+async def languages_of(
+    db: Database, organizer_id: UserId, accounts: dict[str, UserId]
+) -> tuple[str, dict[str, str]]:
+    """The organiser's language and each account holder's (key -> language) for mail about the
+    organiser's schedule: the language a person chose in their settings, else the organiser's
+    choice, else English (docs/scheduling.md, "Languages of emails")."""
+    users = list(dict.fromkeys([organizer_id, *accounts.values()]))
+    settings = await db.user_settings.get_many(users)
+    organizer = settings.get(organizer_id)
+    organizer_language = pick(organizer.language if organizer else None)
+    found: dict[str, str] = {}
+    for key, user_id in accounts.items():
+        record = settings.get(user_id)
+        found[key] = pick(record.language if record else None, organizer_language)
+    return organizer_language, found
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +233,7 @@ class Invitations:
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+        self._organisers: dict[str, UserId] = {}
 
     async def handle(self, change: ChangeRecord) -> None:
         schedule = await self._ctx.db.schedules.get(change.schedule_id)
@@ -272,18 +265,24 @@ class Invitations:
 
     # -- emails --------------------------------------------------------------------------------
 
-    async def _people(self, schedule: ScheduleRecord) -> tuple[dict[str, UserId], dict[str, str]]:
-        """Each invitee's account (when they have one) and time zone (their own setting when
-        they are a Convene user, else the organiser's)."""
-        accounts = await accounts_of(self._ctx.db, schedule)
+    async def _people(
+        self, schedule: ScheduleRecord
+    ) -> tuple[dict[str, UserId], dict[str, str], dict[str, Texts]]:
+        """Each invitee's account (when they have one), time zone (their own setting when they
+        are a Convene user, else the organiser's) and language (:func:`languages_of`)."""
+        db = self._ctx.db
+        accounts = await accounts_of(db, schedule)
         users = list(dict.fromkeys(accounts.values()))
-        settings = await self._ctx.db.user_settings.get_many(users) if users else {}
+        settings = await db.user_settings.get_many(users) if users else {}
+        organizer_language, languages = await languages_of(db, schedule.organizer_id, accounts)
         zones: dict[str, str] = {}
+        texts: dict[str, Texts] = {}
         for attendee in schedule.attendees:
             account = accounts.get(attendee.id)
             record = settings.get(account) if account else None
             zones[attendee.id] = record.timezone if record else schedule.timezone
-        return accounts, zones
+            texts[attendee.id] = texts_for(languages.get(attendee.id, organizer_language))
+        return accounts, zones, texts
 
     def _next_occurrence(self, schedule: ScheduleRecord) -> tuple[datetime, datetime] | None:
         now = self._ctx.clock.now()
@@ -299,6 +298,7 @@ class Invitations:
         schedule: ScheduleRecord,
         attendee: AttendeeRecord,
         zone_name: str,
+        t: Texts,
         *,
         intro: str,
         answer_links: bool,
@@ -307,26 +307,60 @@ class Invitations:
         ctx = self._ctx
         lines = [intro, ""]
         if when is not None:
-            label = "Next" if schedule.rrule else "When"
-            lines.append(f"{label}: {format_when(when[0], when[1], zone_name)}")
+            moment = t.when(when[0], when[1], zone_name)
+            if schedule.rrule:
+                lines.append(t.gettext("Next: {when}", when=moment))
+            else:
+                lines.append(t.gettext("When: {when}", when=moment))
         if schedule.rrule:
-            lines.append(_describe_rule(schedule.rrule, schedule.timezone))
+            lines.append(describe_rule(t, schedule.rrule, schedule.timezone))
             if zone_name != schedule.timezone:
-                lines.append(f"(Organiser's time zone: {schedule.timezone})")
-        lines += ["", ical.describe(schedule, ctx.base_url, agenda="")]
+                lines.append(t.gettext("(Organiser's time zone: {zone})", zone=schedule.timezone))
+        lines += ["", ical.describe(schedule, ctx.base_url, agenda="", texts=t)]
         if answer_links:
             token = rsvp_token(ctx.token_key, attendee.id)
-            lines += [
-                "",
-                "Will you attend? Answer here, or from your calendar program:",
-                f"  Yes:   {rsvp_url(ctx.base_url, attendee.id, token, 'accepted')}",
-                f"  Maybe: {rsvp_url(ctx.base_url, attendee.id, token, 'tentative')}",
-                f"  No:    {rsvp_url(ctx.base_url, attendee.id, token, 'declined')}",
+            answers = [
+                (t.gettext("Yes"), "accepted"),
+                (t.gettext("Maybe"), "tentative"),
+                (t.gettext("No"), "declined"),
             ]
+            width = max(len(label) for label, _ in answers) + 1
+            lines += ["", t.gettext("Will you attend? Answer here, or from your calendar program:")]
+            for label, answer in answers:
+                url = rsvp_url(ctx.base_url, attendee.id, token, answer)
+                lines.append(f"  {label + ':':<{width}} {url}")
         if schedule.agenda.strip():
-            lines += ["", "Agenda:", schedule.agenda.strip()]
-        lines += ["", f"Organiser: {schedule.organizer_name} <{schedule.organizer_email}>"]
+            lines += ["", t.gettext("Agenda:"), schedule.agenda.strip()]
+        organiser = t.gettext(
+            "Organiser: {name} <{email}>",
+            name=schedule.organizer_name,
+            email=schedule.organizer_email,
+        )
+        lines += ["", organiser]
         return "\n".join(lines) + "\n"
+
+    def _calendar(
+        self,
+        schedule: ScheduleRecord,
+        t: Texts,
+        *,
+        method: ical.Method,
+        recurrence_id: datetime | None = None,
+        for_attendee: AttendeeRecord | None = None,
+    ) -> str:
+        """The iMIP calendar in the reader's language (its join lines and label)."""
+        ctx = self._ctx
+        calendar = ical.calendar_for(
+            schedule,
+            method=method,
+            base_url=ctx.base_url,
+            recurrence_id=recurrence_id,
+            for_attendee=for_attendee,
+            organizer_address=ctx.organizer_address,
+            texts=t,
+        )
+        data: bytes = calendar.to_ical()
+        return data.decode()
 
     async def _enqueue(self, emails: list[NewEmail]) -> None:
         ctx = self._ctx
@@ -342,14 +376,8 @@ class Invitations:
         ctx = self._ctx
         version, content = version_of(schedule), content_of(schedule)
         when = self._next_occurrence(schedule)
-        accounts, zones = await self._people(schedule)
-        data = ical.calendar_for(
-            schedule,
-            method="REQUEST",
-            base_url=ctx.base_url,
-            organizer_address=ctx.organizer_address,
-        ).to_ical()
-        ics = data.decode()
+        accounts, zones, texts = await self._people(schedule)
+        calendars: dict[str, str] = {}
         emails: list[NewEmail] = []
         new_invitees: list[AttendeeRecord] = []
         for attendee in schedule.attendees:
@@ -359,18 +387,28 @@ class Invitations:
             is_new = new is None or attendee.email in new
             if is_new:
                 new_invitees.append(attendee)
-            verb = "invites you to" if is_new else "updated"
-            subject = ("Invitation: " if is_new else "Updated invitation: ") + schedule.title
+            t = texts[attendee.id]
+            names = {"organiser": schedule.organizer_name, "title": schedule.title}
+            if is_new:
+                subject = t.gettext("Invitation: {title}", title=schedule.title)
+                intro = t.gettext('{organiser} invites you to "{title}".', **names)
+            else:
+                subject = t.gettext("Updated invitation: {title}", title=schedule.title)
+                intro = t.gettext('{organiser} updated "{title}".', **names)
             if when is not None:
-                subject += f" @ {format_when(when[0], when[1], zones[attendee.id])}"
+                subject += f" @ {t.when(when[0], when[1], zones[attendee.id])}"
             body = self._body(
                 schedule,
                 attendee,
                 zones[attendee.id],
-                intro=f'{schedule.organizer_name} {verb} "{schedule.title}".',
+                t,
+                intro=intro,
                 answer_links=True,
                 when=when,
             )
+            if t.language not in calendars:
+                calendars[t.language] = self._calendar(schedule, t, method="REQUEST")
+            ics = calendars[t.language]
             emails.append(
                 NewEmail(
                     dedupe_key=key,
@@ -386,13 +424,18 @@ class Invitations:
         await self._enqueue(emails)
         for attendee in new_invitees:
             if attendee.id in accounts:
+                t = texts[attendee.id]
                 await notify_user(
                     ctx.bus,
                     accounts[attendee.id],
                     Notification(
                         id=f"invitation-{schedule.id}-{attendee.id}",
                         kind="invitation",
-                        title=f"{schedule.organizer_name} invited you: {schedule.title}",
+                        title=t.gettext(
+                            "{organiser} invited you: {title}",
+                            organiser=schedule.organizer_name,
+                            title=schedule.title,
+                        ),
                         schedule_id=schedule.id,
                         starts_at=when[0] if when else None,
                         url=rsvp_url(
@@ -403,39 +446,40 @@ class Invitations:
 
     async def _cancel(self, schedule: ScheduleRecord, recurrence_id: datetime | None) -> None:
         ctx = self._ctx
-        accounts, zones = await self._people(schedule)
-        data = ical.calendar_for(
-            schedule,
-            method="CANCEL",
-            base_url=ctx.base_url,
-            recurrence_id=recurrence_id,
-            organizer_address=ctx.organizer_address,
-        ).to_ical()
-        ics = data.decode()
+        accounts, zones, texts = await self._people(schedule)
+        calendars: dict[str, str] = {}
         which = "series" if recurrence_id is None else recurrence_id.strftime("%Y%m%dT%H%M%SZ")
         emails: list[NewEmail] = []
         for attendee in schedule.attendees:
             key = f"cancel:{schedule.id}:{which}:{attendee.email}"
             if await ctx.db.outbox.get_by_key(key) is not None:
                 continue  # told already (this change is being handled again)
+            t = texts[attendee.id]
             if recurrence_id is None:
-                what = f'"{schedule.title}" is cancelled.'
+                what = t.gettext('"{title}" is cancelled.', title=schedule.title)
                 when = None
             else:
                 end = recurrence_id + timedelta(minutes=schedule.duration_minutes)
                 when = (recurrence_id, end)
-                what = (
-                    f'The meeting "{schedule.title}" of '
-                    f"{format_when(recurrence_id, end, zones[attendee.id])} is cancelled."
+                what = t.gettext(
+                    'The meeting "{title}" of {when} is cancelled.',
+                    title=schedule.title,
+                    when=t.when(recurrence_id, end, zones[attendee.id]),
                 )
+            if t.language not in calendars:
+                calendars[t.language] = self._calendar(
+                    schedule, t, method="CANCEL", recurrence_id=recurrence_id
+                )
+            subject = t.gettext("Cancelled: {title}", title=schedule.title)
+            told = t.gettext("{organiser} cancelled a meeting.", organiser=schedule.organizer_name)
             emails.append(
                 NewEmail(
                     dedupe_key=key,
                     kind="cancel",
                     to_email=attendee.email,
-                    subject=f"Cancelled: {schedule.title}",
-                    body_text=f"{schedule.organizer_name} cancelled a meeting.\n\n{what}\n",
-                    ics=ics,
+                    subject=subject,
+                    body_text=f"{told}\n\n{what}\n",
+                    ics=calendars[t.language],
                     ics_method="CANCEL",
                     attendee_id=attendee.id,
                 )
@@ -447,7 +491,7 @@ class Invitations:
                     Notification(
                         id=f"cancelled-{schedule.id}-{which}",
                         kind="cancelled",
-                        title=f"Cancelled: {schedule.title}",
+                        title=subject,
                         body=what,
                         schedule_id=schedule.id,
                         starts_at=when[0] if when else None,
@@ -462,10 +506,15 @@ class Invitations:
         a stand-in record names them in the CANCEL)."""
         ctx = self._ctx
         current = {a.email for a in schedule.attendees}
+        gone = [e for e in emails if e not in current]
+        if not gone:
+            return
+        found = await ctx.db.schedules.resolve_accounts(gone)
+        accounts = {email: found[email][0] for email in gone if email in found}
+        organizer_language, languages = await languages_of(ctx.db, schedule.organizer_id, accounts)
         messages: list[NewEmail] = []
-        for email in emails:
-            if email in current:
-                continue
+        for email in gone:
+            t = texts_for(languages.get(email, organizer_language))
             stand_in = AttendeeRecord(
                 id="",
                 schedule_id=schedule.id,
@@ -480,24 +529,20 @@ class Invitations:
                 email_error=None,
             )
             cancelled = replace(schedule, status="cancelled")
-            data = ical.calendar_for(
-                cancelled,
-                method="CANCEL",
-                base_url=ctx.base_url,
-                for_attendee=stand_in,
-                organizer_address=ctx.organizer_address,
-            ).to_ical()
+            body = t.gettext(
+                '{organiser} took you off the invitation to "{title}". '
+                "It is no longer in your calendar.",
+                organiser=schedule.organizer_name,
+                title=schedule.title,
+            )
             messages.append(
                 NewEmail(
                     dedupe_key=f"uninvite:{schedule.id}:{change.id}:{email}",
                     kind="uninvite",
                     to_email=email,
-                    subject=f"Cancelled: {schedule.title}",
-                    body_text=(
-                        f'{schedule.organizer_name} took you off the invitation to "'
-                        f'{schedule.title}". It is no longer in your calendar.\n'
-                    ),
-                    ics=data.decode(),
+                    subject=t.gettext("Cancelled: {title}", title=schedule.title),
+                    body_text=body + "\n",
+                    ics=self._calendar(cancelled, t, method="CANCEL", for_attendee=stand_in),
                     ics_method="CANCEL",
                 )
             )
@@ -519,14 +564,18 @@ class Invitations:
             return  # told already (this change is being handled again)
         rid = _parse_time(details.get("recurrence_id"))
         partstat = str(details.get("partstat") or attendee.partstat_for(rid))
-        words = _ANSWER_WORDS.get(partstat, partstat.lower())
         who = attendee.display_name or attendee.email
-        title = f"{who} {words}: {schedule.title}"
-        body = f'{who} <{attendee.email}> {words} "{schedule.title}"'
-        if rid is not None:
+        # The organiser reads it: in their own language.
+        organizer_language, _ = await languages_of(ctx.db, schedule.organizer_id, {})
+        t = texts_for(organizer_language)
+        title = answer_words(t, partstat, who=who, title=schedule.title)
+        names = {"who": who, "email": attendee.email, "title": schedule.title}
+        if rid is None:
+            body = answer_sentence(t, partstat, **names)
+        else:
             end = rid + timedelta(minutes=schedule.duration_minutes)
-            body += f" for {format_when(rid, end, schedule.timezone)}"
-        body += "."
+            moment = t.when(rid, end, schedule.timezone)
+            body = answer_sentence_for(t, partstat, when=moment, **names)
         await notify_user(
             ctx.bus,
             schedule.organizer_id,
@@ -551,7 +600,26 @@ class Invitations:
             ]
         )
 
-    # -- delivery reports ----------------------------------------------------------------------
+    # -- quotas and delivery reports ------------------------------------------------------------
+
+    async def account_of(self, email: OutboxRecord) -> str | None:
+        """For the outbox's quotas: invitations, updates and cancellations are sent on behalf
+        of the schedule's organiser."""
+        if email.kind not in _ORGANISER_KINDS:
+            return None
+        parts = email.dedupe_key.split(":")
+        if len(parts) < 2:
+            return None
+        schedule_id = parts[1]
+        # A schedule's organiser never changes: remembered, so a batch reads each schedule once.
+        if schedule_id not in self._organisers:
+            schedule = await self._ctx.db.schedules.get(schedule_id)
+            if schedule is None:
+                return None
+            if len(self._organisers) >= _ORGANISERS_KEPT:
+                self._organisers.clear()
+            self._organisers[schedule_id] = schedule.organizer_id
+        return self._organisers[schedule_id]
 
     async def on_delivery(
         self, email: OutboxRecord, status: DeliveryStatus, detail: str | None
@@ -623,6 +691,7 @@ def install(app: FastAPI) -> None:
     app.state.invitations = consumer
     outbox: MailOutbox = app.state.mail_outbox
     outbox.on_delivery(consumer.on_delivery)
+    outbox.charge_to(consumer.account_of)
 
     # One drain at a time in this process (the loop and a woken run may overlap): the journal
     # lease keeps nodes apart, not two tasks of the same node.

@@ -33,14 +33,16 @@ from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
+from convene.i18n import Texts, pick, texts_for
 from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.mail.outbox import MailOutbox
 from convene.protocol.ids import UserId
 from convene.protocol.messages import Notification
 from convene.scheduling.ical import join_url
-from convene.scheduling.invitations import Context, accounts_of, format_when, notify_user
+from convene.scheduling.invitations import Context, accounts_of, notify_user
 from convene.scheduling.journal import LEASE, drain
 from convene.scheduling.recurrence import occurrences
+from convene.scheduling.wording import quoted, starts_in
 from convene.storage.journal import ChangeRecord
 from convene.storage.outbox import NewEmail, OutboxRecord
 from convene.storage.reminders import PlannedReminder, ReminderRecord
@@ -57,18 +59,6 @@ TOP_UP_SECONDS = 600.0
 PLAN_AHEAD = timedelta(days=8)
 _MAX_OCCURRENCES = 500
 _CLAIM_LEASE = timedelta(minutes=2)
-
-
-def _minutes_text(minutes: int) -> str:
-    if minutes == 0:
-        return "now"
-    if minutes % 1440 == 0:
-        days = minutes // 1440
-        return f"in {days} day" + ("s" if days > 1 else "")
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return f"in {hours} hour" + ("s" if hours > 1 else "")
-    return f"in {minutes} minute" + ("s" if minutes > 1 else "")
 
 
 class Reminders:
@@ -204,26 +194,33 @@ class Reminders:
         if user is None:
             await db.reminders.mark_cancelled(reminder.id, owner=owner)
             return
+        t = await self._texts(schedule, prefs.language)
         if reminder.channel == "app":
             # Recorded first: never published twice, even if this node dies right after (the
             # person's clients are then sent it when they connect again: see ``backlog``).
             if await db.reminders.mark_sent(reminder.id, owner=owner, now=now):
-                note = self._notification(schedule, reminder, prefs.timezone, now)
+                note = self._notification(schedule, reminder, prefs.timezone, now, t)
                 await notify_user(self._ctx.bus, reminder.user_id, note)
             return
         lead = max(0, round((reminder.occurrence_start - now).total_seconds() / 60))
         title = self._title_of(schedule, reminder)
         url = join_url(schedule, self._ctx.settings.base_url)
-        when = format_when(
+        when = t.when(
             reminder.occurrence_start,
             reminder.occurrence_start + self._length(schedule, reminder),
             prefs.timezone,
         )
-        passcode = f"\nPasscode: {schedule.meeting.passcode}" if schedule.meeting.passcode else ""
-        body = (
-            f'"{title}" starts {_minutes_text(lead)}.\n\n{when}\n\nJoin: {url}\n'
-            f"Meeting code: {schedule.meeting.display_code}{passcode}\n"
-        )
+        lines = [
+            t.gettext("{what}.", what=starts_in(t, quoted(t, title), lead)),
+            "",
+            when,
+            "",
+            t.gettext("Join: {url}", url=url),
+            t.gettext("Meeting code: {code}", code=schedule.meeting.display_code),
+        ]
+        if schedule.meeting.passcode:
+            lines.append(t.gettext("Passcode: {passcode}", passcode=schedule.meeting.passcode))
+        body = "\n".join(lines) + "\n"
         # Enqueued before it is recorded: the dedupe key makes a second enqueue (after a crash
         # in between) a no-op, so the email goes exactly once.
         await db.outbox.enqueue(
@@ -232,7 +229,7 @@ class Reminders:
                     dedupe_key=f"reminder:{reminder.id}",
                     kind="reminder",
                     to_email=user.email,
-                    subject=f"Reminder: {title} starts {_minutes_text(lead)}",
+                    subject=t.gettext("Reminder: {what}", what=starts_in(t, title, lead)),
                     body_text=body,
                 )
             ],
@@ -242,15 +239,27 @@ class Reminders:
         if self._ctx.background is not None:
             self._ctx.background.wake(MAIL_JOB)
 
+    async def _texts(self, schedule: ScheduleRecord, language: str | None) -> Texts:
+        """The reader's language: their own choice, else the organiser's, else English."""
+        if language is not None:
+            return texts_for(pick(language))
+        organizer = await self._ctx.db.user_settings.get(schedule.organizer_id)
+        return texts_for(pick(organizer.language))
+
     def _notification(
-        self, schedule: ScheduleRecord, reminder: ReminderRecord, timezone: str, now: datetime
+        self,
+        schedule: ScheduleRecord,
+        reminder: ReminderRecord,
+        timezone: str,
+        now: datetime,
+        t: Texts,
     ) -> Notification:
         lead = max(0, round((reminder.occurrence_start - now).total_seconds() / 60))
         return Notification(
             id=f"reminder-{reminder.id}",
             kind="reminder",
-            title=f"{self._title_of(schedule, reminder)} starts {_minutes_text(lead)}",
-            body=format_when(
+            title=starts_in(t, self._title_of(schedule, reminder), lead),
+            body=t.when(
                 reminder.occurrence_start,
                 reminder.occurrence_start + self._length(schedule, reminder),
                 timezone,
@@ -275,7 +284,8 @@ class Reminders:
             schedule = await db.schedules.get(reminder.schedule_id)
             if schedule is None or not await self._still_wanted(schedule, reminder):
                 continue
-            notes.append(self._notification(schedule, reminder, prefs.timezone, now))
+            t = await self._texts(schedule, prefs.language)
+            notes.append(self._notification(schedule, reminder, prefs.timezone, now, t))
         return notes
 
     async def _still_wanted(self, schedule: ScheduleRecord, reminder: ReminderRecord) -> bool:
