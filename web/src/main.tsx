@@ -1,5 +1,5 @@
 import { render } from "preact";
-import "./i18n"; // sets the page's lang and dir before the first render
+import { language } from "./i18n";
 import { App } from "./ui/app";
 import { installTestHook } from "./ui/testhook";
 import { session } from "./ui/session";
@@ -9,4 +9,9 @@ import "./ui/styles.css";
 installTestHook();
 void session.load();
 const root = document.getElementById("app");
-if (root) render(<App />, root);
+// The first render waits for the chosen language's catalogue (one small chunk), not longer than
+// a moment: on a very slow network the page starts in English and switches when it arrives.
+const firstLanguage = Promise.race([language.ready, new Promise((done) => setTimeout(done, 1500))]);
+void firstLanguage.then(() => {
+  if (root) render(<App />, root);
+});

@@ -1,6 +1,6 @@
 import { IntlMessageFormat } from "intl-messageformat";
 import { describe, expect, it } from "vitest";
-import { CATALOGUES, LANGUAGES, directionOf, language, pickLanguage, t, uiLocale } from "./index";
+import { LANGUAGES, directionOf, language, loadAllCatalogues, pickLanguage, t, uiLocale } from "./index";
 
 type Element = {
   type: number;
@@ -31,6 +31,7 @@ function parse(message: string, locale: string): { names: Set<string>; plurals: 
   return { names, plurals };
 }
 
+const CATALOGUES = await loadAllCatalogues();
 const english = CATALOGUES.en;
 
 describe("catalogues", () => {

@@ -3,16 +3,16 @@
  * the user (server settings), the guest (localStorage) or the browser (navigator.languages), and
  * the page's `lang` and `dir` following it. UI code reads strings through `useT()` (components)
  * or `t()` (elsewhere); the catalogues live in ./locales, English being the reference.
+ *
+ * English is in the main bundle (it is every message's fallback); each other catalogue is a chunk
+ * of its own, fetched when its language is first chosen, so a page loads one language, not six.
+ * `language.ready` settles once the first language is in place (main.tsx waits for it before the
+ * first render); a language chosen later takes effect when its catalogue has arrived.
  */
 import i18next, { type i18n as I18n } from "i18next";
 import ICU from "i18next-icu";
 import { Emitter } from "../protocol/emitter";
-import ar from "./locales/ar.json";
 import en from "./locales/en.json";
-import es from "./locales/es.json";
-import fr from "./locales/fr.json";
-import ru from "./locales/ru.json";
-import zh from "./locales/zh.json";
 
 /** The six official languages of the United Nations, in the order a menu lists them. */
 export const LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"] as const;
@@ -29,7 +29,46 @@ export const LANGUAGE_NAMES: Record<Language, string> = {
 };
 
 export type Catalogue = Record<string, string>;
-export const CATALOGUES: Record<Language, Catalogue> = { ar, zh, en, fr, ru, es };
+
+type Module = { default: Catalogue };
+const LOADERS: Record<Language, () => Promise<Module>> = {
+  ar: () => import("./locales/ar.json"),
+  zh: () => import("./locales/zh.json"),
+  en: () => Promise.resolve({ default: en }),
+  fr: () => import("./locales/fr.json"),
+  ru: () => import("./locales/ru.json"),
+  es: () => import("./locales/es.json"),
+};
+const loaded = new Map<Language, Catalogue>([["en", en]]);
+const loading = new Map<Language, Promise<Catalogue>>();
+
+/** A language's catalogue, fetched once (its chunk) and kept. */
+export function loadCatalogue(lang: Language): Promise<Catalogue> {
+  const have = loaded.get(lang);
+  if (have) return Promise.resolve(have);
+  let pending = loading.get(lang);
+  if (!pending) {
+    pending = LOADERS[lang]().then(
+      (module) => {
+        loaded.set(lang, module.default);
+        loading.delete(lang);
+        return module.default;
+      },
+      (error: unknown) => {
+        loading.delete(lang); // a later choice tries again
+        throw error;
+      },
+    );
+    loading.set(lang, pending);
+  }
+  return pending;
+}
+
+/** Every catalogue (for tests and tools: the client itself loads only what it shows). */
+export async function loadAllCatalogues(): Promise<Record<Language, Catalogue>> {
+  const entries = await Promise.all(LANGUAGES.map(async (l) => [l, await loadCatalogue(l)] as const));
+  return Object.fromEntries(entries) as Record<Language, Catalogue>;
+}
 
 const RTL: ReadonlySet<Language> = new Set<Language>(["ar"]);
 const STORAGE_KEY = "convene.language";
@@ -65,12 +104,12 @@ function storedLanguage(): Language | null {
   }
 }
 
-function makeInstance(language: Language): I18n {
+function makeInstance(): I18n {
   const instance = i18next.createInstance();
   void instance.use(ICU).init({
-    lng: language,
+    lng: "en",
     fallbackLng: "en",
-    resources: Object.fromEntries(LANGUAGES.map((l) => [l, { translation: CATALOGUES[l] }])),
+    resources: { en: { translation: en } },
     initAsync: false,
     // Keys are dotted names; the catalogues are flat, so neither separator means anything.
     keySeparator: false,
@@ -85,42 +124,64 @@ export type Params = Record<string, string | number | Date>;
 export type Translate = (key: string, params?: Params) => string;
 
 class LanguageStore extends Emitter<{ change: Language }> {
-  private instance: I18n;
-  value: Language;
+  private instance: I18n = makeInstance();
+  /** The language shown now (its catalogue is loaded). */
+  value: Language = "en";
+  /** The language asked for last: `value` once its catalogue has arrived. */
+  private wanted: Language = "en";
   /** The user's setting from the server, when signed in: it beats the guest's choice. */
   private account: Language | null = null;
+  /** Settles when the first language is shown (English if its catalogue could not be fetched). */
+  readonly ready: Promise<void>;
 
   constructor() {
     super();
-    this.value = storedLanguage() ?? pickLanguage(browserLanguages());
-    this.instance = makeInstance(this.value);
     this.apply();
+    this.ready = this.set(storedLanguage() ?? pickLanguage(browserLanguages()));
   }
 
   readonly t: Translate = (key, params) => this.instance.t(key, params ?? {});
 
   /** A guest's (or a signed-in user's) choice made in this browser; kept in localStorage. */
-  choose(language: Language): void {
+  choose(language: Language): Promise<void> {
     try {
       globalThis.localStorage?.setItem(STORAGE_KEY, language);
     } catch {
       // storage blocked: the choice lasts until the page is left
     }
-    this.set(language);
+    return this.set(language);
   }
 
   /** The signed-in user's setting (null: none, or signed out): the browser's choice otherwise. */
-  setAccount(language: Language | null): void {
+  setAccount(language: Language | null): Promise<void> {
     this.account = language;
-    this.set(language ?? storedLanguage() ?? pickLanguage(browserLanguages()));
+    return this.set(language ?? storedLanguage() ?? pickLanguage(browserLanguages()));
   }
 
   get accountLanguage(): Language | null {
     return this.account;
   }
 
-  private set(language: Language): void {
-    if (language === this.value) return;
+  private set(language: Language): Promise<void> {
+    this.wanted = language;
+    if (language === this.value) return Promise.resolve();
+    const catalogue = loaded.get(language);
+    if (catalogue) {
+      this.show(language, catalogue); // at once: no flash of the previous language
+      return Promise.resolve();
+    }
+    return loadCatalogue(language).then(
+      (fetched) => {
+        if (this.wanted === language) this.show(language, fetched);
+      },
+      () => undefined, // offline, say: the current language stays; choosing again retries
+    );
+  }
+
+  private show(language: Language, catalogue: Catalogue): void {
+    if (!this.instance.hasResourceBundle(language, "translation")) {
+      this.instance.addResourceBundle(language, "translation", catalogue);
+    }
     this.value = language;
     void this.instance.changeLanguage(language);
     this.apply();
