@@ -206,11 +206,11 @@ class MailOutbox:
         batch = [(e.to_email, compose(e, mail=self._mail, now=now)) for e in emails]
         deliveries = await self._sender.send(batch)
         if self._quotas is not None:
-            # What reached the SMTP server counts, whatever it answered.
+            # What was offered to the SMTP server counts, whatever it answered.
             tried = [
                 account
                 for account, delivery in zip(accounts, deliveries, strict=True)
-                if delivery.outcome != "not_tried"
+                if delivery.offered
             ]
             await self._quotas.record_emails(tried, now)
         attempted = 0

@@ -42,6 +42,9 @@ class Delivery:
     outcome: Outcome
     # The server's words (or what went wrong) for anything but ``sent``.
     detail: str = ""
+    # Whether the email was offered to the server (False: no connection, or no login); what
+    # was offered counts against the email quotas.
+    offered: bool = True
 
 
 def _words(code: int, message: str) -> str:
@@ -84,12 +87,12 @@ class SmtpSender:
                 await client.connect()
         except aiosmtplib.SMTPAuthenticationError as exc:
             detail = f"SMTP login refused: {_words(exc.code, exc.message)}"
-            return [Delivery("retry", detail)] * len(batch)
+            return [Delivery("retry", detail, offered=False)] * len(batch)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             detail = f"SMTP server {self._mail.smtp_host}:{self._mail.smtp_port} unreachable: "
             detail += str(exc) or type(exc).__name__
             log.warning("%s", detail)
-            return [Delivery("retry", detail[:500])] * len(batch)
+            return [Delivery("retry", detail[:500], offered=False)] * len(batch)
         try:
             sender = envelope_sender(self._mail)
             for index, (recipient, message) in enumerate(batch):
@@ -97,7 +100,7 @@ class SmtpSender:
                 results.append(delivery)
                 if delivery.outcome == "retry" and not client.is_connected:
                     left = len(batch) - index - 1
-                    results.extend([Delivery("not_tried", delivery.detail)] * left)
+                    results.extend([Delivery("not_tried", delivery.detail, offered=False)] * left)
                     break
         finally:
             if client.is_connected:
