@@ -22,6 +22,7 @@ const PATHS = {
   chevronRight: "M9 18l6-6-6-6",
   close: "M6 6l12 12M18 6L6 18",
   info: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM12 11v5M12 8h.01",
+  keyboard: "M3 6h18v12H3zM7 10h.01M11 10h.01M15 10h.01M7 14h10",
   lock: "M5 11h14v10H5zM8 11V7a4 4 0 0 1 8 0v4",
   send: "M4 12l16-8-6 16-2-6z",
   signal: "M4 20v-3M9 20v-7M14 20V9M19 20V4",

@@ -24,6 +24,8 @@ import { MutedNudge } from "./muted-nudge";
 import { useNotices, useTabTitle } from "./notices";
 import { PresentingBar } from "./presenting";
 import { ViewMenu } from "./view-menu";
+import { usePopover, useMenu } from "../keyboard";
+import { ShortcutHelp, useShortcuts } from "../shortcuts";
 
 type Panel = "chat" | "people" | "settings" | null;
 
@@ -36,7 +38,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   const local = useEvent(room.local, "change", room.local.state);
   const [panel, setPanel] = useState<Panel>(null);
   const [view, setView] = useState<ViewMode>("grid");
-  const [dialog, setDialog] = useState<"leave" | "invite" | null>(null);
+  const [dialog, setDialog] = useState<"leave" | "invite" | "shortcuts" | null>(null);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [audioBlocked, setAudioBlocked] = useState(false);
   // Tiles pinned by this person, for themselves (beside whoever a host spotlighted).
@@ -75,24 +77,16 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
     if (sharing) setView("speaker");
   }, [sharing]);
 
-  // Keyboard shortcuts (not while typing): M mute, V camera, H hand, C chat, P participants.
-  useEffect(() => {
-    const onKey = (ev: KeyboardEvent) => {
-      const target = ev.target as HTMLElement | null;
-      if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-      if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
-      const key = ev.key.toLowerCase();
-      if (key === "m") void room.setMic(!room.local.state.micOn);
-      else if (key === "v") void room.setCamera(!room.local.state.cameraOn);
-      else if (key === "h") void room.setHand(!selfInfo(room.state)?.hand_raised);
-      else if (key === "c") setPanel((p) => (p === "chat" ? null : "chat"));
-      else if (key === "p") setPanel((p) => (p === "people" ? null : "people"));
-      else return;
-      ev.preventDefault();
-    };
-    addEventListener("keydown", onKey);
-    return () => removeEventListener("keydown", onKey);
-  }, [room]);
+  // Keyboard shortcuts (not while typing; listed in the help that `?` opens).
+  useShortcuts({
+    mic: () => void room.setMic(!room.local.state.micOn),
+    camera: () => void room.setCamera(!room.local.state.cameraOn),
+    hand: () => void room.setHand(!selfInfo(room.state)?.hand_raised),
+    chat: () => setPanel((p) => (p === "chat" ? null : "chat")),
+    people: () => setPanel((p) => (p === "people" ? null : "people")),
+    help: () => setDialog("shortcuts"),
+    close: () => setPanel(null),
+  });
 
   const closePanel = useCallback(() => setPanel(null), []);
   const t = useT();
@@ -132,6 +126,10 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
             <Icon name={view === "grid" ? "speaker" : "grid"} size={16} />{" "}
             <span class="btn-label">{view === "grid" ? t("meeting.speakerView") : t("meeting.gridView")}</span>
           </button>
+          <button type="button" class="btn ghost small" data-testid="shortcuts-button" aria-haspopup="dialog"
+            aria-label={t("shortcuts.title")} aria-keyshortcuts="?" onClick={() => setDialog("shortcuts")}>
+            <Icon name="keyboard" size={16} /> <span class="btn-label">{t("shortcuts.button")}</span>
+          </button>
           {moderator && (
             <button type="button" class="btn ghost small" data-testid="settings-button" aria-label={t("meeting.settings")} aria-pressed={panel === "settings"}
               onClick={() => setPanel(panel === "settings" ? null : "settings")}>
@@ -140,20 +138,21 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           )}
         </div>
       </header>
-      <div class="meeting-body">
+      <main class="meeting-body">
         <Stage room={room} state={state} view={view} tracks={tracks} quality={quality}
           localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} localMicOn={local.micOn}
           pins={pins} onPin={onPin} />
         {panel === "chat" && <ChatPanel room={room} state={state} onClose={closePanel} />}
         {panel === "people" && <ParticipantsPanel room={room} state={state} onClose={closePanel} />}
         {panel === "settings" && moderator && <SettingsPanel room={room} state={state} onClose={closePanel} />}
-      </div>
+      </main>
       <ControlBar room={room} state={state} panel={panel} setPanel={setPanel} onLeave={() => {
         if (self?.role === "host") setDialog("leave");
         else void room.leave();
       }} />
       {dialog === "leave" && <LeaveDialog room={room} state={state} onClose={() => setDialog(null)} />}
       {dialog === "invite" && <InviteDialog state={state} meetingRef={meetingRef} onClose={() => setDialog(null)} />}
+      {dialog === "shortcuts" && <ShortcutHelp onClose={() => setDialog(null)} />}
       <MutedNudge room={room} state={state} />
       <div class="toasts" aria-live="polite">
         {toasts.map((t) => (
@@ -190,6 +189,10 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
   const [menu, setMenu] = useState<"devices" | "reactions" | null>(null);
   const closeMenu = useCallback(() => setMenu(null), []);
   const menuRef = useDismiss<HTMLDivElement>(menu !== null, closeMenu);
+  const popup = (which: "devices" | "reactions") => (open: boolean) =>
+    setMenu((m) => (open ? which : m === which ? null : m));
+  const reactionsMenu = useMenu(menu === "reactions", popup("reactions"), { orientation: "horizontal" });
+  const devicesPopover = usePopover(menu === "devices", popup("devices"));
   const sharing = room.media.sharing;
   const canShare = typeof navigator !== "undefined" && !!navigator.mediaDevices?.getDisplayMedia;
   const shareAllowed = state.meeting?.screen_share !== "hosts" || isHostRole(self);
@@ -200,26 +203,26 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
     <nav class="controls" aria-label={t("controls.label")} ref={menuRef}>
       <div class="control-group">
         <button type="button" class={`control ${local.micOn ? "" : "off"}`} data-testid="mute-button"
-          data-muted={local.micOn ? "false" : "true"} aria-pressed={!local.micOn}
-          aria-label={local.micOn ? t("controls.muteLabel") : t("controls.unmuteLabel")}
+          data-muted={local.micOn ? "false" : "true"} aria-pressed={!local.micOn} aria-keyshortcuts="M"
           onClick={() => void room.setMic(!local.micOn)}>
           <Icon name={local.micOn ? "mic" : "micOff"} />
           <span class="control-label">{local.micOn ? t("controls.mute") : t("controls.unmute")}</span>
         </button>
         <button type="button" class={`control ${local.cameraOn ? "" : "off"}`} data-testid="camera-button"
-          data-camera={local.cameraOn ? "on" : "off"} aria-pressed={!local.cameraOn}
-          aria-label={local.cameraOn ? t("controls.stopCameraLabel") : t("controls.startCameraLabel")}
+          data-camera={local.cameraOn ? "on" : "off"} aria-pressed={!local.cameraOn} aria-keyshortcuts="V"
           onClick={() => void room.setCamera(!local.cameraOn)}>
           <Icon name={local.cameraOn ? "cam" : "camOff"} />
           <span class="control-label">{local.cameraOn ? t("controls.stopVideo") : t("controls.startVideo")}</span>
         </button>
         <button type="button" class="control narrow" data-testid="devices-button" aria-haspopup="dialog"
           aria-expanded={menu === "devices"} aria-label={t("controls.chooseDevices")}
+          ref={devicesPopover.buttonRef} onKeyDown={devicesPopover.onButtonKeyDown}
           onClick={() => setMenu(menu === "devices" ? null : "devices")}>
           <Icon name="settings" />
         </button>
         {menu === "devices" && (
-          <div class="popover devices-popover" role="dialog" aria-label={t("controls.devices")}>
+          <div class="popover devices-popover" role="dialog" aria-label={t("controls.devices")} data-testid="devices-popover"
+            ref={devicesPopover.popupRef} onKeyDown={devicesPopover.onPopupKeyDown}>
             <DevicePickers local={room.local} compact />
           </div>
         )}
@@ -236,14 +239,16 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
         )}
         <div class="menu-wrap">
           <button type="button" class="control" data-testid="reactions-button" aria-haspopup="menu"
-            aria-expanded={menu === "reactions"} onClick={() => setMenu(menu === "reactions" ? null : "reactions")}>
+            aria-expanded={menu === "reactions"} ref={reactionsMenu.buttonRef} onKeyDown={reactionsMenu.onButtonKeyDown}
+            onClick={() => setMenu(menu === "reactions" ? null : "reactions")}>
             <Icon name="smile" />
             <span class="control-label">{t("controls.react")}</span>
           </button>
           {menu === "reactions" && (
-            <div class="popover reactions-popover" role="menu" aria-label={t("controls.reactions")}>
+            <div class="popover reactions-popover" role="menu" aria-label={t("controls.reactions")} aria-orientation="horizontal"
+              data-testid="reactions-menu" ref={reactionsMenu.popupRef} onKeyDown={reactionsMenu.onPopupKeyDown}>
               {REACTIONS.map((emoji) => (
-                <button key={emoji} type="button" role="menuitem" class="emoji" data-testid="reaction-option"
+                <button key={emoji} type="button" role="menuitem" tabIndex={-1} class="emoji" data-testid="reaction-option"
                   data-emoji={emoji} aria-label={t("controls.reactWith", { emoji })}
                   onClick={() => {
                     setMenu(null);
@@ -256,23 +261,26 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
           )}
         </div>
         <button type="button" class={`control ${self?.hand_raised ? "active" : ""}`} data-testid="raise-hand-button"
-          aria-pressed={!!self?.hand_raised} onClick={() => void room.setHand(!self?.hand_raised)}>
+          aria-pressed={!!self?.hand_raised} aria-keyshortcuts="H" onClick={() => void room.setHand(!self?.hand_raised)}>
           <Icon name="hand" />
           <span class="control-label">{self?.hand_raised ? t("controls.lowerHand") : t("controls.raiseHand")}</span>
         </button>
         <button type="button" class={`control ${panel === "chat" ? "active" : ""}`} data-testid="chat-button"
-          aria-pressed={panel === "chat"} aria-label={t("controls.chatLabel", { unread: state.unread })}
+          aria-pressed={panel === "chat"} aria-keyshortcuts="C"
           onClick={() => setPanel(panel === "chat" ? null : "chat")}>
           <Icon name="chat" />
+          {/* The name is the visible label; the badge is said in words. */}
           <span class="control-label">{t("controls.chat")}</span>
-          {state.unread > 0 && <span class="count" data-testid="chat-unread">{state.unread > 99 ? "99+" : state.unread}</span>}
+          {state.unread > 0 && <span class="count" data-testid="chat-unread" aria-hidden="true">{state.unread > 99 ? "99+" : state.unread}</span>}
+          {state.unread > 0 && <span class="sr-only">{t("controls.unread", { count: state.unread })}</span>}
         </button>
         <button type="button" class={`control ${panel === "people" ? "active" : ""}`} data-testid="participants-button"
-          aria-pressed={panel === "people"} aria-label={t("controls.peopleLabel", { count: state.participants.size, waiting: waitingCount })}
+          aria-pressed={panel === "people"} aria-keyshortcuts="P"
           onClick={() => setPanel(panel === "people" ? null : "people")}>
           <Icon name="people" />
           <span class="control-label">{t("controls.people", { count: state.participants.size })}</span>
-          {waitingCount > 0 && <span class="count" data-testid="waiting-count">{waitingCount}</span>}
+          {waitingCount > 0 && <span class="count" data-testid="waiting-count" aria-hidden="true">{waitingCount}</span>}
+          {waitingCount > 0 && <span class="sr-only">{t("controls.waiting", { count: waitingCount })}</span>}
         </button>
       </div>
       <div class="control-group">

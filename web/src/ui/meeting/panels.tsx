@@ -12,18 +12,45 @@ import { useT } from "../../i18n/hook";
 import { useDismiss, useEvent } from "../hooks";
 import { Icon } from "../icons";
 import { ChatText } from "./chat-links";
+import { useMenu } from "../keyboard";
 
-export function PanelFrame({ title, onClose, children, testid }: {
+/**
+ * A side panel. Opening it moves the focus to its heading; Escape closes it; closing it from
+ * inside (or with the focus nowhere) returns the focus to `opener`, the button that toggles it.
+ */
+export function PanelFrame({ title, onClose, children, testid, opener }: {
   title: string;
   onClose: () => void;
   children: preact.ComponentChildren;
   testid: string;
+  /** The data-testid of the control that opens and closes this panel. */
+  opener: string;
 }) {
   const t = useT();
+  const ref = useRef<HTMLElement>(null);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const headingId = useRef(`panel-title-${++panelIds}`).current;
+  useEffect(() => {
+    headingRef.current?.focus();
+    const panel = ref.current;
+    // Runs before the panel leaves the page, so the focus can still be seen inside it.
+    return () => {
+      const active = document.activeElement;
+      if (!active || active === document.body || panel?.contains(active)) {
+        document.querySelector<HTMLElement>(`[data-testid="${opener}"]`)?.focus();
+      }
+    };
+  }, []);
   return (
-    <aside class="panel" data-testid={testid} aria-label={title}>
+    <aside class="panel" data-testid={testid} aria-labelledby={headingId} ref={ref}
+      onKeyDown={(ev) => {
+        if (ev.key === "Escape" && !ev.defaultPrevented) {
+          ev.preventDefault();
+          onClose();
+        }
+      }}>
       <header class="panel-head">
-        <h2>{title}</h2>
+        <h2 id={headingId} tabIndex={-1} ref={headingRef}>{title}</h2>
         <button type="button" class="round small ghost" aria-label={t("panels.close", { title })} onClick={onClose}>
           <Icon name="close" />
         </button>
@@ -32,6 +59,8 @@ export function PanelFrame({ title, onClose, children, testid }: {
     </aside>
   );
 }
+
+let panelIds = 0;
 
 function time(iso: string): string {
   const d = new Date(iso);
@@ -82,7 +111,7 @@ export function ChatPanel({ room, state, onClose }: { room: Room; state: RoomSta
   };
 
   return (
-    <PanelFrame title={t("controls.chat")} onClose={onClose} testid="chat-panel">
+    <PanelFrame title={t("controls.chat")} onClose={onClose} testid="chat-panel" opener="chat-button">
       {state.chat.length === 0 && <p class="panel-empty" data-testid="chat-empty">{t("chat.empty")}</p>}
       <ol class="chat-list" ref={listRef} data-testid="chat-messages" aria-live="polite">
         {state.chat.map((m) => {
@@ -153,7 +182,7 @@ export function ParticipantsPanel({ room, state, onClose }: { room: Room; state:
     return rank(a) - rank(b) || (a.hand_raised_at ?? "").localeCompare(b.hand_raised_at ?? "") || a.display_name.localeCompare(b.display_name);
   });
   return (
-    <PanelFrame title={t("panels.participants", { count: state.participants.size })} onClose={onClose} testid="participants-panel">
+    <PanelFrame title={t("panels.participants", { count: state.participants.size })} onClose={onClose} testid="participants-panel" opener="participants-button">
       {moderator && state.waiting.length > 0 && (
         <section class="waiting" aria-labelledby="waiting-title">
           <header class="row between">
@@ -215,6 +244,7 @@ function PersonRow({ room, state, person: p, self }: {
     setConfirmRemove(false);
   };
   const menuRef = useDismiss<HTMLDivElement>(menu, close);
+  const personMenu = useMenu(menu, (open) => (open ? setMenu(true) : close()), { content: confirmRemove });
   const isSelf = p.id === state.selfId;
   const iAmHost = self?.role === "host";
   const t = useT();
@@ -241,41 +271,43 @@ function PersonRow({ room, state, person: p, self }: {
         {canModerate && (
           <div class="menu-wrap" ref={menuRef}>
             <button type="button" class="round small ghost" aria-haspopup="menu" aria-expanded={menu}
-              aria-label={t("panels.actionsFor", { name: isolate(p.display_name) })} data-testid="participant-menu-button" onClick={() => setMenu(!menu)}>
+              aria-label={t("panels.actionsFor", { name: isolate(p.display_name) })} data-testid="participant-menu-button"
+              ref={personMenu.buttonRef} onKeyDown={personMenu.onButtonKeyDown} onClick={() => setMenu(!menu)}>
               <Icon name="more" />
             </button>
             {menu && (
-              <div class="menu" role="menu">
+              <div class="menu" role="menu" aria-label={t("panels.actionsFor", { name: isolate(p.display_name) })}
+                ref={personMenu.popupRef} onKeyDown={personMenu.onPopupKeyDown}>
                 {confirmRemove ? (
                   <>
                     <p class="menu-note">{t("panels.removeConfirm", { name: isolate(p.display_name) })}</p>
-                    <button role="menuitem" type="button" class="danger" data-testid="confirm-remove"
+                    <button role="menuitem" tabIndex={-1} type="button" class="danger" data-testid="confirm-remove"
                       onClick={act(() => room.host.remove(p.id))}>{t("panels.remove")}</button>
-                    <button role="menuitem" type="button" onClick={() => setConfirmRemove(false)}>{t("common.cancel")}</button>
+                    <button role="menuitem" tabIndex={-1} type="button" onClick={() => setConfirmRemove(false)}>{t("common.cancel")}</button>
                   </>
                 ) : (
                   <>
                     {p.audio ? (
-                      <button role="menuitem" type="button" data-testid="host-mute" onClick={act(() => room.host.mute(p.id))}>{t("controls.mute")}</button>
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="host-mute" onClick={act(() => room.host.mute(p.id))}>{t("controls.mute")}</button>
                     ) : (
-                      <button role="menuitem" type="button" data-testid="host-ask-unmute" onClick={act(() => room.host.askUnmute(p.id))}>{t("panels.askUnmute")}</button>
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="host-ask-unmute" onClick={act(() => room.host.askUnmute(p.id))}>{t("panels.askUnmute")}</button>
                     )}
                     {p.video && (
-                      <button role="menuitem" type="button" data-testid="host-stop-video" onClick={act(() => room.host.stopVideo(p.id))}>{t("controls.stopVideo")}</button>
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="host-stop-video" onClick={act(() => room.host.stopVideo(p.id))}>{t("controls.stopVideo")}</button>
                     )}
                     {p.hand_raised && (
-                      <button role="menuitem" type="button" data-testid="host-lower-hand" onClick={act(() => room.host.lowerHand(p.id))}>{t("controls.lowerHand")}</button>
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="host-lower-hand" onClick={act(() => room.host.lowerHand(p.id))}>{t("controls.lowerHand")}</button>
                     )}
                     {iAmHost && p.role === "participant" && (
-                      <button role="menuitem" type="button" data-testid="host-make-cohost" onClick={act(() => room.host.setRole(p.id, "cohost"))}>{t("panels.makeCohost")}</button>
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="host-make-cohost" onClick={act(() => room.host.setRole(p.id, "cohost"))}>{t("panels.makeCohost")}</button>
                     )}
                     {iAmHost && p.role === "cohost" && (
-                      <button role="menuitem" type="button" data-testid="host-revoke-cohost" onClick={act(() => room.host.setRole(p.id, "participant"))}>{t("panels.revokeCohost")}</button>
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="host-revoke-cohost" onClick={act(() => room.host.setRole(p.id, "participant"))}>{t("panels.revokeCohost")}</button>
                     )}
                     {iAmHost && (
-                      <button role="menuitem" type="button" data-testid="host-make-host" onClick={act(() => room.host.transfer(p.id))}>{t("panels.makeHost")}</button>
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="host-make-host" onClick={act(() => room.host.transfer(p.id))}>{t("panels.makeHost")}</button>
                     )}
-                    <button role="menuitem" type="button" class="danger" data-testid="host-remove" onClick={() => setConfirmRemove(true)}>{t("panels.removeEllipsis")}</button>
+                    <button role="menuitem" tabIndex={-1} type="button" class="danger" data-testid="host-remove" onClick={() => setConfirmRemove(true)}>{t("panels.removeEllipsis")}</button>
                   </>
                 )}
               </div>
@@ -299,7 +331,7 @@ export function SettingsPanel({ room, state, onClose }: { room: Room; state: Roo
     </label>
   );
   return (
-    <PanelFrame title={t("meeting.settings")} onClose={onClose} testid="settings-panel">
+    <PanelFrame title={t("meeting.settings")} onClose={onClose} testid="settings-panel" opener="settings-button">
       <div class="form panel-body">
         {toggle("locked", t("panels.lock"))}
         {toggle("waiting_room", t("home.waitingRoom"))}

@@ -22,7 +22,7 @@ export function SignInPage({ next }: { next: string | null }) {
   };
 
   return (
-    <div class="page narrow">
+    <main class="page narrow">
       <Brand />
       <form class="card form" onSubmit={submit} data-testid="signin-form" aria-labelledby="signin-title">
         <h1 id="signin-title">{t("auth.signIn")}</h1>
@@ -47,7 +47,7 @@ export function SignInPage({ next }: { next: string | null }) {
           </a>
         </p>
       </form>
-    </div>
+    </main>
   );
 }
 
@@ -74,7 +74,7 @@ export function SignUpPage({ next }: { next: string | null }) {
   };
 
   return (
-    <div class="page narrow">
+    <main class="page narrow">
       <Brand />
       <form class="card form" onSubmit={submit} data-testid="signup-form" aria-labelledby="signup-title">
         <h1 id="signup-title">{t("auth.createAccount")}</h1>
@@ -106,6 +106,6 @@ export function SignUpPage({ next }: { next: string | null }) {
           </a>
         </p>
       </form>
-    </div>
+    </main>
   );
 }

@@ -56,6 +56,7 @@ function SignedIn() {
 
   return (
     <main class="home">
+      <h1 class="sr-only">{t("nav.meetings")}</h1>
       <ResendLink />
       <div class="home-actions">
         <NewMeeting onCreated={(m) => navigate(`/j/${m.link_token}?enter=1`)} />

@@ -265,6 +265,7 @@ function WaitingScreen({ room, state }: { room: Room; state: RoomState }) {
         <Brand />
       </header>
       <main class="join" aria-label={t("waiting.spinner")}>
+        <h1 class="sr-only">{t("waiting.spinner")}</h1>
         <DevicePreview local={room.local} prefix="waiting" />
         <section class="card center-text waiting-card" data-testid="waiting-screen" aria-live="polite">
           <Spinner label={t("waiting.spinner")} />
