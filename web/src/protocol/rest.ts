@@ -174,6 +174,25 @@ export class RestClient {
     return this.call<User>("POST", "/auth/verify/resend");
   }
 
+  /** Ask for a password reset link; the answer is the same whether or not the address has an account. */
+  async forgotPassword(email: string): Promise<void> {
+    await this.call<void>("POST", "/auth/password/forgot", { email });
+  }
+
+  /** Follow a reset link: sets the new password and signs this browser in (every other session ends). */
+  async resetPassword(token: string, password: string): Promise<SessionInfo> {
+    const info = await this.call<SessionInfo>("POST", "/auth/password/reset", { token, password });
+    this.csrfToken = info.csrf_token;
+    return info;
+  }
+
+  /** Change the password; every session ends and this browser gets a new one (a new CSRF token). */
+  async changePassword(body: { current_password: string; new_password: string }): Promise<SessionInfo> {
+    const info = await this.call<SessionInfo>("POST", "/users/me/password", body);
+    this.csrfToken = info.csrf_token;
+    return info;
+  }
+
   async signOut(): Promise<void> {
     await this.call<void>("POST", "/auth/signout");
     this.csrfToken = null;

@@ -9,6 +9,8 @@ import { matchRoute, useGeneration, usePath, type Route } from "./router";
 const CalendarPage = lazy(() => import("./pages/calendar").then((m) => m.CalendarPage));
 const SettingsPage = lazy(() => import("./pages/settings").then((m) => m.SettingsPage));
 const RsvpPage = lazy(() => import("./pages/rsvp").then((m) => m.RsvpPage));
+const ForgotPage = lazy(() => import("./pages/reset").then((m) => m.ForgotPage));
+const ResetPage = lazy(() => import("./pages/reset").then((m) => m.ResetPage));
 
 function Page({ route, generation }: { route: Route; generation: number }) {
   switch (route.name) {
@@ -29,6 +31,10 @@ function Page({ route, generation }: { route: Route; generation: number }) {
         occurrence={route.occurrence} suggested={route.answer} />;
     case "verify":
       return <VerifyPage token={route.token} />;
+    case "forgot":
+      return <ForgotPage />;
+    case "reset":
+      return <ResetPage token={route.token} />;
     case "home":
       return <HomePage />;
   }

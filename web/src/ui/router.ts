@@ -52,6 +52,8 @@ export type Route =
   | { name: "calendar"; view: CalendarView | null; date: string | null }
   | { name: "settings" }
   | { name: "verify"; token: string | null }
+  | { name: "forgot" }
+  | { name: "reset"; token: string | null }
   | { name: "rsvp"; attendeeId: string; token: string; occurrence: string | null; answer: RsvpChoice | null };
 
 /** The answer an invitation's button asked for (the page still asks before answering). */
@@ -80,6 +82,11 @@ export function matchRoute(pathWithQuery: string): Route {
   if (path === "/verify" || path === "/verify/") {
     const token = params.get("token");
     return { name: "verify", token: token && /^[A-Za-z0-9_-]{1,128}$/.test(token) ? token : null };
+  }
+  if (path === "/forgot" || path === "/forgot/") return { name: "forgot" };
+  if (path === "/reset" || path === "/reset/") {
+    const token = params.get("token");
+    return { name: "reset", token: token && /^[A-Za-z0-9_-]{1,128}$/.test(token) ? token : null };
   }
   const rsvp = /^\/rsvp\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_=-]{1,128})\/?$/.exec(path);
   if (rsvp) {

@@ -36,6 +36,7 @@ export function SignInPage({ next }: { next: string | null }) {
           <input type="password" autoComplete="current-password" required value={password} data-testid="signin-password"
             onInput={(e) => setPassword(e.currentTarget.value)} />
         </label>
+        <a class="small form-link" href="/forgot" onClick={linkHandler("/forgot")} data-testid="forgot-link">{t("auth.forgot")}</a>
         {error && <p class="error" role="alert" data-testid="signin-error">{error}</p>}
         <button class="btn primary" type="submit" disabled={busy} data-testid="signin-submit">
           {busy ? t("auth.signingIn") : t("auth.signIn")}

@@ -1,5 +1,6 @@
 /**
- * /settings: time zone, working hours, reminders (in-app, email, browser notifications), the
+ * /settings: display name and password, language, theme and default devices
+ * (profile-settings.tsx), time zone, working hours, reminders (in-app, email, browser notifications), the
  * private calendar feed, and connected calendars (busy times from an ICS URL or a CalDAV account;
  * a CalDAV calendar to publish meetings to).
  */
@@ -27,6 +28,7 @@ import { rest, useSession } from "../session";
 import { ZoneSelect } from "../scheduling/fields";
 import { Spinner, TopBar } from "./common";
 import { LanguageSection } from "./language-settings";
+import { DevicesSection, PasswordSection, ProfileSection, ThemeSection } from "./profile-settings";
 import { isolate, t, uiLocale } from "../../i18n";
 import { useT } from "../../i18n/hook";
 
@@ -59,7 +61,11 @@ export function SettingsPage() {
       {info ? (
         <main class="settings">
           <h1>{t("settings.title")}</h1>
+          <ProfileSection />
+          <PasswordSection />
           <LanguageSection />
+          <ThemeSection />
+          <DevicesSection />
           <CalendarSettingsForm />
           <BrowserNotifications />
           <FeedSection />
