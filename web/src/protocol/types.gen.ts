@@ -22,6 +22,7 @@ export type ErrorCode =
   | "email_taken"
   | "email_not_verified"
   | "verification_invalid"
+  | "reset_invalid"
   | "quota_exceeded"
   | "not_found"
   | "meeting_not_found"
