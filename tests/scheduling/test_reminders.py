@@ -152,6 +152,41 @@ async def test_a_reminder_survives_a_restart_and_is_sent_once(tmp_path: Path, db
         assert Counter(r.status for r in rows) == Counter({"sent": 5})
 
 
+async def test_reminders_in_each_persons_language(tmp_path: Path) -> None:
+    """Bob chose Arabic; Alice, the organiser, chose French; Dan chose nothing: he is reminded
+    in the organiser's French. The in-app reminder says the same."""
+    async with scenario(tmp_path) as s:
+        schedule_id = await people_and_meeting(s)
+        alice = await s.db.users.get_by_email("alice@example.org")
+        assert alice is not None
+        await s.db.user_settings.update(alice.id, {"language": "fr"})
+        bob = await s.db.users.get_by_email("bob@example.org")
+        dan = await s.db.users.get_by_email("dan@example.org")
+        assert bob is not None
+        assert dan is not None
+        await s.db.user_settings.update(bob.id, {"language": "ar", "timezone": "Asia/Dubai"})
+        await s.db.user_settings.update(dan.id, {"email_reminders": True})
+        inbox = Inbox()
+        await inbox.watch(s, ["bob@example.org"])
+        s.clock.set(DUE)
+        await s.run("reminders", "mail-outbox")
+
+        [to_bob] = [m for m in s.smtp.to("bob@example.org") if m.subject.startswith("تذكير")]
+        assert to_bob.subject == "تذكير: يبدأ Design review بعد 10 دقائق"
+        text = to_bob.text()
+        assert text.startswith("يبدأ «Design review» بعد 10 دقائق.")
+        assert "الاثنين، 2 مارس 2026، من 12:00 م إلى 12:30 م (Asia/Dubai)" in text
+        assert "رمز المرور: 246810" in text
+        [note] = [n for _, n in inbox.notes if n["kind"] == "reminder"]
+        assert note["title"] == "يبدأ Design review بعد 10 دقائق"
+
+        for address in ("alice@example.org", "dan@example.org"):
+            [mail] = [m for m in s.smtp.to(address) if m.subject.startswith("Rappel")]
+            assert mail.subject == "Rappel : Design review commence dans 10 minutes"
+            assert "Code de la réunion : " in mail.text()
+        assert (await s.db.schedules.get(schedule_id)) is not None
+
+
 async def test_a_reminder_reaches_a_client_that_connects_later(tmp_path: Path) -> None:
     async with scenario(tmp_path) as s:
         schedule_id = await people_and_meeting(s)
