@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from icalendar import Calendar
 
 from convene.protocol.ids import UserId
 from convene.storage.user_settings import SettingsChanges
@@ -149,3 +152,18 @@ async def test_the_confirmation_email_follows_the_sign_up_request(tmp_path: Path
         text = mail.text()
         assert text.startswith("Здравствуйте, Nadia!")
         assert "Ссылка действует один раз в течение 48 часов." in text
+
+
+async def test_the_private_feed_speaks_its_owners_language(tmp_path: Path) -> None:
+    async with scenario(tmp_path) as s:
+        ivan = await speaking(s, "ivan@example.org", "Иван", "ru")
+        await s.schedule(ivan, title="Sync", start=datetime(2026, 3, 9, 9, 0), passcode="1357")
+        headers = {"X-CSRF-Token": ivan.csrf or ""}
+        made = await ivan.http.request("POST", "/api/v1/users/me/feed", headers=headers)
+        assert made.status_code == 200, made.text
+        feed = await ivan.http.get(urlsplit(made.json()["url"]).path)
+        assert feed.status_code == 200
+        [event] = Calendar.from_ical(feed.content).events
+        assert str(event["SUMMARY"]) == "Sync"
+        assert str(event["DESCRIPTION"]).startswith("Присоединиться к собранию: http")
+        assert "Код доступа: 1357" in str(event["DESCRIPTION"])

@@ -31,6 +31,7 @@ from convene.api.scheduling import AttendeeOut, ConflictsOut, scheduling_service
 from convene.background import Background
 from convene.clock import Clock
 from convene.config import Settings, load_secrets
+from convene.i18n import pick, texts_for
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import UserId
 from convene.scheduling import ical
@@ -388,7 +389,10 @@ async def get_feed(
     )
     user = await db.users.get(UserId(user_id))
     name = f"Convene ({user.display_name})" if user else "Convene"
-    body = ical.feed_calendar(schedules, base_url=settings.base_url, name=name).to_ical()
+    # Convene's own words in the events (the join lines) in the language the user chose.
+    texts = texts_for(pick(prefs.language))
+    feed = ical.feed_calendar(schedules, base_url=settings.base_url, name=name, texts=texts)
+    body = feed.to_ical()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {
         "ETag": etag,
