@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from convene.i18n import texts_for
 from convene.protocol.errors import ErrorCode
 from tests.api.client import assert_error
 from tests.mail.scenario import Scenario, scenario
@@ -149,6 +150,33 @@ async def test_without_verification_any_account_may_reset(tmp_path: Path, db_url
             "/api/v1/auth/password/reset", {"token": token, "password": NEW_PASSWORD}
         )
         assert done.status_code == 200, done.text
+
+
+async def test_the_link_is_mailed_in_the_language_of_the_account(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with scenario(tmp_path, database_url=db_url) as s:
+        olga = await s.user("olga@example.org", "Olga")
+        assert olga.csrf is not None
+        chosen = await olga.http.patch(
+            "/api/v1/users/me/calendar-settings",
+            json={"language": "ru"},
+            headers={"X-CSRF-Token": olga.csrf},
+        )
+        assert chosen.status_code == 200, chosen.text
+        # Asked for from a browser in English: the account's choice wins.
+        asked = await s.server.guest().http.post(
+            "/api/v1/auth/password/forgot",
+            json={"email": "olga@example.org"},
+            headers={"Accept-Language": "en"},
+        )
+        assert asked.status_code == 202, asked.text
+        await s.deliver()
+        (mail,) = await s.smtp.wait_for(lambda m: "olga@example.org" in m.rcpt_tos)
+        russian = texts_for("ru").gettext("Reset your Convene password")
+        assert russian != "Reset your Convene password"
+        assert mail.subject == russian
+        assert "/reset?token=" in mail.text()
 
 
 async def test_links_expire_and_unknown_ones_are_refused(tmp_path: Path, db_url: str) -> None:

@@ -74,6 +74,8 @@ async def request_reset(
         display_name=user.display_name,
         link=f"{settings.base_url}/reset?token={token}",
         minutes=minutes,
+        # The account's language; without a choice, the asking request's.
+        language=(await db.user_settings.get(user.id)).language,
     )
     await db.outbox.enqueue(
         [
