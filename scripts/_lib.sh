@@ -20,6 +20,7 @@ TEST_PACKAGES=(
     "command -v redis-server && command -v redis-cli|redis-server"
     "pg_bindir && command -v psql|postgresql"
     "chromium_path|chromium"
+    "test -f /usr/share/pocketsphinx/test/data/librivox/transcription|pocketsphinx-testdata"
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -166,6 +167,9 @@ find_python() {
     fi
 }
 
+# Installed with --no-deps by ensure_venv (see there); pinned: convene.speech checks its file.
+SILERO_VAD="silero-vad==6.2.3"
+
 # ensure_venv base|dev: .venv with Convene installed in editable mode (dev: with the test tools).
 # A stamp records the pyproject.toml it was installed from, so unchanged installs are skipped.
 ensure_venv() {
@@ -176,7 +180,7 @@ ensure_venv() {
         rm -rf "$VENV"
         "$PYTHON" -m venv "$VENV"
     fi
-    want="$(sha256sum "$CONVENE_ROOT/pyproject.toml" | cut -d' ' -f1) $extras"
+    want="$(sha256sum "$CONVENE_ROOT/pyproject.toml" | cut -d' ' -f1)+$SILERO_VAD $extras"
     [[ -f $stamp ]] && have=$(<"$stamp")
     # A dev install also serves a plain run.
     if [[ $have == "$want" || ($extras == base && $have == "${want% *} dev") ]]; then
@@ -188,6 +192,10 @@ ensure_venv() {
     info "pip install -e '$target'"
     "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q \
         -e "$CONVENE_ROOT/$target" || die "pip install failed"
+    # silero-vad's wheel ships the ONNX voice-activity model Convene runs on onnxruntime, and
+    # depends on torch, which that needs not: installed without its dependencies.
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q \
+        --no-deps "$SILERO_VAD" || die "pip install $SILERO_VAD failed"
     printf '%s\n' "$want" >"$stamp"
     ok ".venv ready ($("$VENV/bin/python" --version))"
 }
