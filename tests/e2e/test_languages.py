@@ -92,7 +92,7 @@ async def test_signed_in_language_is_kept_on_the_server(open_attendee: OpenAtten
 
 
 # What the web client shows, formatted by the browser's own Intl (the digits and spaces are the
-# engine's): the week's range as the calendar's title, one day's heading, a meeting's day.
+# engine's): the week's range as the calendar's title, one day's heading, a meeting's time.
 INTL = """([lang, monday, sunday, day]) => {
   const noon = (d) => Date.parse(`${d}T12:00:00Z`);
   const f = (options) => new Intl.DateTimeFormat(lang, { ...options, timeZone: "UTC" });
@@ -100,7 +100,10 @@ INTL = """([lang, monday, sunday, day]) => {
     title: f({ day: "numeric", month: "long", year: "numeric" })
       .formatRange(noon(monday), noon(sunday)),
     heading: f({ weekday: "short", day: "numeric" }).format(noon(day)),
-    when: f({ weekday: "short", day: "numeric", month: "short" }).format(noon(day)),
+    // The meeting of the test: 10:00 to 11:30 UTC that day.
+    when: f({
+      weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+    }).formatRange(Date.parse(`${day}T10:00:00Z`), Date.parse(`${day}T11:30:00Z`)),
     ten: new Intl.NumberFormat(lang).format(10),
   };
 }"""

@@ -121,9 +121,13 @@ describe("formatting", () => {
   it("writes a range in the viewer's zone", () => {
     const start = Date.UTC(2025, 5, 2, 7, 30);
     const end = start + 3_600_000;
-    expect(formatRange(start, end, "Europe/Paris", "en-GB")).toBe("Mon 2 Jun, 09:30 – 10:30");
-    expect(formatRange(start, end, "America/Los_Angeles", "en-GB")).toBe("Mon 2 Jun, 00:30 – 01:30");
-    expect(formatRange(start - 3_600_000, end, "America/Los_Angeles", "en-GB")).toBe("Sun 1 Jun, 23:30 – Mon 2 Jun, 01:30");
+    expect(spaces(formatRange(start, end, "Europe/Paris", "en-GB"))).toBe("Mon 2 Jun, 09:30–10:30");
+    expect(spaces(formatRange(start, end, "America/Los_Angeles", "en-GB"))).toBe("Mon 2 Jun, 00:30–01:30");
+    expect(spaces(formatRange(start - 3_600_000, end, "America/Los_Angeles", "en-GB"))).toBe("Sun 1 Jun, 23:30 – Mon 2 Jun, 01:30");
+    // Each language's own pattern: its comma, its order, AM/PM said once.
+    expect(spaces(formatRange(start, end, "Europe/Paris", "fr"))).toBe("lun. 2 juin, 09:30 – 10:30");
+    expect(formatRange(start, end, "Europe/Paris", "ar")).toContain("،");
+    expect(spaces(formatRange(start, end, "Europe/Paris", "ru"))).toBe("пн, 2 июн., 09:30–10:30");
   });
 });
 

@@ -274,9 +274,11 @@ export function formatDay(instant: Date | number, zone: string, locale?: Locale)
   return formatter(locale, zone, { weekday: "short", day: "numeric", month: "short" }).format(instant);
 }
 
-/** "Mon 30 Mar, 09:30" */
+const DAY_AND_TIME: Intl.DateTimeFormatOptions = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+
+/** "Mon 30 Mar, 09:30", as the locale puts a day and a time together. */
 export function formatDateTime(instant: Date | number, zone: string, locale?: Locale): string {
-  return `${formatDay(instant, zone, locale)}, ${formatTime(instant, zone, locale)}`;
+  return formatter(locale, zone, DAY_AND_TIME).format(instant);
 }
 
 /** "Monday 30 March 2025" */
@@ -305,11 +307,12 @@ export function formatTimeRange(start: Date | number, end: Date | number, zone: 
   return formatter(locale, zone, { hour: "2-digit", minute: "2-digit" }).formatRange(start, end);
 }
 
-/** "Mon 30 Mar, 09:00 – 10:00" (the end's date is added when it is another day). */
+/**
+ * "Mon 30 Mar, 09:00–10:00", "lun. 30 mars, 09:00 – 10:00", "الاثنين، 30 مارس، 9:00–10:00 ص": the
+ * locale's own range pattern, which names the end's day only when it is another day.
+ */
 export function formatRange(start: Date | number, end: Date | number, zone: string, locale?: Locale): string {
-  const sameDay = sameDate(toLocal(start, zone), toLocal(end, zone));
-  const tail = sameDay ? formatTime(end, zone, locale) : `${formatDay(end, zone, locale)}, ${formatTime(end, zone, locale)}`;
-  return `${formatDay(start, zone, locale)}, ${formatTime(start, zone, locale)} – ${tail}`;
+  return formatter(locale, zone, DAY_AND_TIME).formatRange(start, end);
 }
 
 /** "GMT+2", "GMT-4:30", "GMT" */
