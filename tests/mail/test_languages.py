@@ -63,6 +63,9 @@ async def test_each_invitee_reads_the_invitation_in_their_language(tmp_path: Pat
         assert "هل ستحضر؟" in text
         assert "رمز المرور: 246810" in text
         assert "الانضمام إلى الاجتماع: http" in description(to_amal)
+        html = to_amal.part("text/html")
+        assert html is not None
+        assert '<html lang="ar" dir="rtl">' in str(html.get_content())
         # The organiser's title stays as they wrote it.
         [event] = to_amal.calendar().events
         assert str(event["SUMMARY"]) == "Budget review"

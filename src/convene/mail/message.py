@@ -29,12 +29,21 @@ from email.utils import format_datetime, parseaddr
 from convene.config import MailSettings
 from convene.storage.outbox import OutboxRecord
 
-__all__ = ["POLICY", "compose", "envelope_sender", "html_from_text", "sender_domain"]
+__all__ = [
+    "POLICY",
+    "RTL_LANGUAGES",
+    "compose",
+    "envelope_sender",
+    "html_from_text",
+    "sender_domain",
+]
 
 # 7-bit transfer encodings only: the relay may not offer 8BITMIME.
 POLICY = SMTP.clone(cte_type="7bit")
 
 _URL = re.compile(r"https?://[^\s<>\"]+")
+# Of the six languages, the ones written right to left.
+RTL_LANGUAGES = frozenset({"ar"})
 
 
 def envelope_sender(mail: MailSettings) -> str:
@@ -48,15 +57,20 @@ def sender_domain(mail: MailSettings) -> str:
     return address.rpartition("@")[2] or "localhost"
 
 
-def html_from_text(text: str) -> str:
-    """A plain HTML rendering of a text body: escaped, paragraphs kept, links clickable."""
+def html_from_text(text: str, *, language: str | None = None) -> str:
+    """A plain HTML rendering of a text body: escaped, paragraphs kept, links clickable; with
+    ``language``, marked as that language and its direction (Arabic right to left)."""
     paragraphs = []
     for block in text.strip().split("\n\n"):
         escaped = html.escape(block)
         linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
         paragraphs.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
+    opening = "<html>"
+    if language:
+        direction = "rtl" if language in RTL_LANGUAGES else "ltr"
+        opening = f'<html lang="{html.escape(language)}" dir="{direction}">'
     return (
-        '<!DOCTYPE html>\n<html><body style="font-family: sans-serif; line-height: 1.4">\n'
+        f'<!DOCTYPE html>\n{opening}<body style="font-family: sans-serif; line-height: 1.4">\n'
         + "\n".join(paragraphs)
         + "\n</body></html>\n"
     )

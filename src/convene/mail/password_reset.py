@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from html import escape
 
 from convene.i18n import pick, request_language, texts_for
+from convene.mail.message import RTL_LANGUAGES
 
 __all__ = ["PasswordResetEmail", "password_reset_email"]
 
@@ -42,11 +43,14 @@ def password_reset_email(
     )
     hello_html = t.gettext("Hello {name},", name=escape(display_name))
     button = t.gettext("Choose a new password")
+    direction = "rtl" if t.language in RTL_LANGUAGES else "ltr"
     html = (
+        f'<div lang="{t.language}" dir="{direction}">'
         f"<p>{hello_html}</p>"
         f"<p>{escape(asked)}</p>"
         f'<p><a href="{escape(link, quote=True)}">{escape(button)}</a></p>'
         f"<p>{escape(works)} {escape(signs_out)}</p>"
         f"<p>{escape(ignore)}</p>"
+        "</div>"
     )
     return PasswordResetEmail(t.gettext("Reset your Convene password"), text, html)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from html import escape
 
 from convene.i18n import pick, request_language, texts_for
+from convene.mail.message import RTL_LANGUAGES
 
 __all__ = ["ConfirmationEmail", "confirmation_email"]
 
@@ -44,11 +45,14 @@ def confirmation_email(
     )
     please = t.gettext("Please confirm that this is your email address for Convene:")
     button = t.gettext("Confirm my email address")
+    direction = "rtl" if t.language in RTL_LANGUAGES else "ltr"
     html = (
+        f'<div lang="{t.language}" dir="{direction}">'
         f"<p>{hello_html}</p>"
         f"<p>{escape(please)}</p>"
         f'<p><a href="{escape(link, quote=True)}">{escape(button)}</a></p>'
         f"<p>{escape(works)} {escape(hidden)}</p>"
         f"<p>{escape(ignore)}</p>"
+        "</div>"
     )
     return ConfirmationEmail(t.gettext("Confirm your email address for Convene"), text, html)

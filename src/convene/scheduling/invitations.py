@@ -45,6 +45,7 @@ from convene.clock import Clock
 from convene.config import Settings, load_secrets
 from convene.i18n import Texts, pick, texts_for
 from convene.mail.inbound import InboundMail
+from convene.mail.message import html_from_text
 from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.mail.outbox import DeliveryStatus, MailOutbox
 from convene.protocol.codec import encode_event
@@ -416,6 +417,7 @@ class Invitations:
                     to_email=attendee.email,
                     subject=subject,
                     body_text=body,
+                    body_html=html_from_text(body, language=t.language),
                     ics=ics,
                     ics_method="REQUEST",
                     attendee_id=attendee.id,
@@ -479,6 +481,7 @@ class Invitations:
                     to_email=attendee.email,
                     subject=subject,
                     body_text=f"{told}\n\n{what}\n",
+                    body_html=html_from_text(f"{told}\n\n{what}\n", language=t.language),
                     ics=calendars[t.language],
                     ics_method="CANCEL",
                     attendee_id=attendee.id,
@@ -542,6 +545,7 @@ class Invitations:
                     to_email=email,
                     subject=t.gettext("Cancelled: {title}", title=schedule.title),
                     body_text=body + "\n",
+                    body_html=html_from_text(body, language=t.language),
                     ics=self._calendar(cancelled, t, method="CANCEL", for_attendee=stand_in),
                     ics_method="CANCEL",
                 )
@@ -596,6 +600,7 @@ class Invitations:
                     to_email=schedule.organizer_email,
                     subject=title,
                     body_text=body + "\n",
+                    body_html=html_from_text(body, language=t.language),
                 )
             ]
         )

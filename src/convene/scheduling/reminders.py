@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from fastapi import FastAPI
 
 from convene.i18n import Texts, pick, texts_for
+from convene.mail.message import html_from_text
 from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.mail.outbox import MailOutbox
 from convene.protocol.ids import UserId
@@ -231,6 +232,7 @@ class Reminders:
                     to_email=user.email,
                     subject=t.gettext("Reminder: {what}", what=starts_in(t, title, lead)),
                     body_text=body,
+                    body_html=html_from_text(body, language=t.language),
                 )
             ],
             now=now,
