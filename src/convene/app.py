@@ -132,7 +132,7 @@ def create_app(
             parallelism=auth.argon2_parallelism,
         )
     )
-    app.state.limits = RateLimits.from_settings(settings.limits)
+    app.state.limits = RateLimits.from_settings(settings.limits, settings.scheduling)
     app.state.signin_guard = SignInGuard(
         free_failures=settings.limits.signin_free_failures,
         max_backoff=settings.limits.signin_max_backoff_seconds,

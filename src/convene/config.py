@@ -153,6 +153,9 @@ class SchedulingSettings(BaseModel):
     # Free/busy and find-a-time requests per user per minute (together): each may name up to
     # 500 addresses, so this bounds how fast calendars can be looked through.
     availability_per_minute: int = Field(default=30, ge=1)
+    # Conflict checks of a draft schedule per user per minute (the scheduling dialog checks
+    # again as the draft changes); each may name up to 1,000 addresses.
+    conflict_checks_per_minute: int = Field(default=60, ge=1)
 
 
 class CalendarSettings(BaseModel):

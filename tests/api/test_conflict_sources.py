@@ -52,6 +52,15 @@ async def test_own_calendars_are_named_and_the_same_time_is_one_conflict(
         await _calendar(db, await _user_id(ada), name)
     for name in ("Therapy", "Gym"):
         await _calendar(db, await _user_id(bob), name)
+    # They share a schedule (in April), so Ada sees Bob's busy times.
+    shared = {
+        "title": "April sync",
+        "timezone": "America/New_York",
+        "start": "2026-04-20T09:00",
+        "duration_minutes": 30,
+        "attendees": [{"email": "ada@example.org"}],
+    }
+    assert (await bob.post("/schedules", json=shared)).status_code == 201
     draft = {
         "title": "Planning",
         "timezone": "America/New_York",

@@ -6,6 +6,7 @@ import pytest
 from starlette.requests import Request
 
 from convene.auth.ratelimit import RateLimiter, RateLimits, client_ip
+from convene.config import LimitSettings, SchedulingSettings
 from convene.protocol.errors import ConveneError, ErrorCode
 
 
@@ -67,7 +68,18 @@ def test_bad_parameters() -> None:
 
 def test_default_limits_exist() -> None:
     limits = RateLimits()
-    assert {limits.signin.rate, limits.passcode.rate, limits.join.rate} >= {10, 60}
+    assert {limits.signin.rate, limits.passcodes.per_person.rate, limits.join.rate} >= {10, 60}
+    assert (limits.availability.rate, limits.conflicts.rate) == (30, 60)
+
+
+def test_scheduling_limits_come_from_the_settings() -> None:
+    limits = RateLimits.from_settings(
+        LimitSettings(),
+        SchedulingSettings(availability_per_minute=7, conflict_checks_per_minute=9),
+    )
+    assert (limits.availability.rate, limits.availability.per) == (7, 60)
+    assert (limits.conflicts.rate, limits.conflicts.per) == (9, 60)
+    assert not hasattr(limits, "passcode")
 
 
 def _request(peer: str | None, forwarded: list[str] | None = None) -> Request:

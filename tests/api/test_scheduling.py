@@ -164,6 +164,11 @@ async def test_conflicts_across_recurrence_zones_and_daylight_saving(
 ) -> None:
     ada = await person(browsers, "ada@example.org", "Ada")
     bob = await person(browsers, "bob@example.org", "Bob")
+    # They share a schedule (a Wednesday evening in December), so Ada sees Bob's busy times.
+    await create(
+        bob, title="Year end", timezone=PARIS, start="2026-12-16T18:00", recurrence=None,
+        attendees=[{"email": "ada@example.org"}],
+    )  # fmt: skip
     # Bob's weekly 14:00 in Paris, all year.
     paris = await create(
         bob, title="Paris review", timezone=PARIS, start="2026-01-05T14:00", recurrence=ALL_2026

@@ -62,6 +62,19 @@ async def test_conflict_warning_before_saving(
         },
     )
     assert response.status_code == 201, response.text
+    # Bob and Alice share a schedule (two months on), so she may see when he is busy.
+    later = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
+    response = await bob.post(
+        "/api/v1/schedules",
+        {
+            "title": "Quarterly",
+            "timezone": "UTC",
+            "start": f"{later}T09:00:00",
+            "duration_minutes": 30,
+            "attendees": [{"email": "alice@example.org"}],
+        },
+    )
+    assert response.status_code == 201, response.text
 
     alice = await open_attendee("Alice")
     await alice.sign_up("alice@example.org")

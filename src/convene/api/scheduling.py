@@ -23,10 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from convene.api.deps import API_PREFIX, CurrentUser, SettingsDep
+from convene.api.deps import API_PREFIX, CurrentUser, Limits, SettingsDep
 from convene.api.errors import ERROR_RESPONSES
 from convene.api.schemas import Email, Passcode, Title
-from convene.auth.ratelimit import RateLimiter
 from convene.clock import Clock
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.quotas import Quotas
@@ -775,10 +774,13 @@ def _query_instant(value: str, name: str) -> datetime:
 
 @router.post("/schedules/conflicts")
 async def check_conflicts(
-    body: ConflictQuery, service: Scheduling, user: CurrentUser
+    body: ConflictQuery, service: Scheduling, user: CurrentUser, limits: Limits
 ) -> ConflictList:
-    """What a schedule would overlap before it is saved: the caller's and every invitee's
-    meetings (every occurrence of series) and busy times from their connected calendars."""
+    """What a schedule would overlap before it is saved: the caller's and the invitees'
+    meetings (every occurrence of series) and busy times from their connected calendars, for
+    invitees the caller shares a schedule with (as ``/freebusy``); anyone else is checked as an
+    address without an account or invitations: nothing overlaps for them."""
+    limits.conflicts.hit(user.id)
     report = await service.conflicts(
         user,
         Timing(body.timezone, body.start, body.duration_minutes, body.recurrence),
@@ -906,31 +908,14 @@ async def replies(
     return ReplyList(replies=found)
 
 
-def availability_limit(request: Request, settings: SettingsDep) -> RateLimiter:
-    """The per-user budget of free/busy and find-a-time requests (one for both)."""
-    state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "availability_limiter", None)
-    if limiter is None:
-        limiter = RateLimiter(
-            rate=settings.scheduling.availability_per_minute,
-            per=60,
-            name="free/busy requests",
-        )
-        state.availability_limiter = limiter
-    return limiter
-
-
-AvailabilityLimit = Annotated[RateLimiter, Depends(availability_limit)]
-
-
 @router.post("/freebusy")
 async def freebusy(
-    body: FreeBusyRequest, service: Scheduling, user: CurrentUser, limit: AvailabilityLimit
+    body: FreeBusyRequest, service: Scheduling, user: CurrentUser, limits: Limits
 ) -> FreeBusyOut:
     """Merged busy times of people (by email) in a window of at most 366 days, without titles,
     and the working hours of those with an account: only of the signed-in user and of people
     they share a schedule with; anyone else is shown as an address without an account."""
-    limit.hit(user.id)
+    limits.availability.hit(user.id)
     found = await service.freebusy(user, body.attendees, body.start, body.end)
     return FreeBusyOut(
         people=[
@@ -950,12 +935,12 @@ async def freebusy(
 
 @router.post("/find-time")
 async def find_time(
-    body: FindTimeRequest, service: Scheduling, user: CurrentUser, limit: AvailabilityLimit
+    body: FindTimeRequest, service: Scheduling, user: CurrentUser, limits: Limits
 ) -> FindTimeOut:
     """The next slots for the signed-in user and the invitees: within the working hours of the
     user and each required invitee (in their own zones), outside everyone's busy time. Invitees
     the user shares no schedule with count as free all the time (as with ``/freebusy``)."""
-    limit.hit(user.id)
+    limits.availability.hit(user.id)
     start = body.start or service.clock.now()
     end = body.end or start + _FIND_TIME_DEFAULT
     invitees = _invitees(body.attendees)

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from starlette.requests import HTTPConnection
 
-from convene.config import LimitSettings
+from convene.config import LimitSettings, SchedulingSettings
 from convene.protocol.errors import ConveneError, ErrorCode
 
 __all__ = [
@@ -243,8 +243,6 @@ class RateLimits:
     reset_address: RateLimiter = field(
         default_factory=_limiter(20, 3600, "password reset requests")
     )
-    # Per client IP and meeting: guessing a meeting's passcode.
-    passcode: RateLimiter = field(default_factory=_limiter(10, 600, "passcode attempts"))
     # Wrong passcodes per person, per meeting and per address group (see PasscodeGuard).
     passcodes: PasscodeGuard = field(
         default_factory=lambda: PasscodeGuard(
@@ -264,9 +262,16 @@ class RateLimits:
     join: RateLimiter = field(default_factory=_limiter(60, 60, "join attempts"))
     # Per client IP: meeting lookups by code or link over REST (guessing codes).
     lookup: RateLimiter = field(default_factory=_limiter(60, 60, "meeting lookups"))
+    # Per user: free/busy and find-a-time requests together (looking through calendars).
+    availability: RateLimiter = field(default_factory=_limiter(30, 60, "free/busy requests"))
+    # Per user: conflict checks of a draft schedule.
+    conflicts: RateLimiter = field(default_factory=_limiter(60, 60, "conflict checks"))
 
     @classmethod
-    def from_settings(cls, limits: LimitSettings) -> RateLimits:
+    def from_settings(
+        cls, limits: LimitSettings, scheduling: SchedulingSettings | None = None
+    ) -> RateLimits:
+        scheduling = scheduling or SchedulingSettings()
         return cls(
             signin=RateLimiter(rate=limits.signin_per_5_minutes, per=300, name="sign-in attempts"),
             signin_account=RateLimiter(
@@ -285,9 +290,6 @@ class RateLimits:
                 rate=limits.password_reset_per_address_per_hour,
                 per=3600,
                 name="password reset requests",
-            ),
-            passcode=RateLimiter(
-                rate=limits.passcode_per_10_minutes, per=600, name="passcode attempts"
             ),
             passcodes=PasscodeGuard(
                 per_person=RateLimiter(
@@ -316,6 +318,12 @@ class RateLimits:
             ),
             join=RateLimiter(rate=limits.join_per_minute, per=60, name="join attempts"),
             lookup=RateLimiter(rate=limits.lookup_per_minute, per=60, name="meeting lookups"),
+            availability=RateLimiter(
+                rate=scheduling.availability_per_minute, per=60, name="free/busy requests"
+            ),
+            conflicts=RateLimiter(
+                rate=scheduling.conflict_checks_per_minute, per=60, name="conflict checks"
+            ),
         )
 
 

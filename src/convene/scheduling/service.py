@@ -678,7 +678,12 @@ class SchedulingService:
         )
         attendees = await self._attendee_drafts(asker, [Invitee(e) for e in emails])
         me = self.person_of(asker)
-        people = [me, *await self.people(a.email for a in attendees)]
+        invitees = await self.people(a.email for a in attendees)
+        # As /freebusy (docs/rest.md, "Free/busy"): invitees the asker shares no schedule with
+        # are checked as addresses without an account or invitations, so nothing overlaps for
+        # them and the answer says nothing of who has an account, nor when they are busy.
+        shown = await self.visible(asker, invitees)
+        people = [me, *(p for p in invitees if p.key in shown)]
         found, until = self._expand(candidate)
         ignored = frozenset({ignore}) if ignore else frozenset()
         return await self._check(me, found, people, ignore=ignored, checked_until=until)
