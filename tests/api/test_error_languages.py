@@ -55,6 +55,18 @@ async def test_a_signed_in_user_gets_the_language_they_chose(api: Api) -> None:
     assert message_of(again) == "Requête non valide : language"
 
 
+async def test_an_invalid_field_is_named_in_any_language(api: Api) -> None:
+    await api.signup()
+    refused = await api.patch(
+        "/users/me/calendar-settings",
+        json={"timezone": "Mars/Olympus_Mons"},
+        headers={"Accept-Language": "es"},
+    )
+    assert_error(refused, ErrorCode.INVALID_REQUEST)
+    assert refused.json()["error"]["details"]["field"] == "timezone"
+    assert message_of(refused) == "Solicitud no válida: timezone"
+
+
 async def test_a_quota_refusal_keeps_its_figures(tmp_path: Path, db_url: str) -> None:
     async with browsers(tmp_path, db_url, quotas={"meetings_per_day": 1}) as (_app, new):
         ada: Api = new()

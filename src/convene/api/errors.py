@@ -199,6 +199,9 @@ def localized_message(
         quota = _quota_message(t, details or {})
         if quota is not None:
             return quota
+    field = (details or {}).get("field")
+    if code is ErrorCode.INVALID_REQUEST and isinstance(field, str) and field:
+        return t.gettext("Invalid request: {field}", field=field)
     if code is ErrorCode.RATE_LIMITED and isinstance((details or {}).get("retry_after"), int):
         seconds = int((details or {})["retry_after"])
         return t.ngettext(
