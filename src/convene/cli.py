@@ -6,6 +6,7 @@
     convene migrate [--config FILE]
     convene create-user --email EMAIL --name NAME [--config FILE]   (password prompted)
     convene config [--config FILE]                                   (secrets hidden)
+    convene models list|download|verify                              (speech models)
 
 Settings come from the TOML file (``--config`` or ``CONVENE_CONFIG``), then ``CONVENE_*``
 environment variables; see :mod:`convene.config`.
@@ -34,6 +35,7 @@ from convene.auth.passwords import Passwords, validate_password
 from convene.config import Settings, load_settings
 from convene.protocol.errors import ConveneError
 from convene.serving import uvicorn_config
+from convene.speech.commands import models_app
 from convene.storage.db import Database
 
 __all__ = ["app", "main", "redacted_settings"]
@@ -44,6 +46,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(models_app, name="models")
 console = Console()
 errors = Console(stderr=True)
 

@@ -32,6 +32,7 @@ __all__ = [
     "SchedulingSettings",
     "Secrets",
     "Settings",
+    "SpeechSettings",
     "load_secrets",
     "load_settings",
     "make_private_dir",
@@ -241,6 +242,31 @@ class ConnectionSettings(BaseModel):
     join_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
+class SpeechSettings(BaseModel):
+    """Speech recognition for captions (docs/operations.md, "Speech models")."""
+
+    # Where `convene models` installs models; default: <data_dir>/models.
+    models_dir: Path | None = None
+    # The model for each spoken language; "*" for the languages not named.
+    default_models: dict[str, str] = {"en": "tiny.en", "*": "base"}
+    # "auto": a GPU (CUDA) when CTranslate2 finds one, else the CPU.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # "auto": int8 on a CPU, float16 on a GPU.
+    compute_type: str = "auto"
+    # CPU threads per loaded model; 0: CTranslate2's default (all cores).
+    cpu_threads: int = Field(default=0, ge=0)
+    # Seconds of new speech between two recognitions of a speaker's growing buffer.
+    step_seconds: float = Field(default=0.6, ge=0.2, le=5.0)
+    # The pause that ends a caption segment; a longer monologue is cut after this many seconds.
+    pause_seconds: float = Field(default=0.5, ge=0.1, le=5.0)
+    max_segment_seconds: float = Field(default=15.0, ge=5.0, le=28.0)
+    # Caption events waiting per speaker; beyond, partials are dropped first, finals never.
+    queue_size: int = Field(default=32, ge=1)
+
+    def effective_models_dir(self, data_dir: Path) -> Path:
+        return self.models_dir if self.models_dir is not None else data_dir / "models"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONVENE_", env_nested_delimiter="__", extra="forbid"
@@ -271,6 +297,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     connections: ConnectionSettings = ConnectionSettings()
     quotas: QuotaSettings = QuotaSettings()
+    speech: SpeechSettings = SpeechSettings()
 
     @classmethod
     def settings_customise_sources(
