@@ -13,6 +13,10 @@ WEB_OUT="$CONVENE_ROOT/src/convene/static"
 RUNTIME_PACKAGES=(
     "command -v janus|janus"
     "command -v janus-pp-rec|janus-tools"
+    # Translated captions offline: Apertium's HTTP server and its en<->es, fr<->es pairs.
+    "command -v apertium-apy|apertium-apy"
+    "test -f /usr/share/apertium/modes/eng-spa.mode|apertium-eng-spa"
+    "test -f /usr/share/apertium/modes/fr-es.mode|apertium-fr-es"
 )
 # shellcheck disable=SC2034
 TEST_PACKAGES=(

@@ -33,6 +33,7 @@ __all__ = [
     "Secrets",
     "Settings",
     "SpeechSettings",
+    "TranslationSettings",
     "load_secrets",
     "load_settings",
     "make_private_dir",
@@ -267,6 +268,34 @@ class SpeechSettings(BaseModel):
         return self.models_dir if self.models_dir is not None else data_dir / "models"
 
 
+class TranslationSettings(BaseModel):
+    """Machine translation of captions (docs/operations.md, "Translation")."""
+
+    enabled: bool = True
+    # Apertium (en, es, fr, ...): "child" starts apertium-apy, when installed, on a loopback
+    # port; "external" uses the apertium-apy at apertium_url; "off".
+    apertium: Literal["child", "external", "off"] = "child"
+    apertium_url: str | None = None
+    apertium_binary: str = "apertium-apy"
+    apertium_modes_dir: Path = Path("/usr/share/apertium/modes")
+    apertium_port: int = Field(default=0, ge=0, le=65535)  # child: 0 picks a free port
+    # CTranslate2 models (OPUS-MT pairs, M2M100), one folder each; default: the translation
+    # folder in the speech models folder (<data_dir>/models/translation).
+    models_dir: Path | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = "auto"  # int8 on a CPU, float16 on a GPU
+    cpu_threads: int = Field(default=0, ge=0)
+    beam_size: int = Field(default=2, ge=1, le=8)
+    # A pair no engine has is translated through these languages, in this order of preference.
+    pivot_languages: list[str] = ["en", "es"]
+    max_hops: int = Field(default=2, ge=1, le=3)
+    # Seconds one engine call may take; starting a child apertium-apy may take longer.
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    start_timeout_seconds: float = Field(default=30.0, gt=0)
+    cache_size: int = Field(default=4096, ge=0)  # translated segments kept
+    max_batch: int = Field(default=32, ge=1)  # segments per engine call
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONVENE_", env_nested_delimiter="__", extra="forbid"
@@ -297,6 +326,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     connections: ConnectionSettings = ConnectionSettings()
     quotas: QuotaSettings = QuotaSettings()
+    translation: TranslationSettings = TranslationSettings()
     speech: SpeechSettings = SpeechSettings()
 
     @classmethod
