@@ -81,6 +81,14 @@ class Findings:
         assert not self.found, json.dumps(self.found, indent=1, ensure_ascii=False)
 
 
+async def page_escape_returns(attendee: Attendee, popover: str, button: str) -> None:
+    """A popover took the focus when it opened; Escape closes it and focus returns to its button."""
+    await expect(attendee.by_testid(popover).locator(":focus")).to_have_count(1)
+    await attendee.page.keyboard.press("Escape")
+    await expect(attendee.by_testid(popover)).to_have_count(0)
+    await expect(attendee.by_testid(button)).to_be_focused()
+
+
 # ------------------------------------------------------------------------------------------------
 # axe on every page state
 # ------------------------------------------------------------------------------------------------
@@ -120,7 +128,11 @@ async def test_meeting_panels_and_dialogs(open_attendee: OpenAttendee) -> None:
     await alice.by_testid("devices-button").click()
     await alice.expect_visible(alice.by_testid("devices-popover"))
     await findings.check("devices popover", alice)
-    await alice.page.keyboard.press("Escape")
+    await page_escape_returns(alice, "devices-popover", "devices-button")
+    await alice.by_testid("view-options-button").click()
+    await alice.expect_visible(alice.by_testid("view-options"))
+    await findings.check("view options", alice)
+    await page_escape_returns(alice, "view-options", "view-options-button")
     await alice.by_testid("shortcuts-button").click()
     await alice.expect_visible(alice.by_testid("shortcuts-dialog"))
     await findings.check("shortcut help", alice)
@@ -212,14 +224,18 @@ async def test_phone_layout(open_attendee: OpenAttendee) -> None:
     await alice.create_meeting(waiting_room=False)
     findings = Findings()
     await findings.check("meeting on a phone", alice)
-    # Every control keeps a name although its label is not shown.
-    for testid in ["share-screen-button", "reactions-button", "raise-hand-button", "leave-button"]:
-        button = alice.by_testid(testid)
-        if await button.count():
-            name: str = await button.evaluate(
-                "(el) => (el.getAttribute('aria-label') || el.textContent || '').trim()"
-            )
-            assert name, f"{testid} has no accessible name on a phone"
+    # Every control keeps its name although its label is not shown.
+    for testid, name in [
+        ("mute-button", "Mute"),
+        ("reactions-button", "React"),
+        ("raise-hand-button", "Raise hand"),
+        ("chat-button", "Chat"),
+        ("leave-button", "Leave"),
+    ]:
+        await expect(alice.by_testid(testid)).to_have_accessible_name(name)
+    share = alice.by_testid("share-screen-button")
+    if await share.count():  # where the browser can share a screen at all
+        await expect(share).to_have_accessible_name("Share")
     await alice.open_panel("chat-button", "chat-panel")
     await findings.check("chat on a phone", alice)
     findings.assert_none()
