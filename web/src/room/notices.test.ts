@@ -47,6 +47,13 @@ describe("noticesBetween", () => {
     expect(noticesBetween(before, after, false)).toEqual([{ kind: "chat", message: msg("1", "ann") }]);
     expect(noticesBetween(before, after, true)).toEqual([]);
   });
+  it("tells a participant a host put them in the spotlight, once", () => {
+    const before = room([me, person("ann")]);
+    const after = { ...before, spotlight: ["me"] };
+    expect(noticesBetween(before, after, false)).toEqual([{ kind: "spotlightYou" }]);
+    expect(noticesBetween(after, { ...after, spotlight: ["me", "ann"] }, false)).toEqual([]);
+    expect(noticesBetween(before, { ...before, spotlight: ["ann"] }, false)).toEqual([]);
+  });
   it("says nothing about the people already there on entering", () => {
     const before = { ...initialState(), phase: "joining" as const };
     expect(noticesBetween(before, room([me, person("ann")]), false)).toEqual([]);

@@ -13,7 +13,9 @@ export type Notice =
   | { kind: "hand"; participantId: string; name: string }
   | { kind: "joined"; names: string[] }
   | { kind: "left"; names: string[] }
-  | { kind: "chat"; message: ChatMessage };
+  | { kind: "chat"; message: ChatMessage }
+  /** A host put this participant in the spotlight (everyone sees them on the main stage). */
+  | { kind: "spotlightYou" };
 
 /** What happened between `before` and `after` that this participant should be told. */
 export function noticesBetween(before: RoomState, after: RoomState, chatOpen: boolean): Notice[] {
@@ -35,6 +37,7 @@ export function noticesBetween(before: RoomState, after: RoomState, chatOpen: bo
     if (joined.length) out.push({ kind: "joined", names: joined });
     if (left.length) out.push({ kind: "left", names: left.map((p) => p.display_name) });
   }
+  if (self && after.spotlight.includes(self) && !before.spotlight.includes(self)) out.push({ kind: "spotlightYou" });
   if (!chatOpen && before.chat !== after.chat) {
     const known = new Set(before.chat.map((m) => m.id));
     for (const m of after.chat) {

@@ -40,6 +40,7 @@ const snapshot: Snapshot = {
     chat: "everyone",
     screen_share: "everyone",
     max_participants: 300,
+    guest_succession: false,
     started_at: NOW,
   },
   self: person("me", { role: "host" }),
@@ -48,6 +49,7 @@ const snapshot: Snapshot = {
   chat: [message("c1", "a")],
   waiting: [],
   ice_servers: [],
+  spotlight: [],
 };
 
 describe("room state", () => {
@@ -107,6 +109,15 @@ describe("room state", () => {
     const ended = applyEvent(joined, "closed", { reason: "ended", message: "" });
     expect(ended.phase).toBe("ended");
     expect(ended.ended).toEqual({ reason: "ended", message: "" });
+  });
+
+  it("keeps the spotlight from the snapshot and events, without people who left", () => {
+    const s = applySnapshot(initialState(), { ...snapshot, spotlight: ["b", "gone"] });
+    expect(s.spotlight).toEqual(["b"]);
+    const updated = applyEvent(s, "spotlight.updated", { participant_ids: ["a", "b"], by: { id: "me", display_name: "me" } });
+    expect(updated.spotlight).toEqual(["a", "b"]);
+    const left = applyEvent(updated, "participant.left", { participant_id: "a", reason: "left" });
+    expect(left.spotlight).toEqual(["b"]);
   });
 
   it("counts messages that arrived during a resume gap as unread", () => {

@@ -83,6 +83,9 @@ export function useNotices(room: Room, chatOpen: boolean, openChat: () => void):
         case "left":
           room.toast("info", presenceText(tr, notice));
           break;
+        case "spotlightYou":
+          room.toast("info", tr("notices.spotlightYou"));
+          break;
         case "chat":
           room.toast("info", tr("notices.chat", { name: isolate(notice.message.sender.display_name), text: preview(notice.message.text) }), {
             label: tr("notices.openChat"),

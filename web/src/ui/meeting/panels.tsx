@@ -11,6 +11,7 @@ import { isolate } from "../../i18n";
 import { useT } from "../../i18n/hook";
 import { useDismiss, useEvent } from "../hooks";
 import { Icon } from "../icons";
+import { MAX_FEATURED } from "../layout";
 import { ChatText } from "./chat-links";
 import { useMenu } from "../keyboard";
 
@@ -306,6 +307,12 @@ function PersonRow({ room, state, person: p, self }: {
                     )}
                     {iAmHost && (
                       <button role="menuitem" tabIndex={-1} type="button" data-testid="host-make-host" onClick={act(() => room.host.transfer(p.id))}>{t("panels.makeHost")}</button>
+                    )}
+                    {(state.spotlight.includes(p.id) || state.spotlight.length < MAX_FEATURED) && (
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="host-spotlight"
+                        onClick={act(() => room.host.spotlight(state.spotlight.includes(p.id) ? state.spotlight.filter((id) => id !== p.id) : [...state.spotlight, p.id]))}>
+                        {state.spotlight.includes(p.id) ? t("panels.unspotlight") : t("panels.spotlight")}
+                      </button>
                     )}
                     <button role="menuitem" tabIndex={-1} type="button" class="danger" data-testid="host-remove" onClick={() => setConfirmRemove(true)}>{t("panels.removeEllipsis")}</button>
                   </>
