@@ -75,12 +75,21 @@ class Texts:
     def gettext(self, message: str, /, **params: Any) -> str:
         """``message`` translated, its ``{name}`` placeholders filled from ``params``."""
         text = self._translations.gettext(message)
-        return text.format(**params) if params else text
+        return self._fill(text, message, params) if params else text
 
     def ngettext(self, singular: str, plural: str, n: int, /, **params: Any) -> str:
         """The form of the message for the number ``n`` (the ``{n}`` placeholder is ``n``)."""
         text = self._translations.ngettext(singular, plural, n)
-        return text.format(n=n, **params)
+        return self._fill(text, singular if n == 1 else plural, {"n": n, **params})
+
+    def _fill(self, text: str, source: str, params: dict[str, Any]) -> str:
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            # A translation with a broken placeholder (the catalogue tests catch these): the
+            # English sentence rather than no email at all.
+            log.error("broken %s translation of %r", self.language, source)
+            return source.format(**params)
 
     # -- dates ---------------------------------------------------------------------------------
 
