@@ -64,6 +64,19 @@ async def test_host_previews_before_entering(open_attendee: OpenAttendee) -> Non
     await expect(alice.by_testid("camera-button")).to_have_attribute("data-camera", "off")
     await expect(alice.by_testid("mute-button")).to_have_attribute("data-muted", "false")
 
+    # Her choice is remembered: the next pre-join page starts with the camera off, mic on.
+    url = alice.page.url
+    await alice.by_testid("leave-button").click()
+    await alice.by_testid("leave-meeting-button").click()
+    await alice.expect_visible(alice.by_testid("ended-screen"))
+    await alice.page.goto(url)
+    await alice.expect_visible(alice.by_testid("join-device-check"))
+    await expect(alice.by_testid("join-mic-toggle")).to_have_attribute(
+        "aria-pressed", "true", timeout=TIMEOUT_MS
+    )
+    await expect(alice.by_testid("join-camera-toggle")).to_have_attribute("aria-pressed", "false")
+    await expect(alice.page.locator('video[data-testid="join-preview"]')).to_have_count(0)
+
 
 async def test_waiting_room_keeps_a_device_check(open_attendee: OpenAttendee) -> None:
     alice = await open_attendee("Alice")

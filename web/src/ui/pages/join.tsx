@@ -86,7 +86,6 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
 }) {
   const info = useSession();
   const t = useT();
-  const localState = useEvent(local, "change", local.state);
   const [lookup, setLookup] = useState<Lookup>({ kind: "loading" });
   const [lookups, setLookups] = useState(0);
   const prefs = useMemo(loadPrefs, []);
@@ -149,7 +148,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
       setError(t("join.error.enterName"));
       return;
     }
-    savePrefs({ displayName: name, mic: localState.micOn, camera: localState.cameraOn });
+    savePrefs({ displayName: name });
     try {
       await room.join({
         meeting: meetingRef,
@@ -271,7 +270,7 @@ function WaitingScreen({ room, state }: { room: Room; state: RoomState }) {
           <Spinner label={t("waiting.spinner")} />
           <p class="muted">{t("waiting.note")}</p>
           <p class="muted small">{t("waiting.preview")}</p>
-          <ConnectionNote state={state} />
+          <ConnectionNote room={room} state={state} />
           <button class="btn ghost" type="button" data-testid="waiting-leave" onClick={() => void room.leave()}>
             {t("waiting.leave")}
           </button>
@@ -281,11 +280,18 @@ function WaitingScreen({ room, state }: { room: Room; state: RoomState }) {
   );
 }
 
-function ConnectionNote({ state }: { state: RoomState }) {
+function ConnectionNote({ room, state }: { room: Room; state: RoomState }) {
   const t = useT();
+  const link = useEvent(room, "link", room.link);
+  const text = link.offline
+    ? t("connection.offline")
+    : state.connection === "reconnecting"
+      ? t("connection.reconnecting")
+      : state.connectionError ?? "";
   return (
-    <p class="muted small" data-testid="connection-state" data-state={state.connection}>
-      {state.connection === "reconnecting" ? t("connection.reconnecting") : state.connectionError ?? ""}
+    <p class="muted small" data-testid="connection-state" data-state={state.connection}
+      data-offline={link.offline ? "true" : "false"}>
+      {text}
     </p>
   );
 }
@@ -300,7 +306,7 @@ function EndedScreen({ room, state, meetingRef }: { room: Room; state: RoomState
   const canRejoin = reason === "left" || reason === "timeout" || reason === "disconnected";
   const t = useT();
   return (
-    <div class="page narrow">
+    <main class="page narrow">
       <Brand />
       <section class="card center-text" data-testid="ended-screen" data-reason={reason} role="status">
         <h1>{ENDED_REASONS.has(reason) ? t(`ended.${reason}`) : t("ended.other")}</h1>
@@ -319,6 +325,6 @@ function EndedScreen({ room, state, meetingRef }: { room: Room; state: RoomState
           <a class="btn" href="/" onClick={linkHandler("/")} data-testid="home-link">{t("ended.home")}</a>
         </div>
       </section>
-    </div>
+    </main>
   );
 }

@@ -10,6 +10,7 @@ import { useT } from "../../i18n/hook";
 import { useEvent } from "../hooks";
 import { Icon } from "../icons";
 import { DevicePickers, MicLevel, VideoView } from "../meeting/media-views";
+import { savePrefs } from "../session";
 
 /** `prefix` names the test ids: "join" on the pre-join page, "waiting" in the waiting room. */
 export function DevicePreview({ local, prefix }: { local: LocalMedia; prefix: "join" | "waiting" }) {
@@ -27,12 +28,20 @@ export function DevicePreview({ local, prefix }: { local: LocalMedia; prefix: "j
       <div class="row center">
         <button type="button" class={`round ${state.micOn ? "" : "off"}`} data-testid={`${prefix}-mic-toggle`}
           aria-pressed={state.micOn} aria-label={state.micOn ? t("join.micOff") : t("join.micOn")}
-          onClick={() => void local.setMic(!state.micOn)}>
+          onClick={() => {
+            // Remembered as chosen, not as the devices happen to be when Join is pressed (a
+            // preview still opening would otherwise be saved as "off").
+            savePrefs({ mic: !state.micOn });
+            void local.setMic(!state.micOn);
+          }}>
           <Icon name={state.micOn ? "mic" : "micOff"} />
         </button>
         <button type="button" class={`round ${state.cameraOn ? "" : "off"}`} data-testid={`${prefix}-camera-toggle`}
           aria-pressed={state.cameraOn} aria-label={state.cameraOn ? t("join.cameraOffAction") : t("join.cameraOn")}
-          onClick={() => void local.setCamera(!state.cameraOn)}>
+          onClick={() => {
+            savePrefs({ camera: !state.cameraOn });
+            void local.setCamera(!state.cameraOn);
+          }}>
           <Icon name={state.cameraOn ? "cam" : "camOff"} />
         </button>
         <MicLevel track={state.micOn ? state.audioTrack : null} />
