@@ -100,7 +100,7 @@ class ApertiumServer:
     def pid(self) -> int | None:
         return self._process.pid if self.running and self._process else None
 
-    def _command(self) -> list[str]:
+    def command(self) -> list[str]:
         path = shutil.which(self.binary)
         if path is None:
             raise EngineUnavailable(
@@ -145,7 +145,7 @@ class ApertiumServer:
                 # Do not spin when it dies at once (a broken install): one start per 2 s.
                 await asyncio.sleep(max(0.0, self._last_start + 2.0 - time.monotonic()))
             self.port = self._wanted_port or _free_port()
-            command = self._command()
+            command = self.command()
             out: Any = asyncio.subprocess.DEVNULL
             if self.log_file is not None:
                 self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -218,13 +218,27 @@ class ApertiumEngine:
         self._client: httpx.AsyncClient | None = None
         # Convene's pair -> apy's langpair ("eng|spa").
         self._langpairs: dict[Pair, str] = {}
+        self._start_timeout = server.start_timeout if server is not None else 30.0
 
     @property
     def url(self) -> str:
         return self.server.url if self.server is not None else str(self._url)
 
     async def start(self) -> None:
-        await self.pairs()
+        """Read the pairs and warm each one up: apy starts a pair's pipeline at its first
+        request (about a second), which should not be a listener's first caption."""
+        pairs = await self.pairs()
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(self._call("Hello.", self._langpairs[pair], pair, warm=True) for pair in pairs),
+            return_exceptions=True,
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            log.warning(
+                "apertium: %d of %d pairs did not warm up: %s", len(failed), len(pairs), failed[0]
+            )
+        log.info("apertium: %d pairs ready in %.1f s", len(pairs), time.monotonic() - started)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -307,11 +321,13 @@ class ApertiumEngine:
         answers = iter(parts)
         return [next(answers) if segment else "" for segment in chunk]
 
-    async def _call(self, text: str, langpair: str, pair: Pair) -> str:
+    async def _call(self, text: str, langpair: str, pair: Pair, *, warm: bool = False) -> str:
         body = await self._request(
             "POST",
             "/translate",
             data={"q": text, "langpair": langpair, "format": "txt", "markUnknown": "no"},
+            # Warming up starts the pipeline: the server's start timeout bounds it.
+            **({"timeout": max(self.timeout, self._start_timeout)} if warm else {}),
         )
         if not isinstance(body, dict):
             raise EngineUnavailable(self.name, "unexpected answer to /translate")

@@ -43,6 +43,8 @@ _OPUS_NAME = re.compile(r"(?:^|-)([a-z]{2,3})-([a-z]{2,3})$")
 
 Device = Literal["auto", "cpu", "cuda"]
 
+_SPECIAL = frozenset({"<s>", "</s>", "<pad>", "<unk>"})
+
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
@@ -102,7 +104,7 @@ def read_model_info(path: Path) -> ModelInfo:
         )
     else:
         raise ValueError(f"{path / METADATA}: unknown kind {kind!r}")
-    for tokenizer in {info.source_tokenizer, info.target_tokenizer}:
+    for tokenizer in dict.fromkeys((info.source_tokenizer, info.target_tokenizer)):
         if not tokenizer.is_file():
             raise ValueError(f"{path}: tokenizer {tokenizer.name} is missing")
     return info
@@ -148,7 +150,8 @@ class _LoadedModel:
     def decode(self, tokens: list[str], pair: Pair) -> str:
         if self.info.kind == "m2m100" and tokens[:1] == [f"__{pair.target}__"]:
             tokens = tokens[1:]
-        text: str = self.target_sp.decode(tokens)
+        # SentencePiece would write an unknown or control token as " ⁇ ".
+        text: str = self.target_sp.decode([t for t in tokens if t not in _SPECIAL])
         return text.strip()
 
     def translate(

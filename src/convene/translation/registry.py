@@ -136,6 +136,14 @@ class TranslationRegistry:
     async def start(self) -> None:
         """Start each engine (a child apertium-apy, a models folder scan); one that fails is
         logged and left without pairs until a later :meth:`refresh` finds it working."""
+        for engine in self.engines:
+            try:
+                async with asyncio.timeout(self.start_timeout):
+                    await engine.start()
+            except (TranslationError, TimeoutError) as exc:
+                log.warning(
+                    "translation engine %s did not start: %s", engine.name, exc or "timeout"
+                )
         await self.refresh(within=self.start_timeout)
 
     async def close(self) -> None:
