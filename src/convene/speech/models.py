@@ -546,7 +546,7 @@ class ModelManager:
                     total = done + int(length)
             etag = response.headers.get("x-linked-etag", "").strip('"').lower()
             with part.open(mode) as out:
-                for block in response.iter_bytes(_CHUNK):
+                for block in response.iter_bytes():  # as it arrives, so a cut keeps it
                     out.write(block)
                     done += len(block)
                     if progress:

@@ -171,7 +171,7 @@ class SpeechStream:
     def lag(self) -> float:
         """Seconds of audio received and not yet processed."""
         with self._cond:
-            return seconds(self._received - self._transcriber.processed)
+            return seconds(self._received - self._transcriber.consumed)
 
     def stats(self) -> StreamStats:
         return StreamStats(self.lag, len(self.events), self.events.dropped_partials)

@@ -89,6 +89,11 @@ class Transcriber:
         self._buffer_text = ""  # committed text of the buffer's audio
 
     @property
+    def consumed(self) -> int:
+        """Samples of the stream taken so far (looked at, or waiting to fill a VAD frame)."""
+        return self.processed + len(self._pending)
+
+    @property
     def speaking(self) -> bool:
         return self._detector.speaking
 
