@@ -68,6 +68,23 @@ async def test_a_pair_model_translates_a_batch(models: Path) -> None:
         await engine.close()
 
 
+async def test_a_model_converted_from_marian_files_closes_the_source_itself(
+    models: Path, tmp_path: Path
+) -> None:
+    build_opus_mt(tmp_path / "opus-mt-de-en", "de", "en", from_marian=True)
+    native, transformers = engine_for(tmp_path), engine_for(models)
+    try:
+        await native.pairs()
+        await transformers.pairs()
+        # One </s> either way: the same weights give the same words.
+        assert await native.translate(SENTENCES, Pair("de", "en")) == await transformers.translate(
+            SENTENCES, Pair("de", "en")
+        )
+    finally:
+        await native.close()
+        await transformers.close()
+
+
 async def test_a_multilingual_model_is_steered_by_language_tokens(models: Path) -> None:
     engine = engine_for(models)
     try:

@@ -107,8 +107,13 @@ def _save(spec: specs.TransformerSpec, out: Path, src: list[str], tgt: list[str]
     spec.save(str(out))
 
 
-def build_opus_mt(out: Path, source: str = "de", target: str = "en") -> Path:
-    """An OPUS-MT-shaped pair model in ``out`` (model.bin, source.spm, target.spm)."""
+def build_opus_mt(
+    out: Path, source: str = "de", target: str = "en", *, from_marian: bool = False
+) -> Path:
+    """An OPUS-MT-shaped pair model in ``out`` (model.bin, source.spm, target.spm), as the
+    Transformers converter writes it, or (``from_marian``) as ``ct2-opus-mt-converter`` does
+    from OPUS-MT's own files: then the model adds the source's ``</s>`` itself. The weights
+    depend on nothing but the vocabulary sizes: both kinds translate alike."""
     out.mkdir(parents=True)
     work = out.parent / f".{out.name}-work"
     work.mkdir()
@@ -118,6 +123,7 @@ def build_opus_mt(out: Path, source: str = "de", target: str = "en") -> Path:
     spec = specs.TransformerSpec.from_config((2, 2), 2, pre_norm=False)
     spec.decoder.start_from_zero_embedding = True
     _weights(spec, 16, 32, len(src_vocab), len(tgt_vocab))
+    spec.config.add_source_eos = from_marian
     _save(spec, out, src_vocab, tgt_vocab)
     shutil.move(src_sp, out / "source.spm")
     shutil.move(tgt_sp, out / "target.spm")

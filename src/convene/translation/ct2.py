@@ -138,14 +138,20 @@ class _LoadedModel:
             if info.target_tokenizer == info.source_tokenizer
             else sentencepiece.SentencePieceProcessor(model_file=str(info.target_tokenizer))
         )
+        # A model converted from Marian's own files (ct2-opus-mt-converter) closes the source
+        # with </s> itself; one converted from Transformers expects it in the tokens.
+        config: dict[str, Any] = {}
+        if (info.path / "config.json").is_file():
+            config = json.loads((info.path / "config.json").read_text())
+        self.eos: list[str] = [] if config.get("add_source_eos") else ["</s>"]
 
     def encode(self, text: str, pair: Pair) -> list[str]:
         pieces: list[str] = self.source_sp.encode(text, out_type=str)
         if self.info.kind == "m2m100":
-            return [f"__{pair.source}__", *pieces, "</s>"]
+            return [f"__{pair.source}__", *pieces, *self.eos]
         if self.info.target_token:
-            return [self.info.target_token.format(target=pair.target), *pieces, "</s>"]
-        return [*pieces, "</s>"]
+            return [self.info.target_token.format(target=pair.target), *pieces, *self.eos]
+        return [*pieces, *self.eos]
 
     def decode(self, tokens: list[str], pair: Pair) -> str:
         if self.info.kind == "m2m100" and tokens[:1] == [f"__{pair.target}__"]:
