@@ -49,6 +49,8 @@ __all__ = [
     "BusyBlockRow",
     "CalendarConnectionRow",
     "CalendarPushRow",
+    "CaptionLeaseRow",
+    "CaptionWorkerRow",
     "ChatMessageRow",
     "ConsumerCursorRow",
     "EmailOutboxRow",
@@ -603,3 +605,32 @@ class CalendarPushRow(Base):
     etag: Mapped[str | None] = mapped_column(String(200))
     sequence: Mapped[int] = mapped_column(Integer)
     pushed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaptionWorkerRow(Base):
+    """A captions worker connected to a server node, and when it was last heard from."""
+
+    __tablename__ = "caption_workers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Where the worker receives RTP (the host Janus forwards to) and the node it is linked to.
+    address: Mapped[str] = mapped_column(String(255))
+    node_id: Mapped[str] = mapped_column(String(64))
+    capacity: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaptionLeaseRow(Base):
+    """Which worker transcribes a live meeting, until when (renewed by its heartbeats).
+
+    ``epoch`` grows each time the lease changes hands: results tagged with an older epoch come
+    from a worker that lost the meeting and are dropped."""
+
+    __tablename__ = "caption_leases"
+
+    meeting_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(64), index=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
