@@ -21,6 +21,7 @@ import hashlib
 import html
 import re
 from datetime import datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -76,6 +77,17 @@ def html_from_text(text: str, *, language: str | None = None) -> str:
     )
 
 
+def _set_subject(message: EmailMessage, subject: str) -> None:
+    """The Subject, encoded whole when it is not ASCII. The policy's own folding leaves a
+    doubled space where it breaks a line before an encoded word (``de 09:00  à 09:30``, as
+    mail programs unfold it); the space between two encoded words is dropped when they are
+    decoded, so a subject encoded whole reads exactly as written, in every language."""
+    if subject.isascii():
+        message["Subject"] = subject
+        return
+    message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
+
+
 def compose(email: OutboxRecord, *, mail: MailSettings, now: datetime) -> EmailMessage:
     """The message to send for an outbox row.
 
@@ -88,7 +100,7 @@ def compose(email: OutboxRecord, *, mail: MailSettings, now: datetime) -> EmailM
     message["To"] = Address(addr_spec=email.to_email)
     if mail.reply_address:
         message["Reply-To"] = mail.reply_address
-    message["Subject"] = email.subject
+    _set_subject(message, email.subject)
     message["Date"] = format_datetime(now)
     digest = hashlib.sha256(email.dedupe_key.encode()).hexdigest()[:32]
     message["Message-ID"] = f"<{digest}@{sender_domain(mail)}>"
