@@ -61,6 +61,8 @@ export interface MeetingCreate {
   allow_guests?: boolean;
   mute_on_entry?: boolean;
   allow_self_unmute?: boolean;
+  /** Default: the server's setting (meetings.guest_succession). */
+  guest_succession?: boolean;
 }
 
 /** A meeting as its host sees it. */
@@ -79,6 +81,8 @@ export interface Meeting {
   chat: ChatPolicy;
   screen_share: SharePolicy;
   max_participants: number;
+  /** A guest may become host when only guests remain. */
+  guest_succession: boolean;
   status: MeetingStatus;
   created_at: string;
   started_at: string | null;
@@ -107,6 +111,7 @@ export type MeetingSettingsUpdate = Partial<
     | "locked"
     | "chat"
     | "screen_share"
+    | "guest_succession"
   >
 >;
 

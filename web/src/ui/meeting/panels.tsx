@@ -330,7 +330,10 @@ export function SettingsPanel({ room, state, onClose }: { room: Room; state: Roo
   const m = state.meeting;
   const t = useT();
   if (!m) return null;
-  const toggle = (key: "locked" | "waiting_room" | "allow_guests" | "allow_self_unmute" | "mute_on_entry", label: string) => (
+  // Only the meeting's owner may change who succeeds as host; the owner joins as the host.
+  const self = state.selfId ? state.participants.get(state.selfId) : undefined;
+  const owner = self?.role === "host" && !self.guest;
+  const toggle = (key: "locked" | "waiting_room" | "allow_guests" | "allow_self_unmute" | "mute_on_entry" | "guest_succession", label: string) => (
     <label class="check">
       <input type="checkbox" checked={m[key]} data-testid={`setting-${key}`}
         onChange={(e) => void room.host.update({ [key]: e.currentTarget.checked })} />
@@ -345,6 +348,7 @@ export function SettingsPanel({ room, state, onClose }: { room: Room; state: Roo
         {toggle("allow_guests", t("panels.allowGuests"))}
         {toggle("allow_self_unmute", t("panels.selfUnmute"))}
         {toggle("mute_on_entry", t("panels.muteOnEntry"))}
+        {owner && toggle("guest_succession", t("panels.guestSuccession"))}
         <label>
           {t("panels.whoCanChat")}
           <select value={m.chat} data-testid="setting-chat"
