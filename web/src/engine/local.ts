@@ -7,6 +7,7 @@
  * - Microphone off = `track.enabled = false` (the track stays, so unmuting is instant).
  * - Camera off = the track is stopped (the camera light goes out) and the sender sends nothing.
  */
+import { t } from "../i18n";
 import { Emitter } from "../protocol/emitter";
 import { CAMERA_CAPTURE } from "./simulcast";
 
@@ -59,21 +60,21 @@ function saveChoice(choice: StoredChoice): void {
   }
 }
 
-/** A short explanation of a getUserMedia failure. */
+/** A short explanation of a getUserMedia failure, in the UI's language. */
 export function describeMediaError(kind: "microphone" | "camera" | "screen", err: unknown): string {
   const name = err instanceof DOMException || err instanceof Error ? err.name : "";
   switch (name) {
     case "NotAllowedError":
     case "SecurityError":
-      return `Permission to use the ${kind} was denied.`;
+      return t(`media.error.${kind}.denied`);
     case "NotFoundError":
     case "OverconstrainedError":
-      return `No ${kind} was found.`;
+      return t(`media.error.${kind}.notFound`);
     case "NotReadableError":
     case "AbortError":
-      return `The ${kind} is in use by another program.`;
+      return t(`media.error.${kind}.inUse`);
     default:
-      return `Could not start the ${kind}.`;
+      return t(`media.error.${kind}.failed`);
   }
 }
 
@@ -189,7 +190,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
 
   private async open(kind: "audio" | "video", deviceId: string | undefined): Promise<MediaStreamTrack | null> {
     if (!LocalMedia.supported()) {
-      this.error = "This browser cannot use a microphone or camera here (a secure https page is needed).";
+      this.error = t("media.error.insecure");
       this.changed();
       return null;
     }
