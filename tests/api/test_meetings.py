@@ -112,6 +112,20 @@ async def test_guest_succession_defaults_to_the_server_setting(tmp_path: Path, d
             stored = await db.meetings.get(MeetingId(meeting["id"]))
             assert stored is not None
             assert stored.guest_succession is True
+            # A scheduled meeting's room takes the server's default too.
+            scheduled = await api.post(
+                "/schedules",
+                json={
+                    "title": "Planned",
+                    "timezone": "UTC",
+                    "start": "2030-01-07T09:00",
+                    "duration_minutes": 30,
+                },
+            )
+            assert scheduled.status_code == 201, scheduled.text
+            room = await db.meetings.get(MeetingId(scheduled.json()["meeting"]["id"]))
+            assert room is not None
+            assert room.guest_succession is True
 
 
 @pytest.mark.parametrize(

@@ -737,6 +737,7 @@ class SchedulingService:
             waiting_room=draft.waiting_room,
             allow_guests=draft.allow_guests,
             mute_on_entry=draft.mute_on_entry,
+            guest_succession=meetings.guest_succession,
         )
         try:
             return await self.db.schedules.create(
