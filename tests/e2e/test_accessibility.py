@@ -103,6 +103,15 @@ async def test_home_and_sign_in_pages(open_attendee: OpenAttendee) -> None:
     await alice.page.goto(alice.base_url + "/signin")
     await alice.expect_visible(alice.page.locator("form"))
     await findings.check("sign-in", alice)
+    await alice.page.goto(alice.base_url + "/signup")
+    await alice.expect_visible(alice.by_testid("signup-form"))
+    await findings.check("sign-up", alice)
+    await alice.page.goto(alice.base_url + "/forgot")
+    await alice.expect_visible(alice.by_testid("forgot-form"))
+    await findings.check("forgot password", alice)
+    await alice.page.goto(alice.base_url + "/reset")
+    await alice.expect_visible(alice.by_testid("reset-form"))
+    await findings.check("reset password", alice)
     findings.assert_none()
 
 
@@ -144,6 +153,9 @@ async def test_meeting_panels_and_dialogs(open_attendee: OpenAttendee) -> None:
     await alice.by_testid("leave-button").click()
     await alice.expect_visible(alice.by_testid("leave-dialog"))
     await findings.check("leave dialog", alice)
+    await alice.by_testid("leave-meeting-button").click()
+    await alice.expect_visible(alice.by_testid("ended-screen"))
+    await findings.check("left the meeting", alice)
     findings.assert_none()
 
 

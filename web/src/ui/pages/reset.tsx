@@ -27,7 +27,7 @@ export function ForgotPage() {
   };
 
   return (
-    <div class="page narrow">
+    <main class="page narrow">
       <Brand />
       <form class="card form" onSubmit={submit} data-testid="forgot-form" aria-labelledby="forgot-title">
         <h1 id="forgot-title">{t("reset.forgotTitle")}</h1>
@@ -51,7 +51,7 @@ export function ForgotPage() {
           <a href="/signin" onClick={linkHandler("/signin")} data-testid="forgot-signin">{t("reset.backToSignIn")}</a>
         </p>
       </form>
-    </div>
+    </main>
   );
 }
 
@@ -88,7 +88,7 @@ export function ResetPage({ token }: { token: string | null }) {
   };
 
   return (
-    <div class="page narrow">
+    <main class="page narrow">
       <Brand />
       <form class="card form" onSubmit={submit} data-testid="reset-form" aria-labelledby="reset-title">
         <h1 id="reset-title">{t("reset.title")}</h1>
@@ -121,6 +121,6 @@ export function ResetPage({ token }: { token: string | null }) {
           </>
         )}
       </form>
-    </div>
+    </main>
   );
 }
