@@ -56,6 +56,8 @@ async def test_a_pair_model_translates_a_batch(models: Path) -> None:
     engine = engine_for(models)
     try:
         assert await engine.pairs() >= {Pair("de", "en"), Pair("en", "fr")}
+        await engine.prepare(Pair("de", "en"))
+        assert list(engine._loaded) == [models / "opus-mt-de-en"]
         batch = await engine.translate([*SENTENCES, "", "  "], Pair("de", "en"))
         assert len(batch) == len(SENTENCES) + 2
         assert all(isinstance(text, str) and text for text in batch[:3])

@@ -26,6 +26,7 @@ class WordEngine:
         self._pairs = frozenset(Pair(*p) for p in pairs)
         self.delay = delay
         self.calls: list[tuple[Pair, list[str]]] = []
+        self.prepared: list[Pair] = []
         self.fail_pairs: Exception | None = None
 
     async def start(self) -> None:
@@ -38,6 +39,9 @@ class WordEngine:
         if self.fail_pairs is not None:
             raise self.fail_pairs
         return self._pairs
+
+    async def prepare(self, pair: Pair) -> None:
+        self.prepared.append(pair)
 
     async def translate(self, texts: Sequence[str], pair: Pair) -> list[str]:
         if pair not in self._pairs:
@@ -72,6 +76,9 @@ async def test_direct_pairs_come_first_then_the_fewest_hops_in_pivot_order() -> 
     assert registry.targets("de") == {"en", "es"}
     assert registry.targets("fr") == {"es", "en"}
     assert await registry.translate(["Hallo"], "de", "es") == ["Hallo>en>es"]
+    # Asking for a language gets each engine on its way ready.
+    assert await registry.prepare("de", "es") == registry.route("de", "es")
+    assert (opus.prepared, apertium.prepared) == ([Pair("de", "en")], [Pair("en", "es")])
 
     three = await started(opus, apertium, pivots=["en", "es"], max_hops=3)
     assert await three.translate(["Hallo"], "de", "fr") == ["Hallo>en>es>fr"]

@@ -247,6 +247,13 @@ class ApertiumEngine:
         if self.server is not None:
             await self.server.stop()
 
+    async def prepare(self, pair: Pair) -> None:
+        langpair = self._langpairs.get(pair)
+        if langpair is None:
+            raise PairNotAvailable(pair.source, pair.target, "no such Apertium pair")
+        # After a restart of apy its pipelines are cold again; a sentence starts one.
+        await self._call("Hello.", langpair, pair, warm=True)
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         if self.server is not None:
             await self.server.ensure_running()

@@ -39,6 +39,12 @@ class Engine(Protocol):
         """The pairs installed now. Raises ``EngineUnavailable`` when it cannot tell."""
         ...
 
+    async def prepare(self, pair: Pair) -> None:
+        """Make ``pair`` fast before its first segment (load its model, start its pipeline):
+        called when someone asks for a language, bounded by the start timeout, not the
+        per-call one."""
+        ...
+
     async def translate(self, texts: Sequence[str], pair: Pair) -> list[str]:
         """One translation per text, in order. Raises ``PairNotAvailable`` for a pair it does
         not serve, ``EngineUnavailable`` (or ``TranslationTimeout``) when it cannot answer."""

@@ -264,14 +264,23 @@ class CTranslate2Engine:
         except (RuntimeError, ValueError) as exc:
             raise TranslationError(f"{self.name} {info.name}: {exc}") from exc
 
-    async def translate(self, texts: Sequence[str], pair: Pair) -> list[str]:
-        if not texts:
-            return []
+    def _model_for(self, pair: Pair) -> ModelInfo:
         info = self._models.get(pair)
         if info is None:
             raise PairNotAvailable(
                 pair.source, pair.target, f"no CTranslate2 model for it in {self.models_dir}"
             )
+        return info
+
+    async def prepare(self, pair: Pair) -> None:
+        """Load the pair's model (seconds for a large one) outside any segment's timeout."""
+        info = self._model_for(pair)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._load, info)
+
+    async def translate(self, texts: Sequence[str], pair: Pair) -> list[str]:
+        if not texts:
+            return []
+        info = self._model_for(pair)
         present = [text.strip() for text in texts]
         loop = asyncio.get_running_loop()
         indices = [i for i, text in enumerate(present) if text]

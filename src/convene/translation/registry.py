@@ -235,6 +235,23 @@ class TranslationRegistry:
             out = [o if o is not None else done[t] for t, o in zip(texts, out, strict=True)]
         return [o or "" for o in out]
 
+    async def prepare(self, source: str, target: str) -> list[Hop]:
+        """Get every engine on the way from ``source`` to ``target`` ready (a model loaded, a
+        pipeline started), within the start timeout: call it when a listener picks a language,
+        so that the first segment is not the slow one. Raises like :meth:`translate`."""
+        source, target = normalise(source), normalise(target)
+        if source == target:
+            return []
+        hops = self.route(source, target)
+        for hop in hops:
+            engine = self._edges[hop.pair]
+            try:
+                async with asyncio.timeout(self.start_timeout):
+                    await engine.prepare(hop.pair)
+            except TimeoutError:
+                raise TranslationTimeout(engine.name, self.start_timeout) from None
+        return hops
+
     async def translate_one(self, text: str, source: str, target: str) -> str:
         return (await self.translate([text], source, target))[0]
 
