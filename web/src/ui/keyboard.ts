@@ -38,7 +38,7 @@ function usePopup<B extends HTMLElement, P extends HTMLElement>(
   setOpen: (open: boolean) => void,
   focusOnOpen: (popup: P, where: "first" | "last") => void,
   content: unknown,
-): PopupRefs<B, P> & { where: preact.RefObject<"first" | "last"> } {
+): PopupRefs<B, P> {
   const buttonRef = useRef<B>(null);
   const popupRef = useRef<P>(null);
   const where = useRef<"first" | "last">("first");
@@ -82,7 +82,7 @@ function usePopup<B extends HTMLElement, P extends HTMLElement>(
       setTimeout(() => setOpen(false));
     }
   };
-  return { buttonRef, popupRef, where, onButtonKeyDown, onPopupKeyDown };
+  return { buttonRef, popupRef, onButtonKeyDown, onPopupKeyDown };
 }
 
 /**
