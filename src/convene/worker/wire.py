@@ -1,0 +1,194 @@
+"""The link between a server node and a captions worker: typed JSON messages on a WebSocket.
+
+The worker dials the server (``/internal/worker``, a bearer secret in the ``Authorization``
+header) and speaks first. One conversation::
+
+    worker  hello {worker_id, capacity, media_host}       server  welcome {node_id, ...}
+    server  offer {meeting}                               worker  claim {meeting}
+    server  granted {meeting, epoch}   (or denied)
+    server  listen {meeting, participant, language}       worker  listening {..., port}
+                                          (the server then has Janus forward that publisher's
+                                           Opus to media_host:port)
+    worker  caption {meeting, participant, epoch, ...}    (partials and finals)
+    worker  heartbeat {meetings}  every heartbeat_seconds server  renewed {meetings}
+    server  unlisten / revoke {meeting}                   worker  released {meeting}
+
+Every message is validated into one of these models at the edge; an invalid one closes the
+link (it is a bug or an attack, never a user error).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+__all__ = [
+    "CLOSE_BAD_MESSAGE",
+    "CLOSE_REFUSED",
+    "WORKER_PATH",
+    "Caption",
+    "Claim",
+    "Denied",
+    "FromServer",
+    "FromWorker",
+    "Granted",
+    "Heartbeat",
+    "Hello",
+    "Listen",
+    "ListenFailed",
+    "Listening",
+    "Offer",
+    "Released",
+    "Renewed",
+    "Revoke",
+    "Unlisten",
+    "Welcome",
+    "decode_from_server",
+    "decode_from_worker",
+    "encode",
+]
+
+WORKER_PATH = "/internal/worker"
+CLOSE_REFUSED = 4403  # wrong secret, or a worker from an address that is not allowed
+CLOSE_BAD_MESSAGE = 4400  # a message that is not one of the models below
+
+_Id = Annotated[str, Field(min_length=1, max_length=64)]
+_Language = Annotated[str, Field(min_length=2, max_length=16)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- worker -> server -------------------------------------------------------------------------
+
+
+class Hello(_Message):
+    type: Literal["hello"] = "hello"
+    worker_id: _Id
+    capacity: int = Field(ge=1, le=10_000)  # meetings at once
+    media_host: str = Field(min_length=1, max_length=255)  # where Janus sends RTP
+    languages: list[_Language] = []  # the spoken languages it has a model for ([]: unknown)
+
+
+class Claim(_Message):
+    type: Literal["claim"] = "claim"
+    meeting: _Id
+
+
+class Heartbeat(_Message):
+    type: Literal["heartbeat"] = "heartbeat"
+    meetings: list[_Id] = Field(default=[], max_length=10_000)
+    lag: float = 0.0  # seconds of audio waiting, the worst of its streams
+    dropped_partials: int = 0
+
+
+class Listening(_Message):
+    type: Literal["listening"] = "listening"
+    meeting: _Id
+    participant: _Id
+    port: int = Field(ge=1, le=65535)
+
+
+class ListenFailed(_Message):
+    type: Literal["listen_failed"] = "listen_failed"
+    meeting: _Id
+    participant: _Id
+    code: str = Field(max_length=64)  # e.g. model_not_installed
+    message: str = Field(max_length=500)
+
+
+class Caption(_Message):
+    type: Literal["caption"] = "caption"
+    meeting: _Id
+    participant: _Id
+    epoch: int
+    final: bool
+    text: str = Field(max_length=10_000)
+    start: float  # seconds since the speaker's stream started
+    end: float
+    ends_segment: bool = False
+    language: _Language | None = None
+
+
+class Released(_Message):
+    type: Literal["released"] = "released"
+    meeting: _Id
+
+
+FromWorker = Annotated[
+    Hello | Claim | Heartbeat | Listening | ListenFailed | Caption | Released,
+    Field(discriminator="type"),
+]
+
+# -- server -> worker -------------------------------------------------------------------------
+
+
+class Welcome(_Message):
+    type: Literal["welcome"] = "welcome"
+    node_id: str
+    heartbeat_seconds: float
+    lease_seconds: float
+
+
+class Offer(_Message):
+    type: Literal["offer"] = "offer"
+    meeting: _Id
+
+
+class Granted(_Message):
+    type: Literal["granted"] = "granted"
+    meeting: _Id
+    epoch: int
+
+
+class Denied(_Message):
+    type: Literal["denied"] = "denied"
+    meeting: _Id
+
+
+class Renewed(_Message):
+    type: Literal["renewed"] = "renewed"
+    meetings: dict[str, int]  # meeting -> epoch, the leases the worker still holds
+
+
+class Revoke(_Message):
+    type: Literal["revoke"] = "revoke"
+    meeting: _Id
+
+
+class Listen(_Message):
+    type: Literal["listen"] = "listen"
+    meeting: _Id
+    participant: _Id
+    language: _Language | None = None
+
+
+class Unlisten(_Message):
+    type: Literal["unlisten"] = "unlisten"
+    meeting: _Id
+    participant: _Id
+
+
+FromServer = Annotated[
+    Welcome | Offer | Granted | Denied | Renewed | Revoke | Listen | Unlisten,
+    Field(discriminator="type"),
+]
+
+_from_worker: TypeAdapter[FromWorker] = TypeAdapter(FromWorker)
+_from_server: TypeAdapter[FromServer] = TypeAdapter(FromServer)
+
+
+def decode_from_worker(text: str | bytes) -> FromWorker:
+    """Validate one message a worker sent (raises pydantic.ValidationError)."""
+    return _from_worker.validate_json(text)
+
+
+def decode_from_server(text: str | bytes) -> FromServer:
+    """Validate one message a server sent (raises pydantic.ValidationError)."""
+    return _from_server.validate_json(text)
+
+
+def encode(message: _Message) -> str:
+    return message.model_dump_json()

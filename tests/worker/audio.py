@@ -1,0 +1,89 @@
+"""Test audio for the worker: LibriVox clips encoded to Opus RTP packets, as Janus forwards them."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import struct
+from pathlib import Path
+
+import av
+import numpy as np
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+OPUS_RATE = 48_000
+FRAME = 960  # 20 ms
+
+
+def transcripts() -> dict[str, str]:
+    found = {}
+    for line in (LIBRIVOX / "transcription").read_text().splitlines():
+        text, _, file_id = line.rpartition("(")
+        found[file_id.strip(" )")] = text.replace("<s>", "").replace("</s>", "").strip()
+    return found
+
+
+def clip_path(name: str) -> Path:
+    return LIBRIVOX / f"{name}.wav"
+
+
+def read_48k_stereo(path: Path) -> np.ndarray:
+    """The file's audio as 48 kHz stereo s16, shape (2 * n,) interleaved."""
+    resampler = av.AudioResampler(format="s16", layout="stereo", rate=OPUS_RATE)
+    parts = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            frame.pts = None
+            parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+    parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    return np.concatenate(parts).astype(np.int16)
+
+
+def opus_packets(samples: np.ndarray) -> list[bytes]:
+    """Encode interleaved 48 kHz stereo s16 into 20 ms Opus packets."""
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate = OPUS_RATE
+    encoder.layout = "stereo"
+    encoder.format = "s16"
+    encoder.bit_rate = 48_000
+    encoder.open()
+    packets: list[bytes] = []
+    per_frame = FRAME * 2
+    padded = np.concatenate([samples, np.zeros(-len(samples) % per_frame, np.int16)])
+    for i in range(len(padded) // per_frame):
+        chunk = padded[i * per_frame : (i + 1) * per_frame].reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
+        frame.sample_rate = OPUS_RATE
+        frame.pts = i * FRAME
+        frame.time_base = fractions.Fraction(1, OPUS_RATE)
+        packets += [bytes(p) for p in encoder.encode(frame)]
+    packets += [bytes(p) for p in encoder.encode(None)]
+    return packets
+
+
+def silence_48k(seconds: float) -> np.ndarray:
+    return np.zeros(round(seconds * OPUS_RATE) * 2, dtype=np.int16)
+
+
+def rtp(payload: bytes, sequence: int, timestamp: int, ssrc: int = 0x1234, pt: int = 111) -> bytes:
+    header = struct.pack("!BBHII", 0x80, pt, sequence % 65536, timestamp % 2**32, ssrc)
+    return header + payload
+
+
+async def send_paced(
+    port: int, packets: list[bytes], *, host: str = "127.0.0.1", speed: float = 1.0
+) -> None:
+    """Send Opus packets as one RTP stream, 20 ms apart (``speed`` times faster)."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        asyncio.DatagramProtocol, remote_addr=(host, port)
+    )
+    try:
+        start = loop.time()
+        for i, payload in enumerate(packets):
+            transport.sendto(rtp(payload, 1000 + i, i * FRAME))
+            delay = start + (i + 1) * 0.020 / speed - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+    finally:
+        transport.close()
