@@ -128,14 +128,16 @@ async def test_unknown_pairs_are_not_available(apy: Apy) -> None:
 
 
 async def test_a_dead_apy_gives_a_clear_error_and_its_return_is_noticed(own_apy: Apy) -> None:
-    registry = await registry_at(own_apy.url, timeout=1.0)
+    registry = await registry_at(own_apy.url, timeout=3.0)
     try:
         assert await registry.translate(["The house is big."], "en", "es") == ["La casa es grande."]
         own_apy.kill()
         started = time.monotonic()
         with pytest.raises(EngineUnavailable) as caught:
             await registry.translate(["The dog eats."], "en", "es")
-        assert time.monotonic() - started < 0.9  # refused at once: no need to wait
+        # Refused at once: no waiting for the timeout.
+        assert not isinstance(caught.value, TranslationTimeout)
+        assert time.monotonic() - started < 3.0
         assert caught.value.code == "translation_engine_unavailable"
         assert own_apy.url in str(caught.value)
         # The pairs are kept (a server down is not a pair uninstalled); the status says why.
@@ -161,7 +163,7 @@ async def test_a_frozen_apy_times_out_and_recovers(own_apy: Apy) -> None:
         with pytest.raises(TranslationTimeout) as caught:
             await registry.translate(["The house is big."], "en", "es")
         elapsed = time.monotonic() - started
-        assert 0.9 < elapsed < 2.5
+        assert 0.9 < elapsed < 4.0  # the timeout, and the scheduling of a busy machine
         assert caught.value.code == "translation_timeout"
         own_apy.signal(signal.SIGCONT)
         assert await registry.translate(["The house is big."], "en", "es") == ["La casa es grande."]
@@ -182,7 +184,10 @@ async def test_the_child_apy_is_started_on_loopback_and_restarted_after_a_kill()
         first = server.pid
         assert first is not None
         os.killpg(first, signal.SIGKILL)
-        await asyncio.sleep(0.2)
+        for _ in range(100):  # until asyncio has reaped it
+            if not server.running:
+                break
+            await asyncio.sleep(0.05)
         assert not server.running
         assert await registry.translate(["The dog eats."], "en", "es") == ["El perro come."]
         assert server.running

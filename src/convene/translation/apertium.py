@@ -142,6 +142,9 @@ class ApertiumServer:
                     "apertium-apy exited with status %s; starting it again",
                     self._process.returncode,
                 )
+                # Its pipelines, in its process group, would otherwise outlive it.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self._process.pid, signal.SIGKILL)
                 # Do not spin when it dies at once (a broken install): one start per 2 s.
                 await asyncio.sleep(max(0.0, self._last_start + 2.0 - time.monotonic()))
             self.port = self._wanted_port or _free_port()
