@@ -54,6 +54,23 @@ async def test_host_spotlight_is_seen_by_others_and_pins_stay_local(
     alice_id, bob_id, carol_id = [await a.participant_id() for a in (alice, bob, carol)]
     for a in (alice, bob, carol):
         await expect(a.by_testid("tile")).to_have_count(3, timeout=TIMEOUT_MS)
+    # Three tiles in rows of two (on this window): the last row's one tile sits in the middle.
+    boxes = await carol.page.evaluate(
+        """() => {
+          const box = (el) => el.getBoundingClientRect();
+          const grid = box(document.querySelector('[data-testid="grid-view"] .grid'));
+          const tiles = [...document.querySelectorAll('[data-testid="tile"]')].map(box);
+          return {
+            middle: grid.left + grid.width / 2,
+            tiles: tiles.map((t) => [Math.round(t.top), t.left + t.width / 2]),
+          };
+        }"""
+    )
+    rows = sorted({top for top, _ in boxes["tiles"]})
+    assert len(rows) == 2, boxes
+    last_row = [centre for top, centre in boxes["tiles"] if top == rows[-1]]
+    assert len(last_row) == 1, boxes
+    assert abs(last_row[0] - boxes["middle"]) < 2, boxes
     # Guests have no spotlight button; the host has one on every tile.
     await expect(carol.by_testid("tile-spotlight")).to_have_count(0)
 
