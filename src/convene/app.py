@@ -16,6 +16,9 @@ Services live on ``app.state`` for the lifetime of the app:
 ``app.state.background``    the :class:`~convene.background.Background` owner of periodic jobs
 ``app.state.node_id``       this process's name in database leases (random per start)
 ``app.state.calendars``     connected calendars: busy sync and CalDAV publishing (while running)
+``app.state.captions``      the :class:`~convene.captions.service.CaptionsService` (while
+                            running); workers link at ``/internal/worker``
+``app.state.embedded_worker`` the child captions worker, started on first demand (or None)
 ==========================  =============================================================
 """
 
@@ -37,8 +40,12 @@ from convene.auth.passwords import Argon2Params, Passwords
 from convene.auth.ratelimit import RateLimits
 from convene.background import Background
 from convene.bus import create_bus
+from convene.bus.base import Bus
+from convene.captions.embedded import EmbeddedWorker
+from convene.captions.link import worker_endpoint
+from convene.captions.service import CaptionsService
 from convene.clock import Clock, SystemClock
-from convene.config import Settings
+from convene.config import Settings, load_secrets
 from convene.logs import install_log_redaction
 from convene.media.base import SFU
 from convene.media.janus import JanusSFU
@@ -47,6 +54,7 @@ from convene.scheduling.setup import shutdown as shutdown_scheduling
 from convene.signaling.endpoint import SignalingService, signaling_endpoint
 from convene.signaling.registry import Registry
 from convene.storage.db import Database
+from convene.worker.wire import WORKER_PATH
 
 __all__ = ["SchemaOutdatedError", "create_app"]
 
@@ -99,6 +107,9 @@ def create_app(
                 app.state.signaling = SignalingService(
                     registry=registry, db=db, limits=app.state.limits, settings=settings
                 )
+                captions = _captions_service(app, settings, db=db, bus=bus)
+                await captions.open()
+                app.state.captions = captions
                 background = app.state.background
                 install_scheduling(app)
                 background.start()
@@ -108,6 +119,9 @@ def create_app(
                     await background.stop()
                     shutdown_scheduling(app)
                     await registry.close()
+                    await captions.close()
+                    if app.state.embedded_worker is not None:
+                        await app.state.embedded_worker.close()
             finally:
                 await media.close()
                 await bus.close()
@@ -148,6 +162,9 @@ def create_app(
     app.include_router(api_router)
     app.include_router(health.router)
     app.add_api_websocket_route(f"{API_PREFIX}/signaling", signaling_endpoint)
+    app.add_api_websocket_route(WORKER_PATH, worker_endpoint)
+    app.state.captions = None
+    app.state.embedded_worker = None
 
     # Anything no route matched: the web client, or a JSON 404 under /api. Being the router's
     # fallback rather than a catch-all route, it never shadows routes added after it.
@@ -159,6 +176,26 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(MetricsMiddleware)
     return app
+
+
+def _captions_service(
+    app: FastAPI, settings: Settings, *, db: Database, bus: Bus
+) -> CaptionsService:
+    """The captions service, with the embedded worker started on first demand when configured."""
+    secret = load_secrets(settings).worker_secret
+    on_demand = None
+    if settings.worker.embedded:
+        embedded = EmbeddedWorker(settings, secret=secret)
+        app.state.embedded_worker = embedded
+        on_demand = embedded.demand
+    return CaptionsService(
+        db=db,
+        bus=bus,
+        settings=settings,
+        node_id=app.state.node_id,
+        secret=secret,
+        on_demand=on_demand,
+    )
 
 
 async def _prepare_database(db: Database, *, migrate: bool) -> None:

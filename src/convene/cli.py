@@ -7,6 +7,7 @@
     convene create-user --email EMAIL --name NAME [--config FILE]   (password prompted)
     convene config [--config FILE]                                   (secrets hidden)
     convene models list|download|verify                              (speech models)
+    convene worker [--config FILE] [--server URL] [--id ID]          (captions worker)
 
 Settings come from the TOML file (``--config`` or ``CONVENE_CONFIG``), then ``CONVENE_*``
 environment variables; see :mod:`convene.config`.
@@ -206,6 +207,21 @@ def create_user(
         errors.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None
     console.print(f"[green]✓[/green] Created user {created}.")
+
+
+@app.command("worker")
+def worker(
+    config: ConfigOption = None,
+    server: Annotated[
+        str | None,
+        typer.Option(help="The server's worker endpoint (ws://host:port/internal/worker)."),
+    ] = None,
+    worker_id: Annotated[str | None, typer.Option("--id", help="This worker's name.")] = None,
+) -> None:
+    """Run a captions worker (speech recognition) linked to a server."""
+    from convene.worker.main import run_worker  # the speech libraries load only here
+
+    run_worker(_load(config), server_url=server, worker_id=worker_id)
 
 
 @app.command("config")

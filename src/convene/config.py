@@ -34,6 +34,7 @@ __all__ = [
     "Settings",
     "SpeechSettings",
     "TranslationSettings",
+    "WorkerSettings",
     "load_secrets",
     "load_settings",
     "make_private_dir",
@@ -296,6 +297,31 @@ class TranslationSettings(BaseModel):
     max_batch: int = Field(default=32, ge=1)  # segments per engine call
 
 
+class WorkerSettings(BaseModel):
+    """Captions workers and their link to the server (docs/operations.md, "Captions workers")."""
+
+    # The server starts one worker as a child process when a meeting first needs captions.
+    # Off when workers run apart (`convene worker` on this host or others).
+    embedded: bool = True
+    # Worker side: the server's worker endpoint (default: this server's own address).
+    server_url: str | None = None
+    # Worker side: the address its UDP ports are bound on and Janus forwards RTP to; the
+    # advertised one (what Janus sends to) when it differs, e.g. behind NAT.
+    media_host: str = "127.0.0.1"
+    advertise_host: str | None = None
+    worker_id: str | None = None  # default: host name and process id
+    capacity: int = Field(default=20, ge=1, le=10_000)  # meetings at once
+    heartbeat_seconds: float = Field(default=2.0, gt=0, le=30)
+    # A worker not heard from for this long loses its meetings to another.
+    lease_seconds: float = Field(default=8.0, gt=0, le=120)
+    # Server side: addresses workers may link from (IPs or networks).
+    allowed_addresses: list[str] = ["127.0.0.1/32", "::1/128"]
+    # Seconds a call between server and worker may take (connect, answer a listen).
+    request_timeout: float = Field(default=10.0, gt=0)
+    # The shared secret workers present; generated per install (secrets.json) when empty.
+    secret: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONVENE_", env_nested_delimiter="__", extra="forbid"
@@ -328,6 +354,7 @@ class Settings(BaseSettings):
     quotas: QuotaSettings = QuotaSettings()
     translation: TranslationSettings = TranslationSettings()
     speech: SpeechSettings = SpeechSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -369,6 +396,8 @@ class Secrets(BaseModel):
     credentials_key: str
     # Signs the tokens in links (invitation answers, calendar feeds) with HMAC-SHA256.
     token_key: str
+    # Captions workers present it to link to the server.
+    worker_secret: str = ""
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -438,4 +467,5 @@ def load_secrets(settings: Settings) -> Secrets:
         janus_admin_key=janus.admin_key or stored["janus_admin_key"],
         credentials_key=stored["credentials_key"],
         token_key=stored["token_key"],
+        worker_secret=settings.worker.secret or stored["worker_secret"],
     )

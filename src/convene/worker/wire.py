@@ -19,9 +19,12 @@ link (it is a bug or an attack, never a user error).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+if TYPE_CHECKING:
+    from convene.config import Settings
 
 __all__ = [
     "CLOSE_BAD_MESSAGE",
@@ -46,6 +49,7 @@ __all__ = [
     "Welcome",
     "decode_from_server",
     "decode_from_worker",
+    "default_server_url",
     "encode",
 ]
 
@@ -192,3 +196,14 @@ def decode_from_server(text: str | bytes) -> FromServer:
 
 def encode(message: _Message) -> str:
     return message.model_dump_json()
+
+
+def default_server_url(settings: Settings) -> str:
+    """This install's own server, as the worker endpoint (for a worker on the same host)."""
+    host = settings.host
+    if host in ("0.0.0.0", "", "::"):  # noqa: S104 - the wildcard means: reach it on loopback
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    scheme = "wss" if settings.tls_cert else "ws"
+    return f"{scheme}://{host}:{settings.port}{WORKER_PATH}"
