@@ -3,7 +3,7 @@
  * a clone of the track; nothing is sent) and, when it hears speech, offers to unmute. At most
  * once every `NUDGE_INTERVAL_MS`.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { useT } from "../../i18n/hook";
 import type { Room } from "../../room/room";
 import { selfInfo, type RoomState } from "../../room/state";
@@ -17,7 +17,8 @@ const NUDGE_SHOW_MS = 8_000;
 export function MutedNudge({ room, state }: { room: Room; state: RoomState }) {
   const local = useEvent(room.local, "change", room.local.state);
   const [shown, setShown] = useState(false);
-  const [lastAt, setLastAt] = useState(-Infinity);
+  // When the nudge was last shown (a ref: the detector's callback must see the latest value).
+  const lastAt = useRef(-Infinity);
   const t = useT();
   const self = selfInfo(state);
   // A host mute the person may not lift: "unmute" would only be refused.
@@ -32,11 +33,9 @@ export function MutedNudge({ room, state }: { room: Room; state: RoomState }) {
     }
     return watchVoice(track, () => {
       const now = Date.now();
-      setLastAt((last) => {
-        if (now - last < NUDGE_INTERVAL_MS) return last;
-        setShown(true);
-        return now;
-      });
+      if (now - lastAt.current < NUDGE_INTERVAL_MS) return;
+      lastAt.current = now;
+      setShown(true);
     });
   }, [listening, track]);
 
@@ -44,7 +43,7 @@ export function MutedNudge({ room, state }: { room: Room; state: RoomState }) {
     if (!shown) return undefined;
     const timer = setTimeout(() => setShown(false), NUDGE_SHOW_MS);
     return () => clearTimeout(timer);
-  }, [shown, lastAt]);
+  }, [shown]);
 
   return (
     <div class="nudge-region" role="status" aria-live="polite">
