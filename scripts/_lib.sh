@@ -25,6 +25,8 @@ TEST_PACKAGES=(
     "pg_bindir && command -v psql|postgresql"
     "chromium_path|chromium"
     "test -f /usr/share/pocketsphinx/test/data/librivox/transcription|pocketsphinx-testdata"
+    "test -d /usr/share/asterisk/sounds/es_MX_f_Allison|asterisk-core-sounds-es-g722"
+    "test -f /usr/share/doc/asterisk-core-sounds-es/core-sounds-es.txt.gz|asterisk-core-sounds-es"
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -235,3 +235,14 @@ def test_cli_list_download_verify(
     assert damaged.exit_code == 1
     unknown = runner.invoke(app, ["models", "download", "huge"])
     assert unknown.exit_code == 1
+
+
+def test_speech_settings(tmp_path: Path) -> None:
+    from convene.config import load_settings
+    from convene.speech.transcriber import StreamConfig
+
+    settings = load_settings(data_dir=tmp_path, speech={"max_segment_seconds": 20})
+    assert settings.speech.effective_models_dir(settings.data_dir) == tmp_path / "models"
+    assert settings.speech.default_models["en"] == "tiny.en"
+    config = StreamConfig.from_settings(settings.speech, "fr")
+    assert (config.language, config.cut_after, config.hard_cut) == ("fr", 20, 29)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convene.config import SpeechSettings
 from convene.speech.agreement import LocalAgreement, Word, join_words
 from convene.speech.audio import SAMPLE_RATE, Pcm, seconds
 from convene.speech.recognizer import Recognizer
@@ -61,6 +62,18 @@ class StreamConfig:
     cut_after: float = 15.0  # a longer turn is cut after its last committed word
     hard_cut: float = 25.0  # ... or, when nothing was committed, everything is committed
     prompt_chars: int = 200  # recent text given as Whisper's prompt after a cut
+
+    @classmethod
+    def from_settings(cls, speech: SpeechSettings, language: str | None) -> StreamConfig:
+        """The operator's ``[speech]`` settings for a speaker of ``language``."""
+        return cls(
+            language=language,
+            step=speech.step_seconds,
+            min_silence=speech.pause_seconds,
+            cut_after=speech.max_segment_seconds,
+            # Whisper reads 30 s windows: a longer buffer would cost a second window.
+            hard_cut=min(speech.max_segment_seconds + 10.0, 29.0),
+        )
 
 
 class Transcriber:
