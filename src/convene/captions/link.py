@@ -78,6 +78,8 @@ class WorkerLink:
         self.media_host = hello.media_host
         self.languages = tuple(hello.languages)
         self.meetings: set[str] = set()  # granted by this node and not lost since
+        self.reported: tuple[str, ...] = ()  # the meetings it said it works on, last heartbeat
+        self.lag = 0.0  # seconds of audio waiting in its worst stream, last heartbeat
         self.last_heard = time.monotonic()
         self.timeout = timeout
         self.closed = asyncio.Event()

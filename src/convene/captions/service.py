@@ -93,7 +93,7 @@ class _Publisher:
 class PublisherStatus:
     feed: FeedId
     language: str | None
-    forwarded: bool
+    port: int | None  # the worker's UDP port its audio is forwarded to
     error: str | None
 
 
@@ -295,15 +295,17 @@ class CaptionsService:
             state.link.worker_id if state.link is not None else None,
             state.epoch,
             {
-                pid: PublisherStatus(p.feed, p.language, p.forwarder is not None, p.error)
+                pid: PublisherStatus(
+                    p.feed, p.language, p.port if p.forwarder is not None else None, p.error
+                )
                 for pid, p in state.publishers.items()
             },
         )
 
     @property
-    def workers(self) -> list[str]:
-        """Ids of the workers linked to this node."""
-        return sorted(self._links)
+    def workers(self) -> dict[str, tuple[str, ...]]:
+        """The workers linked to this node, each with the meetings it last said it works on."""
+        return {wid: link.reported for wid, link in sorted(self._links.items())}
 
     # -- links (called by the endpoint) -----------------------------------------------------
 
@@ -435,6 +437,7 @@ class CaptionsService:
         self._enqueue(state, attach)
 
     async def _on_heartbeat(self, link: WorkerLink, message: Heartbeat) -> None:
+        link.reported, link.lag = tuple(message.meetings), message.lag
         try:
             await self._call(self._leases.heartbeat(link.worker_id, self._clock.now()))
             held = await self._call(
