@@ -203,6 +203,12 @@ async def test_scheduling_calendar_settings_and_answer_page(
     await alice.page.goto(alice.base_url + "/calendar")
     await alice.expect_visible(alice.by_testid("calendar-title"))
     await findings.check("calendar", alice)
+    for view in ["day", "list"]:
+        await alice.by_testid(f"calendar-view-{view}").click()
+        await expect(alice.by_testid(f"calendar-view-{view}")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        await findings.check(f"calendar ({view})", alice)
     await alice.page.goto(alice.base_url + "/settings")
     await alice.expect_visible(alice.page.locator("main.settings"))
     await findings.check("settings", alice)
@@ -253,22 +259,55 @@ async def test_phone_layout(open_attendee: OpenAttendee) -> None:
     findings.assert_none()
 
 
-async def test_arabic_right_to_left(open_attendee: OpenAttendee, server: RunningServer) -> None:
-    host = await server.sign_up("ada@example.org", "Ada")
-    meeting = await host.create_meeting(title="اجتماع أسبوعي", waiting_room=False, passcode="")
+async def test_arabic_right_to_left(open_attendee: OpenAttendee) -> None:
+    """A host whose account is in Arabic, and a guest who picks Arabic on the pre-join page."""
+    alice = await open_attendee("Alice")
+    await alice.sign_up("alice@example.org")
+    await alice.by_testid("nav-settings").click()
+    await alice.by_testid("settings-language").select_option("ar")
+    await expect(alice.page.locator("html")).to_have_attribute("dir", "rtl")
+    findings = Findings()
+    await findings.check("settings in Arabic", alice)
+    await alice.page.goto(alice.base_url + "/")
+    await alice.expect_visible(alice.by_testid("new-meeting-button"))
+    await findings.check("home in Arabic", alice)
+    await alice.create_meeting(waiting_room=True)
+    await findings.check("meeting in Arabic", alice)
+    await alice.open_panel("settings-button", "settings-panel")
+    await findings.check("meeting settings in Arabic", alice)
+    await alice.by_testid("invite-button").click()
+    link = (await alice.by_testid("invite-link").inner_text()).strip()
+    await alice.page.keyboard.press("Escape")
+
+    # Right to left, the next reaction is the one on the left.
+    await alice.by_testid("reactions-button").focus()
+    await alice.page.keyboard.press("Enter")
+    options = alice.by_testid("reaction-option")
+    await expect(options.nth(0)).to_be_focused()
+    await alice.page.keyboard.press("ArrowLeft")
+    await expect(options.nth(1)).to_be_focused()
+    await alice.page.keyboard.press("Escape")
+
     guest = await open_attendee("Gita")
-    await guest.page.goto(f"{guest.base_url}/j/{meeting['code']}")
+    await guest.page.goto(link)
     await guest.expect_visible(guest.by_testid("join-language"))
     await guest.by_testid("join-language").select_option("ar")
     await expect(guest.page.locator("html")).to_have_attribute("dir", "rtl")
-    findings = Findings()
+    await guest.by_testid("join-display-name").fill(guest.name)
     await findings.check("pre-join in Arabic", guest)
-    await guest.by_testid("join-display-name").fill("غيتا")
     await guest.by_testid("join-button").click()
-    await guest.wait_in_meeting()
-    await findings.check("meeting in Arabic", guest)
-    await guest.open_panel("participants-button", "participants-panel")
-    await findings.check("people panel in Arabic", guest)
+    await guest.expect_visible(guest.by_testid("waiting-screen"))
+    await findings.check("waiting room in Arabic", guest)
+    panel = await alice.participants_panel()
+    await alice.expect_visible(panel.get_by_test_id("waiting-entry"))
+    await findings.check("admit list in Arabic", alice)
+    await alice.admit(guest)
+    gita = await guest.participant_id()
+    await findings.check("meeting in Arabic (guest)", guest)
+    entry = alice.participant_entry(gita)
+    await entry.get_by_test_id("participant-menu-button").click()
+    await alice.expect_visible(entry.get_by_role("menu"))
+    await findings.check("host menu in Arabic", alice)
     findings.assert_none()
 
 

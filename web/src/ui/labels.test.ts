@@ -15,6 +15,10 @@ const PAIRS: readonly [string, string][] = [
   ["meeting.settings", "nav.settings"],
   ["shortcuts.title", "shortcuts.button"],
   ["view.options", "view.label"],
+  ["panels.admitName", "panels.admit"],
+  ["panels.denyName", "panels.deny"],
+  ["home.deleteLabel", "home.delete"],
+  ["occurrence.joinNamed", "join.join"],
 ];
 
 const CATALOGUES = await loadAllCatalogues();
