@@ -17,6 +17,7 @@ from typing import Any
 from playwright.async_api import expect
 
 from tests.e2e.conftest import OpenAttendee
+from tests.e2e.test_accessibility import Findings
 from tests.e2e.test_meeting import start_meeting
 from tests.support.browser import TIMEOUT_MS, Attendee
 
@@ -105,6 +106,9 @@ async def expect_meeting_unavailable(person: Attendee, url: str, reason: str, me
     await expect(person.by_testid("join-preview")).to_have_count(0)
     assert await person.page.evaluate("() => window.__getUserMediaCalls") == 0
     assert await person.page.evaluate("() => document.querySelectorAll('video').length") == 0
+    findings = Findings()
+    await findings.check(f"meeting {reason}", person)
+    findings.assert_none()
 
 
 async def test_unknown_and_ended_meetings(open_attendee: OpenAttendee) -> None:

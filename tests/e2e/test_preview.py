@@ -14,6 +14,7 @@ from typing import Any
 from playwright.async_api import expect
 
 from tests.e2e.conftest import OpenAttendee
+from tests.e2e.test_accessibility import Findings
 from tests.support.browser import TIMEOUT_MS, Attendee
 
 
@@ -104,6 +105,9 @@ async def test_waiting_room_keeps_a_device_check(open_attendee: OpenAttendee) ->
     await camera.click()
     await bob.expect_visible(check.locator('video[data-testid="waiting-preview"]'))
     await expect_speaker_test_plays(bob)
+    findings = Findings()
+    await findings.check("waiting room with its device check", bob)
+    findings.assert_none()
 
     # Admitted, he is in the meeting as he chose: muted, camera on, and Alice sees his video.
     await expect(alice.by_testid("waiting-count")).to_have_text("1", timeout=TIMEOUT_MS)
