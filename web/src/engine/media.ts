@@ -9,6 +9,7 @@
  *
  * The engine only sends requests; the Room routes `subscriber.offer` and `media.reset` to it.
  */
+import { t } from "../i18n";
 import { Emitter } from "../protocol/emitter";
 import type { FeedInfo, IceServer, StreamRef, SubscribedStream, Jsep } from "../protocol/types";
 import { describeMediaError, type LocalMedia } from "./local";
@@ -167,7 +168,7 @@ export class MediaEngine extends Emitter<MediaEngineEvents> {
     try {
       await this.publishMain();
     } catch (err) {
-      this.emit("error", { message: `Could not send your audio and video: ${String(err)}` });
+      this.emit("error", { message: t("media.error.sendFailed", { reason: String(err) }) });
     }
   }
 
@@ -186,7 +187,7 @@ export class MediaEngine extends Emitter<MediaEngineEvents> {
   async startScreenShare(): Promise<void> {
     if (this.screen || this.closed) return;
     if (!navigator.mediaDevices?.getDisplayMedia) {
-      throw new Error("This browser cannot share the screen.");
+      throw new Error(t("media.error.screenUnsupported"));
     }
     let stream: MediaStream;
     try {

@@ -5,6 +5,7 @@
  *     signaling (SignalingClient) -> Room (state, actions) -> UI
  *                 MediaEngine  <-/
  */
+import { t } from "../i18n";
 import { describeError, SignalingError } from "../protocol/errors";
 import { Emitter } from "../protocol/emitter";
 import { SignalingClient, type SignalingOptions } from "../protocol/signaling";
@@ -398,7 +399,7 @@ export class Room extends Emitter<RoomEvents> {
       await this.media.publishMain();
       this.published = true;
     } catch (err) {
-      this.toast("error", `Could not send your audio and video: ${describeError(err)}`);
+      this.toast("error", t("media.error.sendFailed", { reason: describeError(err) }));
     }
     // Publishing marks both as on at the server; say what they really are.
     await this.sendMediaState(true);
