@@ -126,7 +126,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
             <Icon name={view === "grid" ? "speaker" : "grid"} size={16} />{" "}
             <span class="btn-label">{view === "grid" ? t("meeting.speakerView") : t("meeting.gridView")}</span>
           </button>
-          <button type="button" class="btn ghost small" data-testid="shortcuts-button" aria-haspopup="dialog"
+          <button type="button" class="btn ghost small shortcuts-button" data-testid="shortcuts-button" aria-haspopup="dialog"
             aria-label={t("shortcuts.title")} aria-keyshortcuts="?" onClick={() => setDialog("shortcuts")}>
             <Icon name="keyboard" size={16} /> <span class="btn-label">{t("shortcuts.button")}</span>
           </button>
