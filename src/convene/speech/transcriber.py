@@ -227,5 +227,9 @@ class Transcriber:
         self._turn_words = 0
         # Only text whose audio left the buffer is a prompt: prompting with words that are
         # still in the audio makes Whisper skip them.
-        self._prompt = (self._prompt + self._buffer_text)[-self.config.prompt_chars :].lstrip()
+        text = self._prompt + self._buffer_text
+        if len(text) > self.config.prompt_chars:
+            # Start at a word: half a word reads as a different one.
+            text = text[-self.config.prompt_chars :].partition(" ")[2]
+        self._prompt = text.lstrip()
         self._buffer_text = ""
