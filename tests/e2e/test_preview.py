@@ -4,7 +4,8 @@
   and enters with what was chosen there.
 - A guest in the waiting room keeps a preview with camera and microphone switches and device
   choice; what they choose there is what the meeting gets once admitted.
-- The speaker test plays a short sound through the chosen output.
+- The speaker test (pre-join page, waiting room, the meeting's device menu) plays a short sound
+  through the chosen output.
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ async def test_host_previews_before_entering(open_attendee: OpenAttendee) -> Non
     await alice.wait_in_meeting()
     await expect(alice.by_testid("camera-button")).to_have_attribute("data-camera", "off")
     await expect(alice.by_testid("mute-button")).to_have_attribute("data-muted", "false")
+    # The speaker test is in the meeting's device menu too.
+    await alice.by_testid("devices-button").click()
+    await expect_speaker_test_plays(alice)
+    await alice.by_testid("devices-button").click()
+    await expect(alice.by_testid("speaker-test")).to_have_count(0)
 
     # Her choice is remembered: the next pre-join page starts with the camera off, mic on.
     url = alice.page.url

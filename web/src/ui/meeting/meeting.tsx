@@ -17,6 +17,7 @@ import { rest } from "../session";
 import { ConnectionBanner } from "./connection-banner";
 import { preloadReactionFont } from "./emoji";
 import { AudioSink, DevicePickers } from "./media-views";
+import { SpeakerTest } from "../pages/preview";
 import { ChatPanel, ParticipantsPanel, SettingsPanel } from "./panels";
 import { Stage, tracksByFeed, type ViewMode } from "./stage";
 import { togglePin } from "../layout";
@@ -224,6 +225,7 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
           <div class="popover devices-popover" role="dialog" aria-label={t("controls.devices")} data-testid="devices-popover"
             ref={devicesPopover.popupRef} onKeyDown={devicesPopover.onPopupKeyDown}>
             <DevicePickers local={room.local} compact />
+            <SpeakerTest local={room.local} />
           </div>
         )}
       </div>
