@@ -2,7 +2,7 @@
 client; any serious or critical WCAG 2.1 A/AA violation fails the test. Each page also has one
 ``main`` landmark and a top heading.
 
-Keyboard: Escape closes a side panel and the focus goes back to the button that opened it; the
+Keyboard: every meeting control is reached with Tab; Escape closes a side panel and the focus goes back to the button that opened it; the
 arrow keys, Home and End move in a menu, Escape closes it; ``?`` opens the shortcut help, and no
 shortcut fires while typing in a field.
 """
@@ -430,3 +430,33 @@ async def test_question_mark_opens_the_shortcut_help(open_attendee: OpenAttendee
     await expect(help_dialog).to_have_count(0)
     await page.keyboard.press("m")
     await expect(mute).to_have_attribute("data-muted", "true")
+
+
+async def test_every_meeting_control_is_reached_with_tab(open_attendee: OpenAttendee) -> None:
+    alice = await open_attendee("Alice")
+    await alice.sign_up("alice@example.org")
+    await alice.create_meeting(waiting_room=False)
+    page = alice.page
+    wanted = {
+        "invite-button",
+        "view-toggle",
+        "view-options-button",
+        "shortcuts-button",
+        "settings-button",
+        "mute-button",
+        "camera-button",
+        "devices-button",
+        "reactions-button",
+        "raise-hand-button",
+        "chat-button",
+        "participants-button",
+        "leave-button",
+    }
+    reached: list[str | None] = []
+    for _ in range(40):
+        await page.keyboard.press("Tab")
+        testid: str | None = await page.evaluate(
+            "() => document.activeElement?.getAttribute('data-testid') ?? null"
+        )
+        reached.append(testid)
+    assert wanted <= set(reached), f"not reached with Tab: {sorted(wanted - set(reached))}"
