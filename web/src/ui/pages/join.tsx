@@ -267,10 +267,7 @@ function WaitingScreen({ room, state }: { room: Room; state: RoomState }) {
         <h1 class="sr-only">{t("waiting.spinner")}</h1>
         <DevicePreview local={room.local} prefix="waiting" />
         <section class="card center-text waiting-card" data-testid="waiting-screen" aria-live="polite">
-          <div class="spinner-wrap">
-            <span class="spinner" aria-hidden="true" />
-            <h1 class="waiting-heading">{t("waiting.spinner")}</h1>
-          </div>
+          <Spinner label={t("waiting.spinner")} />
           <p class="muted">{t("waiting.note")}</p>
           <p class="muted small">{t("waiting.preview")}</p>
           <ConnectionNote room={room} state={state} />
