@@ -9,6 +9,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+from aiortc import MediaStreamTrack
+from av import AudioFrame
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 OPUS_RATE = 48_000
@@ -87,3 +89,54 @@ async def send_paced(
                 await asyncio.sleep(delay)
     finally:
         transport.close()
+
+
+def speech_with_pauses(names: list[str], pause: float = 1.5) -> np.ndarray:
+    """The clips one after another, ``pause`` seconds of silence after each (48 kHz mono s16)."""
+    parts = []
+    for name in names:
+        stereo = read_48k_stereo(clip_path(name)).reshape(-1, 2)
+        parts += [stereo[:, 0].copy(), silence_48k(pause)[::2]]
+    return np.concatenate(parts).astype(np.int16)
+
+
+class SpeechTrack(MediaStreamTrack):  # type: ignore[misc]
+    """An aiortc audio track playing recorded speech (48 kHz mono) in real time, then silence.
+
+    It sends silence until :meth:`play` (so that no word is spoken before the listener is ready).
+    """
+
+    kind = "audio"
+
+    def __init__(self, samples: np.ndarray) -> None:
+        super().__init__()
+        self._samples = samples
+        self._index = 0
+        self._at = 0  # the next sample of the speech to send
+        self._start: float | None = None
+        self.playing = False
+        self.finished = asyncio.Event()
+
+    def play(self) -> None:
+        self.playing = True
+
+    async def recv(self) -> AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+        delay = self._start + self._index * 0.020 - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        chunk = np.zeros(0, np.int16)
+        if self.playing:
+            chunk = self._samples[self._at : self._at + FRAME]
+            self._at += FRAME
+            if len(chunk) < FRAME:
+                self.finished.set()
+        chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), np.int16)])
+        frame = AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = OPUS_RATE
+        frame.pts = self._index * FRAME
+        frame.time_base = fractions.Fraction(1, OPUS_RATE)
+        self._index += 1
+        return frame
