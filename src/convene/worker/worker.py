@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -103,6 +104,7 @@ class Worker:
         self._out: asyncio.Queue[str] | None = None
         self._stopping = asyncio.Event()
         self._closing: set[asyncio.Task[None]] = set()
+        self._listening: dict[tuple[str, str], asyncio.Task[None]] = {}
         self.connected = asyncio.Event()
 
     @property
@@ -287,12 +289,30 @@ class Worker:
                 await self._drop(message.meeting, "revoked")
                 self._send(Released(meeting=message.meeting))
         elif isinstance(message, Listen):
-            await self._listen(message)
+            # Loading a model takes seconds: the reader must go on (renewals keep coming).
+            key = (message.meeting, message.participant)
+            previous = self._listening.pop(key, None)
+            if previous is not None:
+                previous.cancel()
+            task = asyncio.create_task(self._listen(message), name=f"listen-{key}")
+            self._listening[key] = task
+            task.add_done_callback(functools.partial(self._listen_done, key))
         elif isinstance(message, Unlisten):
+            pending = self._listening.pop((message.meeting, message.participant), None)
+            if pending is not None:
+                pending.cancel()
             held = self._held.get(message.meeting)
             speaker = held.speakers.pop(message.participant, None) if held else None
             if speaker is not None:
                 await speaker.close()
+
+    def _listen_done(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._listening.get(key) is task:
+            del self._listening[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "worker %s: listening for %s failed", self.worker_id, key, exc_info=task.exception()
+            )
 
     async def _listen(self, message: Listen) -> None:
         held = self._held.get(message.meeting)
@@ -328,6 +348,9 @@ class Worker:
                 emit=self._emitter(message.meeting, message.participant, held),
                 queue_size=self.settings.speech.queue_size,
             )
+            if self._held.get(message.meeting) is not held:
+                await speaker.close()  # lost while the port was opened
+                return
             held.speakers[message.participant] = speaker
         if speaker.language != message.language or speaker.stats() is None:
             speech = self.settings.speech
@@ -393,6 +416,9 @@ class Worker:
 
     async def _drop_all(self, why: str) -> None:
         self._claims.clear()
+        for task in list(self._listening.values()):
+            task.cancel()
+        self._listening.clear()
         for meeting in list(self._held):
             await self._drop(meeting, why)
 
