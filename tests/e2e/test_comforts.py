@@ -223,40 +223,47 @@ def write_wav(path: Path, *, speech: bool, seconds: float = 8.0, rate: int = 48_
 
 @asynccontextmanager
 async def person_with_microphone(
-    playwright: Playwright, server: RunningServer, name: str, wav: Path
+    playwright: Playwright, server: RunningServer, name: str, wav: Path, artifacts: Path
 ) -> AsyncIterator[Attendee]:
     browser = await playwright.chromium.launch(
         executable_path=chromium_executable(),
         args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
         headless=True,
     )
+    attendee = await Attendee.open(browser, name, server.base_url)
     try:
-        yield await Attendee.open(browser, name, server.base_url)
+        yield attendee
+    except BaseException:
+        # As the conftest does for its own attendees: what the page showed and logged.
+        await attendee.screenshot(artifacts / f"e2e-muted-nudge-{wav.stem}.png")
+        attendee.dump_log(artifacts / f"e2e-muted-nudge-{wav.stem}.log")
+        raise
     finally:
         await browser.close()
 
 
-async def set_mic(attendee: Attendee, on: bool) -> None:
+async def mic_on_then_muted(attendee: Attendee, *, speak_first: float) -> None:
+    """The microphone comes on as the pre-join page left it (its default is on; it may still be
+    opening when the meeting shows); after ``speak_first`` seconds, mute it."""
     button = attendee.by_testid("mute-button")
-    if (await button.get_attribute("data-muted") == "true") == on:
-        await button.click()
-    await expect(button).to_have_attribute("data-muted", "false" if on else "true")
+    await expect(button).to_have_attribute("data-muted", "false", timeout=TIMEOUT_MS)
+    await asyncio.sleep(speak_first)
+    await expect(attendee.by_testid("muted-nudge")).to_have_count(0)
+    await button.click()
+    await expect(button).to_have_attribute("data-muted", "true")
 
 
 async def test_muted_nudge_when_speaking_while_muted(
-    playwright: Playwright, server: RunningServer, tmp_path: Path
+    playwright: Playwright, server: RunningServer, tmp_path: Path, artifacts_dir: Path
 ) -> None:
     wav = write_wav(tmp_path / "speech.wav", speech=True)
-    async with person_with_microphone(playwright, server, "Alice", wav) as alice:
+    async with person_with_microphone(playwright, server, "Alice", wav, artifacts_dir) as alice:
         await alice.sign_up("alice@example.org")
         await alice.create_meeting(waiting_room=False)
         nudge = alice.by_testid("muted-nudge")
-        # Speaking with the microphone on: no nudge.
-        await set_mic(alice, True)
-        await asyncio.sleep(3)
-        await expect(nudge).to_have_count(0)
-        # Muted and still speaking: the nudge, and its Unmute turns the microphone on.
-        await set_mic(alice, False)
+        # Speaking with the microphone on: no nudge. Muted and still speaking: the nudge, and
+        # its Unmute turns the microphone on.
+        await mic_on_then_muted(alice, speak_first=3)
         await alice.expect_visible(nudge, timeout=10_000)
         await nudge.get_by_test_id("muted-nudge-unmute").click()
         await expect(alice.by_testid("mute-button")).to_have_attribute("data-muted", "false")
@@ -265,14 +272,13 @@ async def test_muted_nudge_when_speaking_while_muted(
 
 
 async def test_no_muted_nudge_in_silence(
-    playwright: Playwright, server: RunningServer, tmp_path: Path
+    playwright: Playwright, server: RunningServer, tmp_path: Path, artifacts_dir: Path
 ) -> None:
     wav = write_wav(tmp_path / "silence.wav", speech=False)
-    async with person_with_microphone(playwright, server, "Alice", wav) as alice:
+    async with person_with_microphone(playwright, server, "Alice", wav, artifacts_dir) as alice:
         await alice.sign_up("alice@example.org")
         await alice.create_meeting(waiting_room=False)
-        await set_mic(alice, True)
-        await set_mic(alice, False)
+        await mic_on_then_muted(alice, speak_first=0)
         await asyncio.sleep(5)
         await expect(alice.by_testid("muted-nudge")).to_have_count(0)
         assert not alice.page_errors, alice.page_errors
