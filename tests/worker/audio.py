@@ -117,7 +117,11 @@ class SpeechTrack(MediaStreamTrack):  # type: ignore[misc]
         self.playing = False
         self.finished = asyncio.Event()
 
-    def play(self) -> None:
+    def play(self, samples: np.ndarray | None = None) -> None:
+        """Start speaking (``samples`` instead of what was given before, from its start)."""
+        if samples is not None:
+            self._samples, self._at = samples, 0
+            self.finished.clear()
         self.playing = True
 
     async def recv(self) -> AudioFrame:

@@ -36,6 +36,12 @@ class EmbeddedWorker:
         self._stopping = False
         self.starts = 0
 
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id."""
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
+
     def demand(self) -> None:
         """A meeting waits for a worker: start the child if it is not running yet."""
         if self._task is None and not self._stopping:

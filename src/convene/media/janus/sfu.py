@@ -629,6 +629,7 @@ class JanusRoom:
         """
         known = self._feed_streams.get(feed, ())
         streams = []
+        video = False
         for key, port in ports.items():
             mid = key
             if key in ("audio", "video"):
@@ -636,6 +637,8 @@ class JanusRoom:
                 if match is None:
                     raise MediaError(f"feed {feed} has no {key} stream", 428)
                 mid = match
+            kind = next((s.kind for s in known if s.mid == mid), None)
+            video = video or kind != "audio"
             streams.append({"mid": mid, "port": port})
         data = await self._request(
             {
@@ -650,8 +653,9 @@ class JanusRoom:
         ids = [str(f["stream_id"]) for f in data.get("forwarders", ()) if "stream_id" in f]
         # Janus does not ask the publisher for a keyframe when a forward starts; without one
         # the receiver cannot start decoding video until the next periodic request.
+        # An audio-only forward (captions) needs none.
         publisher = self._publishers.get(feed)
-        if publisher is not None:
+        if publisher is not None and video:
             with contextlib.suppress(MediaError):
                 await publisher.request_keyframe()
         logger.info("rtp forward started room=%s feed=%s forwarders=%s", self.id, feed, ids)
