@@ -1,4 +1,10 @@
-"""One live meeting on this node: the room's state, its media room, and every action on them.
+"""One live meeting on this node, its core: admission, participants, events out, media plumbing.
+
+The core admits people (join, waiting room, resume, leave, the reaper's repairs), keeps the
+participants, publishes events through its outbox and drives the meeting's media room (publish,
+subscribe, host mutes at the media server). Everything else a meeting does is a feature
+(:mod:`convene.signaling.feature`): the conference is given its features when it is created,
+routes each feature's request types to it, and calls its hooks; it knows none by name.
 
 The pattern for every action: validate and change :class:`Room` state under ``room.lock``, queue
 the resulting events (a non-blocking append to the outbox, so their order is the order of the
@@ -19,6 +25,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, TypeVar, cast
 
 from convene.bus.base import Bus, meeting_subject, participant_subject
@@ -47,21 +54,17 @@ from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, ParticipantId, UserId, new_feed_id
 from convene.protocol.messages import (
     Admitted,
-    ChatMessage,
     Closed,
     FeedAdded,
     FeedInfo,
     FeedRemoved,
     Jsep,
     MediaReset,
-    MeetingUpdate,
     MeetingUpdated,
-    Moderated,
     Out,
     ParticipantEvent,
     ParticipantLeft,
     PublishReply,
-    ReactionEvent,
     Snapshot,
     Source,
     Speaking,
@@ -75,11 +78,10 @@ from convene.protocol.messages import (
 )
 from convene.protocol.names import normalize_name
 from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
+from convene.signaling.feature import Feature, FeatureFactory, Handler, LeaveReason
 from convene.signaling.ice import ice_servers_for
-from convene.signaling.spotlight import Spotlight
 from convene.storage.bans import address_hash
 from convene.storage.db import Database
-from convene.storage.meetings import MeetingChanges, validate_title
 
 __all__ = ["Conference", "ConferenceClosing", "Identity"]
 
@@ -89,8 +91,6 @@ T = TypeVar("T")
 JANUS_NO_SUCH_FEED = 428
 # Seconds a database call on the join and leave paths may take.
 DB_TIMEOUT = 10.0
-
-LeaveReason = Literal["left", "removed", "disconnected", "ended"]
 
 
 class ConferenceClosing(Exception):
@@ -137,6 +137,7 @@ class Conference:
         db: Database,
         settings: Settings,
         on_closed: Callable[[Conference], None],
+        features: FeatureFactory | None = None,
     ) -> None:
         self.room = room
         self.id = room.meeting.id
@@ -159,13 +160,102 @@ class Conference:
         self._connections: dict[ParticipantId, asyncio.Task[Any] | None] = {}
         # When each participant was marked disconnected (time.monotonic()).
         self._dropped_at: dict[ParticipantId, float] = {}
-        # Message ids this conference has broadcast: a resend under the same client_msg_id is
-        # answered with the stored message, not sent again.
-        self._chat_sent: set[str] = set()
-        self._spotlight = Spotlight()
         self._started_at = now()
         self.closed = False
         self._closing = False
+        self._build_features: FeatureFactory = features or (lambda _: [])
+        self._features: list[Feature[Any]] = []
+        self._handlers: dict[str, tuple[Feature[Any], Handler]] = {}
+        self._install(self._build_features(self))
+
+    # ------------------------------------------------------------------------------------------
+    # Features
+    # ------------------------------------------------------------------------------------------
+
+    def _install(self, features: list[Feature[Any]]) -> None:
+        handlers: dict[str, tuple[Feature[Any], Handler]] = {}
+        names: set[str] = set()
+        for feature in features:
+            if feature.name in names:
+                raise ValueError(f"two features are named {feature.name!r}")
+            names.add(feature.name)
+            for request_type, handler in feature.handlers().items():
+                if request_type in handlers:
+                    raise ValueError(f"two features answer {request_type!r}")
+                handlers[request_type] = (feature, handler)
+        self._features, self._handlers = features, handlers
+
+    def handles(self, request_type: str) -> bool:
+        """Whether one of this meeting's features answers ``request_type``."""
+        return request_type in self._handlers
+
+    async def dispatch(self, pid: ParticipantId, request_type: str, data: Any) -> Out:
+        """Hand a joined participant's request to the feature that answers its type."""
+        entry = self._handlers.get(request_type)
+        if entry is None:
+            raise ConveneError(ErrorCode.INVALID_REQUEST, f"unknown message type {request_type}")
+        return await entry[1](pid, data)
+
+    async def feature_snapshot(self) -> dict[str, dict[str, Any]]:
+        """Every feature's state, as JSON-able data keyed by feature name."""
+        async with self.room.lock:
+            return {f.name: f.snapshot().model_dump(mode="json") for f in self._features}
+
+    async def restore_features(self, snapshot: dict[str, dict[str, Any]]) -> None:
+        """Rebuild every feature from ``snapshot`` (see :meth:`feature_snapshot`): new instances
+        replace the current ones; a feature missing from it starts from its empty state."""
+        features = self._build_features(self)
+        async with self.room.lock:
+            for feature in features:
+                feature.restore_json(snapshot.get(feature.name, {}))
+            self._install(features)
+
+    # -- the core's interface to its features (convene.signaling.feature.Meeting) ---------
+
+    @property
+    def db(self) -> Database:
+        return self._db
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def started_at(self) -> datetime:
+        return self._started_at
+
+    @property
+    def media_room(self) -> MediaRoom | None:
+        return self._media_room
+
+    async def kick(self, feeds: list[Feed]) -> None:
+        if self._media_room is None:
+            return
+        for feed in feeds:
+            with contextlib.suppress(MediaError):
+                await self._media_room.kick(feed.id)
+
+    async def release(self, p: Participant, reason: LeaveReason) -> None:
+        await self._drop_participant(p, reason)
+        await self._close_if_empty()
+
+    def settings_changed(self, *, open_gate: bool) -> None:
+        self.to_meeting("meeting.updated", MeetingUpdated(meeting=self.room.meeting.info()))
+        self._host_if_allowed_now()
+        if open_gate:
+            _count_admitted(self._open_the_gate())
+
+    def _feed_live(self, p: Participant, feed: Feed) -> None:
+        """Under the lock: announce a feed that can be subscribed to."""
+        self.to_meeting("feed.added", FeedAdded(feed=feed_info(p, feed)))
+        for feature in self._features:
+            feature.feed_changed(p, feed, live=True)
+
+    def _feed_gone(self, p: Participant, feed: Feed) -> None:
+        """Under the lock: a feed was removed."""
+        self.to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=p.id))
+        for feature in self._features:
+            feature.feed_changed(p, feed, live=False)
 
     # ------------------------------------------------------------------------------------------
     # Lifecycle
@@ -217,6 +307,11 @@ class Conference:
         await self._stop_drain()
         with contextlib.suppress(Exception):
             await self._db.meetings.set_status(self.id, status)
+        for feature in self._features:
+            try:
+                await feature.closed()
+            except Exception:
+                log.exception("meeting %s: feature %s failed to close", self.id, feature.name)
         MEETINGS_LIVE.dec()
         log.info("meeting %s closed (%s)", self.id, status)
         self._on_closed(self)
@@ -246,7 +341,7 @@ class Conference:
             self._drain_task.cancel()
         self._drain_task = None
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -263,22 +358,22 @@ class Conference:
     def _emit(self, subject: str, event_type: str, payload: Out) -> None:
         self._outbox.put_nowait((subject, encode_event(event_type, payload).encode()))
 
-    def _to_meeting(self, event_type: str, payload: Out) -> None:
+    def to_meeting(self, event_type: str, payload: Out) -> None:
         self._emit(meeting_subject(self.id), event_type, payload)
 
-    def _to(self, pid: ParticipantId, event_type: str, payload: Out) -> None:
+    def to(self, pid: ParticipantId, event_type: str, payload: Out) -> None:
         self._emit(participant_subject(pid), event_type, payload)
 
-    def _waiting_list(self) -> WaitingUpdated:
+    def waiting_list(self) -> WaitingUpdated:
         return WaitingUpdated(waiting=[p.waiting_info() for p in self.room.waiting()])
 
-    def _to_hosts_waiting(self) -> None:
-        update = self._waiting_list()
+    def to_hosts_waiting(self) -> None:
+        update = self.waiting_list()
         for host in self.room.hosts():
-            self._to(host.id, "waiting.updated", update)
+            self.to(host.id, "waiting.updated", update)
 
-    def _updated(self, p: Participant) -> None:
-        self._to_meeting("participant.updated", ParticipantEvent(participant=p.info()))
+    def updated(self, p: Participant) -> None:
+        self.to_meeting("participant.updated", ParticipantEvent(participant=p.info()))
 
     async def _drain(self) -> None:
         while True:
@@ -357,10 +452,10 @@ class Conference:
             if admission == "joined":
                 self._announce_joined(p)
                 if previous_host is not None and previous_host.role != "host":
-                    self._updated(previous_host)
-                    self._to_hosts_waiting()
+                    self.updated(previous_host)
+                    self.to_hosts_waiting()
             else:
-                self._to_hosts_waiting()
+                self.to_hosts_waiting()
         PARTICIPANTS.labels(state=admission).inc()
         log.info("meeting %s: participant %s %s", self.id, pid, admission)
         return p, admission, resume
@@ -388,13 +483,13 @@ class Conference:
 
     def _announce_joined(self, p: Participant) -> None:
         """Under the lock: tell the meeting, and mark the point after which p's events count."""
-        self._to_meeting("participant.joined", ParticipantEvent(participant=p.info()))
-        self._to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p, chat=[])))
+        self.to_meeting("participant.joined", ParticipantEvent(participant=p.info()))
+        self.to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p)))
         if p.is_host:
-            self._to(
+            self.to(
                 p.id,
                 "waiting.updated",
-                self._waiting_list(),
+                self.waiting_list(),
             )
 
     async def _allow_media(self, token: str) -> None:
@@ -434,8 +529,8 @@ class Conference:
             p.connected = True
             if p.state == "joined":
                 if not was_connected:
-                    self._updated(p)
-                self._to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p, chat=[])))
+                    self.updated(p)
+                self.to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p)))
         log.info("meeting %s: participant %s resumed", self.id, p.id)
         return p, new_token, (replaced if replaced != session_id else None)
 
@@ -443,31 +538,37 @@ class Conference:
         return self._session_ids.get(pid)
 
     async def snapshot(self, pid: ParticipantId) -> Snapshot:
-        """The full picture for a joined participant, chat history included.
+        """The full picture for a joined participant, the features' history (chat) included.
 
-        Chat is read after the room part so that any message missing from it is delivered as an
-        event after the participant's ``admitted`` marker (see the module docstring).
+        The history is read after the room part so that any message missing from it is
+        delivered as an event after the participant's ``admitted`` marker (see the module
+        docstring).
         """
         async with self.room.lock:
             p = self.room.get_joined(pid)
-            base = self._room_snapshot(p, chat=[])
-        chat = await self._db.chat.list_chat(
-            self.id, pid, self._settings.meetings.chat_history_limit
-        )
-        return base.model_copy(update={"chat": [c.to_message() for c in chat]})
+            base = self._room_snapshot(p)
+            features = list(self._features)
+        history: dict[str, object] = {}
+        for feature in features:
+            history.update(await feature.history_fields(p))
+        return base.model_copy(update=history) if history else base
 
-    def _room_snapshot(self, p: Participant, *, chat: list[ChatMessage]) -> Snapshot:
+    def _room_snapshot(self, p: Participant) -> Snapshot:
+        """Under the lock: the snapshot without the features' history."""
         joined = sorted(self.room.joined(), key=lambda x: x.joined_at)
-        return Snapshot(
+        base = Snapshot(
             meeting=self.room.meeting.info(),
             self_=p.info(),
             participants=[x.info() for x in joined],
             feeds=[f for x in joined for f in x.feed_infos()],
-            chat=chat,
+            chat=[],
             waiting=[w.waiting_info() for w in self.room.waiting()] if p.is_host else [],
             ice_servers=ice_servers_for(self._settings.ice, p.id),
-            spotlight=self._spotlight.ids,
         )
+        fields: dict[str, object] = {}
+        for feature in self._features:
+            fields.update(feature.snapshot_fields(p))
+        return base.model_copy(update=fields) if fields else base
 
     async def admit(self, actor: ParticipantId, target: ParticipantId | None) -> None:
         async with self.room.lock:
@@ -503,7 +604,7 @@ class Conference:
             self.room.admit(t.id)
             admitted.append(t)
             self._announce_joined(t)
-        self._to_hosts_waiting()
+        self.to_hosts_waiting()
         return admitted
 
     async def deny(self, actor: ParticipantId, target: ParticipantId) -> None:
@@ -514,10 +615,8 @@ class Conference:
             if t.state != "waiting":
                 raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not waiting")
             self.room.remove(t.id)
-            self._to(
-                t.id, "closed", Closed(reason="denied", message="The host did not let you in.")
-            )
-            self._to_hosts_waiting()
+            self.to(t.id, "closed", Closed(reason="denied", message="The host did not let you in."))
+            self.to_hosts_waiting()
         await self._drop_participant(t, "denied")
 
     # ------------------------------------------------------------------------------------------
@@ -531,24 +630,22 @@ class Conference:
                 return
             was_joined = p.state == "joined"
             new_host = self.room.remove(pid)
-            self._emit_departure(p, reason, new_host, was_joined)
+            self.depart(p, reason, new_host, was_joined)
         await self._drop_participant(p, reason)
         await self._close_if_empty()
 
-    def _emit_departure(
+    def depart(
         self, p: Participant, reason: LeaveReason, new_host: Participant | None, was_joined: bool
     ) -> None:
         if was_joined:
             for feed in p.feeds.values():
-                self._to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=p.id))
-            self._to_meeting(
-                "participant.left", ParticipantLeft(participant_id=p.id, reason=reason)
-            )
-            if self._spotlight.drop(p.id):
-                self._to_meeting("spotlight.updated", self._spotlight.event(None))
+                self._feed_gone(p, feed)
+            self.to_meeting("participant.left", ParticipantLeft(participant_id=p.id, reason=reason))
+            for feature in self._features:
+                feature.participant_left(p)
         if new_host is not None:
-            self._updated(new_host)
-        self._to_hosts_waiting()
+            self.updated(new_host)
+        self.to_hosts_waiting()
 
     async def _drop_participant(self, p: Participant, reason: str) -> None:
         """After a participant left the room state: release their media and record it."""
@@ -588,11 +685,11 @@ class Conference:
             return
         grace = self._settings.meetings.reconnect_grace_seconds
         if p.state == "waiting" or grace <= 0:
-            self._spawn(self.leave(pid, "disconnected"), f"leave-{pid}")
+            self.spawn(self.leave(pid, "disconnected"), f"leave-{pid}")
             return
         p.connected = False
         self._dropped_at[pid] = time.monotonic()
-        self._updated(p)
+        self.updated(p)
         self._grace[pid] = asyncio.create_task(self._expire(pid, session_id, grace))
 
     async def _expire(self, pid: ParticipantId, session_id: str, delay: float) -> None:
@@ -630,7 +727,7 @@ class Conference:
                     p.connected = False
                     self._dropped_at[p.id] = clock
                     if p.state == "joined":
-                        self._updated(p)
+                        self.updated(p)
                     repaired.append(
                         f"meeting {self.id}: participant {p.id} had no connection; marked "
                         "disconnected"
@@ -724,8 +821,8 @@ class Conference:
                 if source == "main":
                     p.audio, p.video = audio, video
                 if feed.live:
-                    self._to_meeting("feed.added", FeedAdded(feed=feed_info(p, feed)))
-                self._updated(p)
+                    self._feed_live(p, feed)
+                self.updated(p)
         return PublishReply(
             feed=feed.id, jsep=Jsep(type="answer", sdp=result.answer_sdp), streams=list(streams)
         )
@@ -738,8 +835,8 @@ class Conference:
                 p = self.room.get_joined(pid)
                 feed = p.feeds.pop(source, None)
                 if feed is not None:
-                    self._to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=pid))
-                    self._updated(p)
+                    self._feed_gone(p, feed)
+                    self.updated(p)
             if publisher is not None:
                 await self._close_handles([publisher])
 
@@ -835,7 +932,7 @@ class Conference:
     ) -> Callable[[MediaEvent], None]:
         def listener(event: MediaEvent) -> None:
             if isinstance(event, WebRTCUp):
-                self._spawn(self._publisher_up(pid, source), f"webrtcup-{pid}")
+                self.spawn(self._publisher_up(pid, source), f"webrtcup-{pid}")
             elif isinstance(event, Hangup):
                 log.info(
                     "meeting %s: %s %s peer connection hung up: %s",
@@ -844,14 +941,14 @@ class Conference:
                     source,
                     event.reason,
                 )
-                self._spawn(self._publisher_lost(pid, source), f"hangup-{pid}")
+                self.spawn(self._publisher_lost(pid, source), f"hangup-{pid}")
 
         return listener
 
     def _subscriber_listener(self, pid: ParticipantId) -> Callable[[MediaEvent], None]:
         def listener(event: MediaEvent) -> None:
             if isinstance(event, SubscriberOffer):
-                self._to(
+                self.to(
                     pid,
                     "subscriber.offer",
                     SubscriberOfferEvent(
@@ -877,7 +974,7 @@ class Conference:
             if p is None or feed is None or feed.id != publisher.feed or feed.live:
                 return
             feed.live = True
-            self._to_meeting("feed.added", FeedAdded(feed=feed_info(p, feed)))
+            self._feed_live(p, feed)
 
     async def _publisher_lost(self, pid: ParticipantId, source: Source) -> None:
         """A publisher connection died at the server: drop the feed (the client republishes)."""
@@ -890,8 +987,8 @@ class Conference:
                 p = self.room.participants.get(pid)
                 feed = p.feeds.pop(source, None) if p is not None else None
                 if p is not None and feed is not None:
-                    self._to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=pid))
-                    self._updated(p)
+                    self._feed_gone(p, feed)
+                    self.updated(p)
             if publisher is not None:
                 await self._close_handles([publisher])
 
@@ -899,17 +996,17 @@ class Conference:
         if isinstance(event, Talking):
             owner = self.room.feed_owner(event.feed)
             if owner is not None and owner[1].source == "main":
-                self._to_meeting(
+                self.to_meeting(
                     "speaking", Speaking(participant_id=owner[0].id, speaking=event.talking)
                 )
         elif isinstance(event, FeedLeft):
             owner = self.room.feed_owner(event.feed)
             if owner is not None:
-                self._spawn(
+                self.spawn(
                     self._publisher_lost(owner[0].id, owner[1].source), f"feed-left-{event.feed}"
                 )
         elif isinstance(event, ServerReset):
-            self._spawn(self._media_reset(event.reason), f"media-reset-{self.id}")
+            self.spawn(self._media_reset(event.reason), f"media-reset-{self.id}")
 
     async def _media_reset(self, reason: str) -> None:
         """The media server lost this room: start over with a new one and tell every client."""
@@ -920,7 +1017,7 @@ class Conference:
             for p in self.room.participants.values():
                 if p.feeds:
                     p.feeds.clear()
-                    self._updated(p)
+                    self.updated(p)
             for m in self._media.values():
                 m.publishers.clear()
                 m.subscriber = None
@@ -933,7 +1030,7 @@ class Conference:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
         if not self.closed:
-            self._to_meeting("media.reset", MediaReset(reason="media server restarted"))
+            self.to_meeting("media.reset", MediaReset(reason="media server restarted"))
 
     async def _moderate(
         self, media_room: MediaRoom, feed: FeedId, mid: str, *, muted: bool
@@ -946,7 +1043,7 @@ class Conference:
                 ErrorCode.MEDIA_ERROR, "the media server refused the change"
             ) from exc
 
-    async def _enforce(
+    async def enforce(
         self, p_feeds: list[Feed], kind: Literal["audio", "video"], *, muted: bool
     ) -> None:
         if self._media_room is None:
@@ -962,10 +1059,6 @@ class Conference:
                 await h.close()
             except Exception:
                 log.exception("meeting %s: closing a media handle failed", self.id)
-
-    # ------------------------------------------------------------------------------------------
-    # Participant actions
-    # ------------------------------------------------------------------------------------------
 
     async def set_media_state(self, pid: ParticipantId, *, audio: bool, video: bool) -> None:
         unblock_audio: list[Feed] = []
@@ -986,250 +1079,13 @@ class Conference:
             if audio or video:
                 p.unmute_invited = False
             p.audio, p.video = audio, video
-            self._updated(p)
-        await self._enforce(unblock_audio, "audio", muted=False)
-        await self._enforce(unblock_video, "video", muted=False)
-
-    async def raise_hand(self, pid: ParticipantId, raised: bool) -> None:
-        async with self.room.lock:
-            p = self.room.get_joined(pid)
-            if raised and p.hand_raised_at is None:
-                p.hand_raised_at = now()
-            elif not raised:
-                p.hand_raised_at = None
-            self._updated(p)
-
-    async def react(self, pid: ParticipantId, emoji: str) -> None:
-        async with self.room.lock:
-            self.room.get_joined(pid)
-            self._to_meeting("reaction", ReactionEvent(participant_id=pid, emoji=emoji))
-
-    async def chat(
-        self, pid: ParticipantId, text: str, to: ParticipantId | None, client_msg_id: str | None
-    ) -> ChatMessage:
-        async with self.room.lock:
-            sender = self.room.get_joined(pid)
-            recipient = self.room.get_joined(to) if to is not None else None
-            if recipient is not None and recipient.id == sender.id:
-                raise ConveneError(ErrorCode.INVALID_REQUEST, "you cannot message yourself")
-            self.room.check_chat(sender, recipient)
-            sender_ref = sender.ref()
-            recipient_ref = recipient.ref() if recipient else None
-            sender_user = sender.user_id
-        stored = await self._db.chat.add_chat(
-            self.id,
-            sender_id=sender_ref.id,
-            sender_name=sender_ref.display_name,
-            sender_user=sender_user,
-            to_id=recipient_ref.id if recipient_ref else None,
-            to_name=recipient_ref.display_name if recipient_ref else None,
-            text=text,
-            client_msg_id=client_msg_id,
-        )
-        message = stored.to_message()
-        resent = stored.sent_at.tzinfo is not None and stored.sent_at < self._started_at
-        if message.id in self._chat_sent or resent:
-            # A resend under the same client_msg_id: answer with the original, send nothing.
-            return message
-        self._chat_sent.add(message.id)
-        if recipient_ref is None:
-            self._to_meeting("chat.message", message)
-        else:
-            self._to(sender_ref.id, "chat.message", message)
-            self._to(recipient_ref.id, "chat.message", message)
-        return message
+            self.updated(p)
+        await self.enforce(unblock_audio, "audio", muted=False)
+        await self.enforce(unblock_video, "video", muted=False)
 
     # ------------------------------------------------------------------------------------------
-    # Host controls
+    # The meeting as a whole
     # ------------------------------------------------------------------------------------------
-
-    async def host_mute(self, actor: ParticipantId, target: ParticipantId) -> None:
-        async with self.room.lock:
-            a, t = self.room.get(actor), self.room.get_joined(target)
-            self.room.require_acts_on(a, t)
-            feeds = self._block(a, t, "audio")
-        await self._enforce(feeds, "audio", muted=True)
-
-    def _block(
-        self, actor: Participant, t: Participant, kind: Literal["audio", "video"]
-    ) -> list[Feed]:
-        """Under the lock: mark t host-muted and queue the events; returns the feeds to enforce."""
-        if kind == "audio":
-            t.audio_blocked = True
-            feeds = list(t.feeds.values())
-        else:
-            t.video_blocked = True
-            feeds = [f for f in t.feeds.values() if f.source == "main"]
-        t.unmute_invited = False
-        self._updated(t)
-        action: Literal["audio_muted", "video_stopped"] = (
-            "audio_muted" if kind == "audio" else "video_stopped"
-        )
-        self._to(t.id, "moderated", Moderated(action=action, by=actor.ref()))
-        return feeds
-
-    async def host_mute_all(self, actor: ParticipantId, allow_self_unmute: bool | None) -> None:
-        feeds: list[Feed] = []
-        async with self.room.lock:
-            a = self.room.get(actor)
-            self.room.require_host(a)
-            for t in self.room.joined():
-                if t.id != a.id and not t.is_host:
-                    feeds += self._block(a, t, "audio")
-            if (
-                allow_self_unmute is not None
-                and allow_self_unmute != self.room.meeting.allow_self_unmute
-            ):
-                self.room.meeting.allow_self_unmute = allow_self_unmute
-                self._to_meeting(
-                    "meeting.updated", MeetingUpdated(meeting=self.room.meeting.info())
-                )
-        if allow_self_unmute is not None:
-            await self._db.meetings.update(self.id, {"allow_self_unmute": allow_self_unmute})
-        await self._enforce(feeds, "audio", muted=True)
-
-    async def host_stop_video(self, actor: ParticipantId, target: ParticipantId) -> None:
-        async with self.room.lock:
-            a, t = self.room.get(actor), self.room.get_joined(target)
-            self.room.require_acts_on(a, t)
-            feeds = self._block(a, t, "video")
-        await self._enforce(feeds, "video", muted=True)
-
-    async def host_ask_unmute(self, actor: ParticipantId, target: ParticipantId) -> None:
-        async with self.room.lock:
-            a, t = self.room.get(actor), self.room.get_joined(target)
-            self.room.require_acts_on(a, t)
-            t.unmute_invited = True
-            self._to(t.id, "moderated", Moderated(action="unmute_requested", by=a.ref()))
-
-    async def host_lower_hand(self, actor: ParticipantId, target: ParticipantId) -> None:
-        async with self.room.lock:
-            a, t = self.room.get(actor), self.room.get_joined(target)
-            if t.id == a.id:
-                self.room.require_host(a)
-            else:
-                # A co-host cannot act on the host (the same rule as every host control).
-                self.room.require_acts_on(a, t)
-            if t.hand_raised_at is not None:
-                t.hand_raised_at = None
-                self._updated(t)
-                if t.id != a.id:
-                    self._to(t.id, "moderated", Moderated(action="hand_lowered", by=a.ref()))
-
-    async def host_remove(self, actor: ParticipantId, target: ParticipantId) -> None:
-        async with self.room.lock:
-            a, t = self.room.get(actor), self.room.get(target)
-            if t.state == "joined":
-                self.room.require_acts_on(a, t)
-            else:
-                self.room.require_host(a)
-            was_joined = t.state == "joined"
-            new_host = self.room.remove(t.id)
-            self.room.ban(t)
-            self._to(
-                t.id,
-                "closed",
-                Closed(reason="removed", message="The host removed you from the meeting."),
-            )
-            self._emit_departure(t, "removed", new_host, was_joined)
-            feeds = list(t.feeds.values())
-        await self._db.bans.add_ban(
-            self.id,
-            user_id=t.user_id,
-            guest_key=t.guest_key,
-            display_name=t.display_name,
-            address=t.address,
-        )
-        # Cut the media at the server right away, whatever the removed client does.
-        if self._media_room is not None:
-            for feed in feeds:
-                with contextlib.suppress(MediaError):
-                    await self._media_room.kick(feed.id)
-        await self._drop_participant(t, "removed")
-        await self._close_if_empty()
-
-    async def host_set_role(
-        self, actor: ParticipantId, target: ParticipantId, role: Literal["cohost", "participant"]
-    ) -> None:
-        async with self.room.lock:
-            a, t = self.room.get(actor), self.room.get_joined(target)
-            if a.role != "host":
-                raise ConveneError(ErrorCode.FORBIDDEN, "only the host can change roles")
-            if t.id == a.id or t.role == "host":
-                raise ConveneError(
-                    ErrorCode.INVALID_REQUEST, "use host.transfer to hand the host role over"
-                )
-            if t.role != role:
-                t.role = role
-                self._updated(t)
-                if role == "cohost":
-                    self._to(
-                        t.id,
-                        "waiting.updated",
-                        self._waiting_list(),
-                    )
-
-    async def host_transfer(self, actor: ParticipantId, target: ParticipantId) -> None:
-        async with self.room.lock:
-            a, t = self.room.get(actor), self.room.get_joined(target)
-            if a.role != "host":
-                raise ConveneError(ErrorCode.FORBIDDEN, "only the host can hand the host role over")
-            if t.id == a.id:
-                raise ConveneError(ErrorCode.INVALID_REQUEST, "you are already the host")
-            t.role, a.role = "host", "participant"
-            self._updated(t)
-            self._updated(a)
-            self._to(
-                t.id,
-                "waiting.updated",
-                self._waiting_list(),
-            )
-
-    async def host_update(self, actor: ParticipantId, update: MeetingUpdate) -> None:
-        changes = update.model_dump(exclude_none=True)
-        if "title" in changes:
-            # Validate before anything changes: the live room must never show what the database
-            # then refuses.
-            changes["title"] = validate_title(changes["title"])
-        admitted: list[Participant] = []
-        async with self.room.lock:
-            a = self.room.get(actor)
-            self.room.require_host(a)
-            if "guest_succession" in changes and not self.room.is_owner(a.user_id):
-                raise ConveneError(
-                    ErrorCode.FORBIDDEN,
-                    "only the meeting's owner can let guests become host",
-                    {"field": "guest_succession"},
-                )
-            if not changes:
-                return
-            for key, value in changes.items():
-                setattr(self.room.meeting, key, value)
-            self._to_meeting("meeting.updated", MeetingUpdated(meeting=self.room.meeting.info()))
-            self._host_if_allowed_now()
-            if changes.get("waiting_room") is False:
-                admitted = self._open_the_gate()
-        _count_admitted(admitted)
-        await self._db.meetings.update(self.id, cast(MeetingChanges, changes))
-
-    async def host_spotlight(self, actor: ParticipantId, targets: list[ParticipantId]) -> None:
-        """Spotlight ``targets`` for everyone (replacing whoever was); [] clears the spotlight."""
-        async with self.room.lock:
-            a = self.room.get(actor)
-            self.room.require_host(a)
-            for target in targets:
-                self.room.get_joined(target)
-            if self._spotlight.set(targets):
-                self._to_meeting("spotlight.updated", self._spotlight.event(a.ref()))
-
-    async def host_end(self, actor: ParticipantId) -> None:
-        async with self.room.lock:
-            a = self.room.get(actor)
-            if a.role != "host":
-                raise ConveneError(
-                    ErrorCode.FORBIDDEN, "only the host can end the meeting for everyone"
-                )
-        await self.end()
 
     async def end(self, message: str = "The host ended the meeting.") -> None:
         """End the meeting for everyone: each gets ``closed`` (``ended``) and is disconnected."""
@@ -1240,7 +1096,7 @@ class Conference:
             self._closing = True
             everyone = list(self.room.participants.values())
             for p in everyone:
-                self._to(p.id, "closed", Closed(reason="ended", message=message))
+                self.to(p.id, "closed", Closed(reason="ended", message=message))
             self.room.participants.clear()
         for p in everyone:
             await self._drop_participant(p, "ended")
@@ -1255,18 +1111,15 @@ class Conference:
                 "mute_on_entry", "chat", "screen_share", "max_participants", "guest_succession",
             ):  # fmt: skip
                 setattr(current, name, getattr(state, name))
-            self._to_meeting("meeting.updated", MeetingUpdated(meeting=current.info()))
-            self._host_if_allowed_now()
-            admitted = [] if current.waiting_room else self._open_the_gate()
-        _count_admitted(admitted)
+            self.settings_changed(open_gate=not current.waiting_room)
 
     def _host_if_allowed_now(self) -> None:
         """Under the lock, after a settings change: a meeting left to guests without a host
         gets one as soon as guest succession is turned on."""
         promoted = self.room.settings_changed()
         if promoted is not None:
-            self._updated(promoted)
-            self._to_hosts_waiting()
+            self.updated(promoted)
+            self.to_hosts_waiting()
 
 
 def _count_admitted(admitted: list[Participant]) -> None:

@@ -11,7 +11,9 @@ from convene.config import Settings
 from convene.media.base import SFU
 from convene.protocol.ids import MeetingId
 from convene.rooms.room import MeetingState, Room
+from convene.signaling import features
 from convene.signaling.conference import Conference
+from convene.signaling.feature import FeatureFactory
 from convene.signaling.reaper import Reaper
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingRecord
@@ -22,11 +24,22 @@ log = logging.getLogger(__name__)
 
 
 class Registry:
-    def __init__(self, *, sfu: SFU, bus: Bus, db: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        sfu: SFU,
+        bus: Bus,
+        db: Database,
+        settings: Settings,
+        features: FeatureFactory = features.build,
+    ) -> None:
+        """``features`` builds a live meeting's features (the composition root may hand them
+        the services they need through it)."""
         self.sfu = sfu
         self.bus = bus
         self.db = db
         self.settings = settings
+        self._features = features
         self._live: dict[MeetingId, Conference] = {}
         self._starting: dict[MeetingId, asyncio.Lock] = {}
         # Closed conferences whose media room could not be destroyed: the reaper retries.
@@ -62,6 +75,7 @@ class Registry:
                 db=self.db,
                 settings=self.settings,
                 on_closed=self._closed,
+                features=self._features,
             )
             await conf.start()
             self._live[meeting.id] = conf

@@ -8,6 +8,10 @@ Events reach the session from the bus. Until the participant is admitted, meetin
 dropped (the snapshot it gets on admission already reflects them); the room's ``admitted`` marker
 opens the gate, and events after it are held back until the snapshot has been sent, so the client
 always sees its snapshot first and then every later change, in order.
+
+The session answers the core's requests itself (join, leave, media, admission); every other type
+belongs to one of the meeting's features, and the session hands it to the conference, which
+routes it to that feature (:mod:`convene.signaling.feature`).
 """
 
 from __future__ import annotations
@@ -164,22 +168,8 @@ class Session:
             "subscriber.answer": self._subscriber_answer,
             "subscriber.configure": self._subscriber_configure,
             "media.state": self._media_state,
-            "chat.send": self._chat,
-            "reaction": self._reaction,
-            "hand": self._hand,
-            "host.mute": self._host_mute,
-            "host.mute_all": self._host_mute_all,
-            "host.stop_video": self._host_stop_video,
-            "host.ask_unmute": self._host_ask_unmute,
-            "host.lower_hand": self._host_lower_hand,
-            "host.remove": self._host_remove,
-            "host.set_role": self._host_set_role,
-            "host.transfer": self._host_transfer,
             "host.admit": self._host_admit,
             "host.deny": self._host_deny,
-            "host.update": self._host_update,
-            "host.spotlight": self._host_spotlight,
-            "host.end": self._host_end,
         }
 
     # ------------------------------------------------------------------------------------------
@@ -315,7 +305,12 @@ class Session:
         self._busy = True
         try:
             self._check_phase(req)
-            reply = await self._handlers[req.type](req.data)
+            handler = self._handlers.get(req.type)
+            if handler is not None:
+                reply = await handler(req.data)
+            else:
+                conf, pid = self._joined()
+                reply = await conf.dispatch(pid, req.type, req.data)
         except ConveneError as err:
             self._error(req.id, err)
             return
@@ -642,64 +637,7 @@ class Session:
         await conf.set_media_state(pid, audio=req.audio, video=req.video)
         return m.EmptyReply()
 
-    # -- meeting life -----------------------------------------------------------------------
-
-    async def _chat(self, req: m.ChatSend) -> m.ChatSendReply:
-        conf, pid = self._joined()
-        message = await conf.chat(pid, req.text, req.to, req.client_msg_id)
-        return m.ChatSendReply(message=message)
-
-    async def _reaction(self, req: m.Reaction) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.react(pid, req.emoji)
-        return m.EmptyReply()
-
-    async def _hand(self, req: m.Hand) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.raise_hand(pid, req.raised)
-        return m.EmptyReply()
-
-    # -- host controls ----------------------------------------------------------------------
-
-    async def _host_mute(self, req: m.Target) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_mute(pid, req.participant)
-        return m.EmptyReply()
-
-    async def _host_mute_all(self, req: m.MuteAll) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_mute_all(pid, req.allow_self_unmute)
-        return m.EmptyReply()
-
-    async def _host_stop_video(self, req: m.Target) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_stop_video(pid, req.participant)
-        return m.EmptyReply()
-
-    async def _host_ask_unmute(self, req: m.Target) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_ask_unmute(pid, req.participant)
-        return m.EmptyReply()
-
-    async def _host_lower_hand(self, req: m.Target) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_lower_hand(pid, req.participant)
-        return m.EmptyReply()
-
-    async def _host_remove(self, req: m.Target) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_remove(pid, req.participant)
-        return m.EmptyReply()
-
-    async def _host_set_role(self, req: m.SetRole) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_set_role(pid, req.participant, req.role)
-        return m.EmptyReply()
-
-    async def _host_transfer(self, req: m.Target) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_transfer(pid, req.participant)
-        return m.EmptyReply()
+    # -- admission ------------------------------------------------------------------------
 
     async def _host_admit(self, req: m.Admit) -> m.EmptyReply:
         conf, pid = self._joined()
@@ -709,19 +647,4 @@ class Session:
     async def _host_deny(self, req: m.Target) -> m.EmptyReply:
         conf, pid = self._joined()
         await conf.deny(pid, req.participant)
-        return m.EmptyReply()
-
-    async def _host_update(self, req: m.MeetingUpdate) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_update(pid, req)
-        return m.EmptyReply()
-
-    async def _host_spotlight(self, req: m.HostSpotlight) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_spotlight(pid, req.participant_ids)
-        return m.EmptyReply()
-
-    async def _host_end(self, _: m.Empty) -> m.EmptyReply:
-        conf, pid = self._joined()
-        await conf.host_end(pid)
         return m.EmptyReply()

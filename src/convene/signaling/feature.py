@@ -1,0 +1,198 @@
+"""The seam between a live meeting's core and its features.
+
+A :class:`~convene.signaling.conference.Conference` (the core) owns admission, the participants,
+the outbox and the media plumbing. Everything else a meeting can do (chat, reactions and hands,
+host controls, the spotlight; captions next) is a :class:`Feature`: it registers a handler for
+each of its request types, keeps its own state, queues its own events and checks its own
+permissions. The core knows no feature by name: it is handed a list of them (built in one place,
+:mod:`convene.signaling.features`) and calls the hooks below.
+
+A feature sees the meeting only through :class:`Meeting`, the core's small interface. The rule
+of the core holds for features too: change state under ``meeting.room.lock`` and queue events
+(non-blocking), release the lock, then do the I/O.
+
+**Snapshots.** Every feature gives its state as a snapshot, a Pydantic model that dumps to JSON
+(:meth:`Feature.snapshot`), and a new instance rebuilds the same state from one
+(:meth:`Feature.restore`), so that a live meeting can be moved to another node. A snapshot is
+taken and restored under the room lock; state a feature keeps on the room's participants (a
+raised hand, a host mute) is applied to those present when it is restored.
+
+Imports flow one way: features import this module (and ``rooms``, ``protocol``, ``storage``),
+never each other; the core imports this module, never a feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from convene.config import Settings
+from convene.media.base import MediaRoom
+from convene.protocol.ids import MeetingId, ParticipantId
+from convene.protocol.messages import Out, WaitingUpdated
+from convene.rooms.room import Feed, Participant, Room
+from convene.storage.db import Database
+
+__all__ = [
+    "Feature",
+    "FeatureFactory",
+    "FeatureState",
+    "Handler",
+    "LeaveReason",
+    "Meeting",
+    "NoState",
+]
+
+LeaveReason = Literal["left", "removed", "disconnected", "ended"]
+
+# Handles one request of a feature's type, for the participant who sent it (joined, on the
+# connection that currently acts for them); returns the reply payload.
+Handler = Callable[[ParticipantId, Any], Awaitable[Out]]
+
+
+class FeatureState(BaseModel):
+    """Base of a feature's snapshot: plain, JSON-able data, unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoState(FeatureState):
+    """The snapshot of a feature that keeps no state of its own."""
+
+
+S = TypeVar("S", bound=FeatureState)
+
+
+class Meeting(Protocol):
+    """What the conference core offers its features (and all they may use of it)."""
+
+    @property
+    def id(self) -> MeetingId: ...
+
+    @property
+    def room(self) -> Room:
+        """The room's state and rules; mutate only under ``room.lock``."""
+        ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def started_at(self) -> datetime:
+        """When this conference started on this node."""
+        ...
+
+    @property
+    def media_room(self) -> MediaRoom | None:
+        """The meeting's room on the media server (None while it is being recreated)."""
+        ...
+
+    # -- events out (under the lock: a non-blocking append to the outbox) -------------------
+
+    def to_meeting(self, event_type: str, payload: Out) -> None: ...
+
+    def to(self, pid: ParticipantId, event_type: str, payload: Out) -> None: ...
+
+    def updated(self, p: Participant) -> None:
+        """Queue ``participant.updated`` for ``p``."""
+        ...
+
+    def waiting_list(self) -> WaitingUpdated: ...
+
+    def to_hosts_waiting(self) -> None:
+        """Queue the waiting list for every host and co-host."""
+        ...
+
+    # -- changes only the core can make --------------------------------------------------
+
+    def settings_changed(self, *, open_gate: bool) -> None:
+        """Under the lock, after the meeting's settings changed: tell everyone, let a meeting
+        without a host take one, and (``open_gate``) admit whoever waits."""
+        ...
+
+    def depart(
+        self, p: Participant, reason: LeaveReason, new_host: Participant | None, was_joined: bool
+    ) -> None:
+        """Under the lock, after ``room.remove(p.id)``: queue the departure's events."""
+        ...
+
+    async def release(self, p: Participant, reason: LeaveReason) -> None:
+        """After the lock, once ``p`` left the room: close their media, record the departure,
+        close the meeting if nobody is left."""
+        ...
+
+    async def kick(self, feeds: list[Feed]) -> None:
+        """Cut these feeds at the media server now."""
+        ...
+
+    async def enforce(
+        self, feeds: list[Feed], kind: Literal["audio", "video"], *, muted: bool
+    ) -> None:
+        """Mute (or unmute) the feeds' audio or video at the media server."""
+        ...
+
+    async def end(self, message: str = ...) -> None:
+        """End the meeting for everyone."""
+        ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``coro`` in a task the conference owns (cancelled when it closes)."""
+        ...
+
+
+class Feature(Generic[S]):
+    """One thing a live meeting can do. Subclasses set ``name`` and ``State`` and override the
+    hooks they need; every hook has a no-op default.
+
+    ``name`` keys the feature's snapshot; ``State`` is its snapshot's model.
+    """
+
+    name: ClassVar[str]
+    State: type[S]
+
+    def __init__(self, meeting: Meeting) -> None:
+        self.meeting = meeting
+
+    def handlers(self) -> Mapping[str, Handler]:
+        """The request types this feature answers, each with its handler."""
+        return {}
+
+    def snapshot_fields(self, p: Participant) -> Mapping[str, object]:
+        """Under the lock: this feature's fields of the snapshot a joined participant gets
+        (fields of :class:`~convene.protocol.messages.Snapshot`)."""
+        return {}
+
+    async def history_fields(self, p: Participant) -> Mapping[str, object]:
+        """After the lock (I/O allowed): fields of the full snapshot that need I/O to read,
+        e.g. the chat history."""
+        return {}
+
+    def participant_left(self, p: Participant) -> None:
+        """Under the lock: a joined participant left (their events are already queued)."""
+
+    def feed_changed(self, p: Participant, feed: Feed, *, live: bool) -> None:
+        """Under the lock: one of ``p``'s feeds was announced (``live``) or removed."""
+
+    async def closed(self) -> None:
+        """The meeting closed on this node (after its media room was destroyed)."""
+
+    def snapshot(self) -> S:
+        """Under the lock: the feature's state."""
+        raise NotImplementedError
+
+    def restore(self, state: S) -> None:
+        """Under the lock, on a new instance: take the state of ``state``."""
+        raise NotImplementedError
+
+    def restore_json(self, data: Mapping[str, Any]) -> None:
+        """Restore from a snapshot that went through JSON."""
+        self.restore(self.State.model_validate(data))
+
+
+FeatureFactory = Callable[[Meeting], list[Feature[Any]]]
