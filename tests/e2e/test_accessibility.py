@@ -2,9 +2,9 @@
 client; any serious or critical WCAG 2.1 A/AA violation fails the test. Each page also has one
 ``main`` landmark and a top heading.
 
-Keyboard: every meeting control is reached with Tab; Escape closes a side panel and the focus goes back to the button that opened it; the
-arrow keys, Home and End move in a menu, Escape closes it; ``?`` opens the shortcut help, and no
-shortcut fires while typing in a field.
+Keyboard: every meeting control is reached with Tab; Escape closes a side panel and the focus
+goes back to the button that opened it; the arrow keys, Home and End move in a menu, Escape closes
+it; ``?`` opens the shortcut help, and no shortcut fires while typing in a field.
 """
 
 from __future__ import annotations
