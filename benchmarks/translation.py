@@ -59,6 +59,16 @@ FRENCH = [
     "Nous avons reçu trois propositions écrites.",
     "La maison est grande et le jardin est petit.",
     "Merci, la séance est levée.",
+    "Pouvez-vous partager votre écran, s'il vous plaît ?",
+    "Je donne la parole au représentant du secrétariat.",
+    "Le patient a été admis lundi avec une forte fièvre.",
+    "Nous examinerons les résultats avec la famille demain.",
+    "Ouvrez vos livres à la page vingt.",
+    "Quelqu'un a-t-il une question avant de continuer ?",
+    "Le rapport sera publié dans les six langues officielles.",
+    "Nous avons besoin de plus de temps pour étudier le document.",
+    "Faisons une courte pause et revenons dans dix minutes.",
+    "L'approvisionnement en eau de la région du nord s'est amélioré.",
 ]
 SPANISH = [
     "Buenos días a todos y bienvenidos a la reunión.",
@@ -66,6 +76,16 @@ SPANISH = [
     "Hemos recibido tres propuestas escritas.",
     "La casa es grande y el jardín es pequeño.",
     "Gracias, se levanta la sesión.",
+    "¿Puede compartir su pantalla, por favor?",
+    "Doy la palabra al representante de la secretaría.",
+    "El paciente ingresó el lunes con fiebre alta.",
+    "Revisaremos los resultados con la familia mañana.",
+    "Abran sus libros en la página veinte.",
+    "¿Alguien tiene una pregunta antes de continuar?",
+    "El informe se publicará en los seis idiomas oficiales.",
+    "Necesitamos más tiempo para estudiar el documento.",
+    "Hagamos una breve pausa y volvamos en diez minutos.",
+    "El suministro de agua en la región norte ha mejorado.",
 ]
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox/transcription")
 
