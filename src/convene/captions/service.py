@@ -402,6 +402,9 @@ class CaptionsService:
 
     async def _on_claim(self, link: WorkerLink, meeting: str) -> None:
         state = self._meetings.get(MeetingId(meeting))
+        if state is not None and state.link is link:
+            link.send(Granted(meeting=meeting, epoch=state.epoch))  # a repeated claim
+            return
         if state is None or state.stopping or state.link is not None or link.free <= 0:
             link.send(Denied(meeting=meeting))
             return
@@ -413,7 +416,7 @@ class CaptionsService:
             log.warning("meeting %s: the lease could not be claimed", meeting, exc_info=True)
             lease = None
         if lease is None or state.link is not None or state.stopping or link.closed.is_set():
-            if lease is not None:
+            if lease is not None and state.link is not link:
                 with contextlib.suppress(Exception):
                     await self._call(self._leases.release(meeting, link.worker_id))
             link.send(Denied(meeting=meeting))
@@ -454,7 +457,7 @@ class CaptionsService:
             if state is not None and state.link is link:
                 self._lose(state, "lease lost")
             link.meetings.discard(meeting)
-        link.send(Renewed(meetings=held))
+        link.send(Renewed(seq=message.seq, meetings=held))
         for meeting in set(message.meetings) - set(held):
             link.send(Revoke(meeting=meeting))
 

@@ -83,6 +83,7 @@ class Claim(_Message):
 
 class Heartbeat(_Message):
     type: Literal["heartbeat"] = "heartbeat"
+    seq: int = Field(default=0, ge=0)  # echoed by the renewal that answers it
     meetings: list[_Id] = Field(default=[], max_length=10_000)
     lag: float = 0.0  # seconds of audio waiting, the worst of its streams
     dropped_partials: int = 0
@@ -154,6 +155,7 @@ class Denied(_Message):
 
 class Renewed(_Message):
     type: Literal["renewed"] = "renewed"
+    seq: int  # the heartbeat it answers
     meetings: dict[str, int]  # meeting -> epoch, the leases the worker still holds
 
 

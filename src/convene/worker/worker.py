@@ -20,7 +20,6 @@ import os
 import socket
 import ssl
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -60,6 +59,7 @@ log = logging.getLogger(__name__)
 
 _QUEUE = 1024
 _MARGIN = 1.0  # seconds before the lease's end at which the worker stops a meeting
+_FENCE_EVERY = 0.25
 _BACKOFF = (0.5, 1.0, 2.0, 5.0)
 
 
@@ -100,7 +100,8 @@ class Worker:
         self._timeout = config.request_timeout
         self._held: dict[str, _Held] = {}
         self._claims: dict[str, float] = {}  # meeting -> when the claim was sent
-        self._beats: deque[float] = deque()  # send times of heartbeats not answered yet
+        self._beats: dict[int, float] = {}  # heartbeat number -> when it was sent
+        self._beat_seq = 0
         self._out: asyncio.Queue[str] | None = None
         self._stopping = asyncio.Event()
         self._closing: set[asyncio.Task[None]] = set()
@@ -227,10 +228,20 @@ class Worker:
                 return
 
     async def _beat(self) -> None:
+        next_beat = time.monotonic()
         while True:
+            # Leases are checked often, not only when a heartbeat is due: a meeting stops within
+            # _FENCE_EVERY of its deadline.
             self._fence()
-            sent = time.monotonic()
-            self._beats.append(sent)
+            now = time.monotonic()
+            if now < next_beat:
+                await asyncio.sleep(min(_FENCE_EVERY, next_beat - now))
+                continue
+            next_beat = now + self._heartbeat
+            self._beat_seq += 1
+            self._beats[self._beat_seq] = now
+            for seq in [n for n, at in self._beats.items() if now - at > self._lease]:
+                del self._beats[seq]  # unanswered for longer than a lease: useless now
             lag, dropped = 0.0, 0
             for held in self._held.values():
                 for speaker in held.speakers.values():
@@ -238,14 +249,19 @@ class Worker:
                     if stats is not None:
                         lag = max(lag, stats.lag)
                         dropped += stats.dropped_partials
-            self._send(Heartbeat(meetings=self.meetings, lag=lag, dropped_partials=dropped))
-            await asyncio.sleep(self._heartbeat)
+            self._send(
+                Heartbeat(
+                    seq=self._beat_seq, meetings=self.meetings, lag=lag, dropped_partials=dropped
+                )
+            )
+
+    def _within_lease(self, held: _Held) -> bool:
+        return time.monotonic() <= held.renewed_at + self._lease - _MARGIN
 
     def _fence(self) -> None:
         """Stop meetings whose lease may have run out (see the module docstring)."""
-        now = time.monotonic()
         for meeting, held in list(self._held.items()):
-            if now > held.renewed_at + self._lease - _MARGIN:
+            if not self._within_lease(held):
                 log.warning(
                     "worker %s: lease of meeting %s not renewed in time: stopping it",
                     self.worker_id,
@@ -279,11 +295,13 @@ class Worker:
         elif isinstance(message, Denied):
             self._claims.pop(message.meeting, None)
         elif isinstance(message, Renewed):
-            sent = self._beats.popleft() if self._beats else time.monotonic() - self._heartbeat
+            beat_sent = self._beats.pop(message.seq) if message.seq in self._beats else None
+            if beat_sent is None:
+                return  # an answer to a heartbeat too old to count
             for meeting, epoch in message.meetings.items():
                 held = self._held.get(meeting)
                 if held is not None and held.epoch == epoch:
-                    held.renewed_at = max(held.renewed_at, sent)
+                    held.renewed_at = max(held.renewed_at, beat_sent)
         elif isinstance(message, Revoke):
             if message.meeting in self._held:
                 await self._drop(message.meeting, "revoked")
@@ -375,7 +393,7 @@ class Worker:
 
     def _emitter(self, meeting: str, participant: str, held: _Held) -> Emit:
         def emit(event: Partial | Final, language: str | None) -> None:
-            if self._held.get(meeting) is not held:
+            if self._held.get(meeting) is not held or not self._within_lease(held):
                 return
             with contextlib.suppress(ConnectionError):
                 self._send(
