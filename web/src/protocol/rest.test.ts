@@ -40,6 +40,18 @@ describe("RestClient", () => {
     expect(f.calls[2]?.init?.body).toBe(JSON.stringify({ title: "Standup" }));
   });
 
+  it("asks for the UI's language when given one", async () => {
+    const f = fakeFetch([json(200, { meetings: [] }), json(200, { meetings: [] })]);
+    let lang = "fr";
+    const rest = new RestClient({ fetch: f.fetch, language: () => lang });
+    await rest.listMeetings();
+    lang = "ar";
+    await rest.listMeetings();
+    const headers = (i: number) => (f.calls[i]?.init?.headers ?? {}) as Record<string, string>;
+    expect(headers(0)["Accept-Language"]).toBe("fr");
+    expect(headers(1)["Accept-Language"]).toBe("ar");
+  });
+
   it("maps the error shape to RestError", async () => {
     const f = fakeFetch([
       json(401, { error: { code: "invalid_credentials", message: "Email or password is wrong.", details: {} } }),

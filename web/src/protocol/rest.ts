@@ -130,16 +130,20 @@ export interface CallOptions {
 export interface RestOptions {
   base?: string;
   fetch?: FetchLike;
+  /** The language the server should write its messages in (`Accept-Language`), asked per call. */
+  language?: () => string;
 }
 
 export class RestClient {
   private readonly base: string;
   private readonly fetchImpl: FetchLike;
+  private readonly language: (() => string) | undefined;
   private csrfToken: string | null = null;
 
   constructor(options: RestOptions = {}) {
     this.base = options.base ?? API_BASE;
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.language = options.language;
   }
 
   /** The signed-in session, or null when signed out. Also refreshes the CSRF token. */
@@ -347,6 +351,7 @@ export class RestClient {
 
   private async call<T>(method: string, path: string, body?: unknown, options: CallOptions = {}, retried = false): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
+    if (this.language) headers["Accept-Language"] = this.language();
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const safe = method === "GET" || method === "HEAD" || method === "OPTIONS";
     if (!safe && this.csrfToken) headers["X-CSRF-Token"] = this.csrfToken;

@@ -1,11 +1,14 @@
 /**
  * The REST client and the signed-in session, shared by every page.
  */
+import { language } from "../i18n";
 import { Emitter } from "../protocol/emitter";
 import { RestClient, type SessionInfo } from "../protocol/rest";
 import { useStore } from "./hooks";
 
-export const rest = new RestClient();
+// Messages from the server (errors, and the emails a signed-out request causes) come in the UI's
+// language; a signed-in user's own setting wins on the server.
+export const rest = new RestClient({ language: () => language.value });
 
 class SessionStore extends Emitter<{ change: SessionInfo | null | undefined }> {
   /** undefined while loading, null when signed out. */
