@@ -251,11 +251,17 @@ class ApertiumEngine:
             await self.server.stop()
 
     async def prepare(self, pair: Pair) -> None:
+        # After a restart of apy its pipelines are cold again; a sentence starts one.
+        await self._call("Hello.", await self._langpair(pair), pair, warm=True)
+
+    async def _langpair(self, pair: Pair) -> str:
         langpair = self._langpairs.get(pair)
         if langpair is None:
-            raise PairNotAvailable(pair.source, pair.target, "no such Apertium pair")
-        # After a restart of apy its pipelines are cold again; a sentence starts one.
-        await self._call("Hello.", langpair, pair, warm=True)
+            await self.pairs()  # apy may have been down when they were last read
+            langpair = self._langpairs.get(pair)
+            if langpair is None:
+                raise PairNotAvailable(pair.source, pair.target, "no such Apertium pair")
+        return langpair
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         if self.server is not None:
@@ -265,7 +271,7 @@ class ApertiumEngine:
         try:
             response = await self._client.request(method, f"{self.url}{path}", **kwargs)
         except httpx.TimeoutException as exc:
-            raise TranslationTimeout(self.name, self.timeout) from exc
+            raise TranslationTimeout(self.name, kwargs.get("timeout", self.timeout)) from exc
         except httpx.HTTPError as exc:
             raise EngineUnavailable(self.name, f"apertium-apy at {self.url}: {exc!r}") from exc
         try:
@@ -293,12 +299,7 @@ class ApertiumEngine:
     async def translate(self, texts: Sequence[str], pair: Pair) -> list[str]:
         if not texts:
             return []
-        langpair = self._langpairs.get(pair)
-        if langpair is None:
-            await self.pairs()
-            langpair = self._langpairs.get(pair)
-            if langpair is None:
-                raise PairNotAvailable(pair.source, pair.target, "no such Apertium pair")
+        langpair = await self._langpair(pair)
         # One segment per paragraph: newlines inside a segment would split it.
         segments = [_WHITESPACE.sub(" ", text).strip() for text in texts]
         out: list[str] = []
