@@ -28,6 +28,7 @@ class WordEngine:
         self.calls: list[tuple[Pair, list[str]]] = []
         self.prepared: list[Pair] = []
         self.fail_pairs: Exception | None = None
+        self.fail_translate: Exception | None = None
 
     async def start(self) -> None:
         pass
@@ -48,6 +49,8 @@ class WordEngine:
             raise PairNotAvailable(pair.source, pair.target)
         self.calls.append((pair, list(texts)))
         await asyncio.sleep(self.delay)
+        if self.fail_translate is not None:
+            raise self.fail_translate
         return [f"{text}>{pair.target}" for text in texts]
 
 
@@ -153,3 +156,13 @@ async def test_an_engine_that_cannot_tell_its_pairs_keeps_the_last_ones() -> Non
     fresh = await started(never)
     assert fresh.targets("en") == frozenset()
     assert fresh.status["never"].error == "not started"
+
+
+async def test_an_engine_bug_is_an_error_for_its_callers_not_a_hang() -> None:
+    engine = WordEngine("buggy", [("en", "es")])
+    registry = await started(engine, timeout=30)
+    engine.fail_translate = ZeroDivisionError("oops")
+    with pytest.raises(TranslationError, match="ZeroDivisionError"):
+        await asyncio.wait_for(registry.translate(["a"], "en", "es"), 5)
+    engine.fail_translate = None
+    assert await registry.translate(["b"], "en", "es") == ["b>es"]

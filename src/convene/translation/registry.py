@@ -84,8 +84,12 @@ class _Batcher:
             except TimeoutError:
                 error: BaseException = TranslationTimeout(self.engine.name, self.timeout)
                 _fail(batch, error)
-            except (TranslationError, OSError) as exc:
+            except TranslationError as exc:
                 _fail(batch, exc)
+            except Exception as exc:
+                # An engine's bug must not leave its callers waiting: they get an error.
+                log.exception("translation engine %s failed", self.engine.name)
+                _fail(batch, TranslationError(f"{self.engine.name}: {exc!r}"))
             else:
                 for (_, future), text in zip(batch, out, strict=True):
                     if not future.done():
