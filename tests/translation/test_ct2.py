@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from convene.config import Settings
 from convene.translation import Hop, Pair, PairNotAvailable, TranslationRegistry
 from convene.translation.apertium import ApertiumEngine
 from convene.translation.ct2 import CTranslate2Engine, read_model_info
+from convene.translation.setup import models_dir
 from tests.translation.conftest import Apy
 from tests.translation.tiny_models import build_m2m100, build_opus_mt
 
@@ -145,3 +147,11 @@ async def test_any_pair_through_english_across_engines(models: Path, apy: Apy) -
         assert all(out)
     finally:
         await registry.close()
+
+
+def test_the_models_folder_follows_the_speech_models_folder(tmp_path: Path) -> None:
+    assert models_dir(Settings(data_dir=tmp_path)) == tmp_path / "models" / "translation"
+    speech = Settings(data_dir=tmp_path, speech={"models_dir": tmp_path / "m"})
+    assert models_dir(speech) == tmp_path / "m" / "translation"
+    own = Settings(data_dir=tmp_path, translation={"models_dir": tmp_path / "t"})
+    assert models_dir(own) == tmp_path / "t"
