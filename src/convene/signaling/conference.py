@@ -23,72 +23,41 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal
 
 from convene.bus.base import Bus, meeting_subject, participant_subject
 from convene.config import Settings
-from convene.media.base import (
-    SFU,
-    FeedLeft,
-    Hangup,
-    MediaError,
-    MediaEvent,
-    MediaRoom,
-    MediaUnavailable,
-    Publisher,
-    RoomOptions,
-    ServerReset,
-    StreamSelector,
-    Subscriber,
-    SubscriberOffer,
-    SubscriptionStream,
-    Talking,
-    WebRTCUp,
-)
+from convene.media.base import SFU, MediaRoom
 from convene.metrics import MEETINGS_LIVE, PARTICIPANTS
 from convene.protocol.codec import encode_event
 from convene.protocol.errors import ConveneError, ErrorCode
-from convene.protocol.ids import FeedId, ParticipantId, UserId, new_feed_id
+from convene.protocol.ids import ParticipantId, UserId
 from convene.protocol.messages import (
     Admitted,
     Closed,
     FeedAdded,
-    FeedInfo,
     FeedRemoved,
-    Jsep,
-    MediaReset,
     MeetingUpdated,
     Out,
     ParticipantEvent,
     ParticipantLeft,
-    PublishReply,
     Snapshot,
-    Source,
-    Speaking,
-    StreamInfo,
-    SubscribedStream,
-    SubscribeReply,
     WaitingUpdated,
-)
-from convene.protocol.messages import (
-    SubscriberOffer as SubscriberOfferEvent,
 )
 from convene.protocol.names import normalize_name
 from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
 from convene.signaling.feature import Feature, FeatureFactory, Handler, LeaveReason
 from convene.signaling.ice import ice_servers_for
+from convene.signaling.meeting_media import MeetingMedia, feed_info
 from convene.storage.bans import address_hash
 from convene.storage.db import Database
 
 __all__ = ["Conference", "ConferenceClosing", "Identity"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-# The SFU's "no such feed": a feed that went away, or whose connection is not up yet.
-JANUS_NO_SUCH_FEED = 428
 # Seconds a database call on the join and leave paths may take.
 DB_TIMEOUT = 10.0
 
@@ -108,23 +77,6 @@ class Identity:
     address: str | None = None
 
 
-@dataclass
-class ParticipantMedia:
-    """A participant's handles on the media server; ``lock`` serialises their negotiations."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    publishers: dict[Source, Publisher] = field(default_factory=dict)
-    subscriber: Subscriber | None = None
-    # Feeds whose peer connection the SFU reported up (possibly before publish() returned).
-    up: set[FeedId] = field(default_factory=set)
-
-    def handles(self) -> list[Publisher | Subscriber]:
-        items: list[Publisher | Subscriber] = list(self.publishers.values())
-        if self.subscriber is not None:
-            items.append(self.subscriber)
-        return items
-
-
 class Conference:
     """A live meeting. Created by :class:`~convene.signaling.registry.Registry` on first join."""
 
@@ -141,14 +93,11 @@ class Conference:
     ) -> None:
         self.room = room
         self.id = room.meeting.id
-        self._sfu = sfu
         self._bus = bus
         self._db = db
         self._settings = settings
         self._on_closed = on_closed
-        self._media_room: MediaRoom | None = None
-        self._media_ready = asyncio.Event()
-        self._media: dict[ParticipantId, ParticipantMedia] = {}
+        self.media = MeetingMedia(self.id, room, sfu, self)
         self._outbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._grace: dict[ParticipantId, asyncio.Task[None]] = {}
@@ -184,10 +133,6 @@ class Conference:
                     raise ValueError(f"two features answer {request_type!r}")
                 handlers[request_type] = (feature, handler)
         self._features, self._handlers = features, handlers
-
-    def handles(self, request_type: str) -> bool:
-        """Whether one of this meeting's features answers ``request_type``."""
-        return request_type in self._handlers
 
     async def dispatch(self, pid: ParticipantId, request_type: str, data: Any) -> Out:
         """Hand a joined participant's request to the feature that answers its type."""
@@ -226,14 +171,15 @@ class Conference:
 
     @property
     def media_room(self) -> MediaRoom | None:
-        return self._media_room
+        return self.media.media_room
 
     async def kick(self, feeds: list[Feed]) -> None:
-        if self._media_room is None:
-            return
-        for feed in feeds:
-            with contextlib.suppress(MediaError):
-                await self._media_room.kick(feed.id)
+        await self.media.kick(feeds)
+
+    async def enforce(
+        self, feeds: list[Feed], kind: Literal["audio", "video"], *, muted: bool
+    ) -> None:
+        await self.media.enforce(feeds, kind, muted=muted)
 
     async def release(self, p: Participant, reason: LeaveReason) -> None:
         await self._drop_participant(p, reason)
@@ -245,13 +191,13 @@ class Conference:
         if open_gate:
             _count_admitted(self._open_the_gate())
 
-    def _feed_live(self, p: Participant, feed: Feed) -> None:
+    def feed_live(self, p: Participant, feed: Feed) -> None:
         """Under the lock: announce a feed that can be subscribed to."""
         self.to_meeting("feed.added", FeedAdded(feed=feed_info(p, feed)))
         for feature in self._features:
             feature.feed_changed(p, feed, live=True)
 
-    def _feed_gone(self, p: Participant, feed: Feed) -> None:
+    def feed_gone(self, p: Participant, feed: Feed) -> None:
         """Under the lock: a feed was removed."""
         self.to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=p.id))
         for feature in self._features:
@@ -266,29 +212,13 @@ class Conference:
         server is unavailable."""
         self._drain_task = asyncio.create_task(self._drain(), name=f"conference-drain-{self.id}")
         try:
-            await self._create_media_room()
+            await self.media.create_room()
         except BaseException:
             await self._stop_drain()
             raise
         await self._db.meetings.set_status(self.id, "live")
         MEETINGS_LIVE.inc()
         log.info("meeting %s live", self.id)
-
-    async def _create_media_room(self) -> None:
-        options = RoomOptions(max_publishers=self.room.meeting.max_participants * 2)
-        try:
-            media_room = await self._sfu.create_room(options, self._on_room_event)
-        except MediaError as exc:
-            log.warning("meeting %s: media room not created: %s", self.id, exc)
-            raise ConveneError(
-                ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available, try again shortly"
-            ) from exc
-        # Participants admitted while the media room was missing need their tokens allowed.
-        tokens = [p.media_token for p in self.room.participants.values()]
-        for token in tokens:
-            await media_room.allow(token)
-        self._media_room = media_room
-        self._media_ready.set()
 
     async def close(self, *, status: Literal["open", "ended"] = "open") -> None:
         """Tear everything down: media handles, the media room, timers, the drain task."""
@@ -297,11 +227,8 @@ class Conference:
         self.closed = True
         for task in list(self._grace.values()):
             task.cancel()
-        media = list(self._media.values())
-        self._media.clear()
-        for m in media:
-            await self._close_handles(m.handles())
-        await self._destroy_media_room()
+        await self.media.close_all()
+        await self.media.destroy_room()
         for task in list(self._tasks):
             task.cancel()
         await self._stop_drain()
@@ -316,20 +243,9 @@ class Conference:
         log.info("meeting %s closed (%s)", self.id, status)
         self._on_closed(self)
 
-    async def _destroy_media_room(self) -> None:
-        """Destroy the media room; on failure keep it, so that the reaper tries again."""
-        if self._media_room is None:
-            return
-        try:
-            await self._media_room.destroy()
-        except MediaError as exc:
-            log.warning("meeting %s: media room not destroyed (%s); will retry", self.id, exc)
-            return
-        self._media_room = None
-
     @property
     def holds_media_room(self) -> bool:
-        return self._media_room is not None
+        return self.media.holds_room
 
     async def _stop_drain(self) -> None:
         if self._drain_task is None:
@@ -425,11 +341,11 @@ class Conference:
             self.room.check_name_free(display_name, guest=who.user_id is None)
             previous_host = self.room.host()
             admission = self.room.enter(p)
-            self._media[pid] = ParticipantMedia()
+            self.media.add(pid)
             self._session_ids[pid] = session_id
             self._connections[pid] = asyncio.current_task()
         try:
-            await self._allow_media(p.media_token)
+            await self.media.allow(p.media_token)
             await asyncio.wait_for(
                 self._db.participation.record_join(
                     self.id,
@@ -472,12 +388,10 @@ class Conference:
                 and previous_host.id in self.room.participants
             ):
                 previous_host.role = "host"
-            self._media.pop(p.id, None)
+            self.media.forget(p.id)
             self._session_ids.pop(p.id, None)
             self._connections.pop(p.id, None)
-        if self._media_room is not None:
-            with contextlib.suppress(MediaError):
-                await self._media_room.revoke(p.media_token)
+        await self.media.revoke(p.media_token)
         log.warning("meeting %s: join of participant %s failed and was undone", self.id, p.id)
         await self._close_if_empty()
 
@@ -491,14 +405,6 @@ class Conference:
                 "waiting.updated",
                 self.waiting_list(),
             )
-
-    async def _allow_media(self, token: str) -> None:
-        if self._media_room is None:
-            return
-        try:
-            await self._media_room.allow(token)
-        except MediaError as exc:
-            log.warning("meeting %s: could not allow a media token: %s", self.id, exc)
 
     def find_resumable(self, token: str) -> ParticipantId | None:
         p = self.room.by_resume(token)
@@ -639,7 +545,7 @@ class Conference:
     ) -> None:
         if was_joined:
             for feed in p.feeds.values():
-                self._feed_gone(p, feed)
+                self.feed_gone(p, feed)
             self.to_meeting("participant.left", ParticipantLeft(participant_id=p.id, reason=reason))
             for feature in self._features:
                 feature.participant_left(p)
@@ -655,12 +561,10 @@ class Conference:
         self._session_ids.pop(p.id, None)
         self._connections.pop(p.id, None)
         self._dropped_at.pop(p.id, None)
-        media = self._media.pop(p.id, None)
-        if self._media_room is not None:
-            with contextlib.suppress(MediaError):
-                await self._media_room.revoke(p.media_token)
+        media = self.media.forget(p.id)
+        await self.media.revoke(p.media_token)
         if media is not None:
-            await self._close_handles(media.handles())
+            await self.media.close_handles(media.handles())
         PARTICIPANTS.labels(state=p.state).dec()
         with contextlib.suppress(Exception):
             await self._db.participation.record_leave(p.id, reason)
@@ -712,9 +616,9 @@ class Conference:
         """
         repaired: list[str] = []
         if self.closed:
-            if self._media_room is not None:
-                await self._destroy_media_room()
-                if self._media_room is None:
+            if self.media.holds_room:
+                await self.media.destroy_room()
+                if not self.media.holds_room:
                     repaired.append(f"meeting {self.id}: destroyed the media room left behind")
             return repaired
         grace = self._settings.meetings.reconnect_grace_seconds
@@ -748,317 +652,6 @@ class Conference:
             await self._close_if_empty()
             repaired.append(f"meeting {self.id}: closed with nobody in it")
         return repaired
-
-    # ------------------------------------------------------------------------------------------
-    # Media
-    # ------------------------------------------------------------------------------------------
-
-    async def _media_of(self, pid: ParticipantId) -> tuple[ParticipantMedia, MediaRoom]:
-        media = self._media.get(pid)
-        if media is None:
-            raise ConveneError(ErrorCode.NOT_JOINED, "you are not in the meeting")
-        try:
-            await asyncio.wait_for(self._media_ready.wait(), timeout=10)
-        except TimeoutError as exc:
-            raise ConveneError(
-                ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available"
-            ) from exc
-        assert self._media_room is not None
-        return media, self._media_room
-
-    async def publish(
-        self, pid: ParticipantId, source: Source, offer: Jsep, *, audio: bool, video: bool
-    ) -> PublishReply:
-        media, media_room = await self._media_of(pid)
-        async with media.lock:
-            async with self.room.lock:
-                p = self.room.get_joined(pid)
-                if source == "screen":
-                    self.room.check_share(p)
-                token = p.media_token
-            publisher = media.publishers.get(source)
-            created = publisher is None
-            if publisher is None:
-                publisher = await _media_call(
-                    media_room.publisher(
-                        feed=new_feed_id(),
-                        display=pid,
-                        token=token,
-                        listener=self._publisher_listener(pid, source),
-                    )
-                )
-                media.publishers[source] = publisher
-            try:
-                # The SFU always forwards what is published: self-mute is the client's (a disabled
-                # track) and announced with media.state; a host mute is `moderate`. Gating
-                # forwarding on these flags would hide a participant who publishes muted.
-                result = await _media_call(publisher.publish(offer.sdp))
-            except ConveneError:
-                if created:
-                    media.publishers.pop(source, None)
-                    await self._close_handles([publisher])
-                raise
-            streams = tuple(
-                StreamInfo(mid=s.mid, kind=s.kind, simulcast=s.simulcast, codec=s.codec)
-                for s in result.streams
-                if s.kind in ("audio", "video")
-            )
-            feed = Feed(id=publisher.feed, source=source, streams=streams)
-            async with self.room.lock:
-                p = self.room.get_joined(pid)
-                blocked_audio = p.audio_blocked
-                blocked_video = p.video_blocked and source == "main"
-            # Standing host mutes apply to new streams before anyone can subscribe to them.
-            for mid in feed.audio_mids() if blocked_audio else []:
-                await self._moderate(media_room, feed.id, mid, muted=True)
-            for mid in feed.video_mids() if blocked_video else []:
-                await self._moderate(media_room, feed.id, mid, muted=True)
-            async with self.room.lock:
-                p = self.room.get_joined(pid)
-                previous = p.feeds.get(source)
-                feed.live = feed.id in media.up or (previous is not None and previous.live)
-                p.feeds[source] = feed
-                if source == "main":
-                    p.audio, p.video = audio, video
-                if feed.live:
-                    self._feed_live(p, feed)
-                self.updated(p)
-        return PublishReply(
-            feed=feed.id, jsep=Jsep(type="answer", sdp=result.answer_sdp), streams=list(streams)
-        )
-
-    async def unpublish(self, pid: ParticipantId, source: Source) -> None:
-        media, _ = await self._media_of(pid)
-        async with media.lock:
-            publisher = media.publishers.pop(source, None)
-            async with self.room.lock:
-                p = self.room.get_joined(pid)
-                feed = p.feeds.pop(source, None)
-                if feed is not None:
-                    self._feed_gone(p, feed)
-                    self.updated(p)
-            if publisher is not None:
-                await self._close_handles([publisher])
-
-    async def trickle(
-        self, pid: ParticipantId, pc: str, candidate: dict[str, object] | None
-    ) -> None:
-        media, _ = await self._media_of(pid)
-        handle: Publisher | Subscriber | None = (
-            media.subscriber if pc == "subscriber" else media.publishers.get(cast(Source, pc))
-        )
-        if handle is None:
-            raise ConveneError(ErrorCode.INVALID_STATE, f"no {pc} peer connection to trickle to")
-        await _media_call(handle.trickle(candidate))
-
-    async def subscribe(
-        self, pid: ParticipantId, add: Iterable[StreamSelector], remove: Iterable[StreamSelector]
-    ) -> SubscribeReply:
-        media, media_room = await self._media_of(pid)
-        async with media.lock:
-            async with self.room.lock:
-                p = self.room.get_joined(pid)
-                token = p.media_token
-                wanted: list[StreamSelector] = []
-                for sel in add:
-                    owner = self.room.feed_owner(sel.feed)
-                    if owner is None:
-                        raise ConveneError(
-                            ErrorCode.FEED_NOT_FOUND,
-                            "that feed is not published",
-                            {"feed": sel.feed},
-                        )
-                    if owner[0].id == pid:
-                        raise ConveneError(
-                            ErrorCode.INVALID_REQUEST, "you cannot subscribe to yourself"
-                        )
-                    wanted.append(sel)
-            dropped = list(remove)
-            if media.subscriber is None:
-                if not wanted:
-                    return SubscribeReply(jsep=None, streams=[])
-                media.subscriber = await _media_call(
-                    media_room.subscriber(token=token, listener=self._subscriber_listener(pid))
-                )
-                dropped = []
-            result = await _media_call(media.subscriber.update(wanted, dropped))
-            streams = self._subscribed(result.streams)
-        jsep = Jsep(type="offer", sdp=result.offer_sdp) if result.offer_sdp else None
-        return SubscribeReply(jsep=jsep, streams=streams)
-
-    def _subscribed(self, streams: Iterable[SubscriptionStream]) -> list[SubscribedStream]:
-        out = []
-        for s in streams:
-            if s.kind not in ("audio", "video"):
-                continue
-            owner = self.room.feed_owner(s.feed)
-            out.append(
-                SubscribedStream(
-                    mid=s.mid,
-                    feed=s.feed,
-                    feed_mid=s.feed_mid,
-                    kind=s.kind,
-                    participant_id=owner[0].id if owner else None,
-                    active=s.active,
-                )
-            )
-        return out
-
-    async def subscriber_answer(self, pid: ParticipantId, answer: Jsep) -> None:
-        media, _ = await self._media_of(pid)
-        async with media.lock:
-            if media.subscriber is None:
-                raise ConveneError(ErrorCode.INVALID_STATE, "nothing to answer: subscribe first")
-            await _media_call(media.subscriber.answer(answer.sdp))
-
-    async def subscriber_configure(
-        self,
-        pid: ParticipantId,
-        mid: str,
-        *,
-        substream: int | None,
-        temporal: int | None,
-        send: bool | None,
-    ) -> None:
-        media, _ = await self._media_of(pid)
-        if media.subscriber is None:
-            raise ConveneError(ErrorCode.INVALID_STATE, "subscribe first")
-        await _media_call(
-            media.subscriber.configure(mid, substream=substream, temporal=temporal, send=send)
-        )
-
-    def _publisher_listener(
-        self, pid: ParticipantId, source: Source
-    ) -> Callable[[MediaEvent], None]:
-        def listener(event: MediaEvent) -> None:
-            if isinstance(event, WebRTCUp):
-                self.spawn(self._publisher_up(pid, source), f"webrtcup-{pid}")
-            elif isinstance(event, Hangup):
-                log.info(
-                    "meeting %s: %s %s peer connection hung up: %s",
-                    self.id,
-                    pid,
-                    source,
-                    event.reason,
-                )
-                self.spawn(self._publisher_lost(pid, source), f"hangup-{pid}")
-
-        return listener
-
-    def _subscriber_listener(self, pid: ParticipantId) -> Callable[[MediaEvent], None]:
-        def listener(event: MediaEvent) -> None:
-            if isinstance(event, SubscriberOffer):
-                self.to(
-                    pid,
-                    "subscriber.offer",
-                    SubscriberOfferEvent(
-                        jsep=Jsep(type="offer", sdp=event.offer_sdp),
-                        streams=self._subscribed(event.streams),
-                    ),
-                )
-            elif isinstance(event, Hangup):
-                log.info("meeting %s: %s subscriber hung up: %s", self.id, pid, event.reason)
-
-        return listener
-
-    async def _publisher_up(self, pid: ParticipantId, source: Source) -> None:
-        """A publisher's peer connection is up: its feed can be subscribed to, so announce it."""
-        media = self._media.get(pid)
-        publisher = media.publishers.get(source) if media is not None else None
-        if media is None or publisher is None:
-            return
-        media.up.add(publisher.feed)
-        async with self.room.lock:
-            p = self.room.participants.get(pid)
-            feed = p.feeds.get(source) if p is not None else None
-            if p is None or feed is None or feed.id != publisher.feed or feed.live:
-                return
-            feed.live = True
-            self._feed_live(p, feed)
-
-    async def _publisher_lost(self, pid: ParticipantId, source: Source) -> None:
-        """A publisher connection died at the server: drop the feed (the client republishes)."""
-        media = self._media.get(pid)
-        if media is None:
-            return
-        async with media.lock:
-            publisher = media.publishers.pop(source, None)
-            async with self.room.lock:
-                p = self.room.participants.get(pid)
-                feed = p.feeds.pop(source, None) if p is not None else None
-                if p is not None and feed is not None:
-                    self._feed_gone(p, feed)
-                    self.updated(p)
-            if publisher is not None:
-                await self._close_handles([publisher])
-
-    def _on_room_event(self, event: MediaEvent) -> None:
-        if isinstance(event, Talking):
-            owner = self.room.feed_owner(event.feed)
-            if owner is not None and owner[1].source == "main":
-                self.to_meeting(
-                    "speaking", Speaking(participant_id=owner[0].id, speaking=event.talking)
-                )
-        elif isinstance(event, FeedLeft):
-            owner = self.room.feed_owner(event.feed)
-            if owner is not None:
-                self.spawn(
-                    self._publisher_lost(owner[0].id, owner[1].source), f"feed-left-{event.feed}"
-                )
-        elif isinstance(event, ServerReset):
-            self.spawn(self._media_reset(event.reason), f"media-reset-{self.id}")
-
-    async def _media_reset(self, reason: str) -> None:
-        """The media server lost this room: start over with a new one and tell every client."""
-        log.warning("meeting %s: media server reset (%s); recreating the room", self.id, reason)
-        self._media_ready.clear()
-        self._media_room = None
-        async with self.room.lock:
-            for p in self.room.participants.values():
-                if p.feeds:
-                    p.feeds.clear()
-                    self.updated(p)
-            for m in self._media.values():
-                m.publishers.clear()
-                m.subscriber = None
-        delay = 0.5
-        while not self.closed:
-            try:
-                await self._create_media_room()
-                break
-            except ConveneError:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
-        if not self.closed:
-            self.to_meeting("media.reset", MediaReset(reason="media server restarted"))
-
-    async def _moderate(
-        self, media_room: MediaRoom, feed: FeedId, mid: str, *, muted: bool
-    ) -> None:
-        try:
-            await media_room.moderate(feed, mid, muted=muted)
-        except MediaError as exc:
-            log.error("meeting %s: moderating feed %s failed: %s", self.id, feed, exc)
-            raise ConveneError(
-                ErrorCode.MEDIA_ERROR, "the media server refused the change"
-            ) from exc
-
-    async def enforce(
-        self, p_feeds: list[Feed], kind: Literal["audio", "video"], *, muted: bool
-    ) -> None:
-        if self._media_room is None:
-            return
-        for feed in p_feeds:
-            mids = feed.audio_mids() if kind == "audio" else feed.video_mids()
-            for mid in mids:
-                await self._moderate(self._media_room, feed.id, mid, muted=muted)
-
-    async def _close_handles(self, handles: Iterable[Publisher | Subscriber]) -> None:
-        for h in handles:
-            try:
-                await h.close()
-            except Exception:
-                log.exception("meeting %s: closing a media handle failed", self.id)
 
     async def set_media_state(self, pid: ParticipantId, *, audio: bool, video: bool) -> None:
         unblock_audio: list[Feed] = []
@@ -1126,26 +719,3 @@ def _count_admitted(admitted: list[Participant]) -> None:
     for _ in admitted:
         PARTICIPANTS.labels(state="waiting").dec()
         PARTICIPANTS.labels(state="joined").inc()
-
-
-def feed_info(p: Participant, feed: Feed) -> FeedInfo:
-    return FeedInfo(id=feed.id, participant_id=p.id, source=feed.source, streams=list(feed.streams))
-
-
-async def _media_call(awaitable: Awaitable[T]) -> T:
-    """Await a media-server call, turning its failures into client-safe errors."""
-    try:
-        return await awaitable
-    except MediaUnavailable as exc:
-        raise ConveneError(
-            ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available"
-        ) from exc
-    except MediaError as exc:
-        if exc.code == JANUS_NO_SUCH_FEED:
-            raise ConveneError(
-                ErrorCode.FEED_NOT_FOUND, "that feed is not (or no longer) published"
-            ) from exc
-        log.warning("the media server refused a request: %s (code %s)", exc, exc.code)
-        raise ConveneError(
-            ErrorCode.MEDIA_ERROR, "the media server refused the request", {"media_code": exc.code}
-        ) from exc

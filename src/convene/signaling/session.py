@@ -586,24 +586,24 @@ class Session:
         conf, pid = self._joined()
         if req.jsep.type != "offer":
             raise ConveneError(ErrorCode.INVALID_REQUEST, "publish needs an SDP offer")
-        return await conf.publish(pid, req.source, req.jsep, audio=req.audio, video=req.video)
+        return await conf.media.publish(pid, req.source, req.jsep, audio=req.audio, video=req.video)
 
     async def _unpublish(self, req: m.Unpublish) -> m.EmptyReply:
         conf, pid = self._joined()
-        await conf.unpublish(pid, req.source)
+        await conf.media.unpublish(pid, req.source)
         return m.EmptyReply()
 
     async def _trickle(self, req: m.Trickle) -> m.EmptyReply:
         conf, pid = self._joined()
         candidate = req.candidate.model_dump(exclude_none=True) if req.candidate else None
-        await conf.trickle(pid, req.pc, candidate)
+        await conf.media.trickle(pid, req.pc, candidate)
         return m.EmptyReply()
 
     async def _subscribe(self, req: m.Subscribe) -> m.SubscribeReply:
         conf, pid = self._joined()
         add = [StreamSelector(feed=s.feed, mid=s.mid) for s in req.add]
         remove = [StreamSelector(feed=s.feed, mid=s.mid) for s in req.remove]
-        reply = await conf.subscribe(pid, add, remove)
+        reply = await conf.media.subscribe(pid, add, remove)
         if reply.jsep is not None:
             self._offer_pending = True
         return reply
@@ -617,13 +617,13 @@ class Session:
                 ErrorCode.INVALID_STATE, "no subscriber offer is waiting for an answer"
             )
         self._offer_pending = False
-        await conf.subscriber_answer(pid, req.jsep)
+        await conf.media.subscriber_answer(pid, req.jsep)
         return m.EmptyReply()
 
     async def _subscriber_configure(self, req: m.SubscriberConfigure) -> m.EmptyReply:
         conf, pid = self._joined()
         for choice in req.streams:
-            await conf.subscriber_configure(
+            await conf.media.subscriber_configure(
                 pid,
                 choice.mid,
                 substream=choice.substream,
