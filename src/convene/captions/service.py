@@ -87,6 +87,8 @@ class _Publisher:
     port: int | None = None
     forwarder: str | None = None
     error: str | None = None  # why the worker could not listen (a stable code)
+    # The language the worker's stream uses (after a change: once the worker switched).
+    listening: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ class PublisherStatus:
     language: str | None
     port: int | None  # the worker's UDP port its audio is forwarded to
     error: str | None
+    listening: str | None  # the language the worker transcribes it in (None: not yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +299,11 @@ class CaptionsService:
             state.epoch,
             {
                 pid: PublisherStatus(
-                    p.feed, p.language, p.port if p.forwarder is not None else None, p.error
+                    p.feed,
+                    p.language,
+                    p.port if p.forwarder is not None else None,
+                    p.error,
+                    p.listening,
                 )
                 for pid, p in state.publishers.items()
             },
@@ -492,8 +499,9 @@ class CaptionsService:
     async def _forward(
         self, state: _Meeting, link: WorkerLink, participant: ParticipantId, publisher: _Publisher
     ) -> None:
+        language = publisher.language
         try:
-            port = await link.listen(state.id, participant, publisher.language)
+            port = await link.listen(state.id, participant, language)
         except ListenError as exc:
             publisher.error = exc.code
             log.warning(
@@ -508,6 +516,7 @@ class CaptionsService:
             return
         publisher.error = None
         if publisher.forwarder is not None and publisher.port == port:
+            publisher.listening = language
             return  # same port (a language change): the forward goes on
         await self._stop_forward(state, participant, publisher)
         try:
@@ -516,7 +525,7 @@ class CaptionsService:
                     publisher.feed, host=link.media_host, ports={"audio": port}
                 )
             )
-            publisher.port = port
+            publisher.port, publisher.listening = port, language
         except (MediaError, TimeoutError) as exc:
             publisher.error = "forward_failed"
             log.warning("meeting %s: forwarding %s failed: %s", state.id, participant, exc)
@@ -533,6 +542,7 @@ class CaptionsService:
         self, state: _Meeting, participant: ParticipantId, publisher: _Publisher
     ) -> None:
         forwarder, publisher.forwarder, publisher.port = publisher.forwarder, None, None
+        publisher.listening = None
         if forwarder is None:
             return
         try:
