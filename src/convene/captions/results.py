@@ -19,8 +19,9 @@ def captions_subject(meeting_id: str) -> str:
 class CaptionResult:
     """A partial (unstable, replaced by the next) or final (settled) caption of one speaker.
 
-    ``start`` and ``end`` are seconds since the speaker's audio started reaching the worker;
-    ``ends_segment`` marks the last final of a speech turn.
+    ``start`` and ``end`` are seconds since the speaker's audio started reaching the worker
+    (the speaker's clock; ``received_at`` places a result in the day); ``ends_segment`` marks
+    the last final of a speech turn.
     """
 
     meeting: MeetingId
@@ -31,6 +32,7 @@ class CaptionResult:
     end: float
     ends_segment: bool
     language: str | None
+    received_at: float = 0.0  # Unix time at which the server received it (for transcripts)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False).encode()
@@ -47,4 +49,5 @@ class CaptionResult:
             end=float(values["end"]),
             ends_segment=bool(values["ends_segment"]),
             language=None if values.get("language") is None else str(values["language"]),
+            received_at=float(values.get("received_at", 0.0)),
         )

@@ -585,6 +585,7 @@ class CaptionsService:
             end=message.end,
             ends_segment=message.ends_segment,
             language=message.language,
+            received_at=time.time(),
         )
         for handler in list(state.handlers):
             try:
