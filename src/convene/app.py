@@ -118,10 +118,11 @@ def create_app(
                 finally:
                     await background.stop()
                     shutdown_scheduling(app)
-                    await registry.close()
+                    # Forwards are stopped while the media rooms still exist.
                     await captions.close()
                     if app.state.embedded_worker is not None:
                         await app.state.embedded_worker.close()
+                    await registry.close()
             finally:
                 await media.close()
                 await bus.close()
