@@ -49,7 +49,7 @@ from convene.protocol.messages import (
 )
 from convene.protocol.names import normalize_name
 from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
-from convene.signaling.feature import Feature, FeatureFactory, Handler, LeaveReason
+from convene.signaling.feature import FeatureFactory, Features, LeaveReason
 from convene.signaling.ice import ice_servers_for
 from convene.signaling.meeting_media import MeetingMedia, feed_info
 from convene.storage.bans import address_hash
@@ -113,47 +113,31 @@ class Conference:
         self.closed = False
         self._closing = False
         self._build_features: FeatureFactory = features or (lambda _: [])
-        self._features: list[Feature[Any]] = []
-        self._handlers: dict[str, tuple[Feature[Any], Handler]] = {}
-        self._install(self._build_features(self))
+        self._features = Features(self._build_features(self))
 
     # ------------------------------------------------------------------------------------------
     # Features
     # ------------------------------------------------------------------------------------------
 
-    def _install(self, features: list[Feature[Any]]) -> None:
-        handlers: dict[str, tuple[Feature[Any], Handler]] = {}
-        names: set[str] = set()
-        for feature in features:
-            if feature.name in names:
-                raise ValueError(f"two features are named {feature.name!r}")
-            names.add(feature.name)
-            for request_type, handler in feature.handlers().items():
-                if request_type in handlers:
-                    raise ValueError(f"two features answer {request_type!r}")
-                handlers[request_type] = (feature, handler)
-        self._features, self._handlers = features, handlers
-
     async def dispatch(self, pid: ParticipantId, request_type: str, data: Any) -> Out:
         """Hand a joined participant's request to the feature that answers its type."""
-        entry = self._handlers.get(request_type)
-        if entry is None:
+        handler = self._features.handler(request_type)
+        if handler is None:
             raise ConveneError(ErrorCode.INVALID_REQUEST, f"unknown message type {request_type}")
-        return await entry[1](pid, data)
+        return await handler(pid, data)
 
     async def feature_snapshot(self) -> dict[str, dict[str, Any]]:
         """Every feature's state, as JSON-able data keyed by feature name."""
         async with self.room.lock:
-            return {f.name: f.snapshot().model_dump(mode="json") for f in self._features}
+            return self._features.snapshot()
 
     async def restore_features(self, snapshot: dict[str, dict[str, Any]]) -> None:
         """Rebuild every feature from ``snapshot`` (see :meth:`feature_snapshot`): new instances
         replace the current ones; a feature missing from it starts from its empty state."""
-        features = self._build_features(self)
+        features = Features(self._build_features(self))
         async with self.room.lock:
-            for feature in features:
-                feature.restore_json(snapshot.get(feature.name, {}))
-            self._install(features)
+            features.restore(snapshot)
+            self._features = features
 
     # -- the core's interface to its features (convene.signaling.feature.Meeting) ---------
 
@@ -194,14 +178,12 @@ class Conference:
     def feed_live(self, p: Participant, feed: Feed) -> None:
         """Under the lock: announce a feed that can be subscribed to."""
         self.to_meeting("feed.added", FeedAdded(feed=feed_info(p, feed)))
-        for feature in self._features:
-            feature.feed_changed(p, feed, live=True)
+        self._features.feed_changed(p, feed, live=True)
 
     def feed_gone(self, p: Participant, feed: Feed) -> None:
         """Under the lock: a feed was removed."""
         self.to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=p.id))
-        for feature in self._features:
-            feature.feed_changed(p, feed, live=False)
+        self._features.feed_changed(p, feed, live=False)
 
     # ------------------------------------------------------------------------------------------
     # Lifecycle
@@ -234,11 +216,7 @@ class Conference:
         await self._stop_drain()
         with contextlib.suppress(Exception):
             await self._db.meetings.set_status(self.id, status)
-        for feature in self._features:
-            try:
-                await feature.closed()
-            except Exception:
-                log.exception("meeting %s: feature %s failed to close", self.id, feature.name)
+        await self._features.closed(self.id)
         MEETINGS_LIVE.dec()
         log.info("meeting %s closed (%s)", self.id, status)
         self._on_closed(self)
@@ -453,10 +431,8 @@ class Conference:
         async with self.room.lock:
             p = self.room.get_joined(pid)
             base = self._room_snapshot(p)
-            features = list(self._features)
-        history: dict[str, object] = {}
-        for feature in features:
-            history.update(await feature.history_fields(p))
+            features = self._features
+        history = await features.history_fields(p)
         return base.model_copy(update=history) if history else base
 
     def _room_snapshot(self, p: Participant) -> Snapshot:
@@ -471,9 +447,7 @@ class Conference:
             waiting=[w.waiting_info() for w in self.room.waiting()] if p.is_host else [],
             ice_servers=ice_servers_for(self._settings.ice, p.id),
         )
-        fields: dict[str, object] = {}
-        for feature in self._features:
-            fields.update(feature.snapshot_fields(p))
+        fields = self._features.snapshot_fields(p)
         return base.model_copy(update=fields) if fields else base
 
     async def admit(self, actor: ParticipantId, target: ParticipantId | None) -> None:
@@ -547,8 +521,7 @@ class Conference:
             for feed in p.feeds.values():
                 self.feed_gone(p, feed)
             self.to_meeting("participant.left", ParticipantLeft(participant_id=p.id, reason=reason))
-            for feature in self._features:
-                feature.participant_left(p)
+            self._features.participant_left(p)
         if new_host is not None:
             self.updated(new_host)
         self.to_hosts_waiting()

@@ -23,7 +23,8 @@ never each other; the core imports this module, never a feature.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
@@ -40,11 +41,13 @@ __all__ = [
     "Feature",
     "FeatureFactory",
     "FeatureState",
+    "Features",
     "Handler",
     "LeaveReason",
     "Meeting",
-    "NoState",
 ]
+
+log = logging.getLogger(__name__)
 
 LeaveReason = Literal["left", "removed", "disconnected", "ended"]
 
@@ -57,10 +60,6 @@ class FeatureState(BaseModel):
     """Base of a feature's snapshot: plain, JSON-able data, unknown fields refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NoState(FeatureState):
-    """The snapshot of a feature that keeps no state of its own."""
 
 
 S = TypeVar("S", bound=FeatureState)
@@ -196,3 +195,64 @@ class Feature(Generic[S]):
 
 
 FeatureFactory = Callable[[Meeting], list[Feature[Any]]]
+
+
+class Features:
+    """One live meeting's features: who answers which request type, and their hooks, called in
+    the order the features were built."""
+
+    def __init__(self, features: list[Feature[Any]]) -> None:
+        self._features = list(features)
+        self._handlers: dict[str, Handler] = {}
+        names: set[str] = set()
+        for feature in self._features:
+            if feature.name in names:
+                raise ValueError(f"two features are named {feature.name!r}")
+            names.add(feature.name)
+            for request_type, handler in feature.handlers().items():
+                if request_type in self._handlers:
+                    raise ValueError(f"two features answer {request_type!r}")
+                self._handlers[request_type] = handler
+
+    def __iter__(self) -> Iterator[Feature[Any]]:
+        return iter(self._features)
+
+    def handler(self, request_type: str) -> Handler | None:
+        return self._handlers.get(request_type)
+
+    def snapshot_fields(self, p: Participant) -> dict[str, object]:
+        fields: dict[str, object] = {}
+        for feature in self._features:
+            fields.update(feature.snapshot_fields(p))
+        return fields
+
+    async def history_fields(self, p: Participant) -> dict[str, object]:
+        fields: dict[str, object] = {}
+        for feature in self._features:
+            fields.update(await feature.history_fields(p))
+        return fields
+
+    def participant_left(self, p: Participant) -> None:
+        for feature in self._features:
+            feature.participant_left(p)
+
+    def feed_changed(self, p: Participant, feed: Feed, *, live: bool) -> None:
+        for feature in self._features:
+            feature.feed_changed(p, feed, live=live)
+
+    async def closed(self, meeting: MeetingId) -> None:
+        for feature in self._features:
+            try:
+                await feature.closed()
+            except Exception:
+                log.exception("meeting %s: feature %s failed to close", meeting, feature.name)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Under the lock: every feature's state as JSON-able data, keyed by feature name."""
+        return {f.name: f.snapshot().model_dump(mode="json") for f in self._features}
+
+    def restore(self, snapshot: Mapping[str, Mapping[str, Any]]) -> None:
+        """Under the lock, on new instances: take the state of ``snapshot``; a feature missing
+        from it starts from its empty state."""
+        for feature in self._features:
+            feature.restore_json(snapshot.get(feature.name, {}))
