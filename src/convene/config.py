@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = [
@@ -320,6 +320,13 @@ class WorkerSettings(BaseModel):
     request_timeout: float = Field(default=10.0, gt=0)
     # The shared secret workers present; generated per install (secrets.json) when empty.
     secret: str | None = None
+
+    @model_validator(mode="after")
+    def _lease_outlasts_heartbeats(self) -> WorkerSettings:
+        # A worker stops a meeting 1 s before its lease ends; two heartbeats must fit before.
+        if self.lease_seconds < 2 * self.heartbeat_seconds + 1:
+            raise ValueError("worker.lease_seconds must be at least 2 * heartbeat_seconds + 1")
+        return self
 
 
 class Settings(BaseSettings):
