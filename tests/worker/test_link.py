@@ -3,6 +3,7 @@ the protocol; a worker without a model for a language makes a clear error, not s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,7 +19,13 @@ from convene.protocol.ids import MeetingId, ParticipantId, new_feed_id
 from convene.worker.wire import (
     CLOSE_BAD_MESSAGE,
     Caption,
+    Claim,
+    Granted,
     Hello,
+    Listen,
+    Listening,
+    Offer,
+    Revoke,
     Welcome,
     decode_from_server,
     default_server_url,
@@ -123,4 +130,61 @@ async def test_a_language_without_a_model_is_reported(tmp_path: Path) -> None:
             await eventually(lambda: error() is not None, 30, "the error")
             assert error() == "model_not_installed"
             await service.stop(meeting)
+        await room.destroy()
+
+
+async def test_only_the_holders_results_with_its_epoch_count(server: RunningServer) -> None:
+    """A hand-driven worker: claims, listens, and sends results; stale ones are dropped."""
+    service = server.app.state.captions
+    assert isinstance(service, CaptionsService)
+    secret = load_secrets(server.settings).worker_secret
+    events: list[MediaEvent] = []
+    room = await server.app.state.sfu.create_room(RoomOptions(), events.append)
+    meeting, pid = MeetingId("m-epoch"), ParticipantId("p_a")
+    got: list[str] = []
+    try:
+        async with websockets.connect(_url(server), additional_headers=_auth(secret)) as ws:
+            await ws.send(HELLO)
+            assert isinstance(decode_from_server(await ws.recv()), Welcome)
+            await service.start(meeting, room)
+            service.subscribe(meeting, lambda r: got.append(r.text))
+            offer = decode_from_server(await asyncio.wait_for(ws.recv(), 10))
+            assert isinstance(offer, Offer)
+            await ws.send(encode(Claim(meeting=meeting)))
+            granted = decode_from_server(await asyncio.wait_for(ws.recv(), 10))
+            assert isinstance(granted, Granted)
+            # A publisher (its feed is not in the room: the forward fails, the listen counts).
+            await service.publisher_added(meeting, pid, new_feed_id(), "en")
+            listen = decode_from_server(await asyncio.wait_for(ws.recv(), 10))
+            assert isinstance(listen, Listen)
+            assert (listen.participant, listen.language) == (pid, "en")
+            await ws.send(encode(Listening(meeting=meeting, participant=pid, port=9)))
+
+            def caption(text: str, epoch: int, participant: str = pid) -> str:
+                return encode(
+                    Caption(
+                        meeting=meeting,
+                        participant=participant,
+                        epoch=epoch,
+                        final=True,
+                        text=text,
+                        start=0,
+                        end=1,
+                        language="en",
+                    )
+                )
+
+            await ws.send(caption("stale", granted.epoch - 1))
+            await ws.send(caption("nobody", granted.epoch, participant="p_unknown"))
+            await ws.send(caption("counted", granted.epoch))
+            await eventually(lambda: got, 10, "the result")
+            await asyncio.sleep(0.2)
+            assert got == ["counted"]
+            status = service.status(meeting)
+            assert status is not None
+            assert status.publishers[pid].error == "forward_failed"
+            await service.stop(meeting)
+            revoke = decode_from_server(await asyncio.wait_for(ws.recv(), 10))
+            assert isinstance(revoke, Revoke)
+    finally:
         await room.destroy()
