@@ -74,6 +74,8 @@ async def test_one_meeting_one_worker_and_takeover_after_kill(
         await service.start(meeting, await _room(server))
         await eventually(lambda: _workers_on(service, meeting), 10, "a worker on the meeting")
         holder = await _holds_alone(service, meeting, 3 * HEARTBEAT * 2)
+        figures = service.figures()
+        assert (figures.workers, figures.meetings_assigned, figures.meetings_waiting) == (2, 1, 0)
         status = service.status(meeting)
         assert status is not None
         assert status.worker_id == holder

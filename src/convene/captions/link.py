@@ -80,6 +80,7 @@ class WorkerLink:
         self.meetings: set[str] = set()  # granted by this node and not lost since
         self.reported: tuple[str, ...] = ()  # the meetings it said it works on, last heartbeat
         self.lag = 0.0  # seconds of audio waiting in its worst stream, last heartbeat
+        self.dropped_partials = 0  # partials its streams dropped under load, so far
         self.last_heard = time.monotonic()
         self.timeout = timeout
         self.closed = asyncio.Event()

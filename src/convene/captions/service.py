@@ -68,7 +68,13 @@ from convene.worker.wire import (
     Welcome,
 )
 
-__all__ = ["CaptionsService", "MeetingStatus", "PublisherStatus", "ResultHandler"]
+__all__ = [
+    "CaptionsFigures",
+    "CaptionsService",
+    "MeetingStatus",
+    "PublisherStatus",
+    "ResultHandler",
+]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +112,15 @@ class MeetingStatus:
     worker_id: str | None
     epoch: int
     publishers: dict[ParticipantId, PublisherStatus]
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionsFigures:
+    workers: int
+    meetings_assigned: int
+    meetings_waiting: int
+    worst_lag: float
+    dropped_partials: int
 
 
 @dataclass
@@ -309,6 +324,19 @@ class CaptionsService:
             },
         )
 
+    def figures(self) -> CaptionsFigures:
+        """What /metrics can report: linked workers, meetings with and without a worker, and
+        the worst lag (seconds of audio waiting in a worker's stream) in the last heartbeats."""
+        assigned = sum(1 for m in self._meetings.values() if m.link is not None)
+        lags = [link.lag for link in self._links.values()]
+        return CaptionsFigures(
+            workers=len(self._links),
+            meetings_assigned=assigned,
+            meetings_waiting=len(self._meetings) - assigned,
+            worst_lag=max(lags, default=0.0),
+            dropped_partials=sum(link.dropped_partials for link in self._links.values()),
+        )
+
     @property
     def workers(self) -> dict[str, tuple[str, ...]]:
         """The workers linked to this node, each with the meetings it last said it works on."""
@@ -448,6 +476,7 @@ class CaptionsService:
 
     async def _on_heartbeat(self, link: WorkerLink, message: Heartbeat) -> None:
         link.reported, link.lag = tuple(message.meetings), message.lag
+        link.dropped_partials = message.dropped_partials
         try:
             await self._call(self._leases.heartbeat(link.worker_id, self._clock.now()))
             held = await self._call(
