@@ -123,6 +123,9 @@ class Worker:
                 attempt = 0
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
                 log.warning("worker %s: no link to the server (%s)", self.worker_id, exc)
+            except Exception:
+                # A bug must not end the worker: drop everything and link again.
+                log.exception("worker %s: the link failed", self.worker_id)
             finally:
                 self.connected.clear()
                 await self._drop_all("link lost")
