@@ -548,6 +548,17 @@ async def test_busy_indexes_follow_the_journal_even_when_ids_commit_out_of_order
         report = await service.conflicts(people.ada, timing, ["bob@example.org"])
         return sorted({c.busy.title or "busy" for c in report.conflicts})
 
+    # Ada sees Bob's busy times only because they share a schedule (far from the times checked).
+    await schedule(
+        db,
+        people.bob,
+        title="Shared",
+        rrule=None,
+        start=datetime(2028, 1, 3, 9),
+        attendees=(
+            AttendeeDraft(email="ada@example.org", display_name="Ada", user_id=people.ada.id),
+        ),
+    )
     assert await conflicting_titles() == []
     await schedule(db, people.bob, title="Bob's", rrule=None, start=datetime(2026, 3, 9, 9, 30))
     assert await conflicting_titles() == ["busy"]  # patched from the journal
