@@ -374,14 +374,7 @@ class Worker:
                 return
             held.speakers[message.participant] = speaker
         if speaker.language != message.language or speaker.stats() is None:
-            speech = self.settings.speech
-            config = StreamConfig(
-                language=message.language,
-                step=speech.step_seconds,
-                min_silence=speech.pause_seconds,
-                cut_after=speech.max_segment_seconds,
-                hard_cut=min(28.0, speech.max_segment_seconds + 10.0),
-            )
+            config = StreamConfig.from_settings(self.settings.speech, message.language)
             speaker.start(recognizer, config)
         log.info(
             "worker %s: listening meeting=%s participant=%s port=%d",
