@@ -41,6 +41,7 @@ from convene.auth.sessions import (
     clear_session_cookie,
     create_session,
     end_session,
+    end_user_sessions,
     set_session_cookie,
 )
 from convene.auth.verification import send_confirmation, verify
@@ -264,7 +265,7 @@ async def reset_with_link(
     this browser in. Single use; attempts are limited per address."""
     limits.signin.hit(f"reset|{ip}")
     user = await reset_password(db, passwords, body.token, body.password, now=_now(request))
-    await db.auth_sessions.delete_for_user(user.id)
+    await end_user_sessions(db, getattr(request.app.state, "bus", None), user.id)
     guard: SignInGuard = request.app.state.signin_guard
     guard.succeeded(user.email)
     limits.signin_account.reset(user.email)

@@ -20,7 +20,7 @@ from convene.api.deps import (
 from convene.api.errors import ERROR_RESPONSES
 from convene.api.schemas import NewPassword, RequestModel, SessionOut, UserOut, UserUpdate
 from convene.auth.passwords import PASSWORD_MAX
-from convene.auth.sessions import create_session, set_session_cookie
+from convene.auth.sessions import create_session, end_user_sessions, set_session_cookie
 from convene.protocol.errors import ConveneError, ErrorCode
 
 __all__ = ["router"]
@@ -73,7 +73,7 @@ async def change_password(
         raise ConveneError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.")
     await db.users.set_password_hash(user.id, await passwords.hash_async(body.new_password))
     await db.users.cancel_password_resets(user.id, now=request.app.state.clock.now())
-    await db.auth_sessions.delete_for_user(user.id)
+    await end_user_sessions(db, getattr(request.app.state, "bus", None), user.id)
     issued = await create_session(db, user.id, settings)
     set_session_cookie(response, issued, settings)
     return SessionOut(user=UserOut.of(issued.session.user), csrf_token=issued.session.csrf_token)

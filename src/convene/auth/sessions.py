@@ -10,11 +10,18 @@ cannot come back into the same meeting (bans are stored by this key).
 Both cookies are HttpOnly and SameSite=Lax, and Secure when Convene is served over https.
 The signaling WebSocket resolves them with :func:`resolve_session` (or :func:`user_from_cookie`)
 and :func:`guest_key_from_cookie`.
+
+:func:`end_user_sessions` signs an account out everywhere (a password reset or change): its
+sessions are deleted, then a ``closed {reason: "signed_out"}`` event goes out on the user's bus
+subject; each signaling connection of the user, on any node, checks that its own session is gone
+and, if so, leaves its meeting and closes with that event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -22,8 +29,11 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.responses import Response
 
+from convene.bus.base import Bus, user_subject
 from convene.config import Settings
+from convene.protocol.codec import encode_event
 from convene.protocol.ids import UserId
+from convene.protocol.messages import Closed
 from convene.storage.auth_sessions import SessionRecord
 from convene.storage.db import Database
 from convene.storage.users import UserRecord
@@ -35,6 +45,7 @@ __all__ = [
     "clear_session_cookie",
     "create_session",
     "end_session",
+    "end_user_sessions",
     "guest_key_from_cookie",
     "hash_token",
     "new_guest_key",
@@ -44,6 +55,8 @@ __all__ = [
     "user_from_cookie",
 ]
 
+log = logging.getLogger(__name__)
+
 SESSION_COOKIE = "convene_session"
 GUEST_COOKIE = "convene_guest"
 GUEST_COOKIE_DAYS = 365
@@ -51,6 +64,7 @@ GUEST_COOKIE_DAYS = 365
 # refused before it is hashed or looked up.
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 _GUEST_KEY_RE = re.compile(r"g_[A-Za-z0-9_-]{22}")
+_PUBLISH_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +112,23 @@ async def end_session(db: Database, cookie_value: str | None) -> None:
     """Delete the session a cookie names (sign out); nothing happens for an unknown one."""
     if cookie_value and _TOKEN_RE.fullmatch(cookie_value):
         await db.auth_sessions.delete(hash_token(cookie_value))
+
+
+async def end_user_sessions(db: Database, bus: Bus | None, user_id: UserId) -> None:
+    """Sign an account out everywhere, its open signaling connections included (on every node;
+    ``bus`` is None while the server is not running)."""
+    await db.auth_sessions.delete_for_user(user_id)
+    if bus is None:
+        return
+    event = encode_event("closed", Closed(reason="signed_out"))
+    try:
+        await asyncio.wait_for(
+            bus.publish(user_subject(user_id), event.encode()), timeout=_PUBLISH_TIMEOUT
+        )
+    except Exception:
+        # The sessions are gone all the same: a connection that missed this may stay in its
+        # meeting until it leaves, but can never sign in again with its cookie.
+        log.warning("could not tell the signaling connections of user %s", user_id, exc_info=True)
 
 
 def new_guest_key() -> str:

@@ -454,7 +454,8 @@ class SpotlightUpdated(Out):
 class Closed(Out):
     """The server ends this participant's session; the connection closes after it."""
 
-    reason: Literal["removed", "denied", "ended", "replaced", "timeout"]
+    # signed_out: the account's sessions were ended (its password was reset or changed).
+    reason: Literal["removed", "denied", "ended", "replaced", "timeout", "signed_out"]
     message: str = ""
 
 

@@ -21,7 +21,8 @@ from convene.auth.sessions import (
     GUEST_COOKIE,
     SESSION_COOKIE,
     guest_key_from_cookie,
-    user_from_cookie,
+    hash_token,
+    resolve_session,
 )
 from convene.config import Settings
 from convene.signaling.registry import Registry
@@ -45,12 +46,15 @@ class SignalingService:
     open_per_address: Counter[str] = field(default_factory=Counter)
 
     async def identify(self, ws: WebSocket) -> SessionContext:
-        user = await user_from_cookie(self.db, ws.cookies.get(SESSION_COOKIE))
+        cookie = ws.cookies.get(SESSION_COOKIE)
+        signed_in = await resolve_session(self.db, cookie)
+        user = signed_in.user if signed_in else None
         return SessionContext(
             user_id=user.id if user else None,
             user_name=user.display_name if user else None,
             guest_key=guest_key_from_cookie(ws.cookies.get(GUEST_COOKIE)),
             address=client_ip(ws, self.settings.trusted_proxies),
+            auth_session=hash_token(cookie) if signed_in and cookie else None,
         )
 
 

@@ -56,6 +56,8 @@ SEND_QUEUE = 2048
 SEND_TIMEOUT = 10.0
 # Loading what a user missed (see Backlog) must not take long.
 BACKLOG_TIMEOUT = 5.0
+# Checking whether this connection's sign-in session still exists.
+SIGNED_IN_TIMEOUT = 5.0
 
 # Close codes (4000-4999 are the application's).
 CLOSE_NORMAL = 1000
@@ -107,6 +109,9 @@ class SessionContext:
     user_name: str | None
     guest_key: str | None
     address: str
+    # The SHA-256 of the sign-in session's token (never logged): when the account is signed out
+    # everywhere, the connection checks whether its own session is gone.
+    auth_session: bytes | None = None
 
 
 Phase = Literal["new", "joining", "waiting", "joined", "closed"]
@@ -142,9 +147,11 @@ class Session:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=SEND_QUEUE)
         self._close_code = CLOSE_NORMAL
         self._close_reason = ""
-        # Bus subscriptions for the meeting joined, and for the user's notifications.
+        # Bus subscriptions for the meeting joined, and for the signed-in user's subject (their
+        # notifications, once asked for, and being signed out).
         self._subs: list[Subscription] = []
         self._user_sub: Subscription | None = None
+        self._notifying = False
         self._conf: Conference | None = None
         self.pid: ParticipantId | None = None
         self.phase: Phase = "new"
@@ -405,6 +412,7 @@ class Session:
             address=self._ctx.address,
         )
         pid = new_participant_id()
+        await self._watch_user()
         await self._listen(meeting.id, pid)
         for _ in range(3):
             conf = await self._registry.open(meeting)
@@ -498,14 +506,20 @@ class Session:
         connection, in or out of a meeting."""
         if self._ctx.user_id is None:
             raise ConveneError(ErrorCode.AUTH_REQUIRED, "sign in to receive notifications")
-        if self._user_sub is None:
-            self._user_sub = await self._registry.bus.subscribe(
-                user_subject(self._ctx.user_id), self._on_user_event
-            )
+        if not self._notifying:
+            await self._watch_user()
+            self._notifying = True
             # Subscribed first: a notification published meanwhile may come twice (clients show
             # an id once), never not at all.
             self._spawn(self._send_backlog(self._ctx.user_id))
         return m.EmptyReply()
+
+    async def _watch_user(self) -> None:
+        """Listen on the signed-in user's subject (once per connection)."""
+        if self._ctx.user_id is not None and self._user_sub is None:
+            self._user_sub = await self._registry.bus.subscribe(
+                user_subject(self._ctx.user_id), self._on_user_event
+            )
 
     async def _send_backlog(self, user_id: UserId) -> None:
         if self._backlog is None:
@@ -518,8 +532,42 @@ class Session:
         for note in notes:
             self._send(encode_event("notification", note))
 
+    def _closed(self) -> bool:
+        return self.phase == "closed"
+
     def _on_user_event(self, payload: bytes) -> None:
-        self._send(payload.decode())
+        if payload.startswith(b'{"type":"closed"'):
+            # The account was signed out everywhere (convene.auth.sessions.end_user_sessions).
+            self._spawn(self._signed_out(payload))
+        elif self._notifying:
+            self._send(payload.decode())
+
+    async def _signed_out(self, payload: bytes) -> None:
+        """Leave the meeting and close, if this connection's own sign-in session is gone (one
+        opened since, with a new session, stays)."""
+        if self._ctx.auth_session is None or self.phase == "closed":
+            return
+        try:
+            session = await asyncio.wait_for(
+                self._db.auth_sessions.get(self._ctx.auth_session), timeout=SIGNED_IN_TIMEOUT
+            )
+        except Exception:
+            log.warning("could not check the sign-in of participant %s", self.pid, exc_info=True)
+            return
+        # The connection may have closed while the database answered (mypy keeps the narrowing).
+        if session is not None or self._closed():
+            return
+        log.info("participant %s signed out: leaving the meeting", self.pid)
+        # Left for good: its resume token must not bring the signed-out person back.
+        if self._conf is not None and self.pid is not None and not self._left and self._current():
+            self._left = True
+            await self._conf.leave(self.pid, "left")
+        self._left = True
+        self._deliver(payload, force=True)
+        if self._busy:
+            self._close_after_reply = (CLOSE_BY_SERVER, "signed out")
+        else:
+            self._close(CLOSE_BY_SERVER, "signed out")
 
     # -- events from the bus ----------------------------------------------------------------
 

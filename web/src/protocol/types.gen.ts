@@ -661,7 +661,7 @@ export interface SpotlightUpdated {
  * via the `definition` "Closed".
  */
 export interface Closed {
-  reason: "removed" | "denied" | "ended" | "replaced" | "timeout";
+  reason: "removed" | "denied" | "ended" | "replaced" | "timeout" | "signed_out";
   message: string;
 }
 /**

@@ -8,7 +8,7 @@ import { useEvent } from "../hooks";
 import { withDefaultDevices } from "../prefs";
 import { formatCode } from "../layout";
 import { linkHandler, navigate } from "../router";
-import { loadPrefs, rest, savePrefs, useSession, type Prefs } from "../session";
+import { loadPrefs, rest, savePrefs, session, useSession, type Prefs } from "../session";
 import { setCurrentRoom } from "../testhook";
 import { MeetingView } from "../meeting/meeting";
 import { Brand, Spinner } from "./common";
@@ -298,7 +298,7 @@ function ConnectionNote({ room, state }: { room: Room; state: RoomState }) {
 
 // Reasons with a message of their own in the catalogues ("ended.<reason>").
 const ENDED_REASONS: ReadonlySet<string> = new Set([
-  "removed", "denied", "ended", "replaced", "timeout", "left", "disconnected",
+  "removed", "denied", "ended", "replaced", "timeout", "left", "disconnected", "signed_out",
 ]);
 
 function EndedScreen({ room, state, meetingRef }: { room: Room; state: RoomState; meetingRef: string }) {
@@ -320,6 +320,16 @@ function EndedScreen({ room, state, meetingRef }: { room: Room; state: RoomState
                 navigate(`/j/${meetingRef}`, { replace: true, fresh: true });
               }}>
               {t("ended.rejoin")}
+            </button>
+          )}
+          {reason === "signed_out" && (
+            <button class="btn primary" type="button" data-testid="signin-again"
+              onClick={() => {
+                room.dispose();
+                session.set(null); // the server ended the session this page knew
+                navigate(`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`, { replace: true, fresh: true });
+              }}>
+              {t("auth.signIn")}
             </button>
           )}
           <a class="btn" href="/" onClick={linkHandler("/")} data-testid="home-link">{t("ended.home")}</a>
