@@ -54,6 +54,7 @@ from convene.scheduling.setup import shutdown as shutdown_scheduling
 from convene.signaling.endpoint import SignalingService, signaling_endpoint
 from convene.signaling.registry import Registry
 from convene.storage.db import Database
+from convene.transcripts.retention import install as install_transcript_retention
 from convene.worker.wire import WORKER_PATH
 
 __all__ = ["SchemaOutdatedError", "create_app"]
@@ -112,6 +113,7 @@ def create_app(
                 app.state.captions = captions
                 background = app.state.background
                 install_scheduling(app)
+                install_transcript_retention(app)
                 background.start()
                 try:
                     yield

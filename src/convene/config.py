@@ -33,6 +33,7 @@ __all__ = [
     "Secrets",
     "Settings",
     "SpeechSettings",
+    "TranscriptSettings",
     "TranslationSettings",
     "WorkerSettings",
     "load_secrets",
@@ -297,6 +298,14 @@ class TranslationSettings(BaseModel):
     max_batch: int = Field(default=32, ge=1)  # segments per engine call
 
 
+class TranscriptSettings(BaseModel):
+    """Stored transcripts of captioned meetings (docs/operations.md, "Transcripts")."""
+
+    # Days a transcript is kept after it was recorded; 0: until the host or the meeting
+    # deletes it.
+    retention_days: int = Field(default=30, ge=0, le=36_500)
+
+
 class WorkerSettings(BaseModel):
     """Captions workers and their link to the server (docs/operations.md, "Captions workers")."""
 
@@ -362,6 +371,7 @@ class Settings(BaseSettings):
     translation: TranslationSettings = TranslationSettings()
     speech: SpeechSettings = SpeechSettings()
     worker: WorkerSettings = WorkerSettings()
+    transcripts: TranscriptSettings = TranscriptSettings()
 
     @classmethod
     def settings_customise_sources(

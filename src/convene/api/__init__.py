@@ -6,7 +6,7 @@ and ``/metrics``, which live outside the prefix.
 
 from fastapi import APIRouter
 
-from convene.api import auth, calendars, meetings, rsvp, scheduling, users
+from convene.api import auth, calendars, meetings, rsvp, scheduling, transcripts, users
 from convene.api.deps import API_PREFIX
 
 __all__ = ["API_PREFIX", "api_router"]
@@ -18,3 +18,4 @@ api_router.include_router(meetings.router)
 api_router.include_router(scheduling.router)
 api_router.include_router(rsvp.router)
 api_router.include_router(calendars.router)
+api_router.include_router(transcripts.router)

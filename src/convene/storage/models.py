@@ -63,6 +63,7 @@ __all__ = [
     "ScheduleChangeRow",
     "ScheduleExceptionRow",
     "ScheduleRow",
+    "TranscriptSegmentRow",
     "UTCDateTime",
     "UserRow",
     "UserSettingsRow",
@@ -605,6 +606,44 @@ class CalendarPushRow(Base):
     etag: Mapped[str | None] = mapped_column(String(200))
     sequence: Mapped[int] = mapped_column(Integer)
     pushed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TranscriptSegmentRow(Base):
+    """One settled caption segment of a meeting in one language (the speaker's words, or their
+    translation), for the transcript (convene.storage.transcripts)."""
+
+    __tablename__ = "transcript_segments"
+
+    id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE")
+    )
+    language: Mapped[str] = mapped_column(String(16))
+    speaker_id: Mapped[str] = mapped_column(String(32))
+    speaker_name: Mapped[str] = mapped_column(String(64))
+    speaker_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # When it was said (UTC), and where it is in the transcript: milliseconds since it began.
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    # The language the speaker spoke (NULL: unknown); ``translated``: ``text`` is a translation.
+    source_language: Mapped[str | None] = mapped_column(String(16))
+    translated: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (
+        CheckConstraint("start_ms >= 0 AND end_ms >= start_ms", name="times"),
+        Index(
+            "ix_transcript_segments_meeting_id_language_start_at",
+            "meeting_id",
+            "language",
+            "start_at",
+        ),
+    )
 
 
 class CaptionWorkerRow(Base):
