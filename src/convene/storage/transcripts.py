@@ -173,10 +173,17 @@ class TranscriptStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def append(self, meeting_id: MeetingId, segments: Sequence[NewSegment]) -> int:
+    async def append(
+        self,
+        meeting_id: MeetingId,
+        segments: Sequence[NewSegment],
+        *,
+        now: datetime | None = None,
+    ) -> int:
         """Store a batch of a meeting's segments in one transaction (all or none); how many.
 
-        At most 1000 per call; every segment is checked before any is written.
+        At most 1000 per call; every segment is checked before any is written. ``now``: when
+        they are recorded (the app's clock; retention counts from it), default the system's.
         """
         meeting = parse_uuid(meeting_id)
         if meeting is None:
@@ -185,7 +192,7 @@ class TranscriptStore:
             raise invalid(f"at most {_BATCH_MAX} segments per batch")
         if not segments:
             return 0
-        now = utcnow()
+        now = now or utcnow()
         rows = [_values(meeting, segment, now) for segment in segments]
         async with self._db.session() as session:
             await session.execute(insert(TranscriptSegmentRow), rows)
