@@ -3,11 +3,12 @@ reset."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from pydantic import StringConstraints
 
 from convene.api.deps import (
@@ -45,11 +46,14 @@ from convene.auth.sessions import (
     set_session_cookie,
 )
 from convene.auth.verification import send_confirmation, verify
-from convene.config import load_secrets
+from convene.config import Settings, load_secrets
 from convene.mail.outbox import JOB_NAME as MAIL_JOB
 from convene.protocol.errors import ConveneError, ErrorCode
+from convene.storage.db import Database
 
 __all__ = ["router"]
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
@@ -225,10 +229,20 @@ async def resend_verification(
     return UserOut.of(user)
 
 
+async def _mail_reset_link(
+    db: Database, settings: Settings, email: str, now: datetime, wake: Callable[[], None]
+) -> None:
+    try:
+        await request_reset(db, settings, email, now=now, wake=wake)
+    except Exception:
+        log.exception("could not mail a password reset link")
+
+
 @router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
 async def forgot_password(
     request: Request,
     body: ForgotPassword,
+    background: BackgroundTasks,
     _origin: OriginChecked,
     db: DB,
     settings: SettingsDep,
@@ -244,7 +258,9 @@ async def forgot_password(
     if limits.reset_address.retry_after(group) is None:
         limits.reset_email.hit(email)
     limits.reset_address.hit(group)
-    await request_reset(db, settings, email, now=_now(request), wake=_wake_mail(request))
+    # Looked up and mailed after the answer is sent: an address with an account costs a few
+    # more database writes, and the time to answer must not tell which addresses have one.
+    background.add_task(_mail_reset_link, db, settings, email, _now(request), _wake_mail(request))
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
