@@ -65,7 +65,8 @@ FRAMES = "() => window.__convene.inboundVideoFramesDecoded()"
 
 # Injected before the client's own scripts: notes the click on Join and the first frame of the
 # host's tile (the earlier of requestVideoFrameCallback and `loadeddata`), and, for the baseline
-# joins, turns the client's `a=setup:passive` answers back into `active`.
+# joins, turns the client's `a=setup:passive` answers back into `active` (in the description set
+# locally and in the `subscriber.answer` sent to the server).
 PROBE = """
 (() => {
   const bench = (window.__bench = { click: null, first: null, how: null, target: null,
@@ -92,6 +93,13 @@ PROBE = """
     if (bench.target !== null) document.querySelectorAll("video").forEach(watch);
   }).observe(document, { subtree: true, childList: true, attributes: true,
                          attributeFilter: ["data-participant-id"] });
+  // The answer is set locally and sent to the server: the baseline changes both.
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (bench.setup === "active" && typeof data === "string" && data.includes("subscriber.answer"))
+      data = data.replaceAll("a=setup:passive", "a=setup:active");
+    return send.call(this, data);
+  };
   const original = RTCPeerConnection.prototype.setLocalDescription;
   RTCPeerConnection.prototype.setLocalDescription = function (description, ...rest) {
     if (bench.setup === "active" && description && description.type === "answer")
