@@ -61,6 +61,8 @@ async def send_confirmation(
         display_name=user.display_name,
         link=f"{settings.base_url}/verify?token={token}",
         hours=hours,
+        # The account's language; without a choice (as at sign-up), the asking request's.
+        language=(await db.user_settings.get(user.id)).language,
     )
     await db.outbox.enqueue(
         [
