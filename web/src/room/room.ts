@@ -89,10 +89,10 @@ const MAX_AUDIO_STREAMS = 48;
 const PROBE_TIMEOUT_MS = 2_000;
 
 const MODERATION_TEXT: Record<ModerationAction, (by: PersonRef) => string> = {
-  audio_muted: (by) => `${by.display_name} muted you.`,
-  video_stopped: (by) => `${by.display_name} stopped your video.`,
-  hand_lowered: (by) => `${by.display_name} lowered your hand.`,
-  unmute_requested: (by) => `${by.display_name} asks you to unmute.`,
+  audio_muted: (by) => t("room.moderation.audioMuted", { name: by.display_name }),
+  video_stopped: (by) => t("room.moderation.videoStopped", { name: by.display_name }),
+  hand_lowered: (by) => t("room.moderation.handLowered", { name: by.display_name }),
+  unmute_requested: (by) => t("room.moderation.unmuteRequested", { name: by.display_name }),
 };
 
 export class Room extends Emitter<RoomEvents> {
@@ -229,14 +229,14 @@ export class Room extends Emitter<RoomEvents> {
           await this.signaling.request("media.state", { audio: true, video: this.local.state.cameraOn });
         } catch (err) {
           this.toast("warn", err instanceof SignalingError && err.code === "muted_by_host"
-            ? "The host muted you; you cannot unmute yourself in this meeting."
-            : `Could not unmute: ${describeError(err)}`);
+            ? t("room.mutedByHost")
+            : t("room.unmuteFailed", { reason: describeError(err) }));
           return;
         }
       }
       await this.local.setMic(true);
       if (!this.local.state.micOn) {
-        this.toast("error", this.local.state.error ?? "Could not start the microphone.");
+        this.toast("error", this.local.state.error ?? t("media.error.microphone.failed"));
         await this.sendMediaState();
       }
     } else {
@@ -251,14 +251,14 @@ export class Room extends Emitter<RoomEvents> {
         await this.signaling.request("media.state", { audio: this.local.state.micOn, video: true });
       } catch (err) {
         this.toast("warn", err instanceof SignalingError && err.code === "muted_by_host"
-          ? "The host stopped your video; you cannot start it yourself in this meeting."
-          : `Could not start video: ${describeError(err)}`);
+          ? t("room.videoStoppedByHost")
+          : t("room.videoFailed", { reason: describeError(err) }));
         return;
       }
     }
     await this.local.setCamera(on);
     if (on && !this.local.state.cameraOn) {
-      this.toast("error", this.local.state.error ?? "Could not start the camera.");
+      this.toast("error", this.local.state.error ?? t("media.error.camera.failed"));
     }
     await this.sendMediaState();
   }
@@ -272,7 +272,7 @@ export class Room extends Emitter<RoomEvents> {
       await this.media.startScreenShare();
     } catch (err) {
       this.toast("error", err instanceof SignalingError && err.code === "screen_share_disabled"
-        ? "Only hosts can share their screen in this meeting."
+        ? t("room.screenShareHostsOnly")
         : describeError(err));
     }
   }
@@ -559,10 +559,12 @@ export class Room extends Emitter<RoomEvents> {
         const fresh = ev.data.waiting.filter((w) => !known.has(w.id));
         const first = fresh[0];
         if (first && this._state.phase === "joined") {
-          const text = fresh.length === 1 ? `${first.display_name} is waiting to join.` : `${fresh.length} people are waiting to join.`;
+          const text = fresh.length === 1
+            ? t("room.waitingOne", { name: first.display_name })
+            : t("room.waitingMany", { count: fresh.length });
           this.toast("info", text, fresh.length === 1
-            ? { label: "Admit", run: () => void this.host.admit(first.id) }
-            : { label: "Admit all", run: () => void this.host.admit() },
+            ? { label: t("panels.admit"), run: () => void this.host.admit(first.id) }
+            : { label: t("panels.admitAll"), run: () => void this.host.admit() },
             fresh.map((w) => w.id));
         }
         break;
@@ -592,7 +594,7 @@ export class Room extends Emitter<RoomEvents> {
       await this.local.setCamera(false);
     }
     if (action === "unmute_requested") {
-      this.toast("info", MODERATION_TEXT[action](by), { label: "Unmute", run: () => void this.setMic(true) });
+      this.toast("info", MODERATION_TEXT[action](by), { label: t("nudge.unmute"), run: () => void this.setMic(true) });
     } else {
       this.toast("info", MODERATION_TEXT[action](by));
     }
