@@ -69,8 +69,8 @@ FRAMES = "() => window.__convene.inboundVideoFramesDecoded()"
 # locally and in the `subscriber.answer` sent to the server).
 PROBE = """
 (() => {
-  const bench = (window.__bench = { click: null, first: null, how: null, target: null,
-                                     setup: "passive" });
+  const bench = (window.__bench = { click: null, room: null, first: null, how: null,
+                                     target: null, setup: "passive" });
   document.addEventListener("click", (event) => {
     if (bench.click === null && event.target.closest?.('[data-testid="join-button"]'))
       bench.click = performance.now();
@@ -90,6 +90,9 @@ PROBE = """
     video.requestVideoFrameCallback?.(() => note("frame"));
   };
   new MutationObserver(() => {
+    if (bench.room === null && bench.click !== null &&
+        document.querySelector('[data-testid="meeting-room"]:not([data-participant-id=""])'))
+      bench.room = performance.now();
     if (bench.target !== null) document.querySelectorAll("video").forEach(watch);
   }).observe(document, { subtree: true, childList: true, attributes: true,
                          attributeFilter: ["data-participant-id"] });
@@ -237,6 +240,7 @@ async def bench_weight(browser: Browser, base_url: str, loads: int) -> dict[str,
 class JoinResult:
     setup: str
     click_to_frame_ms: float | None
+    click_to_room_ms: float | None
     how: str | None
     dtls_roles: dict[str, str] = field(default_factory=dict)
 
@@ -284,7 +288,8 @@ async def one_browser_join(
         bench = await page.evaluate("() => window.__bench")
         await asyncio.sleep(0.3)  # the stats of the connections that just came up
         roles = await _dtls_roles(page)
-        return JoinResult(setup, bench["first"] - bench["click"], bench["how"], roles)
+        room = bench["room"] - bench["click"] if bench["room"] is not None else None
+        return JoinResult(setup, bench["first"] - bench["click"], room, bench["how"], roles)
     finally:
         await context.close()
 
@@ -303,23 +308,27 @@ async def bench_join(
             results.append(result)
             console.print(
                 f"  join {index - args.warmup + 1:>3} ({setup:>7}): "
-                f"{_fmt_ms(result.click_to_frame_ms)} ms ({result.how}); DTLS roles "
+                f"{_fmt_ms(result.click_to_frame_ms)} ms ({result.how}; in the meeting at "
+                f"{_fmt_ms(result.click_to_room_ms)} ms); DTLS roles "
                 + ", ".join(f"{k} {v}" for k, v in sorted(result.dtls_roles.items())),
                 style="dim",
             )
         await asyncio.sleep(args.pause)
     summary: dict[str, Any] = {}
     table = Table(title="click on Join to the host's first frame on screen, ms")
-    for column in ("answer", "n", "p50", "p95", "min", "max", "subscriber DTLS", "publisher DTLS"):
+    columns = ("answer", "n", "p50", "p95", "min", "max", "in meeting p50", "sub DTLS", "pub DTLS")
+    for column in columns:
         table.add_column(column, justify="right")
     for setup in setups:
         mine = [r for r in results if r.setup == setup]
         values = [r.click_to_frame_ms for r in mine if r.click_to_frame_ms is not None]
         stats = _stats(values)
+        rooms = _stats([r.click_to_room_ms for r in mine if r.click_to_room_ms is not None])
         sub_roles = sorted({r.dtls_roles.get("subscriber", "?") for r in mine})
         pub_roles = sorted({r.dtls_roles.get("main", "?") for r in mine})
         summary[setup] = {
             **stats,
+            "in_meeting_ms": rooms,
             "subscriber_dtls_roles": sub_roles,
             "publisher_dtls_roles": pub_roles,
             "joins": [r.__dict__ for r in mine],
@@ -331,6 +340,7 @@ async def bench_join(
             _fmt_ms(stats.get("p95")),
             _fmt_ms(stats.get("min")),
             _fmt_ms(stats.get("max")),
+            _fmt_ms(rooms.get("p50")),
             "/".join(sub_roles),
             "/".join(pub_roles),
         )
@@ -366,7 +376,8 @@ def _chromium_processes() -> dict[int, str]:
     kinds: dict[int, str] = {}
     for pid in _descendants(os.getpid()):
         with contextlib.suppress(OSError):
-            argv = (Path(f"/proc/{pid}/cmdline").read_bytes()).split(b"\0")
+            # Chromium's children rewrite their command line into one space-separated string.
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
             if not argv or b"chrom" not in Path(argv[0].decode(errors="replace")).name.encode():
                 continue
             kind = "browser"
