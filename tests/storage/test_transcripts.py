@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from convene.clock import FixedClock
-from convene.config import Settings
+from convene.config import Settings, TranscriptSettings
 from convene.protocol.errors import ConveneError
-from convene.protocol.ids import MeetingId, ParticipantId
+from convene.protocol.ids import MeetingId, ParticipantId, UserId
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingRecord
 from convene.storage.transcripts import NewSegment, SegmentCursor, TranscriptStore
@@ -44,7 +44,7 @@ def seg(
         language=language,
         speaker_id=ParticipantId(speaker),
         speaker_name=name,
-        speaker_user=None if user is None else user,  # type: ignore[arg-type]
+        speaker_user=None if user is None else UserId(user),
         start_at=start,
         end_at=start + timedelta(seconds=1.5),
         start_ms=int(at_s * 1000),
@@ -168,14 +168,14 @@ async def test_retention_purge(db: Database, meeting: MeetingRecord) -> None:
     await store.append(meeting.id, [seg(1, "old")], now=clock.now())
     clock.advance(timedelta(days=29))
     await store.append(meeting.id, [seg(2, "new")], now=clock.now())
-    settings = Settings(transcripts={"retention_days": 30})  # type: ignore[arg-type]
+    settings = Settings(transcripts=TranscriptSettings(retention_days=30))
     assert await purge(db, settings, clock) == 0
     clock.advance(timedelta(days=1, seconds=1))
     # The first segment is past 30 days; the second, 29 days younger, is not.
     assert await purge(db, settings, clock) == 1
     assert [s.text for s in await store.list_segments(meeting.id, "en")] == ["new"]
     # 0: kept until deleted.
-    keep = Settings(transcripts={"retention_days": 0})  # type: ignore[arg-type]
+    keep = Settings(transcripts=TranscriptSettings(retention_days=0))
     clock.advance(timedelta(days=3650))
     assert await purge(db, keep, clock) == 0
     assert len(await store.list_segments(meeting.id, "en")) == 1
