@@ -33,14 +33,24 @@ ENDPOINTS = [
     ("POST", "/api/v1/auth/signin"),
     ("POST", "/api/v1/auth/signout"),
     ("GET", "/api/v1/auth/session"),
+    ("POST", "/api/v1/auth/verify"),
+    ("POST", "/api/v1/auth/verify/resend"),
+    ("POST", "/api/v1/auth/password/forgot"),
+    ("POST", "/api/v1/auth/password/reset"),
     ("GET", "/api/v1/users/me"),
     ("PATCH", "/api/v1/users/me"),
+    ("POST", "/api/v1/users/me/password"),
+    ("GET", "/api/v1/users/me/calendar-settings"),
+    ("PATCH", "/api/v1/users/me/calendar-settings"),
     ("POST", "/api/v1/meetings"),
     ("GET", "/api/v1/meetings"),
     ("GET", "/api/v1/meetings/{ref}"),
     ("PATCH", "/api/v1/meetings/{id}"),
     ("DELETE", "/api/v1/meetings/{id}"),
     ("PUT", "/api/v1/meetings/{id}"),
+    ("GET", "/api/v1/meetings/{id}/transcripts"),
+    ("DELETE", "/api/v1/meetings/{id}/transcripts"),
+    ("GET", "/api/v1/meetings/{id}/transcripts/{language}"),
     ("GET", "/healthz"),
     ("POST", "/{ref}"),
 ]
@@ -58,6 +68,10 @@ FIELDS = [
     "chat",
     "screen_share",
     "max_participants",
+    "token",
+    "current_password",
+    "new_password",
+    "language",
 ]
 CONTENT_TYPES = [
     "application/json",
@@ -207,6 +221,18 @@ def requests(draw: st.DrawFn, target: Target) -> dict[str, Any]:
         | st.text(max_size=80)
     )
     path = template.replace("{ref}", quote(param, safe="")).replace("{id}", quote(param, safe=""))
+    language = draw(st.sampled_from(["fr", "en", "xx", "../x", ""]) | st.text(max_size=20))
+    path = path.replace("{language}", quote(language, safe=""))
+    if template.endswith("{language}") and draw(st.booleans()):
+        query = draw(
+            st.dictionaries(
+                st.sampled_from(["format", "limit", "cursor"]) | st.text(max_size=6),
+                st.sampled_from(["json", "vtt", "srt", "txt", "0", "1", "500", "-1"])
+                | st.text(max_size=50),
+                max_size=3,
+            )
+        )
+        path += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query.items())
     headers: dict[str, str] = {}
     auth = draw(st.sampled_from(["none", "cookie", "cookie+csrf", "cookie+csrf", "forged"]))
     cookies: dict[str, str] = {}
