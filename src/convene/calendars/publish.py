@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from convene.calendars.dav import DavAccount, PreconditionFailed
 from convene.calendars.net import RemoteCalendarError
+from convene.i18n import Texts, pick, texts_for
 from convene.protocol.ids import UserId
 from convene.scheduling.ical import calendar_for
 from convene.storage.calendars import ConnectionRecord, PushRecord
@@ -139,8 +140,15 @@ class Publisher:
 
     # --- one schedule, one connection -----------------------------------------------------
 
-    def _body(self, schedule: ScheduleRecord) -> str:
-        calendar = calendar_for(schedule, method=None, base_url=self._service.settings.base_url)
+    async def _texts(self, user_id: UserId) -> Texts:
+        """Convene's own words in the events (the join lines) in the language the calendar's
+        owner chose, else English: as in their private feed."""
+        return texts_for(pick((await self._service.db.user_settings.get(user_id)).language))
+
+    def _body(self, schedule: ScheduleRecord, texts: Texts) -> str:
+        calendar = calendar_for(
+            schedule, method=None, base_url=self._service.settings.base_url, texts=texts
+        )
         data: bytes = calendar.to_ical()
         return data.decode("utf-8")
 
@@ -150,9 +158,12 @@ class Publisher:
         schedule: ScheduleRecord,
         push: PushRecord | None,
         account: DavAccount | None = None,
+        texts: Texts | None = None,
     ) -> None:
         href = push.href if push else event_href(connection.url, schedule.id)
-        body = self._body(schedule)
+        if texts is None:
+            texts = await self._texts(connection.user_id)
+        body = self._body(schedule, texts)
         etag = push.etag if push else None
 
         def write(account: DavAccount) -> str | None:
@@ -206,8 +217,9 @@ class Publisher:
                     p.schedule_id: p
                     for p in await db.calendars.pushes_for_connection(connection.id)
                 }
+                texts = await self._texts(connection.user_id)
                 for schedule in schedules:
-                    await self._write(connection, schedule, pushes.get(schedule.id), account)
+                    await self._write(connection, schedule, pushes.get(schedule.id), account, texts)
                 current = {s.id for s in schedules}
                 for schedule_id, push in pushes.items():
                     if schedule_id in current:
