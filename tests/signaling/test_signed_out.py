@@ -102,3 +102,30 @@ async def test_a_password_change_closes_the_old_sessions_connections_only(
         assert "closed" not in new.types()
         await old.close()
         await new.close()
+
+
+async def test_signing_out_closes_that_sessions_connections_only(tmp_path: Path) -> None:
+    async with scenario(tmp_path) as s:
+        alice = await s.user("alice@example.org", "Alice")
+        meeting = await alice.create_meeting(waiting_room=False)
+        # A second browser of hers: its own session.
+        phone = s.server.guest()
+        signed_in = await phone.post(
+            "/api/v1/auth/signin", {"email": "alice@example.org", "password": PASSWORD}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        phone.csrf = signed_in.json()["csrf_token"]
+        laptop_ws = await SignalClient.connect(s.server, alice)
+        assert (await laptop_ws.join(meeting["link_token"]))["state"] == "joined"
+        phone_ws = await SignalClient.connect(s.server, phone)
+        await phone_ws.request("notifications.subscribe")
+
+        out = await alice.post("/api/v1/auth/signout", {})
+        assert out.status_code == 204, out.text
+        assert (await laptop_ws.wait_event("closed"))["reason"] == "signed_out"
+        assert (await laptop_ws.closed)[0] == CLOSE_BY_SERVER
+        await asyncio.sleep(0.5)  # the phone's connection checks its session too
+        await phone_ws.request("ping")
+        assert not phone_ws.closed.done()
+        await laptop_ws.close()
+        await phone_ws.close()

@@ -39,6 +39,7 @@ from convene.auth.ratelimit import address_group
 from convene.auth.sessions import (
     SESSION_COOKIE,
     IssuedSession,
+    announce_signed_out,
     clear_session_cookie,
     create_session,
     end_session,
@@ -187,8 +188,10 @@ async def sign_in(
 async def sign_out(
     request: Request, _session: CurrentSession, db: DB, settings: SettingsDep
 ) -> Response:
-    """End the current session and clear its cookie."""
+    """End the current session and clear its cookie; the signaling connections opened with it
+    leave their meetings."""
     await end_session(db, request.cookies.get(SESSION_COOKIE))
+    await announce_signed_out(getattr(request.app.state, "bus", None), _session.user.id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session_cookie(response, settings)
     return response

@@ -42,6 +42,7 @@ __all__ = [
     "GUEST_COOKIE",
     "SESSION_COOKIE",
     "IssuedSession",
+    "announce_signed_out",
     "clear_session_cookie",
     "create_session",
     "end_session",
@@ -118,6 +119,13 @@ async def end_user_sessions(db: Database, bus: Bus | None, user_id: UserId) -> N
     """Sign an account out everywhere, its open signaling connections included (on every node;
     ``bus`` is None while the server is not running)."""
     await db.auth_sessions.delete_for_user(user_id)
+    await announce_signed_out(bus, user_id)
+
+
+async def announce_signed_out(bus: Bus | None, user_id: UserId) -> None:
+    """Tell the account's signaling connections, on every node, that sessions of theirs ended:
+    each checks whether its own session is gone and, if so, leaves its meeting (``closed
+    {signed_out}``). After a plain sign-out only the connections of that one session close."""
     if bus is None:
         return
     event = encode_event("closed", Closed(reason="signed_out"))
