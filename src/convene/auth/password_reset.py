@@ -13,29 +13,24 @@ caller signs out the account's sessions (:func:`reset_password` returns the acco
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from convene.auth.links import new_link_token, queue_link_mail
 from convene.auth.passwords import Passwords, validate_password
+from convene.auth.sessions import hash_token
 from convene.config import Settings
 from convene.mail.password_reset import password_reset_email
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.storage.db import Database
-from convene.storage.outbox import NewEmail
 from convene.storage.users import UserRecord
 
-__all__ = ["TOKEN_MAX", "hash_token", "request_reset", "reset_password"]
+__all__ = ["TOKEN_MAX", "request_reset", "reset_password"]
 
 log = logging.getLogger(__name__)
 
 TOKEN_MAX = 128
-
-
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def _invalid() -> ConveneError:
@@ -65,7 +60,7 @@ async def request_reset(
     if await db.users.password_resets_since(user.id, now - timedelta(hours=1)) >= limit:
         log.info("password reset not sent: %s links within the hour already", limit)
         return
-    token = secrets.token_urlsafe(32)
+    token = new_link_token()
     minutes = settings.auth.password_reset_link_minutes
     await db.users.add_password_reset(
         user.id, hash_token(token), now=now, expires=now + timedelta(minutes=minutes)
@@ -77,20 +72,15 @@ async def request_reset(
         # The account's language; without a choice, the asking request's.
         language=(await db.user_settings.get(user.id)).language,
     )
-    await db.outbox.enqueue(
-        [
-            NewEmail(
-                dedupe_key=f"reset:{hash_token(token).hex()[:32]}",
-                kind="password_reset",
-                to_email=user.email,
-                subject=mail.subject,
-                body_text=mail.text,
-                body_html=mail.html,
-            )
-        ],
+    await queue_link_mail(
+        db,
+        kind="password_reset",
+        token=token,
+        to_email=user.email,
+        mail=mail,
         now=now,
+        wake=wake,
     )
-    wake()
 
 
 async def reset_password(

@@ -9,25 +9,20 @@ not found by its address: no invitation sent to the address is linked to it or s
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from convene.auth.links import new_link_token, queue_link_mail
+from convene.auth.sessions import hash_token
 from convene.config import Settings
 from convene.mail.verification import confirmation_email
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.storage.db import Database
-from convene.storage.outbox import NewEmail
 from convene.storage.users import UserRecord
 
-__all__ = ["hash_token", "send_confirmation", "verify"]
+__all__ = ["send_confirmation", "verify"]
 
 _TOKEN_MAX = 128
-
-
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 async def send_confirmation(
@@ -48,7 +43,7 @@ async def send_confirmation(
             "A confirmation email was sent a moment ago; check your inbox or try again later.",
             {"limit": limit, "retry_after": 3600},
         )
-    token = secrets.token_urlsafe(32)
+    token = new_link_token()
     hours = auth.verification_link_hours
     await db.users.add_verification(
         user.id,
@@ -64,20 +59,9 @@ async def send_confirmation(
         # The account's language; without a choice (as at sign-up), the asking request's.
         language=(await db.user_settings.get(user.id)).language,
     )
-    await db.outbox.enqueue(
-        [
-            NewEmail(
-                dedupe_key=f"verify:{hash_token(token).hex()[:32]}",
-                kind="verify",
-                to_email=user.email,
-                subject=mail.subject,
-                body_text=mail.text,
-                body_html=mail.html,
-            )
-        ],
-        now=now,
+    await queue_link_mail(
+        db, kind="verify", token=token, to_email=user.email, mail=mail, now=now, wake=wake
     )
-    wake()
 
 
 async def verify(db: Database, token: str, *, now: datetime) -> UserRecord:

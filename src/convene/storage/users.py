@@ -180,17 +180,19 @@ class UserStore:
 
     async def verifications_since(self, user_id: UserId, since: datetime) -> int:
         """How many confirmation links were sent to this account since ``since``."""
+        return await self._links_since(EmailVerificationRow, user_id, since)
+
+    async def _links_since(
+        self, table: type[EmailVerificationRow | PasswordResetRow], user_id: UserId, since: datetime
+    ) -> int:
         key = parse_uuid(user_id)
         if key is None:
             return 0
         async with self._db.session() as session:
             count = await session.scalar(
                 select(func.count())
-                .select_from(EmailVerificationRow)
-                .where(
-                    EmailVerificationRow.user_id == key,
-                    EmailVerificationRow.created_at >= since,
-                )
+                .select_from(table)
+                .where(table.user_id == key, table.created_at >= since)
             )
             return int(count or 0)
 
@@ -238,16 +240,7 @@ class UserStore:
 
     async def password_resets_since(self, user_id: UserId, since: datetime) -> int:
         """How many password-reset links were sent to this account since ``since``."""
-        key = parse_uuid(user_id)
-        if key is None:
-            return 0
-        async with self._db.session() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(PasswordResetRow)
-                .where(PasswordResetRow.user_id == key, PasswordResetRow.created_at >= since)
-            )
-            return int(count or 0)
+        return await self._links_since(PasswordResetRow, user_id, since)
 
     async def password_reset_user(self, token_hash: bytes, *, now: datetime) -> UserRecord | None:
         """The account an unused, unexpired reset link is for (nothing is spent), or None."""
