@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fractions
+import json
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ __all__ = [
     "cpu_seconds",
     "in_namespace",
     "machine_cpu_seconds",
+    "run_benchmark",
     "running_convene",
     "subscribe",
 ]
@@ -65,6 +67,27 @@ def in_namespace() -> bool:
 # ------------------------------------------------------------------------------------------------
 # CPU counters
 # ------------------------------------------------------------------------------------------------
+
+
+def run_benchmark(
+    script: str,
+    run: Callable[[], Coroutine[Any, Any, dict[str, Any]]],
+    json_file: Path | None,
+    print_line: Callable[[str], None] = print,
+) -> None:
+    """A benchmark's ``main``: inside the media namespace only, its figures also written to
+    ``json_file`` when given."""
+    if not in_namespace():
+        print_line(
+            "Run this inside the media network namespace: sudo scripts/netns up && "
+            f"sudo ip netns exec convene-test .venv/bin/python benchmarks/{script}"
+        )
+        raise SystemExit(2)
+    results = asyncio.run(run())
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(results, indent=2, default=str))
+        print_line(f"figures written to {json_file}")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -49,7 +49,7 @@ from benchmarks._common import (  # noqa: E402
     Sender,
     cap_vp8_bitrate,
     cpu_seconds,
-    in_namespace,
+    run_benchmark,
     running_convene,
 )
 from benchmarks.join import environment, percentile  # noqa: E402
@@ -529,17 +529,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    if not in_namespace():
-        console.print(
-            "[red]Run this inside the media network namespace:[/red] sudo scripts/netns up && "
-            "sudo ip netns exec convene-test .venv/bin/python benchmarks/client.py"
-        )
-        raise SystemExit(2)
-    results = asyncio.run(run(args))
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-        console.print(f"[dim]figures written to {args.json}[/dim]")
+    run_benchmark("client.py", lambda: run(args), args.json, console.print)
 
 
 if __name__ == "__main__":
