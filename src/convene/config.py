@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 __all__ = [
     "AuthSettings",
     "CalendarSettings",
+    "CaptionsSettings",
     "ConnectionSettings",
     "IceSettings",
     "JanusSettings",
@@ -245,6 +246,17 @@ class ConnectionSettings(BaseModel):
     join_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
+class CaptionsSettings(BaseModel):
+    """Live captions in meetings (docs/operations.md, "Captions")."""
+
+    # Off: no meeting can turn captions on (the UI says the server does not offer them).
+    enabled: bool = True
+    # The languages offered to speak and to read, in this order (BCP 47 tags).
+    languages: list[str] = ["ar", "zh", "en", "fr", "ru", "es"]
+    # What a new meeting's captions setting is (forbidden, allowed, auto).
+    default_policy: Literal["forbidden", "allowed", "auto"] = "allowed"
+
+
 class SpeechSettings(BaseModel):
     """Speech recognition for captions (docs/operations.md, "Speech models")."""
 
@@ -368,6 +380,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     connections: ConnectionSettings = ConnectionSettings()
     quotas: QuotaSettings = QuotaSettings()
+    captions: CaptionsSettings = CaptionsSettings()
     translation: TranslationSettings = TranslationSettings()
     speech: SpeechSettings = SpeechSettings()
     worker: WorkerSettings = WorkerSettings()

@@ -54,6 +54,10 @@ class ErrorCode(StrEnum):
     CHAT_DISABLED = "chat_disabled"
     SCREEN_SHARE_DISABLED = "screen_share_disabled"
     INVALID_STATE = "invalid_state"
+    # Captions: the operator turned them off, or no speech model is installed.
+    CAPTIONS_UNAVAILABLE = "captions_unavailable"
+    # Captions: this meeting's settings forbid them.
+    CAPTIONS_FORBIDDEN = "captions_forbidden"
     # Media server and internals.
     MEDIA_ERROR = "media_error"
     MEDIA_UNAVAILABLE = "media_unavailable"
@@ -94,6 +98,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CHAT_DISABLED: 403,
     ErrorCode.SCREEN_SHARE_DISABLED: 403,
     ErrorCode.INVALID_STATE: 409,
+    ErrorCode.CAPTIONS_UNAVAILABLE: 503,
+    ErrorCode.CAPTIONS_FORBIDDEN: 403,
     ErrorCode.MEDIA_ERROR: 502,
     ErrorCode.MEDIA_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,

@@ -23,6 +23,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from convene.protocol.base import LanguageTag, Model, Out
+from convene.protocol.captions import (
+    CaptionEvent,
+    CaptionsInfo,
+    CaptionsPolicy,
+    CaptionsRead,
+    CaptionsReading,
+    CaptionsSpoken,
+)
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId
 
 __all__ = [
@@ -37,6 +46,8 @@ __all__ = [
     "IceServer",
     "Jsep",
     "MeetingInfo",
+    "Model",
+    "Out",
     "ParticipantInfo",
     "Snapshot",
     "StreamInfo",
@@ -56,18 +67,6 @@ MediaKind = Literal["audio", "video"]
 
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 ShortText = Annotated[str, StringConstraints(max_length=64)]
-
-
-class Model(BaseModel):
-    """Base for payloads a client sends: unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Out(BaseModel):
-    """Base for payloads the server sends."""
-
-    model_config = ConfigDict(frozen=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,6 +126,8 @@ class ParticipantInfo(Out):
     screen_sharing: bool = False
     connection: Literal["connected", "reconnecting"] = "connected"
     joined_at: datetime
+    # The language the participant said they speak (captions recognise their speech in it).
+    spoken_language: str | None = None
 
 
 class WaitingInfo(Out):
@@ -154,6 +155,8 @@ class MeetingInfo(Out):
     # May a guest become host when only guests remain? Off: the meeting waits for a signed-in
     # host or co-host.
     guest_succession: bool = False
+    # May a host turn captions on, or are they on from the start (docs/protocol.md, "Captions").
+    captions: CaptionsPolicy = "allowed"
     started_at: datetime | None = None
 
 
@@ -182,6 +185,9 @@ class Snapshot(Out):
     ice_servers: list[IceServer] = []
     # The participants a host or co-host spotlighted for everyone, in the order chosen.
     spotlight: list[ParticipantId] = []
+    captions: CaptionsInfo = CaptionsInfo()
+    # What this participant reads ("off", "original" or a language); kept across a resume.
+    captions_reading: str = "off"
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
 
@@ -209,6 +215,9 @@ class Join(Model):
     passcode: Annotated[str, StringConstraints(max_length=32)] | None = None
     display_name: DisplayName | None = None
     resume: Annotated[str, StringConstraints(max_length=128)] | None = None
+    # The language the participant speaks (default: none declared; the client sends its UI
+    # language). Ignored on a resume.
+    spoken_language: LanguageTag | None = None
 
 
 class JoinReply(Out):
@@ -358,6 +367,7 @@ class MeetingUpdate(Model):
     ) = None
     # The meeting's owner only.
     guest_succession: bool | None = None
+    captions: CaptionsPolicy | None = None
 
 
 REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
@@ -389,6 +399,11 @@ REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
     "host.update": (MeetingUpdate, EmptyReply),
     "host.spotlight": (HostSpotlight, EmptyReply),
     "host.end": (Empty, EmptyReply),
+    # Captions (convene.protocol.captions).
+    "captions.start": (Empty, EmptyReply),
+    "captions.stop": (Empty, EmptyReply),
+    "captions.spoken": (CaptionsSpoken, EmptyReply),
+    "captions.read": (CaptionsRead, CaptionsReading),
 }
 
 
@@ -500,6 +515,8 @@ EVENTS: dict[str, type[Out]] = {
     "closed": Closed,
     "subscriber.offer": SubscriberOffer,
     "media.reset": MediaReset,
+    "captions.updated": CaptionsInfo,
+    "caption": CaptionEvent,
 }
 
 

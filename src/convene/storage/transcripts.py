@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, and_, cast, delete, func, insert, or_, select
 
+from convene.protocol.base import LANGUAGE_PATTERN
 from convene.protocol.ids import MeetingId, ParticipantId, UserId
 from convene.storage._common import invalid, parse_uuid, rowcount, utcnow
 from convene.storage.models import TranscriptSegmentRow
@@ -37,8 +38,6 @@ __all__ = [
 ]
 
 SEGMENT_TEXT_MAX = 4000
-# A BCP 47 tag as captions use them: "en", "zh", "zh-Hant", "es-419".
-LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$"
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 _ID_MAX = 32
 _NAME_MAX = 64

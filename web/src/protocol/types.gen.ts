@@ -44,6 +44,8 @@ export type ErrorCode =
   | "chat_disabled"
   | "screen_share_disabled"
   | "invalid_state"
+  | "captions_unavailable"
+  | "captions_forbidden"
   | "media_error"
   | "media_unavailable"
   | "internal_error";
@@ -161,6 +163,22 @@ export interface ConveneProtocol {
       data: Empty;
       reply: EmptyReply;
     };
+    "captions.start": {
+      data: Empty;
+      reply: EmptyReply;
+    };
+    "captions.stop": {
+      data: Empty;
+      reply: EmptyReply;
+    };
+    "captions.spoken": {
+      data: CaptionsSpoken;
+      reply: EmptyReply;
+    };
+    "captions.read": {
+      data: CaptionsRead;
+      reply: CaptionsReading;
+    };
   };
   events: {
     notification: Notification;
@@ -180,6 +198,8 @@ export interface ConveneProtocol {
     closed: Closed;
     "subscriber.offer": SubscriberOffer;
     "media.reset": MediaReset;
+    "captions.updated": CaptionsInfo1;
+    caption: CaptionEvent;
   };
   error_codes: ErrorCode;
 }
@@ -204,6 +224,7 @@ export interface Join {
   passcode?: string | null;
   display_name?: string | null;
   resume?: string | null;
+  spoken_language?: string | null;
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -231,6 +252,8 @@ export interface Snapshot {
   waiting: WaitingInfo[];
   ice_servers: IceServer[];
   spotlight: string[];
+  captions: CaptionsInfo;
+  captions_reading: string;
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -249,6 +272,7 @@ export interface MeetingInfo {
   screen_share: "everyone" | "hosts";
   max_participants: number;
   guest_succession: boolean;
+  captions: "forbidden" | "allowed" | "auto";
   started_at: string | null;
 }
 /**
@@ -269,6 +293,7 @@ export interface ParticipantInfo {
   screen_sharing: boolean;
   connection: "connected" | "reconnecting";
   joined_at: string;
+  spoken_language: string | null;
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -328,6 +353,37 @@ export interface IceServer {
   urls: string[];
   username: string | null;
   credential: string | null;
+}
+/**
+ * The meeting's captions, as everyone sees them (in the snapshot and ``captions.updated``).
+ */
+export interface CaptionsInfo {
+  active: boolean;
+  available: boolean;
+  policy: "forbidden" | "allowed" | "auto";
+  started_at: string | null;
+  started_by: CaptionSpeaker | null;
+  transcribing: boolean;
+  languages: CaptionLanguage[];
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CaptionSpeaker".
+ */
+export interface CaptionSpeaker {
+  id: string;
+  display_name: string;
+}
+/**
+ * A language captions offer in this meeting, and what the server has installed for it.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CaptionLanguage".
+ */
+export interface CaptionLanguage {
+  code: string;
+  speech: boolean;
+  translation_from: string[];
 }
 /**
  * Offer for the participant's main (microphone and camera) or screen peer connection.
@@ -539,6 +595,7 @@ export interface MeetingUpdate {
   screen_share?: ("everyone" | "hosts") | null;
   title?: string | null;
   guest_succession?: boolean | null;
+  captions?: ("forbidden" | "allowed" | "auto") | null;
 }
 /**
  * Spotlight these participants for everyone (replacing the current ones); [] clears it.
@@ -551,6 +608,34 @@ export interface HostSpotlight {
    * @maxItems 4
    */
   participant_ids: string[];
+}
+/**
+ * The language the sender speaks (their captions are recognised in it).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CaptionsSpoken".
+ */
+export interface CaptionsSpoken {
+  language: string;
+}
+/**
+ * What the sender reads: "off", "original", or a language.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CaptionsRead".
+ */
+export interface CaptionsRead {
+  reading: ("off" | "original") | string;
+}
+/**
+ * The connection's own choice (snapshot ``captions_reading`` and the reply to
+ * ``captions.read``).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CaptionsReading".
+ */
+export interface CaptionsReading {
+  reading: string;
 }
 /**
  * Something for the signed-in user outside any meeting (a reminder, an invitation, ...).
@@ -680,6 +765,39 @@ export interface SubscriberOffer {
  */
 export interface MediaReset {
   reason: string;
+}
+/**
+ * The meeting's captions, as everyone sees them (in the snapshot and ``captions.updated``).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CaptionsInfo".
+ */
+export interface CaptionsInfo1 {
+  active: boolean;
+  available: boolean;
+  policy: "forbidden" | "allowed" | "auto";
+  started_at: string | null;
+  started_by: CaptionSpeaker | null;
+  transcribing: boolean;
+  languages: CaptionLanguage[];
+}
+/**
+ * One speaker's speech turn as it grows (see the module docstring).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CaptionEvent".
+ */
+export interface CaptionEvent {
+  segment_id: string;
+  speaker: CaptionSpeaker;
+  language: string | null;
+  source_language: string | null;
+  translated: boolean;
+  stable: string;
+  unstable: string;
+  final: boolean;
+  start_ms: number;
+  end_ms: number;
 }
 /**
  * The error object of an `error` message and of every REST error.
