@@ -330,6 +330,9 @@ class WorkerSettings(BaseModel):
     # advertised one (what Janus sends to) when it differs, e.g. behind NAT.
     media_host: str = "127.0.0.1"
     advertise_host: str | None = None
+    # Worker side: the UDP ports speakers' audio may be bound on, "40000-40999" (one per
+    # publisher listened to), so that a firewall can open just that range; empty: any free port.
+    udp_ports: str = Field(default="", pattern=r"^(\d{1,5}-\d{1,5})?$")
     worker_id: str | None = None  # default: host name and process id
     capacity: int = Field(default=20, ge=1, le=10_000)  # meetings at once
     heartbeat_seconds: float = Field(default=2.0, gt=0, le=30)
@@ -347,7 +350,19 @@ class WorkerSettings(BaseModel):
         # A worker stops a meeting 1 s before its lease ends; two heartbeats must fit before.
         if self.lease_seconds < 2 * self.heartbeat_seconds + 1:
             raise ValueError("worker.lease_seconds must be at least 2 * heartbeat_seconds + 1")
+        if self.udp_ports:
+            low, high = (int(p) for p in self.udp_ports.split("-"))
+            if not 1 <= low <= high <= 65535:
+                raise ValueError("worker.udp_ports must be a range low-high within 1-65535")
         return self
+
+    @property
+    def udp_port_range(self) -> tuple[int, int] | None:
+        """``udp_ports`` as (lowest, highest), both included; None: any free port."""
+        if not self.udp_ports:
+            return None
+        low, high = (int(p) for p in self.udp_ports.split("-"))
+        return low, high
 
 
 class Settings(BaseSettings):

@@ -12,6 +12,7 @@ counted and dropped; nothing a sender does can raise out of :meth:`datagram_rece
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import numpy as np
 from convene.speech.audio import SAMPLE_RATE, Pcm, Resampler
 from convene.worker.rtp import Sequencer, SequencerStats, parse_rtp
 
-__all__ = ["IntakeStats", "OpusDecoder", "SpeakerIntake", "open_intake"]
+__all__ = ["IntakeStats", "NoPortError", "OpusDecoder", "SpeakerIntake", "open_intake"]
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +125,32 @@ class SpeakerIntake(asyncio.DatagramProtocol):
             self.transport.close()
 
 
+class NoPortError(OSError):
+    """Every UDP port of the configured range is in use."""
+
+
 async def open_intake(
-    on_pcm: Callable[[Pcm], None], *, host: str, name: str, port: int = 0
+    on_pcm: Callable[[Pcm], None],
+    *,
+    host: str,
+    name: str,
+    port: int = 0,
+    ports: tuple[int, int] | None = None,
 ) -> SpeakerIntake:
-    """Bind a UDP port on ``host`` (0: any free one) for one speaker's RTP."""
+    """Bind a UDP port on ``host`` for one speaker's RTP: ``port`` (0: any free one), or the
+    first free one of ``ports`` (lowest, highest) when given; :class:`NoPortError` when none is."""
     loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_datagram_endpoint(
-        lambda: SpeakerIntake(on_pcm, name=name), local_addr=(host, port)
-    )
-    protocol.transport = transport  # connection_made comes a loop iteration later
-    return protocol
+    candidates = [port] if ports is None else list(range(ports[0], ports[1] + 1))
+    for candidate in candidates:
+        try:
+            transport, protocol = await loop.create_datagram_endpoint(
+                lambda: SpeakerIntake(on_pcm, name=name), local_addr=(host, candidate)
+            )
+        except OSError as exc:
+            if ports is None or exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            continue
+        protocol.transport = transport  # connection_made comes a loop iteration later
+        return protocol
+    assert ports is not None
+    raise NoPortError(errno.EADDRINUSE, f"no free UDP port in {ports[0]}-{ports[1]}")

@@ -43,14 +43,24 @@ class Speaker:
         self._pumps: set[asyncio.Task[None]] = set()
 
     @classmethod
-    async def open(cls, *, host: str, name: str, emit: Emit, queue_size: int) -> Speaker:
+    async def open(
+        cls,
+        *,
+        host: str,
+        name: str,
+        emit: Emit,
+        queue_size: int,
+        ports: tuple[int, int] | None = None,
+    ) -> Speaker:
+        """Bind the speaker's UDP port (within ``ports`` when given: else
+        :class:`~convene.worker.intake.NoPortError`)."""
         speaker: Speaker | None = None
 
         def feed(pcm: Pcm) -> None:
             if speaker is not None and speaker._stream is not None:
                 speaker._stream.feed(pcm)
 
-        intake = await open_intake(feed, host=host, name=name)
+        intake = await open_intake(feed, host=host, name=name, ports=ports)
         speaker = cls(intake, name=name, emit=emit, queue_size=queue_size)
         return speaker
 

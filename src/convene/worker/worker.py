@@ -30,6 +30,7 @@ from websockets.asyncio.client import ClientConnection
 from convene.config import Settings
 from convene.speech.models import ModelError
 from convene.speech.stream import Final, Partial, StreamConfig
+from convene.worker.intake import NoPortError
 from convene.worker.recognizers import Recognizers
 from convene.worker.speaker import Emit, Speaker
 from convene.worker.wire import (
@@ -363,12 +364,25 @@ class Worker:
             return  # lost while the model loaded
         speaker = held.speakers.get(message.participant)
         if speaker is None:
-            speaker = await Speaker.open(
-                host=self._bind_host,
-                name=f"{message.meeting}/{message.participant}",
-                emit=self._emitter(message.meeting, message.participant, held),
-                queue_size=self.settings.speech.queue_size,
-            )
+            try:
+                speaker = await Speaker.open(
+                    host=self._bind_host,
+                    name=f"{message.meeting}/{message.participant}",
+                    emit=self._emitter(message.meeting, message.participant, held),
+                    queue_size=self.settings.speech.queue_size,
+                    ports=self.settings.worker.udp_port_range,
+                )
+            except NoPortError as exc:
+                log.warning("worker %s: %s", self.worker_id, exc)
+                self._send(
+                    ListenFailed(
+                        meeting=message.meeting,
+                        participant=message.participant,
+                        code="no_port",
+                        message="every UDP port of worker.udp_ports is in use",
+                    )
+                )
+                return
             if self._held.get(message.meeting) is not held:
                 await speaker.close()  # lost while the port was opened
                 return
