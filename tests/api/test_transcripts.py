@@ -98,6 +98,7 @@ async def test_the_host_lists_and_downloads_every_format(api: Api, app: FastAPI)
             {"language": "en", "segments": 3, "translated": False},
             {"language": "es", "segments": 2, "translated": True},
         ],
+        "may_delete": True,
     }
 
     vtt = await api.get(f"{base}/en?format=vtt")
@@ -192,6 +193,7 @@ async def test_only_the_host_deletes(api: Api, app: FastAPI, new_api: Callable[.
     base = f"/meetings/{meeting['id']}/transcripts"
     attendee, attendee_id = await _user(new_api, "bo@example.org")
     await _attended(app, meeting["id"], user_id=attendee_id)
+    assert (await attendee.get(base)).json()["may_delete"] is False
     assert_error(await attendee.delete(base), ErrorCode.FORBIDDEN, 403)
     assert (await api.get(base)).json()["languages"] != []
 
@@ -212,6 +214,7 @@ async def test_a_participant_made_host_may_delete(
     base = f"/meetings/{meeting['id']}/transcripts"
     successor, successor_id = await _user(new_api, "lin@example.org")
     await _attended(app, meeting["id"], user_id=successor_id, role="host")
+    assert (await successor.get(base)).json()["may_delete"] is True
     assert (await successor.delete(base)).status_code == 204
 
 

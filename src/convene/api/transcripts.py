@@ -58,6 +58,7 @@ class TranscriptLanguage(BaseModel):
 class TranscriptLanguages(BaseModel):
     meeting_id: str
     languages: list[TranscriptLanguage]
+    may_delete: bool  # whether the caller may delete the transcripts (the host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ async def list_transcripts(
     counts = await TranscriptStore(db).languages(access.meeting.id)
     return TranscriptLanguages(
         meeting_id=access.meeting.id,
+        may_delete=access.may_delete,
         languages=[
             TranscriptLanguage(language=c.language, segments=c.segments, translated=c.translated)
             for c in counts
