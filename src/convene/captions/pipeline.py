@@ -18,25 +18,107 @@ the meeting (:meth:`CaptionPipeline.feed`) and:
   slow database never holds captions back; :meth:`flush` writes what is pending.
 
 Nothing here takes the room's lock; :data:`Deliver` must not block.
+
+Times: a result's ``start``/``end`` are seconds on the speaker's own audio clock. A segment is
+placed in the day once, at its first result (``received_at`` minus the audio it covers); its
+later results move its end by their audio time from there, so a segment's length is the audio's
+and a slow network only shifts where it starts.
+
+Bounds: one open segment per speaker; at most ``max_translations`` segments translating at once
+(a segment beyond that is not translated: its readers get the original, and it is logged); at
+most ``max_pending_rows`` transcript rows waiting for the database (the oldest beyond that are
+dropped, logged). A batch that fails is retried once, one batch interval later, then dropped
+(logged).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
 from collections.abc import Callable, Collection, Coroutine
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from convene.captions.results import CaptionResult
-from convene.protocol.captions import CaptionEvent
+from convene.protocol.captions import CaptionEvent, CaptionSpeaker
 from convene.protocol.ids import MeetingId, ParticipantId, UserId
-from convene.storage.transcripts import TranscriptStore
+from convene.storage.transcripts import SEGMENT_TEXT_MAX, NewSegment, TranscriptStore
+from convene.translation.errors import PairNotAvailable, TranslationError
+from convene.translation.languages import normalise
 from convene.translation.registry import TranslationRegistry
 
-__all__ = ["CaptionPipeline", "Deliver"]
+__all__ = ["UNKNOWN_LANGUAGE", "CaptionPipeline", "Deliver"]
+
+log = logging.getLogger(__name__)
 
 # Called with an event and the ``reading`` values ("original" or a language) whose readers get
 # it. Must not block.
 Deliver = Callable[[CaptionEvent, frozenset[str]], None]
+
+# The transcript's language for speech whose language is not known (BCP 47 "undetermined").
+UNKNOWN_LANGUAGE = "und"
+ORIGINAL = "original"
+_OFF = "off"
+# Written without spaces between words: finals are joined without one.
+_UNSPACED = frozenset({"zh", "ja", "th", "lo", "my", "km", "bo"})
+
+
+@dataclass(slots=True)
+class _Speaker:
+    display_name: str
+    user_id: UserId | None
+
+
+@dataclass(slots=True)
+class _Segment:
+    id: str
+    participant: ParticipantId
+    language: str | None
+    # Wall time (Unix seconds) of the speaker's audio clock's zero, fixed at the first result.
+    offset: float
+    start: float  # audio seconds
+    end: float
+    stable: str = ""
+    unstable: str = ""
+
+
+@dataclass(slots=True)
+class _Row:
+    segment: NewSegment
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class _Closed:
+    """A final segment as it is translated and stored."""
+
+    event: CaptionEvent
+    speaker: _Speaker
+    participant: ParticipantId
+    start_at: datetime
+    end_at: datetime
+    targets: list[str] = field(default_factory=list)
+
+
+def _join(stable: str, more: str, language: str | None) -> str:
+    if not more:
+        return stable
+    if not stable:
+        return more
+    if language is not None and normalise(language) in _UNSPACED:
+        return stable + more
+    return f"{stable} {more}"
+
+
+def _after(unstable: str, settled: str) -> str:
+    """What is left of the partial tail once ``settled`` (its head, usually) is final."""
+    if settled and unstable.startswith(settled):
+        return unstable[len(settled) :].strip()
+    return ""
 
 
 class CaptionPipeline:
@@ -49,35 +131,339 @@ class CaptionPipeline:
         translator: TranslationRegistry | None,
         transcripts: TranscriptStore | None,
         origin: datetime,
+        clock: Callable[[], float] = time.time,
+        batch_seconds: float = 2.0,
+        batch_rows: int = 50,
+        max_pending_rows: int = 2000,
+        max_translations: int = 16,
+        write_timeout: float = 10.0,
     ) -> None:
         """``spawn`` runs a coroutine in a task the meeting owns; ``origin`` is when the
         meeting's transcript began (``start_ms``/``end_ms`` count from it)."""
-        raise NotImplementedError
+        self.meeting = meeting
+        self._deliver = deliver
+        self._spawn = spawn
+        self._translator = translator
+        self._transcripts = transcripts
+        self._origin = origin.timestamp()
+        self._clock = clock
+        self._batch_seconds = batch_seconds
+        self._batch_rows = max(1, min(batch_rows, 1000))
+        self._max_pending_rows = max(self._batch_rows, max_pending_rows)
+        self._max_translations = max_translations
+        self._write_timeout = write_timeout
+        self._speakers: dict[ParticipantId, _Speaker] = {}
+        self._segments: dict[ParticipantId, _Segment] = {}
+        self._count = 0
+        self._original = False
+        self._languages: frozenset[str] = frozenset()
+        self._translating: set[asyncio.Task[Any]] = set()
+        self._translations_waiting = 0
+        self._rows: deque[_Row] = deque()
+        self._full = asyncio.Event()
+        self._writer = False
+        self._write_lock = asyncio.Lock()
+        self._closed = False
+
+    # -- who and what ------------------------------------------------------------------------
 
     def speaker(
         self, participant: ParticipantId, *, display_name: str, user_id: UserId | None
     ) -> None:
         """Who a participant is (their name is attached to their segments); call again after a
         rename."""
-        raise NotImplementedError
+        self._speakers[participant] = _Speaker(display_name, user_id)
 
     def set_demand(self, readings: Collection[str]) -> None:
         """The ``reading`` of everyone present who reads captions ("original" or languages;
         "off" is ignored): what is translated from now on."""
-        raise NotImplementedError
+        self._original = ORIGINAL in readings
+        self._languages = frozenset(r for r in readings if r not in (ORIGINAL, _OFF))
+
+    @property
+    def demand(self) -> frozenset[str]:
+        """The languages read now ("original" and "off" aside)."""
+        return self._languages
+
+    # -- results -----------------------------------------------------------------------------
 
     def feed(self, result: CaptionResult) -> None:
         """One result of the meeting's worker (the speaker's language is ``result.language``)."""
-        raise NotImplementedError
+        if self._closed:
+            return
+        try:
+            self._feed(result)
+        except Exception:
+            # A bad result must never break the meeting's captions.
+            log.exception(
+                "meeting %s: caption result of %s not handled", self.meeting, result.participant
+            )
+
+    def _feed(self, result: CaptionResult) -> None:
+        who = result.participant
+        text = result.text.strip()
+        segment = self._segments.get(who)
+        if segment is not None and segment.language != result.language:
+            # The speaker changed language: what was said so far is one segment.
+            self._close(segment)
+            segment = None
+        if segment is None:
+            if not text:
+                return  # an empty partial or closing final with nothing open: nothing to show
+            segment = self._open(result)
+        segment.end = max(segment.end, result.end)
+        if result.final:
+            segment.stable = _join(segment.stable, text, segment.language)
+            segment.unstable = _after(segment.unstable, text)
+            if result.ends_segment:
+                self._close(segment)
+                return
+        else:
+            segment.unstable = text
+        self._send(segment, final=False)
+
+    def _open(self, result: CaptionResult) -> _Segment:
+        self._count += 1
+        received = result.received_at or self._clock()
+        start = min(result.start, result.end)
+        segment = _Segment(
+            id=f"{result.participant}-{self._count}",
+            participant=result.participant,
+            language=result.language,
+            offset=received - result.end,
+            start=start,
+            end=result.end,
+        )
+        self._segments[result.participant] = segment
+        return segment
 
     def speaker_left(self, participant: ParticipantId) -> None:
         """Close the participant's unfinished segment (stored and translated as it stands)."""
-        raise NotImplementedError
+        segment = self._segments.get(participant)
+        if segment is not None:
+            segment.stable = _join(segment.stable, segment.unstable, segment.language)
+            segment.unstable = ""
+            self._close(segment)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _who(self, participant: ParticipantId) -> _Speaker:
+        speaker = self._speakers.get(participant)
+        return speaker if speaker is not None else _Speaker(str(participant), None)
+
+    def _ms(self, at: float) -> int:
+        return max(0, round((at - self._origin) * 1000))
+
+    def _event(self, segment: _Segment, *, final: bool) -> CaptionEvent:
+        speaker = self._who(segment.participant)
+        start_ms = self._ms(segment.offset + segment.start)
+        return CaptionEvent(
+            segment_id=segment.id,
+            speaker=CaptionSpeaker(id=segment.participant, display_name=speaker.display_name),
+            language=segment.language,
+            source_language=segment.language,
+            stable=segment.stable,
+            unstable="" if final else segment.unstable,
+            final=final,
+            start_ms=start_ms,
+            end_ms=max(start_ms, self._ms(segment.offset + segment.end)),
+        )
+
+    def _routes(self, language: str | None) -> tuple[frozenset[str], list[str]]:
+        """Who reads ``language``'s original, and the demanded languages to translate into."""
+        readings = {ORIGINAL}
+        if language is None:
+            return frozenset(readings | self._languages), []
+        readings.add(language)
+        source = normalise(language)
+        targets: list[str] = []
+        for target in sorted(self._languages):
+            if normalise(target) == source:
+                readings.add(target)
+            elif self._has_route(source, target):
+                targets.append(target)
+            else:
+                readings.add(target)
+        return frozenset(readings), targets
+
+    def _has_route(self, source: str, target: str) -> bool:
+        if self._translator is None:
+            return False
+        try:
+            self._translator.route(source, target)
+        except PairNotAvailable:
+            return False
+        return True
+
+    def _send(self, segment: _Segment, *, final: bool) -> CaptionEvent:
+        event = self._event(segment, final=final)
+        readings, _ = self._routes(segment.language)
+        self._deliver(event, readings)
+        return event
+
+    def _close(self, segment: _Segment) -> None:
+        del self._segments[segment.participant]
+        event = self._event(segment, final=True)
+        readings, targets = self._routes(segment.language)
+        self._deliver(event, readings)
+        if not event.stable:
+            return
+        speaker = self._who(segment.participant)
+        closed = _Closed(
+            event=event,
+            speaker=speaker,
+            participant=segment.participant,
+            start_at=datetime.fromtimestamp(segment.offset + segment.start, UTC),
+            end_at=datetime.fromtimestamp(segment.offset + max(segment.start, segment.end), UTC),
+        )
+        self._store(closed, event.stable, segment.language or UNKNOWN_LANGUAGE, None)
+        if not targets:
+            return
+        if self._translations_waiting >= self._max_translations:
+            log.warning(
+                "meeting %s: %d segments already translating; %s's segment %s goes untranslated "
+                "to %s",
+                self.meeting,
+                self._translations_waiting,
+                segment.participant,
+                segment.id,
+                ", ".join(targets),
+            )
+            self._deliver(event, frozenset(targets))
+            return
+        closed.targets = targets
+        self._translations_waiting += 1
+        self._spawn(self._translate(closed), f"captions translate {segment.id}")
+
+    # -- translating -------------------------------------------------------------------------
+
+    async def _translate(self, closed: _Closed) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._translating.add(task)
+        try:
+            if self._closed:
+                return
+            await asyncio.gather(*(self._translate_one(closed, t) for t in closed.targets))
+        finally:
+            self._translations_waiting -= 1
+            if task is not None:
+                self._translating.discard(task)
+
+    async def _translate_one(self, closed: _Closed, target: str) -> None:
+        event = closed.event
+        assert self._translator is not None
+        assert event.language is not None
+        registry = self._translator
+        # The registry bounds each engine call; this bounds the whole route, whatever happens.
+        within = 2 * registry.timeout * registry.max_hops + 1
+        try:
+            async with asyncio.timeout(within):
+                text = await registry.translate_one(event.stable, event.language, target)
+        except (TranslationError, TimeoutError) as exc:
+            log.warning(
+                "meeting %s: segment %s not translated %s -> %s: %s",
+                self.meeting,
+                event.segment_id,
+                event.language,
+                target,
+                exc or "timeout",
+            )
+            self._deliver(event, frozenset({target}))
+            return
+        translated = event.model_copy(
+            update={"language": target, "translated": True, "stable": text}
+        )
+        self._deliver(translated, frozenset({target}))
+        if text:
+            self._store(closed, text, target, event.language)
+
+    # -- the transcript ----------------------------------------------------------------------
+
+    def _store(self, closed: _Closed, text: str, language: str, source: str | None) -> None:
+        if self._transcripts is None:
+            return
+        event = closed.event
+        row = NewSegment(
+            language=language,
+            speaker_id=closed.participant,
+            speaker_name=closed.speaker.display_name,
+            speaker_user=closed.speaker.user_id,
+            start_at=closed.start_at,
+            end_at=closed.end_at,
+            start_ms=event.start_ms,
+            end_ms=event.end_ms,
+            text=text[:SEGMENT_TEXT_MAX],
+            source_language=source,
+            translated=source is not None,
+        )
+        if len(self._rows) >= self._max_pending_rows:
+            dropped = self._rows.popleft()
+            log.error(
+                "meeting %s: %d transcript segments waiting; dropped the oldest (%s, %s ms)",
+                self.meeting,
+                len(self._rows) + 1,
+                dropped.segment.language,
+                dropped.segment.start_ms,
+            )
+        self._rows.append(_Row(row))
+        if len(self._rows) >= self._batch_rows:
+            self._full.set()
+        if not self._writer and not self._closed:
+            self._writer = True
+            self._spawn(self._write_loop(), f"captions transcript {self.meeting}")
+
+    async def _write_loop(self) -> None:
+        try:
+            while self._rows and not self._closed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), self._batch_seconds)
+                self._full.clear()
+                await self._write_batch()
+        finally:
+            self._writer = False
+
+    async def _write_batch(self) -> None:
+        assert self._transcripts is not None
+        async with self._write_lock:
+            batch = [self._rows.popleft() for _ in range(min(self._batch_rows, len(self._rows)))]
+            if not batch:
+                return
+            try:
+                async with asyncio.timeout(self._write_timeout):
+                    await self._transcripts.append(self.meeting, [r.segment for r in batch])
+            except Exception as exc:
+                again = [r for r in batch if r.attempts == 0]
+                for row in reversed(again):
+                    row.attempts += 1
+                    self._rows.appendleft(row)
+                lost = len(batch) - len(again)
+                log.error(
+                    "meeting %s: writing %d transcript segments failed (%s); %s",
+                    self.meeting,
+                    len(batch),
+                    exc or type(exc).__name__,
+                    f"{lost} dropped after a second failure" if lost else "will retry",
+                )
 
     async def flush(self) -> None:
         """Write every pending transcript segment (captions stopping, the meeting closing)."""
-        raise NotImplementedError
+        if self._transcripts is None:
+            return
+        while self._rows:
+            await self._write_batch()
+        async with self._write_lock:
+            pass  # a batch the writer task had taken is written (or failed) by now
 
     async def close(self) -> None:
         """Flush, then cancel translations still running."""
-        raise NotImplementedError
+        for participant in list(self._segments):
+            self.speaker_left(participant)
+        await self.flush()
+        self._closed = True
+        self._full.set()
+        tasks = list(self._translating)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)

@@ -1,0 +1,187 @@
+"""The captions pipeline with real parts: results as the worker gives them, a real
+TranslationRegistry over a real apertium-apy, a real TranscriptStore on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from convene.captions.pipeline import CaptionPipeline
+from convene.captions.results import CaptionResult
+from convene.protocol.captions import CaptionEvent
+from convene.protocol.ids import MeetingId, ParticipantId, UserId
+from convene.storage.db import Database
+from convene.storage.meetings import MeetingRecord
+from convene.storage.transcripts import TranscriptStore
+from convene.storage.users import UserRecord
+from convene.translation import TranslationRegistry
+from convene.translation.apertium import ApertiumEngine
+from tests.translation.conftest import Apy
+
+T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+ADA = ParticipantId("p_ada")
+BO = ParticipantId("p_bo")
+
+
+@dataclass
+class Rig:
+    """A pipeline, what it delivered, and the tasks it spawned."""
+
+    meeting: MeetingId
+    translator: TranslationRegistry | None
+    store: TranscriptStore | None
+    delivered: list[tuple[CaptionEvent, frozenset[str]]] = field(default_factory=list)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    pipeline: CaptionPipeline = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pipeline = CaptionPipeline(
+            self.meeting,
+            deliver=lambda event, readings: self.delivered.append((event, readings)),
+            spawn=self.spawn,
+            translator=self.translator,
+            transcripts=self.store,
+            origin=T0,
+        )
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def to(self, reading: str) -> list[CaptionEvent]:
+        return [event for event, readings in self.delivered if reading in readings]
+
+    async def translated(self) -> None:
+        """Wait for the translations under way (not the transcript's writer)."""
+        running = [t for t in self.tasks if t.get_name().startswith("captions translate")]
+        if running:
+            await asyncio.wait_for(asyncio.gather(*running), 60)
+
+    async def close(self) -> None:
+        await self.pipeline.close()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(self.tasks)
+
+
+def said(
+    text: str,
+    start: float,
+    end: float,
+    *,
+    final: bool = False,
+    ends: bool = False,
+    who: ParticipantId = ADA,
+    language: str | None = "en",
+    at: float | None = None,
+) -> CaptionResult:
+    """A result as the worker gives it; ``at``: seconds after T0 it was received (default:
+    the audio's end, one second after T0's start of speech)."""
+    received = T0.timestamp() + (end + 1.0 if at is None else at)
+    return CaptionResult(
+        meeting=MeetingId("m"),
+        participant=who,
+        final=final,
+        text=text,
+        start=start,
+        end=end,
+        ends_segment=ends,
+        language=language,
+        received_at=received,
+    )
+
+
+@pytest.fixture
+async def host(db: Database) -> UserRecord:
+    return await db.users.create(email="h@example.org", display_name="Host", password_hash="h")
+
+
+@pytest.fixture
+async def meeting(db: Database, host: UserRecord) -> MeetingRecord:
+    return await db.meetings.create(host_id=host.id, title="M", passcode=None)
+
+
+@pytest.fixture
+async def registry(apy: Apy) -> AsyncIterator[TranslationRegistry]:
+    registry = TranslationRegistry([ApertiumEngine(url=apy.url, timeout=30)], timeout=30)
+    await registry.start()
+    yield registry
+    await registry.close()
+
+
+async def test_a_turn_grows_then_is_final_and_translated_for_spanish_readers(
+    db: Database, meeting: MeetingRecord, host: UserRecord, registry: TranslationRegistry
+) -> None:
+    store = TranscriptStore(db)
+    rig = Rig(meeting.id, registry, store)
+    rig.pipeline.speaker(ADA, display_name="Ada", user_id=UserId(host.id))
+    rig.pipeline.set_demand(["original", "es", "off"])
+    try:
+        rig.pipeline.feed(said("The house", 0.2, 0.9))
+        rig.pipeline.feed(said("The house", 0.2, 0.9, final=True))
+        rig.pipeline.feed(said("is", 1.0, 1.2))
+        rig.pipeline.feed(said("is big.", 1.0, 1.6, final=True))
+        rig.pipeline.feed(said("", 1.6, 1.6, final=True, ends=True))
+        await rig.translated()
+        original = rig.to("original")
+        assert [(e.stable, e.unstable, e.final) for e in original] == [
+            ("", "The house", False),
+            ("The house", "", False),
+            ("The house", "is", False),
+            ("The house is big.", "", False),
+            ("The house is big.", "", True),
+        ]
+        assert {e.segment_id for e in original} == {original[0].segment_id}
+        assert all(e.language == "en" and not e.translated for e in original)
+        spanish = rig.to("es")
+        assert len(spanish) == 1
+        assert spanish[0].translated
+        assert spanish[0].final
+        assert spanish[0].language == "es"
+        assert spanish[0].source_language == "en"
+        assert spanish[0].stable == "La casa es grande."
+        assert spanish[0].segment_id == original[0].segment_id
+        assert spanish[0].speaker.display_name == "Ada"
+        # The first result came a second after its audio's end, 0.7 s of audio: the turn
+        # began 0.2 s after T0 + 0.2 s.
+        first = original[0]
+        assert (first.start_ms, original[-1].end_ms) == (1200, 2600)
+
+        await rig.pipeline.flush()
+        english = await store.list_segments(meeting.id, "en")
+        assert [(s.text, s.speaker_name, s.speaker_user, s.translated) for s in english] == [
+            ("The house is big.", "Ada", host.id, False)
+        ]
+        assert (english[0].start_ms, english[0].end_ms) == (1200, 2600)
+        assert english[0].start_at == T0 + timedelta(seconds=1.2)
+        stored = await store.list_segments(meeting.id, "es")
+        assert [(s.text, s.source_language, s.translated) for s in stored] == [
+            ("La casa es grande.", "en", True)
+        ]
+        assert (stored[0].start_ms, stored[0].end_ms) == (1200, 2600)
+    finally:
+        await rig.close()
+
+
+async def test_nothing_is_translated_when_nobody_reads_another_language(
+    registry: TranslationRegistry,
+) -> None:
+    rig = Rig(MeetingId("m"), registry, None)
+    rig.pipeline.set_demand(["original", "en"])
+    try:
+        rig.pipeline.feed(said("Good morning.", 0.0, 1.0, final=True, ends=True))
+        await rig.translated()
+        assert [e.stable for e in rig.to("original")] == ["Good morning."]
+        assert rig.to("en") == rig.to("original")
+        assert rig.to("es") == []
+        assert len(registry.cache) == 0
+        assert registry.cache.misses == 0
+    finally:
+        await rig.close()
