@@ -8,6 +8,11 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = [
+    "CAPTIONS_DROPPED_PARTIALS",
+    "CAPTIONS_FINALS",
+    "CAPTIONS_MEETINGS",
+    "CAPTIONS_WORKERS",
+    "CAPTIONS_WORST_LAG",
     "HTTP_REQUESTS",
     "JANUS_REQUESTS",
     "JANUS_REQUEST_SECONDS",
@@ -63,3 +68,30 @@ JANUS_REQUEST_SECONDS = Histogram(
     registry=REGISTRY,
 )
 JANUS_UP = Gauge("convene_janus_up", "Janus servers currently answering", registry=REGISTRY)
+
+# Captions: the gauges are read from the captions service when /metrics is scraped.
+CAPTIONS_WORKERS = Gauge(
+    "convene_captions_workers", "Captions workers linked to this node", registry=REGISTRY
+)
+CAPTIONS_MEETINGS = Gauge(
+    "convene_captions_meetings",
+    "Captioned meetings on this node, assigned to a worker or waiting for one",
+    ["state"],
+    registry=REGISTRY,
+)
+CAPTIONS_WORST_LAG = Gauge(
+    "convene_captions_worst_lag_seconds",
+    "Seconds of audio waiting in the worst speech stream of a linked worker (last heartbeats)",
+    registry=REGISTRY,
+)
+CAPTIONS_DROPPED_PARTIALS = Counter(
+    "convene_captions_dropped_partials",
+    "Partial captions workers dropped under load (finals are never dropped)",
+    registry=REGISTRY,
+)
+CAPTIONS_FINALS = Counter(
+    "convene_captions_finals",
+    "Final captions received from workers, by the language they are in",
+    ["language"],
+    registry=REGISTRY,
+)

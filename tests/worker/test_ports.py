@@ -78,7 +78,7 @@ async def test_ports_come_from_the_range_and_run_out(tmp_path: Path) -> None:
             # Their feeds are not in the room: the worker listens, the forward then fails.
             for pid in speakers[:2]:
                 await service.publisher_added(meeting, pid, new_feed_id(), "en")
-                await eventually(lambda p=pid: error(p) is not None, 60, f"{pid} listened to")
+                await eventually(lambda: error(pid) is not None, 60, f"{pid} listened to")  # noqa: B023
                 assert error(pid) == "forward_failed"
             assert _bound(low)
             assert _bound(low + 1)

@@ -11,7 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from convene.api.deps import DB, ClientIP, SettingsDep
-from convene.metrics import REGISTRY
+from convene.metrics import (
+    CAPTIONS_MEETINGS,
+    CAPTIONS_WORKERS,
+    CAPTIONS_WORST_LAG,
+    REGISTRY,
+)
 from convene.protocol.errors import ConveneError, ErrorCode
 
 __all__ = ["Health", "router"]
@@ -50,9 +55,22 @@ def _may_scrape(ip: str, trusted: list[str]) -> bool:
     return any(address in ipaddress.ip_network(t, strict=False) for t in trusted)
 
 
+def _read_captions(request: Request) -> None:
+    """Set the captions gauges from the service's figures (while it runs)."""
+    captions = getattr(request.app.state, "captions", None)
+    if captions is None:
+        return
+    figures = captions.figures()
+    CAPTIONS_WORKERS.set(figures.workers)
+    CAPTIONS_MEETINGS.labels(state="assigned").set(figures.meetings_assigned)
+    CAPTIONS_MEETINGS.labels(state="waiting").set(figures.meetings_waiting)
+    CAPTIONS_WORST_LAG.set(figures.worst_lag)
+
+
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(ip: ClientIP, settings: SettingsDep) -> Response:
+async def metrics(request: Request, ip: ClientIP, settings: SettingsDep) -> Response:
     """Prometheus metrics, for the local machine and the trusted proxies' network only."""
     if not _may_scrape(ip, settings.trusted_proxies):
         raise ConveneError(ErrorCode.FORBIDDEN, "Metrics are only served to trusted addresses.")
+    _read_captions(request)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

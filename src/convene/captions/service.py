@@ -47,6 +47,7 @@ from convene.captions.results import CaptionResult, captions_subject
 from convene.clock import Clock, SystemClock
 from convene.config import Settings
 from convene.media.base import MediaError, MediaRoom
+from convene.metrics import CAPTIONS_DROPPED_PARTIALS, CAPTIONS_FINALS
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId
 from convene.storage.db import Database
 from convene.storage.leases import LeaseStore
@@ -476,6 +477,9 @@ class CaptionsService:
 
     async def _on_heartbeat(self, link: WorkerLink, message: Heartbeat) -> None:
         link.reported, link.lag = tuple(message.meetings), message.lag
+        # The worker reports what its current streams dropped: count the increases.
+        if message.dropped_partials > link.dropped_partials:
+            CAPTIONS_DROPPED_PARTIALS.inc(message.dropped_partials - link.dropped_partials)
         link.dropped_partials = message.dropped_partials
         try:
             await self._call(self._leases.heartbeat(link.worker_id, self._clock.now()))
@@ -605,6 +609,8 @@ class CaptionsService:
             or participant not in state.publishers
         ):
             return  # from a worker that lost the meeting, or for a publisher gone meanwhile
+        if message.final:
+            CAPTIONS_FINALS.labels(language=message.language or "unknown").inc()
         result = CaptionResult(
             meeting=state.id,
             participant=participant,
