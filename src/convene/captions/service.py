@@ -85,6 +85,8 @@ T = TypeVar("T")
 _TICK = 0.5  # how often links are checked and unassigned meetings offered
 _OFFER_EVERY = 1.0
 _RESULTS_QUEUE = 256
+_PRUNE_EVERY = 60.0  # how often rows of long-silent workers are deleted
+_PRUNE_AFTER = 10  # lease periods a worker's row outlives its last heartbeat
 
 
 @dataclass
@@ -171,6 +173,8 @@ class CaptionsService:
         self._links: dict[str, WorkerLink] = {}
         self._watchdog: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._pruned_at = -_PRUNE_EVERY
+        self._pruning: asyncio.Task[None] | None = None
 
     # -- lifetime ---------------------------------------------------------------------------
 
@@ -187,6 +191,10 @@ class CaptionsService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
             self._watchdog = None
+        if self._pruning is not None:
+            with contextlib.suppress(Exception):
+                await self._pruning
+            self._pruning = None
         for link in list(self._links.values()):
             link.close()
 
@@ -411,6 +419,24 @@ class CaptionsService:
                 self._check()
             except Exception:
                 log.exception("captions watchdog failed")
+            now = time.monotonic()
+            if now - self._pruned_at >= _PRUNE_EVERY and (
+                self._pruning is None or self._pruning.done()
+            ):
+                self._pruned_at = now
+                self._pruning = asyncio.create_task(self._prune(), name="captions-prune")
+
+    async def _prune(self) -> None:
+        """Forget the rows of workers silent for ``_PRUNE_AFTER`` lease periods (workers that
+        were stopped or renamed; a live one heartbeats its row). Every node may do it."""
+        silent_since = self._clock.now() - _PRUNE_AFTER * self._ttl
+        try:
+            removed = await self._call(self._leases.forget_workers(silent_since=silent_since))
+        except Exception:
+            log.warning("silent captions workers could not be forgotten", exc_info=True)
+            return
+        if removed:
+            log.info("forgot %d captions workers silent since %s", removed, silent_since)
 
     def _check(self) -> None:
         now = time.monotonic()
