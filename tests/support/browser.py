@@ -95,9 +95,16 @@ def built_web_client() -> Path:
 
 
 @asynccontextmanager
-async def launch_chromium(playwright: Playwright) -> AsyncIterator[Browser]:
+async def launch_chromium(
+    playwright: Playwright, audio_file: Path | None = None
+) -> AsyncIterator[Browser]:
+    """``audio_file``: a WAV (PCM) that the fake microphone plays, over and over, instead of
+    its beep."""
+    args = list(CHROMIUM_ARGS)
+    if audio_file is not None:
+        args.append(f"--use-file-for-fake-audio-capture={audio_file}")
     browser = await playwright.chromium.launch(
-        executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True
+        executable_path=chromium_executable(), args=args, headless=True
     )
     try:
         yield browser
