@@ -4,6 +4,7 @@ TranslationRegistry over a real apertium-apy, a real TranscriptStore on SQLite a
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ class Rig:
     meeting: MeetingId
     translator: TranslationRegistry | None
     store: TranscriptStore | None
+    options: dict[str, Any] = field(default_factory=dict)
     delivered: list[tuple[CaptionEvent, frozenset[str]]] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     pipeline: CaptionPipeline = field(init=False)
@@ -47,6 +49,7 @@ class Rig:
             translator=self.translator,
             transcripts=self.store,
             origin=T0,
+            **self.options,
         )
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
@@ -59,7 +62,14 @@ class Rig:
 
     async def translated(self) -> None:
         """Wait for the translations under way (not the transcript's writer)."""
-        running = [t for t in self.tasks if t.get_name().startswith("captions translate")]
+        await self._tasks("captions translate")
+
+    async def written(self) -> None:
+        """Wait for the transcript's writer to have nothing left."""
+        await self._tasks("captions transcript")
+
+    async def _tasks(self, prefix: str) -> None:
+        running = [t for t in self.tasks if t.get_name().startswith(prefix)]
         if running:
             await asyncio.wait_for(asyncio.gather(*running), 60)
 
@@ -183,5 +193,158 @@ async def test_nothing_is_translated_when_nobody_reads_another_language(
         assert rig.to("es") == []
         assert len(registry.cache) == 0
         assert registry.cache.misses == 0
+    finally:
+        await rig.close()
+
+
+async def test_readers_of_a_language_without_a_route_get_the_original(
+    registry: TranslationRegistry,
+) -> None:
+    rig = Rig(MeetingId("m"), registry, None)
+    rig.pipeline.speaker(ADA, display_name="Ada", user_id=None)
+    rig.pipeline.set_demand(["zh", "es"])  # nothing translates English into Chinese here
+    try:
+        rig.pipeline.feed(said("Thank you", 0.0, 0.6))
+        rig.pipeline.feed(said("Thank you very much.", 0.0, 1.2, final=True, ends=True))
+        await rig.translated()
+        chinese = rig.to("zh")
+        assert [(e.stable, e.unstable, e.final, e.translated) for e in chinese] == [
+            ("", "Thank you", False, False),
+            ("Thank you very much.", "", True, False),
+        ]
+        assert all(e.language == "en" for e in chinese)
+        assert rig.to("original") == chinese
+        spanish = rig.to("es")
+        assert [(e.final, e.translated, e.language) for e in spanish] == [(True, True, "es")]
+        assert "gracias" in spanish[0].stable.lower()
+        assert registry.cache.misses == 1  # Spanish only
+    finally:
+        await rig.close()
+
+
+async def test_a_frozen_translator_times_out_and_its_readers_get_the_original(
+    db: Database, meeting: MeetingRecord, own_apy: Apy, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = TranslationRegistry([ApertiumEngine(url=own_apy.url, timeout=2)], timeout=2)
+    await registry.start()
+    store = TranscriptStore(db)
+    rig = Rig(meeting.id, registry, store)
+    rig.pipeline.speaker(BO, display_name="Bo", user_id=None)
+    rig.pipeline.set_demand(["original", "es"])
+    try:
+        own_apy.signal(signal.SIGSTOP)  # accepts connections, answers nothing
+        rig.pipeline.feed(said("The dog eats.", 0.0, 1.0, final=True, ends=True, who=BO))
+        await rig.translated()
+        spanish = rig.to("es")
+        assert [(e.stable, e.final, e.translated, e.language) for e in spanish] == [
+            ("The dog eats.", True, False, "en")
+        ]
+        assert "not translated en -> es" in caplog.text
+        await rig.pipeline.flush()
+        assert [s.text for s in await store.list_segments(meeting.id, "en")] == ["The dog eats."]
+        assert await store.list_segments(meeting.id, "es") == []
+
+        # Back: the next segment is translated again.
+        own_apy.signal(signal.SIGCONT)
+        rig.pipeline.feed(said("The house is big.", 2.0, 3.0, final=True, ends=True, who=BO))
+        await rig.translated()
+        assert [e.stable for e in rig.to("es")][1:] == ["La casa es grande."]
+    finally:
+        own_apy.signal(signal.SIGCONT)
+        await rig.close()
+        await registry.close()
+
+
+async def test_a_speaker_of_an_unknown_language_is_shown_as_spoken_to_everyone(
+    db: Database, meeting: MeetingRecord, registry: TranslationRegistry
+) -> None:
+    store = TranscriptStore(db)
+    rig = Rig(meeting.id, registry, store)
+    rig.pipeline.set_demand(["original", "es", "fr"])
+    try:
+        rig.pipeline.feed(said("Hello there.", 0.0, 1.0, final=True, ends=True, language=None))
+        await rig.translated()
+        for reading in ("original", "es", "fr"):
+            events = rig.to(reading)
+            assert [(e.stable, e.final, e.language, e.translated) for e in events] == [
+                ("Hello there.", True, None, False)
+            ]
+        assert registry.cache.misses == 0
+        await rig.pipeline.flush()
+        stored = await store.list_segments(meeting.id, "und")
+        assert [(s.text, s.source_language, s.speaker_name) for s in stored] == [
+            ("Hello there.", None, "p_ada")
+        ]
+    finally:
+        await rig.close()
+
+
+async def test_rows_wait_for_the_batch_and_flush_writes_them(
+    db: Database, meeting: MeetingRecord, registry: TranslationRegistry
+) -> None:
+    store = TranscriptStore(db)
+    rig = Rig(meeting.id, registry, store, {"batch_seconds": 3600, "batch_rows": 50})
+    rig.pipeline.speaker(ADA, display_name="Ada", user_id=None)
+    rig.pipeline.speaker(BO, display_name="Bo", user_id=None)
+    rig.pipeline.set_demand(["es"])
+    try:
+        rig.pipeline.feed(said("Good", 0.0, 0.4, final=True))
+        rig.pipeline.feed(said("The dog", 5.0, 5.5, who=BO))
+        rig.pipeline.feed(said("morning.", 0.5, 1.0, final=True, ends=True))
+        rig.pipeline.feed(said("The dog eats.", 5.0, 6.0, final=True, ends=True, who=BO))
+        await rig.translated()
+        assert await store.languages(meeting.id) == []  # an hour's batch: not yet
+        await rig.pipeline.flush()
+        english = await store.list_segments(meeting.id, "en")
+        assert [(s.speaker_name, s.text) for s in english] == [
+            ("Ada", "Good morning."),
+            ("Bo", "The dog eats."),
+        ]
+        spanish = await store.list_segments(meeting.id, "es")
+        assert [s.speaker_name for s in spanish] == ["Ada", "Bo"]
+        assert all(s.translated and s.source_language == "en" for s in spanish)
+        ids = {e.segment_id for e in rig.to("original")}
+        assert len(ids) == 2
+    finally:
+        await rig.close()
+
+
+async def test_a_full_batch_is_written_without_waiting(
+    db: Database, meeting: MeetingRecord
+) -> None:
+    store = TranscriptStore(db)
+    rig = Rig(meeting.id, None, store, {"batch_seconds": 3600, "batch_rows": 3})
+    try:
+        for n in range(3):
+            rig.pipeline.feed(said(f"Line {n}.", n, n + 0.5, final=True, ends=True))
+        await rig.written()  # the writer ends once nothing is pending
+        assert len(await store.list_segments(meeting.id, "en")) == 3
+    finally:
+        await rig.close()
+
+
+async def test_a_speaker_leaving_closes_their_turn_as_it_stands(
+    db: Database, meeting: MeetingRecord, registry: TranslationRegistry
+) -> None:
+    store = TranscriptStore(db)
+    rig = Rig(meeting.id, registry, store)
+    rig.pipeline.speaker(ADA, display_name="Ada", user_id=None)
+    rig.pipeline.set_demand(["original", "es"])
+    try:
+        rig.pipeline.feed(said("The house", 0.0, 0.5, final=True))
+        rig.pipeline.feed(said("is big.", 0.6, 1.0))
+        rig.pipeline.speaker_left(ADA)
+        rig.pipeline.speaker_left(ADA)  # nothing open any more
+        await rig.translated()
+        original = rig.to("original")
+        assert [(e.stable, e.unstable, e.final) for e in original][-1] == (
+            "The house is big.",
+            "",
+            True,
+        )
+        assert [e.stable for e in rig.to("es")] == ["La casa es grande."]
+        await rig.pipeline.flush()
+        assert len(await store.list_segments(meeting.id, "en")) == 1
+        assert len(await store.list_segments(meeting.id, "es")) == 1
     finally:
         await rig.close()

@@ -409,7 +409,10 @@ class CaptionPipeline:
         self._rows.append(_Row(row))
         if len(self._rows) >= self._batch_rows:
             self._full.set()
-        if not self._writer and not self._closed:
+        self._start_writer()
+
+    def _start_writer(self) -> None:
+        if not self._writer and not self._closed and self._rows:
             self._writer = True
             self._spawn(self._write_loop(), f"captions transcript {self.meeting}")
 
@@ -419,49 +422,59 @@ class CaptionPipeline:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full.wait(), self._batch_seconds)
                 self._full.clear()
-                await self._write_batch()
+                await self._write_pass()
         finally:
             self._writer = False
 
-    async def _write_batch(self) -> None:
+    async def _write_pass(self) -> None:
+        """Try each row pending now once, in batches. A batch that fails goes back to the head
+        of the queue for one more try (the writer's next pass); after a second failure its
+        rows are dropped, and logged."""
         assert self._transcripts is not None
         async with self._write_lock:
-            batch = [self._rows.popleft() for _ in range(min(self._batch_rows, len(self._rows)))]
-            if not batch:
-                return
-            try:
-                async with asyncio.timeout(self._write_timeout):
-                    await self._transcripts.append(self.meeting, [r.segment for r in batch])
-            except Exception as exc:
-                again = [r for r in batch if r.attempts == 0]
-                for row in reversed(again):
-                    row.attempts += 1
-                    self._rows.appendleft(row)
-                lost = len(batch) - len(again)
-                log.error(
-                    "meeting %s: writing %d transcript segments failed (%s); %s",
-                    self.meeting,
-                    len(batch),
-                    exc or type(exc).__name__,
-                    f"{lost} dropped after a second failure" if lost else "will retry",
-                )
+            rows = list(self._rows)
+            self._rows.clear()
+            again: list[_Row] = []
+            for first in range(0, len(rows), self._batch_rows):
+                batch = rows[first : first + self._batch_rows]
+                try:
+                    async with asyncio.timeout(self._write_timeout):
+                        await self._transcripts.append(self.meeting, [r.segment for r in batch])
+                except Exception as exc:
+                    retry = [r for r in batch if r.attempts == 0]
+                    for row in retry:
+                        row.attempts += 1
+                    again.extend(retry)
+                    lost = len(batch) - len(retry)
+                    log.error(
+                        "meeting %s: writing %d transcript segments failed (%s); %s",
+                        self.meeting,
+                        len(batch),
+                        str(exc) or type(exc).__name__,
+                        f"{lost} dropped after a second failure" if lost else "will retry",
+                    )
+            self._rows.extendleft(reversed(again))
+        self._start_writer()
 
     async def flush(self) -> None:
-        """Write every pending transcript segment (captions stopping, the meeting closing)."""
-        if self._transcripts is None:
-            return
-        while self._rows:
-            await self._write_batch()
-        async with self._write_lock:
-            pass  # a batch the writer task had taken is written (or failed) by now
+        """Write every pending transcript segment (captions stopping, the meeting closing).
+
+        A batch that fails stays pending for one more try (the writer's, or :meth:`close`'s)."""
+        if self._transcripts is not None:
+            await self._write_pass()
 
     async def close(self) -> None:
-        """Flush, then cancel translations still running."""
+        """Flush, then cancel translations still running.
+
+        Open segments are closed first (their originals stored); a batch that fails here is
+        tried once more before the pipeline gives it up."""
         for participant in list(self._segments):
             self.speaker_left(participant)
         await self.flush()
         self._closed = True
         self._full.set()
+        if self._rows:
+            await self.flush()
         tasks = list(self._translating)
         for task in tasks:
             task.cancel()
