@@ -18,6 +18,7 @@ function person(id: string, extra: Partial<ParticipantInfo> = {}): ParticipantIn
     screen_sharing: false,
     connection: "connected",
     joined_at: "2025-01-01T00:00:00Z",
+    spoken_language: null,
     ...extra,
   };
 }

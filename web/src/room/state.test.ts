@@ -19,6 +19,7 @@ function person(id: string, extra: Partial<ParticipantInfo> = {}): ParticipantIn
     screen_sharing: false,
     connection: "connected",
     joined_at: NOW,
+    spoken_language: null,
     ...extra,
   };
 }
@@ -42,6 +43,7 @@ const snapshot: Snapshot = {
     max_participants: 300,
     guest_succession: false,
     started_at: NOW,
+    captions: "allowed",
   },
   self: person("me", { role: "host" }),
   participants: [person("a"), person("b")],
@@ -50,6 +52,8 @@ const snapshot: Snapshot = {
   waiting: [],
   ice_servers: [],
   spotlight: [],
+  captions: { active: false, available: false, policy: "allowed", started_at: null, started_by: null, transcribing: false, languages: [] },
+  captions_reading: "off",
 };
 
 describe("room state", () => {

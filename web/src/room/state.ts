@@ -16,6 +16,7 @@ import type {
   Snapshot,
   WaitingInfo,
 } from "../protocol/types";
+import { applyCaption, applyCaptionsUpdated, captionsFromSnapshot, initialCaptions, type CaptionsState } from "./captions";
 
 export type Phase = "idle" | "joining" | "waiting" | "joined" | "ended";
 
@@ -52,6 +53,8 @@ export interface RoomState {
   reactions: readonly FloatingReaction[];
   /** Who a host spotlighted for everyone, in the host's order (only people in the meeting). */
   spotlight: readonly string[];
+  /** Live captions: the meeting's CaptionsInfo, what this connection reads, the segments. */
+  captions: CaptionsState;
   ended: EndInfo | null;
 }
 
@@ -73,6 +76,7 @@ export function initialState(): RoomState {
     lastSpoke: new Map(),
     reactions: [],
     spotlight: [],
+    captions: initialCaptions(),
     ended: null,
   };
 }
@@ -100,6 +104,7 @@ export function applySnapshot(state: RoomState, snapshot: Snapshot): RoomState {
     speaking: new Set([...state.speaking].filter((id) => participants.has(id))),
     activeSpeaker: state.activeSpeaker && participants.has(state.activeSpeaker) ? state.activeSpeaker : null,
     spotlight: (snapshot.spotlight ?? []).filter((id) => participants.has(id)),
+    captions: captionsFromSnapshot(state.captions, snapshot.captions, snapshot.captions_reading),
   };
 }
 
@@ -202,6 +207,12 @@ export function applyEvent<K extends EventType>(
     case "media.reset":
       // Every feed is gone at the media server; they come back as people publish again.
       return { ...state, feeds: new Map() };
+    case "captions.updated":
+      return { ...state, captions: applyCaptionsUpdated(state.captions, ev.data) };
+    case "caption": {
+      const captions = applyCaption(state.captions, ev.data, now);
+      return captions === state.captions ? state : { ...state, captions };
+    }
     case "moderated":
     case "subscriber.offer":
     case "notification":

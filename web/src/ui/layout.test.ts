@@ -31,6 +31,7 @@ function person(id: string, joined: number): ParticipantInfo {
     screen_sharing: false,
     connection: "connected",
     joined_at: new Date(Date.UTC(2025, 0, 1, 0, 0, joined)).toISOString(),
+    spoken_language: null,
   };
 }
 
