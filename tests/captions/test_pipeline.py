@@ -4,13 +4,21 @@ TranslationRegistry over a real apertium-apy, a real TranscriptStore on SQLite a
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 import signal
+import sqlite3
 from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy.engine import make_url
 
 from convene.captions.pipeline import CaptionPipeline
 from convene.captions.results import CaptionResult
@@ -348,3 +356,210 @@ async def test_a_speaker_leaving_closes_their_turn_as_it_stands(
         assert len(await store.list_segments(meeting.id, "es")) == 1
     finally:
         await rig.close()
+
+
+@asynccontextmanager
+async def writers_held(db_url: str) -> AsyncIterator[None]:
+    """Another connection holds the transcript table's write lock (SQLite's file lock)."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        assert url.database
+        blocker = sqlite3.connect(url.database, isolation_level=None, check_same_thread=False)
+        await asyncio.to_thread(blocker.execute, "BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(blocker.execute, "COMMIT")
+            blocker.close()
+        return
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE transcript_segments IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        await conn.close(timeout=10)
+
+
+async def test_a_failed_write_is_tried_once_more_then_given_up(
+    db: Database, db_url: str, meeting: MeetingRecord, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The store's own database answers "locked" after a second (its busy or statement timeout).
+    impatient = Database(db_url, timeout=1.0)
+    store = TranscriptStore(impatient)
+    rig = Rig(meeting.id, None, store, {"batch_seconds": 3600})
+    rig.pipeline.speaker(ADA, display_name="Ada", user_id=None)
+    try:
+        rig.pipeline.feed(said("First.", 0.0, 1.0, final=True, ends=True))
+        async with writers_held(db_url):
+            await rig.pipeline.flush()
+            assert "writing 1 transcript segments failed" in caplog.text
+            assert "will retry" in caplog.text
+            rig.pipeline.feed(said("Second.", 2.0, 3.0, final=True, ends=True))
+        await rig.pipeline.flush()  # the retry, with the row given since
+        assert [s.text for s in await store.list_segments(meeting.id, "en")] == [
+            "First.",
+            "Second.",
+        ]
+
+        caplog.clear()
+        rig.pipeline.feed(said("Third.", 4.0, 5.0, final=True, ends=True))
+        async with writers_held(db_url):
+            await rig.pipeline.flush()
+            await rig.pipeline.flush()
+        assert "1 dropped after a second failure" in caplog.text
+        await rig.pipeline.flush()
+        assert len(await store.list_segments(meeting.id, "en")) == 2
+        # Captions go on.
+        rig.pipeline.feed(said("Fourth.", 6.0, 7.0, final=True, ends=True))
+        await rig.pipeline.flush()
+        assert [s.text for s in await store.list_segments(meeting.id, "en")][-1] == "Fourth."
+    finally:
+        await rig.close()
+        await impatient.close()
+
+
+# -- any sequence -------------------------------------------------------------------------
+
+_WORDS = st.sampled_from(["", "hello", "the house", "is big.", "你好", " spaced  out "])
+_FEED = st.tuples(
+    st.just("feed"),
+    st.sampled_from([ADA, BO]),
+    st.sampled_from(["partial", "final", "end"]),
+    _WORDS,
+    st.floats(-5, 60, allow_nan=False),
+    st.floats(0, 5, allow_nan=False),
+    st.sampled_from(["en", "en", "es", "zh", None]),
+)
+_LEFT = st.tuples(st.just("left"), st.sampled_from([ADA, BO]))
+_DEMAND = st.tuples(
+    st.just("demand"), st.lists(st.sampled_from(["off", "original", "en", "es", "fr"]))
+)
+
+
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_FEED, _LEFT, _DEMAND), max_size=60))
+def test_any_sequence_of_results_gives_growing_segments_each_final_once(
+    steps: list[tuple[Any, ...]],
+) -> None:
+    delivered: list[tuple[CaptionEvent, frozenset[str]]] = []
+
+    def spawn(coro: Coroutine[Any, Any, None], name: str) -> None:
+        coro.close()
+        raise AssertionError(f"nothing to translate or store, yet {name} was spawned")
+
+    pipeline = CaptionPipeline(
+        MeetingId("m"),
+        deliver=lambda event, readings: delivered.append((event, readings)),
+        spawn=spawn,
+        translator=None,
+        transcripts=None,
+        origin=T0,
+    )
+    pipeline.speaker(ADA, display_name="Ada", user_id=None)
+    errors = _Errors()
+    logger = logging.getLogger("convene.captions.pipeline")
+    logger.addHandler(errors)
+    try:
+        at = 10.0
+        for step in steps:
+            if step[0] == "feed":
+                _, who, kind, text, start, length, language = step
+                at += 0.1
+                pipeline.feed(
+                    said(
+                        text,
+                        start,
+                        start + length,
+                        final=kind != "partial",
+                        ends=kind == "end",
+                        who=who,
+                        language=language,
+                        at=at,
+                    )
+                )
+            elif step[0] == "left":
+                pipeline.speaker_left(step[1])
+            else:
+                pipeline.set_demand(step[1])
+        pipeline.speaker_left(ADA)
+        pipeline.speaker_left(BO)
+    finally:
+        logger.removeHandler(errors)
+    assert errors.records == []
+
+    segments: dict[str, list[CaptionEvent]] = {}
+    for event, readings in delivered:
+        assert "original" in readings
+        assert not event.translated
+        assert 0 <= event.start_ms <= event.end_ms
+        segments.setdefault(event.segment_id, []).append(event)
+    for events in segments.values():
+        assert len({e.speaker.id for e in events}) == 1
+        assert len({e.language for e in events}) == 1
+        assert len({e.start_ms for e in events}) == 1
+        for before, after in itertools.pairwise(events):
+            assert after.stable.startswith(before.stable)
+            assert after.end_ms >= before.end_ms
+        assert [e.final for e in events] == [False] * (len(events) - 1) + [True]
+        assert events[-1].unstable == ""
+
+
+async def test_translations_are_capped_and_close_cancels_those_still_running(
+    own_apy: Apy, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = TranslationRegistry([ApertiumEngine(url=own_apy.url, timeout=60)], timeout=60)
+    await registry.start()
+    rig = Rig(MeetingId("m"), registry, None, {"max_translations": 1})
+    rig.pipeline.set_demand(["es"])
+    try:
+        own_apy.signal(signal.SIGSTOP)
+        rig.pipeline.feed(said("The dog eats.", 0.0, 1.0, final=True, ends=True))
+        await asyncio.sleep(0)  # its translation starts, and waits for the frozen apy
+        rig.pipeline.feed(said("The house is big.", 2.0, 3.0, final=True, ends=True))
+        # The second finds the one place taken: its Spanish readers get it as spoken, at once.
+        assert [(e.stable, e.translated) for e in rig.to("es")] == [("The house is big.", False)]
+        assert "1 segments already translating" in caplog.text
+        # Closing does not wait for the frozen engine's minute.
+        await asyncio.wait_for(rig.pipeline.close(), 30)
+        assert not any(t.get_name().startswith("captions translate") for t in rig.tasks)
+        assert len(rig.to("es")) == 1
+    finally:
+        own_apy.signal(signal.SIGCONT)
+        await rig.close()
+        await registry.close()
+
+
+async def test_a_rename_a_change_of_language_and_unspaced_scripts() -> None:
+    rig = Rig(MeetingId("m"), None, None)
+    rig.pipeline.speaker(ADA, display_name="Ada", user_id=None)
+    rig.pipeline.set_demand(["original"])
+    rig.pipeline.feed(said("Hello", 0.0, 0.5, final=True))
+    rig.pipeline.speaker(ADA, display_name="Ada L.", user_id=None)
+    rig.pipeline.feed(said("Hola", 0.6, 1.0, language="es"))  # closes the English turn
+    rig.pipeline.feed(said("Hola.", 0.6, 1.0, final=True, ends=True, language="es"))
+    rig.pipeline.feed(said("你好", 2.0, 2.5, final=True, language="zh"))
+    rig.pipeline.feed(said("世界", 2.5, 3.0, final=True, ends=True, language="zh"))
+    events = rig.to("original")
+    assert [
+        (e.language, e.stable, e.unstable, e.final, e.speaker.display_name) for e in events
+    ] == [
+        ("en", "Hello", "", False, "Ada"),
+        ("en", "Hello", "", True, "Ada L."),
+        ("es", "", "Hola", False, "Ada L."),
+        ("es", "Hola.", "", True, "Ada L."),
+        ("zh", "你好", "", False, "Ada L."),
+        ("zh", "你好世界", "", True, "Ada L."),
+    ]
+    assert len({e.segment_id for e in events}) == 3
+    await rig.close()
