@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -52,6 +53,7 @@ from tests.speech.conftest import _read_clips  # noqa: E402
 from tests.support.janus import EventLog, media_settings  # noqa: E402
 from tests.support.peer import TestPeer  # noqa: E402
 from tests.support.server import RunningServer, running_server  # noqa: E402
+from tests.support.signal import SignalClient  # noqa: E402
 from tests.worker.audio import (  # noqa: E402
     OPUS_RATE,
     SpeechTrack,
@@ -324,6 +326,109 @@ async def measure_cpu(model: str, names: list[str], counts: list[int]) -> list[d
     return rows
 
 
+class TimedEvents(list[dict[str, Any]]):
+    """A signaling client's event list that notes each event's arrival (wall time)."""
+
+    def append(self, item: dict[str, Any]) -> None:
+        item["_at"] = time.time()
+        super().append(item)
+
+
+async def measure_signaling(model: str, names: list[str]) -> dict[str, Any]:
+    """As participants read them: Alice (host) speaks English and publishes through signaling;
+    Bob reads the original and Carol Spanish."""
+    speech = {"default_models": {"en": model, "*": "base"}}
+    samples, spoken = program(names)
+    track = TimedSpeechTrack(samples)
+    peer = TestPeer("alice", video=False)
+    peer.audio_track = track  # type: ignore[assignment]
+    clients: list[SignalClient] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        async with running_server(Path(tmp), janus=media_settings(), speech=speech) as server:
+            try:
+                alice = await server.sign_up("alice@example.org", "Alice")
+                info = await alice.create_meeting(waiting_room=False)
+                readers = []
+                for name, reading in (("Bob", "original"), ("Carol", "es")):
+                    person = server.guest()
+                    await person.meeting_info(info["link_token"])
+                    client = await SignalClient.connect(server, person)
+                    client.events = TimedEvents()
+                    await client.join(info["link_token"], display_name=name)
+                    await client.request("captions.read", {"reading": reading})
+                    clients.append(client)
+                    readers.append(client)
+                host = await SignalClient.connect(server, alice)
+                clients.append(host)
+                await host.join(info["link_token"], spoken_language="en")
+                reply = await host.request(
+                    "publish",
+                    {
+                        "jsep": {"type": "offer", "sdp": await peer.create_offer()},
+                        "audio": True,
+                        "video": False,
+                    },
+                )
+                await peer.apply_answer(reply["jsep"]["sdp"])
+                await host.wait_event("feed.added", timeout=20)
+                await host.request("captions.start")
+                await host.wait_event(
+                    "captions.updated", lambda d: d["active"] and d["transcribing"], timeout=START
+                )
+                captions = server.app.state.captions
+                meeting = MeetingId(str(info["id"]))
+
+                def forwarded() -> bool:
+                    status = captions.status(meeting)
+                    return status is not None and any(
+                        p.port is not None for p in status.publishers.values()
+                    )
+
+                await until(forwarded, START, "the forward to the worker")
+                await asyncio.sleep(1.0)
+                track.play()
+                original, spanish = readers
+
+                def finals(client: SignalClient) -> list[dict[str, Any]]:
+                    return [
+                        e for e in client.events if e["type"] == "caption" and e["data"]["final"]
+                    ]
+
+                with contextlib.suppress(TimeoutError):
+                    await until(
+                        lambda: min(len(finals(original)), len(finals(spanish))) >= len(spoken),
+                        spoken[-1].end + PAUSE + AFTER,
+                        "every final",
+                    )
+                t0 = track.started_at
+                assert t0 is not None
+                out: dict[str, Any] = {}
+                for label, client in (("original", original), ("es", spanish)):
+                    arrivals = [e["_at"] for e in finals(client)]
+                    latency = []
+                    used = 0
+                    for clip in spoken:
+                        after = [t for t in arrivals[used:] if t > t0 + clip.end - 0.3]
+                        latency.append(after[0] - (t0 + clip.end) if after else float("nan"))
+                        if after:
+                            used = arrivals.index(after[0]) + 1
+                    out[label] = {
+                        "final": latency,
+                        "final_p50": pct(latency, 0.5),
+                        "final_p95": pct(latency, 0.95),
+                        "translated": sum(1 for e in finals(client) if e["data"]["translated"]),
+                        "texts": [e["data"]["stable"] for e in finals(client)],
+                    }
+                reference = " ".join(transcripts()[n] for n in names)
+                errors, words = word_errors(reference, " ".join(out["original"]["texts"]))
+                out["wer"] = errors / words
+                return out
+            finally:
+                for client in clients:
+                    await client.close()
+                await peer.close()
+
+
 def machine() -> str:
     model = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -353,6 +458,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             f"p95 x{b['final_p95'] / s['final_p95']:.1f}"
         )
         out["models"].append(figures)
+    if args.through_signaling:
+        for model in args.models:
+            got = await measure_signaling(model, names)
+            loads.append(os.getloadavg()[0])
+            o, e = got["original"], got["es"]
+            print(
+                f"\n{model}, read through signaling (load {loads[-1]:.2f}):\n"
+                f"  original final p50 {o['final_p50']:.2f} s, p95 {o['final_p95']:.2f} s; "
+                f"WER {got['wer']:.1%}\n"
+                f"  Spanish (Apertium) final p50 {e['final_p50']:.2f} s, p95 {e['final_p95']:.2f} s"
+                f" ({e['translated']} of {len(e['texts'])} translated)"
+            )
+            out.setdefault("signaling", []).append({"model": model, **got})
     if args.speakers:
         print(f"\nCPU per speaker ({args.cpu_model}, worker process):")
         rows = await measure_cpu(args.cpu_model, names, args.speakers)
@@ -380,6 +498,11 @@ def main() -> None:
     parser.add_argument("--cpu-model", default="tiny.en")
     parser.add_argument("--threads", type=int, default=2, help="baseline's CTranslate2 threads")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--through-signaling",
+        action="store_true",
+        help="also read the captions as participants do (original and Spanish)",
+    )
     args = parser.parse_args()
     if not in_namespace():
         print(
