@@ -20,6 +20,10 @@ Services live on ``app.state`` for the lifetime of the app:
                             running); workers link at ``/internal/worker``
 ``app.state.embedded_worker`` the child captions worker, started on first demand (or None)
 ==========================  =============================================================
+
+The live meetings' features are handed what captions need: the captions service, the
+transcripts and the translation engines (started by the first captions of any meeting, as
+they may start an apertium-apy child; closed at shutdown).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from convene.background import Background
 from convene.bus import create_bus
 from convene.bus.base import Bus
 from convene.captions.embedded import EmbeddedWorker
+from convene.captions.languages import speech_checker
 from convene.captions.link import worker_endpoint
 from convene.captions.service import CaptionsService
 from convene.clock import Clock, SystemClock
@@ -51,10 +56,14 @@ from convene.media.base import SFU
 from convene.media.janus import JanusSFU
 from convene.scheduling.setup import install as install_scheduling
 from convene.scheduling.setup import shutdown as shutdown_scheduling
+from convene.signaling import features
 from convene.signaling.endpoint import SignalingService, signaling_endpoint
+from convene.signaling.features.captions import CaptionServices, LazyTranslation
 from convene.signaling.registry import Registry
 from convene.storage.db import Database
+from convene.storage.transcripts import TranscriptStore
 from convene.transcripts.retention import install as install_transcript_retention
+from convene.translation.setup import build_registry
 from convene.worker.wire import WORKER_PATH
 
 __all__ = ["SchemaOutdatedError", "create_app"]
@@ -103,14 +112,28 @@ def create_app(
             media = sfu or JanusSFU.from_settings(settings)
             try:
                 await media.start()
-                registry = Registry(sfu=media, bus=bus, db=db, settings=settings)
+                captions = _captions_service(app, settings, db=db, bus=bus)
+                await captions.open()
+                app.state.captions = captions
+                translation = _translation(settings)
+                registry = Registry(
+                    sfu=media,
+                    bus=bus,
+                    db=db,
+                    settings=settings,
+                    features=features.factory(
+                        CaptionServices(
+                            service=captions,
+                            speech_installed=speech_checker(settings),
+                            transcripts=TranscriptStore(db),
+                            translation=translation,
+                        )
+                    ),
+                )
                 app.state.bus, app.state.sfu, app.state.live_meetings = bus, media, registry
                 app.state.signaling = SignalingService(
                     registry=registry, db=db, limits=app.state.limits, settings=settings
                 )
-                captions = _captions_service(app, settings, db=db, bus=bus)
-                await captions.open()
-                app.state.captions = captions
                 background = app.state.background
                 install_scheduling(app)
                 install_transcript_retention(app)
@@ -125,6 +148,8 @@ def create_app(
                     if app.state.embedded_worker is not None:
                         await app.state.embedded_worker.close()
                     await registry.close()
+                    if translation is not None:
+                        await translation.close()
             finally:
                 await media.close()
                 await bus.close()
@@ -199,6 +224,14 @@ def _captions_service(
         secret=secret,
         on_demand=on_demand,
     )
+
+
+def _translation(settings: Settings) -> LazyTranslation | None:
+    """The translation engines, started by the first meeting that turns captions on (an
+    apertium-apy child must not hold the server's start up); None when turned off."""
+    if not settings.translation.enabled:
+        return None
+    return LazyTranslation(build_registry(settings))
 
 
 async def _prepare_database(db: Database, *, migrate: bool) -> None:

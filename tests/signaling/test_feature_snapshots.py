@@ -7,6 +7,8 @@ are dropped), as when a live meeting moves to another node; the meeting then beh
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +17,16 @@ from convene.protocol.ids import MeetingId, ParticipantId
 from convene.signaling.conference import Conference
 from convene.signaling.registry import Registry
 from tests.signaling.test_meeting import Meeting, open_meeting
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, running_server
 from tests.support.signal import SignalClient, SignalError
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    # Captions are turned on here without a worker or translation engines: no child starts.
+    quiet: dict[str, Any] = {"worker": {"embedded": False}, "translation": {"enabled": False}}
+    async with running_server(tmp_path, **quiet) as running:
+        yield running
 
 
 def conference(server: RunningServer, m: Meeting) -> Conference:
@@ -172,5 +182,47 @@ async def test_a_feature_missing_from_the_snapshot_starts_empty(server: RunningS
         "hands": {"raised": {}},
         "host_controls": {"moderation": {}},
         "spotlight": {"participant_ids": []},
+        "captions": {
+            "active": False,
+            "started_at": None,
+            "started_by": None,
+            "origin": None,
+            "readings": {},
+        },
     }
+    await m.close()
+
+
+async def test_captions_after_a_restore(server: RunningServer) -> None:
+    m = await open_meeting(server)
+    conf = conference(server, m)
+    bob, carol = m.bob.participant_id, m.carol.participant_id
+    await m.bob.request("captions.read", {"reading": "es"})
+    await m.carol.request("captions.read", {"reading": "original"})
+    await m.host.request("captions.start")
+    on = await m.bob.wait_event("captions.updated", lambda d: d["active"])
+
+    data = await move(conf)
+    captions = data["captions"]
+    assert captions["active"] is True
+    assert captions["started_by"] == {"id": m.host.participant_id, "display_name": "Alice"}
+    assert captions["readings"] == {bob: "es", carol: "original"}
+
+    late = await SignalClient.connect(server, server.guest())
+    reply = await late.join(m.info["link_token"], display_name="Dave")
+    assert reply["snapshot"]["captions"]["active"] is True
+    assert reply["snapshot"]["captions"]["started_at"] == on["started_at"]
+    await m.bob.request("captions.read", {"reading": "fr"})
+    # Carol's choice survived: she leaves, and it goes with her.
+    await m.carol.request("leave")
+    await m.host.wait_event("participant.left", lambda d: d["participant_id"] == carol)
+    assert (await move(conf))["captions"]["readings"] == {bob: "fr"}
+
+    # Started before the move, stopped after it: everyone is told once.
+    await m.host.request("captions.stop")
+    off = await late.wait_event("captions.updated", lambda d: not d["active"])
+    assert off["started_by"] is None
+    await settle(m.bob)
+    assert m.bob.types().count("captions.updated") == 2
+    await late.close()
     await m.close()

@@ -128,6 +128,8 @@ class Participant:
     address: str | None = None
     # A guest from an address someone was removed from: waits for a host, who is told.
     from_removed_address: bool = False
+    # The language they said they speak (captions recognise their speech in it); None: unsaid.
+    spoken_language: str | None = None
 
     @property
     def is_host(self) -> bool:
@@ -155,6 +157,7 @@ class Participant:
             screen_sharing="screen" in self.feeds,
             connection="connected" if self.connected else "reconnecting",
             joined_at=self.joined_at,
+            spoken_language=self.spoken_language,
         )
 
     def waiting_info(self) -> WaitingInfo:

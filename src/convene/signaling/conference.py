@@ -75,6 +75,8 @@ class Identity:
     display_name: str
     # The client's network address (as the endpoint saw it, proxies considered).
     address: str | None = None
+    # The language they speak (``Join.spoken_language``), for captions.
+    spoken_language: str | None = None
 
 
 class Conference:
@@ -137,6 +139,7 @@ class Conference:
         features = Features(self._build_features(self))
         async with self.room.lock:
             features.restore(snapshot)
+            self._features.dropped()
             self._features = features
 
     # -- the core's interface to its features (convene.signaling.feature.Meeting) ---------
@@ -171,6 +174,7 @@ class Conference:
 
     def settings_changed(self, *, open_gate: bool) -> None:
         self.to_meeting("meeting.updated", MeetingUpdated(meeting=self.room.meeting.info()))
+        self._features.settings_changed()
         self._host_if_allowed_now()
         if open_gate:
             _count_admitted(self._open_the_gate())
@@ -198,6 +202,7 @@ class Conference:
         except BaseException:
             await self._stop_drain()
             raise
+        await self._features.opened(self.id)
         await self._db.meetings.set_status(self.id, "live")
         MEETINGS_LIVE.inc()
         log.info("meeting %s live", self.id)
@@ -308,6 +313,7 @@ class Conference:
             resume_hash=hash_token(resume),
             media_token=secrets.token_urlsafe(24),
             address=address,
+            spoken_language=who.spoken_language,
         )
         if who.user_id is None and address is not None:
             # Removed in an earlier run of the meeting (this room knows its own removals).

@@ -178,8 +178,19 @@ class Feature(Generic[S]):
     def feed_changed(self, p: Participant, feed: Feed, *, live: bool) -> None:
         """Under the lock: one of ``p``'s feeds was announced (``live``) or removed."""
 
+    def settings_changed(self) -> None:
+        """Under the lock: the meeting's settings changed (``meeting.updated`` is queued)."""
+
+    async def opened(self) -> None:
+        """The meeting started on this node (its media room exists; nobody has joined yet)."""
+
     async def closed(self) -> None:
         """The meeting closed on this node (after its media room was destroyed)."""
+
+    def dropped(self) -> None:
+        """Under the lock: instances restored from a snapshot replace this one, which the
+        meeting no longer calls; let go of what it holds (subscriptions, tasks) without
+        undoing what the new instance takes over."""
 
     def snapshot(self) -> S:
         """Under the lock: the feature's state."""
@@ -240,12 +251,27 @@ class Features:
         for feature in self._features:
             feature.feed_changed(p, feed, live=live)
 
+    def settings_changed(self) -> None:
+        for feature in self._features:
+            feature.settings_changed()
+
+    async def opened(self, meeting: MeetingId) -> None:
+        for feature in self._features:
+            try:
+                await feature.opened()
+            except Exception:
+                log.exception("meeting %s: feature %s failed to open", meeting, feature.name)
+
     async def closed(self, meeting: MeetingId) -> None:
         for feature in self._features:
             try:
                 await feature.closed()
             except Exception:
                 log.exception("meeting %s: feature %s failed to close", meeting, feature.name)
+
+    def dropped(self) -> None:
+        for feature in self._features:
+            feature.dropped()
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Under the lock: every feature's state as JSON-able data, keyed by feature name."""

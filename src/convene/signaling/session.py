@@ -410,6 +410,7 @@ class Session:
             guest_key=self._ctx.guest_key,
             display_name=name,
             address=self._ctx.address,
+            spoken_language=req.spoken_language,
         )
         pid = new_participant_id()
         await self._watch_user()

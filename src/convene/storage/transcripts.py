@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, and_, cast, delete, func, insert, or_, select
@@ -222,6 +222,24 @@ class TranscriptStore:
         query = query.order_by(row.start_at, row.id).limit(limit)
         async with self._db.session() as session:
             return [_record(r) for r in await session.scalars(query)]
+
+    async def origin(self, meeting_id: MeetingId) -> datetime | None:
+        """When the meeting's transcript began (its first segment's ``start_at`` less its
+        ``start_ms``), so that a later run of the meeting goes on counting from it; None when
+        it has none yet."""
+        meeting = parse_uuid(meeting_id)
+        if meeting is None:
+            return None
+        row = TranscriptSegmentRow
+        query = (
+            select(row).where(row.meeting_id == meeting).order_by(row.start_at, row.id).limit(1)
+        )
+        async with self._db.session() as session:
+            first = await session.scalar(query)
+        if first is None:
+            return None
+        segment = _record(first)
+        return segment.start_at - timedelta(milliseconds=segment.start_ms)
 
     async def languages(self, meeting_id: MeetingId) -> list[LanguageCount]:
         """The languages the meeting has a transcript in, with their segment counts."""

@@ -2,25 +2,48 @@
 
 To add one: write its module here (its request handlers, state, events, permission checks and
 snapshot), add its protocol messages to :mod:`convene.protocol.messages`, and list its class in
-:data:`FEATURES`. Nothing else in ``signaling`` changes.
+:data:`FEATURES`. Nothing else in ``signaling`` changes. A feature that needs a service of the
+server (captions: the captions service, translation, transcripts) is handed it through
+:func:`factory`, which the composition root calls.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from convene.signaling.feature import Feature, Meeting
+from convene.signaling.feature import Feature, FeatureFactory, Meeting
+from convene.signaling.features.captions import Captions, CaptionServices
 from convene.signaling.features.chat import Chat
 from convene.signaling.features.host_controls import HostControls
 from convene.signaling.features.reactions import ReactionsAndHands
 from convene.signaling.features.spotlight import Spotlight
 
-__all__ = ["FEATURES", "build"]
+__all__ = ["FEATURES", "build", "factory"]
 
 # Each is built once per live meeting, in this order (hooks run in it too).
-FEATURES: tuple[type[Feature[Any]], ...] = (Chat, ReactionsAndHands, HostControls, Spotlight)
+FEATURES: tuple[type[Feature[Any]], ...] = (
+    Chat,
+    ReactionsAndHands,
+    HostControls,
+    Spotlight,
+    Captions,
+)
+
+
+def factory(captions: CaptionServices | None) -> FeatureFactory:
+    """What builds a live meeting's features, with the services they need (``None``: no
+    captions service, so captions are unavailable)."""
+
+    def build_with(meeting: Meeting) -> list[Feature[Any]]:
+        return [
+            Captions(meeting, captions) if feature is Captions else feature(meeting)
+            for feature in FEATURES
+        ]
+
+    return build_with
 
 
 def build(meeting: Meeting) -> list[Feature[Any]]:
-    """A fresh instance of every feature for ``meeting``."""
-    return [feature(meeting) for feature in FEATURES]
+    """A fresh instance of every feature for ``meeting``, without the server's services
+    (captions report themselves unavailable)."""
+    return factory(None)(meeting)
