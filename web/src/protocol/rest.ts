@@ -120,6 +120,60 @@ export function isHostView(meeting: Meeting | MeetingPublic): meeting is Meeting
   return "link_token" in meeting;
 }
 
+// -- Transcripts (docs/rest.md "Transcripts") ----------------------------------------------
+
+export type TranscriptFormat = "vtt" | "srt" | "txt" | "json";
+
+export interface TranscriptLanguage {
+  /** A language tag (`en`, `zh-Hant`, `es-419`). */
+  language: string;
+  segments: number;
+  /** The segments are translations (read by someone), not the speakers' own words. */
+  translated: boolean;
+}
+
+export interface TranscriptLanguages {
+  meeting_id: string;
+  languages: TranscriptLanguage[];
+  /** The caller may delete the transcripts (the meeting's host). */
+  may_delete: boolean;
+}
+
+export interface TranscriptSegment {
+  id: string;
+  speaker: { id: string; display_name: string };
+  /** ISO 8601 UTC wall times. */
+  start: string;
+  end: string;
+  /** Milliseconds since the transcript began. */
+  start_ms: number;
+  end_ms: number;
+  text: string;
+  /** The spoken language; null: not recorded. */
+  source_language: string | null;
+  translated: boolean;
+}
+
+export interface TranscriptPage {
+  meeting_id: string;
+  title: string;
+  language: string;
+  segments: TranscriptSegment[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  next_cursor: string | null;
+}
+
+/** The URL of a whole transcript as a file (for a plain `<a href download>`). */
+export function transcriptFileUrl(meetingId: string, language: string, format: TranscriptFormat, base: string = API_BASE): string {
+  return `${base}/meetings/${encodeURIComponent(meetingId)}/transcripts/${encodeURIComponent(language)}?format=${format}`;
+}
+
+/** The path (below the API base) of one JSON page of a transcript. */
+export function transcriptPagePath(meetingId: string, language: string, limit: number, cursor: string | null): string {
+  const q = query({ format: "json", limit: String(limit), ...(cursor ? { cursor } : {}) });
+  return `/meetings/${encodeURIComponent(meetingId)}/transcripts/${encodeURIComponent(language)}?${q}`;
+}
+
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 /** Per-call options: an AbortSignal drops a call whose answer is no longer wanted. */
@@ -347,6 +401,23 @@ export class RestClient {
 
   removeCalendar(id: string): Promise<void> {
     return this.call<void>("DELETE", `/users/me/calendars/${encodeURIComponent(id)}`);
+  }
+
+  // -- Transcripts -----------------------------------------------------------------------------
+
+  /** The languages a meeting has a transcript in (readers: its host and who was let in). */
+  transcriptLanguages(meetingId: string, options: CallOptions = {}): Promise<TranscriptLanguages> {
+    return this.call<TranscriptLanguages>("GET", `/meetings/${encodeURIComponent(meetingId)}/transcripts`, undefined, options);
+  }
+
+  /** One page of a transcript, from `cursor` (null: the start). */
+  transcriptPage(meetingId: string, language: string, cursor: string | null, limit = 200, options: CallOptions = {}): Promise<TranscriptPage> {
+    return this.call<TranscriptPage>("GET", transcriptPagePath(meetingId, language, limit, cursor), undefined, options);
+  }
+
+  /** Deletes the meeting's transcripts in every language (the host only). */
+  deleteTranscripts(meetingId: string): Promise<void> {
+    return this.call<void>("DELETE", `/meetings/${encodeURIComponent(meetingId)}/transcripts`);
   }
 
   private async call<T>(method: string, path: string, body?: unknown, options: CallOptions = {}, retried = false): Promise<T> {

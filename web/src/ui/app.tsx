@@ -11,6 +11,7 @@ const SettingsPage = lazy(() => import("./pages/settings").then((m) => m.Setting
 const RsvpPage = lazy(() => import("./pages/rsvp").then((m) => m.RsvpPage));
 const ForgotPage = lazy(() => import("./pages/reset").then((m) => m.ForgotPage));
 const ResetPage = lazy(() => import("./pages/reset").then((m) => m.ResetPage));
+const TranscriptPage = lazy(() => import("./pages/transcript").then((m) => m.TranscriptPage));
 
 function Page({ route, generation }: { route: Route; generation: number }) {
   switch (route.name) {
@@ -35,6 +36,8 @@ function Page({ route, generation }: { route: Route; generation: number }) {
       return <ForgotPage />;
     case "reset":
       return <ResetPage token={route.token} />;
+    case "transcript":
+      return <TranscriptPage key={`${route.meetingId}#${generation}`} meetingId={route.meetingId} language={route.language} />;
     case "home":
       return <HomePage />;
   }

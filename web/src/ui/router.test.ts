@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { matchRoute } from "./router";
+import { matchRoute, transcriptPath } from "./router";
 
 describe("matchRoute", () => {
   it("routes the calendar with its view and date", () => {
@@ -21,6 +21,20 @@ describe("matchRoute", () => {
       occurrence: "2025-06-02T07:00:00Z",
     });
     expect(matchRoute("/rsvp/a1")).toEqual({ name: "home" });
+  });
+
+  it("routes a meeting's transcript, with the language asked for", () => {
+    const id = "0b6f6c1e-2a4f-4a8e-9b1f-3c2d1e0f9a8b";
+    expect(matchRoute(`/meetings/${id}/transcript`)).toEqual({ name: "transcript", meetingId: id, language: null });
+    expect(matchRoute(`/meetings/${id}/transcript/?lang=zh-Hant`)).toEqual({ name: "transcript", meetingId: id, language: "zh-Hant" });
+    expect(matchRoute(`/meetings/${id}/transcript?lang=es-419`)).toMatchObject({ language: "es-419" });
+    expect(matchRoute(`/meetings/${id}/transcript?lang=EN!`)).toMatchObject({ language: null });
+    expect(matchRoute(`/meetings/${id}/transcript?lang=${"a".repeat(20)}`)).toMatchObject({ language: null });
+    expect(matchRoute("/meetings/a.b/transcript")).toEqual({ name: "home" });
+    expect(matchRoute(`/meetings/${id}/transcripts`)).toEqual({ name: "home" });
+    expect(transcriptPath(id)).toBe(`/meetings/${id}/transcript`);
+    expect(transcriptPath(id, "es")).toBe(`/meetings/${id}/transcript?lang=es`);
+    expect(matchRoute(transcriptPath(id, "zh-Hant"))).toMatchObject({ language: "zh-Hant" });
   });
 
   it("routes settings and keeps the others", () => {

@@ -54,7 +54,17 @@ export type Route =
   | { name: "verify"; token: string | null }
   | { name: "forgot" }
   | { name: "reset"; token: string | null }
-  | { name: "rsvp"; attendeeId: string; token: string; occurrence: string | null; answer: RsvpChoice | null };
+  | { name: "rsvp"; attendeeId: string; token: string; occurrence: string | null; answer: RsvpChoice | null }
+  | { name: "transcript"; meetingId: string; language: string | null };
+
+/** A transcript's language tag as the server accepts it (`en`, `zh-Hant`, `es-419`). */
+export const TRANSCRIPT_LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$/;
+
+/** The path of a meeting's transcript page, in one language or the first there is. */
+export function transcriptPath(meetingId: string, language: string | null = null): string {
+  const path = `/meetings/${encodeURIComponent(meetingId)}/transcript`;
+  return language ? `${path}?${new URLSearchParams({ lang: language }).toString()}` : path;
+}
 
 /** The answer an invitation's button asked for (the page still asks before answering). */
 export type RsvpChoice = "accepted" | "tentative" | "declined";
@@ -98,6 +108,12 @@ export function matchRoute(pathWithQuery: string): Route {
       occurrence: params.get("occurrence"),
       answer: answer === "accepted" || answer === "tentative" || answer === "declined" ? answer : null,
     };
+  }
+  const transcript = /^\/meetings\/([A-Za-z0-9_-]{1,64})\/transcript\/?$/.exec(path);
+  if (transcript) {
+    const lang = params.get("lang");
+    const language = lang && lang.length <= 16 && TRANSCRIPT_LANGUAGE.test(lang) ? lang : null;
+    return { name: "transcript", meetingId: transcript[1]!, language };
   }
   return { name: "home" };
 }
