@@ -47,6 +47,7 @@ class Rig:
     options: dict[str, Any] = field(default_factory=dict)
     delivered: list[tuple[CaptionEvent, frozenset[str]]] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    spawned: list[str] = field(default_factory=list)
     pipeline: CaptionPipeline = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +63,7 @@ class Rig:
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
+        self.spawned.append(name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -184,6 +186,8 @@ async def test_a_turn_grows_then_is_final_and_translated_for_spanish_readers(
             ("La casa es grande.", "en", True)
         ]
         assert (stored[0].start_ms, stored[0].end_ms) == (1200, 2600)
+        # The route was warmed up once, when English was first heard while Spanish was read.
+        assert [n for n in rig.spawned if "prepare" in n] == ["captions prepare en-es"]
     finally:
         await rig.close()
 
@@ -283,6 +287,7 @@ async def test_a_speaker_of_an_unknown_language_is_shown_as_spoken_to_everyone(
         assert [(s.text, s.source_language, s.speaker_name) for s in stored] == [
             ("Hello there.", None, "p_ada")
         ]
+        assert not [n for n in rig.spawned if "prepare" in n]
     finally:
         await rig.close()
 

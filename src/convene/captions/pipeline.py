@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Coroutine
@@ -44,6 +45,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from convene.captions.results import CaptionResult
+from convene.protocol.base import LANGUAGE_PATTERN
 from convene.protocol.captions import CaptionEvent, CaptionSpeaker
 from convene.protocol.ids import MeetingId, ParticipantId, UserId
 from convene.storage.transcripts import SEGMENT_TEXT_MAX, NewSegment, TranscriptStore
@@ -63,6 +65,7 @@ Deliver = Callable[[CaptionEvent, frozenset[str]], None]
 UNKNOWN_LANGUAGE = "und"
 ORIGINAL = "original"
 _OFF = "off"
+_LANGUAGE = re.compile(LANGUAGE_PATTERN)
 # Written without spaces between words: finals are joined without one.
 _UNSPACED = frozenset({"zh", "ja", "th", "lo", "my", "km", "bo"})
 
@@ -141,8 +144,8 @@ class CaptionPipeline:
         """``spawn`` runs a coroutine in a task the meeting owns; ``origin`` is when the
         meeting's transcript began (``start_ms``/``end_ms`` count from it)."""
         self.meeting = meeting
-        self._deliver = deliver
-        self._spawn = spawn
+        self._deliver_to = deliver
+        self._spawn_task = spawn
         self._translator = translator
         self._transcripts = transcripts
         self._origin = origin.timestamp()
@@ -157,6 +160,8 @@ class CaptionPipeline:
         self._count = 0
         self._original = False
         self._languages: frozenset[str] = frozenset()
+        self._spoken: set[str] = set()  # the speakers' languages seen (to prepare routes)
+        self._prepared: set[tuple[str, str]] = set()
         self._translating: set[asyncio.Task[Any]] = set()
         self._translations_waiting = 0
         self._rows: deque[_Row] = deque()
@@ -179,6 +184,7 @@ class CaptionPipeline:
         "off" is ignored): what is translated from now on."""
         self._original = ORIGINAL in readings
         self._languages = frozenset(r for r in readings if r not in (ORIGINAL, _OFF))
+        self._prepare()
 
     @property
     def demand(self) -> frozenset[str]:
@@ -200,6 +206,9 @@ class CaptionPipeline:
             )
 
     def _feed(self, result: CaptionResult) -> None:
+        if result.language is not None and result.language not in self._spoken:
+            self._spoken.add(result.language)
+            self._prepare()
         who = result.participant
         text = result.text.strip()
         segment = self._segments.get(who)
@@ -244,6 +253,25 @@ class CaptionPipeline:
             segment.stable = _join(segment.stable, segment.unstable, segment.language)
             segment.unstable = ""
             self._close(segment)
+
+    # -- delivering and spawning --------------------------------------------------------------
+
+    def _deliver(self, event: CaptionEvent, readings: frozenset[str]) -> None:
+        try:
+            self._deliver_to(event, readings)
+        except Exception:
+            log.exception(
+                "meeting %s: caption event %s not delivered", self.meeting, event.segment_id
+            )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> bool:
+        try:
+            self._spawn_task(coro, name)
+        except Exception:
+            coro.close()
+            log.exception("meeting %s: %s could not be started", self.meeting, name)
+            return False
+        return True
 
     # -- events ------------------------------------------------------------------------------
 
@@ -316,7 +344,9 @@ class CaptionPipeline:
             start_at=datetime.fromtimestamp(segment.offset + segment.start, UTC),
             end_at=datetime.fromtimestamp(segment.offset + max(segment.start, segment.end), UTC),
         )
-        self._store(closed, event.stable, segment.language or UNKNOWN_LANGUAGE, None)
+        spoken = segment.language
+        stored = spoken if spoken is not None and _LANGUAGE.match(spoken) else UNKNOWN_LANGUAGE
+        self._store(closed, event.stable, stored, None)
         if not targets:
             return
         if self._translations_waiting >= self._max_translations:
@@ -333,9 +363,43 @@ class CaptionPipeline:
             return
         closed.targets = targets
         self._translations_waiting += 1
-        self._spawn(self._translate(closed), f"captions translate {segment.id}")
+        if not self._spawn(self._translate(closed), f"captions translate {segment.id}"):
+            self._translations_waiting -= 1
+            self._deliver(event, frozenset(targets))
 
     # -- translating -------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """Warm up each route from a language spoken to a language read, once, so that a
+        segment is not the one that waits for an engine's start."""
+        if self._translator is None or self._closed:
+            return
+        for spoken in sorted(self._spoken):
+            source = normalise(spoken)
+            for target in sorted(self._languages):
+                key = (source, normalise(target))
+                if key[0] == key[1] or key in self._prepared or not self._has_route(*key):
+                    continue
+                self._prepared.add(key)
+                self._spawn(self._prepare_route(*key), f"captions prepare {key[0]}-{key[1]}")
+
+    async def _prepare_route(self, source: str, target: str) -> None:
+        assert self._translator is not None
+        task = asyncio.current_task()
+        if task is not None:
+            self._translating.add(task)
+        try:
+            await self._translator.prepare(source, target)
+        except TranslationError as exc:
+            # The segments will try again (and fall back to the original); a later pick may
+            # prepare it again.
+            self._prepared.discard((source, target))
+            log.warning(
+                "meeting %s: translation %s -> %s not ready: %s", self.meeting, source, target, exc
+            )
+        finally:
+            if task is not None:
+                self._translating.discard(task)
 
     async def _translate(self, closed: _Closed) -> None:
         task = asyncio.current_task()
@@ -375,7 +439,7 @@ class CaptionPipeline:
             update={"language": target, "translated": True, "stable": text}
         )
         self._deliver(translated, frozenset({target}))
-        if text:
+        if text and _LANGUAGE.match(event.language):
             self._store(closed, text, target, event.language)
 
     # -- the transcript ----------------------------------------------------------------------
@@ -414,7 +478,7 @@ class CaptionPipeline:
     def _start_writer(self) -> None:
         if not self._writer and not self._closed and self._rows:
             self._writer = True
-            self._spawn(self._write_loop(), f"captions transcript {self.meeting}")
+            self._writer = self._spawn(self._write_loop(), f"captions transcript {self.meeting}")
 
     async def _write_loop(self) -> None:
         try:
