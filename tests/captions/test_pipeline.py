@@ -26,7 +26,7 @@ from convene.protocol.captions import CaptionEvent
 from convene.protocol.ids import MeetingId, ParticipantId, UserId
 from convene.storage.db import Database
 from convene.storage.meetings import MeetingRecord
-from convene.storage.transcripts import TranscriptStore
+from convene.storage.transcripts import SEGMENT_TEXT_MAX, TranscriptStore
 from convene.storage.users import UserRecord
 from convene.translation import TranslationRegistry
 from convene.translation.apertium import ApertiumEngine
@@ -567,4 +567,23 @@ async def test_a_rename_a_change_of_language_and_unspaced_scripts() -> None:
         ("zh", "你好世界", "", True, "Ada L."),
     ]
     assert len({e.segment_id for e in events}) == 3
+    await rig.close()
+
+
+async def test_a_repeated_partial_is_no_event_and_an_endless_turn_is_cut() -> None:
+    rig = Rig(MeetingId("m"), None, None)
+    rig.pipeline.feed(said("one", 0.0, 0.5))
+    rig.pipeline.feed(said("one", 0.0, 0.5))
+    assert len(rig.delivered) == 1
+    # A worker that never ends the turn: it is closed once its text reaches the cap.
+    word = "word " * 99 + "word."
+    for n in range(5):
+        rig.pipeline.feed(said(word, n, n + 1.0, final=True))
+    finals = [e for e in rig.to("original") if e.final]
+    assert len(finals) == 1
+    assert finals[0].stable == " ".join([word] * 4)  # 2,003 characters
+    assert len(finals[0].stable) >= SEGMENT_TEXT_MAX // 2
+    last = rig.to("original")[-1]  # the next turn begins with what followed
+    assert (last.stable, last.final) == (word, False)
+    assert last.segment_id != finals[0].segment_id
     await rig.close()

@@ -66,6 +66,7 @@ UNKNOWN_LANGUAGE = "und"
 ORIGINAL = "original"
 _OFF = "off"
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
+_SEGMENT_MAX = SEGMENT_TEXT_MAX // 2  # a translation may be longer than its original
 # Written without spaces between words: finals are joined without one.
 _UNSPACED = frozenset({"zh", "ja", "th", "lo", "my", "km", "bo"})
 
@@ -158,7 +159,6 @@ class CaptionPipeline:
         self._speakers: dict[ParticipantId, _Speaker] = {}
         self._segments: dict[ParticipantId, _Segment] = {}
         self._count = 0
-        self._original = False
         self._languages: frozenset[str] = frozenset()
         self._spoken: set[str] = set()  # the speakers' languages seen (to prepare routes)
         self._prepared: set[tuple[str, str]] = set()
@@ -182,7 +182,6 @@ class CaptionPipeline:
     def set_demand(self, readings: Collection[str]) -> None:
         """The ``reading`` of everyone present who reads captions ("original" or languages;
         "off" is ignored): what is translated from now on."""
-        self._original = ORIGINAL in readings
         self._languages = frozenset(r for r in readings if r not in (ORIGINAL, _OFF))
         self._prepare()
 
@@ -220,16 +219,19 @@ class CaptionPipeline:
             if not text:
                 return  # an empty partial or closing final with nothing open: nothing to show
             segment = self._open(result)
+        before = (segment.stable, segment.unstable, segment.end)
         segment.end = max(segment.end, result.end)
         if result.final:
             segment.stable = _join(segment.stable, text, segment.language)
             segment.unstable = _after(segment.unstable, text)
-            if result.ends_segment:
+            # A turn that never ends (a worker gone wrong) is cut where the transcript would.
+            if result.ends_segment or len(segment.stable) >= _SEGMENT_MAX:
                 self._close(segment)
                 return
         else:
             segment.unstable = text
-        self._send(segment, final=False)
+        if (segment.stable, segment.unstable, segment.end) != before:
+            self._send(segment, final=False)
 
     def _open(self, result: CaptionResult) -> _Segment:
         self._count += 1
