@@ -179,3 +179,14 @@ async def test_retention_purge(db: Database, meeting: MeetingRecord) -> None:
     clock.advance(timedelta(days=3650))
     assert await purge(db, keep, clock) == 0
     assert len(await store.list_segments(meeting.id, "en")) == 1
+
+
+async def test_the_origin_a_later_run_of_the_meeting_counts_from(
+    db: Database, meeting: MeetingRecord
+) -> None:
+    store = TranscriptStore(db)
+    assert await store.origin(meeting.id) is None
+    assert await store.origin(MeetingId("not-a-meeting")) is None
+    await store.append(meeting.id, [seg(9, "later"), seg(5, "first", language="fr")])
+    # The first segment (any language) began 5 s into the transcript, which began at T0.
+    assert await store.origin(meeting.id) == T0
