@@ -229,5 +229,8 @@ describe("caption prefs", () => {
     expect(readingOf(DEFAULT_CAPTION_PREFS, "fr")).toBe("off");
     expect(readingOf({ ...DEFAULT_CAPTION_PREFS, show: true }, "fr")).toBe("fr");
     expect(readingOf({ ...DEFAULT_CAPTION_PREFS, show: true, language: "original" }, "fr")).toBe("original");
+    // The UI's language, when the meeting cannot caption in it: each speaker's own words.
+    expect(readingOf({ ...DEFAULT_CAPTION_PREFS, show: true }, "zh", INFO)).toBe("original");
+    expect(readingOf({ ...DEFAULT_CAPTION_PREFS, show: true }, "es", INFO)).toBe("es");
   });
 });

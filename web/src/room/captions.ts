@@ -281,10 +281,15 @@ export function parseCaptionPrefs(raw: string | null | undefined): CaptionPrefs 
   return { show: r.show === true, language, size, spoken: tag(r.spoken) };
 }
 
-/** What to read, from the choices: "off", "original" or a language. */
-export function readingOf(prefs: CaptionPrefs, uiLanguage: string): Reading {
+/**
+ * What to read, from the choices: "off", "original" or a language. Without a choice, the UI's
+ * language when the meeting offers it (or offers nothing yet), else each speaker's own words.
+ */
+export function readingOf(prefs: CaptionPrefs, uiLanguage: string, info?: CaptionsInfo): Reading {
   if (!prefs.show) return "off";
-  return prefs.language ?? uiLanguage;
+  if (prefs.language) return prefs.language;
+  if (info && info.languages.length > 0 && !offered(info, uiLanguage)) return "original";
+  return uiLanguage;
 }
 
 const PREFS_KEY = "convene.captions";

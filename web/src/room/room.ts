@@ -5,7 +5,7 @@
  *     signaling (SignalingClient) -> Room (state, actions) -> UI
  *                 MediaEngine  <-/
  */
-import { t } from "../i18n";
+import { language, t } from "../i18n";
 import { describeError, SignalingError } from "../protocol/errors";
 import { Emitter } from "../protocol/emitter";
 import { SignalingClient, type SignalingOptions } from "../protocol/signaling";
@@ -24,6 +24,7 @@ import type { LocalMedia } from "../engine/local";
 import { MediaEngine } from "../engine/media";
 import type { RemoteStream } from "../engine/subscriber";
 import type { Quality } from "../engine/quality";
+import { captionPrefs, expireCaptions, readingOf, setReading, type Reading } from "./captions";
 import { applyEvent, applySnapshot, expireReactions, initialState, type RoomState } from "./state";
 
 export interface JoinParams {
@@ -95,6 +96,20 @@ const MODERATION_TEXT: Record<ModerationAction, (by: PersonRef) => string> = {
   unmute_requested: (by) => t("room.moderation.unmuteRequested", { name: by.display_name }),
 };
 
+/** The language this participant speaks: their choice, else the UI's (one of the six). */
+function spokenLanguage(): string {
+  return captionPrefs.value.spoken ?? language.value;
+}
+
+/** A failed captions request in words: the captions errors have messages of their own. */
+function captionsError(err: unknown): string {
+  if (err instanceof SignalingError) {
+    if (err.code === "captions_unavailable") return t("captions.error.unavailable");
+    if (err.code === "captions_forbidden") return t("captions.error.forbidden");
+  }
+  return describeError(err);
+}
+
 export class Room extends Emitter<RoomEvents> {
   readonly signaling: SignalingClient;
   readonly media: MediaEngine;
@@ -124,6 +139,11 @@ export class Room extends Emitter<RoomEvents> {
     // Devices change outside the Room's own actions too (preview toggles racing the join, an
     // unplugged camera): keep the server's view in step.
     this.unsubscribe.push(local.on("change", () => void this.sendMediaState()));
+    // What this connection reads follows the reader's choices (and the UI's language by default).
+    this.unsubscribe.push(
+      captionPrefs.on("change", () => void this.syncReading()),
+      language.on("change", () => void this.syncReading()),
+    );
     if (typeof addEventListener === "function") {
       const offline = () => {
         this.setLink({ ...this._link, offline: true });
@@ -171,6 +191,7 @@ export class Room extends Emitter<RoomEvents> {
         meeting: params.meeting,
         ...(params.passcode ? { passcode: params.passcode } : {}),
         ...(params.displayName ? { display_name: params.displayName } : {}),
+        spoken_language: spokenLanguage(),
       });
     } catch (err) {
       this.update({ ...this._state, phase: "idle" });
@@ -321,6 +342,61 @@ export class Room extends Emitter<RoomEvents> {
     spotlight: (participantIds: string[]) => this.hostCall("host.spotlight", { participant_ids: participantIds }),
   };
 
+  // ---------------------------------------------------------------------------------------------
+  // Captions
+  // ---------------------------------------------------------------------------------------------
+
+  captions = {
+    /** Host or co-host: turns captions on (or off) for everyone. */
+    start: () => this.captionsCall("captions.start"),
+    stop: () => this.captionsCall("captions.stop"),
+    /** Declares the language this participant speaks (remembered for the next meetings). */
+    speak: async (tag: string): Promise<boolean> => {
+      captionPrefs.set({ spoken: tag });
+      try {
+        await this.signaling.request("captions.spoken", { language: tag });
+        return true;
+      } catch (err) {
+        this.toast("error", captionsError(err));
+        return false;
+      }
+    },
+  };
+
+  private async captionsCall(type: "captions.start" | "captions.stop"): Promise<boolean> {
+    try {
+      await this.signaling.request(type, {});
+      return true;
+    } catch (err) {
+      this.toast("error", captionsError(err));
+      return false;
+    }
+  }
+
+  /**
+   * Tells the server what this connection reads, when the reader's choices say something else.
+   * The state follows at once (events already on the way are read or dropped accordingly).
+   */
+  private async syncReading(): Promise<void> {
+    if (!this.inMeeting) return;
+    const wanted: Reading = readingOf(captionPrefs.value, language.value, this._state.captions.info);
+    const before = this._state.captions.reading;
+    if (wanted === before) return;
+    this.update({ ...this._state, captions: setReading(this._state.captions, wanted) });
+    try {
+      const reply = await this.signaling.request("captions.read", { reading: wanted });
+      if (reply.reading !== this._state.captions.reading) {
+        this.update({ ...this._state, captions: setReading(this._state.captions, reply.reading) });
+      }
+    } catch (err) {
+      // Reading stays what the server has; the choice is tried again on the next change or join.
+      if (this._state.captions.reading === wanted) {
+        this.update({ ...this._state, captions: setReading(this._state.captions, before) });
+      }
+      this.toast("warn", captionsError(err));
+    }
+  }
+
   private async hostCall<K extends HostRequest>(type: K, data: RequestData<K>): Promise<boolean> {
     try {
       await this.signaling.request(type, data);
@@ -404,6 +480,7 @@ export class Room extends Emitter<RoomEvents> {
     // Publishing marks both as on at the server; say what they really are.
     await this.sendMediaState(true);
     this.updateSubscriptions();
+    await this.syncReading();
   }
 
   private wire(): void {
@@ -431,6 +508,8 @@ export class Room extends Emitter<RoomEvents> {
       "subscriber.offer",
       "media.reset",
       "spotlight.updated",
+      "captions.updated",
+      "caption",
     ] as const) {
       on(type);
     }
@@ -522,6 +601,8 @@ export class Room extends Emitter<RoomEvents> {
     await this.media.afterResume(own);
     await this.sendMediaState(true);
     this.updateSubscriptions();
+    // The server kept what we read; a choice made while the connection was down is sent now.
+    await this.syncReading();
   }
 
   private onEvent<K extends EventType>(type: K, data: Parameters<typeof applyEvent<K>>[2]): void {
@@ -553,6 +634,10 @@ export class Room extends Emitter<RoomEvents> {
         break;
       case "moderated":
         void this.onModerated(ev.data.action, ev.data.by);
+        break;
+      case "captions.updated":
+        // The languages offered may change what "the UI's language" means for reading.
+        void this.syncReading();
         break;
       case "waiting.updated": {
         const known = new Set(before.waiting.map((w) => w.id));
@@ -622,8 +707,10 @@ export class Room extends Emitter<RoomEvents> {
   private startTick(): void {
     if (this.tick !== null) return;
     this.tick = setInterval(() => {
-      const expired = expireReactions(this._state, Date.now());
-      if (expired !== this._state) this.update(expired);
+      const now = Date.now();
+      const expired = expireReactions(this._state, now);
+      const captions = expireCaptions(expired.captions, now);
+      if (expired !== this._state || captions !== expired.captions) this.update({ ...expired, captions });
       if (this.audioOffSince.size > 0) this.updateSubscriptions();
     }, 1_000);
   }

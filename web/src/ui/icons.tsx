@@ -28,6 +28,8 @@ const PATHS = {
   signal: "M4 20v-3M9 20v-7M14 20V9M19 20V4",
   pin: "M9 4h6l-1 6 3 3H7l3-3zM12 13v7",
   spotlight: "M12 3l2.6 5.6 6.1.7-4.5 4.2 1.2 6L12 16.5l-5.4 3 1.2-6-4.5-4.2 6.1-.7z",
+  captions: "M3 5h18v14H3zM10.5 10.3a2.2 2.2 0 1 0 0 3.4M17.5 10.3a2.2 2.2 0 1 0 0 3.4",
+  chevronUp: "M6 15l6-6 6 6",
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -19,6 +19,7 @@ import { preloadReactionFont } from "./emoji";
 import { AudioSink, DevicePickers } from "./media-views";
 import { SpeakerTest } from "../pages/preview";
 import { ChatPanel, ParticipantsPanel, SettingsPanel } from "./panels";
+import { CaptionsControls, CaptionsIndicator, CaptionsOverlay, CaptionsPanel, CaptionsPolicySetting } from "./captions";
 import { Stage, tracksByFeed, type ViewMode } from "./stage";
 import { togglePin } from "../layout";
 import { MutedNudge } from "./muted-nudge";
@@ -28,7 +29,7 @@ import { ViewMenu } from "./view-menu";
 import { usePopover, useMenu } from "../keyboard";
 import { ShortcutHelp, useShortcuts } from "../shortcuts";
 
-type Panel = "chat" | "people" | "settings" | null;
+type Panel = "chat" | "people" | "settings" | "captions" | null;
 
 const REACTIONS = ["👍", "👏", "😂", "😮", "❤️", "🎉"];
 
@@ -115,6 +116,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           {state.meeting?.locked && <Icon name="lock" size={16} aria-label={t("meeting.locked")} />}
           <h1 data-testid="meeting-title"><bdi>{state.meeting?.title ?? t("join.meetingFallback")}</bdi></h1>
           <span class="muted small meeting-code" dir="ltr">{state.meeting ? formatCode(state.meeting.code) : ""}</span>
+          <CaptionsIndicator state={state} />
         </div>
         <div class="row">
           <button type="button" class="btn ghost small" data-testid="invite-button" aria-label={t("meeting.invitePeople")} onClick={() => setDialog("invite")}>
@@ -143,9 +145,15 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
         <Stage room={room} state={state} view={view} tracks={tracks} quality={quality}
           localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} localMicOn={local.micOn}
           pins={pins} onPin={onPin} />
+        <CaptionsOverlay state={state} />
         {panel === "chat" && <ChatPanel room={room} state={state} onClose={closePanel} />}
         {panel === "people" && <ParticipantsPanel room={room} state={state} onClose={closePanel} />}
-        {panel === "settings" && moderator && <SettingsPanel room={room} state={state} onClose={closePanel} />}
+        {panel === "settings" && moderator && (
+          <SettingsPanel room={room} state={state} onClose={closePanel}>
+            <CaptionsPolicySetting room={room} state={state} />
+          </SettingsPanel>
+        )}
+        {panel === "captions" && <CaptionsPanel state={state} onClose={closePanel} />}
       </main>
       <ControlBar room={room} state={state} panel={panel} setPanel={setPanel} onLeave={() => {
         if (self?.role === "host") setDialog("leave");
@@ -267,6 +275,8 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
           <Icon name="hand" />
           <span class="control-label">{self?.hand_raised ? t("controls.lowerHand") : t("controls.raiseHand")}</span>
         </button>
+        <CaptionsControls room={room} state={state} panelOpen={panel === "captions"}
+          onTogglePanel={() => setPanel(panel === "captions" ? null : "captions")} />
         <button type="button" class={`control ${panel === "chat" ? "active" : ""}`} data-testid="chat-button"
           aria-pressed={panel === "chat"} aria-keyshortcuts="C"
           onClick={() => setPanel(panel === "chat" ? null : "chat")}>

@@ -326,7 +326,13 @@ function PersonRow({ room, state, person: p, self }: {
   );
 }
 
-export function SettingsPanel({ room, state, onClose }: { room: Room; state: RoomState; onClose: () => void }) {
+export function SettingsPanel({ room, state, onClose, children }: {
+  room: Room;
+  state: RoomState;
+  onClose: () => void;
+  /** Settings of the meeting's features (captions...), after the core ones. */
+  children?: preact.ComponentChildren;
+}) {
   const m = state.meeting;
   const t = useT();
   if (!m) return null;
@@ -366,6 +372,7 @@ export function SettingsPanel({ room, state, onClose }: { room: Room; state: Roo
             <option value="hosts">{t("panels.hostsOnly")}</option>
           </select>
         </label>
+        {children}
       </div>
     </PanelFrame>
   );
