@@ -35,6 +35,7 @@ HOST_FIELDS = {
     "screen_share",
     "max_participants",
     "guest_succession",
+    "captions",
     "status",
     "created_at",
     "started_at",
@@ -75,6 +76,7 @@ async def test_create_with_defaults(api: Api) -> None:
     assert (meeting["chat"], meeting["screen_share"]) == ("everyone", "everyone")
     assert meeting["max_participants"] == 300
     assert meeting["guest_succession"] is False
+    assert meeting["captions"] == "allowed"
 
 
 async def test_create_with_choices(api: Api) -> None:
@@ -93,6 +95,8 @@ async def test_create_with_choices(api: Api) -> None:
     assert (meeting["mute_on_entry"], meeting["allow_self_unmute"]) == (True, False)
     assert (await api.create_meeting(passcode=""))["passcode"] is None
     assert (await api.create_meeting(guest_succession=True))["guest_succession"] is True
+    assert (await api.create_meeting(captions="auto"))["captions"] == "auto"
+    assert (await api.create_meeting(captions="forbidden"))["captions"] == "forbidden"
 
 
 async def test_guest_succession_defaults_to_the_server_setting(tmp_path: Path, db_url: str) -> None:
@@ -128,6 +132,57 @@ async def test_guest_succession_defaults_to_the_server_setting(tmp_path: Path, d
             assert room.guest_succession is True
 
 
+async def test_captions_default_to_the_server_setting(tmp_path: Path, db_url: str) -> None:
+    await emptied(db_url)
+    application = make_app(
+        make_settings(tmp_path, db_url, captions={"default_policy": "forbidden"})
+    )
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            api = Api(http)
+            await api.signup()
+            meeting = await api.create_meeting()
+            assert meeting["captions"] == "forbidden"
+            assert (await api.create_meeting(captions="auto"))["captions"] == "auto"
+            listed = (await api.get("/meetings")).json()["meetings"]
+            assert [m["captions"] for m in listed] == ["auto", "forbidden"]
+            assert (await api.get(f"/meetings/{meeting['code']}")).json()["captions"] == "forbidden"
+            db: Database = application.state.db
+            stored = await db.meetings.get(MeetingId(meeting["id"]))
+            assert stored is not None
+            assert stored.captions == "forbidden"
+            # A scheduled meeting's room takes the server's default, or the schedule's choice.
+            planned = {
+                "title": "Planned",
+                "timezone": "UTC",
+                "start": "2030-01-07T09:00",
+                "duration_minutes": 30,
+            }
+            scheduled = await api.post("/schedules", json=planned)
+            assert scheduled.status_code == 201, scheduled.text
+            assert scheduled.json()["meeting"]["captions"] == "forbidden"
+            room = await db.meetings.get(MeetingId(scheduled.json()["meeting"]["id"]))
+            assert room is not None
+            assert room.captions == "forbidden"
+            chosen = await api.post("/schedules", json=planned | {"captions": "auto"})
+            assert chosen.status_code == 201, chosen.text
+            assert chosen.json()["meeting"]["captions"] == "auto"
+            # The organiser changes it for the whole series (the room is the same).
+            sid = chosen.json()["id"]
+            edited = await api.patch(f"/schedules/{sid}", json={"captions": "allowed"})
+            assert edited.status_code == 200, edited.text
+            assert edited.json()["meeting"]["captions"] == "allowed"
+            room = await db.meetings.get(MeetingId(chosen.json()["meeting"]["id"]))
+            assert room is not None
+            assert room.captions == "allowed"
+            assert_error(
+                await api.post("/schedules", json=planned | {"captions": "always"}),
+                ErrorCode.INVALID_REQUEST,
+                422,
+            )
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -138,6 +193,8 @@ async def test_guest_succession_defaults_to_the_server_setting(tmp_path: Path, d
         {"title": "x" * 201},
         {"waiting_room": "yes"},
         {"guest_succession": "yes"},
+        {"captions": "sometimes"},
+        {"captions": True},
         {"chat": "none"},
         {"max_participants": 5},
     ],
@@ -252,11 +309,13 @@ async def test_host_changes_settings(api: Api) -> None:
             "passcode": "",
             "waiting_room": False,
             "guest_succession": True,
+            "captions": "forbidden",
         },
     )
     assert response.status_code == 200
     updated = response.json()
     assert updated["guest_succession"] is True
+    assert updated["captions"] == "forbidden"
     assert updated["title"] == "Renamed"
     assert updated["locked"] is True
     assert (updated["chat"], updated["screen_share"]) == ("hosts", "hosts")
@@ -276,6 +335,8 @@ async def test_host_changes_settings(api: Api) -> None:
         {"max_participants": 1},
         {"locked": 1},
         {"guest_succession": 1},
+        {"captions": "on"},
+        {"captions": ""},
         {"unknown": True},
         {"title": ""},
     ],
@@ -336,6 +397,8 @@ async def test_live_meetings_hear_of_changes_and_deletion(api: Api, app: FastAPI
     assert [(m.id, m.locked) for m in live.changed] == [(meeting["id"], True)]
     await api.patch(f"/meetings/{meeting['id']}", json={"guest_succession": True})
     assert live.changed[-1].guest_succession is True
+    await api.patch(f"/meetings/{meeting['id']}", json={"captions": "auto"})
+    assert live.changed[-1].captions == "auto"
 
     assert (await api.delete(f"/meetings/{meeting['id']}")).status_code == 204
     assert live.ended == [meeting["id"]]

@@ -57,8 +57,9 @@ async def _attended(
     guest_key: str | None = None,
     role: Role = "participant",
     leave_reason: str | None = "left",
+    admitted: bool = True,
 ) -> None:
-    """What the conference records when someone is let in (and leaves)."""
+    """What the conference records when someone asks to join, is let in or not (and leaves)."""
     db = _db(app)
     pid = ParticipantId("p_" + uuid.uuid4().hex[:12])
     await db.participation.record_join(
@@ -68,6 +69,7 @@ async def _attended(
         guest_key=guest_key,
         display_name="Someone",
         role=role,
+        admitted=admitted,
     )
     if leave_reason is not None:
         await db.participation.record_leave(pid, leave_reason)
@@ -165,7 +167,9 @@ async def test_who_may_read(api: Api, app: FastAPI, new_api: Callable[..., Api])
     stranger, _ = await _user(new_api, "eve@example.org")
     turned_away, turned_away_id = await _user(new_api, "mo@example.org")
     await _attended(app, meeting["id"], user_id=attendee_id)
-    await _attended(app, meeting["id"], user_id=turned_away_id, leave_reason="denied")
+    await _attended(
+        app, meeting["id"], user_id=turned_away_id, leave_reason="denied", admitted=False
+    )
 
     # A guest is known by their browser's guest cookie.
     guest = new_api()

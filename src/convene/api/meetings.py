@@ -94,6 +94,7 @@ async def create_meeting(
             if body.guest_succession is None
             else body.guest_succession
         ),
+        captions=settings.captions.default_policy if body.captions is None else body.captions,
     )
     await quotas.use("meetings", user, now)
     return MeetingOut.of(meeting, settings.base_url)

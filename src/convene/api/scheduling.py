@@ -27,6 +27,7 @@ from convene.api.deps import API_PREFIX, CurrentUser, Limits, SettingsDep
 from convene.api.errors import ERROR_RESPONSES
 from convene.api.schemas import Email, Passcode, Title
 from convene.clock import Clock
+from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.quotas import Quotas
 from convene.scheduling.conflicts import Interval, Slot
@@ -167,6 +168,11 @@ class ScheduleCreate(RequestModel):
     waiting_room: bool = True
     allow_guests: bool = True
     mute_on_entry: bool = False
+    captions: CaptionsPolicy | None = Field(
+        default=None,
+        description="the meeting's captions setting (forbidden, allowed, auto); null: the "
+        "server's default (captions.default_policy)",
+    )
 
     def to_new(self) -> NewSchedule:
         return NewSchedule(
@@ -183,6 +189,7 @@ class ScheduleCreate(RequestModel):
             waiting_room=self.waiting_room,
             allow_guests=self.allow_guests,
             mute_on_entry=self.mute_on_entry,
+            captions=self.captions,
         )
 
 
@@ -206,6 +213,7 @@ class ScheduleUpdate(RequestModel):
     attendees: Invitees | None = None
     passcode: Passcode | None = Field(default=None, description='a new passcode; "": none')
     waiting_room: bool | None = None
+    captions: CaptionsPolicy | None = None
 
     @model_validator(mode="after")
     def _occurrence_when_needed(self) -> ScheduleUpdate:
@@ -233,6 +241,8 @@ class ScheduleUpdate(RequestModel):
             edit["passcode"] = self.passcode
         if self.waiting_room is not None:
             edit["waiting_room"] = self.waiting_room
+        if self.captions is not None:
+            edit["captions"] = self.captions
         return edit
 
 
@@ -316,6 +326,7 @@ class MeetingBriefOut(BaseModel):
     join_url: str
     passcode: str | None = Field(description="organiser and co-hosts only")
     waiting_room: bool
+    captions: CaptionsPolicy
 
 
 class AttendeeAnswerOut(BaseModel):
@@ -443,6 +454,7 @@ class ScheduleOut(BaseModel):
                 join_url=f"{base_url}/j/{record.meeting.link_token}",
                 passcode=record.meeting.passcode if role != "attendee" else None,
                 waiting_room=record.meeting.waiting_room,
+                captions=record.meeting.captions,
             ),
             role=role,
             partstat=mine.partstat if mine is not None and not organiser else None,

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from convene.auth.passwords import PASSWORD_MAX, PASSWORD_MIN
+from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.errors import ConveneError
 from convene.protocol.messages import ChatPolicy, SharePolicy
 from convene.storage.meetings import MeetingRecord, validate_passcode, validate_title
@@ -107,6 +108,11 @@ class MeetingCreate(RequestModel):
         description="may a guest become host when only guests remain; null: the server's "
         "default (meetings.guest_succession)",
     )
+    captions: CaptionsPolicy | None = Field(
+        default=None,
+        description="forbidden: no captions; allowed: a host may turn them on; auto: on from "
+        "the start; null: the server's default (captions.default_policy)",
+    )
 
 
 class MeetingSettingsUpdate(RequestModel):
@@ -123,6 +129,7 @@ class MeetingSettingsUpdate(RequestModel):
     screen_share: SharePolicy | None = None
     max_participants: Annotated[int, Field(ge=2, le=10_000)] | None = None
     guest_succession: bool | None = None
+    captions: CaptionsPolicy | None = None
 
 
 class UserOut(BaseModel):
@@ -172,6 +179,10 @@ class MeetingOut(BaseModel):
         description="a guest may become host when only guests remain; false: the meeting "
         "waits for a signed-in host or co-host"
     )
+    captions: CaptionsPolicy = Field(
+        description="forbidden: no captions; allowed: a host may turn them on; auto: on from "
+        "the meeting's start"
+    )
     status: Literal["open", "live", "ended"]
     created_at: datetime
     started_at: datetime | None
@@ -195,6 +206,7 @@ class MeetingOut(BaseModel):
             screen_share=meeting.screen_share,
             max_participants=meeting.max_participants,
             guest_succession=meeting.guest_succession,
+            captions=meeting.captions,
             status=meeting.status,
             created_at=meeting.created_at,
             started_at=meeting.started_at,

@@ -1,7 +1,8 @@
 """``/meetings/{id}/transcripts``: a meeting's transcripts per language, as files or JSON pages.
 
-Who may read: the meeting's host (its owner), and whoever was let into the meeting, known by
-their account or, for guests, by their browser's guest cookie (the participation log). Everyone
+Who may read: the meeting's host (its owner), and whoever was let into the meeting (removed
+later or not), known by their account or, for guests, by their browser's guest cookie (the
+participation log's ``admitted_at``). Someone who only waited was never in the meeting. Everyone
 else, signed in or not, gets the same 404 as for a meeting that does not exist, so neither ids
 nor who attended can be probed. Deleting is for the owner, and for a signed-in participant the
 meeting made its host.
@@ -45,8 +46,6 @@ LanguageParam = Annotated[str, Path(max_length=16, pattern=LANGUAGE_PATTERN)]
 # (a 10-hour meeting with ten languages stays far below it).
 _PAGE = 1000
 _DOWNLOAD_MAX = 100_000
-# Participants who only waited and were sent away were never in the meeting.
-_NOT_ADMITTED = frozenset({"denied"})
 
 
 class TranscriptLanguage(BaseModel):
@@ -85,7 +84,8 @@ async def _access(
         raise _not_found()
     readable = may_delete = False
     for stay in await db.participation.list_participation(meeting.id):
-        if stay.leave_reason in _NOT_ADMITTED:
+        if not stay.admitted:
+            # They only waited (sent away, or gone before a host let them in).
             continue
         if user is not None and stay.user_id == user.id:
             readable = True

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId, UserId
 from convene.protocol.messages import (
@@ -64,6 +65,9 @@ class MeetingState:
     # meetings.guest_succession is the default for new meetings)? When not, the meeting goes on
     # without a host and the next signed-in person admitted takes the role.
     guest_succession: bool = False
+    # May a host turn captions on (allowed), are they on from the start (auto), or never? The
+    # captions feature reads it; a change to forbidden while they are on turns them off there.
+    captions: CaptionsPolicy = "allowed"
     # The owner's account name: no guest may take it, present or not.
     owner_name: str = ""
 
@@ -81,6 +85,7 @@ class MeetingState:
             screen_share=self.screen_share,
             max_participants=self.max_participants,
             guest_succession=self.guest_succession,
+            captions=self.captions,
             started_at=self.started_at,
         )
 

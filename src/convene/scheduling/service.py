@@ -33,6 +33,7 @@ from typing import Literal, TypedDict
 
 from convene.clock import Clock
 from convene.config import Settings
+from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId, UserId
 from convene.scheduling.conflicts import (
@@ -143,6 +144,8 @@ class NewSchedule:
     waiting_room: bool = True
     allow_guests: bool = True
     mute_on_entry: bool = False
+    # None: the server's captions.default_policy.
+    captions: CaptionsPolicy | None = None
 
 
 class ScheduleEdit(TypedDict, total=False):
@@ -158,6 +161,7 @@ class ScheduleEdit(TypedDict, total=False):
     invitees: Sequence[Invitee]
     passcode: str
     waiting_room: bool
+    captions: CaptionsPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -738,6 +742,9 @@ class SchedulingService:
             allow_guests=draft.allow_guests,
             mute_on_entry=draft.mute_on_entry,
             guest_succession=meetings.guest_succession,
+            captions=(
+                self.settings.captions.default_policy if draft.captions is None else draft.captions
+            ),
         )
         try:
             return await self.db.schedules.create(
@@ -827,10 +834,13 @@ class SchedulingService:
             meeting_changes["passcode"] = edit["passcode"]
         if "waiting_room" in edit:
             meeting_changes["waiting_room"] = edit["waiting_room"]
+        if "captions" in edit:
+            meeting_changes["captions"] = edit["captions"]
         if meeting_changes and scope != "all":
             raise ConveneError(
                 ErrorCode.INVALID_REQUEST,
-                "The passcode and waiting room are the same for every occurrence: use scope all.",
+                "The passcode, waiting room and captions are the same for every occurrence: "
+                "use scope all.",
                 {"field": "scope"},
             )
         if scope == "all" and "title" in edit:

@@ -338,6 +338,7 @@ class Conference:
                     guest_key=who.guest_key,
                     display_name=display_name,
                     role=p.role,
+                    admitted=admission == "joined",
                 ),
                 timeout=DB_TIMEOUT,
             )
@@ -348,6 +349,9 @@ class Conference:
             if self.room.participants.get(pid) is not p:
                 # Ended or removed in the meantime.
                 raise ConveneError(ErrorCode.MEETING_ENDED, "this meeting has ended")
+            if admission == "waiting" and p.state == "joined":
+                # Let in while their join was being recorded.
+                self._note_admitted([p])
             admission = "joined" if p.state == "joined" else "waiting"
             if admission == "joined":
                 self._announce_joined(p)
@@ -491,7 +495,22 @@ class Conference:
             admitted.append(t)
             self._announce_joined(t)
         self.to_hosts_waiting()
+        self._note_admitted(admitted)
         return admitted
+
+    def _note_admitted(self, admitted: list[Participant]) -> None:
+        """Under the lock: note in the participation log, after it, that they were let in (it
+        decides who may read the transcript)."""
+        if admitted:
+            ids = [t.id for t in admitted]
+            self.spawn(self._record_admitted(ids), name=f"admitted-{self.id}")
+
+    async def _record_admitted(self, ids: list[ParticipantId]) -> None:
+        try:
+            await asyncio.wait_for(self._db.participation.record_admitted(ids), DB_TIMEOUT)
+        except Exception:
+            # Their leaving notes it too (record_leave), so the log ends up right.
+            log.warning("meeting %s: noting an admission failed", self.id, exc_info=True)
 
     async def deny(self, actor: ParticipantId, target: ParticipantId) -> None:
         async with self.room.lock:
@@ -546,7 +565,7 @@ class Conference:
             await self.media.close_handles(media.handles())
         PARTICIPANTS.labels(state=p.state).dec()
         with contextlib.suppress(Exception):
-            await self._db.participation.record_leave(p.id, reason)
+            await self._db.participation.record_leave(p.id, reason, admitted=p.state == "joined")
         log.info("meeting %s: participant %s left (%s)", self.id, p.id, reason)
 
     async def _close_if_empty(self) -> None:
@@ -681,6 +700,7 @@ class Conference:
             for name in (
                 "title", "locked", "waiting_room", "allow_guests", "allow_self_unmute",
                 "mute_on_entry", "chat", "screen_share", "max_participants", "guest_succession",
+                "captions",
             ):  # fmt: skip
                 setattr(current, name, getattr(state, name))
             self.settings_changed(open_gate=not current.waiting_room)

@@ -125,5 +125,6 @@ def _state_of(m: MeetingRecord, settings: Settings) -> MeetingState:
         screen_share=m.screen_share,
         max_participants=min(m.max_participants, settings.meetings.max_participants),
         guest_succession=m.guest_succession,
+        captions=m.captions,
         owner_name=m.host_name,
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict, cast, get_args
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.ids import MeetingId, UserId
 from convene.protocol.messages import ChatPolicy, SharePolicy
 from convene.storage._common import invalid, parse_uuid, rowcount, utcnow
@@ -34,6 +35,7 @@ __all__ = [
     "format_code",
     "new_passcode",
     "parse_ref",
+    "validate_captions",
     "validate_passcode",
     "validate_title",
 ]
@@ -77,6 +79,8 @@ class MeetingRecord:
     # May a guest become host when only guests remain? Off: the meeting waits for a signed-in
     # host or co-host.
     guest_succession: bool = False
+    # May a host turn captions on (allowed), are they on from the start (auto), or never?
+    captions: CaptionsPolicy = "allowed"
 
     @property
     def requires_passcode(self) -> bool:
@@ -119,6 +123,7 @@ class MeetingChanges(TypedDict, total=False):
     screen_share: SharePolicy
     max_participants: int
     guest_succession: bool
+    captions: CaptionsPolicy
 
 
 _BOOL_SETTINGS = (
@@ -174,6 +179,13 @@ def validate_title(title: str) -> str:
     return value
 
 
+def validate_captions(policy: str) -> CaptionsPolicy:
+    """A captions setting to store: forbidden, allowed or auto."""
+    if policy not in get_args(CaptionsPolicy):
+        raise invalid("captions must be forbidden, allowed or auto", field="captions")
+    return cast(CaptionsPolicy, policy)
+
+
 def _new_code(digits: int) -> str:
     # No leading zero: a code that starts with 0 is easy to mistype as a shorter one.
     low = 10 ** (digits - 1)
@@ -202,6 +214,7 @@ def _record(row: MeetingRow, host_name: str) -> MeetingRecord:
         started_at=row.started_at,
         ended_at=row.ended_at,
         guest_succession=row.guest_succession,
+        captions=cast(CaptionsPolicy, row.captions),
     )
 
 
@@ -233,6 +246,8 @@ def _apply(row: MeetingRow, changes: MeetingChanges) -> None:
         if changes["screen_share"] not in get_args(SharePolicy):
             raise invalid("screen_share must be everyone or hosts", field="screen_share")
         values["screen_share"] = changes["screen_share"]
+    if "captions" in changes:
+        values["captions"] = validate_captions(changes["captions"])
     if "max_participants" in changes:
         limit = changes["max_participants"]
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
@@ -261,6 +276,7 @@ class MeetingStore:
         mute_on_entry: bool = False,
         allow_self_unmute: bool = True,
         guest_succession: bool = False,
+        captions: CaptionsPolicy = "allowed",
     ) -> MeetingRecord:
         """Create an open meeting with a fresh unique code and link token.
 
@@ -276,6 +292,7 @@ class MeetingStore:
             raise invalid("max_participants must be at least 2", field="max_participants")
         clean_title = validate_title(title)
         clean_passcode = validate_passcode(passcode)
+        clean_captions = validate_captions(captions)
         for attempt in range(_CODE_ATTEMPTS):
             row = MeetingRow(
                 id=uuid.uuid4(),
@@ -293,6 +310,7 @@ class MeetingStore:
                 screen_share="everyone",
                 max_participants=max_participants,
                 guest_succession=guest_succession,
+                captions=clean_captions,
                 status="open",
                 created_at=utcnow(),
                 started_at=None,

@@ -217,6 +217,9 @@ class MeetingRow(Base):
     # May a guest become host when only guests remain? Off: the meeting waits for a signed-in
     # host or co-host instead.
     guest_succession: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # May a host turn captions on (allowed), are they on from the start (auto), or never
+    # (forbidden)? New meetings get the server's captions.default_policy.
+    captions: Mapped[str] = mapped_column(String(16), default="allowed", server_default="allowed")
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -227,6 +230,7 @@ class MeetingRow(Base):
         CheckConstraint("screen_share IN ('everyone', 'hosts')", name="screen_share"),
         CheckConstraint("status IN ('open', 'live', 'ended')", name="status"),
         CheckConstraint("max_participants >= 2", name="max_participants"),
+        CheckConstraint("captions IN ('forbidden', 'allowed', 'auto')", name="captions"),
         Index("ix_meetings_host_id_created_at", "host_id", "created_at"),
     )
 
@@ -307,6 +311,8 @@ class ParticipationRow(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     leave_reason: Mapped[str | None] = mapped_column(String(16))
+    # When they were let in; NULL while waiting, and for good when they only waited.
+    admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_participation_log_meeting_id_id", "meeting_id", "id"),)
 

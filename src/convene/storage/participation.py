@@ -1,7 +1,8 @@
 """The participation log: who was in a meeting, when, in which role, and why they left.
 
 One row per stay: a participant who resumes after a dropped connection keeps their row; a new
-participant id (a fresh join) gets a new one.
+participant id (a fresh join) gets a new one. A stay begins when someone asks to join, waiting
+or not; ``admitted_at`` is when they were let in (never, for someone who only waited).
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 
 from convene.protocol.ids import MeetingId, ParticipantId, UserId
 from convene.protocol.messages import Role
 from convene.storage._common import invalid, parse_uuid, rowcount, utcnow
-from convene.storage.models import ParticipationRow
+from convene.storage.models import ParticipationRow, UTCDateTime
 
 if TYPE_CHECKING:
     from convene.storage.db import Database
@@ -37,6 +38,12 @@ class ParticipationRecord:
     joined_at: datetime
     left_at: datetime | None
     leave_reason: str | None
+    # When they were let into the meeting; None: they only waited (or are waiting still).
+    admitted_at: datetime | None = None
+
+    @property
+    def admitted(self) -> bool:
+        return self.admitted_at is not None
 
 
 def _record(row: ParticipationRow) -> ParticipationRecord:
@@ -51,6 +58,7 @@ def _record(row: ParticipationRow) -> ParticipationRecord:
         joined_at=row.joined_at,
         left_at=row.left_at,
         leave_reason=row.leave_reason,
+        admitted_at=row.admitted_at,
     )
 
 
@@ -69,14 +77,17 @@ class ParticipationStore:
         guest_key: str | None,
         display_name: str,
         role: Role,
+        admitted: bool = False,
     ) -> ParticipationRecord:
-        """Note that a participant was admitted into the meeting."""
+        """Note that a participant asked to join: let in at once (``admitted``), or waiting
+        (:meth:`record_admitted` notes when a host lets them in)."""
         meeting = parse_uuid(meeting_id)
         user = parse_uuid(user_id) if user_id else None
         if meeting is None or (user_id and user is None):
             raise invalid("bad meeting or user id")
         if not 1 <= len(participant_id) <= 32 or (guest_key is not None and len(guest_key) > 64):
             raise invalid("bad participant id or guest key")
+        at = utcnow()
         row = ParticipationRow(
             meeting_id=meeting,
             participant_id=participant_id,
@@ -84,16 +95,43 @@ class ParticipationStore:
             guest_key=guest_key,
             display_name=display_name.strip()[:64],
             role=role,
-            joined_at=utcnow(),
+            joined_at=at,
             left_at=None,
             leave_reason=None,
+            admitted_at=at if admitted else None,
         )
         async with self._db.session() as session:
             session.add(row)
         return _record(row)
 
-    async def record_leave(self, participant_id: ParticipantId, reason: LeaveReason | str) -> bool:
-        """Close the participant's open stay; False when there was none."""
+    async def record_admitted(self, participant_ids: list[ParticipantId]) -> int:
+        """Note that these waiting participants were let in; how many open stays that was.
+        A stay already admitted keeps its first admission."""
+        if not participant_ids:
+            return 0
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(ParticipationRow)
+                .where(
+                    ParticipationRow.participant_id.in_(participant_ids),
+                    ParticipationRow.left_at.is_(None),
+                    ParticipationRow.admitted_at.is_(None),
+                )
+                .values(admitted_at=utcnow())
+            )
+            return rowcount(result)
+
+    async def record_leave(
+        self, participant_id: ParticipantId, reason: LeaveReason | str, *, admitted: bool = False
+    ) -> bool:
+        """Close the participant's open stay; False when there was none. ``admitted``: they
+        were in the meeting, which the stay then says even if their admission was not noted."""
+        now = utcnow()
+        values: dict[str, object] = {"left_at": now, "leave_reason": reason[:16]}
+        if admitted:
+            values["admitted_at"] = func.coalesce(
+                ParticipationRow.admitted_at, literal(now, UTCDateTime())
+            )
         async with self._db.session() as session:
             result = await session.execute(
                 update(ParticipationRow)
@@ -101,7 +139,7 @@ class ParticipationStore:
                     ParticipationRow.participant_id == participant_id,
                     ParticipationRow.left_at.is_(None),
                 )
-                .values(left_at=utcnow(), leave_reason=reason[:16])
+                .values(values)
             )
             return rowcount(result) > 0
 
