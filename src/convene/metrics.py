@@ -22,6 +22,7 @@ __all__ = [
     "REGISTRY",
     "SIGNALING_ERRORS",
     "SIGNALING_MESSAGES",
+    "TRANSLATION_CALLS",
     "WS_CONNECTIONS",
     "WS_DROPPED_SLOW",
 ]
@@ -93,5 +94,11 @@ CAPTIONS_FINALS = Counter(
     "convene_captions_finals",
     "Final captions received from workers, by the language they are in",
     ["language"],
+    registry=REGISTRY,
+)
+TRANSLATION_CALLS = Counter(
+    "convene_translation_calls",
+    "Translation requests to engines (one per hop of a route; cache hits make none)",
+    ["engine", "outcome"],
     registry=REGISTRY,
 )

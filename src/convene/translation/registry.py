@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from convene.metrics import TRANSLATION_CALLS
 from convene.translation.base import Engine, Pair
 from convene.translation.cache import TranslationCache
 from convene.translation.errors import PairNotAvailable, TranslationError, TranslationTimeout
@@ -268,14 +269,25 @@ class TranslationRegistry:
         if batcher is None:
             batcher = _Batcher(engine, hop.pair, self.max_batch, self.timeout)
             self._batchers[key] = batcher
+        calls = TRANSLATION_CALLS.labels
         try:
             # The engine call has its own timeout; this one also bounds the wait behind
             # the batch before it.
             async with asyncio.timeout(2 * self.timeout):
-                return await batcher.translate(texts)
+                translated = await batcher.translate(texts)
         except TimeoutError:
+            calls(engine=engine.name, outcome="timeout").inc()
             raise TranslationTimeout(engine.name, 2 * self.timeout) from None
+        except TranslationTimeout:
+            calls(engine=engine.name, outcome="timeout").inc()
+            raise
         except PairNotAvailable:
+            calls(engine=engine.name, outcome="failed").inc()
             # The engine no longer has it (a server restarted with fewer pairs).
             await self.refresh()
             raise
+        except Exception:
+            calls(engine=engine.name, outcome="failed").inc()
+            raise
+        calls(engine=engine.name, outcome="ok").inc()
+        return translated
