@@ -100,8 +100,19 @@ async def test_readers_get_the_original_a_translation_or_nothing_and_the_transcr
                 AFTER_SPEECH,
                 "a final for each clip, in English and in Spanish",
             )
+            # Alice now says she speaks French: the worker listens to her in French.
+            await host.request("captions.spoken", {"language": "fr"})
+
+            def listening() -> str | None:
+                status = captions.status(meeting)
+                publisher = status.publishers.get(host.participant_id) if status else None
+                return publisher.language if publisher else None
+
+            await eventually(lambda: listening() == "fr", START, "Alice's stream in French")
             await host.request("captions.stop")
             await bob.wait_event("captions.updated", lambda d: not d["active"])
+            # The service lets go of the meeting after the reply (the forward, the lease).
+            await eventually(lambda: captions.status(meeting) is None, 30, "captions to stop")
 
             original, spanish = captions_of(bob), finals(carol)
             # The original: every event of each turn, attributed to Alice, in English; within
