@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,6 +20,9 @@ from convene.protocol.messages import Role
 from convene.storage.db import Database
 from convene.storage.transcripts import NewSegment, TranscriptStore
 from tests.api.client import Api, assert_error
+from tests.api.conftest import emptied
+from tests.support.server import Person, running_server
+from tests.support.signal import SignalClient
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
@@ -228,3 +233,100 @@ async def test_the_app_runs_the_retention_purge(api: Api, app: FastAPI) -> None:
     assert app.state.settings.transcripts.retention_days == 30
     await app.state.background.run_once("transcripts-purge")
     assert len((await api.get(f"/meetings/{meeting['id']}/transcripts")).json()["languages"]) == 2
+
+
+# -- admission, as the live meeting records it (a real server, a real Janus) ------------------
+
+
+async def _status(person: Person, path: str) -> int:
+    return (await person.http.get(f"/api/v1{path}")).status_code
+
+
+async def _reads(person: Person, path: str) -> None:
+    """The admission is noted just after the participant is let in: wait for it."""
+    async with asyncio.timeout(10):
+        # The database is the only witness; it has no event to wait on.
+        while await _status(person, path) != 200:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_only_those_let_in_may_read(tmp_path: Path, db_url: str) -> None:
+    await emptied(db_url)
+    async with running_server(tmp_path, database_url=db_url) as server:
+        alice = await server.sign_up("alice@example.org", "Alice")
+        info = await alice.create_meeting(waiting_room=True)
+        await _segments(server.app, info["id"])
+        base = f"/meetings/{info['id']}/transcripts"
+        host = await SignalClient.connect(server, alice)
+        assert (await host.join(info["link_token"]))["state"] == "joined"
+        await _reads(alice, base)
+
+        async def waiting(person: Person, name: str) -> SignalClient:
+            client = await SignalClient.connect(server, person)
+            reply = await client.join(info["link_token"], display_name=name)
+            assert reply["state"] == "waiting"
+            await host.wait_event(
+                "waiting.updated", lambda d: name in [w["display_name"] for w in d["waiting"]]
+            )
+            return client
+
+        # A guest let in reads by their guest cookie, while the meeting goes on and after.
+        carol = server.guest()
+        await carol.meeting_info(info["link_token"])
+        carol_ws = await waiting(carol, "Carol")
+        assert await _status(carol, base) == 404
+        await host.request("host.admit", {"participant": carol_ws.participant_id})
+        await carol_ws.wait_event("admitted")
+        await _reads(carol, base)
+        assert await _status(carol, f"{base}/en?format=txt") == 200
+
+        # A user let in and then removed keeps what they were there for.
+        bob = await server.sign_up("bob@example.org", "Bob")
+        bob_ws = await waiting(bob, "Bob")
+        await host.request("host.admit", {"participant": bob_ws.participant_id})
+        await bob_ws.wait_event("admitted")
+        await host.request("host.remove", {"participant": bob_ws.participant_id})
+        await host.wait_event(
+            "participant.left", lambda d: d["participant_id"] == bob_ws.participant_id
+        )
+        await _reads(bob, base)
+
+        # Waiting only: leaving before a host lets you in, sent away, removed while waiting.
+        dan = await server.sign_up("dan@example.org", "Dan")
+        dan_ws = await waiting(dan, "Dan")
+        await dan_ws.request("leave")
+        erin = server.guest()
+        await erin.meeting_info(info["link_token"])
+        erin_ws = await waiting(erin, "Erin")
+        await host.request("host.deny", {"participant": erin_ws.participant_id})
+        fay = await server.sign_up("fay@example.org", "Fay")
+        fay_ws = await waiting(fay, "Fay")
+        await host.request("host.remove", {"participant": fay_ws.participant_id})
+        await host.wait_event("waiting.updated", lambda d: d["waiting"] == [])
+        stranger = await server.sign_up("eve@example.org", "Eve")
+
+        # The meeting ends: every stay is closed.
+        await host.request("host.end")
+        await host.closed
+        for c in (host, carol_ws, bob_ws, dan_ws, erin_ws, fay_ws):
+            await c.close()
+        registry = server.app.state.live_meetings
+        async with asyncio.timeout(10):
+            while registry.get(MeetingId(info["id"])) is not None:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+        stays = await _db(server.app).participation.list_participation(MeetingId(info["id"]))
+        assert {s.display_name: s.admitted for s in stays} == {
+            "Alice": True,
+            "Carol": True,
+            "Bob": True,
+            "Dan": False,
+            "Erin": False,
+            "Fay": False,
+        }
+        for reader in (alice, carol, bob):
+            assert await _status(reader, base) == 200, reader.user
+            assert await _status(reader, f"{base}/en") == 200
+        for outsider in (dan, erin, fay, stranger, server.guest()):
+            response = await outsider.http.get(f"/api/v1{base}")
+            assert_error(response, ErrorCode.MEETING_NOT_FOUND, 404)
