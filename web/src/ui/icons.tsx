@@ -30,6 +30,7 @@ const PATHS = {
   spotlight: "M12 3l2.6 5.6 6.1.7-4.5 4.2 1.2 6L12 16.5l-5.4 3 1.2-6-4.5-4.2 6.1-.7z",
   captions: "M3 5h18v14H3zM10.5 10.3a2.2 2.2 0 1 0 0 3.4M17.5 10.3a2.2 2.2 0 1 0 0 3.4",
   chevronUp: "M6 15l6-6 6 6",
+  list: "M9 6h12M9 12h12M9 18h12M4 6h.01M4 12h.01M4 18h.01",
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -97,6 +97,42 @@ export function CaptionsIndicator({ state }: { state: RoomState }) {
   );
 }
 
+// -- The host's switch (top bar) ----------------------------------------------------------------
+
+/**
+ * Host or co-host: turns captions on or off for everyone. When they cannot be turned on (the
+ * server offers none, or the meeting forbids them) the button stays focusable, says why
+ * (aria-describedby and a toast on use) and does nothing.
+ */
+export function CaptionsHostToggle({ room, state }: { room: Room; state: RoomState }) {
+  const t = useT();
+  const [busy, setBusy] = useState(false);
+  if (!isHostRole(selfInfo(state))) return null;
+  const info = state.captions.info;
+  const why = cannotStart(info, t);
+  return (
+    <>
+      <button type="button" class="btn ghost small" data-testid="captions-host-toggle" data-active={info.active ? "true" : "false"}
+        aria-disabled={why !== null || busy ? "true" : undefined} aria-describedby={why ? "captions-host-why" : undefined}
+        title={why ?? undefined}
+        onClick={async () => {
+          if (why) {
+            room.toast("info", why);
+            return;
+          }
+          if (busy) return;
+          setBusy(true);
+          await (info.active ? room.captions.stop() : room.captions.start());
+          setBusy(false);
+        }}>
+        <Icon name="captions" size={16} />{" "}
+        <span class="btn-label">{info.active ? t("captions.turnOff") : t("captions.turnOn")}</span>
+      </button>
+      {why && <span class="sr-only" id="captions-host-why" data-testid="captions-host-why">{why}</span>}
+    </>
+  );
+}
+
 // -- The CC button and its settings --------------------------------------------------------
 
 export function CaptionsControls({ room, state, panelOpen, onTogglePanel }: {
@@ -116,67 +152,41 @@ export function CaptionsControls({ room, state, panelOpen, onTogglePanel }: {
   const showing = state.captions.reading !== "off";
 
   return (
-    <div class="menu-wrap captions-controls" ref={ref}>
-      <button type="button" class={`control ${showing ? "active" : ""}`} data-testid="captions-toggle" aria-pressed={showing}
-        data-reading={state.captions.reading} title={showing ? t("captions.hide") : t("captions.show")}
-        onClick={() => captionPrefs.set({ show: !prefs.show })}>
-        <Icon name="captions" />
-        <span class="control-label">{t("captions.button")}</span>
+    <>
+      <div class="menu-wrap captions-controls" ref={ref}>
+        <button type="button" class={`control ${showing ? "active" : ""}`} data-testid="captions-toggle" aria-pressed={showing}
+          data-reading={state.captions.reading} title={showing ? t("captions.hide") : t("captions.show")}
+          onClick={() => captionPrefs.set({ show: !prefs.show })}>
+          <Icon name="captions" />
+          <span class="control-label">{t("captions.button")}</span>
+        </button>
+        <button type="button" class="control narrow" data-testid="captions-reading-menu" aria-haspopup="dialog"
+          aria-expanded={open} aria-label={t("captions.settings")}
+          ref={popover.buttonRef} onKeyDown={popover.onButtonKeyDown} onClick={() => setOpen(!open)}>
+          <Icon name="chevronUp" />
+        </button>
+        {open && (
+          <div class="popover captions-popover" role="dialog" aria-label={t("captions.settings")} data-testid="captions-menu"
+            ref={popover.popupRef} onKeyDown={popover.onPopupKeyDown}>
+            {!info.available && <p class="hint" data-testid="captions-unavailable">{t("captions.error.unavailable")}</p>}
+            <ReadingChoice state={state} prefs={prefs} ui={ui} />
+            <label>
+              {t("captions.size")}
+              <select value={prefs.size} data-testid="captions-size"
+                onChange={(e) => captionPrefs.set({ size: e.currentTarget.value as CaptionSize })}>
+                {CAPTION_SIZES.map((size) => <option key={size} value={size}>{t(`captions.size.${size}`)}</option>)}
+              </select>
+            </label>
+            <SpokenSelect room={room} state={state} prefs={prefs} ui={ui} />
+          </div>
+        )}
+      </div>
+      <button type="button" class={`control ${panelOpen ? "active" : ""}`} data-testid="captions-panel-button"
+        aria-pressed={panelOpen} onClick={onTogglePanel}>
+        <Icon name="list" />
+        <span class="control-label">{t("captions.history")}</span>
       </button>
-      <button type="button" class="control narrow" data-testid="captions-menu-button" aria-haspopup="dialog"
-        aria-expanded={open} aria-label={t("captions.settings")}
-        ref={popover.buttonRef} onKeyDown={popover.onButtonKeyDown} onClick={() => setOpen(!open)}>
-        <Icon name="chevronUp" />
-      </button>
-      {open && (
-        <div class="popover captions-popover" role="dialog" aria-label={t("captions.settings")} data-testid="captions-menu"
-          ref={popover.popupRef} onKeyDown={popover.onPopupKeyDown}>
-          <HostToggle room={room} state={state} />
-          {!info.available && !isHostRole(selfInfo(state)) && (
-            <p class="hint" data-testid="captions-unavailable">{t("captions.error.unavailable")}</p>
-          )}
-          <ReadingSelect state={state} prefs={prefs} ui={ui} />
-          <label>
-            {t("captions.size")}
-            <select value={prefs.size} data-testid="captions-size"
-              onChange={(e) => captionPrefs.set({ size: e.currentTarget.value as CaptionSize })}>
-              {CAPTION_SIZES.map((size) => <option key={size} value={size}>{t(`captions.size.${size}`)}</option>)}
-            </select>
-          </label>
-          <SpokenSelect room={room} state={state} prefs={prefs} ui={ui} />
-          <button type="button" class="btn small" data-testid="captions-panel-button" aria-pressed={panelOpen}
-            onClick={() => {
-              setOpen(false);
-              onTogglePanel();
-            }}>
-            {panelOpen ? t("captions.closePanel") : t("captions.openPanel")}
-          </button>
-        </div>
-      )}
-    </div>
-  );
-}
-
-function HostToggle({ room, state }: { room: Room; state: RoomState }) {
-  const t = useT();
-  const [busy, setBusy] = useState(false);
-  if (!isHostRole(selfInfo(state))) return null;
-  const info = state.captions.info;
-  const why = cannotStart(info, t);
-  return (
-    <div class="captions-host">
-      <button type="button" class={`btn small ${info.active ? "" : "primary"}`} data-testid="captions-host-toggle"
-        data-active={info.active ? "true" : "false"} disabled={busy || why !== null}
-        aria-describedby={why ? "captions-host-why" : undefined}
-        onClick={async () => {
-          setBusy(true);
-          await (info.active ? room.captions.stop() : room.captions.start());
-          setBusy(false);
-        }}>
-        {info.active ? t("captions.turnOff") : t("captions.turnOn")}
-      </button>
-      {why && <p class="hint" id="captions-host-why" data-testid="captions-host-why">{why}</p>}
-    </div>
+    </>
   );
 }
 
@@ -187,29 +197,34 @@ function readingNote(language: CaptionLanguage, state: RoomState, t: Translate):
   return t("captions.noTranslationFrom", { languages: listOf(missing.map((code) => languageName(code))) });
 }
 
-function ReadingSelect({ state, prefs, ui }: { state: RoomState; prefs: CaptionPrefs; ui: string }) {
+/**
+ * What to read: each speaker's own words or one of the meeting's languages, as radio buttons
+ * (each with its note: whose speech cannot be translated into it). Choosing shows captions.
+ */
+function ReadingChoice({ state, prefs, ui }: { state: RoomState; prefs: CaptionPrefs; ui: string }) {
   const t = useT();
   const info = state.captions.info;
   const chosen = readingOf({ ...prefs, show: true }, ui, info);
-  const options = info.languages.map((l) => ({ code: l.code, note: readingNote(l, state, t) }));
-  if (chosen !== "original" && !options.some((o) => o.code === chosen)) options.unshift({ code: chosen, note: null });
-  const note = options.find((o) => o.code === chosen)?.note ?? null;
+  const options: { code: string; name: string; note: string | null }[] = [
+    { code: "original", name: t("captions.original"), note: null },
+    ...info.languages.map((l) => ({ code: l.code, name: languageName(l.code), note: readingNote(l, state, t) })),
+  ];
+  if (!options.some((o) => o.code === chosen)) options.push({ code: chosen, name: languageName(chosen), note: null });
   return (
-    <>
-      <label>
-        {t("captions.read")}
-        <select value={chosen} data-testid="captions-reading-menu" aria-describedby={note ? "captions-reading-note" : undefined}
-          onChange={(e) => captionPrefs.set({ language: e.currentTarget.value, show: true })}>
-          <option value="original">{t("captions.original")}</option>
-          {options.map((o) => (
-            <option key={o.code} value={o.code} data-untranslatable={o.note ? "true" : "false"}>
-              {o.note ? t("captions.withNote", { language: languageName(o.code), note: o.note }) : languageName(o.code)}
-            </option>
-          ))}
-        </select>
-      </label>
-      {note && <p class="hint warn-note" id="captions-reading-note" data-testid="captions-reading-note">{note}</p>}
-    </>
+    <fieldset class="captions-reading" data-testid="captions-reading">
+      <legend>{t("captions.read")}</legend>
+      {options.map((o) => (
+        <label key={o.code} class="check captions-option" data-untranslatable={o.note ? "true" : "false"}>
+          <input type="radio" name="captions-reading" value={o.code} checked={o.code === chosen}
+            data-testid={`captions-reading-${o.code}`} aria-describedby={o.note ? `captions-note-${o.code}` : undefined}
+            onChange={() => captionPrefs.set({ language: o.code, show: true })} />
+          <span>
+            <span>{o.name}</span>
+            {o.note && <span class="hint warn-note captions-option-note" id={`captions-note-${o.code}`}>{o.note}</span>}
+          </span>
+        </label>
+      ))}
+    </fieldset>
   );
 }
 
@@ -320,7 +335,7 @@ export function CaptionsPanel({ state, onClose }: { state: RoomState; onClose: (
   }, [items]);
   const meetingId = state.meeting?.id;
   return (
-    <PanelFrame title={t("captions.panel")} onClose={onClose} testid="captions-panel" opener="captions-menu-button">
+    <PanelFrame title={t("captions.panel")} onClose={onClose} testid="captions-panel" opener="captions-panel-button">
       {state.captions.reading === "off" && <p class="muted small panel-note" data-testid="captions-panel-off">{t("captions.panelOff")}</p>}
       {items.length === 0 && <p class="panel-empty" data-testid="captions-empty">{t("captions.panelEmpty")}</p>}
       <ol class={`captions-history size-${prefs.size}`} ref={listRef} data-testid="captions-history" tabIndex={0}

@@ -19,7 +19,7 @@ import { preloadReactionFont } from "./emoji";
 import { AudioSink, DevicePickers } from "./media-views";
 import { SpeakerTest } from "../pages/preview";
 import { ChatPanel, ParticipantsPanel, SettingsPanel } from "./panels";
-import { CaptionsControls, CaptionsIndicator, CaptionsOverlay, CaptionsPanel, CaptionsPolicySetting } from "./captions";
+import { CaptionsControls, CaptionsHostToggle, CaptionsIndicator, CaptionsOverlay, CaptionsPanel, CaptionsPolicySetting } from "./captions";
 import { Stage, tracksByFeed, type ViewMode } from "./stage";
 import { togglePin } from "../layout";
 import { MutedNudge } from "./muted-nudge";
@@ -133,6 +133,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
             aria-label={t("shortcuts.title")} aria-keyshortcuts="?" onClick={() => setDialog("shortcuts")}>
             <Icon name="keyboard" size={16} /> <span class="btn-label">{t("shortcuts.button")}</span>
           </button>
+          <CaptionsHostToggle room={room} state={state} />
           {moderator && (
             <button type="button" class="btn ghost small" data-testid="settings-button" aria-label={t("meeting.settings")} aria-pressed={panel === "settings"}
               onClick={() => setPanel(panel === "settings" ? null : "settings")}>
