@@ -27,8 +27,12 @@ and a slow network only shifts where it starts.
 Bounds: one open segment per speaker; at most ``max_translations`` segments translating at once
 (a segment beyond that is not translated: its readers get the original, and it is logged); at
 most ``max_pending_rows`` transcript rows waiting for the database (the oldest beyond that are
-dropped, logged). A batch that fails is retried once, one batch interval later, then dropped
-(logged).
+dropped, logged). A batch that fails is tried once more (the writer's next pass, a batch
+interval later, or the next :meth:`~CaptionPipeline.flush`), then dropped (logged).
+
+Each route from a language spoken to a language read is warmed up once
+(:meth:`TranslationRegistry.prepare`), so that the first segment does not wait for an engine's
+start.
 """
 
 from __future__ import annotations
@@ -251,10 +255,15 @@ class CaptionPipeline:
     def speaker_left(self, participant: ParticipantId) -> None:
         """Close the participant's unfinished segment (stored and translated as it stands)."""
         segment = self._segments.get(participant)
-        if segment is not None:
-            segment.stable = _join(segment.stable, segment.unstable, segment.language)
-            segment.unstable = ""
+        if segment is None:
+            return
+        segment.stable = _join(segment.stable, segment.unstable, segment.language)
+        segment.unstable = ""
+        try:
             self._close(segment)
+        except Exception:
+            self._segments.pop(participant, None)
+            log.exception("meeting %s: the segment of %s not closed", self.meeting, participant)
 
     # -- delivering and spawning --------------------------------------------------------------
 
