@@ -59,3 +59,40 @@ async def test_close_open_everywhere_after_a_restart(db: Database, meeting: Meet
     )
     assert await db.participation.close_open(None, "disconnected") == 1
     assert await db.participation.close_open(None, "disconnected") == 0
+
+
+async def test_admission_is_noted_once_and_never_for_those_who_only_waited(
+    db: Database, meeting: MeetingRecord, host: UserRecord
+) -> None:
+    at_once, waited, let_in, missed = (
+        ParticipantId(p) for p in ("p_at_once", "p_waited", "p_let_in", "p_missed")
+    )
+    for pid, admitted in ((at_once, True), (waited, False), (let_in, False), (missed, False)):
+        await db.participation.record_join(
+            meeting.id,
+            pid,
+            user_id=None,
+            guest_key=pid,
+            display_name=pid,
+            role="participant",
+            admitted=admitted,
+        )
+    assert await db.participation.record_admitted([let_in, at_once]) == 1
+    assert await db.participation.record_admitted([let_in]) == 0
+    assert await db.participation.record_admitted([]) == 0
+    assert await db.participation.record_leave(waited, "left")
+    # In the meeting, though the note of their admission never made it: leaving says so.
+    assert await db.participation.record_leave(missed, "removed", admitted=True)
+    assert await db.participation.record_leave(at_once, "left", admitted=True)
+    log = {r.participant_id: r for r in await db.participation.list_participation(meeting.id)}
+    assert {pid: r.admitted for pid, r in log.items()} == {
+        at_once: True,
+        waited: False,
+        let_in: True,
+        missed: True,
+    }
+    # The first admission stays.
+    assert log[at_once].admitted_at == log[at_once].joined_at
+    assert log[missed].admitted_at == log[missed].left_at
+    # A closed stay is not admitted afterwards.
+    assert await db.participation.record_admitted([waited]) == 0
