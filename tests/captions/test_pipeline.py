@@ -587,3 +587,20 @@ async def test_a_repeated_partial_is_no_event_and_an_endless_turn_is_cut() -> No
     assert (last.stable, last.final) == (word, False)
     assert last.segment_id != finals[0].segment_id
     await rig.close()
+
+
+async def test_rows_beyond_the_cap_drop_the_oldest_and_say_so(
+    db: Database, meeting: MeetingRecord, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = TranscriptStore(db)
+    rig = Rig(meeting.id, None, store, {"batch_rows": 50, "max_pending_rows": 50})
+    try:
+        # All at once: the writer has had no turn in between.
+        for n in range(51):
+            rig.pipeline.feed(said(f"Line {n}.", n, n + 0.5, final=True, ends=True))
+        assert "dropped the oldest (en, 1000 ms)" in caplog.text
+        await rig.pipeline.flush()
+        texts = [s.text for s in await store.list_segments(meeting.id, "en")]
+        assert texts == [f"Line {n}." for n in range(1, 51)]
+    finally:
+        await rig.close()
