@@ -1,0 +1,170 @@
+"""The transcript page in the browser: the host reads a meeting's transcript per language,
+page by page, downloads it as WebVTT and deletes it; a participant who was let in reads it
+without a Delete button; a stranger is told it does not exist.
+
+The transcript and the participation log are written through the server's own storage, as the
+captions pipeline and the conference write them (tests/e2e/test_captions.py makes one from
+real speech)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import webvtt
+from playwright.async_api import expect
+
+from convene.protocol.ids import MeetingId, ParticipantId, UserId
+from convene.storage.db import Database
+from convene.storage.transcripts import NewSegment, TranscriptStore
+from tests.e2e.conftest import OpenAttendee
+from tests.support.browser import TIMEOUT_MS, Attendee
+from tests.support.server import RunningServer
+
+T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+ENGLISH = 205  # more than one page (the page reads 200 at a time)
+
+
+def _segments(language: str, count: int, text: str) -> list[NewSegment]:
+    return [
+        NewSegment(
+            language=language,
+            speaker_id=ParticipantId("p_ada"),
+            speaker_name="Ada Lovelace",
+            speaker_user=None,
+            start_at=T0 + timedelta(seconds=2 * i),
+            end_at=T0 + timedelta(seconds=2 * i + 1),
+            start_ms=2000 * i,
+            end_ms=2000 * i + 1000,
+            text=f"{text} {i} & <more>",
+            source_language="en" if language != "en" else None,
+            translated=language != "en",
+        )
+        for i in range(count)
+    ]
+
+
+async def _user_id(person: Attendee, server: RunningServer) -> tuple[str, str]:
+    response = await person.page.request.get(f"{server.base_url}/api/v1/auth/session")
+    assert response.ok, await response.text()
+    body = await response.json()
+    return body["user"]["id"], body["csrf_token"]
+
+
+async def _attended(db: Database, meeting_id: str, user_id: str, name: str) -> None:
+    """What the conference records when someone is let in and later leaves."""
+    pid = ParticipantId("p_" + uuid.uuid4().hex[:12])
+    await db.participation.record_join(
+        MeetingId(meeting_id),
+        pid,
+        user_id=UserId(user_id),
+        guest_key=None,
+        display_name=name,
+        role="participant",
+        admitted=True,
+    )
+    await db.participation.record_leave(pid, "left", admitted=True)
+
+
+async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningServer) -> None:
+    db: Database = server.app.state.db
+    alice = await open_attendee("Alice")
+    await alice.sign_up("alice@example.org")
+    _, csrf = await _user_id(alice, server)
+    created = await alice.page.request.post(
+        f"{server.base_url}/api/v1/meetings",
+        data={"title": "Weekly sync"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert created.ok, await created.text()
+    meeting_id: str = (await created.json())["id"]
+    store = TranscriptStore(db)
+    await store.append(MeetingId(meeting_id), _segments("en", ENGLISH, "hello"))
+    await store.append(MeetingId(meeting_id), _segments("es", 2, "hola"))
+
+    bo = await open_attendee("Bo")
+    await bo.sign_up("bo@example.org")
+    bo_id, _ = await _user_id(bo, server)
+    await _attended(db, meeting_id, bo_id, "Bo")
+    eve = await open_attendee("Eve")
+    await eve.sign_up("eve@example.org")
+
+    page_url = f"{server.base_url}/meetings/{meeting_id}/transcript"
+
+    # The host: English first, with the meeting's title, the speaker, times from the start.
+    await alice.page.goto(page_url)
+    await expect(alice.by_testid("transcript-language")).to_have_value("en")
+    await expect(alice.by_testid("transcript-meeting-title")).to_have_text("Weekly sync")
+    segments = alice.by_testid("transcript-segment")
+    await expect(segments).to_have_count(200, timeout=TIMEOUT_MS)
+    first = segments.nth(1)
+    await expect(first.get_by_test_id("transcript-speaker")).to_have_text("Ada Lovelace")
+    await expect(first.get_by_test_id("transcript-text")).to_have_text("hello 1 & <more>")
+    time = first.get_by_test_id("transcript-time")
+    await expect(time).to_have_text("00:00:02")
+    await expect(time).to_have_attribute("datetime", "2026-12-03T09:00:02Z")
+    assert await time.get_attribute("title"), "the wall time is shown on hover"
+    await expect(alice.by_testid("transcript-segments")).to_have_attribute("lang", "en")
+    # The next page, from the cursor; then no more.
+    await alice.by_testid("transcript-more").click()
+    await expect(segments).to_have_count(ENGLISH)
+    await expect(segments.last.get_by_test_id("transcript-time")).to_have_text(
+        f"00:{2 * (ENGLISH - 1) // 60:02d}:{2 * (ENGLISH - 1) % 60:02d}"
+    )
+    await expect(alice.by_testid("transcript-more")).to_have_count(0)
+
+    # Spanish, marked as translated; the address says which language.
+    options = alice.by_testid("transcript-language").locator("option")
+    await expect(options).to_have_text(["English", "Spanish (translated)"])
+    await alice.by_testid("transcript-language").select_option("es")
+    await expect(alice.page).to_have_url(f"{page_url}?lang=es")
+    await expect(segments).to_have_count(2)
+    await expect(segments.first.get_by_test_id("transcript-text")).to_have_text("hola 0 & <more>")
+    await expect(alice.by_testid("transcript-segments")).to_have_attribute("lang", "es")
+
+    # The download is the server's WebVTT file.
+    async with alice.page.expect_download() as info:
+        await alice.by_testid("transcript-download-vtt").click()
+    download = await info.value
+    assert download.suggested_filename.endswith("-es.vtt"), download.suggested_filename
+    vtt = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
+    cues = webvtt.from_string(vtt).captions
+    # webvtt-py keeps the text's escapes as written (&amp; &lt; &gt;).
+    assert [(c.start, c.voice, html.unescape(c.text)) for c in cues] == [
+        ("00:00:00.000", "Ada Lovelace", "hola 0 & <more>"),
+        ("00:00:02.000", "Ada Lovelace", "hola 1 & <more>"),
+    ], vtt
+
+    # Bo was let in: he reads it, and may not delete it.
+    await bo.page.goto(f"{page_url}?lang=es")
+    await expect(bo.by_testid("transcript-segment")).to_have_count(2)
+    await expect(bo.by_testid("transcript-refresh")).to_be_visible()
+    await expect(bo.by_testid("transcript-delete")).to_have_count(0)
+
+    # Eve was not there: the page does not say whether it exists.
+    await eve.page.goto(page_url)
+    await expect(eve.by_testid("transcript-not-found")).to_have_text(
+        "This transcript does not exist or you may not read it."
+    )
+
+    # The host deletes it, after saying so in the dialog (Cancel first changes nothing).
+    await alice.by_testid("transcript-delete").click()
+    dialog = alice.by_testid("transcript-delete-dialog")
+    await expect(dialog).to_be_visible()
+    await dialog.get_by_test_id("transcript-delete-cancel").click()
+    await expect(dialog).to_have_count(0)
+    await expect(segments).to_have_count(2)
+    await alice.by_testid("transcript-delete").click()
+    await dialog.get_by_test_id("transcript-delete-confirm").click()
+    await expect(alice.by_testid("transcript-empty")).to_have_text("The transcript was deleted.")
+    await expect(segments).to_have_count(0)
+    assert await store.languages(MeetingId(meeting_id)) == []
+
+    # Read again (Bo refreshing): nothing was transcribed.
+    await bo.by_testid("transcript-refresh").click()
+    await expect(bo.by_testid("transcript-empty")).to_have_text(
+        "Nothing was transcribed in this meeting yet."
+    )
