@@ -143,6 +143,14 @@ async def test_readers_get_the_original_a_translation_or_nothing_and_the_transcr
                 c["stable"] and c["stable"] != turns[c["segment_id"]][-1]["stable"] for c in spanish
             )
 
+            # Once the translation engines were up, everyone was told what translates into what.
+            offered = [
+                {lang["code"]: lang["translation_from"] for lang in e["data"]["languages"]}
+                for e in dave.events
+                if e["type"] == "captions.updated"
+            ]
+            assert any("en" in routes["es"] for routes in offered), offered
+
             # Dave reads nothing.
             await dave.request("ping")
             assert captions_of(dave) == []
