@@ -13,6 +13,7 @@ import pytest
 from tests.signaling.test_meeting import Meeting, open_meeting
 from tests.support.server import RunningServer, running_server
 from tests.support.signal import SignalClient, SignalError
+from tests.worker.processes import eventually
 
 # No captions worker is started and no translation engine: these tests are about the meeting.
 QUIET: dict[str, Any] = {"worker": {"embedded": False}, "translation": {"enabled": False}}
@@ -221,4 +222,22 @@ async def test_what_each_reads_is_theirs_and_kept_across_a_resume(server: Runnin
     await m.host.wait_event("participant.left")
     await back.close()
     await late.close()
+    await m.close()
+
+
+async def test_the_service_captions_the_meeting_only_while_captions_are_on(
+    server: RunningServer,
+) -> None:
+    m = await open_meeting(server)
+    service = server.app.state.captions
+    meeting = m.info["id"]
+    await m.host.request("captions.start")
+    await eventually(lambda: service.status(meeting) is not None, 15, "captions to start")
+    await m.host.request("captions.stop")
+    await eventually(lambda: service.status(meeting) is None, 15, "captions to stop")
+    await m.host.request("captions.start")
+    await eventually(lambda: service.status(meeting) is not None, 15, "captions to start again")
+    # Ending the meeting ends its captions.
+    await m.host.request("host.end")
+    await eventually(lambda: service.status(meeting) is None, 15, "captions to end")
     await m.close()
