@@ -21,6 +21,7 @@ from convene.protocol.ids import MeetingId, ParticipantId, UserId
 from convene.storage.db import Database
 from convene.storage.transcripts import NewSegment, TranscriptStore
 from tests.e2e.conftest import OpenAttendee
+from tests.e2e.test_accessibility import Findings
 from tests.support.browser import TIMEOUT_MS, Attendee
 from tests.support.server import RunningServer
 
@@ -93,6 +94,7 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
     await eve.sign_up("eve@example.org")
 
     page_url = f"{server.base_url}/meetings/{meeting_id}/transcript"
+    findings = Findings()
 
     # The host: English first, with the meeting's title, the speaker, times from the start.
     await alice.page.goto(page_url)
@@ -115,6 +117,7 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
         f"00:{2 * (ENGLISH - 1) // 60:02d}:{2 * (ENGLISH - 1) % 60:02d}"
     )
     await expect(alice.by_testid("transcript-more")).to_have_count(0)
+    await findings.check("transcript", alice)
 
     # Spanish, marked as translated; the address says which language.
     options = alice.by_testid("transcript-language").locator("option")
@@ -143,28 +146,44 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
     await expect(bo.by_testid("transcript-segment")).to_have_count(2)
     await expect(bo.by_testid("transcript-refresh")).to_be_visible()
     await expect(bo.by_testid("transcript-delete")).to_have_count(0)
+    # In Arabic: the page right to left, the Spanish text still left to right, names in Arabic.
+    await bo.page.evaluate("() => localStorage.setItem('convene.language', 'ar')")
+    await bo.page.reload()
+    await expect(bo.page.locator("html")).to_have_attribute("dir", "rtl")
+    await expect(bo.by_testid("transcript-segments")).to_have_attribute("dir", "ltr")
+    await expect(bo.by_testid("transcript-language").locator("option").first).to_have_text(
+        "الإنجليزية"
+    )
+    await findings.check("transcript in Arabic", bo)
 
     # Eve was not there: the page does not say whether it exists.
     await eve.page.goto(page_url)
     await expect(eve.by_testid("transcript-not-found")).to_have_text(
         "This transcript does not exist or you may not read it."
     )
+    await findings.check("transcript not found", eve)
 
-    # The host deletes it, after saying so in the dialog (Cancel first changes nothing).
+    # The host deletes it, after saying so in the dialog (Escape first changes nothing).
     await alice.by_testid("transcript-delete").click()
     dialog = alice.by_testid("transcript-delete-dialog")
     await expect(dialog).to_be_visible()
-    await dialog.get_by_test_id("transcript-delete-cancel").click()
+    await expect(dialog.get_by_test_id("transcript-delete-cancel")).to_be_focused()
+    await findings.check("delete dialog", alice, structure=False)
+    await alice.page.keyboard.press("Escape")
     await expect(dialog).to_have_count(0)
+    await expect(alice.by_testid("transcript-delete")).to_be_focused()
     await expect(segments).to_have_count(2)
     await alice.by_testid("transcript-delete").click()
     await dialog.get_by_test_id("transcript-delete-confirm").click()
     await expect(alice.by_testid("transcript-empty")).to_have_text("The transcript was deleted.")
+    await expect(alice.by_testid("transcript-empty")).to_be_focused()
     await expect(segments).to_have_count(0)
     assert await store.languages(MeetingId(meeting_id)) == []
 
     # Read again (Bo refreshing): nothing was transcribed.
     await bo.by_testid("transcript-refresh").click()
     await expect(bo.by_testid("transcript-empty")).to_have_text(
-        "Nothing was transcribed in this meeting yet."
+        "لم يُكتب أي نص في هذا الاجتماع بعد."
     )
+    await findings.check("transcript deleted", alice)
+    findings.assert_none()

@@ -122,6 +122,13 @@ export function TranscriptPage({ meetingId, language }: { meetingId: string; lan
     return () => abort.abort();
   }, [meetingId, userId, refresh]);
 
+  // After deleting, the Delete button is gone: focus goes to what replaced the transcript.
+  const emptyRef = useRef<HTMLParagraphElement>(null);
+  const deleted = overview.step === "ready" && overview.deleted;
+  useEffect(() => {
+    if (deleted) emptyRef.current?.focus();
+  }, [deleted]);
+
   const languages = overview.step === "ready" ? overview.data.languages : [];
   const selected = pickLanguage(language, languages);
 
@@ -184,7 +191,7 @@ export function TranscriptPage({ meetingId, language }: { meetingId: string; lan
               <Language key={`${selected}#${refresh}`} meetingId={meetingId} language={selected}
                 translated={languages.find((l) => l.language === selected)?.translated ?? false} />
             ) : (
-              <p class="card" role="status" data-testid="transcript-empty">
+              <p class="card" role="status" data-testid="transcript-empty" tabIndex={-1} ref={emptyRef}>
                 {overview.deleted ? t("transcript.deleted") : t("transcript.empty")}
               </p>
             )}
