@@ -437,9 +437,13 @@ class Captions(Feature[CaptionsState]):
         pipeline, self._pipeline = self._pipeline, None
         self._applied = {}
         self._poll_round += 1
-        await services.service.stop(self.meeting.id)
-        if pipeline is not None:
-            await pipeline.close()
+        # Shielded: the meeting closing cancels the sync, and a stop or a flush cut halfway
+        # would leave the service holding the meeting or the transcript's last rows unwritten.
+        try:
+            await asyncio.shield(services.service.stop(self.meeting.id))
+        finally:
+            if pipeline is not None:
+                await asyncio.shield(pipeline.close())
         log.info("meeting %s: captions off", self.meeting.id)
 
     async def _poll(self, round_: int) -> None:
