@@ -68,6 +68,7 @@ FIELDS = [
     "chat",
     "screen_share",
     "max_participants",
+    "captions",
     "token",
     "current_password",
     "new_password",
