@@ -41,6 +41,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Coroutine
@@ -163,6 +164,9 @@ class CaptionPipeline:
         self._speakers: dict[ParticipantId, _Speaker] = {}
         self._segments: dict[ParticipantId, _Segment] = {}
         self._count = 0
+        # Segment ids stay unique when captions are turned off and on again (a new pipeline):
+        # clients replace a turn's line by its id.
+        self._run = secrets.token_hex(3)
         self._languages: frozenset[str] = frozenset()
         self._spoken: set[str] = set()  # the speakers' languages seen (to prepare routes)
         self._prepared: set[tuple[str, str]] = set()
@@ -242,7 +246,7 @@ class CaptionPipeline:
         received = result.received_at or self._clock()
         start = min(result.start, result.end)
         segment = _Segment(
-            id=f"{result.participant}-{self._count}",
+            id=f"{result.participant}-{self._run}-{self._count}",
             participant=result.participant,
             language=result.language,
             offset=received - result.end,
