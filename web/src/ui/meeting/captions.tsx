@@ -217,7 +217,9 @@ function ReadingChoice({ state, prefs, ui }: { state: RoomState; prefs: CaptionP
         <label key={o.code} class="check captions-option" data-untranslatable={o.note ? "true" : "false"}>
           <input type="radio" name="captions-reading" value={o.code} checked={o.code === chosen}
             data-testid={`captions-reading-${o.code}`} aria-describedby={o.note ? `captions-note-${o.code}` : undefined}
-            onChange={() => captionPrefs.set({ language: o.code, show: true })} />
+            // The language shown as chosen while captions are hidden is already checked: picking
+            // it fires no change, only a click, and must still show captions.
+            onClick={() => captionPrefs.set({ language: o.code, show: true })} />
           <span>
             <span>{o.name}</span>
             {o.note && <span class="hint warn-note captions-option-note" id={`captions-note-${o.code}`}>{o.note}</span>}
