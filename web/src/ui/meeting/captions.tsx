@@ -112,7 +112,9 @@ export function CaptionsHostToggle({ room, state }: { room: Room; state: RoomSta
   const why = cannotStart(info, t);
   return (
     <>
+      {/* Named by aria-label too: on a phone the label is hidden and the icon alone shows. */}
       <button type="button" class="btn ghost small" data-testid="captions-host-toggle" data-active={info.active ? "true" : "false"}
+        aria-label={info.active ? t("captions.turnOff") : t("captions.turnOn")}
         aria-disabled={why !== null || busy ? "true" : undefined} aria-describedby={why ? "captions-host-why" : undefined}
         title={why ?? undefined}
         onClick={async () => {
