@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from convene.protocol.ids import MeetingId
 from tests.speech._wer import wer
 from tests.support.janus import media_settings
 from tests.support.peer import TestPeer
@@ -169,6 +174,80 @@ async def test_readers_get_the_original_a_translation_or_nothing_and_the_transcr
             assert stored["en"]["segments"] >= len(CLIPS)
             assert stored["en"]["translated"] is False
             assert stored["es"]["translated"] is True
+        finally:
+            for client in clients:
+                await client.close()
+            await peer.close()
+
+
+async def test_captions_go_on_when_the_feature_is_rebuilt_from_its_snapshot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Restored while captioning (as on a move to another node), the new instance takes the
+    service over as it is: Alice's audio is forwarded once, to the same port, and Bob goes on
+    reading her."""
+    caplog.set_level(logging.INFO, logger="convene.captions.service")
+
+    def forwards_started() -> int:
+        return sum(
+            1 for r in caplog.records if r.getMessage().startswith("captions forward started")
+        )
+
+    track = SpeechTrack(speech_with_pauses(CLIPS))
+    peer = TestPeer("alice", video=False)
+    peer.audio_track = track  # type: ignore[assignment]
+    clients: list[SignalClient] = []
+    async with running_server(tmp_path, janus=media_settings()) as server:
+        try:
+            alice: Person = await server.sign_up("alice@example.org", "Alice")
+            info = await alice.create_meeting(waiting_room=False)
+            host = await SignalClient.connect(server, alice)
+            clients.append(host)
+            await host.join(info["link_token"], spoken_language="en")
+            bob = await reader(server, info, "Bob", "original")
+            clients.append(bob)
+            offer = await peer.create_offer()
+            reply = await host.request(
+                "publish",
+                {"jsep": {"type": "offer", "sdp": offer}, "audio": True, "video": False},
+            )
+            await peer.apply_answer(reply["jsep"]["sdp"])
+            await host.wait_event("feed.added", timeout=20)
+            await host.request("captions.start")
+            captions = server.app.state.captions
+            meeting = MeetingId(info["id"])
+
+            def ports() -> list[int | None]:
+                status = captions.status(meeting)
+                return [p.port for p in status.publishers.values()] if status else []
+
+            await eventually(lambda: ports() and ports()[0], START, "the forward to the worker")
+            [port] = ports()
+
+            conf = server.app.state.live_meetings.get(meeting)
+            assert conf is not None
+            data = json.loads(json.dumps(await conf.feature_snapshot()))
+            assert data["captions"]["active"] is True
+            await conf.restore_features(data)
+            await host.request("ping")
+            await asyncio.sleep(1.0)
+            assert ports() == [port]
+
+            track.play()
+            await asyncio.wait_for(track.finished.wait(), 60)
+
+            def finals() -> list[dict[str, Any]]:
+                return [c for c in captions_of(bob) if c["final"]]
+
+            await eventually(lambda: len(finals()) >= len(CLIPS), AFTER_SPEECH, "the finals")
+            text = " ".join(c["stable"] for c in finals())
+            reference = " ".join(transcripts()[name] for name in CLIPS)
+            # Audio forwarded twice would garble it far beyond this bound.
+            assert wer(reference, text) <= MAX_WER, (text, reference)
+            assert ports() == [port]
+            # Janus was asked to forward her audio once (a second forward would go unnoticed
+            # by the worker, which drops repeated packets, and leak at the media server).
+            assert forwards_started() == 1
         finally:
             for client in clients:
                 await client.close()
