@@ -231,9 +231,7 @@ class TranscriptStore:
         if meeting is None:
             return None
         row = TranscriptSegmentRow
-        query = (
-            select(row).where(row.meeting_id == meeting).order_by(row.start_at, row.id).limit(1)
-        )
+        query = select(row).where(row.meeting_id == meeting).order_by(row.start_at, row.id).limit(1)
         async with self._db.session() as session:
             first = await session.scalar(query)
         if first is None:
