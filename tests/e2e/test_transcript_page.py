@@ -1,6 +1,6 @@
 """The transcript page in the browser: the host reads a meeting's transcript per language,
-page by page, downloads it as WebVTT and deletes it; a participant who was let in reads it
-without a Delete button; a stranger is told it does not exist.
+page by page, refreshes it, downloads it as WebVTT and deletes it; a user and a guest who were
+let in read it without a Delete button; a stranger is told it does not exist.
 
 The transcript and the participation log are written through the server's own storage, as the
 captions pipeline and the conference write them (tests/e2e/test_captions.py makes one from
@@ -17,6 +17,7 @@ from pathlib import Path
 import webvtt
 from playwright.async_api import expect
 
+from convene.auth.sessions import GUEST_COOKIE
 from convene.protocol.ids import MeetingId, ParticipantId, UserId
 from convene.storage.db import Database
 from convene.storage.transcripts import NewSegment, TranscriptStore
@@ -55,14 +56,16 @@ async def _user_id(person: Attendee, server: RunningServer) -> tuple[str, str]:
     return body["user"]["id"], body["csrf_token"]
 
 
-async def _attended(db: Database, meeting_id: str, user_id: str, name: str) -> None:
+async def _attended(
+    db: Database, meeting_id: str, name: str, *, user_id: str | None, guest_key: str | None = None
+) -> None:
     """What the conference records when someone is let in and later leaves."""
     pid = ParticipantId("p_" + uuid.uuid4().hex[:12])
     await db.participation.record_join(
         MeetingId(meeting_id),
         pid,
-        user_id=UserId(user_id),
-        guest_key=None,
+        user_id=UserId(user_id) if user_id else None,
+        guest_key=guest_key,
         display_name=name,
         role="participant",
         admitted=True,
@@ -81,7 +84,8 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
         headers={"X-CSRF-Token": csrf},
     )
     assert created.ok, await created.text()
-    meeting_id: str = (await created.json())["id"]
+    meeting = await created.json()
+    meeting_id: str = meeting["id"]
     store = TranscriptStore(db)
     await store.append(MeetingId(meeting_id), _segments("en", ENGLISH, "hello"))
     await store.append(MeetingId(meeting_id), _segments("es", 2, "hola"))
@@ -89,7 +93,7 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
     bo = await open_attendee("Bo")
     await bo.sign_up("bo@example.org")
     bo_id, _ = await _user_id(bo, server)
-    await _attended(db, meeting_id, bo_id, "Bo")
+    await _attended(db, meeting_id, "Bo", user_id=bo_id)
     eve = await open_attendee("Eve")
     await eve.sign_up("eve@example.org")
 
@@ -128,6 +132,12 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
     await expect(segments.first.get_by_test_id("transcript-text")).to_have_text("hola 0 & <more>")
     await expect(alice.by_testid("transcript-segments")).to_have_attribute("lang", "es")
 
+    # During the meeting, Refresh reads what was said since.
+    await store.append(MeetingId(meeting_id), _segments("es", 3, "hola")[2:])
+    await alice.by_testid("transcript-refresh").click()
+    await expect(segments).to_have_count(3)
+    await expect(segments.last.get_by_test_id("transcript-text")).to_have_text("hola 2 & <more>")
+
     # The download is the server's WebVTT file.
     async with alice.page.expect_download() as info:
         await alice.by_testid("transcript-download-vtt").click()
@@ -139,11 +149,12 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
     assert [(c.start, c.voice, html.unescape(c.text)) for c in cues] == [
         ("00:00:00.000", "Ada Lovelace", "hola 0 & <more>"),
         ("00:00:02.000", "Ada Lovelace", "hola 1 & <more>"),
+        ("00:00:04.000", "Ada Lovelace", "hola 2 & <more>"),
     ], vtt
 
     # Bo was let in: he reads it, and may not delete it.
     await bo.page.goto(f"{page_url}?lang=es")
-    await expect(bo.by_testid("transcript-segment")).to_have_count(2)
+    await expect(bo.by_testid("transcript-segment")).to_have_count(3)
     await expect(bo.by_testid("transcript-refresh")).to_be_visible()
     await expect(bo.by_testid("transcript-delete")).to_have_count(0)
     # In Arabic: the page right to left, the Spanish text still left to right, names in Arabic.
@@ -163,6 +174,20 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
     )
     await findings.check("transcript not found", eve)
 
+    # A guest, known by the browser's guest cookie: not before they were let in, then they read.
+    gita = await open_attendee("Gita")
+    await gita.page.goto(f"{server.base_url}/j/{meeting['code']}")
+    await gita.expect_visible(gita.by_testid("join-display-name"))
+    await gita.page.goto(page_url)
+    await expect(gita.by_testid("transcript-not-found")).to_be_visible()
+    await expect(gita.by_testid("transcript-signin")).to_be_visible()
+    cookies = await gita.page.context.cookies(server.base_url)
+    guest_key = next(c["value"] for c in cookies if c["name"] == GUEST_COOKIE)
+    await _attended(db, meeting_id, "Gita", user_id=None, guest_key=guest_key)
+    await gita.page.reload()
+    await expect(gita.by_testid("transcript-segment")).to_have_count(200)
+    await expect(gita.by_testid("transcript-delete")).to_have_count(0)
+
     # The host deletes it, after saying so in the dialog (Escape first changes nothing).
     await alice.by_testid("transcript-delete").click()
     dialog = alice.by_testid("transcript-delete-dialog")
@@ -172,7 +197,7 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
     await alice.page.keyboard.press("Escape")
     await expect(dialog).to_have_count(0)
     await expect(alice.by_testid("transcript-delete")).to_be_focused()
-    await expect(segments).to_have_count(2)
+    await expect(segments).to_have_count(3)
     await alice.by_testid("transcript-delete").click()
     await dialog.get_by_test_id("transcript-delete-confirm").click()
     await expect(alice.by_testid("transcript-empty")).to_have_text("The transcript was deleted.")
