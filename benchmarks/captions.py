@@ -15,7 +15,7 @@ link and reach the meeting's bus subject, which the benchmark reads. Per model i
 
 then **CPU per speaker**: the worker process's CPU seconds per second of audio while 1, 2 and 4
 peers speak at once, the worst lag its heartbeats reported, and their finals' latency. With
-``--through signaling`` the captions are read as a participant reads them instead (``join``,
+``--through-signaling`` the captions are read as a participant reads them instead (``join``,
 ``captions.start``, ``captions.read``; the English original and Spanish through Apertium), once
 the captions feature is in the server. Prints figures, asserts nothing; run it in the media
 namespace like the media tests:
