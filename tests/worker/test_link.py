@@ -188,3 +188,43 @@ async def test_only_the_holders_results_with_its_epoch_count(server: RunningServ
             assert isinstance(revoke, Revoke)
     finally:
         await room.destroy()
+
+
+async def test_a_stop_cut_short_by_cancellation_lets_captions_start_again(
+    server: RunningServer,
+) -> None:
+    """The caller of ``stop`` is cancelled (its meeting closing): the meeting is still
+    forgotten, so turning captions on again offers it to a worker afresh."""
+    service = server.app.state.captions
+    assert isinstance(service, CaptionsService)
+    secret = load_secrets(server.settings).worker_secret
+    room = await server.app.state.sfu.create_room(RoomOptions(), lambda event: None)
+    meeting = MeetingId("m-cancelled-stop")
+    try:
+        async with websockets.connect(_url(server), additional_headers=_auth(secret)) as ws:
+            await ws.send(HELLO)
+            assert isinstance(decode_from_server(await ws.recv()), Welcome)
+            await service.start(meeting, room)
+            offer = decode_from_server(await asyncio.wait_for(ws.recv(), 10))
+            assert isinstance(offer, Offer)
+            await ws.send(encode(Claim(meeting=meeting)))
+            assert isinstance(decode_from_server(await asyncio.wait_for(ws.recv(), 10)), Granted)
+
+            stopping = asyncio.create_task(service.stop(meeting))
+            await asyncio.sleep(0)
+            stopping.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await stopping
+            assert service.status(meeting) is None
+
+            await service.start(meeting, room)
+            assert service.status(meeting) is not None
+            # The teardown's revoke may come first; then the meeting is offered again.
+            while True:
+                message = decode_from_server(await asyncio.wait_for(ws.recv(), 10))
+                if isinstance(message, Offer):
+                    assert message.meeting == meeting
+                    break
+            await service.stop(meeting)
+    finally:
+        await room.destroy()

@@ -218,13 +218,19 @@ class CaptionsService:
         state.stopping = True
         self._enqueue(state, lambda: self._teardown(state))
         state.actions.put_nowait(None)
-        if state.task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(state.task), 3 * self._timeout)
-        self._meetings.pop(meeting, None)
-        for close in state.closers:
-            close()
-        log.info("captions stopped meeting=%s", meeting)
+        try:
+            if state.task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(state.task), 3 * self._timeout)
+        finally:
+            # Even when the caller is cancelled meanwhile (the teardown goes on in the meeting's
+            # own task): a stopping meeting must not stay registered, or it could never start
+            # again.
+            if self._meetings.get(meeting) is state:
+                del self._meetings[meeting]
+            for close in state.closers:
+                close()
+            log.info("captions stopped meeting=%s", meeting)
 
     async def publisher_added(
         self,
