@@ -17,6 +17,7 @@ chunk holding a clip's last word ends at a multiple of 5 s, and its text arrives
 the transcription. Prints figures, asserts nothing.
 
     .venv/bin/python benchmarks/speech.py [--models tiny.en base] [--threads 2] [--step 0.6]
+        [--pause 0.5] [--compare]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,9 @@ def speech_bounds(pcm: Pcm) -> tuple[float, float]:
     return loud[0] / SAMPLE_RATE, loud[-1] / SAMPLE_RATE
 
 
-def streaming(rec: TimedRecognizer, clips: list[Clip], step: float) -> dict[str, list[float]]:
+def streaming(
+    rec: TimedRecognizer, clips: list[Clip], config: StreamConfig
+) -> dict[str, list[float]]:
     gap = np.zeros(round(GAP * SAMPLE_RATE), dtype=np.float32)
     layout = []  # (clip, speech start, speech end) in stream seconds
     at = 0.0
@@ -92,7 +95,7 @@ def streaming(rec: TimedRecognizer, clips: list[Clip], step: float) -> dict[str,
         layout.append((clip, at + start, at + end))
         at += clip.seconds + GAP
     pcm = np.concatenate([p for clip in clips for p in (clip.pcm, gap)])
-    stream = SpeechStream(rec, StreamConfig(language="en", step=step), queue_size=256).start()
+    stream = SpeechStream(rec, config, queue_size=256).start()
     arrivals: list[tuple[float, object]] = []
 
     def read() -> None:
@@ -166,12 +169,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--step", type=float, default=0.6)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--pause", type=float, default=0.5, help="[speech] pause_seconds")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also stream with the turn's last recognition started only when the pause ends",
+    )
     args = parser.parse_args()
     clips = _read_clips()
     audio = sum(c.seconds for c in clips) + GAP * len(clips)
     print(
         f"{len(clips)} LibriVox clips, {audio:.1f} s with pauses; {os.cpu_count()} CPUs; "
-        f"load {os.getloadavg()[0]:.1f}; step {args.step} s"
+        f"load {os.getloadavg()[0]:.1f}; step {args.step} s; pause {args.pause} s"
     )
     with tempfile.TemporaryDirectory() as tmp:
         manager = ModelManager(Path(tmp))
@@ -180,16 +189,25 @@ def main() -> None:
             rec = TimedRecognizer(
                 WhisperRecognizer(path, device=args.device, cpu_threads=args.threads)  # type: ignore[arg-type]
             )
-            print(f"\n{name} ({rec.inner.device}, {rec.inner.compute_type}), streaming:")
-            s = streaming(rec, clips, args.step)
-            rtf = rec.busy / audio
-            each = rec.busy / max(1, rec.calls)
-            print(
-                f"  final after speech p50 {pct(s['final'], 0.5):.2f} s, "
-                f"p95 {pct(s['final'], 0.95):.2f} s; "
-                f"first partial p50 {pct(s['partial'], 0.5):.2f} s; WER {s['wer_all'][0]:.1%}; "
-                f"RTF {rtf:.2f} ({rec.calls} recognitions, {each:.2f} s each)"
-            )
+            config = StreamConfig(language="en", step=args.step, min_silence=args.pause)
+            modes = [("streaming", config)]
+            if args.compare:
+                old = replace(config, speculate_after=None)
+                modes.append(("streaming, last recognition at the pause's end, whole buffer", old))
+            for label, mode in modes:
+                rec.busy, rec.calls = 0.0, 0
+                print(f"\n{name} ({rec.inner.device}, {rec.inner.compute_type}), {label}:")
+                s = streaming(rec, clips, mode)
+                rtf = rec.busy / audio
+                each = rec.busy / max(1, rec.calls)
+                print(
+                    f"  final after speech p50 {pct(s['final'], 0.5):.2f} s, "
+                    f"p95 {pct(s['final'], 0.95):.2f} s; "
+                    f"first partial p50 {pct(s['partial'], 0.5):.2f} s; "
+                    f"WER {s['wer_all'][0]:.1%}; "
+                    f"RTF {rtf:.2f} ({rec.calls} recognitions, {each:.2f} s each)"
+                )
+                print(f"  mean of streamed clip WERs {statistics.mean(s['wer']):.1%}")
             rec.busy, rec.calls = 0.0, 0
             b = fixed_chunks(rec, clips)
             print(
@@ -198,7 +216,6 @@ def main() -> None:
                 f"p95 {pct(b['final'], 0.95):.2f} s; WER {b['wer_all'][0]:.1%}; "
                 f"RTF {rec.busy / audio:.2f}"
             )
-            print(f"  mean of streamed clip WERs {statistics.mean(s['wer']):.1%}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+from convene.speech.agreement import Word
 from convene.speech.audio import SAMPLE_RATE, Pcm, chunks
 from convene.speech.recognizer import WhisperRecognizer
 from convene.speech.stream import EventQueue, SpeechStream
@@ -187,3 +188,63 @@ async def test_event_queue_async_reader() -> None:
     assert await asyncio.wait_for(queue.get_async(), 5) == Final("hello", 0, 1)
     threading.Timer(0.05, queue.close).start()
     assert await asyncio.wait_for(queue.get_async(), 5) is None
+
+
+class _Counting:
+    """The real recogniser, counting its calls."""
+
+    def __init__(self, inner: WhisperRecognizer) -> None:
+        self.inner = inner
+        self.calls = 0
+        self.name = inner.name
+        self.multilingual = inner.multilingual
+
+    def transcribe(
+        self, audio: Pcm, *, offset: float, language: str | None, prompt: str = ""
+    ) -> list[Word]:
+        self.calls += 1
+        return self.inner.transcribe(audio, offset=offset, language=language, prompt=prompt)
+
+
+def test_last_recognition_is_ready_when_the_pause_ends(
+    tiny_en: WhisperRecognizer, clips: list[Clip]
+) -> None:
+    """The turn's last recognition runs early in the pause: the audio that ends the turn needs
+    none, and its final gives every word."""
+    rec = _Counting(tiny_en)
+    transcriber = Transcriber(rec, StreamConfig(language="en", min_silence=0.5))
+    events: list[Event] = []
+    closing: list[int] = []  # recognitions made by the push that ended the turn
+    for chunk in chunks(np.concatenate([_trim(clips[0].pcm), silence(1.0)]), 0.02):
+        before = rec.calls
+        new = transcriber.push(chunk)
+        if any(isinstance(e, Final) and e.ends_segment for e in new):
+            closing.append(rec.calls - before)
+        events += new
+    assert transcriber.end() == []
+    assert closing == [0]
+    _check_finals_settle(events)
+    assert wer(clips[0].transcript, _text(events)) < WER_BOUND
+
+
+def test_speech_after_a_short_pause_drops_the_early_recognition(
+    tiny_en: WhisperRecognizer, clips: list[Clip]
+) -> None:
+    """A pause longer than ``speculate_after`` but shorter than ``min_silence`` does not end the
+    turn: the words after it are transcribed with the rest, in one segment."""
+    config = StreamConfig(language="en", min_silence=1.0, speculate_after=0.2)
+    transcriber = Transcriber(tiny_en, config)
+    events: list[Event] = []
+    for chunk in chunks(np.concatenate([_trim(clips[0].pcm), silence(0.6)]), 0.02):
+        events += transcriber.push(chunk)
+    assert transcriber.speaking
+    assert not any(isinstance(e, Final) and e.ends_segment for e in events)
+    for chunk in chunks(np.concatenate([_trim(clips[3].pcm), silence(1.5)]), 0.02):
+        events += transcriber.push(chunk)
+    assert not transcriber.speaking
+    _check_finals_settle(events)
+    assert sum(f.ends_segment for f in _finals(events)) == 1
+    reference = f"{clips[0].transcript} {clips[3].transcript}"
+    error = wer(reference, _text(events))
+    print(f"WER {error:.3f}: {_text(events)}")
+    assert error < WER_BOUND

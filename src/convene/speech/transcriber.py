@@ -4,9 +4,12 @@ Audio goes in (16 kHz mono float32, any chunk size); silero VAD splits it into s
 a turn goes on, the recogniser is run on the turn's growing buffer every ``step`` seconds of new
 audio and LocalAgreement-2 decides which words are settled (:class:`Final`) and which are still
 moving (:class:`Partial`). A pause of ``min_silence`` ends the turn: the whole buffer is
-transcribed once more and everything is committed. A turn that goes on past ``cut_after``
-seconds is cut after its last committed word: the buffer restarts there, keeping the uncommitted
-tail, and a prompt of the recent text keeps Whisper's spelling and context across the cut.
+transcribed once more and everything is committed. That last recognition starts early, after
+``speculate_after`` seconds of the pause (no step recognition runs in a pause that long): if the
+pause lasts, its words are given the moment the turn ends; if speech resumes, they are dropped. A
+turn that goes on past ``cut_after`` seconds is cut after its last committed word: the buffer
+restarts there, keeping the uncommitted tail, and a prompt of the recent text keeps Whisper's
+spelling and context across the cut.
 
 Everything here runs on the caller's thread; :mod:`convene.speech.stream` puts it in a thread of
 its own with a bounded output queue.
@@ -62,6 +65,9 @@ class StreamConfig:
     cut_after: float = 15.0  # a longer turn is cut after its last committed word
     hard_cut: float = 25.0  # ... or, when nothing was committed, everything is committed
     prompt_chars: int = 200  # recent text given as Whisper's prompt after a cut
+    # Silence after which the turn's last recognition starts, before the pause ends the turn
+    # (None: when it ends).
+    speculate_after: float | None = 0.2
 
     @classmethod
     def from_settings(cls, speech: SpeechSettings, language: str | None) -> StreamConfig:
@@ -100,6 +106,8 @@ class Transcriber:
         self._turn_words = 0
         self._prompt = ""  # committed text from before the buffer (after cuts)
         self._buffer_text = ""  # committed text of the buffer's audio
+        self._silent = 0  # frames of the current pause within the turn
+        self._speculation: list[Word] | None = None  # the turn's last hypothesis, taken early
 
     @property
     def consumed(self) -> int:
@@ -117,7 +125,8 @@ class Transcriber:
         usable = len(data) - len(data) % FRAME_SAMPLES
         for at in range(0, usable, FRAME_SAMPLES):
             frame = np.ascontiguousarray(data[at : at + FRAME_SAMPLES], dtype=np.float32)
-            transition = self._detector.update(self._vad.probability(frame))
+            probability = self._vad.probability(frame)
+            transition = self._detector.update(probability)
             if transition is Transition.SILENCE:
                 self._ring.append(frame)
             elif transition is Transition.START:
@@ -126,11 +135,19 @@ class Transcriber:
                 self._append(frame, speech=transition is Transition.SPEECH)
                 if transition is Transition.END:
                     events += self._end_turn()
+                elif probability >= self._detector.off_threshold:
+                    self._silent, self._speculation = 0, None  # speech again
+                else:
+                    self._silent += 1
             self.processed += FRAME_SAMPLES
+            if self._speculate_now():
+                self._speculation = self._transcribe()
         self._pending = data[usable:].copy()
         # One recognition per push at most: a stream that falls behind catches up on bigger
         # buffers instead of queueing recognitions.
-        if self.speaking and self._since_run >= self.config.step * SAMPLE_RATE:
+        # In a pause the last recognition is coming (or taken): no step recognition then.
+        pausing = self._speculation is not None or self._pausing()
+        if self.speaking and not pausing and self._since_run >= self.config.step * SAMPLE_RATE:
             events += self._recognize()
         return events
 
@@ -152,6 +169,7 @@ class Transcriber:
         self._turn_words = 0
         self._prompt = ""
         self._buffer_text = ""
+        self._silent, self._speculation = 0, None
 
     def _append(self, frame: Pcm, *, speech: bool) -> None:
         self._buffer.append(frame)
@@ -162,7 +180,10 @@ class Transcriber:
     def _end_turn(self) -> list[Event]:
         events: list[Event] = []
         if self._speech_frames * FRAME_SAMPLES >= self.config.min_speech * SAMPLE_RATE:
-            rest = self._agreement.finish(self._transcribe())
+            words = self._speculation
+            if words is None:
+                words = self._transcribe()
+            rest = self._agreement.finish(words)
             if rest or self._turn_words:
                 end = rest[-1].end if rest else self._agreement.last_committed_end
                 start = rest[0].start if rest else end
@@ -172,8 +193,24 @@ class Transcriber:
             self._partial = ""
         self._detector.speaking = False
         self._buffer, self._buffered, self._since_run = [], 0, 0
+        self._silent, self._speculation = 0, None
         self._ring.clear()
         return events
+
+    def _pausing(self) -> bool:
+        after = self.config.speculate_after
+        return (
+            after is not None
+            and self.speaking
+            and self._silent * FRAME_SAMPLES >= after * SAMPLE_RATE
+        )
+
+    def _speculate_now(self) -> bool:
+        return (
+            self._speculation is None
+            and self._pausing()
+            and self._speech_frames * FRAME_SAMPLES >= self.config.min_speech * SAMPLE_RATE
+        )
 
     # -- recognition ----------------------------------------------------------------------
 
