@@ -193,7 +193,7 @@ def main() -> None:
             modes = [("streaming", config)]
             if args.compare:
                 old = replace(config, speculate_after=None)
-                modes.append(("streaming, last recognition at the pause's end, whole buffer", old))
+                modes.append(("streaming, last recognition after the whole pause", old))
             for label, mode in modes:
                 rec.busy, rec.calls = 0.0, 0
                 print(f"\n{name} ({rec.inner.device}, {rec.inner.compute_type}), {label}:")

@@ -5,7 +5,7 @@ a turn goes on, the recogniser is run on the turn's growing buffer every ``step`
 audio and LocalAgreement-2 decides which words are settled (:class:`Final`) and which are still
 moving (:class:`Partial`). A pause of ``min_silence`` ends the turn: the whole buffer is
 transcribed once more and everything is committed. That last recognition starts early, after
-``speculate_after`` seconds of the pause (no step recognition runs in a pause that long): if the
+``speculate_after`` seconds of the pause (no step recognition starts in a pause): if the
 pause lasts, its words are given the moment the turn ends; if speech resumes, they are dropped. A
 turn that goes on past ``cut_after`` seconds is cut after its last committed word: the buffer
 restarts there, keeping the uncommitted tail, and a prompt of the recent text keeps Whisper's
@@ -52,6 +52,9 @@ class Final:
 
 
 Event = Partial | Final
+
+# Frames below the VAD's threshold that make a pause, for deferring step recognitions.
+_PAUSE_FRAMES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +148,9 @@ class Transcriber:
         self._pending = data[usable:].copy()
         # One recognition per push at most: a stream that falls behind catches up on bigger
         # buffers instead of queueing recognitions.
-        # In a pause the last recognition is coming (or taken): no step recognition then.
-        pausing = self._speculation is not None or self._pausing()
+        # Once a pause begins, the turn's last recognition may be near: a step recognition then
+        # would only delay it.
+        pausing = self.config.speculate_after is not None and self._silent >= _PAUSE_FRAMES
         if self.speaking and not pausing and self._since_run >= self.config.step * SAMPLE_RATE:
             events += self._recognize()
         return events
