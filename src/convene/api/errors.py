@@ -93,6 +93,8 @@ CODE_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CHAT_DISABLED: N_("Chat is turned off in this meeting."),
     ErrorCode.SCREEN_SHARE_DISABLED: N_("Screen sharing is turned off in this meeting."),
     ErrorCode.INVALID_STATE: N_("This cannot be done now."),
+    ErrorCode.CAPTIONS_UNAVAILABLE: N_("Captions are not available on this server."),
+    ErrorCode.CAPTIONS_FORBIDDEN: N_("Captions are turned off for this meeting."),
     ErrorCode.MEDIA_ERROR: N_("The media server reported an error."),
     ErrorCode.MEDIA_UNAVAILABLE: N_("The media server is not available; try again in a moment."),
     ErrorCode.INTERNAL_ERROR: N_("Internal server error"),
