@@ -152,6 +152,9 @@ export function CaptionsControls({ room, state, panelOpen, onTogglePanel }: {
   const ref = useDismiss<HTMLDivElement>(open, close);
   const popover = usePopover(open, setOpen);
   const showing = state.captions.reading !== "off";
+  // Only while captions are on: there is nothing to read before, and a phone's control bar
+  // has no room to spare (the host's switch is in the top bar).
+  if (!info.active && !panelOpen) return null;
 
   return (
     <>
@@ -180,10 +183,14 @@ export function CaptionsControls({ room, state, panelOpen, onTogglePanel }: {
               </select>
             </label>
             <SpokenSelect room={room} state={state} prefs={prefs} ui={ui} />
+            <button type="button" class="btn ghost small captions-history-entry" data-testid="captions-history-open"
+              onClick={() => { close(); onTogglePanel(); }}>
+              {t("captions.history")}
+            </button>
           </div>
         )}
       </div>
-      <button type="button" class={`control ${panelOpen ? "active" : ""}`} data-testid="captions-panel-button"
+      <button type="button" class={`control captions-panel-control ${panelOpen ? "active" : ""}`} data-testid="captions-panel-button"
         aria-pressed={panelOpen} onClick={onTogglePanel}>
         <Icon name="list" />
         <span class="control-label">{t("captions.history")}</span>
