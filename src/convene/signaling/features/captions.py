@@ -284,7 +284,10 @@ class Captions(Feature[CaptionsState]):
         self._policy_shown = policy = self._policy()
         return CaptionsInfo(
             active=self._active,
-            available=self.available,
+            # What `available` tells, read off the languages just checked (not checked twice).
+            available=services is not None
+            and settings.captions.enabled
+            and any(language.speech for language in languages),
             policy=policy,
             started_at=self._started_at,
             started_by=self._started_by,
