@@ -95,6 +95,8 @@ CODE_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_STATE: N_("This cannot be done now."),
     ErrorCode.CAPTIONS_UNAVAILABLE: N_("Captions are not available on this server."),
     ErrorCode.CAPTIONS_FORBIDDEN: N_("Captions are turned off for this meeting."),
+    ErrorCode.NOT_INTERPRETER: N_("Only this booth's interpreters can do that."),
+    ErrorCode.INTERPRETATION_UNAVAILABLE: N_("No machine voice is available for that language."),
     ErrorCode.MEDIA_ERROR: N_("The media server reported an error."),
     ErrorCode.MEDIA_UNAVAILABLE: N_("The media server is not available; try again in a moment."),
     ErrorCode.INTERNAL_ERROR: N_("Internal server error"),

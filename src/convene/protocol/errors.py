@@ -58,6 +58,10 @@ class ErrorCode(StrEnum):
     CAPTIONS_UNAVAILABLE = "captions_unavailable"
     # Captions: this meeting's settings forbid them.
     CAPTIONS_FORBIDDEN = "captions_forbidden"
+    # Interpretation: the participant is not an interpreter (of that booth or channel).
+    NOT_INTERPRETER = "not_interpreter"
+    # Interpretation: no machine voice for that language (or captions are unavailable).
+    INTERPRETATION_UNAVAILABLE = "interpretation_unavailable"
     # Media server and internals.
     MEDIA_ERROR = "media_error"
     MEDIA_UNAVAILABLE = "media_unavailable"
@@ -100,6 +104,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_STATE: 409,
     ErrorCode.CAPTIONS_UNAVAILABLE: 503,
     ErrorCode.CAPTIONS_FORBIDDEN: 403,
+    ErrorCode.NOT_INTERPRETER: 403,
+    ErrorCode.INTERPRETATION_UNAVAILABLE: 503,
     ErrorCode.MEDIA_ERROR: 502,
     ErrorCode.MEDIA_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,

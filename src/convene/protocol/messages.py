@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from convene.protocol.audio_quality import AudioQualityEvent, AudioQualityReport
 from convene.protocol.base import LanguageTag, Model, Out
 from convene.protocol.captions import (
     CaptionEvent,
@@ -33,6 +34,20 @@ from convene.protocol.captions import (
     CaptionsSpoken,
 )
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId
+from convene.protocol.interpretation import (
+    BoothChat,
+    BoothMessage,
+    HandoverRequest,
+    InterpretationInfo,
+    InterpretationListen,
+    InterpretationListening,
+    InterpretationOutput,
+    InterpretationSignal,
+    InterpretationSignalEvent,
+    InterpreterAssign,
+    InterpreterUnassign,
+    MachineChannel,
+)
 
 __all__ = [
     "EVENTS",
@@ -59,8 +74,10 @@ MAX_MESSAGE_BYTES = 256 * 1024
 MAX_SPOTLIGHT = 4
 
 Role = Literal["host", "cohost", "participant"]
-Source = Literal["main", "screen"]
-PeerConnectionName = Literal["main", "screen", "subscriber"]
+# main: microphone and camera; screen: a screen share; interpretation: an interpreter's voice
+# into a language channel; booth: an interpreter's private link to their booth partners.
+Source = Literal["main", "screen", "interpretation", "booth"]
+PeerConnectionName = Literal["main", "screen", "interpretation", "booth", "subscriber"]
 ChatPolicy = Literal["everyone", "hosts", "none"]
 SharePolicy = Literal["everyone", "hosts"]
 MediaKind = Literal["audio", "video"]
@@ -110,6 +127,9 @@ class FeedInfo(Out):
     participant_id: ParticipantId
     source: Source
     streams: list[StreamInfo]
+    # interpretation feeds: the channel's language when announced (InterpretationInfo is the
+    # authority afterwards); booth feeds: the booth's id.
+    channel: str | None = None
 
 
 class ParticipantInfo(Out):
@@ -188,6 +208,11 @@ class Snapshot(Out):
     captions: CaptionsInfo = CaptionsInfo()
     # What this participant reads ("off", "original" or a language); kept across a resume.
     captions_reading: str = "off"
+    interpretation: InterpretationInfo = InterpretationInfo()
+    # The channel this participant hears (None: the floor); kept across a resume.
+    interpretation_listening: str | None = None
+    # Speakers whose audio is rated poor now (hosts, co-hosts and interpreters only).
+    audio_warnings: list[AudioQualityEvent] = []
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
 
@@ -404,6 +429,20 @@ REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
     "captions.stop": (Empty, EmptyReply),
     "captions.spoken": (CaptionsSpoken, EmptyReply),
     "captions.read": (CaptionsRead, CaptionsReading),
+    # Interpretation (convene.protocol.interpretation).
+    "interpretation.listen": (InterpretationListen, InterpretationListening),
+    "interpretation.assign": (InterpreterAssign, EmptyReply),
+    "interpretation.unassign": (InterpreterUnassign, EmptyReply),
+    "interpretation.output": (InterpretationOutput, EmptyReply),
+    "interpretation.take": (Empty, EmptyReply),
+    "interpretation.handover": (HandoverRequest, EmptyReply),
+    "interpretation.handover.accept": (Empty, EmptyReply),
+    "interpretation.handover.cancel": (Empty, EmptyReply),
+    "interpretation.signal": (InterpretationSignal, EmptyReply),
+    "interpretation.booth_chat": (BoothChat, EmptyReply),
+    "interpretation.machine": (MachineChannel, EmptyReply),
+    # Audio quality (convene.protocol.audio_quality).
+    "audio.quality": (AudioQualityReport, EmptyReply),
 }
 
 
@@ -517,6 +556,10 @@ EVENTS: dict[str, type[Out]] = {
     "media.reset": MediaReset,
     "captions.updated": CaptionsInfo,
     "caption": CaptionEvent,
+    "interpretation.updated": InterpretationInfo,
+    "interpretation.booth_message": BoothMessage,
+    "interpretation.signal": InterpretationSignalEvent,
+    "audio.quality": AudioQualityEvent,
 }
 
 

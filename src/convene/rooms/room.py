@@ -97,6 +97,8 @@ class Feed:
     streams: tuple[StreamInfo, ...] = ()
     # Announced once its peer connection is up: the SFU refuses subscriptions before that.
     live: bool = False
+    # interpretation feeds: the language channel it speaks into; booth feeds: the booth's id.
+    channel: str | None = None
 
     def audio_mids(self) -> list[str]:
         return [s.mid for s in self.streams if s.kind == "audio"]
@@ -135,6 +137,9 @@ class Participant:
     from_removed_address: bool = False
     # The language they said they speak (captions recognise their speech in it); None: unsaid.
     spoken_language: str | None = None
+    # Set by the interpretation feature: the languages this participant interprets (empty:
+    # not an interpreter).
+    interpreter_languages: tuple[str, ...] = ()
 
     @property
     def is_host(self) -> bool:

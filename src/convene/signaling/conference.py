@@ -34,7 +34,7 @@ from convene.media.base import SFU, MediaRoom
 from convene.metrics import MEETINGS_LIVE, PARTICIPANTS
 from convene.protocol.codec import encode_event
 from convene.protocol.errors import ConveneError, ErrorCode
-from convene.protocol.ids import ParticipantId, UserId
+from convene.protocol.ids import FeedId, ParticipantId, UserId
 from convene.protocol.messages import (
     Admitted,
     Closed,
@@ -45,11 +45,12 @@ from convene.protocol.messages import (
     ParticipantEvent,
     ParticipantLeft,
     Snapshot,
+    Source,
     WaitingUpdated,
 )
 from convene.protocol.names import normalize_name
 from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
-from convene.signaling.feature import FeatureFactory, Features, LeaveReason
+from convene.signaling.feature import FeatureFactory, Features, LeaveReason, PublishTerms
 from convene.signaling.ice import ice_servers_for
 from convene.signaling.meeting_media import MeetingMedia, feed_info
 from convene.storage.bans import address_hash
@@ -188,6 +189,23 @@ class Conference:
         """Under the lock: a feed was removed."""
         self.to_meeting("feed.removed", FeedRemoved(feed=feed.id, participant_id=p.id))
         self._features.feed_changed(p, feed, live=False)
+
+    def publish_terms(self, p: Participant, source: Source) -> PublishTerms:
+        """Under the lock: what the features decide about a feed ``p`` publishes."""
+        terms = self._features.publish_terms(p, source)
+        if terms is not None:
+            return terms
+        if source not in ("main", "screen"):
+            raise ConveneError(
+                ErrorCode.FORBIDDEN, f"this meeting does not take a {source} feed from you"
+            )
+        return PublishTerms()
+
+    def may_subscribe(
+        self, p: Participant, feed: FeedId, owner: tuple[Participant, Feed] | None
+    ) -> bool | None:
+        """Under the lock: the features' verdict on ``p`` receiving ``feed``."""
+        return self._features.may_subscribe(p, feed, owner)
 
     # ------------------------------------------------------------------------------------------
     # Lifecycle
@@ -385,6 +403,7 @@ class Conference:
 
     def _announce_joined(self, p: Participant) -> None:
         """Under the lock: tell the meeting, and mark the point after which p's events count."""
+        self._features.participant_joined(p)
         self.to_meeting("participant.joined", ParticipantEvent(participant=p.info()))
         self.to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p)))
         if p.is_host:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
@@ -32,8 +33,8 @@ from pydantic import BaseModel, ConfigDict
 
 from convene.config import Settings
 from convene.media.base import MediaRoom
-from convene.protocol.ids import MeetingId, ParticipantId
-from convene.protocol.messages import Out, WaitingUpdated
+from convene.protocol.ids import FeedId, MeetingId, ParticipantId
+from convene.protocol.messages import Out, Source, WaitingUpdated
 from convene.rooms.room import Feed, Participant, Room
 from convene.storage.db import Database
 
@@ -45,6 +46,7 @@ __all__ = [
     "Handler",
     "LeaveReason",
     "Meeting",
+    "PublishTerms",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,16 @@ LeaveReason = Literal["left", "removed", "disconnected", "ended"]
 # Handles one request of a feature's type, for the participant who sent it (joined, on the
 # connection that currently acts for them); returns the reply payload.
 Handler = Callable[[ParticipantId, Any], Awaitable[Out]]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishTerms:
+    """What a feature decides about a feed a participant is about to publish."""
+
+    # Feed.channel of the new feed.
+    channel: str | None = None
+    # Its audio starts stopped at the media server (a booth partner who is not live).
+    audio_muted: bool = False
 
 
 class FeatureState(BaseModel):
@@ -172,8 +184,27 @@ class Feature(Generic[S]):
         e.g. the chat history."""
         return {}
 
+    def participant_joined(self, p: Participant) -> None:
+        """Under the lock: ``p`` was admitted; ``participant.joined`` and their snapshot are
+        queued right after this hook (so what it sets on ``p`` is in both)."""
+
     def participant_left(self, p: Participant) -> None:
         """Under the lock: a joined participant left (their events are already queued)."""
+
+    def publish_terms(self, p: Participant, source: Source) -> PublishTerms | None:
+        """Under the lock, before ``p`` publishes (or renegotiates) a feed of ``source``: None
+        when this feature has no say; terms when it owns the source; raise ConveneError to
+        refuse. A source no feature claims, other than main and screen, is refused."""
+        return None
+
+    def may_subscribe(
+        self, p: Participant, feed: FeedId, owner: tuple[Participant, Feed] | None
+    ) -> bool | None:
+        """Under the lock, before ``p`` subscribes to ``feed`` (``owner``: the participant
+        and feed it belongs to, None for a feed that belongs to no participant). None: no
+        say; False: refuse (``forbidden``); True: allow (the only way a feed without an owner
+        may be received)."""
+        return None
 
     def feed_changed(self, p: Participant, feed: Feed, *, live: bool) -> None:
         """Under the lock: one of ``p``'s feeds was announced (``live``) or removed."""
@@ -243,9 +274,34 @@ class Features:
             fields.update(await feature.history_fields(p))
         return fields
 
+    def participant_joined(self, p: Participant) -> None:
+        for feature in self._features:
+            feature.participant_joined(p)
+
     def participant_left(self, p: Participant) -> None:
         for feature in self._features:
             feature.participant_left(p)
+
+    def publish_terms(self, p: Participant, source: Source) -> PublishTerms | None:
+        """The first terms a feature gives (features may raise to refuse)."""
+        for feature in self._features:
+            terms = feature.publish_terms(p, source)
+            if terms is not None:
+                return terms
+        return None
+
+    def may_subscribe(
+        self, p: Participant, feed: FeedId, owner: tuple[Participant, Feed] | None
+    ) -> bool | None:
+        """False when any feature refuses, True when one allows and none refuses."""
+        verdict: bool | None = None
+        for feature in self._features:
+            said = feature.may_subscribe(p, feed, owner)
+            if said is False:
+                return False
+            if said is True:
+                verdict = True
+        return verdict
 
     def feed_changed(self, p: Participant, feed: Feed, *, live: bool) -> None:
         for feature in self._features:

@@ -53,6 +53,7 @@ from convene.protocol.messages import (
     SubscriberOffer as SubscriberOfferEvent,
 )
 from convene.rooms.room import Feed, Participant, Room
+from convene.signaling.feature import PublishTerms
 
 __all__ = ["MediaEvents", "MeetingMedia", "ParticipantMedia", "feed_info"]
 
@@ -83,6 +84,17 @@ class MediaEvents(Protocol):
         ...
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None: ...
+
+    def publish_terms(self, p: Participant, source: Source) -> PublishTerms:
+        """Under the lock: the features' terms for a feed ``p`` publishes (raises
+        ConveneError to refuse)."""
+        ...
+
+    def may_subscribe(
+        self, p: Participant, feed: FeedId, owner: tuple[Participant, Feed] | None
+    ) -> bool | None:
+        """Under the lock: the features' verdict on ``p`` receiving ``feed``."""
+        ...
 
 
 @dataclass
@@ -210,6 +222,7 @@ class MeetingMedia:
                 p = self.room.get_joined(pid)
                 if source == "screen":
                     self.room.check_share(p)
+                terms = self._events.publish_terms(p, source)
                 token = p.media_token
             publisher = media.publishers.get(source)
             created = publisher is None
@@ -238,10 +251,10 @@ class MeetingMedia:
                 for s in result.streams
                 if s.kind in ("audio", "video")
             )
-            feed = Feed(id=publisher.feed, source=source, streams=streams)
+            feed = Feed(id=publisher.feed, source=source, streams=streams, channel=terms.channel)
             async with self.room.lock:
                 p = self.room.get_joined(pid)
-                blocked_audio = p.audio_blocked
+                blocked_audio = p.audio_blocked or terms.audio_muted
                 blocked_video = p.video_blocked and source == "main"
             # Standing host mutes apply to new streams before anyone can subscribe to them.
             for mid in feed.audio_mids() if blocked_audio else []:
@@ -251,6 +264,9 @@ class MeetingMedia:
             async with self.room.lock:
                 p = self.room.get_joined(pid)
                 previous = p.feeds.get(source)
+                if previous is not None and previous.id == feed.id:
+                    # A renegotiation: the feed keeps what features changed since (its channel).
+                    feed.channel = previous.channel
                 feed.live = feed.id in media.up or (previous is not None and previous.live)
                 p.feeds[source] = feed
                 if source == "main":
@@ -297,15 +313,22 @@ class MeetingMedia:
                 wanted: list[StreamSelector] = []
                 for sel in add:
                     owner = self.room.feed_owner(sel.feed)
-                    if owner is None:
+                    if owner is not None and owner[0].id == pid:
+                        raise ConveneError(
+                            ErrorCode.INVALID_REQUEST, "you cannot subscribe to yourself"
+                        )
+                    verdict = self._events.may_subscribe(p, sel.feed, owner)
+                    if verdict is False:
+                        raise ConveneError(
+                            ErrorCode.FORBIDDEN,
+                            "you may not receive that feed",
+                            {"feed": sel.feed},
+                        )
+                    if owner is None and verdict is not True:
                         raise ConveneError(
                             ErrorCode.FEED_NOT_FOUND,
                             "that feed is not published",
                             {"feed": sel.feed},
-                        )
-                    if owner[0].id == pid:
-                        raise ConveneError(
-                            ErrorCode.INVALID_REQUEST, "you cannot subscribe to yourself"
                         )
                     wanted.append(sel)
             dropped = list(remove)
@@ -497,7 +520,13 @@ class MeetingMedia:
 
 
 def feed_info(p: Participant, feed: Feed) -> FeedInfo:
-    return FeedInfo(id=feed.id, participant_id=p.id, source=feed.source, streams=list(feed.streams))
+    return FeedInfo(
+        id=feed.id,
+        participant_id=p.id,
+        source=feed.source,
+        streams=list(feed.streams),
+        channel=feed.channel,
+    )
 
 
 async def _media_call(awaitable: Awaitable[T]) -> T:

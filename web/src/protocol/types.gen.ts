@@ -46,6 +46,8 @@ export type ErrorCode =
   | "invalid_state"
   | "captions_unavailable"
   | "captions_forbidden"
+  | "not_interpreter"
+  | "interpretation_unavailable"
   | "media_error"
   | "media_unavailable"
   | "internal_error";
@@ -179,6 +181,54 @@ export interface ConveneProtocol {
       data: CaptionsRead;
       reply: CaptionsReading;
     };
+    "interpretation.listen": {
+      data: InterpretationListen;
+      reply: InterpretationListening;
+    };
+    "interpretation.assign": {
+      data: InterpreterAssign;
+      reply: EmptyReply;
+    };
+    "interpretation.unassign": {
+      data: InterpreterUnassign;
+      reply: EmptyReply;
+    };
+    "interpretation.output": {
+      data: InterpretationOutput;
+      reply: EmptyReply;
+    };
+    "interpretation.take": {
+      data: Empty;
+      reply: EmptyReply;
+    };
+    "interpretation.handover": {
+      data: HandoverRequest;
+      reply: EmptyReply;
+    };
+    "interpretation.handover.accept": {
+      data: Empty;
+      reply: EmptyReply;
+    };
+    "interpretation.handover.cancel": {
+      data: Empty;
+      reply: EmptyReply;
+    };
+    "interpretation.signal": {
+      data: InterpretationSignal;
+      reply: EmptyReply;
+    };
+    "interpretation.booth_chat": {
+      data: BoothChat;
+      reply: EmptyReply;
+    };
+    "interpretation.machine": {
+      data: MachineChannel;
+      reply: EmptyReply;
+    };
+    "audio.quality": {
+      data: AudioQualityReport;
+      reply: EmptyReply;
+    };
   };
   events: {
     notification: Notification;
@@ -200,6 +250,10 @@ export interface ConveneProtocol {
     "media.reset": MediaReset;
     "captions.updated": CaptionsInfo1;
     caption: CaptionEvent;
+    "interpretation.updated": InterpretationInfo1;
+    "interpretation.booth_message": BoothMessage;
+    "interpretation.signal": InterpretationSignalEvent;
+    "audio.quality": AudioQualityEvent;
   };
   error_codes: ErrorCode;
 }
@@ -254,6 +308,9 @@ export interface Snapshot {
   spotlight: string[];
   captions: CaptionsInfo;
   captions_reading: string;
+  interpretation: InterpretationInfo;
+  interpretation_listening: string | null;
+  audio_warnings: AudioQualityEvent[];
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -302,8 +359,9 @@ export interface ParticipantInfo {
 export interface FeedInfo {
   id: number;
   participant_id: string;
-  source: "main" | "screen";
+  source: "main" | "screen" | "interpretation" | "booth";
   streams: StreamInfo[];
+  channel: string | null;
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -386,6 +444,78 @@ export interface CaptionLanguage {
   translation_from: string[];
 }
 /**
+ * The meeting's interpretation, as everyone sees it.
+ */
+export interface InterpretationInfo {
+  channels: ChannelInfo[];
+  booths: BoothInfo[];
+  interpreters: InterpreterInfo[];
+  machine_languages: string[];
+}
+/**
+ * A language channel a listener can pick.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "ChannelInfo".
+ */
+export interface ChannelInfo {
+  language: string;
+  kind: "human" | "machine";
+  booth: string | null;
+  feeds: number[];
+  on_air: boolean;
+}
+/**
+ * The interpreters who share languages; one of them is live at a time.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "BoothInfo".
+ */
+export interface BoothInfo {
+  id: string;
+  languages: string[];
+  output: string;
+  live: string | null;
+  partners: string[];
+  handover: HandoverInfo | null;
+}
+/**
+ * A pending handover in a booth: ``from`` asked, ``to`` may accept (or either cancel).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "HandoverInfo".
+ */
+export interface HandoverInfo {
+  from: string;
+  to: string;
+  requested_at: string;
+}
+/**
+ * An interpreter present in the meeting.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "InterpreterInfo".
+ */
+export interface InterpreterInfo {
+  participant_id: string;
+  display_name: string;
+  languages: string[];
+  booth: string;
+}
+/**
+ * A speaker's audio rating changed.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudioQualityEvent".
+ */
+export interface AudioQualityEvent {
+  participant_id: string;
+  rating: "good" | "fair" | "poor";
+  issues: ("quiet" | "clipping" | "noisy" | "narrowband")[];
+  source: "client" | "server";
+  at: string;
+}
+/**
  * Offer for the participant's main (microphone and camera) or screen peer connection.
  *
  * The first publish on a source creates the feed; a later one renegotiates it.
@@ -394,7 +524,7 @@ export interface CaptionLanguage {
  * via the `definition` "Publish".
  */
 export interface Publish {
-  source?: "main" | "screen";
+  source?: "main" | "screen" | "interpretation" | "booth";
   jsep: Jsep;
   audio?: boolean;
   video?: boolean;
@@ -421,14 +551,14 @@ export interface PublishReply {
  * via the `definition` "Unpublish".
  */
 export interface Unpublish {
-  source: "main" | "screen";
+  source: "main" | "screen" | "interpretation" | "booth";
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
  * via the `definition` "Trickle".
  */
 export interface Trickle {
-  pc: "main" | "screen" | "subscriber";
+  pc: "main" | "screen" | "interpretation" | "booth" | "subscriber";
   candidate?: IceCandidate | null;
 }
 /**
@@ -638,6 +768,108 @@ export interface CaptionsReading {
   reading: string;
 }
 /**
+ * Pick what to hear: a channel's language, or None for the floor.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "InterpretationListen".
+ */
+export interface InterpretationListen {
+  channel?: string | null;
+}
+/**
+ * The participant's own choice (snapshot ``interpretation_listening`` and the reply to
+ * ``interpretation.listen``): a channel's language, or None for the floor.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "InterpretationListening".
+ */
+export interface InterpretationListening {
+  channel: string | null;
+}
+/**
+ * A host or co-host makes a participant an interpreter (or changes their languages).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "InterpreterAssign".
+ */
+export interface InterpreterAssign {
+  participant: string;
+  /**
+   * @minItems 1
+   * @maxItems 2
+   */
+  languages: string[];
+}
+/**
+ * A host or co-host removes an interpreter; their channel feed is cut at the media server.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "InterpreterUnassign".
+ */
+export interface InterpreterUnassign {
+  participant: string;
+}
+/**
+ * The live interpreter of a bidirectional booth picks which of its languages to speak into.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "InterpretationOutput".
+ */
+export interface InterpretationOutput {
+  language: string;
+}
+/**
+ * Ask a booth partner to take over (from the live one) or to hand over (to the live one).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "HandoverRequest".
+ */
+export interface HandoverRequest {
+  to: string;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "InterpretationSignal".
+ */
+export interface InterpretationSignal {
+  kind: "slow_down" | "audio_poor";
+  to?: string | null;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "BoothChat".
+ */
+export interface BoothChat {
+  text: string;
+}
+/**
+ * A host or co-host opens (``on``) or closes a machine-voice channel for a language.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "MachineChannel".
+ */
+export interface MachineChannel {
+  language: string;
+  on: boolean;
+}
+/**
+ * A client's measurement of its own microphone over the last few seconds of speech.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudioQualityReport".
+ */
+export interface AudioQualityReport {
+  rating: "good" | "fair" | "poor";
+  /**
+   * @maxItems 4
+   */
+  issues?: ("quiet" | "clipping" | "noisy" | "narrowband")[];
+  level_dbfs?: number | null;
+  noise_dbfs?: number | null;
+  clipping?: number | null;
+  bandwidth_hz?: number | null;
+}
+/**
  * Something for the signed-in user outside any meeting (a reminder, an invitation, ...).
  *
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -798,6 +1030,45 @@ export interface CaptionEvent {
   final: boolean;
   start_ms: number;
   end_ms: number;
+}
+/**
+ * The meeting's interpretation, as everyone sees it.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "InterpretationInfo".
+ */
+export interface InterpretationInfo1 {
+  channels: ChannelInfo[];
+  booths: BoothInfo[];
+  interpreters: InterpreterInfo[];
+  machine_languages: string[];
+}
+/**
+ * A booth chat message, sent to the booth's interpreters only.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "BoothMessage".
+ */
+export interface BoothMessage {
+  booth: string;
+  sender: string;
+  display_name: string;
+  text: string;
+  sent_at: string;
+}
+/**
+ * An interpreter's signal, sent to the hosts and co-hosts, the interpreters and ``to``.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "InterpretationSignalEvent".
+ */
+export interface InterpretationSignalEvent {
+  kind: "slow_down" | "audio_poor";
+  sender: string;
+  display_name: string;
+  booth: string;
+  to: string | null;
+  sent_at: string;
 }
 /**
  * The error object of an `error` message and of every REST error.
