@@ -1,0 +1,2 @@
+"""Audio measurement shared by the server's worker and the tests (speech quality for
+interpreters)."""
