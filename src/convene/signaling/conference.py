@@ -680,7 +680,7 @@ class Conference:
                 if not may_self:
                     raise ConveneError(ErrorCode.MUTED_BY_HOST, "the host has muted you")
                 p.audio_blocked = False
-                unblock_audio = list(p.feeds.values())
+                unblock_audio = [f for f in p.feeds.values() if f.source in ("main", "screen")]
             if video and p.video_blocked:
                 if not may_self:
                     raise ConveneError(ErrorCode.MUTED_BY_HOST, "the host has stopped your video")

@@ -254,7 +254,9 @@ class MeetingMedia:
             feed = Feed(id=publisher.feed, source=source, streams=streams, channel=terms.channel)
             async with self.room.lock:
                 p = self.room.get_joined(pid)
-                blocked_audio = p.audio_blocked or terms.audio_muted
+                # A host mute holds main and screen; the feature owning a source decides the rest.
+                host_muted = p.audio_blocked and source in ("main", "screen")
+                blocked_audio = host_muted or terms.audio_muted
                 blocked_video = p.video_blocked and source == "main"
             # Standing host mutes apply to new streams before anyone can subscribe to them.
             for mid in feed.audio_mids() if blocked_audio else []:

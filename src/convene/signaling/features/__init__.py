@@ -15,8 +15,10 @@ from convene.signaling.feature import Feature, FeatureFactory, Meeting
 from convene.signaling.features.captions import Captions, CaptionServices
 from convene.signaling.features.chat import Chat
 from convene.signaling.features.host_controls import HostControls
+from convene.signaling.features.interpretation import Interpretation
 from convene.signaling.features.reactions import ReactionsAndHands
 from convene.signaling.features.spotlight import Spotlight
+from convene.voice.base import MachineVoices
 
 __all__ = ["FEATURES", "build", "factory"]
 
@@ -27,18 +29,27 @@ FEATURES: tuple[type[Feature[Any]], ...] = (
     HostControls,
     Spotlight,
     Captions,
+    Interpretation,
 )
 
 
-def factory(captions: CaptionServices | None) -> FeatureFactory:
+def factory(
+    captions: CaptionServices | None, voices: MachineVoices | None = None
+) -> FeatureFactory:
     """What builds a live meeting's features, with the services they need (``None``: no
-    captions service, so captions are unavailable)."""
+    captions service, so captions are unavailable; no machine voices, so no machine
+    interpretation channels)."""
 
     def build_with(meeting: Meeting) -> list[Feature[Any]]:
-        return [
-            Captions(meeting, captions) if feature is Captions else feature(meeting)
-            for feature in FEATURES
-        ]
+        built: list[Feature[Any]] = []
+        for feature in FEATURES:
+            if feature is Captions:
+                built.append(Captions(meeting, captions))
+            elif feature is Interpretation:
+                built.append(Interpretation(meeting, voices))
+            else:
+                built.append(feature(meeting))
+        return built
 
     return build_with
 

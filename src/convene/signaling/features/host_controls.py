@@ -76,7 +76,8 @@ class HostControls(Feature[HostControlsState]):
         """Under the lock: mark t host-muted and queue the events; returns the feeds to enforce."""
         if kind == "audio":
             t.audio_blocked = True
-            feeds = list(t.feeds.values())
+            # An interpreter's channel and booth feeds are the interpretation feature's.
+            feeds = [f for f in t.feeds.values() if f.source in ("main", "screen")]
         else:
             t.video_blocked = True
             feeds = [f for f in t.feeds.values() if f.source == "main"]

@@ -1,0 +1,135 @@
+"""The rules of a meeting's interpretation booths and channels, as plain data (no I/O).
+
+A *booth* is the interpreters who share the same languages (``booth_id``: sorted, joined by
+``-``); it speaks into one of them (``output``), one partner at a time (``live``). A *channel*
+is a language a listener can pick: the languages of every interpreter named for the meeting,
+and its machine channels. :func:`channels` decides what each channel plays now: the booth live
+in its language, else the machine voice when one is open, else nothing (the floor).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from convene.protocol.ids import FeedId, ParticipantId
+from convene.protocol.interpretation import BoothInfo, ChannelInfo, HandoverInfo
+
+__all__ = ["Booth", "Budget", "Handover", "Partner", "booth_id", "channels", "normalise"]
+
+
+def normalise(languages: Iterable[str]) -> tuple[str, ...]:
+    """An interpreter's languages: distinct, sorted."""
+    return tuple(sorted(set(languages)))
+
+
+def booth_id(languages: Iterable[str]) -> str:
+    return "-".join(normalise(languages))
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    from_: ParticipantId
+    to: ParticipantId
+    requested_at: datetime
+
+    def info(self) -> HandoverInfo:
+        return HandoverInfo(from_=self.from_, to=self.to, requested_at=self.requested_at)
+
+
+@dataclass(slots=True)
+class Booth:
+    id: str
+    languages: tuple[str, ...]
+    output: str
+    live: ParticipantId | None = None
+    handover: Handover | None = None
+
+    @classmethod
+    def of(cls, languages: Iterable[str]) -> Booth:
+        langs = normalise(languages)
+        return cls(id=booth_id(langs), languages=langs, output=langs[0])
+
+    def set_live(self, pid: ParticipantId | None) -> None:
+        """A change of who is live ends any pending handover."""
+        self.live = pid
+        self.handover = None
+
+    def info(self, partners: list[ParticipantId]) -> BoothInfo:
+        return BoothInfo(
+            id=self.id,
+            languages=list(self.languages),
+            output=self.output,
+            live=self.live,
+            partners=partners,
+            handover=self.handover.info() if self.handover else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """An interpreter present, as the channels see them."""
+
+    id: ParticipantId
+    booth: str
+    # Their announced interpretation feed (None: not publishing).
+    feed: FeedId | None
+
+
+def channels(
+    languages: Iterable[str],
+    booths: Mapping[str, Booth],
+    partners: Iterable[Partner],
+    machine_feeds: Mapping[str, FeedId],
+) -> list[ChannelInfo]:
+    """What each offered language plays now, sorted by language."""
+    feeds_of: dict[str, list[FeedId]] = {}
+    for p in partners:
+        if p.feed is not None:
+            feeds_of.setdefault(p.booth, []).append(p.feed)
+    out: list[ChannelInfo] = []
+    for language in sorted(set(languages)):
+        outputs = [b for b in sorted(booths.values(), key=lambda b: b.id) if b.output == language]
+        live = [b for b in outputs if b.live is not None]
+        machine = machine_feeds.get(language)
+        if live:
+            b = live[0]
+            out.append(
+                ChannelInfo(
+                    language=language, booth=b.id, feeds=feeds_of.get(b.id, []), on_air=True
+                )
+            )
+        elif machine is not None:
+            out.append(ChannelInfo(language=language, kind="machine", feeds=[machine], on_air=True))
+        elif outputs:
+            b = outputs[0]
+            out.append(ChannelInfo(language=language, booth=b.id, feeds=feeds_of.get(b.id, [])))
+        else:
+            out.append(ChannelInfo(language=language))
+    return out
+
+
+@dataclass(slots=True)
+class Budget:
+    """A token bucket: ``rate`` messages a second, bursts of ``burst``."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    stamp: float = field(default_factory=time.monotonic)
+
+    def take(self) -> bool:
+        t = time.monotonic()
+        if self.tokens < 0:
+            self.tokens = self.burst
+        self.tokens = min(self.burst, self.tokens + (t - self.stamp) * self.rate)
+        self.stamp = t
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def wait(self) -> float:
+        return max(0.0, (1 - self.tokens) / self.rate)

@@ -1,0 +1,703 @@
+"""Interpretation: interpreters, their booths and handovers, what each listener hears, and
+machine-voice channels (docs/protocol.md, "Interpretation").
+
+Who interprets comes from two places: the meeting's named interpreters in storage (matched on
+the account of whoever joins) and live ``interpretation.assign`` from a host or co-host. The
+feature sets ``Participant.interpreter_languages`` on them; the booth rules (who is live, what
+each channel plays) are :mod:`convene.interpretation.booths`.
+
+The media server is the authority on what is heard: only the live partner's ``interpretation``
+feed is forwarded, the others' audio is stopped there (``moderate``). State changes under the
+room lock; the media calls (unmute the new live partner, then mute the old one; cut an
+unassigned interpreter's feeds) come after it. Machine channels are opened and closed by one
+reconciling step (after the lock, serialised by its own lock) that follows the host's wishes
+and steps aside while a human booth is live in the language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Mapping
+from datetime import datetime
+
+from convene.interpretation.booths import Booth, Budget, Handover, Partner, booth_id, channels
+from convene.interpretation.booths import normalise as normalise_languages
+from convene.protocol.errors import ConveneError, ErrorCode
+from convene.protocol.ids import FeedId, ParticipantId, UserId
+from convene.protocol.interpretation import (
+    BoothChat,
+    BoothMessage,
+    HandoverRequest,
+    InterpretationInfo,
+    InterpretationListen,
+    InterpretationListening,
+    InterpretationOutput,
+    InterpretationSignal,
+    InterpretationSignalEvent,
+    InterpreterAssign,
+    InterpreterInfo,
+    InterpreterUnassign,
+    MachineChannel,
+)
+from convene.protocol.messages import Empty, EmptyReply, Source
+from convene.rooms.room import Feed, Participant, now
+from convene.signaling.feature import Feature, FeatureState, Handler, Meeting, PublishTerms
+from convene.storage.interpreters import list_for_meeting
+from convene.voice.base import MachineVoices
+
+__all__ = ["Interpretation", "InterpretationState"]
+
+log = logging.getLogger(__name__)
+
+DB_TIMEOUT = 10.0
+# Opening a machine voice may start a worker's synthesis; closing one is quick.
+VOICE_START_TIMEOUT = 20.0
+VOICE_STOP_TIMEOUT = 10.0
+# Booth chat and signals, per participant: human-paced.
+BUDGET_RATE, BUDGET_BURST = 1.0, 5.0
+OWNED: frozenset[Source] = frozenset({"interpretation", "booth"})
+
+
+class HandoverState(FeatureState):
+    from_: ParticipantId
+    to: ParticipantId
+    requested_at: datetime
+
+
+class BoothState(FeatureState):
+    languages: list[str]
+    output: str
+    live: ParticipantId | None = None
+    handover: HandoverState | None = None
+
+
+class InterpretationState(FeatureState):
+    # Live assignments, by participant (present ones).
+    assigned: dict[ParticipantId, list[str]] = {}
+    # The meeting's named interpreters, by account, as last read from storage.
+    stored: dict[UserId, list[str]] = {}
+    # Accounts whose stored assignment a host removed in this meeting.
+    revoked: list[UserId] = []
+    booths: dict[str, BoothState] = {}
+    # What each participant present hears (those on the floor are left out).
+    listening: dict[ParticipantId, str] = {}
+    # Machine channels a host asked for, and those open now (language -> feed).
+    machine: list[str] = []
+    machine_feeds: dict[str, FeedId] = {}
+
+
+class Interpretation(Feature[InterpretationState]):
+    name = "interpretation"
+    State = InterpretationState
+
+    def __init__(self, meeting: Meeting, voices: MachineVoices | None = None) -> None:
+        super().__init__(meeting)
+        self._voices = voices
+        self._assigned: dict[ParticipantId, tuple[str, ...]] = {}
+        self._stored: dict[UserId, tuple[str, ...]] = {}
+        self._revoked: set[UserId] = set()
+        self._booths: dict[str, Booth] = {}
+        self._listening: dict[ParticipantId, str] = {}
+        self._machine: set[str] = set()
+        self._machine_feeds: dict[str, FeedId] = {}
+        self._budgets: dict[ParticipantId, Budget] = {}
+        self._voice_lock = asyncio.Lock()
+        self._gone = False
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {
+            "interpretation.listen": self._listen,
+            "interpretation.assign": self._assign,
+            "interpretation.unassign": self._unassign,
+            "interpretation.output": self._output,
+            "interpretation.take": self._take,
+            "interpretation.handover": self._handover,
+            "interpretation.handover.accept": self._accept,
+            "interpretation.handover.cancel": self._cancel,
+            "interpretation.signal": self._signal,
+            "interpretation.booth_chat": self._booth_chat,
+            "interpretation.machine": self._machine_channel,
+        }
+
+    # -- requests: listeners and hosts ------------------------------------------------------
+
+    async def _listen(
+        self, actor: ParticipantId, req: InterpretationListen
+    ) -> InterpretationListening:
+        room = self.meeting.room
+        async with room.lock:
+            room.get_joined(actor)
+            if req.channel is None:
+                self._listening.pop(actor, None)
+            else:
+                self._listening[actor] = req.channel
+        return InterpretationListening(channel=req.channel)
+
+    async def _assign(self, actor: ParticipantId, req: InterpreterAssign) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            room.require_host(room.get(actor))
+            t = room.get_joined(req.participant)
+            languages = normalise_languages(req.languages)
+            self._assigned[t.id] = languages
+            cut = self._set_languages(t, languages)
+            self._changed()
+        await self.meeting.kick(cut)
+        self._kick_machine()
+        return EmptyReply()
+
+    async def _unassign(self, actor: ParticipantId, req: InterpreterUnassign) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            room.require_host(room.get(actor))
+            t = room.get(req.participant)
+            if not t.interpreter_languages and t.id not in self._assigned:
+                raise ConveneError(
+                    ErrorCode.INVALID_STATE, "that participant is not an interpreter"
+                )
+            self._assigned.pop(t.id, None)
+            if t.user_id is not None and t.user_id in self._stored:
+                self._revoked.add(t.user_id)
+            cut = self._set_languages(t, ())
+            self._changed()
+        log.info("meeting %s: interpreter %s unassigned", self.meeting.id, t.id)
+        # Their channel stops at the media server, whatever their client does.
+        await self.meeting.kick(cut)
+        self._kick_machine()
+        return EmptyReply()
+
+    async def _machine_channel(self, actor: ParticipantId, req: MachineChannel) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            room.require_host(room.get(actor))
+            if req.on:
+                if req.language not in self._machine_languages():
+                    raise ConveneError(
+                        ErrorCode.INTERPRETATION_UNAVAILABLE,
+                        "no machine voice can speak that language here",
+                        {"language": req.language},
+                    )
+                self._machine.add(req.language)
+            else:
+                self._machine.discard(req.language)
+        await self._sync_machine(req.language if req.on else None)
+        return EmptyReply()
+
+    # -- requests: interpreters -------------------------------------------------------------
+
+    async def _output(self, actor: ParticipantId, req: InterpretationOutput) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            p, b = self._interpreter(actor)
+            if req.language not in b.languages:
+                raise ConveneError(
+                    ErrorCode.INVALID_STATE,
+                    "your booth does not interpret into that language",
+                    {"language": req.language},
+                )
+            if b.live != p.id:
+                raise ConveneError(
+                    ErrorCode.INVALID_STATE, "only the booth's live interpreter picks its output"
+                )
+            if req.language != b.output:
+                if self._live_elsewhere(req.language, b):
+                    raise ConveneError(
+                        ErrorCode.INVALID_STATE,
+                        "another booth is live in that language",
+                        {"language": req.language},
+                    )
+                b.output = req.language
+                for partner in self._partners(b):
+                    feed = partner.feeds.get("interpretation")
+                    if feed is not None:
+                        feed.channel = b.output
+                self._changed()
+        self._kick_machine()
+        return EmptyReply()
+
+    async def _take(self, actor: ParticipantId, req: Empty) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            p, b = self._interpreter(actor)
+            if b.live == p.id:
+                return EmptyReply()
+            if b.live is not None:
+                raise ConveneError(ErrorCode.INVALID_STATE, "a partner is live in your booth")
+            if self._live_elsewhere(b.output, b):
+                raise ConveneError(
+                    ErrorCode.INVALID_STATE, "another booth is live in that language"
+                )
+            b.set_live(p.id)
+            feeds = _own(p, "interpretation")
+            self._changed()
+        await self.meeting.enforce(feeds, "audio", muted=False)
+        self._kick_machine()
+        return EmptyReply()
+
+    async def _handover(self, actor: ParticipantId, req: HandoverRequest) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            p, b = self._interpreter(actor)
+            to = room.participants.get(req.to)
+            if to is None or to.state != "joined" or self._booth_id(to) != b.id:
+                raise ConveneError(
+                    ErrorCode.NOT_INTERPRETER, "that participant is not a partner in your booth"
+                )
+            if to.id == p.id:
+                raise ConveneError(ErrorCode.INVALID_REQUEST, "ask a partner, not yourself")
+            if b.live not in (p.id, to.id):
+                raise ConveneError(
+                    ErrorCode.INVALID_STATE, "neither of you is live: take the channel instead"
+                )
+            b.handover = Handover(from_=p.id, to=to.id, requested_at=now())
+            self._changed()
+        return EmptyReply()
+
+    async def _accept(self, actor: ParticipantId, req: Empty) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            p, b = self._interpreter(actor)
+            h = b.handover
+            if h is None:
+                raise ConveneError(ErrorCode.INVALID_STATE, "no handover is pending in your booth")
+            if h.to != p.id:
+                raise ConveneError(
+                    ErrorCode.FORBIDDEN, "only the partner a handover was asked of accepts it"
+                )
+            old_id = b.live
+            new_id = h.from_ if old_id == h.to else h.to
+            old, new = room.participants.get(old_id) if old_id else None, room.get(new_id)
+            b.set_live(new_id)
+            new_feeds = _own(new, "interpretation")
+            old_feeds = _own(old, "interpretation") if old is not None else []
+            self._changed()
+        log.info("meeting %s: booth %s handed over to %s", self.meeting.id, b.id, new_id)
+        # The new partner is forwarded before the old one is stopped: no gap in the channel.
+        await self.meeting.enforce(new_feeds, "audio", muted=False)
+        await self.meeting.enforce(old_feeds, "audio", muted=True)
+        return EmptyReply()
+
+    async def _cancel(self, actor: ParticipantId, req: Empty) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            p, b = self._interpreter(actor)
+            h = b.handover
+            if h is None:
+                raise ConveneError(ErrorCode.INVALID_STATE, "no handover is pending in your booth")
+            if p.id not in (h.from_, h.to):
+                raise ConveneError(ErrorCode.FORBIDDEN, "that handover is not yours to cancel")
+            b.handover = None
+            self._changed()
+        return EmptyReply()
+
+    async def _signal(self, actor: ParticipantId, req: InterpretationSignal) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            p, b = self._interpreter(actor)
+            to = room.get_joined(req.to) if req.to is not None else None
+            self._charge(p)
+            event = InterpretationSignalEvent(
+                kind=req.kind,
+                sender=p.id,
+                display_name=p.display_name,
+                booth=b.id,
+                to=to.id if to is not None else None,
+                sent_at=now(),
+            )
+            recipients = {q.id for q in room.joined() if q.is_host or q.interpreter_languages}
+            if to is not None:
+                recipients.add(to.id)
+            for pid in sorted(recipients):
+                self.meeting.to(pid, "interpretation.signal", event)
+        return EmptyReply()
+
+    async def _booth_chat(self, actor: ParticipantId, req: BoothChat) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            p, b = self._interpreter(actor)
+            self._charge(p)
+            message = BoothMessage(
+                booth=b.id, sender=p.id, display_name=p.display_name, text=req.text, sent_at=now()
+            )
+            for partner in self._partners(b):
+                self.meeting.to(partner.id, "interpretation.booth_message", message)
+        return EmptyReply()
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    async def opened(self) -> None:
+        await self._load_stored()
+
+    def settings_changed(self) -> None:
+        if not self._gone:
+            self.meeting.spawn(self._load_stored(), f"interpreters-load-{self.meeting.id}")
+
+    def participant_joined(self, p: Participant) -> None:
+        languages = self._languages_for(p)
+        if languages:
+            self._set_languages(p, languages)
+            self._changed()
+
+    def participant_left(self, p: Participant) -> None:
+        self._listening.pop(p.id, None)
+        self._budgets.pop(p.id, None)
+        self._assigned.pop(p.id, None)
+        if p.interpreter_languages:
+            # Their media is closed by the core as they leave.
+            self._set_languages(p, ())
+            self._changed()
+            self._kick_machine()
+
+    def feed_changed(self, p: Participant, feed: Feed, *, live: bool) -> None:
+        if feed.source == "interpretation" and p.interpreter_languages:
+            self._changed()
+
+    def publish_terms(self, p: Participant, source: Source) -> PublishTerms | None:
+        if source not in OWNED:
+            return None
+        if not p.interpreter_languages:
+            raise ConveneError(
+                ErrorCode.NOT_INTERPRETER, f"only interpreters publish a {source} feed"
+            )
+        b = self._booth_of(p)
+        if source == "booth":
+            return PublishTerms(channel=b.id)
+        if b.live is None and not self._live_elsewhere(b.output, b):
+            b.set_live(p.id)
+            self._changed()
+            self._kick_machine()
+        return PublishTerms(channel=b.output, audio_muted=b.live != p.id)
+
+    def may_subscribe(
+        self, p: Participant, feed: FeedId, owner: tuple[Participant, Feed] | None
+    ) -> bool | None:
+        if owner is None:
+            language = next((k for k, v in self._machine_feeds.items() if v == feed), None)
+            if language is None:
+                return None
+            return bool(p.interpreter_languages) or self._listening.get(p.id) == language
+        _, f = owner
+        if f.source == "interpretation":
+            # Interpreters may hear any channel: relay.
+            return bool(p.interpreter_languages) or (
+                f.channel is not None and self._listening.get(p.id) == f.channel
+            )
+        if f.source == "booth":
+            return bool(p.interpreter_languages) and self._booth_id(p) == f.channel
+        return None
+
+    def snapshot_fields(self, p: Participant) -> Mapping[str, object]:
+        return {
+            "interpretation": self.info(),
+            "interpretation_listening": self._listening.get(p.id),
+        }
+
+    async def closed(self) -> None:
+        self._gone = True
+        if self._voices is not None:
+            try:
+                await asyncio.wait_for(self._voices.stop_all(self.meeting.id), VOICE_STOP_TIMEOUT)
+            except Exception:
+                log.exception("meeting %s: closing its machine channels failed", self.meeting.id)
+
+    def dropped(self) -> None:
+        # The instance restored in this one's place keeps the machine channels open.
+        self._gone = True
+
+    def snapshot(self) -> InterpretationState:
+        return InterpretationState(
+            assigned={pid: list(langs) for pid, langs in self._assigned.items()},
+            stored={uid: list(langs) for uid, langs in self._stored.items()},
+            revoked=sorted(self._revoked),
+            booths={
+                bid: BoothState(
+                    languages=list(b.languages),
+                    output=b.output,
+                    live=b.live,
+                    handover=HandoverState(
+                        from_=b.handover.from_,
+                        to=b.handover.to,
+                        requested_at=b.handover.requested_at,
+                    )
+                    if b.handover
+                    else None,
+                )
+                for bid, b in self._booths.items()
+            },
+            listening=dict(self._listening),
+            machine=sorted(self._machine),
+            machine_feeds=dict(self._machine_feeds),
+        )
+
+    def restore(self, state: InterpretationState) -> None:
+        room = self.meeting.room
+        present = room.participants
+        self._assigned = {
+            pid: normalise_languages(langs)
+            for pid, langs in state.assigned.items()
+            if pid in present
+        }
+        self._stored = {uid: normalise_languages(langs) for uid, langs in state.stored.items()}
+        self._revoked = set(state.revoked)
+        self._listening = {pid: ch for pid, ch in state.listening.items() if pid in present}
+        self._machine = set(state.machine)
+        self._machine_feeds = dict(state.machine_feeds)
+        self._booths = {}
+        for bid, s in state.booths.items():
+            b = Booth.of(s.languages)
+            if b.id != bid or s.output not in b.languages:
+                continue
+            b.output = s.output
+            b.live = s.live if s.live in present else None
+            h = s.handover
+            if h is not None and h.from_ in present and h.to in present:
+                b.handover = Handover(h.from_, h.to, h.requested_at)
+            self._booths[bid] = b
+        for p in present.values():
+            p.interpreter_languages = self._languages_for(p) if p.state == "joined" else ()
+        # A live partner or a handover whose people are no longer in that booth is let go.
+        for b in self._booths.values():
+            ids = {q.id for q in self._partners(b)}
+            if b.live is not None and b.live not in ids:
+                b.set_live(None)
+            if b.handover is not None and not {b.handover.from_, b.handover.to} <= ids:
+                b.handover = None
+        self._kick_machine()
+
+    # -- what everyone is shown -------------------------------------------------------------
+
+    def info(self) -> InterpretationInfo:
+        room = self.meeting.room
+        interpreters = [p for p in room.joined() if p.interpreter_languages]
+        booths: dict[str, Booth] = {}
+        for langs in [*self._assignments(), *(p.interpreter_languages for p in interpreters)]:
+            bid = booth_id(langs)
+            booths[bid] = self._booths.get(bid) or Booth.of(langs)
+        partners = [
+            Partner(id=p.id, booth=self._booth_id(p), feed=_live_feed(p)) for p in interpreters
+        ]
+        languages = {lang for langs in self._assignments() for lang in langs}
+        languages |= {lang for p in interpreters for lang in p.interpreter_languages}
+        languages |= self._machine | set(self._machine_feeds)
+        by_booth: dict[str, list[ParticipantId]] = {}
+        for p in interpreters:
+            by_booth.setdefault(self._booth_id(p), []).append(p.id)
+        return InterpretationInfo(
+            channels=channels(languages, booths, partners, self._machine_feeds),
+            booths=[
+                b.info(by_booth.get(b.id, [])) for b in sorted(booths.values(), key=lambda b: b.id)
+            ],
+            interpreters=[
+                InterpreterInfo(
+                    participant_id=p.id,
+                    display_name=p.display_name,
+                    languages=list(p.interpreter_languages),
+                    booth=self._booth_id(p),
+                )
+                for p in interpreters
+            ],
+            machine_languages=self._machine_languages(),
+        )
+
+    def _changed(self) -> None:
+        """Under the lock: tell everyone."""
+        self.meeting.to_meeting("interpretation.updated", self.info())
+
+    def _machine_languages(self) -> list[str]:
+        voices = self._voices
+        settings = self.meeting.settings
+        if voices is None or not settings.captions.enabled:
+            return []
+        if self.meeting.room.meeting.captions == "forbidden":
+            return []
+        try:
+            return sorted(voices.languages())
+        except Exception:
+            log.exception("meeting %s: the machine voices' languages are unknown", self.meeting.id)
+            return []
+
+    # -- interpreters and booths (under the lock) -------------------------------------------
+
+    def _assignments(self) -> list[tuple[str, ...]]:
+        stored = [langs for uid, langs in self._stored.items() if uid not in self._revoked]
+        return [*self._assigned.values(), *stored]
+
+    def _languages_for(self, p: Participant) -> tuple[str, ...]:
+        if p.id in self._assigned:
+            return self._assigned[p.id]
+        if p.user_id is not None and p.user_id not in self._revoked:
+            return self._stored.get(p.user_id, ())
+        return ()
+
+    def _booth_id(self, p: Participant) -> str:
+        return booth_id(p.interpreter_languages)
+
+    def _booth_of(self, p: Participant) -> Booth:
+        bid = self._booth_id(p)
+        b = self._booths.get(bid)
+        if b is None:
+            b = self._booths[bid] = Booth.of(p.interpreter_languages)
+        return b
+
+    def _partners(self, b: Booth) -> list[Participant]:
+        return [
+            p
+            for p in self.meeting.room.joined()
+            if p.interpreter_languages and self._booth_id(p) == b.id
+        ]
+
+    def _interpreter(self, pid: ParticipantId) -> tuple[Participant, Booth]:
+        p = self.meeting.room.get_joined(pid)
+        if not p.interpreter_languages:
+            raise ConveneError(ErrorCode.NOT_INTERPRETER, "only interpreters can do that")
+        return p, self._booth_of(p)
+
+    def _live_elsewhere(self, language: str, b: Booth) -> bool:
+        return any(
+            o.id != b.id and o.live is not None and o.output == language
+            for o in self._booths.values()
+        )
+
+    def _set_languages(self, p: Participant, languages: tuple[str, ...]) -> list[Feed]:
+        """Make ``p`` interpret ``languages`` (none: no longer an interpreter); returns the
+        feeds to cut when they left a booth."""
+        if p.interpreter_languages == languages:
+            if languages:
+                self._booth_of(p)
+            return []
+        cut: list[Feed] = []
+        if p.interpreter_languages:
+            b = self._booth_of(p)
+            if b.live == p.id:
+                b.set_live(None)
+            if b.handover is not None and p.id in (b.handover.from_, b.handover.to):
+                b.handover = None
+            cut = [f for source, f in p.feeds.items() if source in OWNED]
+        p.interpreter_languages = languages
+        if languages:
+            self._booth_of(p)
+        return cut
+
+    def _charge(self, p: Participant) -> None:
+        budget = self._budgets.setdefault(p.id, Budget(BUDGET_RATE, BUDGET_BURST))
+        if not budget.take():
+            raise ConveneError(
+                ErrorCode.RATE_LIMITED,
+                "too many messages: slow down",
+                {"retry_after": max(1, math.ceil(budget.wait()))},
+            )
+
+    # -- storage ----------------------------------------------------------------------------
+
+    async def _load_stored(self) -> None:
+        try:
+            rows = await asyncio.wait_for(
+                list_for_meeting(self.meeting.db, self.meeting.id), DB_TIMEOUT
+            )
+        except Exception:
+            log.exception("meeting %s: reading its named interpreters failed", self.meeting.id)
+            return
+        stored = {r.user_id: normalise_languages(r.languages) for r in rows if r.user_id}
+        cut: list[Feed] = []
+        async with self.meeting.room.lock:
+            if self._gone or stored == self._stored:
+                return
+            self._stored = stored
+            for p in self.meeting.room.joined():
+                cut += self._set_languages(p, self._languages_for(p))
+            self._changed()
+        await self.meeting.kick(cut)
+        self._kick_machine()
+
+    # -- machine channels (after the lock) --------------------------------------------------
+
+    def _kick_machine(self) -> None:
+        if self._voices is None or self._gone:
+            return
+        self.meeting.spawn(self._sync_machine_logged(), f"machine-voices-{self.meeting.id}")
+
+    async def _sync_machine_logged(self) -> None:
+        try:
+            await self._sync_machine(None)
+        except Exception:
+            log.exception(
+                "meeting %s: bringing machine channels up to date failed", self.meeting.id
+            )
+
+    async def _sync_machine(self, required: str | None) -> None:
+        """Open the machine channels wanted and not replaced by a live booth, close the others.
+        ``required``: a language whose opening failure is raised (the host's request)."""
+        voices = self._voices
+        if voices is None:
+            if required is not None:
+                raise ConveneError(
+                    ErrorCode.INTERPRETATION_UNAVAILABLE, "this server has no machine voices"
+                )
+            return
+        room, mid = self.meeting.room, self.meeting.id
+        async with self._voice_lock:
+            async with room.lock:
+                if self._gone:
+                    return
+                wanted = {
+                    lang
+                    for lang in self._machine
+                    if not any(
+                        b.live is not None and b.output == lang for b in self._booths.values()
+                    )
+                }
+                opened = dict(self._machine_feeds)
+            media_room = self.meeting.media_room
+            closed: set[str] = set()
+            started: dict[str, FeedId] = {}
+            failure: ConveneError | None = None
+            for lang in sorted(set(opened) - wanted):
+                try:
+                    await asyncio.wait_for(voices.stop(mid, lang), VOICE_STOP_TIMEOUT)
+                except Exception:
+                    log.exception("meeting %s: closing the %s machine channel failed", mid, lang)
+                closed.add(lang)
+            for lang in sorted(wanted - set(opened)):
+                try:
+                    if media_room is None:
+                        raise ConveneError(
+                            ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available"
+                        )
+                    started[lang] = await asyncio.wait_for(
+                        voices.start(mid, media_room, lang), VOICE_START_TIMEOUT
+                    )
+                except Exception as exc:
+                    log.warning("meeting %s: no %s machine channel: %r", mid, lang, exc)
+                    if lang == required:
+                        failure = (
+                            exc
+                            if isinstance(exc, ConveneError)
+                            else ConveneError(
+                                ErrorCode.INTERPRETATION_UNAVAILABLE,
+                                "no machine voice could be started for that language",
+                                {"language": lang},
+                            )
+                        )
+            async with room.lock:
+                before = dict(self._machine_feeds)
+                for lang in closed:
+                    self._machine_feeds.pop(lang, None)
+                self._machine_feeds.update(started)
+                if failure is not None and required is not None:
+                    self._machine.discard(required)
+                if self._machine_feeds != before or required is not None:
+                    self._changed()
+        if failure is not None:
+            raise failure
+
+
+def _own(p: Participant | None, source: Source) -> list[Feed]:
+    feed = p.feeds.get(source) if p is not None else None
+    return [feed] if feed is not None else []
+
+
+def _live_feed(p: Participant) -> FeedId | None:
+    feed = p.feeds.get("interpretation")
+    return feed.id if feed is not None and feed.live else None
