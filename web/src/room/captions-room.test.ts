@@ -114,6 +114,9 @@ function joined(): JoinReply {
       ],
     },
     captions_reading: "off",
+    interpretation: { channels: [], booths: [], interpreters: [], machine_languages: [] },
+    interpretation_listening: null,
+    audio_warnings: [],
   };
   return { state: "joined", participant_id: "p_1", resume_token: "r1", snapshot, resumed: false };
 }

@@ -25,6 +25,8 @@ import { MediaEngine } from "../engine/media";
 import type { RemoteStream } from "../engine/subscriber";
 import type { Quality } from "../engine/quality";
 import { captionPrefs, expireCaptions, readingOf, setReading, type Reading } from "./captions";
+import { InterpreterDesk, interpreterOf } from "./interpreter";
+import { InterpretationActions, interpretationRefs, isInterpretationFeed } from "./interpretation";
 import { applyEvent, applySnapshot, expireReactions, initialState, type RoomState } from "./state";
 
 export interface JoinParams {
@@ -113,6 +115,8 @@ function captionsError(err: unknown): string {
 export class Room extends Emitter<RoomEvents> {
   readonly signaling: SignalingClient;
   readonly media: MediaEngine;
+  /** The interpreter's feeds and booth requests (idle unless this participant is an interpreter). */
+  readonly interpreter: InterpreterDesk;
   private _state: RoomState = initialState();
   private params: JoinParams | null = null;
   private chatOpen = false;
@@ -135,6 +139,7 @@ export class Room extends Emitter<RoomEvents> {
     super();
     this.signaling = new SignalingClient(signalingOptions);
     this.media = new MediaEngine(this.signaling, local);
+    this.interpreter = new InterpreterDesk(this.signaling, local);
     this.wire();
     // Devices change outside the Room's own actions too (preview toggles racing the join, an
     // unplugged camera): keep the server's view in step.
@@ -208,7 +213,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Leaves the meeting (others see "left"). */
   async leave(): Promise<void> {
     // The server takes our feeds down on leave; unpublishing first would only delay it.
-    await this.media.close(false);
+    await Promise.all([this.media.close(false), this.interpreter.stop(false)]);
     await this.signaling.leave();
     this.finish({ reason: "left", message: "" });
   }
@@ -233,6 +238,7 @@ export class Room extends Emitter<RoomEvents> {
   dispose(): void {
     this.stopTick();
     void this.media.close(false);
+    void this.interpreter.stop(false);
     this.signaling.close();
     for (const off of this.unsubscribe) off();
     this.removeAllListeners();
@@ -397,6 +403,21 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Interpretation (the logic is in ./interpretation)
+  // ---------------------------------------------------------------------------------------------
+
+  readonly interpretation = new InterpretationActions({
+    state: () => this._state.interpretation,
+    update: (interpretation) => {
+      this.update({ ...this._state, interpretation });
+      this.updateSubscriptions();
+    },
+    connected: () => this.inMeeting,
+    request: (type, data) => this.signaling.request(type, data),
+    toast: (err) => this.toast("warn", describeError(err)),
+  });
+
   private async hostCall<K extends HostRequest>(type: K, data: RequestData<K>): Promise<boolean> {
     try {
       await this.signaling.request(type, data);
@@ -435,7 +456,8 @@ export class Room extends Emitter<RoomEvents> {
     const refs: StreamRef[] = [];
     const audioCandidates: { ref: StreamRef; rank: number }[] = [];
     for (const feed of state.feeds.values()) {
-      if (feed.participant_id === state.selfId) continue;
+      // Channel and booth feeds are received only as interpretation asks (below).
+      if (feed.participant_id === state.selfId || isInterpretationFeed(feed)) continue;
       const owner = state.participants.get(feed.participant_id);
       for (const stream of feed.streams) {
         const ref = { feed: feed.id, mid: stream.mid };
@@ -452,6 +474,7 @@ export class Room extends Emitter<RoomEvents> {
     }
     audioCandidates.sort((a, b) => b.rank - a.rank);
     for (const c of audioCandidates.slice(0, MAX_AUDIO_STREAMS)) refs.push(c.ref);
+    refs.push(...interpretationRefs(state.interpretation, state.feeds, state.selfId));
     this.media.setWanted(refs);
   }
 
@@ -466,6 +489,7 @@ export class Room extends Emitter<RoomEvents> {
   private async enter(snapshot: Snapshot): Promise<void> {
     this.update(applySnapshot(this._state, snapshot));
     this.media.setIceServers(snapshot.ice_servers);
+    this.interpreter.setIceServers(snapshot.ice_servers);
     this.media.setSelf(snapshot.self.id);
     this.media.setFeeds(this._state.feeds);
     // A meeting that mutes on entry blocks our audio; start muted rather than be refused later.
@@ -481,6 +505,14 @@ export class Room extends Emitter<RoomEvents> {
     await this.sendMediaState(true);
     this.updateSubscriptions();
     await this.syncReading();
+    await this.interpretation.afterSnapshot(null, false);
+    this.syncInterpreter();
+  }
+
+  /** Publishes the interpreter's feeds while this participant is one (and only then). */
+  private syncInterpreter(): void {
+    const state = this._state;
+    this.interpreter.sync(state.phase === "joined" && interpreterOf(state.interpretation.info, state.selfId) !== null);
   }
 
   private wire(): void {
@@ -510,6 +542,10 @@ export class Room extends Emitter<RoomEvents> {
       "spotlight.updated",
       "captions.updated",
       "caption",
+      "interpretation.updated",
+      "interpretation.booth_message",
+      "interpretation.signal",
+      "audio.quality",
     ] as const) {
       on(type);
     }
@@ -591,6 +627,7 @@ export class Room extends Emitter<RoomEvents> {
       return;
     }
     const wasJoined = this._state.phase === "joined";
+    const listening = this._state.interpretation.listening;
     this.update(applySnapshot(this._state, reply.snapshot));
     this.media.setFeeds(this._state.feeds);
     if (!wasJoined) {
@@ -599,16 +636,20 @@ export class Room extends Emitter<RoomEvents> {
     }
     const own = reply.snapshot.feeds.filter((f) => f.participant_id === reply.participant_id);
     await this.media.afterResume(own);
+    if (!this.interpreter.listedIn(own)) void this.interpreter.republish();
+    this.syncInterpreter();
     await this.sendMediaState(true);
     this.updateSubscriptions();
     // The server kept what we read; a choice made while the connection was down is sent now.
     await this.syncReading();
+    await this.interpretation.afterSnapshot(listening, true);
   }
 
   private onEvent<K extends EventType>(type: K, data: Parameters<typeof applyEvent<K>>[2]): void {
     const before = this._state;
     const after = applyEvent(before, type, data, { chatOpen: this.chatOpen });
     if (after !== before) this.update(after);
+    if (type === "interpretation.updated") this.syncInterpreter();
     const ev = { type, data } as { [T in EventType]: { type: T; data: Parameters<typeof applyEvent<T>>[2] } }[EventType];
     switch (ev.type) {
       case "admitted":
@@ -635,6 +676,10 @@ export class Room extends Emitter<RoomEvents> {
       case "moderated":
         void this.onModerated(ev.data.action, ev.data.by);
         break;
+      case "interpretation.updated":
+        // A channel's feeds changed (a handover, a machine voice replaced): follow them.
+        this.updateSubscriptions();
+        break;
       case "captions.updated":
         // The languages offered may change what "the UI's language" means for reading.
         void this.syncReading();
@@ -656,6 +701,7 @@ export class Room extends Emitter<RoomEvents> {
       }
       case "closed":
         void this.media.close(false);
+        void this.interpreter.stop(false);
         this.stopTick();
         break;
       case "subscriber.offer":
@@ -665,6 +711,7 @@ export class Room extends Emitter<RoomEvents> {
         this.media.setFeeds(this._state.feeds);
         if (this._state.phase === "joined") {
           void this.media.resetAll().catch((err: unknown) => this.toast("error", describeError(err)));
+          void this.interpreter.republish();
         }
         break;
       default:

@@ -47,13 +47,16 @@ const snapshot: Snapshot = {
   },
   self: person("me", { role: "host" }),
   participants: [person("a"), person("b")],
-  feeds: [{ id: 10, participant_id: "a", source: "main", streams: [{ mid: "0", kind: "audio", simulcast: false, codec: "opus" }] }],
+  feeds: [{ id: 10, participant_id: "a", source: "main", streams: [{ mid: "0", kind: "audio", simulcast: false, codec: "opus" }], channel: null }],
   chat: [message("c1", "a")],
   waiting: [],
   ice_servers: [],
   spotlight: [],
   captions: { active: false, available: false, policy: "allowed", started_at: null, started_by: null, transcribing: false, languages: [] },
   captions_reading: "off",
+  interpretation: { channels: [], booths: [], interpreters: [], machine_languages: [] },
+  interpretation_listening: null,
+  audio_warnings: [],
 };
 
 describe("room state", () => {

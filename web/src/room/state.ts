@@ -17,6 +17,16 @@ import type {
   WaitingInfo,
 } from "../protocol/types";
 import { applyCaption, applyCaptionsUpdated, captionsFromSnapshot, initialCaptions, type CaptionsState } from "./captions";
+import {
+  applyAudioQuality,
+  applyBoothMessage,
+  applyInterpretationUpdated,
+  applySignal,
+  forgetSpeaker,
+  initialInterpretation,
+  interpretationFromSnapshot,
+  type InterpretationState,
+} from "./interpretation";
 
 export type Phase = "idle" | "joining" | "waiting" | "joined" | "ended";
 
@@ -55,6 +65,8 @@ export interface RoomState {
   spotlight: readonly string[];
   /** Live captions: the meeting's CaptionsInfo, what this connection reads, the segments. */
   captions: CaptionsState;
+  /** Interpretation: channels and booths, the channel listened to, booth chat, signals, audio warnings. */
+  interpretation: InterpretationState;
   ended: EndInfo | null;
 }
 
@@ -77,6 +89,7 @@ export function initialState(): RoomState {
     reactions: [],
     spotlight: [],
     captions: initialCaptions(),
+    interpretation: initialInterpretation(),
     ended: null,
   };
 }
@@ -105,6 +118,12 @@ export function applySnapshot(state: RoomState, snapshot: Snapshot): RoomState {
     activeSpeaker: state.activeSpeaker && participants.has(state.activeSpeaker) ? state.activeSpeaker : null,
     spotlight: (snapshot.spotlight ?? []).filter((id) => participants.has(id)),
     captions: captionsFromSnapshot(state.captions, snapshot.captions, snapshot.captions_reading),
+    interpretation: interpretationFromSnapshot(
+      state.interpretation,
+      snapshot.interpretation,
+      snapshot.interpretation_listening,
+      snapshot.audio_warnings,
+    ),
   };
 }
 
@@ -150,6 +169,7 @@ export function applyEvent<K extends EventType>(
         activeSpeaker: state.activeSpeaker === id ? null : state.activeSpeaker,
         // The server sends spotlight.updated too; dropping the id here keeps the stage right meanwhile.
         spotlight: state.spotlight.includes(id) ? state.spotlight.filter((s) => s !== id) : state.spotlight,
+        interpretation: forgetSpeaker(state.interpretation, id),
       };
     }
     case "feed.added": {
@@ -213,6 +233,18 @@ export function applyEvent<K extends EventType>(
       const captions = applyCaption(state.captions, ev.data, now);
       return captions === state.captions ? state : { ...state, captions };
     }
+    case "interpretation.updated":
+      return { ...state, interpretation: applyInterpretationUpdated(state.interpretation, ev.data) };
+    case "interpretation.booth_message": {
+      const interpretation = applyBoothMessage(state.interpretation, ev.data);
+      return interpretation === state.interpretation ? state : { ...state, interpretation };
+    }
+    case "interpretation.signal":
+      return { ...state, interpretation: applySignal(state.interpretation, ev.data) };
+    case "audio.quality": {
+      const interpretation = applyAudioQuality(state.interpretation, ev.data);
+      return interpretation === state.interpretation ? state : { ...state, interpretation };
+    }
     case "moderated":
     case "subscriber.offer":
     case "notification":
@@ -234,11 +266,12 @@ export function isHostRole(p: ParticipantInfo | null | undefined): boolean {
   return p?.role === "host" || p?.role === "cohost";
 }
 
-/** The main and screen feeds of one participant. */
+/** The main and screen feeds of one participant (an interpreter's channel and booth feeds are not tiles). */
 export function feedsOf(state: RoomState, participantId: string): { main?: FeedInfo; screen?: FeedInfo } {
   const out: { main?: FeedInfo; screen?: FeedInfo } = {};
   for (const f of state.feeds.values()) {
-    if (f.participant_id === participantId) out[f.source] = f;
+    if (f.participant_id !== participantId) continue;
+    if (f.source === "main" || f.source === "screen") out[f.source] = f;
   }
   return out;
 }
