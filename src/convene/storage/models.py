@@ -55,6 +55,7 @@ __all__ = [
     "ConsumerCursorRow",
     "EmailOutboxRow",
     "EmailVerificationRow",
+    "InterpreterRow",
     "MeetingRow",
     "ParticipationRow",
     "PasswordResetRow",
@@ -232,6 +233,39 @@ class MeetingRow(Base):
         CheckConstraint("max_participants >= 2", name="max_participants"),
         CheckConstraint("captions IN ('forbidden', 'allowed', 'auto')", name="captions"),
         Index("ix_meetings_host_id_created_at", "host_id", "created_at"),
+    )
+
+
+class InterpreterRow(Base):
+    """An interpreter named for a meeting ahead of time (convene.storage.interpreters): an
+    account, or an invitee by email, with one target language or a bidirectional pair."""
+
+    __tablename__ = "meeting_interpreters"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE")
+    )
+    # Exactly one of the two: the account named, or the address (normalised, lower case).
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    # The target language, or the first of a pair in sorted order (then `second_language`).
+    language: Mapped[str] = mapped_column(String(16))
+    second_language: Mapped[str | None] = mapped_column(String(16))
+    # The order the host listed them in.
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "user_id"),
+        UniqueConstraint("meeting_id", "email"),
+        CheckConstraint("(user_id IS NULL) <> (email IS NULL)", name="person"),
+        CheckConstraint(
+            "second_language IS NULL OR language < second_language", name="languages"
+        ),
     )
 
 
