@@ -17,6 +17,8 @@ RUNTIME_PACKAGES=(
     "command -v apertium-apy|apertium-apy"
     "test -f /usr/share/apertium/modes/eng-spa.mode|apertium-eng-spa"
     "test -f /usr/share/apertium/modes/fr-es.mode|apertium-fr-es"
+    # Machine interpretation: translated captions spoken in the six UN languages.
+    "command -v espeak-ng|espeak-ng"
 )
 # shellcheck disable=SC2034
 TEST_PACKAGES=(

@@ -38,6 +38,7 @@ __all__ = [
     "PublishResult",
     "PublishedStream",
     "Publisher",
+    "RemoteFeed",
     "RoomListener",
     "RoomOptions",
     "ServerReset",
@@ -104,6 +105,17 @@ class SubscriptionStream:
     feed_mid: str  # the mid in the publisher's peer connection
     kind: MediaKind
     active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFeed:
+    """A feed whose media is sent from outside as plain RTP (a machine voice, ...): where to
+    send it, and the SSRC each stream must carry (the server tells the streams apart by it)."""
+
+    feed: FeedId
+    host: str
+    port: int
+    ssrcs: dict[str, int]  # "audio"/"video" -> the SSRC of that stream's packets
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +321,15 @@ class MediaRoom(Protocol):
         """
 
     async def stop_forward(self, feed: FeedId, forwarder: str) -> None: ...
+
+    async def add_remote_publisher(
+        self, feed: FeedId, display: str, *, audio: bool = True, video: bool = False
+    ) -> RemoteFeed:
+        """A feed with no peer connection, fed plain RTP (Opus, VP8) sent to the address
+        returned; clients subscribe to it as to any feed."""
+
+    async def remove_remote_publisher(self, feed: FeedId) -> None:
+        """The feed leaves the room. Safe to call for one that is gone."""
 
     async def destroy(self) -> None:
         """Remove the room and everything in it. Safe to call twice or after the server was lost."""

@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 from convene.config import JanusSettings, Secrets, Settings, load_secrets
 from convene.media.base import (
@@ -40,6 +41,7 @@ from convene.media.base import (
     PublishedStream,
     Publisher,
     PublishResult,
+    RemoteFeed,
     RoomListener,
     RoomOptions,
     ServerReset,
@@ -52,6 +54,7 @@ from convene.media.base import (
     Talking,
     WebRTCUp,
 )
+from convene.media.janus import remote
 from convene.media.janus.client import JanusClient, JanusEvent, JanusHandle
 from convene.media.janus.process import JanusProcess
 from convene.metrics import JANUS_UP
@@ -672,6 +675,18 @@ class JanusRoom:
                     "stream_id": int(stream_id),
                 }
             )
+
+    async def add_remote_publisher(
+        self, feed: FeedId, display: str, *, audio: bool = True, video: bool = False
+    ) -> RemoteFeed:
+        # Janus listens on the address Convene reaches it at (loopback for a child Janus).
+        host = urlsplit(self._server.url).hostname or "127.0.0.1"
+        return await remote.add_remote_publisher(
+            self, feed, display, host=host, audio=audio, video=video
+        )
+
+    async def remove_remote_publisher(self, feed: FeedId) -> None:
+        await remote.remove_remote_publisher(self, feed)
 
     async def destroy(self) -> None:
         """Destroy the room and release every handle opened through it.

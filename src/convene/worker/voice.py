@@ -1,0 +1,116 @@
+"""One machine voice in the worker: texts in, speech out as Opus RTP to the media room's port.
+
+The server opens a voice (``speak_open``: meeting, language, where to send, the SSRC) and then
+sends it the meeting's final captions translated into that language (``speak``). A
+:class:`MachineVoice` speaks them one after another, in order: espeak-ng
+(:mod:`convene.worker.tts`), then 20 ms Opus RTP packets (:mod:`convene.worker.opus_rtp`) sent
+in real time over UDP. Bounds: at most :data:`MAX_QUEUED` texts wait (the oldest is dropped, so
+that a voice that falls behind catches up with the meeting instead of lagging ever more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from convene.worker.opus_rtp import FRAME_SAMPLES, OpusPacketiser
+from convene.worker.tts import SAMPLE_RATE, SynthesisError, synthesise
+
+__all__ = ["MAX_QUEUED", "MachineVoice", "Synthesise"]
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 8
+_FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
+
+Synthesise = Callable[[str, str], Awaitable[bytes]]
+
+
+class _Sender(asyncio.DatagramProtocol):
+    def error_received(self, exc: Exception) -> None:
+        log.debug("machine voice: a datagram was not delivered (%s)", exc)
+
+
+class MachineVoice:
+    """See the module docstring. :meth:`open` first; :meth:`close` ends it."""
+
+    def __init__(
+        self,
+        meeting: str,
+        language: str,
+        *,
+        host: str,
+        port: int,
+        ssrc: int,
+        synthesise_with: Synthesise | None = None,
+    ) -> None:
+        self.meeting = meeting
+        self.language = language
+        self.address = (host, port)
+        self.packetiser = OpusPacketiser(ssrc)
+        self._synthesise = synthesise_with or (lambda text, lang: synthesise(text, lang))
+        self._texts: collections.deque[str] = collections.deque(maxlen=MAX_QUEUED)
+        self._wake = asyncio.Event()
+        self._transport: asyncio.DatagramTransport | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._last_sent = time.monotonic()
+        self.spoken = 0  # texts spoken so far
+        self.packets = 0  # RTP packets sent so far
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._transport, _ = await loop.create_datagram_endpoint(_Sender, remote_addr=self.address)
+        self._task = asyncio.create_task(self._run(), name=f"voice-{self.meeting}-{self.language}")
+
+    def say(self, text: str) -> None:
+        """Queue ``text`` to be spoken (the oldest waiting is dropped when too many wait)."""
+        if len(self._texts) == self._texts.maxlen:
+            log.info("meeting %s: the %s voice drops a text (behind)", self.meeting, self.language)
+        self._texts.append(text)
+        self._wake.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._texts:
+                text = self._texts.popleft()
+                try:
+                    pcm = await self._synthesise(text, self.language)
+                except SynthesisError as exc:
+                    log.warning(
+                        "meeting %s: %s speech failed: %s", self.meeting, self.language, exc
+                    )
+                    continue
+                await self._send(pcm)
+                self.spoken += 1
+
+    async def _send(self, pcm: bytes) -> None:
+        """Send one utterance paced in real time, 20 ms a packet."""
+        now = time.monotonic()
+        self.packetiser.pause(now - self._last_sent)
+        packets = self.packetiser.utterance(pcm)
+        start = time.monotonic()
+        for index, packet in enumerate(packets):
+            delay = start + index * _FRAME_SECONDS - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._transport is None:
+                return
+            self._transport.sendto(packet)
+            self.packets += 1
+        self._last_sent = start + len(packets) * _FRAME_SECONDS
