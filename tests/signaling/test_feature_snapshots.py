@@ -189,6 +189,7 @@ async def test_a_feature_missing_from_the_snapshot_starts_empty(server: RunningS
             "origin": None,
             "readings": {},
         },
+        "audio_quality": {"ratings": {}},
     }
     await m.close()
 

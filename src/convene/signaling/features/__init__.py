@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from convene.signaling.feature import Feature, FeatureFactory, Meeting
+from convene.signaling.features.audio_quality import AudioQuality
 from convene.signaling.features.captions import Captions, CaptionServices
 from convene.signaling.features.chat import Chat
 from convene.signaling.features.host_controls import HostControls
@@ -29,6 +30,7 @@ FEATURES: tuple[type[Feature[Any]], ...] = (
     HostControls,
     Spotlight,
     Captions,
+    AudioQuality,
     Interpretation,
 )
 
