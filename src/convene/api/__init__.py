@@ -6,7 +6,16 @@ and ``/metrics``, which live outside the prefix.
 
 from fastapi import APIRouter
 
-from convene.api import auth, calendars, meetings, rsvp, scheduling, transcripts, users
+from convene.api import (
+    auth,
+    calendars,
+    interpreters,
+    meetings,
+    rsvp,
+    scheduling,
+    transcripts,
+    users,
+)
 from convene.api.deps import API_PREFIX
 
 __all__ = ["API_PREFIX", "api_router"]
@@ -15,6 +24,7 @@ api_router = APIRouter()
 api_router.include_router(auth.router)
 api_router.include_router(users.router)
 api_router.include_router(meetings.router)
+api_router.include_router(interpreters.router)
 api_router.include_router(scheduling.router)
 api_router.include_router(rsvp.router)
 api_router.include_router(calendars.router)
