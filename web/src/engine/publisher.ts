@@ -10,7 +10,7 @@
 import type { SignalingPort } from "./port";
 import { SIMULCAST_ENCODINGS, preferVp8 } from "./simulcast";
 
-export type PublisherName = "main" | "screen";
+export type PublisherName = "main" | "screen" | "interpretation" | "booth";
 
 export interface PublisherOptions {
   name: PublisherName;
@@ -18,6 +18,8 @@ export interface PublisherOptions {
   iceServers: RTCIceServer[];
   /** Send the camera as three simulcast encodings. */
   simulcast: boolean;
+  /** Audio only (an interpreter's feeds): no video sender at all. */
+  audioOnly?: boolean;
   onState: (state: RTCPeerConnectionState) => void;
   /** The connection did not recover by ICE restart: the owner should republish. */
   onFailed: () => void;
@@ -61,10 +63,12 @@ export class Publisher {
 
     const streams = [this.stream];
     this.audioTx = pc.addTransceiver(tracks.audio ?? "audio", { direction: "sendonly", streams });
-    const videoInit: RTCRtpTransceiverInit = { direction: "sendonly", streams };
-    if (this.opts.simulcast) videoInit.sendEncodings = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
-    this.videoTx = pc.addTransceiver(tracks.video ?? "video", videoInit);
-    if (this.opts.simulcast) preferVp8(this.videoTx);
+    if (!this.opts.audioOnly) {
+      const videoInit: RTCRtpTransceiverInit = { direction: "sendonly", streams };
+      if (this.opts.simulcast) videoInit.sendEncodings = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
+      this.videoTx = pc.addTransceiver(tracks.video ?? "video", videoInit);
+      if (this.opts.simulcast) preferVp8(this.videoTx);
+    }
     if (this.name === "screen" && tracks.video && "contentHint" in tracks.video) {
       tracks.video.contentHint = "detail";
     }

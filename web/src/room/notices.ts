@@ -6,7 +6,7 @@
  * gathered for a moment by a `PresenceBatcher`, so a busy meeting gets "5 people joined", not
  * five toasts.
  */
-import type { ChatMessage } from "../protocol/types";
+import type { ChatMessage, InterpretationSignalEvent } from "../protocol/types";
 import type { RoomState } from "./state";
 
 export type Notice =
@@ -15,7 +15,9 @@ export type Notice =
   | { kind: "left"; names: string[] }
   | { kind: "chat"; message: ChatMessage }
   /** A host put this participant in the spotlight (everyone sees them on the main stage). */
-  | { kind: "spotlightYou" };
+  | { kind: "spotlightYou" }
+  /** An interpreter asks a speaker to slow down (or says their audio is poor): for that speaker and the hosts. */
+  | { kind: "signal"; signal: InterpretationSignalEvent; toYou: boolean; speaker: string | null };
 
 /** What happened between `before` and `after` that this participant should be told. */
 export function noticesBetween(before: RoomState, after: RoomState, chatOpen: boolean): Notice[] {
@@ -38,6 +40,18 @@ export function noticesBetween(before: RoomState, after: RoomState, chatOpen: bo
     if (left.length) out.push({ kind: "left", names: left.map((p) => p.display_name) });
   }
   if (self && after.spotlight.includes(self) && !before.spotlight.includes(self)) out.push({ kind: "spotlightYou" });
+  if (before.interpretation.signals !== after.interpretation.signals) {
+    const known = new Set(before.interpretation.signals);
+    const me = self ? after.participants.get(self) : undefined;
+    const moderator = me?.role === "host" || me?.role === "cohost";
+    for (const s of after.interpretation.signals) {
+      if (known.has(s) || s.sender === self) continue;
+      const toYou = s.to !== null && s.to === self;
+      if (!toYou && !moderator) continue;
+      const speaker = s.to ? (after.participants.get(s.to)?.display_name ?? null) : null;
+      out.push({ kind: "signal", signal: s, toYou, speaker });
+    }
+  }
   if (!chatOpen && before.chat !== after.chat) {
     const known = new Set(before.chat.map((m) => m.id));
     for (const m of after.chat) {

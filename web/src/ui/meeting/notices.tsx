@@ -29,6 +29,15 @@ export function presenceText(t: Translate, notice: Extract<Notice, { kind: "join
   return t(joined ? "notices.joinedMany" : "notices.leftMany", { count });
 }
 
+/** "Interpreter X asks you to slow down" (to the speaker), or names the speaker (to the hosts). */
+export function signalText(t: Translate, notice: Extract<Notice, { kind: "signal" }>): string {
+  const name = isolate(notice.signal.display_name);
+  const slow = notice.signal.kind === "slow_down";
+  if (notice.toYou) return t(slow ? "notices.signalSlowDownYou" : "notices.signalAudioPoorYou", { name });
+  const speaker = notice.speaker ? isolate(notice.speaker) : t("notices.theSpeaker");
+  return t(slow ? "notices.signalSlowDown" : "notices.signalAudioPoor", { name, speaker });
+}
+
 function preview(text: string): string {
   return text.length > CHAT_PREVIEW ? `${text.slice(0, CHAT_PREVIEW - 1)}…` : text;
 }
@@ -85,6 +94,9 @@ export function useNotices(room: Room, chatOpen: boolean, openChat: () => void):
           break;
         case "spotlightYou":
           room.toast("info", tr("notices.spotlightYou"));
+          break;
+        case "signal":
+          room.toast("warn", signalText(tr, notice));
           break;
         case "chat":
           room.toast("info", tr("notices.chat", { name: isolate(notice.message.sender.display_name), text: preview(notice.message.text) }), {

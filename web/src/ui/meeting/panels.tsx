@@ -14,6 +14,7 @@ import { Icon } from "../icons";
 import { MAX_FEATURED } from "../layout";
 import { ChatText } from "./chat-links";
 import { useMenu } from "../keyboard";
+import { isInterpreter, MakeInterpreterDialog, unassignInterpreter } from "./console/host";
 
 /**
  * A side panel. Opening it moves the focus to its heading; Escape closes it; closing it from
@@ -240,6 +241,7 @@ function PersonRow({ room, state, person: p, self }: {
 }) {
   const [menu, setMenu] = useState(false);
   const [confirmRemove, setConfirmRemove] = useState(false);
+  const [assigning, setAssigning] = useState(false);
   const close = () => {
     setMenu(false);
     setConfirmRemove(false);
@@ -314,6 +316,15 @@ function PersonRow({ room, state, person: p, self }: {
                         {state.spotlight.includes(p.id) ? t("panels.unspotlight") : t("panels.spotlight")}
                       </button>
                     )}
+                    <button role="menuitem" tabIndex={-1} type="button" data-testid="participant-make-interpreter"
+                      onClick={() => {
+                        close();
+                        setAssigning(true);
+                      }}>{t("interpreters.makeEllipsis")}</button>
+                    {isInterpreter(state, p.id) && (
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="participant-remove-interpreter"
+                        onClick={act(() => unassignInterpreter(room, p.id))}>{t("interpreters.remove")}</button>
+                    )}
                     <button role="menuitem" tabIndex={-1} type="button" class="danger" data-testid="host-remove" onClick={() => setConfirmRemove(true)}>{t("panels.removeEllipsis")}</button>
                   </>
                 )}
@@ -322,6 +333,7 @@ function PersonRow({ room, state, person: p, self }: {
           </div>
         )}
       </span>
+      {assigning && <MakeInterpreterDialog room={room} state={state} participantId={p.id} onClose={() => setAssigning(false)} />}
     </li>
   );
 }
