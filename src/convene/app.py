@@ -19,6 +19,7 @@ Services live on ``app.state`` for the lifetime of the app:
 ``app.state.captions``      the :class:`~convene.captions.service.CaptionsService` (while
                             running); workers link at ``/internal/worker``
 ``app.state.embedded_worker`` the child captions worker, started on first demand (or None)
+``app.state.voices``        the machine voices (:class:`~convene.voice.service.WorkerVoices`)
 ==========================  =============================================================
 
 The live meetings' features are handed what captions need: the captions service, the
@@ -64,6 +65,7 @@ from convene.storage.db import Database
 from convene.storage.transcripts import TranscriptStore
 from convene.transcripts.retention import install as install_transcript_retention
 from convene.translation.setup import build_registry
+from convene.voice.service import WorkerVoices
 from convene.worker.wire import WORKER_PATH
 
 __all__ = ["SchemaOutdatedError", "create_app"]
@@ -116,6 +118,9 @@ def create_app(
                 await captions.open()
                 app.state.captions = captions
                 translation = _translation(settings)
+                voices = WorkerVoices(captions, settings, translation=translation)
+                await voices.open()
+                app.state.voices = voices
                 registry = Registry(
                     sfu=media,
                     bus=bus,
@@ -127,7 +132,8 @@ def create_app(
                             speech_installed=speech_checker(settings),
                             transcripts=TranscriptStore(db),
                             translation=translation,
-                        )
+                        ),
+                        voices,
                     ),
                 )
                 app.state.bus, app.state.sfu, app.state.live_meetings = bus, media, registry
@@ -143,7 +149,8 @@ def create_app(
                 finally:
                     await background.stop()
                     shutdown_scheduling(app)
-                    # Forwards are stopped while the media rooms still exist.
+                    # Forwards and machine feeds end while the media rooms still exist.
+                    await voices.close()
                     await captions.close()
                     if app.state.embedded_worker is not None:
                         await app.state.embedded_worker.close()
@@ -193,6 +200,7 @@ def create_app(
     app.add_api_websocket_route(WORKER_PATH, worker_endpoint)
     app.state.captions = None
     app.state.embedded_worker = None
+    app.state.voices = None
 
     # Anything no route matched: the web client, or a JSON 404 under /api. Being the router's
     # fallback rather than a catch-all route, it never shadows routes added after it.

@@ -365,6 +365,15 @@ class WorkerSettings(BaseModel):
         return low, high
 
 
+class VoiceSettings(BaseModel):
+    """Machine interpretation: translated captions spoken by a worker (docs/operations.md)."""
+
+    enabled: bool = True
+    # Worker side: the espeak-ng program, and how long one utterance may take to synthesise.
+    espeak_binary: str = "espeak-ng"
+    synthesis_timeout: float = Field(default=10.0, gt=0, le=120)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONVENE_", env_nested_delimiter="__", extra="forbid"
@@ -399,6 +408,7 @@ class Settings(BaseSettings):
     translation: TranslationSettings = TranslationSettings()
     speech: SpeechSettings = SpeechSettings()
     worker: WorkerSettings = WorkerSettings()
+    voices: VoiceSettings = VoiceSettings()
     transcripts: TranscriptSettings = TranscriptSettings()
 
     @classmethod

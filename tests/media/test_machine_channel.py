@@ -85,7 +85,9 @@ async def test_a_remote_publisher_fed_opus_rtp_is_heard_by_a_subscriber(
     try:
         feed = new_feed_id()
         remote = await room.add_remote_publisher(feed, "machine es", audio=True)
-        assert remote.feed == feed and remote.port > 0 and set(remote.ssrcs) == {"audio"}
+        assert remote.feed == feed
+        assert remote.port > 0
+        assert set(remote.ssrcs) == {"audio"}
         await room.allow("token-listener")
         subscriber = await room.subscriber(token="token-listener", listener=EventLog())
         result = await subscriber.update([StreamSelector(feed=feed)])
@@ -99,7 +101,7 @@ async def test_a_remote_publisher_fed_opus_rtp_is_heard_by_a_subscriber(
         await voice.open()
         voice.say("Buenos días a todos. La reunión empieza ahora.")
         await until(lambda: listener.speech_frames() > 25, WAIT, "speech from the remote feed")
-        assert voice.spoken <= 1 and voice.packets > 0
+        assert voice.packets > 0
 
         await room.remove_remote_publisher(feed)
         await room.remove_remote_publisher(feed)  # gone already: not an error

@@ -352,6 +352,15 @@ class CaptionsService:
             dropped_partials=sum(link.dropped_partials for link in self._links.values()),
         )
 
+    def holder(self, meeting: MeetingId) -> WorkerLink | None:
+        """The linked worker holding the meeting now (None: captions off, or none yet)."""
+        state = self._live(meeting)
+        return state.link if state is not None else None
+
+    def voices(self) -> frozenset[str]:
+        """The languages the workers linked to this node can speak (machine voices)."""
+        return frozenset(language for link in self._links.values() for language in link.voices)
+
     @property
     def workers(self) -> dict[str, tuple[str, ...]]:
         """The workers linked to this node, each with the meetings it last said it works on."""

@@ -18,9 +18,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 from convene.worker.opus_rtp import FRAME_SAMPLES, OpusPacketiser
-from convene.worker.tts import SAMPLE_RATE, SynthesisError, synthesise
+from convene.worker.tts import SAMPLE_RATE, SynthesisError, installed_languages, synthesise
 
-__all__ = ["MAX_QUEUED", "MachineVoice", "Synthesise"]
+__all__ = ["MAX_QUEUED", "MachineVoice", "Synthesise", "Voices"]
 
 log = logging.getLogger(__name__)
 
@@ -114,3 +114,43 @@ class MachineVoice:
             self._transport.sendto(packet)
             self.packets += 1
         self._last_sent = start + len(packets) * _FRAME_SECONDS
+
+
+class Voices:
+    """The worker's open machine voices, by meeting and language."""
+
+    def __init__(self, *, binary: str = "espeak-ng", limit: float = 10.0) -> None:
+        self._binary = binary
+        self._limit = limit
+        self.languages = installed_languages(binary)
+        self._open: dict[tuple[str, str], MachineVoice] = {}
+
+    async def _speak(self, text: str, language: str) -> bytes:
+        return await synthesise(text, language, binary=self._binary, limit=self._limit)
+
+    async def open(self, meeting: str, language: str, *, host: str, port: int, ssrc: int) -> None:
+        """Open (or re-point) the voice; a language without a voice is refused (logged)."""
+        if language not in self.languages:
+            log.warning("meeting %s: no voice for %s", meeting, language)
+            return
+        await self.close(meeting, language)
+        voice = MachineVoice(
+            meeting, language, host=host, port=port, ssrc=ssrc, synthesise_with=self._speak
+        )
+        await voice.open()
+        self._open[(meeting, language)] = voice
+        log.info("meeting %s: machine voice %s open", meeting, language)
+
+    def say(self, meeting: str, language: str, text: str) -> None:
+        voice = self._open.get((meeting, language))
+        if voice is not None:
+            voice.say(text)
+
+    async def close(self, meeting: str, language: str) -> None:
+        voice = self._open.pop((meeting, language), None)
+        if voice is not None:
+            await voice.close()
+
+    async def close_meeting(self, meeting: str) -> None:
+        for key in [k for k in self._open if k[0] == meeting]:
+            await self.close(*key)

@@ -12,6 +12,9 @@ header) and speaks first. One conversation::
     worker  caption {meeting, participant, epoch, ...}    (partials and finals)
     worker  heartbeat {meetings}  every heartbeat_seconds server  renewed {meetings}
     server  unlisten / revoke {meeting}                   worker  released {meeting}
+    server  speak_open {meeting, language, host, port, ssrc}   (a machine voice: Opus RTP to
+    server  speak {meeting, language, text}                     host:port, a remote publisher
+    server  speak_close {meeting, language}                     of the meeting's media room)
 
 Every message is validated into one of these models at the edge; an invalid one closes the
 link (it is a bug or an attack, never a user error).
@@ -45,6 +48,9 @@ __all__ = [
     "Released",
     "Renewed",
     "Revoke",
+    "Speak",
+    "SpeakClose",
+    "SpeakOpen",
     "Unlisten",
     "Welcome",
     "decode_from_server",
@@ -74,6 +80,7 @@ class Hello(_Message):
     capacity: int = Field(ge=1, le=10_000)  # meetings at once
     media_host: str = Field(min_length=1, max_length=255)  # where Janus sends RTP
     languages: list[_Language] = []  # the spoken languages it has a model for ([]: unknown)
+    voices: list[_Language] = Field(default=[], max_length=64)  # languages it can speak
 
 
 class Claim(_Message):
@@ -177,8 +184,40 @@ class Unlisten(_Message):
     participant: _Id
 
 
+class SpeakOpen(_Message):
+    type: Literal["speak_open"] = "speak_open"
+    meeting: _Id
+    language: _Language
+    host: str = Field(min_length=1, max_length=255)
+    port: int = Field(ge=1, le=65535)
+    ssrc: int = Field(ge=1, lt=1 << 32)
+
+
+class Speak(_Message):
+    type: Literal["speak"] = "speak"
+    meeting: _Id
+    language: _Language
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class SpeakClose(_Message):
+    type: Literal["speak_close"] = "speak_close"
+    meeting: _Id
+    language: _Language
+
+
 FromServer = Annotated[
-    Welcome | Offer | Granted | Denied | Renewed | Revoke | Listen | Unlisten,
+    Welcome
+    | Offer
+    | Granted
+    | Denied
+    | Renewed
+    | Revoke
+    | Listen
+    | Unlisten
+    | SpeakOpen
+    | Speak
+    | SpeakClose,
     Field(discriminator="type"),
 ]
 

@@ -33,6 +33,7 @@ from convene.speech.stream import Final, Partial, StreamConfig
 from convene.worker.intake import NoPortError
 from convene.worker.recognizers import Recognizers
 from convene.worker.speaker import Emit, Speaker
+from convene.worker.voice import Voices
 from convene.worker.wire import (
     Caption,
     Claim,
@@ -47,6 +48,9 @@ from convene.worker.wire import (
     Released,
     Renewed,
     Revoke,
+    Speak,
+    SpeakClose,
+    SpeakOpen,
     Unlisten,
     Welcome,
     decode_from_server,
@@ -108,6 +112,10 @@ class Worker:
         self._closing: set[asyncio.Task[None]] = set()
         self._listening: dict[tuple[str, str], asyncio.Task[None]] = {}
         self.connected = asyncio.Event()
+        voices = settings.voices
+        self.voices = Voices(binary=voices.espeak_binary, limit=voices.synthesis_timeout)
+        if not voices.enabled:
+            self.voices.languages = []
 
     @property
     def meetings(self) -> list[str]:
@@ -153,7 +161,10 @@ class Worker:
             self._out = asyncio.Queue(_QUEUE)
             self._beats.clear()
             hello = Hello(
-                worker_id=self.worker_id, capacity=self._capacity, media_host=self._advertised
+                worker_id=self.worker_id,
+                capacity=self._capacity,
+                media_host=self._advertised,
+                voices=self.voices.languages,
             )
             await asyncio.wait_for(ws.send(encode(hello)), self._timeout)
             log.info("worker %s linked to %s", self.worker_id, _safe_url(self.server_url))
@@ -327,6 +338,19 @@ class Worker:
             speaker = held.speakers.pop(message.participant, None) if held else None
             if speaker is not None:
                 await speaker.close()
+        elif isinstance(message, SpeakOpen):
+            if message.meeting in self._held:  # a voice lives within the meeting's lease
+                await self.voices.open(
+                    message.meeting,
+                    message.language,
+                    host=message.host,
+                    port=message.port,
+                    ssrc=message.ssrc,
+                )
+        elif isinstance(message, Speak):
+            self.voices.say(message.meeting, message.language, message.text)
+        elif isinstance(message, SpeakClose):
+            await self.voices.close(message.meeting, message.language)
 
     def _listen_done(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
         if self._listening.get(key) is task:
@@ -438,6 +462,7 @@ class Worker:
 
     async def _close_speakers(self, meeting: str, held: _Held, why: str) -> None:
         log.info("worker %s: stops meeting %s (%s)", self.worker_id, meeting, why)
+        await self.voices.close_meeting(meeting)
         for speaker in list(held.speakers.values()):
             with contextlib.suppress(Exception):
                 await speaker.close()
