@@ -23,6 +23,8 @@ import { CaptionsControls, CaptionsHostToggle, CaptionsIndicator, CaptionsOverla
 import { Stage, tracksByFeed, type ViewMode } from "./stage";
 import { togglePin } from "../layout";
 import { MutedNudge } from "./muted-nudge";
+import { ConsoleToggle, InterpreterConsole, isSelfInterpreter } from "./console/console";
+import { MachineInterpretationSetting } from "./console/host";
 import { useNotices, useTabTitle } from "./notices";
 import { PresentingBar } from "./presenting";
 import { ViewMenu } from "./view-menu";
@@ -45,6 +47,8 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   const [audioBlocked, setAudioBlocked] = useState(false);
   // Tiles pinned by this person, for themselves (beside whoever a host spotlighted).
   const [pins, setPins] = useState<string[]>([]);
+  // Interpreters see their console beside the stage unless they hide it.
+  const [consoleOn, setConsoleOn] = useState(true);
   const onPin = useCallback((id: string) => setPins((list) => togglePin(list, id)), []);
   useNotices(room, panel === "chat", () => setPanel("chat"));
   useTabTitle(state);
@@ -133,6 +137,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
             aria-label={t("shortcuts.title")} aria-keyshortcuts="?" onClick={() => setDialog("shortcuts")}>
             <Icon name="keyboard" size={16} /> <span class="btn-label">{t("shortcuts.button")}</span>
           </button>
+          <ConsoleToggle state={state} on={consoleOn} onToggle={() => setConsoleOn(!consoleOn)} />
           <CaptionsHostToggle room={room} state={state} />
           {moderator && (
             <button type="button" class="btn ghost small" data-testid="settings-button" aria-label={t("meeting.settings")} aria-pressed={panel === "settings"}
@@ -147,11 +152,13 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} localMicOn={local.micOn}
           pins={pins} onPin={onPin} />
         <CaptionsOverlay state={state} />
+        {consoleOn && isSelfInterpreter(state) && <InterpreterConsole room={room} state={state} />}
         {panel === "chat" && <ChatPanel room={room} state={state} onClose={closePanel} />}
         {panel === "people" && <ParticipantsPanel room={room} state={state} onClose={closePanel} />}
         {panel === "settings" && moderator && (
           <SettingsPanel room={room} state={state} onClose={closePanel}>
             <CaptionsPolicySetting room={room} state={state} />
+            <MachineInterpretationSetting room={room} state={state} />
           </SettingsPanel>
         )}
         {panel === "captions" && <CaptionsPanel state={state} onClose={closePanel} />}
