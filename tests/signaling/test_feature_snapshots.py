@@ -190,6 +190,15 @@ async def test_a_feature_missing_from_the_snapshot_starts_empty(server: RunningS
             "readings": {},
         },
         "audio_quality": {"ratings": {}},
+        "interpretation": {
+            "assigned": {},
+            "stored": {},
+            "revoked": [],
+            "booths": {},
+            "listening": {},
+            "machine": [],
+            "machine_feeds": {},
+        },
     }
     await m.close()
 

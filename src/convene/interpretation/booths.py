@@ -62,7 +62,8 @@ class Booth:
             id=self.id,
             languages=list(self.languages),
             output=self.output,
-            live=self.live,
+            # Only a partner present is shown live (the one who left is being let go).
+            live=self.live if self.live in partners else None,
             partners=partners,
             handover=self.handover.info() if self.handover else None,
         )
@@ -86,13 +87,15 @@ def channels(
 ) -> list[ChannelInfo]:
     """What each offered language plays now, sorted by language."""
     feeds_of: dict[str, list[FeedId]] = {}
+    partners = list(partners)
+    present = {p.id for p in partners}
     for p in partners:
         if p.feed is not None:
             feeds_of.setdefault(p.booth, []).append(p.feed)
     out: list[ChannelInfo] = []
     for language in sorted(set(languages)):
         outputs = [b for b in sorted(booths.values(), key=lambda b: b.id) if b.output == language]
-        live = [b for b in outputs if b.live is not None]
+        live = [b for b in outputs if b.live in present]
         machine = machine_feeds.get(language)
         if live:
             b = live[0]

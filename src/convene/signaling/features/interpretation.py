@@ -351,7 +351,8 @@ class Interpretation(Feature[InterpretationState]):
             self._kick_machine()
 
     def feed_changed(self, p: Participant, feed: Feed, *, live: bool) -> None:
-        if feed.source == "interpretation" and p.interpreter_languages:
+        present = self.meeting.room.participants.get(p.id) is p and p.state == "joined"
+        if feed.source == "interpretation" and p.interpreter_languages and present:
             self._changed()
 
     def publish_terms(self, p: Participant, source: Source) -> PublishTerms | None:
