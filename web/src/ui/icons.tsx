@@ -31,6 +31,7 @@ const PATHS = {
   captions: "M3 5h18v14H3zM10.5 10.3a2.2 2.2 0 1 0 0 3.4M17.5 10.3a2.2 2.2 0 1 0 0 3.4",
   chevronUp: "M6 15l6-6 6 6",
   list: "M9 6h12M9 12h12M9 18h12M4 6h.01M4 12h.01M4 18h.01",
+  globe: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM3 12h18M12 3a14 14 0 0 1 0 18M12 3a14 14 0 0 0 0 18",
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -3,6 +3,7 @@
  * from the browser console. It exposes state and statistics, never a way to act.
  */
 import type { InboundVideo } from "../engine/media";
+import { currentMix, type MixSnapshot } from "../engine/mix";
 import type { ConnectionState } from "../protocol/signaling";
 import type { Room } from "../room/room";
 import type { Phase } from "../room/state";
@@ -31,6 +32,8 @@ export interface ConveneDiagnostics {
   rawStats(pc: "main" | "screen" | "subscriber"): Promise<Record<string, unknown>[]>;
   /** The subscriber connection's transceivers (mid, kind, direction). */
   subscriberTransceivers(): { mid: string | null; direction: string; currentDirection: string | null; kind: string }[];
+  /** The interpretation mix: the floor's and the channel's gains now (null: no mix on screen). */
+  interpretationMix(): MixSnapshot | null;
 }
 
 let current: Room | null = null;
@@ -72,6 +75,7 @@ export function installTestHook(): void {
     quality: () => Object.fromEntries(current?.media.quality ?? []),
     rawStats: async (pc) => (await current?.media.rawStats(pc)) ?? [],
     subscriberTransceivers: () => current?.media.subscriberTransceivers() ?? [],
+    interpretationMix: () => currentMix()?.snapshot() ?? null,
   };
   if ("__convene" in window) return; // a development reload runs this module again
   Object.defineProperty(window, "__convene", { value: Object.freeze(hook), writable: false, configurable: false });

@@ -39,10 +39,12 @@ export function VideoView({ track, mirror = false, fit = "cover", testid, label 
  * Plays one remote audio track, on the chosen speaker when the browser allows choosing.
  * `onBlocked` is called when the browser's autoplay policy refused to play.
  */
-export function AudioSink({ track, sinkId, onBlocked }: {
+export function AudioSink({ track, sinkId, onBlocked, muted = false }: {
   track: MediaStreamTrack;
   sinkId: string | null;
   onBlocked: () => void;
+  /** Played through the interpretation mix instead (the element still feeds it in Chromium). */
+  muted?: boolean;
 }) {
   const ref = useRef<HTMLAudioElement>(null);
   useEffect(() => {
@@ -60,7 +62,7 @@ export function AudioSink({ track, sinkId, onBlocked }: {
     const el = ref.current as (HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> }) | null;
     if (el && sinkId && el.setSinkId) el.setSinkId(sinkId).catch(() => undefined);
   }, [sinkId]);
-  return <audio ref={ref} autoplay data-testid="remote-audio" />;
+  return <audio ref={ref} autoplay muted={muted} data-testid="remote-audio" />;
 }
 
 export function MicLevel({ track }: { track: MediaStreamTrack | null }) {

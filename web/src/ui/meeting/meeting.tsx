@@ -23,6 +23,7 @@ import { CaptionsControls, CaptionsHostToggle, CaptionsIndicator, CaptionsOverla
 import { Stage, tracksByFeed, type ViewMode } from "./stage";
 import { togglePin } from "../layout";
 import { MutedNudge } from "./muted-nudge";
+import { InterpretationMenu, useInterpretationMix } from "./interpretation-menu";
 import { ConsoleToggle, InterpreterConsole, isSelfInterpreter } from "./console/console";
 import { MachineInterpretationSetting } from "./console/host";
 import { useNotices, useTabTitle } from "./notices";
@@ -97,6 +98,8 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   const closePanel = useCallback(() => setPanel(null), []);
   const t = useT();
   const audioTracks = remote.filter((s) => s.kind === "audio" && s.track);
+  // While a language channel plays, WebAudio mixes the floor under it (see interpretation-menu).
+  const mixing = useInterpretationMix(room, state, remote, local.speakerDeviceId);
 
   return (
     <div class={`meeting ${panel ? "with-panel" : ""}`} data-testid="meeting-room" data-participant-id={state.selfId ?? ""}
@@ -187,7 +190,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
       <div class="audio-sinks" aria-hidden="true">
         {audioTracks.map((s) => s.track && (
           <AudioSink key={`${s.mid}-${s.track.id}`} track={s.track} sinkId={local.speakerDeviceId}
-            onBlocked={() => setAudioBlocked(true)} />
+            muted={mixing && state.feeds.get(s.feed)?.source !== "booth"} onBlocked={() => setAudioBlocked(true)} />
         ))}
       </div>
     </div>
@@ -283,6 +286,7 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
           <Icon name="hand" />
           <span class="control-label">{self?.hand_raised ? t("controls.lowerHand") : t("controls.raiseHand")}</span>
         </button>
+        <InterpretationMenu room={room} state={state} />
         <CaptionsControls room={room} state={state} panelOpen={panel === "captions"}
           onTogglePanel={() => setPanel(panel === "captions" ? null : "captions")} />
         <button type="button" class={`control ${panel === "chat" ? "active" : ""}`} data-testid="chat-button"
