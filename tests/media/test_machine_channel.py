@@ -3,6 +3,12 @@
 First the media boundary alone: a feed added with :meth:`MediaRoom.add_remote_publisher`, fed
 by a :class:`~convene.worker.voice.MachineVoice` speaking Spanish with espeak-ng, is received by
 an aiortc subscriber as audio that decodes to speech (not silence).
+
+Then the whole path, through signaling as clients do: Alice (host, English) publishes recorded
+speech and turns captions on, then opens the machine channel for "es"; Lena listens to "es" and
+subscribes to the channel's feed. Nothing but silence reaches her before Alice speaks; after a
+spoken segment the embedded worker speaks its Spanish translation (apertium-apy, espeak-ng) into
+the feed and Lena decodes speech from it.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -20,8 +28,16 @@ from convene.media.base import RoomOptions, StreamSelector
 from convene.media.janus import JanusSFU
 from convene.protocol.ids import new_feed_id
 from convene.worker.voice import MachineVoice
-from tests.support.janus import EventLog
-from tests.support.peer import answer_as_dtls_server, restrict_ice_to
+from tests.support.janus import EventLog, media_settings
+from tests.support.peer import TestPeer, answer_as_dtls_server, restrict_ice_to
+from tests.support.server import running_server
+from tests.support.signal import SignalClient
+from tests.worker.audio import SpeechTrack, speech_with_pauses
+
+CLIPS = ["sense_and_sensibility_01_austen_64kb-0880"]
+# Bounds on waiting, not measurements: the child worker starts and loads its model first.
+START = 90.0
+AFTER_SPEECH = 60.0
 
 WAIT = 20.0
 # Peak sample level above which decoded audio is speech, not silence or comfort noise.
@@ -110,3 +126,95 @@ async def test_a_remote_publisher_fed_opus_rtp_is_heard_by_a_subscriber(
             await voice.close()
         await listener.close()
         await room.destroy()
+
+
+async def test_a_listener_of_a_machine_channel_hears_the_translated_captions(
+    tmp_path: Path,
+) -> None:
+    track = SpeechTrack(speech_with_pauses(CLIPS))
+    peer = TestPeer("alice", video=False)
+    peer.audio_track = track  # type: ignore[assignment]
+    listener = AudioListener()
+    clients: list[SignalClient] = []
+    async with running_server(tmp_path, janus=media_settings()) as server:
+        try:
+            alice = await server.sign_up("alice@example.org", "Alice")
+            info = await alice.create_meeting(waiting_room=False)
+            host = await SignalClient.connect(server, alice)
+            clients.append(host)
+            await host.join(info["link_token"], spoken_language="en")
+            person = server.guest()
+            await person.meeting_info(info["link_token"])
+            lena = await SignalClient.connect(server, person)
+            clients.append(lena)
+            await lena.join(info["link_token"], display_name="Lena")
+
+            offer = await peer.create_offer()
+            reply = await host.request(
+                "publish",
+                {"jsep": {"type": "offer", "sdp": offer}, "audio": True, "video": False},
+            )
+            await peer.apply_answer(reply["jsep"]["sdp"])
+            await host.wait_event("feed.added", timeout=20)
+            await host.request("captions.start")
+            await host.wait_event(
+                "captions.updated", lambda d: d["active"] and d["transcribing"], timeout=START
+            )
+            assert (
+                await host.request("interpretation.machine", {"language": "es", "on": True}) == {}
+            )
+
+            def machine(data: dict[str, Any]) -> dict[str, Any] | None:
+                return next(
+                    (
+                        c
+                        for c in data["channels"]
+                        if c["language"] == "es" and c["kind"] == "machine" and c["feeds"]
+                    ),
+                    None,
+                )
+
+            updated = await lena.wait_event(
+                "interpretation.updated", lambda d: machine(d) is not None, timeout=30
+            )
+            channel = machine(updated)
+            assert channel is not None
+            [feed] = channel["feeds"]
+            assert await lena.request("interpretation.listen", {"channel": "es"}) == {
+                "channel": "es"
+            }
+            reply = await lena.request("subscribe", {"add": [{"feed": feed}]})
+            assert reply["jsep"] is not None
+            [stream] = reply["streams"]
+            assert stream["kind"] == "audio"
+            assert stream["participant_id"] is None
+            answer = await listener.answer(reply["jsep"]["sdp"])
+            await lena.request("subscriber.answer", {"jsep": {"type": "answer", "sdp": answer}})
+
+            captions = server.app.state.captions
+            voices = server.app.state.voices
+            meeting = info["id"]
+
+            def forwarded() -> bool:
+                status = captions.status(meeting)
+                return status is not None and any(
+                    p.port is not None and p.listening == "en" for p in status.publishers.values()
+                )
+
+            await until(forwarded, START, "Alice's audio forwarded to the worker")
+            # Nothing spoken yet: the machine feed carries no speech.
+            await asyncio.sleep(1.0)
+            assert listener.speech_frames() == 0
+            track.play()
+            await until(lambda: voices.spoken(meeting, "es") >= 1, AFTER_SPEECH, "a text to say")
+            await until(lambda: listener.speech_frames() > 25, 30, "speech on the machine channel")
+
+            assert (
+                await host.request("interpretation.machine", {"language": "es", "on": False}) == {}
+            )
+            await until(lambda: voices.spoken(meeting, "es") == 0, 20, "the channel to close")
+        finally:
+            await listener.close()
+            await peer.close()
+            for client in clients:
+                await client.close()
