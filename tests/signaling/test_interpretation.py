@@ -130,7 +130,13 @@ def booth_of(info: dict[str, Any], booth: str) -> dict[str, Any]:
 
 def channel_of(info: dict[str, Any], language: str) -> dict[str, Any]:
     """The channel of ``language`` (one with nothing in it when it is not offered)."""
-    missing = {"language": language, "kind": None, "booth": None, "feeds": [], "on_air": False}
+    missing: dict[str, Any] = {
+        "language": language,
+        "kind": None,
+        "booth": None,
+        "feeds": [],
+        "on_air": False,
+    }
     found: dict[str, Any] = next(
         (c for c in info["channels"] if c["language"] == language), missing
     )
