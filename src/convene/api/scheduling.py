@@ -9,6 +9,7 @@ which holds the rules. Times: a schedule's ``start`` is local wall-clock time wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Literal, cast
 
@@ -25,10 +26,13 @@ from pydantic import (
 
 from convene.api.deps import API_PREFIX, CurrentUser, Limits, SettingsDep
 from convene.api.errors import ERROR_RESPONSES
+from convene.api.interpreters import InterpreterList, InterpreterOut, drafts_of
+from convene.api.meetings import LiveMeetings
 from convene.api.schemas import Email, Passcode, Title
 from convene.clock import Clock
 from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.errors import ConveneError, ErrorCode
+from convene.protocol.ids import MeetingId
 from convene.quotas import Quotas
 from convene.scheduling.conflicts import Interval, Slot
 from convene.scheduling.recurrence import RecurrenceSpec, parse_rrule
@@ -43,6 +47,7 @@ from convene.scheduling.service import (
 )
 from convene.scheduling.setup import schedules_changed
 from convene.storage.db import Database
+from convene.storage.interpreters import InterpreterAssignment, list_for_meeting
 from convene.storage.schedules import AGENDA_MAX, DURATION_MAX, AttendeeRecord, ScheduleRecord
 from convene.storage.user_settings import DAY_KEYS, SettingsChanges, UserSettingsRecord
 from convene.storage.users import UserRecord
@@ -173,6 +178,11 @@ class ScheduleCreate(RequestModel):
         description="the meeting's captions setting (forbidden, allowed, auto); null: the "
         "server's default (captions.default_policy)",
     )
+    interpreters: InterpreterList = Field(
+        default=[],
+        description="the meeting's interpreters (as PUT /meetings/{id}/interpreters); those "
+        "named by email who are not invited are invited too (required: false)",
+    )
 
     def to_new(self) -> NewSchedule:
         return NewSchedule(
@@ -190,6 +200,7 @@ class ScheduleCreate(RequestModel):
             allow_guests=self.allow_guests,
             mute_on_entry=self.mute_on_entry,
             captions=self.captions,
+            interpreters=drafts_of(self.interpreters),
         )
 
 
@@ -214,6 +225,9 @@ class ScheduleUpdate(RequestModel):
     passcode: Passcode | None = Field(default=None, description='a new passcode; "": none')
     waiting_room: bool | None = None
     captions: CaptionsPolicy | None = None
+    interpreters: InterpreterList | None = Field(
+        default=None, description="the whole new list (scope all); [] clears it"
+    )
 
     @model_validator(mode="after")
     def _occurrence_when_needed(self) -> ScheduleUpdate:
@@ -243,6 +257,8 @@ class ScheduleUpdate(RequestModel):
             edit["waiting_room"] = self.waiting_room
         if self.captions is not None:
             edit["captions"] = self.captions
+        if self.interpreters is not None:
+            edit["interpreters"] = drafts_of(self.interpreters)
         return edit
 
 
@@ -403,13 +419,20 @@ class ScheduleOut(BaseModel):
     attendees: list[AttendeeOut]
     exceptions: list[ExceptionOut]
     meeting: MeetingBriefOut
+    interpreters: list[InterpreterOut] = Field(description="the meeting's interpreters")
     role: Role
     partstat: str | None = Field(description="the caller's answer for the series")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, record: ScheduleRecord, user: UserRecord, base_url: str) -> ScheduleOut:
+    def of(
+        cls,
+        record: ScheduleRecord,
+        user: UserRecord,
+        base_url: str,
+        interpreters: Sequence[InterpreterAssignment] = (),
+    ) -> ScheduleOut:
         role = _role(user, record)
         mine = record.attendee_for(user_id=user.id, email=user.claimed_email)
         organiser = role == "organizer"
@@ -456,6 +479,7 @@ class ScheduleOut(BaseModel):
                 waiting_room=record.meeting.waiting_room,
                 captions=record.meeting.captions,
             ),
+            interpreters=[InterpreterOut.of(i) for i in interpreters],
             role=role,
             partstat=mine.partstat if mine is not None and not organiser else None,
             created_at=record.created_at,
@@ -710,6 +734,13 @@ def scheduling_service(request: Request) -> SchedulingService:
 Scheduling = Annotated[SchedulingService, Depends(scheduling_service)]
 
 
+async def _schedule_out(
+    service: SchedulingService, record: ScheduleRecord, user: UserRecord, base_url: str
+) -> ScheduleOut:
+    interpreters = await list_for_meeting(service.db, MeetingId(record.meeting_id))
+    return ScheduleOut.of(record, user, base_url, interpreters)
+
+
 @router.post("/schedules", status_code=status.HTTP_201_CREATED)
 async def create_schedule(
     request: Request,
@@ -733,7 +764,7 @@ async def create_schedule(
     await quotas.use("meetings", user, now)
     # The invitation emails count when the outbox sends them (convene.quotas).
     schedules_changed(request.app)
-    return ScheduleOut.of(record, user, settings.base_url)
+    return await _schedule_out(service, record, user, settings.base_url)
 
 
 @router.get("/schedules")
@@ -810,7 +841,7 @@ async def get_schedule(
 ) -> ScheduleOut:
     """A schedule the signed-in user organises or is invited to."""
     record = await service.get(user, schedule_id)
-    return ScheduleOut.of(record, user, settings.base_url)
+    return await _schedule_out(service, record, user, settings.base_url)
 
 
 @router.patch("/schedules/{schedule_id}")
@@ -838,7 +869,11 @@ async def update_schedule(
         user, schedule_id, edit, scope=body.scope, occurrence=body.occurrence
     )
     schedules_changed(request.app)
-    return ScheduleOut.of(record, user, settings.base_url)
+    live = cast(LiveMeetings | None, getattr(request.app.state, "live_meetings", None))
+    if live is not None and "interpreters" in edit and record.meeting.status == "live":
+        # The live meeting offers the new channels at once.
+        await live.meeting_changed(record.meeting)
+    return await _schedule_out(service, record, user, settings.base_url)
 
 
 @router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -882,7 +917,7 @@ async def respond(
     listed = ConflictList.of(report)
     return RespondOut(
         partstat=attendee.partstat_for(body.occurrence),
-        schedule=ScheduleOut.of(record, user, settings.base_url),
+        schedule=await _schedule_out(service, record, user, settings.base_url),
         conflicts=listed.conflicts,
         truncated=listed.truncated,
     )

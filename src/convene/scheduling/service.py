@@ -64,6 +64,7 @@ from convene.scheduling.recurrence import (
     zone,
 )
 from convene.storage.db import Database
+from convene.storage.interpreters import InterpreterDraft, list_for_meeting, replace_for_meeting
 from convene.storage.meetings import MeetingChanges, new_passcode, validate_passcode
 from convene.storage.schedules import (
     AttendeeDraft,
@@ -146,6 +147,8 @@ class NewSchedule:
     mute_on_entry: bool = False
     # None: the server's captions.default_policy.
     captions: CaptionsPolicy | None = None
+    # The meeting's interpreters (those named by address are invited too).
+    interpreters: Sequence[InterpreterDraft] = ()
 
 
 class ScheduleEdit(TypedDict, total=False):
@@ -162,6 +165,8 @@ class ScheduleEdit(TypedDict, total=False):
     passcode: str
     waiting_room: bool
     captions: CaptionsPolicy
+    # The whole new list of the meeting's interpreters.
+    interpreters: Sequence[InterpreterDraft]
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +448,32 @@ class _Candidate:
     duration_minutes: int
     rrule: str | None
     exceptions: Sequence[ExceptionLike] = field(default_factory=tuple)
+
+
+def _with_interpreters(
+    invitees: Sequence[Invitee], interpreters: Iterable[str | None]
+) -> list[Invitee]:
+    """The invitees, and the interpreters named by an address nobody invited, as optional
+    invitees: the invitation (with the join link) reaches them too. A bad address is left to
+    the interpreters' own check, which names the field."""
+    invited = set()
+    for invitee in invitees:
+        try:
+            invited.add(normalize_email(invitee.email))
+        except ConveneError:
+            continue
+    merged = list(invitees)
+    for email in interpreters:
+        if email is None:
+            continue
+        try:
+            key = normalize_email(email)
+        except ConveneError:
+            continue
+        if key not in invited:
+            invited.add(key)
+            merged.append(Invitee(key, required=False))
+    return merged
 
 
 def _forbidden_or_missing() -> ConveneError:
@@ -729,7 +760,8 @@ class SchedulingService:
     async def create(self, organizer: UserRecord, draft: NewSchedule) -> ScheduleRecord:
         """Schedule a meeting: a room hosted by the organiser, and its schedule."""
         start, rrule = self.rrule_for(draft.timing)
-        attendees = await self._attendee_drafts(organizer, draft.invitees)
+        invitees = _with_interpreters(draft.invitees, (i.email for i in draft.interpreters))
+        attendees = await self._attendee_drafts(organizer, invitees)
         passcode = new_passcode() if draft.passcode is None else validate_passcode(draft.passcode)
         meetings = self.settings.meetings
         meeting = await self.db.meetings.create(
@@ -747,6 +779,8 @@ class SchedulingService:
             ),
         )
         try:
+            if draft.interpreters:
+                await replace_for_meeting(self.db, meeting.id, draft.interpreters)
             return await self.db.schedules.create(
                 ScheduleDraft(
                     organizer_id=organizer.id,
@@ -827,8 +861,18 @@ class SchedulingService:
                 changes["rrule"] = to_rrule(
                     spec, start_local=base, timezone=timezone, limits=self.limits
                 )
-        if "invitees" in edit:
-            changes["attendees"] = await self._attendee_drafts(user, edit["invitees"])
+        if "invitees" in edit or "interpreters" in edit:
+            interpreters = (
+                edit["interpreters"]
+                if "interpreters" in edit
+                else await list_for_meeting(self.db, MeetingId(record.meeting_id))
+            )
+            current = [Invitee(a.email, a.required, a.cohost) for a in record.attendees]
+            invitees = _with_interpreters(
+                edit.get("invitees", current), (i.email for i in interpreters)
+            )
+            if "invitees" in edit or len(invitees) > len(current):
+                changes["attendees"] = await self._attendee_drafts(user, invitees)
         meeting_changes: MeetingChanges = {}
         if "passcode" in edit:
             meeting_changes["passcode"] = edit["passcode"]
@@ -836,11 +880,11 @@ class SchedulingService:
             meeting_changes["waiting_room"] = edit["waiting_room"]
         if "captions" in edit:
             meeting_changes["captions"] = edit["captions"]
-        if meeting_changes and scope != "all":
+        if (meeting_changes or "interpreters" in edit) and scope != "all":
             raise ConveneError(
                 ErrorCode.INVALID_REQUEST,
-                "The passcode, waiting room and captions are the same for every occurrence: "
-                "use scope all.",
+                "The passcode, waiting room, captions and interpreters are the same for every "
+                "occurrence: use scope all.",
                 {"field": "scope"},
             )
         if scope == "all" and "title" in edit:
@@ -848,6 +892,8 @@ class SchedulingService:
         updated = await self.db.schedules.update(
             record.id, changes, scope=scope, recurrence_id=occurrence, at=self.clock.now()
         )
+        if "interpreters" in edit:
+            await replace_for_meeting(self.db, MeetingId(record.meeting_id), edit["interpreters"])
         if meeting_changes:
             await self.db.meetings.update(MeetingId(record.meeting_id), meeting_changes)
             refreshed = await self.db.schedules.get(updated.id)
