@@ -63,7 +63,7 @@ async def test_machine_channels_open_step_aside_for_a_live_booth_and_come_back(
     conf = conference(server, m)
     voices = Voices()
     [feature] = [f for f in conf._features if isinstance(f, Interpretation)]
-    feature._voices = voices
+    feature._machine.voices = voices
     assert feature.info().machine_languages == ["es", "fr"]
 
     assert await refused(m.host, "interpretation.machine", {"language": "de", "on": True}) == (

@@ -15,9 +15,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from convene.protocol.ids import FeedId, ParticipantId
-from convene.protocol.interpretation import BoothInfo, ChannelInfo, HandoverInfo
+from convene.protocol.interpretation import (
+    BoothInfo,
+    ChannelInfo,
+    HandoverInfo,
+    InterpretationInfo,
+    InterpreterInfo,
+)
 
-__all__ = ["Booth", "Budget", "Handover", "Partner", "booth_id", "channels", "normalise"]
+__all__ = [
+    "Booth",
+    "Budget",
+    "Handover",
+    "Partner",
+    "booth_id",
+    "channels",
+    "describe",
+    "normalise",
+]
 
 
 def normalise(languages: Iterable[str]) -> tuple[str, ...]:
@@ -71,12 +86,55 @@ class Booth:
 
 @dataclass(frozen=True, slots=True)
 class Partner:
-    """An interpreter present, as the channels see them."""
+    """An interpreter present."""
 
     id: ParticipantId
-    booth: str
+    display_name: str
+    languages: tuple[str, ...]
     # Their announced interpretation feed (None: not publishing).
     feed: FeedId | None
+
+    @property
+    def booth(self) -> str:
+        return booth_id(self.languages)
+
+
+def describe(
+    interpreters: list[Partner],
+    assignments: Iterable[tuple[str, ...]],
+    booths: Mapping[str, Booth],
+    *,
+    machine_wanted: Iterable[str],
+    machine_feeds: Mapping[str, FeedId],
+    machine_languages: list[str],
+) -> InterpretationInfo:
+    """The meeting's interpretation as everyone sees it: the booths and channels of every
+    assignment (present or not) and machine channel, the interpreters present."""
+    assignments = list(assignments)
+    shown: dict[str, Booth] = {}
+    for langs in [*assignments, *(p.languages for p in interpreters)]:
+        bid = booth_id(langs)
+        shown[bid] = booths.get(bid) or Booth.of(langs)
+    languages = {lang for langs in assignments for lang in langs}
+    languages |= {lang for p in interpreters for lang in p.languages}
+    languages |= set(machine_wanted) | set(machine_feeds)
+    by_booth: dict[str, list[ParticipantId]] = {}
+    for p in interpreters:
+        by_booth.setdefault(p.booth, []).append(p.id)
+    return InterpretationInfo(
+        channels=channels(languages, shown, interpreters, machine_feeds),
+        booths=[b.info(by_booth.get(b.id, [])) for b in sorted(shown.values(), key=lambda b: b.id)],
+        interpreters=[
+            InterpreterInfo(
+                participant_id=p.id,
+                display_name=p.display_name,
+                languages=list(p.languages),
+                booth=p.booth,
+            )
+            for p in interpreters
+        ],
+        machine_languages=machine_languages,
+    )
 
 
 def channels(

@@ -22,8 +22,9 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 
-from convene.interpretation.booths import Booth, Budget, Handover, Partner, booth_id, channels
+from convene.interpretation.booths import Booth, Budget, Handover, Partner, booth_id, describe
 from convene.interpretation.booths import normalise as normalise_languages
+from convene.interpretation.machine import MachineChannels
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, ParticipantId, UserId
 from convene.protocol.interpretation import (
@@ -37,7 +38,6 @@ from convene.protocol.interpretation import (
     InterpretationSignal,
     InterpretationSignalEvent,
     InterpreterAssign,
-    InterpreterInfo,
     InterpreterUnassign,
     MachineChannel,
 )
@@ -52,9 +52,6 @@ __all__ = ["Interpretation", "InterpretationState"]
 log = logging.getLogger(__name__)
 
 DB_TIMEOUT = 10.0
-# Opening a machine voice may start a worker's synthesis; closing one is quick.
-VOICE_START_TIMEOUT = 20.0
-VOICE_STOP_TIMEOUT = 10.0
 # Booth chat and signals, per participant: human-paced.
 BUDGET_RATE, BUDGET_BURST = 1.0, 5.0
 OWNED: frozenset[Source] = frozenset({"interpretation", "booth"})
@@ -94,16 +91,13 @@ class Interpretation(Feature[InterpretationState]):
 
     def __init__(self, meeting: Meeting, voices: MachineVoices | None = None) -> None:
         super().__init__(meeting)
-        self._voices = voices
         self._assigned: dict[ParticipantId, tuple[str, ...]] = {}
         self._stored: dict[UserId, tuple[str, ...]] = {}
         self._revoked: set[UserId] = set()
         self._booths: dict[str, Booth] = {}
         self._listening: dict[ParticipantId, str] = {}
-        self._machine: set[str] = set()
-        self._machine_feeds: dict[str, FeedId] = {}
+        self._machine = MachineChannels(voices)
         self._budgets: dict[ParticipantId, Budget] = {}
-        self._voice_lock = asyncio.Lock()
         self._gone = False
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -179,9 +173,9 @@ class Interpretation(Feature[InterpretationState]):
                         "no machine voice can speak that language here",
                         {"language": req.language},
                     )
-                self._machine.add(req.language)
+                self._machine.wanted.add(req.language)
             else:
-                self._machine.discard(req.language)
+                self._machine.wanted.discard(req.language)
         await self._sync_machine(req.language if req.on else None)
         return EmptyReply()
 
@@ -375,7 +369,7 @@ class Interpretation(Feature[InterpretationState]):
         self, p: Participant, feed: FeedId, owner: tuple[Participant, Feed] | None
     ) -> bool | None:
         if owner is None:
-            language = next((k for k, v in self._machine_feeds.items() if v == feed), None)
+            language = self._machine.language_of(feed)
             if language is None:
                 return None
             return bool(p.interpreter_languages) or self._listening.get(p.id) == language
@@ -397,11 +391,7 @@ class Interpretation(Feature[InterpretationState]):
 
     async def closed(self) -> None:
         self._gone = True
-        if self._voices is not None:
-            try:
-                await asyncio.wait_for(self._voices.stop_all(self.meeting.id), VOICE_STOP_TIMEOUT)
-            except Exception:
-                log.exception("meeting %s: closing its machine channels failed", self.meeting.id)
+        await self._machine.close(self.meeting.id)
 
     def dropped(self) -> None:
         # The instance restored in this one's place keeps the machine channels open.
@@ -428,8 +418,8 @@ class Interpretation(Feature[InterpretationState]):
                 for bid, b in self._booths.items()
             },
             listening=dict(self._listening),
-            machine=sorted(self._machine),
-            machine_feeds=dict(self._machine_feeds),
+            machine=sorted(self._machine.wanted),
+            machine_feeds=dict(self._machine.feeds),
         )
 
     def restore(self, state: InterpretationState) -> None:
@@ -443,8 +433,8 @@ class Interpretation(Feature[InterpretationState]):
         self._stored = {uid: normalise_languages(langs) for uid, langs in state.stored.items()}
         self._revoked = set(state.revoked)
         self._listening = {pid: ch for pid, ch in state.listening.items() if pid in present}
-        self._machine = set(state.machine)
-        self._machine_feeds = dict(state.machine_feeds)
+        self._machine.wanted = set(state.machine)
+        self._machine.feeds = dict(state.machine_feeds)
         self._booths = {}
         for bid, s in state.booths.items():
             b = Booth.of(s.languages)
@@ -470,35 +460,22 @@ class Interpretation(Feature[InterpretationState]):
     # -- what everyone is shown -------------------------------------------------------------
 
     def info(self) -> InterpretationInfo:
-        room = self.meeting.room
-        interpreters = [p for p in room.joined() if p.interpreter_languages]
-        booths: dict[str, Booth] = {}
-        for langs in [*self._assignments(), *(p.interpreter_languages for p in interpreters)]:
-            bid = booth_id(langs)
-            booths[bid] = self._booths.get(bid) or Booth.of(langs)
-        partners = [
-            Partner(id=p.id, booth=self._booth_id(p), feed=_live_feed(p)) for p in interpreters
+        interpreters = [
+            Partner(
+                id=p.id,
+                display_name=p.display_name,
+                languages=p.interpreter_languages,
+                feed=_live_feed(p),
+            )
+            for p in self.meeting.room.joined()
+            if p.interpreter_languages
         ]
-        languages = {lang for langs in self._assignments() for lang in langs}
-        languages |= {lang for p in interpreters for lang in p.interpreter_languages}
-        languages |= self._machine | set(self._machine_feeds)
-        by_booth: dict[str, list[ParticipantId]] = {}
-        for p in interpreters:
-            by_booth.setdefault(self._booth_id(p), []).append(p.id)
-        return InterpretationInfo(
-            channels=channels(languages, booths, partners, self._machine_feeds),
-            booths=[
-                b.info(by_booth.get(b.id, [])) for b in sorted(booths.values(), key=lambda b: b.id)
-            ],
-            interpreters=[
-                InterpreterInfo(
-                    participant_id=p.id,
-                    display_name=p.display_name,
-                    languages=list(p.interpreter_languages),
-                    booth=self._booth_id(p),
-                )
-                for p in interpreters
-            ],
+        return describe(
+            interpreters,
+            self._assignments(),
+            self._booths,
+            machine_wanted=self._machine.wanted,
+            machine_feeds=self._machine.feeds,
             machine_languages=self._machine_languages(),
         )
 
@@ -507,17 +484,12 @@ class Interpretation(Feature[InterpretationState]):
         self.meeting.to_meeting("interpretation.updated", self.info())
 
     def _machine_languages(self) -> list[str]:
-        voices = self._voices
-        settings = self.meeting.settings
-        if voices is None or not settings.captions.enabled:
+        """Machine channels need captions: none while the server or the meeting has them off."""
+        if not self.meeting.settings.captions.enabled:
             return []
         if self.meeting.room.meeting.captions == "forbidden":
             return []
-        try:
-            return sorted(voices.languages())
-        except Exception:
-            log.exception("meeting %s: the machine voices' languages are unknown", self.meeting.id)
-            return []
+        return self._machine.languages(self.meeting.id)
 
     # -- interpreters and booths (under the lock) -------------------------------------------
 
@@ -615,7 +587,7 @@ class Interpretation(Feature[InterpretationState]):
     # -- machine channels (after the lock) --------------------------------------------------
 
     def _kick_machine(self) -> None:
-        if self._voices is None or self._gone:
+        if self._machine.voices is None or self._gone:
             return
         self.meeting.spawn(self._sync_machine_logged(), f"machine-voices-{self.meeting.id}")
 
@@ -628,70 +600,17 @@ class Interpretation(Feature[InterpretationState]):
             )
 
     async def _sync_machine(self, required: str | None) -> None:
-        """Open the machine channels wanted and not replaced by a live booth, close the others.
-        ``required``: a language whose opening failure is raised (the host's request)."""
-        voices = self._voices
-        if voices is None:
-            if required is not None:
-                raise ConveneError(
-                    ErrorCode.INTERPRETATION_UNAVAILABLE, "this server has no machine voices"
-                )
-            return
-        room, mid = self.meeting.room, self.meeting.id
-        async with self._voice_lock:
-            async with room.lock:
-                if self._gone:
-                    return
-                wanted = {
-                    lang
-                    for lang in self._machine
-                    if not any(
-                        b.live is not None and b.output == lang for b in self._booths.values()
-                    )
-                }
-                opened = dict(self._machine_feeds)
-            media_room = self.meeting.media_room
-            closed: set[str] = set()
-            started: dict[str, FeedId] = {}
-            failure: ConveneError | None = None
-            for lang in sorted(set(opened) - wanted):
-                try:
-                    await asyncio.wait_for(voices.stop(mid, lang), VOICE_STOP_TIMEOUT)
-                except Exception:
-                    log.exception("meeting %s: closing the %s machine channel failed", mid, lang)
-                closed.add(lang)
-            for lang in sorted(wanted - set(opened)):
-                try:
-                    if media_room is None:
-                        raise ConveneError(
-                            ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available"
-                        )
-                    started[lang] = await asyncio.wait_for(
-                        voices.start(mid, media_room, lang), VOICE_START_TIMEOUT
-                    )
-                except Exception as exc:
-                    log.warning("meeting %s: no %s machine channel: %r", mid, lang, exc)
-                    if lang == required:
-                        failure = (
-                            exc
-                            if isinstance(exc, ConveneError)
-                            else ConveneError(
-                                ErrorCode.INTERPRETATION_UNAVAILABLE,
-                                "no machine voice could be started for that language",
-                                {"language": lang},
-                            )
-                        )
-            async with room.lock:
-                before = dict(self._machine_feeds)
-                for lang in closed:
-                    self._machine_feeds.pop(lang, None)
-                self._machine_feeds.update(started)
-                if failure is not None and required is not None:
-                    self._machine.discard(required)
-                if self._machine_feeds != before or required is not None:
-                    self._changed()
-        if failure is not None:
-            raise failure
+        await self._machine.sync(
+            self.meeting.id,
+            self.meeting.room.lock,
+            replaced=lambda lang: any(
+                b.live is not None and b.output == lang for b in self._booths.values()
+            ),
+            media_room=lambda: self.meeting.media_room,
+            changed=self._changed,
+            gone=lambda: self._gone,
+            required=required,
+        )
 
 
 def _own(p: Participant | None, source: Source) -> list[Feed]:
