@@ -140,3 +140,14 @@ async def test_a_live_meeting_is_told_and_an_ended_one_refuses(api: Api, app: Fa
     assert_error(await _put(api, meeting["id"], entry), ErrorCode.MEETING_ENDED, 410)
     listed = await api.get(f"/meetings/{meeting['id']}/interpreters")
     assert listed.json()["interpreters"] == []
+
+
+async def test_the_endpoints_are_in_the_openapi_document(api: Api) -> None:
+    doc = (await api.http.get("/api/v1/openapi.json")).json()
+    path = doc["paths"]["/api/v1/meetings/{meeting_id}/interpreters"]
+    assert set(path) == {"get", "put"}
+    schemas = doc["components"]["schemas"]
+    assert {"user_id", "email", "display_name", "languages"} == set(
+        schemas["InterpreterIn"]["properties"]
+    )
+    assert "interpreters" in schemas["ScheduleOut"]["properties"]
