@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, ParticipantId
 from convene.protocol.interpretation import (
     BoothInfo,
@@ -70,6 +71,38 @@ class Booth:
     def set_live(self, pid: ParticipantId | None) -> None:
         """A change of who is live ends any pending handover."""
         self.live = pid
+        self.handover = None
+
+    def ask(self, by: ParticipantId, to: ParticipantId, at: datetime) -> None:
+        """``by`` asks partner ``to`` for a handover: one of them must be live."""
+        if to == by:
+            raise ConveneError(ErrorCode.INVALID_REQUEST, "ask a partner, not yourself")
+        if self.live not in (by, to):
+            raise ConveneError(
+                ErrorCode.INVALID_STATE, "neither of you is live: take the channel instead"
+            )
+        self.handover = Handover(from_=by, to=to, requested_at=at)
+
+    def accept(self, by: ParticipantId) -> ParticipantId:
+        """``by`` accepts the pending handover; returns who is live now."""
+        h = self.handover
+        if h is None:
+            raise ConveneError(ErrorCode.INVALID_STATE, "no handover is pending in your booth")
+        if h.to != by:
+            # The one who asked cannot force it.
+            raise ConveneError(
+                ErrorCode.FORBIDDEN, "only the partner a handover was asked of accepts it"
+            )
+        self.set_live(h.from_ if self.live == h.to else h.to)
+        assert self.live is not None
+        return self.live
+
+    def cancel(self, by: ParticipantId) -> None:
+        h = self.handover
+        if h is None:
+            raise ConveneError(ErrorCode.INVALID_STATE, "no handover is pending in your booth")
+        if by not in (h.from_, h.to):
+            raise ConveneError(ErrorCode.FORBIDDEN, "that handover is not yours to cancel")
         self.handover = None
 
     def info(self, partners: list[ParticipantId]) -> BoothInfo:

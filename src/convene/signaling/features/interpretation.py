@@ -98,6 +98,8 @@ class Interpretation(Feature[InterpretationState]):
         self._listening: dict[ParticipantId, str] = {}
         self._machine = MachineChannels(voices)
         self._budgets: dict[ParticipantId, Budget] = {}
+        # Serialises the feature's moderation calls (see _enforce_booth).
+        self._media_lock = asyncio.Lock()
         self._gone = False
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -224,9 +226,8 @@ class Interpretation(Feature[InterpretationState]):
                     ErrorCode.INVALID_STATE, "another booth is live in that language"
                 )
             b.set_live(p.id)
-            feeds = _own(p, "interpretation")
             self._changed()
-        await self.meeting.enforce(feeds, "audio", muted=False)
+        await self._enforce_booth(b.id)
         self._kick_machine()
         return EmptyReply()
 
@@ -239,13 +240,7 @@ class Interpretation(Feature[InterpretationState]):
                 raise ConveneError(
                     ErrorCode.NOT_INTERPRETER, "that participant is not a partner in your booth"
                 )
-            if to.id == p.id:
-                raise ConveneError(ErrorCode.INVALID_REQUEST, "ask a partner, not yourself")
-            if b.live not in (p.id, to.id):
-                raise ConveneError(
-                    ErrorCode.INVALID_STATE, "neither of you is live: take the channel instead"
-                )
-            b.handover = Handover(from_=p.id, to=to.id, requested_at=now())
+            b.ask(p.id, to.id, now())
             self._changed()
         return EmptyReply()
 
@@ -253,36 +248,17 @@ class Interpretation(Feature[InterpretationState]):
         room = self.meeting.room
         async with room.lock:
             p, b = self._interpreter(actor)
-            h = b.handover
-            if h is None:
-                raise ConveneError(ErrorCode.INVALID_STATE, "no handover is pending in your booth")
-            if h.to != p.id:
-                raise ConveneError(
-                    ErrorCode.FORBIDDEN, "only the partner a handover was asked of accepts it"
-                )
-            old_id = b.live
-            new_id = h.from_ if old_id == h.to else h.to
-            old, new = room.participants.get(old_id) if old_id else None, room.get(new_id)
-            b.set_live(new_id)
-            new_feeds = _own(new, "interpretation")
-            old_feeds = _own(old, "interpretation") if old is not None else []
+            live = b.accept(p.id)
             self._changed()
-        log.info("meeting %s: booth %s handed over to %s", self.meeting.id, b.id, new_id)
-        # The new partner is forwarded before the old one is stopped: no gap in the channel.
-        await self.meeting.enforce(new_feeds, "audio", muted=False)
-        await self.meeting.enforce(old_feeds, "audio", muted=True)
+        log.info("meeting %s: booth %s handed over to %s", self.meeting.id, b.id, live)
+        await self._enforce_booth(b.id)
         return EmptyReply()
 
     async def _cancel(self, actor: ParticipantId, req: Empty) -> EmptyReply:
         room = self.meeting.room
         async with room.lock:
             p, b = self._interpreter(actor)
-            h = b.handover
-            if h is None:
-                raise ConveneError(ErrorCode.INVALID_STATE, "no handover is pending in your booth")
-            if p.id not in (h.from_, h.to):
-                raise ConveneError(ErrorCode.FORBIDDEN, "that handover is not yours to cancel")
-            b.handover = None
+            b.cancel(p.id)
             self._changed()
         return EmptyReply()
 
@@ -348,6 +324,13 @@ class Interpretation(Feature[InterpretationState]):
         present = self.meeting.room.participants.get(p.id) is p and p.state == "joined"
         if feed.source == "interpretation" and p.interpreter_languages and present:
             self._changed()
+            if live:
+                # What was decided as it was published may have changed since (a handover
+                # accepted meanwhile): the media server is brought in line once it is up.
+                self.meeting.spawn(
+                    self._enforce_booth_logged(self._booth_id(p)),
+                    f"interpretation-enforce-{self.meeting.id}",
+                )
 
     def publish_terms(self, p: Participant, source: Source) -> PublishTerms | None:
         if source not in OWNED:
@@ -583,6 +566,30 @@ class Interpretation(Feature[InterpretationState]):
             self._changed()
         await self.meeting.kick(cut)
         self._kick_machine()
+
+    # -- the media server (after the lock) --------------------------------------------------
+
+    async def _enforce_booth(self, bid: str) -> None:
+        """Bring the media server in line with who is live in booth ``bid`` now: forward the
+        live partner first, then stop the others (no gap; the overlap is one call). Serialised,
+        and read from the state at the time, so that quick handovers cannot end reordered."""
+        async with self._media_lock:
+            async with self.meeting.room.lock:
+                b = self._booths.get(bid)
+                if b is None or self._gone:
+                    return
+                live: list[Feed] = []
+                others: list[Feed] = []
+                for p in self._partners(b):
+                    (live if p.id == b.live else others).extend(_own(p, "interpretation"))
+            await self.meeting.enforce(live, "audio", muted=False)
+            await self.meeting.enforce(others, "audio", muted=True)
+
+    async def _enforce_booth_logged(self, bid: str) -> None:
+        try:
+            await self._enforce_booth(bid)
+        except Exception:
+            log.exception("meeting %s: enforcing booth %s failed", self.meeting.id, bid)
 
     # -- machine channels (after the lock) --------------------------------------------------
 
