@@ -1,4 +1,4 @@
-"""Interpretation channels: handover gap and overlap, and a listener's channel switch.
+"""Interpretation channels: handover gap and overlap, a listener's channel switch, machine voice.
 
 A real ``convene serve`` (and its Janus) in its own process; aiortc peers speak and listen
 through its signaling as clients do. The host speaks on the floor (a 440 Hz tone); Anna and Bert
@@ -17,8 +17,14 @@ packet as it arrives, per mid (before aiortc's jitter buffer). Measured:
   renegotiation); the time from the listen request to the first packet of the channel's live
   feed, ``--switches`` times, each by a fresh listener.
 
-Machine channels (end of speech to synthesised audio at a listener, beside translated captions)
-are not measured here yet. Prints figures, asserts nothing; run it in the media namespace:
+- **machine channel**: in a meeting with captions on (an in-process server and its embedded
+  worker, as ``benchmarks/captions.py --through-signaling``), the host speaks ``--machine-clips``
+  LibriVox clips in English, each followed by 8 s of silence, with the "es" machine channel
+  open; per clip, the time from the end of its speech to the first synthesised sound a listener
+  of "es" decodes (peak above 1,000 after 0.6 s of quiet), beside the time to the Spanish
+  caption final a reader of "es" gets.
+
+Prints figures, asserts nothing; run it in the media namespace:
 
     sudo ip netns exec convene-test .venv/bin/python benchmarks/interpretation.py
 """
@@ -27,8 +33,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,16 +47,35 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `tests` and `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 from benchmarks._common import ConveneProcess, run_benchmark, running_convene  # noqa: E402
+from benchmarks.captions import (  # noqa: E402
+    AFTER,
+    LOUD,
+    START,
+    Spoken,
+    TimedEvents,
+    TimedSpeechTrack,
+)
 from benchmarks.speech import pct  # noqa: E402
 from tests.media.tones import ListeningPeer, ToneTrack  # noqa: E402
+from tests.support.janus import media_settings  # noqa: E402
 from tests.support.peer import TestPeer  # noqa: E402
+from tests.support.server import running_server  # noqa: E402
 from tests.support.signal import SignalClient  # noqa: E402
+from tests.worker.audio import (  # noqa: E402
+    OPUS_RATE,
+    clip_path,
+    read_48k_stereo,
+    silence_48k,
+    transcripts,
+)
 
 FLOOR, FR_A, FR_B = 440.0, 660.0, 880.0
 PACKET = 0.020  # seconds of audio per Opus packet the peers send
 QUIET = 0.3  # a feed is stopped once no packet arrived for this long
 BOUND = 15.0  # bound on every wait (not a measurement)
+MACHINE_PAUSE = 8.0  # seconds of silence after each clip spoken for the machine channel
 
 
 @dataclass
@@ -122,8 +149,8 @@ def channel_feeds(info: dict[str, Any]) -> list[int]:
     return [] if fr is None else list(fr["feeds"])
 
 
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUND
+async def until(predicate: Callable[[], bool], what: str, bound: float = BOUND) -> None:
+    deadline = time.monotonic() + bound
     while not predicate():
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out waiting for {what}")
@@ -200,6 +227,151 @@ async def switch(server: ConveneProcess, link: str, hana: Member, index: int) ->
         }
     finally:
         await listener.close()
+
+
+def speech_program(names: list[str], pause: float) -> tuple[np.ndarray, list[Spoken]]:
+    """``benchmarks.captions.program`` with ``pause`` seconds of silence after each clip."""
+    parts, spoken, at = [], [], 0
+    for name in names:
+        mono = read_48k_stereo(clip_path(name)).reshape(-1, 2)[:, 0].copy()
+        loud = np.flatnonzero(np.abs(mono.astype(np.int32)) > LOUD)
+        spoken.append(Spoken(name, (at + loud[0]) / OPUS_RATE, (at + loud[-1]) / OPUS_RATE))
+        parts += [mono, silence_48k(pause)[::2]]
+        at += len(mono) + len(parts[-1])
+    return np.concatenate(parts).astype(np.int16), spoken
+
+
+async def measure_machine(clips: int, model: str) -> dict[str, Any]:
+    """A machine channel beside translated captions, in one meeting of an in-process server
+    (its embedded captions worker): Hana speaks the LibriVox clips in English with captions on
+    and the "es" machine channel open; Carol reads Spanish captions, Lena listens to "es". Per
+    clip: end of its speech -> Carol's Spanish final, and -> the first synthesised sound Lena
+    decodes after it."""
+    names = sorted(transcripts())[:clips]
+    # A longer pause after each clip than captions.py's 1.5 s: the voice has said one clip's
+    # translation before the next clip ends, so each utterance starts on its own and is timed.
+    samples, spoken = speech_program(names, MACHINE_PAUSE)
+    track = TimedSpeechTrack(samples)
+    speaker = TestPeer("hana", video=False)
+    speaker.audio_track = track  # type: ignore[assignment]
+    lena = ListeningPeer("lena")
+    clients: list[SignalClient] = []
+    speech = {"default_models": {"en": model, "*": "base"}}
+    with tempfile.TemporaryDirectory() as tmp:
+        async with running_server(Path(tmp), janus=media_settings(), speech=speech) as server:
+            try:
+                owner = await server.sign_up("hana@example.org", "Hana")
+                info = await owner.create_meeting(waiting_room=False)
+                link = info["link_token"]
+                host = await SignalClient.connect(server, owner)
+                clients.append(host)
+                await host.join(link, spoken_language="en")
+                readers: dict[str, SignalClient] = {}
+                for name in ("Carol", "Lena"):
+                    person = server.guest()
+                    await person.meeting_info(link)
+                    client = await SignalClient.connect(server, person)
+                    client.events = TimedEvents()
+                    await client.join(link, display_name=name)
+                    clients.append(client)
+                    readers[name] = client
+                carol, listener = readers["Carol"], readers["Lena"]
+                await carol.request("captions.read", {"reading": "es"})
+
+                reply = await host.request(
+                    "publish",
+                    {
+                        "jsep": {"type": "offer", "sdp": await speaker.create_offer()},
+                        "audio": True,
+                        "video": False,
+                    },
+                )
+                await speaker.apply_answer(reply["jsep"]["sdp"])
+                await host.wait_event("feed.added", timeout=BOUND)
+                await host.request("captions.start")
+                await host.wait_event(
+                    "captions.updated", lambda d: d["active"] and d["transcribing"], timeout=START
+                )
+                await host.request("interpretation.machine", {"language": "es", "on": True})
+
+                def machine_feeds(d: dict[str, Any]) -> list[int]:
+                    es = [c for c in d["channels"] if c["language"] == "es"]
+                    return list(es[0]["feeds"]) if es and es[0]["kind"] == "machine" else []
+
+                updated = await listener.wait_event(
+                    "interpretation.updated", lambda d: bool(machine_feeds(d)), timeout=START
+                )
+                [feed] = machine_feeds(updated)
+                await listener.request("interpretation.listen", {"channel": "es"})
+                reply = await listener.request("subscribe", {"add": [{"feed": feed}]})
+                answer = await lena.answer_offer(reply["jsep"]["sdp"])
+                await listener.request(
+                    "subscriber.answer", {"jsep": {"type": "answer", "sdp": answer}}
+                )
+                [stream] = reply["streams"]
+                mid = stream["mid"]
+
+                captions = server.app.state.captions
+                meeting = info["id"]
+
+                def forwarded() -> bool:
+                    status = captions.status(meeting)
+                    return status is not None and any(
+                        p.port is not None for p in status.publishers.values()
+                    )
+
+                await until(forwarded, "the speaker's audio forwarded to the worker", START)
+                await asyncio.sleep(1.0)
+                track.play()
+
+                def finals() -> list[dict[str, Any]]:
+                    return [
+                        e for e in carol.events if e["type"] == "caption" and e["data"]["final"]
+                    ]
+
+                # Bounds, not measurements: every final, then the last one spoken.
+                with contextlib.suppress(RuntimeError):
+                    await until(
+                        lambda: len(finals()) >= len(spoken),
+                        "every final",
+                        spoken[-1].end + MACHINE_PAUSE + AFTER,
+                    )
+                await asyncio.sleep(5.0)
+            finally:
+                await lena.close()
+                await speaker.close()
+                for client in clients:
+                    await client.close()
+    t0 = track.started_at
+    if t0 is None:
+        raise RuntimeError("the speech never started")
+    # Decode times are monotonic; the clip ends are wall clock.
+    to_wall = time.time() - time.monotonic()
+    onsets = [t + to_wall for t in lena.onsets(mid)]
+    arrivals = [e["_at"] for e in finals()]
+    caption_latency, voice_latency = [], []
+    used_caption = used_voice = 0
+    for clip in spoken:
+        end = t0 + clip.end
+        after = [t for t in arrivals[used_caption:] if t > end - 0.3]
+        caption_latency.append(after[0] - end if after else float("nan"))
+        if after:
+            used_caption = arrivals.index(after[0]) + 1
+        heard = [t for t in onsets[used_voice:] if t > end - 0.3]
+        voice_latency.append(heard[0] - end if heard else float("nan"))
+        if heard:
+            used_voice = onsets.index(heard[0]) + 1
+    return {
+        "clips": names,
+        "caption_es": caption_latency,
+        "voice_es": voice_latency,
+        "caption_p50": pct(caption_latency, 0.5),
+        "caption_p95": pct(caption_latency, 0.95),
+        "voice_p50": pct(voice_latency, 0.5),
+        "voice_p95": pct(voice_latency, 0.95),
+        "onsets": len(onsets),
+        "translated": sum(1 for e in finals() if e["data"]["translated"]),
+    }
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -295,6 +467,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             for member in members:
                 await member.close()
+    if args.machine_clips:
+        m = await measure_machine(args.machine_clips, args.model)
+        out["machine"] = m
+        loads.append(os.getloadavg()[0])
+        print(
+            f"\nmachine channel es, {len(m['clips'])} clips, {args.model} (load {loads[-1]:.2f}), "
+            f"end of speech ->\n"
+            f"  Spanish caption final: p50 {m['caption_p50']:.2f} s, p95 {m['caption_p95']:.2f} s "
+            f"({m['translated']} translated; "
+            f"each {', '.join(f'{v:.2f}' for v in m['caption_es'])})\n"
+            f"  synthesised Spanish heard: p50 {m['voice_p50']:.2f} s, p95 {m['voice_p95']:.2f} s "
+            f"(each {', '.join(f'{v:.2f}' for v in m['voice_es'])}; {m['onsets']} onsets)"
+        )
     out["load"] = loads
     print(f"\nload averages during the run: {', '.join(f'{v:.2f}' for v in loads)}")
     return out
@@ -304,6 +489,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--handovers", type=int, default=20)
     parser.add_argument("--switches", type=int, default=20)
+    parser.add_argument(
+        "--machine-clips",
+        type=int,
+        default=5,
+        help="LibriVox clips spoken for the machine channel (0: skip it)",
+    )
+    parser.add_argument("--model", default="tiny.en", help="the captions' English model")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     run_benchmark("interpretation.py", lambda: run(args), args.json)

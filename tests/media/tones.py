@@ -152,6 +152,18 @@ class ListeningPeer(TestPeer):
         """The peak frequencies heard on any of ``mids`` over the last ``last`` seconds."""
         return {f for mid in mids if (f := self.tone(mid, last)) is not None}
 
+    def onsets(self, mid: str, peak: float = 1_000.0, quiet: float = 0.6) -> list[float]:
+        """When sound started on ``mid``: the decode times (time.monotonic()) of frames whose
+        peak level exceeds ``peak`` after at least ``quiet`` seconds without one (or none)."""
+        starts: list[float] = []
+        last_loud: float | None = None
+        for at, pcm in self._pcm.get(mid, []):
+            if len(pcm) and float(np.max(np.abs(pcm))) > peak:
+                if last_loud is None or at - last_loud >= quiet:
+                    starts.append(at)
+                last_loud = at
+        return starts
+
     def hears(self, mid: str, frequency: float, last: float = 1.0) -> bool:
         """Whether ``mid``'s recent audio peaks at ``frequency``."""
         heard = self.tone(mid, last)
