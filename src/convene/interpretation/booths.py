@@ -180,6 +180,7 @@ def channels(
     feeds_of: dict[str, list[FeedId]] = {}
     partners = list(partners)
     present = {p.id for p in partners}
+    staffed = {p.booth for p in partners}
     for p in partners:
         if p.feed is not None:
             feeds_of.setdefault(p.booth, []).append(p.feed)
@@ -198,7 +199,8 @@ def channels(
         elif machine is not None:
             out.append(ChannelInfo(language=language, kind="machine", feeds=[machine], on_air=True))
         elif outputs:
-            b = outputs[0]
+            # A booth with partners present first (they may take the channel).
+            b = min(outputs, key=lambda b: (b.id not in staffed, b.id))
             out.append(ChannelInfo(language=language, booth=b.id, feeds=feeds_of.get(b.id, [])))
         else:
             out.append(ChannelInfo(language=language))
