@@ -23,6 +23,7 @@ import { CaptionsControls, CaptionsHostToggle, CaptionsIndicator, CaptionsOverla
 import { Stage, tracksByFeed, type ViewMode } from "./stage";
 import { togglePin } from "../layout";
 import { MutedNudge } from "./muted-nudge";
+import { AudioWarning } from "./audio-warning";
 import { InterpretationMenu, useInterpretationMix } from "./interpretation-menu";
 import { ConsoleToggle, InterpreterConsole, isSelfInterpreter } from "./console/console";
 import { MachineInterpretationSetting } from "./console/host";
@@ -174,6 +175,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
       {dialog === "invite" && <InviteDialog state={state} meetingRef={meetingRef} onClose={() => setDialog(null)} />}
       {dialog === "shortcuts" && <ShortcutHelp onClose={() => setDialog(null)} />}
       <MutedNudge room={room} state={state} />
+      <AudioWarning room={room} state={state} />
       <div class="toasts" aria-live="polite">
         {toasts.map((t) => (
           <div key={t.id} class={`toast ${t.kind}`} role={t.kind === "error" ? "alert" : "status"} data-testid="toast">

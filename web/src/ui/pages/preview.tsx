@@ -11,6 +11,7 @@ import { useEvent } from "../hooks";
 import { Icon } from "../icons";
 import { DevicePickers, MicLevel, VideoView } from "../meeting/media-views";
 import { savePrefs } from "../session";
+import { AudioCheckPanel } from "./audio-check-panel";
 
 /** `prefix` names the test ids: "join" on the pre-join page, "waiting" in the waiting room. */
 export function DevicePreview({ local, prefix }: { local: LocalMedia; prefix: "join" | "waiting" }) {
@@ -49,6 +50,7 @@ export function DevicePreview({ local, prefix }: { local: LocalMedia; prefix: "j
       {state.error && <p class="warn" role="status">{state.error}</p>}
       <DevicePickers local={local} />
       <SpeakerTest local={local} />
+      <AudioCheckPanel local={local} />
     </section>
   );
 }
