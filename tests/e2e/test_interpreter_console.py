@@ -5,12 +5,13 @@ Ann an English⇄French interpreter from the participant menu: Ann's console ope
 to publish into the booth, she is live; her microphone on, the console says ON AIR. Alice makes
 Bob the same: his console says OFF AIR, Ann is live. Ann hands over to Bob, Bob accepts: Bob is
 ON AIR and Ann is not. A protocol client in the meeting sees the booth's `live` change at the
-server (`interpretation.updated`).
+server (`interpretation.updated`). Booth chat reaches the partner, and "Slow down" the host.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
@@ -40,7 +41,7 @@ async def make_interpreter(host: Attendee, participant_id: str) -> None:
 
 
 async def test_on_air_and_handover_between_two_interpreters(
-    open_attendee: OpenAttendee, server: RunningServer
+    open_attendee: OpenAttendee, server: RunningServer, artifacts_dir: Path
 ) -> None:
     alice = await open_attendee("Alice")
     ann = await open_attendee("Ann")
@@ -88,8 +89,22 @@ async def test_on_air_and_handover_between_two_interpreters(
             "interpretation.updated", lambda d: live_in_booth(d) == bob_id, after=after, timeout=30
         )
         await expect(bob_air).to_have_attribute("data-state", "on", timeout=TIMEOUT_MS)
+        # Heard on the channel, not on the floor: his meeting microphone went off.
+        await expect(bob.by_testid("mute-button")).to_have_attribute("data-muted", "true")
         ann_air = ann.by_testid("console-on-air")
         await expect(ann_air).to_have_attribute("data-state", "off", timeout=TIMEOUT_MS)
         await expect(ann_air).to_contain_text(re.compile(r"Bob\W*is live"))
+
+        # The booth's chat reaches the partner; "Slow down" reaches the host.
+        await ann.by_testid("console-booth-chat").fill("He reads fast, take the figures")
+        await ann.by_testid("console-booth-chat").press("Enter")
+        await expect(bob.by_testid("console-booth-message")).to_contain_text(
+            "He reads fast", timeout=TIMEOUT_MS
+        )
+        await bob.by_testid("console-signal-slow_down").click()
+        await expect(alice.by_testid("toast").filter(has_text="slow down")).to_contain_text(
+            "Bob", timeout=TIMEOUT_MS
+        )
+        await bob.screenshot(artifacts_dir / "e2e-interpreter-console-bob.png")
     finally:
         await watcher.close()

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { LocalMedia } from "../engine/local";
+import type { SignalingPort } from "../engine/port";
 import type { InterpretationInfo, InterpretationSignalEvent, ParticipantInfo } from "../protocol/types";
 import { initialInterpretation } from "./interpretation";
 import {
@@ -8,6 +10,7 @@ import {
   consoleView,
   currentSpeaker,
   interpreterOf,
+  InterpreterDesk,
   partnerAction,
   UN_LANGUAGES,
 } from "./interpreter";
@@ -158,5 +161,57 @@ describe("signal notices", () => {
     expect(noticesBetween(other, { ...other, interpretation: { ...other.interpretation, signals: [slow] } }, false)).toEqual([]);
     const sender = withSignals("ann", "cohost", []);
     expect(noticesBetween(sender, { ...sender, interpretation: { ...sender.interpretation, signals: [slow] } }, false)).toEqual([]);
+  });
+});
+
+describe("InterpreterDesk requests", () => {
+  function desk() {
+    const sent: [string, unknown][] = [];
+    const port = {
+      request: (type: string, data: unknown) => {
+        sent.push([type, data]);
+        return Promise.resolve({});
+      },
+      notify: () => true,
+    } as unknown as SignalingPort;
+    return { desk: new InterpreterDesk(port, new LocalMedia()), sent };
+  }
+
+  it("sends the booth's requests as the protocol names them", async () => {
+    const { desk: d, sent } = desk();
+    await d.handover("bob");
+    await d.cancel();
+    await d.output("en");
+    await d.signal("slow_down", null);
+    await d.signal("audio_poor", "dan");
+    await d.boothChat("next speaker is fast");
+    expect(sent).toEqual([
+      ["interpretation.handover", { to: "bob" }],
+      ["interpretation.handover.cancel", {}],
+      ["interpretation.output", { language: "en" }],
+      ["interpretation.signal", { kind: "slow_down" }],
+      ["interpretation.signal", { kind: "audio_poor", to: "dan" }],
+      ["interpretation.booth_chat", { text: "next speaker is fast" }],
+    ]);
+  });
+
+  it("opens the console microphone on taking the channel or accepting a handover", async () => {
+    const { desk: d, sent } = desk();
+    expect(d.state.micOn).toBe(false);
+    await d.take();
+    expect(d.state.micOn).toBe(true);
+    d.setMic(false);
+    await d.accept();
+    expect(d.state.micOn).toBe(true);
+    expect(sent.map(([type]) => type)).toEqual(["interpretation.take", "interpretation.handover.accept"]);
+  });
+
+  it("talking to the partner is a state of its own, kept apart from the microphone", () => {
+    const { desk: d } = desk();
+    d.setMic(true);
+    d.setTalk(true);
+    expect(d.state).toMatchObject({ micOn: true, talking: true, active: false });
+    d.setTalk(false);
+    expect(d.state.talking).toBe(false);
   });
 });

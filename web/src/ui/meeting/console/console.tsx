@@ -40,6 +40,15 @@ export function InterpreterConsole({ room, state }: { room: Room; state: RoomSta
     if (el) el.scrollTop = el.scrollHeight;
   }, [messages.length]);
 
+  // The channel, not the floor: the meeting microphone goes off when the console's opens
+  // (by the button, taking the channel or accepting a handover).
+  useEffect(() => {
+    if (desk.micOn && room.local.state.micOn) {
+      void room.setMic(false);
+      room.toast("info", t("console.floorMicOff"));
+    }
+  }, [desk.micOn]);
+
   if (!view) return null;
   const act = (fn: () => Promise<unknown>) => () => {
     fn().catch((err: unknown) => room.toast("error", describeError(err)));
@@ -111,7 +120,7 @@ export function InterpreterConsole({ room, state }: { room: Room; state: RoomSta
             onClick={() => void room.interpretation.listen(null, false)}>
             {t("console.floor")}
           </button>
-          {info.channels.filter((c) => c.booth !== view.me.booth).map((c) => (
+          {info.channels.filter((c) => !view.outputs.includes(c.language)).map((c) => (
             <button key={c.language} type="button" class="btn small" data-testid={`console-listen-${c.language}`}
               aria-pressed={listening === c.language} onClick={() => void room.interpretation.listen(c.language, false)}>
               {t("console.relay", { language: languageName(c.language) })}
