@@ -6,6 +6,7 @@
  * `code` is the server's stable error code (or a ClientErrorCode for network trouble).
  */
 import { ClientErrorCode, RestError, isErrorBody } from "./errors";
+import type { Interpreter, InterpreterIn, InterpreterList } from "./interpreters";
 import type {
   CalendarConnection,
   CalendarConnectionCreate,
@@ -289,6 +290,18 @@ export class RestClient {
 
   deleteMeeting(id: string): Promise<void> {
     return this.call<void>("DELETE", `/meetings/${encodeURIComponent(id)}`);
+  }
+
+  /** The interpreters a meeting names ahead of time (its owner only). */
+  async interpreters(meetingId: string): Promise<Interpreter[]> {
+    const list = await this.call<InterpreterList>("GET", `/meetings/${encodeURIComponent(meetingId)}/interpreters`);
+    return list.interpreters;
+  }
+
+  /** Replace the meeting's interpreters (the whole list; its owner only). */
+  async setInterpreters(meetingId: string, interpreters: InterpreterIn[]): Promise<Interpreter[]> {
+    const list = await this.call<InterpreterList>("PUT", `/meetings/${encodeURIComponent(meetingId)}/interpreters`, { interpreters });
+    return list.interpreters;
   }
 
   // -- Scheduling ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
  * every other timestamp is ISO 8601 in UTC.
  */
 import type { RecurrenceSpec } from "../scheduling/recurrence";
+import type { InterpreterIn } from "./interpreters";
 
 export type { RecurrenceSpec };
 
@@ -58,6 +59,8 @@ export interface ScheduleUpdate {
   /** A new passcode; "": none. */
   passcode?: string;
   waiting_room?: boolean;
+  /** The meeting's interpreters, the whole new list (scope all); those named by email are invited. */
+  interpreters?: InterpreterIn[];
 }
 
 export interface Person {

@@ -26,6 +26,7 @@ import { formatCode } from "../layout";
 import { openUrl } from "../router";
 import { rest } from "../session";
 import { Spinner } from "../pages/common";
+import { InterpretersEditor } from "../interpreters/editor";
 import { ConflictWarning } from "./conflicts";
 import { PARTSTAT_TEXT, ROLE_TEXT } from "./labels";
 
@@ -271,6 +272,12 @@ export function EventDetails({ occurrence, zone, onClose, onChanged, onEdit }: {
         {organiser && schedule && schedule.attendees.length > 0 && (
           <EmailedReply scheduleId={schedule.id} onRecorded={() => {
             rest.getSchedule(schedule.id).then(setSchedule, () => undefined);
+            onChanged();
+          }} />
+        )}
+        {organiser && schedule && schedule.status === "confirmed" && (
+          <InterpretersEditor meetingId={schedule.meeting.id} scheduleId={schedule.id} onSaved={(saved) => {
+            if (saved) setSchedule(saved);
             onChanged();
           }} />
         )}
