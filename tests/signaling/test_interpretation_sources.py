@@ -123,6 +123,20 @@ async def test_machine_channels_open_step_aside_for_a_live_booth_and_come_back(
     await m.host.request("interpretation.machine", {"language": "es", "on": False})
     await m.carol.wait_event("interpretation.updated", lambda d: d["channels"] == [])
     assert voices.calls[-1] == ("stop", "es")
+    # Captions forbidden in the meeting: no machine channel, and the open one closes.
+    await m.host.request("interpretation.machine", {"language": "es", "on": True})
+    await m.carol.wait_event(
+        "interpretation.updated", lambda d: channel_of(d, "es")["kind"] == "machine"
+    )
+    await m.host.request("host.update", {"captions": "forbidden"})
+    off = await m.carol.wait_event(
+        "interpretation.updated", lambda d: d["machine_languages"] == [] and not d["channels"]
+    )
+    assert off["channels"] == []
+    assert voices.calls[-1] == ("stop", "es")
+    assert await refused(m.host, "interpretation.machine", {"language": "es", "on": True}) == (
+        "interpretation_unavailable"
+    )
     await m.host.request("host.end")
     await eventually(lambda: voices.calls[-1] == ("stop_all",), 10, "the voices closed")
     await m.close()

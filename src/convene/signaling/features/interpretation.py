@@ -100,6 +100,8 @@ class Interpretation(Feature[InterpretationState]):
         self._budgets: dict[ParticipantId, Budget] = {}
         # Serialises the feature's moderation calls (see _enforce_booth).
         self._media_lock = asyncio.Lock()
+        # The machine languages as last shown in interpretation.updated.
+        self._machine_shown: list[str] = []
         self._gone = False
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -301,8 +303,16 @@ class Interpretation(Feature[InterpretationState]):
         await self._load_stored()
 
     def settings_changed(self) -> None:
-        if not self._gone:
-            self.meeting.spawn(self._load_stored(), f"interpreters-load-{self.meeting.id}")
+        if self._gone:
+            return
+        # Captions turned off for the meeting take its machine channels with them.
+        languages = self._machine_languages()
+        if self._machine.wanted - set(languages):
+            self._machine.wanted &= set(languages)
+            self._kick_machine()
+        if languages != self._machine_shown:
+            self._changed()
+        self.meeting.spawn(self._load_stored(), f"interpreters-load-{self.meeting.id}")
 
     def participant_joined(self, p: Participant) -> None:
         languages = self._languages_for(p)
@@ -464,7 +474,9 @@ class Interpretation(Feature[InterpretationState]):
 
     def _changed(self) -> None:
         """Under the lock: tell everyone."""
-        self.meeting.to_meeting("interpretation.updated", self.info())
+        info = self.info()
+        self._machine_shown = info.machine_languages
+        self.meeting.to_meeting("interpretation.updated", info)
 
     def _machine_languages(self) -> list[str]:
         """Machine channels need captions: none while the server or the meeting has them off."""
