@@ -75,6 +75,9 @@ export interface MixSnapshot {
   speaking: boolean;
   onAir: boolean;
   duck: number;
+  /** Remote tracks in the mix. */
+  floorTracks: number;
+  channelTracks: number;
 }
 
 interface Source {
@@ -121,7 +124,9 @@ export class ChannelMix {
     const ctx = opts.channel.length > 0 ? this.context() : this.ctx;
     if (!ctx || !this.floorGain || !this.channelGain || !this.analyser) return;
     const wanted = new Map<string, { track: MediaStreamTrack; to: AudioNode }>();
-    for (const t of opts.floor) wanted.set(`f:${t.id}`, { track: t, to: this.floorGain });
+    // Without a channel the media elements play the floor again: nothing stays in the graph.
+    const floor = opts.channel.length > 0 ? opts.floor : [];
+    for (const t of floor) wanted.set(`f:${t.id}`, { track: t, to: this.floorGain });
     for (const t of opts.channel) wanted.set(`c:${t.id}`, { track: t, to: this.analyser });
     for (const [key, s] of this.sources) {
       if (wanted.get(key)?.track !== s.track) {
@@ -155,6 +160,8 @@ export class ChannelMix {
       speaking: this.input.speaking,
       onAir: this.input.onAir,
       duck: this.input.duck,
+      floorTracks: [...this.sources.keys()].filter((k) => k.startsWith("f:")).length,
+      channelTracks: [...this.sources.keys()].filter((k) => k.startsWith("c:")).length,
     };
   }
 
@@ -179,6 +186,12 @@ export class ChannelMix {
     this.analyser.fftSize = 1024;
     this.buffer = new Float32Array(this.analyser.fftSize);
     this.floorGain.connect(ctx.destination);
+    // A silent input keeps the floor's gain processed (its ramps run, its value reads true)
+    // while no floor track is connected.
+    const idle = ctx.createConstantSource();
+    idle.offset.value = 0;
+    idle.connect(this.floorGain);
+    idle.start();
     this.analyser.connect(this.channelGain);
     this.channelGain.connect(ctx.destination);
     return ctx;
