@@ -17,7 +17,7 @@ chunk holding a clip's last word ends at a multiple of 5 s, and its text arrives
 the transcription. Prints figures, asserts nothing.
 
     .venv/bin/python benchmarks/speech.py [--models tiny.en base] [--threads 2] [--step 0.6]
-        [--pause 0.5] [--window-padding 1.5] [--compare]
+        [--pause 0.5] [--window-padding 2.0] [--compare]
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument(
         "--window-padding",
         type=lambda v: None if v == "full" else float(v),
-        default=1.5,
+        default=2.0,
         help="seconds of padding the encoder reads after a buffer ('full': the 30 s window)",
     )
     parser.add_argument(
