@@ -449,3 +449,39 @@ async def test_a_restore_keeps_the_booth_and_a_resume_keeps_the_listening_choice
     async with b.conf.room.lock:
         assert not b.conf.room.participants[b.m.carol.participant_id].interpreter_languages  # type: ignore[index]
     await b.close()
+
+
+async def test_a_bidirectional_booth_picks_its_output_unless_another_booth_is_live_in_it(
+    server: RunningServer,
+) -> None:
+    m = await open_meeting(server)
+    conf = conference(server, m)
+    bob, carol = m.bob.participant_id, m.carol.participant_id
+    await m.host.request("interpretation.assign", {"participant": bob, "languages": ["fr", "en"]})
+    await m.host.request("interpretation.assign", {"participant": carol, "languages": ["fr"]})
+    carol_feed = await publish(m.carol, "interpretation")
+    bob_feed = await publish(m.bob, "interpretation")
+    both = await m.host.wait_event(
+        "interpretation.updated",
+        lambda d: booth_of(d, "en-fr")["live"] == bob and booth_of(d, "fr")["live"] == carol,
+    )
+    assert channel_of(both, "en")["booth"] == "en-fr"
+    assert channel_of(both, "fr")["booth"] == "fr"
+    assert await refused(m.bob, "interpretation.output", {"language": "fr"}) == "invalid_state"
+    assert await refused(m.bob, "interpretation.output", {"language": "ar"}) == "invalid_state"
+    await m.bob.request("interpretation.output", {"language": "en"})  # already: nothing changes
+
+    # Carol leaves: her booth (named live, for her alone) goes with her.
+    await m.carol.request("leave")
+    await m.host.wait_event("interpretation.updated", lambda d: len(d["booths"]) == 1)
+    await m.bob.request("interpretation.output", {"language": "fr"})
+    switched = await m.host.wait_event(
+        "interpretation.updated", lambda d: booth_of(d, "en-fr")["output"] == "fr"
+    )
+    assert channel_of(switched, "fr")["booth"] == "en-fr"
+    assert channel_of(switched, "fr")["on_air"] is True
+    assert channel_of(switched, "en")["on_air"] is False
+    async with conf.room.lock:
+        assert conf.room.participants[bob].feeds["interpretation"].channel == "fr"  # type: ignore[index]
+    assert bob_feed != carol_feed
+    await m.close()
