@@ -176,6 +176,7 @@ export class InterpreterDesk extends Emitter<DeskEvents> {
   private channelTrack: MediaStreamTrack | null = null;
   private boothTrack: MediaStreamTrack | null = null;
   private starting: Promise<void> | null = null;
+  private offLocalTrack: (() => void) | null = null;
 
   constructor(
     private readonly port: SignalingPort,
@@ -217,6 +218,8 @@ export class InterpreterDesk extends Emitter<DeskEvents> {
     const booth = this.booth;
     this.channel = null;
     this.booth = null;
+    this.offLocalTrack?.();
+    this.offLocalTrack = null;
     this.channelTrack?.stop();
     this.boothTrack?.stop();
     this.channelTrack = null;
@@ -299,6 +302,10 @@ export class InterpreterDesk extends Emitter<DeskEvents> {
       this.channelTrack = track;
       this.boothTrack = track.clone();
       this.applyTracks();
+      // The participant picked another microphone: the console follows.
+      this.offLocalTrack ??= this.local.on("track", ({ kind }) => {
+        if (kind === "audio") void this.switchMic();
+      });
       this.channel = this.publisher("interpretation");
       this.booth = this.publisher("booth");
       await this.channel.start({ audio: this.channelTrack, video: null, audioOn: true, videoOn: false });
@@ -306,6 +313,27 @@ export class InterpreterDesk extends Emitter<DeskEvents> {
     } catch (err) {
       this.update({ error: err instanceof Error ? err.message : String(err) });
     }
+  }
+
+  private async switchMic(): Promise<void> {
+    if (!this.channel || !this.booth) return;
+    let track: MediaStreamTrack;
+    try {
+      track = await this.openMic();
+    } catch (err) {
+      this.update({ error: err instanceof Error ? err.message : String(err) });
+      return;
+    }
+    if (!this.channel || !this.booth) {
+      track.stop();
+      return;
+    }
+    const old = [this.channelTrack, this.boothTrack];
+    this.channelTrack = track;
+    this.boothTrack = track.clone();
+    this.applyTracks();
+    await Promise.all([this.channel.replaceTrack("audio", this.channelTrack), this.booth.replaceTrack("audio", this.boothTrack)]);
+    for (const t of old) t?.stop();
   }
 
   private publisher(name: "interpretation" | "booth"): Publisher {
