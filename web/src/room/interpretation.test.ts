@@ -103,6 +103,9 @@ describe("interpretation state", () => {
       { feed: 20, mid: "0" },
       { feed: 21, mid: "0" },
     ]);
+    // A machine voice's feed is never announced: its one audio stream is asked for.
+    const machine = interpretationFromSnapshot(initialInterpretation(), info, "ar", []);
+    expect(interpretationRefs(machine, feeds, "me")).toEqual([{ feed: 90, mid: "0" }]);
     const floor = interpretationFromSnapshot(initialInterpretation(), info, null, []);
     expect(interpretationRefs(floor, feeds, "me")).toEqual([]);
     // An interpreter hears the partner's booth feed, never their own feeds.

@@ -118,10 +118,12 @@ export function isInterpretationFeed(feed: Pick<FeedInfo, "source">): boolean {
   return feed.source === "interpretation" || feed.source === "booth";
 }
 
+const MACHINE_MID = "0";
+
 /**
  * The streams to receive for interpretation: the audio of every feed of the channel listened to
  * (the server forwards only the live one) and, for an interpreter, their booth partners' booth
- * feeds.
+ * feeds. A channel feed not announced (yet) comes with its feed.added, except a machine voice's.
  */
 export function interpretationRefs(
   state: InterpretationState,
@@ -131,8 +133,13 @@ export function interpretationRefs(
   const refs: StreamRef[] = [];
   const add = (id: number) => {
     const feed = feeds.get(id);
-    // The subscriber asks for streams by mid: a feed not announced (yet) comes with its feed.added.
-    if (!feed || feed.participant_id === selfId) return;
+    if (!feed) {
+      // A machine voice's feed has no participant and is never announced: it is audio only,
+      // its one stream at mid "0" (as every media-server-side publisher's first stream).
+      if (listenedChannel(state)?.kind === "machine") refs.push({ feed: id, mid: MACHINE_MID });
+      return;
+    }
+    if (feed.participant_id === selfId) return;
     for (const s of feed.streams) if (s.kind === "audio") refs.push({ feed: id, mid: s.mid });
   };
   for (const id of listenedChannel(state)?.feeds ?? []) add(id);
