@@ -1,6 +1,6 @@
 """Naming interpreters ahead of time in a real browser: the organiser opens a scheduled meeting,
 adds an interpreter by email with a pair of languages, and saves; the meeting names them, and
-the address is invited."""
+the address is invited. The home page's list of meetings has the same editor."""
 
 from __future__ import annotations
 
@@ -73,9 +73,18 @@ async def test_the_organiser_names_an_interpreter_by_email(
     [named] = await list_for_meeting(db, MeetingId(meeting.id))
     assert (named.email, named.languages) == ("cy@example.net", ("en", "fr"))
 
-    # Removed again and saved: the meeting names nobody.
-    await alice.by_testid("named-interpreter-remove").click()
-    await alice.by_testid("named-interpreters-save").click()
-    await alice.expect_visible(alice.by_testid("named-interpreters-none"))
-    await expect(alice.by_testid("named-interpreters-note")).to_have_text("Interpreters saved.")
+    # The home page lists the meeting with the same editor (saving there replaces the list
+    # directly): removed and saved, the meeting names nobody.
+    await page.goto(alice.base_url + "/")
+    item = alice.by_testid("meeting-list-item").filter(has_text="Board meeting")
+    await item.get_by_test_id("named-interpreters").locator("summary").click()
+    await expect(item.get_by_test_id("named-interpreter")).to_have_attribute(
+        "data-email", "cy@example.net", timeout=TIMEOUT_MS
+    )
+    await item.get_by_test_id("named-interpreter-remove").click()
+    await item.get_by_test_id("named-interpreters-save").click()
+    await expect(item.get_by_test_id("named-interpreters-note")).to_have_text(
+        "Interpreters saved.", timeout=TIMEOUT_MS
+    )
+    await alice.expect_visible(item.get_by_test_id("named-interpreters-none"))
     assert await list_for_meeting(db, MeetingId(meeting.id)) == []

@@ -9,10 +9,8 @@ import { useT } from "../../i18n/hook";
 import { describeError } from "../../protocol/errors";
 import { MAX_INTERPRETERS, type Interpreter, type InterpreterIn } from "../../protocol/interpreters";
 import type { Schedule } from "../../protocol/scheduling";
-import { assignableLanguages } from "../../room/interpreter";
-import { languageName } from "../meeting/captions";
 import { rest } from "../session";
-import { addByEmail, labelOf, removeAt, toInput, type AddError } from "./list";
+import { OFFERED_LANGUAGES, addByEmail, labelOf, languageLabel, removeAt, toInput, type AddError } from "./list";
 
 const ADD_ERRORS: Record<AddError, string> = {
   email: "namedInterpreters.error.email",
@@ -43,7 +41,10 @@ export function InterpretersEditor({ meetingId, scheduleId, onSaved }: {
     setDirty(false);
   };
 
+  // Read when first opened: a page may show many meetings, each with its editor folded.
+  const [opened, setOpened] = useState(false);
   useEffect(() => {
+    if (!opened) return;
     let live = true;
     rest.interpreters(meetingId).then(
       (items) => live && take(items),
@@ -52,13 +53,13 @@ export function InterpretersEditor({ meetingId, scheduleId, onSaved }: {
     return () => {
       live = false;
     };
-  }, [meetingId]);
+  }, [meetingId, opened]);
 
-  const choices = assignableLanguages([]);
+  const choices = OFFERED_LANGUAGES;
   const pair = (languages: string[]) =>
     languages.length === 2
-      ? t("namedInterpreters.pair", { first: isolate(languageName(languages[0] ?? "")), second: isolate(languageName(languages[1] ?? "")) })
-      : languageName(languages[0] ?? "");
+      ? t("namedInterpreters.pair", { first: isolate(languageLabel(languages[0] ?? "")), second: isolate(languageLabel(languages[1] ?? "")) })
+      : languageLabel(languages[0] ?? "");
 
   const add = (ev: Event) => {
     ev.preventDefault();
@@ -98,7 +99,8 @@ export function InterpretersEditor({ meetingId, scheduleId, onSaved }: {
   };
 
   return (
-    <details class="named-interpreters" data-testid="named-interpreters">
+    <details class="named-interpreters" data-testid="named-interpreters"
+      onToggle={(e) => e.currentTarget.open && setOpened(true)}>
       <summary>{t("namedInterpreters.summary")}</summary>
       <p class="muted small">{t("namedInterpreters.hint")}</p>
       {list && list.length === 0 && <p class="muted small" data-testid="named-interpreters-none">{t("namedInterpreters.none")}</p>}
@@ -133,14 +135,14 @@ export function InterpretersEditor({ meetingId, scheduleId, onSaved }: {
             {t("interpreters.language")}
             <select value={first} data-testid="named-interpreter-language-1" onChange={(e) => setFirst(e.currentTarget.value)}>
               <option value="">{t("interpreters.choose")}</option>
-              {choices.map((c) => <option key={c} value={c}>{languageName(c)}</option>)}
+              {choices.map((c) => <option key={c} value={c}>{languageLabel(c)}</option>)}
             </select>
           </label>
           <label>
             {t("interpreters.pairWith")}
             <select value={second} data-testid="named-interpreter-language-2" onChange={(e) => setSecond(e.currentTarget.value)}>
               <option value="">{t("interpreters.oneLanguage")}</option>
-              {choices.filter((c) => c !== first).map((c) => <option key={c} value={c}>{languageName(c)}</option>)}
+              {choices.filter((c) => c !== first).map((c) => <option key={c} value={c}>{languageLabel(c)}</option>)}
             </select>
           </label>
           <div class="row">

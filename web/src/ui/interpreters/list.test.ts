@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_INTERPRETERS, type Interpreter } from "../../protocol/interpreters";
-import { addByEmail, chosenLanguages, labelOf, removeAt, toInput } from "./list";
+import { OFFERED_LANGUAGES, addByEmail, chosenLanguages, labelOf, languageLabel, removeAt, toInput } from "./list";
 
 const bea: Interpreter = {
   id: "1", user_id: "u-bea", email: null, display_name: "Bea", languages: ["en", "fr"], booth: "en-fr",
@@ -44,5 +44,13 @@ describe("interpreters list", () => {
     expect(removeAt(list, 0)).toEqual([list[1]]);
     const names = new Map([["u-bea", "Bea"]]);
     expect(list.map((i) => labelOf(i, names))).toEqual(["Bea", "cy@example.net"]);
+  });
+});
+
+describe("interpreter languages", () => {
+  it("offers the six UN languages, named in the UI's language", () => {
+    expect([...OFFERED_LANGUAGES].sort()).toEqual(["ar", "en", "es", "fr", "ru", "zh"]);
+    expect(languageLabel("fr", "en")).toBe("French");
+    expect(languageLabel("fr", "fr")).toBe("français");
   });
 });

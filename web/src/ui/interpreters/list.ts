@@ -3,7 +3,20 @@
  * it takes back, and adding someone by email with one language or a pair (docs/rest.md,
  * "Interpreters"). The server checks everything again.
  */
+import { uiLocale } from "../../i18n";
 import { MAX_INTERPRETERS, type Interpreter, type InterpreterIn } from "../../protocol/interpreters";
+
+/** The languages offered for an interpreter: the six UN languages, in the order menus list them. */
+export const OFFERED_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"] as const;
+
+/** A language's name in the UI's language ("French", "français", "法语"); the code if unknown. */
+export function languageLabel(code: string, locale = uiLocale()): string {
+  try {
+    return new Intl.DisplayNames([locale], { type: "language" }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
 
 /** Why an addition was refused (a catalogue key under `namedInterpreters.error`). */
 export type AddError = "email" | "twice" | "languages" | "tooMany";

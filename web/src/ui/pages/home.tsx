@@ -11,6 +11,7 @@ import { lazy } from "../lazy";
 import { addDays, formatLocalDate, formatIsoDate, startOfDay, today } from "../../scheduling/time";
 import { groupByDay } from "../../scheduling/layout";
 import { OccurrenceRow, useOccurrences } from "../scheduling/occurrences";
+import { InterpretersEditor } from "../interpreters/editor";
 import { Spinner, TopBar } from "./common";
 import { ResendLink } from "./verify";
 import { isolate } from "../../i18n";
@@ -279,6 +280,7 @@ function MeetingItem({ meeting, onDeleted }: { meeting: Meeting; onDeleted: () =
           {t("home.delete")}
         </button>
       </div>
+      {meeting.status !== "ended" && <InterpretersEditor meetingId={meeting.id} />}
     </li>
   );
 }
