@@ -19,6 +19,7 @@ from typing import Any
 from playwright.async_api import expect
 
 from tests.e2e.conftest import OpenAttendee
+from tests.e2e.test_accessibility import page_escape_returns, serious_violations
 from tests.support.browser import TIMEOUT_MS, Attendee
 from tests.support.peer import TestPeer, ToneAudioTrack
 from tests.support.server import RunningServer
@@ -107,8 +108,16 @@ async def test_listener_hears_the_channel_over_the_ducked_floor(
         menu = lena.by_testid("interpretation-menu")
         await lena.expect_visible(menu)
         await menu.click()
-        await lena.by_testid("interpretation-channel-fr").check()
+        popover = lena.by_testid("interpretation-popover")
+        await lena.expect_visible(popover)
+        assert await serious_violations(lena) == []
+        # By keyboard: the menu opens on the floor (chosen now); the arrow key picks French.
+        await expect(lena.by_testid("interpretation-floor")).to_be_focused()
+        await expect(lena.by_testid("interpretation-channel-fr")).to_have_accessible_name("French")
+        await lena.page.keyboard.press("ArrowDown")
+        await expect(lena.by_testid("interpretation-channel-fr")).to_be_checked()
         await expect(menu).to_have_attribute("data-listening", "fr", timeout=TIMEOUT_MS)
+        await page_escape_returns(lena, "interpretation-popover", "interpretation-menu")
 
         # Iris speaks: the floor goes down to the default 20 %, the channel stays at full volume.
         mix = await wait_mix(lena, ducked, "ducked while the interpreter speaks")
@@ -127,6 +136,7 @@ async def test_listener_hears_the_channel_over_the_ducked_floor(
         await wait_mix(lena, ducked, "ducked again when the interpreter speaks")
 
         # The listener turns the floor off under the channel.
+        await menu.click()
         await lena.by_testid("interpretation-floor-off").check()
         await wait_mix(lena, lambda m: m["speaking"] and m["floor"] < 0.02, "floor off")
         await lena.by_testid("interpretation-floor-off").uncheck()
