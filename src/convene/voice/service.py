@@ -58,6 +58,7 @@ class _Channel:
     pipeline: CaptionPipeline | None = None
     unsubscribe: Callable[[], None] | None = None
     link: WorkerLink | None = None  # the worker told to speak (speak_open sent)
+    epoch: int = 0  # the meeting's lease epoch when it was told
     spoken: int = 0  # texts sent to be spoken
 
 
@@ -181,15 +182,23 @@ class WorkerVoices:
 
     def _sync(self, channel: _Channel) -> None:
         captions = self._captions
-        if captions.status(channel.meeting) is None:
+        status = captions.status(channel.meeting)
+        if status is None:
             self._detach(channel)  # captions off: nothing to speak
             channel.link = None
             return
         if channel.pipeline is None:
             self._attach(channel)
         holder = captions.holder(channel.meeting)
-        if holder is not channel.link or (holder is not None and holder.closed.is_set()):
+        # A new holder, or the same worker granted the meeting again (it closed its voices
+        # when it let the meeting go): tell it again.
+        if (
+            holder is not channel.link
+            or status.epoch != channel.epoch
+            or (holder is not None and holder.closed.is_set())
+        ):
             channel.link = None
+            channel.epoch = status.epoch
             if holder is not None and not holder.closed.is_set():
                 remote = channel.remote
                 holder.send(
