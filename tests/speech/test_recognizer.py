@@ -57,6 +57,18 @@ def test_a_buffer_longer_than_the_window_still_transcribes(
     assert count - errors > 0.6 * count, heard
 
 
+def test_a_window_that_loops_is_read_again_whole(
+    tiny_en: WhisperRecognizer, clips: list[Clip]
+) -> None:
+    """The first 0.6 s of "He was not an ill-disposed young man" (a stream's first step): in a
+    short window tiny.en writes "He wasn't..." over and over; the whole window reads it."""
+    clip = next(c for c in clips if c.transcript.startswith("he was not"))
+    before = tiny_en.fallbacks
+    heard = join_words(tiny_en.transcribe(clip.pcm[:9_760], offset=0.0, language="en"))
+    assert tiny_en.fallbacks == before + 1
+    assert heard.casefold().startswith("he was"), heard
+
+
 def test_no_words_over_silence_in_a_short_window(tiny_en: WhisperRecognizer) -> None:
     assert tiny_en.transcribe(silence(2.0), offset=0.0, language="en") == []
 

@@ -11,7 +11,9 @@ seconds long, so the recogniser gives the encoder only the buffer plus ``window_
 seconds of the padding (CTranslate2's encoder takes shorter inputs): on a CPU that makes a
 recognition of a 5 s buffer 2-3 times cheaper, for the same words (tiny.en) or one more error
 in 70 (base). Some padding must stay: with less than about a second of it after the speech,
-tiny.en loops on its last sentence; 2 s leave a margin.
+tiny.en loops on its last sentence; 2 s leave a margin. Short windows still loop now and then
+(a few recognitions in a hundred, on a buffer of a word or two, or mid-word): a window whose
+text fails Whisper's compression check is read again in the whole 30 s window.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ class WhisperRecognizer:
         self.beam_size = beam_size
         # Seconds of padding the encoder reads after the audio (None: the whole 30 s window).
         self.window_padding = window_padding
+        self.fallbacks = 0  # recognitions read again in the whole window after a loop
         started = time.monotonic()
         self._model = _WindowedWhisper(
             str(model_dir),
@@ -147,28 +150,45 @@ class WhisperRecognizer:
         if not self.multilingual:
             language = "en"
         with self._lock:
-            self._model.encoder_frames = self._encoder_frames(len(audio))
-            segments, _ = self._model.transcribe(
-                audio,
-                language=language,
-                task="transcribe",
-                beam_size=self.beam_size,
-                initial_prompt=prompt or None,
-                condition_on_previous_text=False,
-                word_timestamps=True,
-                vad_filter=False,
-                temperature=0.0,
-            )
-            words: list[Word] = []
-            for segment in segments:  # a generator: decoding happens here, under the lock
-                if (
-                    segment.no_speech_prob > self.no_speech_threshold
-                    and segment.avg_logprob < self.logprob_threshold
-                ) or segment.compression_ratio > self.compression_ratio_threshold:
-                    continue
-                for w in segment.words or []:
-                    words.append(Word(float(offset + w.start), float(offset + w.end), w.word))
+            frames = self._encoder_frames(len(audio))
+            words, looped = self._recognize(audio, frames, offset, language, prompt)
+            if looped and frames is not None:
+                # Short windows loop more often than the whole one: read the whole window.
+                self.fallbacks += 1
+                words, _ = self._recognize(audio, None, offset, language, prompt)
         return words
+
+    def _recognize(
+        self, audio: Pcm, frames: int | None, offset: float, language: str | None, prompt: str
+    ) -> tuple[list[Word], bool]:
+        """The words Whisper's checks let through, and whether a segment was dropped as a
+        decoding loop."""
+        self._model.encoder_frames = frames
+        segments, _ = self._model.transcribe(
+            audio,
+            language=language,
+            task="transcribe",
+            beam_size=self.beam_size,
+            initial_prompt=prompt or None,
+            condition_on_previous_text=False,
+            word_timestamps=True,
+            vad_filter=False,
+            temperature=0.0,
+        )
+        words: list[Word] = []
+        looped = False
+        for segment in segments:  # a generator: decoding happens here, under the lock
+            if segment.compression_ratio > self.compression_ratio_threshold:
+                looped = True
+                continue
+            if (
+                segment.no_speech_prob > self.no_speech_threshold
+                and segment.avg_logprob < self.logprob_threshold
+            ):
+                continue
+            for w in segment.words or []:
+                words.append(Word(float(offset + w.start), float(offset + w.end), w.word))
+        return words, looped
 
     def _encoder_frames(self, samples: int) -> int | None:
         """The encoder's input for a buffer of ``samples``: None for the whole window (also for
