@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
-from convene.protocol.ids import ParticipantId
+from convene.captions.service import CaptionsService
+from convene.protocol.ids import MeetingId, ParticipantId
 from convene.signaling.features.audio_quality import AudioQuality
 from tests.signaling.test_feature_snapshots import conference, move, settle
 from tests.signaling.test_meeting import Meeting, open_meeting
 from tests.support.server import RunningServer
 from tests.support.signal import SignalClient, SignalError
+from tests.worker.processes import eventually
 
 CLIPPING = {"rating": "poor", "issues": ["clipping"], "clipping": 0.02, "level_dbfs": -6.0}
 
@@ -201,4 +203,30 @@ async def test_the_servers_rating_and_a_restore(server: RunningServer) -> None:
     warnings = reply["snapshot"]["audio_warnings"]
     assert [(w["participant_id"], w["source"]) for w in warnings] == [(bob, "server")]
     for c in (again, m.bob, m.carol):
+        await c.close()
+
+
+async def test_the_workers_ratings_come_through_the_captions_service(
+    server: RunningServer,
+) -> None:
+    m, _clock = await with_clock(server)
+    service = server.app.state.captions
+    assert isinstance(service, CaptionsService)
+    mid = MeetingId(m.info["id"])
+    # What the service calls when the meeting's worker reports a rating (see
+    # tests/worker/test_audio_quality_link.py for the worker's side).
+    handlers = list(service._quality.get(mid, []))
+    assert len(handlers) == 1
+    handlers[0](ParticipantId(m.bob.participant_id), "poor", ["noisy"])
+    for c in (m.bob, m.host, m.carol):
+        got = await c.wait_event("audio.quality", lambda d: d["source"] == "server")
+        assert (got["participant_id"], got["issues"]) == (m.bob.participant_id, ["noisy"])
+    # A participant who is not (or no longer) in the meeting: nothing.
+    handlers[0](ParticipantId("p_nobody"), "poor", ["noisy"])
+    await settle(m.host)
+    assert count(m.host) == 1
+    # The meeting ends: the feature lets go of its subscription.
+    await m.host.request("host.end")
+    await eventually(lambda: mid not in service._quality, 10, "the unsubscription")
+    for c in (m.bob, m.carol, m.host):
         await c.close()

@@ -48,10 +48,12 @@ from convene.clock import Clock, SystemClock
 from convene.config import Settings
 from convene.media.base import MediaError, MediaRoom
 from convene.metrics import CAPTIONS_DROPPED_PARTIALS, CAPTIONS_FINALS
+from convene.protocol.audio_quality import AudioIssue, AudioRating
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId
 from convene.storage.db import Database
 from convene.storage.leases import LeaseStore
 from convene.worker.wire import (
+    AudioQuality,
     Caption,
     Claim,
     Denied,
@@ -74,12 +76,15 @@ __all__ = [
     "CaptionsService",
     "MeetingStatus",
     "PublisherStatus",
+    "QualityHandler",
     "ResultHandler",
 ]
 
 log = logging.getLogger(__name__)
 
 ResultHandler = Callable[[CaptionResult], None]
+# Called with a publisher's audio rating as the worker hears it, when it changes.
+QualityHandler = Callable[[ParticipantId, AudioRating, list[AudioIssue]], None]
 T = TypeVar("T")
 
 _TICK = 0.5  # how often links are checked and unassigned meetings offered
@@ -175,6 +180,7 @@ class CaptionsService:
         self._wake = asyncio.Event()
         self._pruned_at = -_PRUNE_EVERY
         self._pruning: asyncio.Task[None] | None = None
+        self._quality: dict[MeetingId, list[QualityHandler]] = {}
 
     # -- lifetime ---------------------------------------------------------------------------
 
@@ -302,6 +308,21 @@ class CaptionsService:
 
         return unsubscribe
 
+    def subscribe_quality(self, meeting: MeetingId, handler: QualityHandler) -> Callable[[], None]:
+        """Call ``handler`` (it must not block) with each audio rating the meeting's worker
+        reports on this node, whether or not captions are started yet; returns the function
+        that unsubscribes it."""
+        handlers = self._quality.setdefault(meeting, [])
+        handlers.append(handler)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                handlers.remove(handler)
+            if not handlers and self._quality.get(meeting) is handlers:
+                del self._quality[meeting]
+
+        return unsubscribe
+
     async def results(self, meeting: MeetingId) -> AsyncIterator[CaptionResult]:
         """The meeting's results as they come, until captions stop. A reader that falls
         behind loses partials, never finals."""
@@ -412,6 +433,8 @@ class CaptionsService:
         """One validated message from a linked worker."""
         if isinstance(message, Caption):
             await self._on_caption(link, message)
+        elif isinstance(message, AudioQuality):
+            self._on_audio_quality(link, message)
         elif isinstance(message, Heartbeat):
             await self._on_heartbeat(link, message)
         elif isinstance(message, Claim):
@@ -639,6 +662,22 @@ class CaptionsService:
             log.warning("meeting %s: its captions lease could not be ended", state.id)
 
     # -- results ----------------------------------------------------------------------------
+
+    def _on_audio_quality(self, link: WorkerLink, message: AudioQuality) -> None:
+        state = self._meetings.get(MeetingId(message.meeting))
+        participant = ParticipantId(message.participant)
+        if (
+            state is None
+            or state.link is not link
+            or message.epoch != state.epoch
+            or participant not in state.publishers
+        ):
+            return  # the same rule as for captions
+        for handler in list(self._quality.get(state.id, ())):
+            try:
+                handler(participant, message.rating, list(message.issues))
+            except Exception:
+                log.exception("meeting %s: an audio-quality handler failed", state.id)
 
     async def _on_caption(self, link: WorkerLink, message: Caption) -> None:
         state = self._meetings.get(MeetingId(message.meeting))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from convene.speech.audio import Pcm
 from convene.speech.recognizer import Recognizer
 from convene.speech.stream import Final, Partial, SpeechStream, StreamConfig, StreamStats
+from convene.worker.audio_watch import AudioWatch, OnRating
 from convene.worker.intake import SpeakerIntake, open_intake
 
 __all__ = ["Emit", "Speaker"]
@@ -33,8 +34,11 @@ class Speaker:
         name: str,
         emit: Emit,
         queue_size: int,
+        on_quality: OnRating | None = None,
     ) -> None:
         self.intake = intake
+        # The audio's quality for interpreters, rated as it comes (convene.audio.quality).
+        self._watch = AudioWatch(on_quality) if on_quality is not None else None
         self.name = name
         self._emit = emit
         self._queue_size = queue_size
@@ -51,6 +55,7 @@ class Speaker:
         emit: Emit,
         queue_size: int,
         ports: tuple[int, int] | None = None,
+        on_quality: OnRating | None = None,
     ) -> Speaker:
         """Bind the speaker's UDP port (within ``ports`` when given: else
         :class:`~convene.worker.intake.NoPortError`)."""
@@ -59,9 +64,11 @@ class Speaker:
         def feed(pcm: Pcm) -> None:
             if speaker is not None and speaker._stream is not None:
                 speaker._stream.feed(pcm)
+            if speaker is not None and speaker._watch is not None:
+                speaker._watch.feed(pcm)
 
         intake = await open_intake(feed, host=host, name=name, ports=ports)
-        speaker = cls(intake, name=name, emit=emit, queue_size=queue_size)
+        speaker = cls(intake, name=name, emit=emit, queue_size=queue_size, on_quality=on_quality)
         return speaker
 
     @property

@@ -10,6 +10,7 @@ header) and speaks first. One conversation::
                                           (the server then has Janus forward that publisher's
                                            Opus to media_host:port)
     worker  caption {meeting, participant, epoch, ...}    (partials and finals)
+    worker  audio_quality {meeting, participant, epoch, rating, issues}   (when it changes)
     worker  heartbeat {meetings}  every heartbeat_seconds server  renewed {meetings}
     server  unlisten / revoke {meeting}                   worker  released {meeting}
     server  speak_open {meeting, language, host, port, ssrc}   (a machine voice: Opus RTP to
@@ -26,6 +27,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from convene.protocol.audio_quality import AudioIssue, AudioRating
+
 if TYPE_CHECKING:
     from convene.config import Settings
 
@@ -33,6 +36,7 @@ __all__ = [
     "CLOSE_BAD_MESSAGE",
     "CLOSE_REFUSED",
     "WORKER_PATH",
+    "AudioQuality",
     "Caption",
     "Claim",
     "Denied",
@@ -129,8 +133,19 @@ class Released(_Message):
     meeting: _Id
 
 
+class AudioQuality(_Message):
+    """The rating of a publisher's audio as the worker hears it changed."""
+
+    type: Literal["audio_quality"] = "audio_quality"
+    meeting: _Id
+    participant: _Id
+    epoch: int
+    rating: AudioRating
+    issues: list[AudioIssue] = Field(default=[], max_length=4)
+
+
 FromWorker = Annotated[
-    Hello | Claim | Heartbeat | Listening | ListenFailed | Caption | Released,
+    Hello | Claim | Heartbeat | Listening | ListenFailed | Caption | AudioQuality | Released,
     Field(discriminator="type"),
 ]
 

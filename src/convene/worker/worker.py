@@ -27,14 +27,17 @@ import websockets
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection
 
+from convene.audio.quality import AudioRatingResult
 from convene.config import Settings
 from convene.speech.models import ModelError
 from convene.speech.stream import Final, Partial, StreamConfig
+from convene.worker.audio_watch import OnRating
 from convene.worker.intake import NoPortError
 from convene.worker.recognizers import Recognizers
 from convene.worker.speaker import Emit, Speaker
 from convene.worker.voice import Voices
 from convene.worker.wire import (
+    AudioQuality,
     Caption,
     Claim,
     Denied,
@@ -211,7 +214,8 @@ class Worker:
     # -- link I/O ---------------------------------------------------------------------------
 
     def _send(
-        self, message: Claim | Heartbeat | Listening | ListenFailed | Caption | Released
+        self,
+        message: Claim | Heartbeat | Listening | ListenFailed | Caption | AudioQuality | Released,
     ) -> None:
         if self._out is None:
             return
@@ -393,6 +397,7 @@ class Worker:
                     host=self._bind_host,
                     name=f"{message.meeting}/{message.participant}",
                     emit=self._emitter(message.meeting, message.participant, held),
+                    on_quality=self._rater(message.meeting, message.participant, held),
                     queue_size=self.settings.speech.queue_size,
                     ports=self.settings.worker.udp_port_range,
                 )
@@ -445,6 +450,23 @@ class Worker:
                 )
 
         return emit
+
+    def _rater(self, meeting: str, participant: str, held: _Held) -> OnRating:
+        def rated(result: AudioRatingResult) -> None:
+            if self._held.get(meeting) is not held or not self._within_lease(held):
+                return
+            with contextlib.suppress(ConnectionError):
+                self._send(
+                    AudioQuality(
+                        meeting=meeting,
+                        participant=participant,
+                        epoch=held.epoch,
+                        rating=result.rating,
+                        issues=list(result.issues),
+                    )
+                )
+
+        return rated
 
     # -- meetings ---------------------------------------------------------------------------
 

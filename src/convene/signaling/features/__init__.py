@@ -49,6 +49,8 @@ def factory(
                 built.append(Captions(meeting, captions))
             elif feature is Interpretation:
                 built.append(Interpretation(meeting, voices))
+            elif feature is AudioQuality:
+                built.append(AudioQuality(meeting, captions.service if captions else None))
             else:
                 built.append(feature(meeting))
         return built

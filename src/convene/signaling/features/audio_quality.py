@@ -3,12 +3,12 @@
 
 A speaker's client rates its own microphone and reports the rating (``audio.quality``) when it
 changes; the captions worker, which decodes each speaker's forwarded audio, rates it too
-(source ``server``, through :meth:`AudioQuality.heard`). The feature keeps each speaker's
-current rating per source. When a rating changes to or from ``poor`` (or, while poor, its
-issues change), the speaker, the hosts and co-hosts and the interpreters get an
-``audio.quality`` event; those same people find the poor ratings of now in their snapshot's
-``audio_warnings``. Ratings are kept per participant id, so they survive a resume, and dropped
-when the speaker leaves.
+(source ``server``: the captions service hands its ratings to :meth:`AudioQuality.heard`).
+The feature keeps each speaker's current rating per source. When a rating changes to or
+from ``poor`` (or, while poor, its issues change), the speaker, the hosts and co-hosts and
+the interpreters get an ``audio.quality`` event; those same people find the poor ratings of
+now in their snapshot's ``audio_warnings``. Ratings are kept per participant id, so they
+survive a resume, and dropped when the speaker leaves.
 
 A client may report at most once every :data:`REPORT_INTERVAL` seconds (``rate_limited``
 otherwise, with ``retry_after``): a rating that flickers is no use to anyone.
@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Literal
 
+from convene.captions.service import CaptionsService
 from convene.protocol.audio_quality import (
     AudioIssue,
     AudioQualityEvent,
@@ -50,11 +51,20 @@ class AudioQuality(Feature[AudioQualityState]):
     name = "audio_quality"
     State = AudioQualityState
 
-    def __init__(self, meeting: Meeting, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        meeting: Meeting,
+        service: CaptionsService | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(meeting)
         self._clock = clock
         self._ratings: dict[ParticipantId, dict[_Source, AudioQualityEvent]] = {}
         self._last_report: dict[ParticipantId, float] = {}
+        # The worker's ratings of the audio it receives for captions, through the service.
+        self._unsubscribe: Callable[[], None] | None = None
+        if service is not None:
+            self._unsubscribe = service.subscribe_quality(meeting.id, self._from_worker)
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"audio.quality": self._report}
@@ -81,6 +91,17 @@ class AudioQuality(Feature[AudioQualityState]):
         p = self.meeting.room.participants.get(pid)
         if p is not None and p.state == "joined":
             self._rated(p, "server", rating, _unique(issues))
+
+    def _from_worker(
+        self, pid: ParticipantId, rating: AudioRating, issues: list[AudioIssue]
+    ) -> None:
+        """From the captions service, on the event loop (not under the lock)."""
+
+        async def apply() -> None:
+            async with self.meeting.room.lock:
+                self.heard(pid, rating, issues)
+
+        self.meeting.spawn(apply(), f"audio-quality-{self.meeting.id}")
 
     def _rated(
         self, p: Participant, source: _Source, rating: AudioRating, issues: list[AudioIssue]
@@ -131,6 +152,17 @@ class AudioQuality(Feature[AudioQualityState]):
             if event.rating == "poor"
         ]
         return sorted(poor, key=lambda e: e.at)
+
+    async def closed(self) -> None:
+        self._let_go()
+
+    def dropped(self) -> None:
+        self._let_go()
+
+    def _let_go(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
 
     def participant_left(self, p: Participant) -> None:
         self._ratings.pop(p.id, None)
