@@ -47,6 +47,7 @@ __all__ = ["WorkerVoices"]
 log = logging.getLogger(__name__)
 
 _WATCH_EVERY = 0.5
+_MAX_TEXT = 10_000  # characters of one segment sent to be spoken (the wire's bound)
 
 
 @dataclass
@@ -84,6 +85,12 @@ class WorkerVoices:
     # -- lifetime ---------------------------------------------------------------------------
 
     async def open(self) -> None:
+        if self._settings.worker.embedded and self._local is None:
+            # The embedded worker runs on this host and starts only with a meeting's captions:
+            # its voices are this host's (listed once, off the event loop).
+            self._local = await asyncio.to_thread(
+                installed_languages, self._settings.voices.espeak_binary
+            )
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._watch(), name="machine-voices")
 
@@ -105,10 +112,7 @@ class WorkerVoices:
             return []
         languages = set(self._captions.voices())
         if self._settings.worker.embedded:
-            # The embedded worker runs on this host and starts only with a meeting's captions.
-            if self._local is None:
-                self._local = installed_languages(self._settings.voices.espeak_binary)
-            languages.update(self._local)
+            languages.update(self._local or ())
         return sorted(languages)
 
     async def start(self, meeting: MeetingId, room: MediaRoom, language: str) -> FeedId:
@@ -250,7 +254,7 @@ class WorkerVoices:
             return
         if channel.language not in readings or channel.link is None:
             return
-        text = event.stable.strip()
+        text = event.stable.strip()[:_MAX_TEXT]
         if not text:
             return
         channel.link.send(Speak(meeting=channel.meeting, language=channel.language, text=text))

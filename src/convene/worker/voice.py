@@ -91,12 +91,16 @@ class MachineVoice:
                 text = self._texts.popleft()
                 try:
                     pcm = await self._synthesise(text, self.language)
+                    await self._send(pcm)
                 except SynthesisError as exc:
                     log.warning(
                         "meeting %s: %s speech failed: %s", self.meeting, self.language, exc
                     )
                     continue
-                await self._send(pcm)
+                except Exception:
+                    # One bad utterance (an encoder error, ...) must not silence the voice.
+                    log.exception("meeting %s: %s speech not sent", self.meeting, self.language)
+                    continue
                 self.spoken += 1
 
     async def _send(self, pcm: bytes) -> None:
@@ -137,7 +141,12 @@ class Voices:
         voice = MachineVoice(
             meeting, language, host=host, port=port, ssrc=ssrc, synthesise_with=self._speak
         )
-        await voice.open()
+        try:
+            await voice.open()
+        except OSError as exc:  # an address this host cannot send to
+            log.warning("meeting %s: the %s voice cannot send: %s", meeting, language, exc)
+            await voice.close()
+            return
         self._open[(meeting, language)] = voice
         log.info("meeting %s: machine voice %s open", meeting, language)
 
