@@ -263,9 +263,7 @@ class InterpreterRow(Base):
         UniqueConstraint("meeting_id", "user_id"),
         UniqueConstraint("meeting_id", "email"),
         CheckConstraint("(user_id IS NULL) <> (email IS NULL)", name="person"),
-        CheckConstraint(
-            "second_language IS NULL OR language < second_language", name="languages"
-        ),
+        CheckConstraint("second_language IS NULL OR language < second_language", name="languages"),
     )
 
 
