@@ -68,8 +68,6 @@ def resolve_device(device: Device, compute_type: str) -> tuple[str, str]:
 # Mel frames per second of audio, and in Whisper's window.
 _FRAMES_PER_SECOND = 100
 _WINDOW_FRAMES = 3000
-_TOKENS_PER_SECOND = 20  # fast speech: 4 words, about 6 tokens a second
-_MAX_CAPPED_TOKENS = 200  # a prompt takes up to 223 of the 448
 
 
 class _WindowedWhisper(WhisperModel):  # type: ignore[misc]
@@ -176,8 +174,6 @@ class WhisperRecognizer:
             word_timestamps=True,
             vad_filter=False,
             temperature=0.0,
-            # A loop in a short window stops early (and still fails the compression check).
-            max_new_tokens=None if frames is None else self._max_tokens(len(audio)),
         )
         words: list[Word] = []
         looped = False
@@ -193,14 +189,6 @@ class WhisperRecognizer:
             for w in segment.words or []:
                 words.append(Word(float(offset + w.start), float(offset + w.end), w.word))
         return words, looped
-
-    @staticmethod
-    def _max_tokens(samples: int) -> int | None:
-        """Tokens a short window may give: over three times fast speech's, with room for
-        timestamps, so that only a loop reaches it. None (the model's own bound) for a buffer
-        of more than about 8 s: a prompt and the tokens must fit Whisper's 448 together."""
-        tokens = math.ceil(samples / SAMPLE_RATE * _TOKENS_PER_SECOND) + 30
-        return tokens if tokens <= _MAX_CAPPED_TOKENS else None
 
     def _encoder_frames(self, samples: int) -> int | None:
         """The encoder's input for a buffer of ``samples``: None for the whole window (also for
