@@ -347,14 +347,26 @@ export function SettingsPanel({ room, state, onClose, children }: {
 }) {
   const m = state.meeting;
   const t = useT();
+  // A box just changed shows its new state until the server's answer (another event re-rendering
+  // the panel meanwhile must not flip it back).
+  const [pending, setPending] = useState<Partial<Record<string, boolean>>>({});
   if (!m) return null;
+  const change = (key: string, value: boolean) => {
+    setPending((p) => ({ ...p, [key]: value }));
+    void room.host.update({ [key]: value }).finally(() =>
+      setPending((p) => {
+        const { [key]: _done, ...rest } = p;
+        return rest;
+      }));
+  };
   // Only the meeting's owner may change who succeeds as host; the owner joins as the host.
   const self = state.selfId ? state.participants.get(state.selfId) : undefined;
   const owner = self?.role === "host" && !self.guest;
-  const toggle = (key: "locked" | "waiting_room" | "allow_guests" | "allow_self_unmute" | "mute_on_entry" | "guest_succession", label: string) => (
+  type ToggleKey = "locked" | "waiting_room" | "allow_guests" | "allow_self_unmute" | "mute_on_entry" | "guest_succession";
+  const toggle = (key: ToggleKey, label: string) => (
     <label class="check">
-      <input type="checkbox" checked={m[key]} data-testid={`setting-${key}`}
-        onChange={(e) => void room.host.update({ [key]: e.currentTarget.checked })} />
+      <input type="checkbox" checked={pending[key] ?? m[key]} data-testid={`setting-${key}`}
+        onChange={(e) => change(key, e.currentTarget.checked)} />
       {label}
     </label>
   );
