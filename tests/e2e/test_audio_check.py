@@ -3,8 +3,10 @@ recorded speech (LibriVox clips with pauses), clean or degraded the way equipmen
 
 - on the pre-join page, a clean microphone is rated good; the same speech clipped (gain x8,
   hard clip) or band-passed to a telephone's 300-3,400 Hz is rated poor, with the reason;
-- in the meeting, the telephone-band speaker is warned ("Interpreters may not understand you") and
-  the host is told who.
+- in the meeting, the clipped and the telephone-band speakers are warned ("Interpreters may not
+  understand you", with the reason) and the host is told who and why. The clipping is caught in the
+  meeting too, where the browser's gain control scales the flattened waveform of the track sent
+  under full scale: the client rates clipping on a second, unprocessed capture of the microphone.
 """
 
 from __future__ import annotations
@@ -108,18 +110,27 @@ async def test_the_microphone_check_rates_clean_clipped_and_telephone_speech(
                     "telephone quality"
                 )
 
-        # The telephone-band speaker enters: warned in the meeting, and the host is told who.
-        # (Clipping is for the check before entering: in the meeting the browser's gain control
-        # scales the flattened waveform under full scale, so what is sent no longer reads as
-        # clipped samples.)
-        sam = people["telephone"]
-        await sam.by_testid("join-display-name").fill("Sam")
-        await sam.by_testid("join-button").click()
-        sam_id = await sam.participant_id()
-        own = sam.page.locator(f'[data-testid="audio-warning"][data-participant="{sam_id}"]')
-        await expect(own).to_contain_text("Interpreters may not understand you", timeout=RATED_MS)
-        told = alice.page.locator(f'[data-testid="audio-warning"][data-participant="{sam_id}"]')
-        await expect(told).to_contain_text("Sam", timeout=RATED_MS)
-        assert sam_id != alice_id
+        # The clipped and the telephone-band speakers enter: each is warned in the meeting, with
+        # the reason, and the host is told who and why.
+        reasons = {"clipped": ("Clara", "clipping"), "telephone": ("Sam", "telephone quality")}
+        entered: dict[str, str] = {}
+        for key, (display, _) in reasons.items():
+            person = people[key]
+            await person.by_testid("join-display-name").fill(display)
+            await person.by_testid("join-button").click()
+            entered[key] = await person.participant_id()
+        for key, (display, reason) in reasons.items():
+            pid = entered[key]
+            assert pid != alice_id
+            own = people[key].page.locator(
+                f'[data-testid="audio-warning"][data-participant="{pid}"]'
+            )
+            await expect(own).to_contain_text(
+                "Interpreters may not understand you", timeout=RATED_MS
+            )
+            await expect(own).to_contain_text(reason)
+            told = alice.page.locator(f'[data-testid="audio-warning"][data-participant="{pid}"]')
+            await expect(told).to_contain_text(display, timeout=RATED_MS)
+            await expect(told).to_contain_text(reason)
         for person in people.values():
             assert not person.page_errors, f"{person.name}: {person.page_errors}"

@@ -6,7 +6,10 @@ import {
   percentile,
   powerSpectrum,
   rateMeasures,
+  rawAudioConstraints,
   report,
+  unprocessed,
+  withRawClipping,
 } from "./audio-check";
 
 const RATE = 48_000;
@@ -137,5 +140,46 @@ describe("audio check: the pure measures", () => {
     expect(r.level_dbfs!).toBeGreaterThan(-40);
     expect(r.clipping).toBe(0);
     expect(r.bandwidth_hz!).toBeGreaterThan(4000);
+  });
+});
+
+describe("audio check in the meeting: clipping from the raw microphone", () => {
+  it("asks for the same device with the processing off", () => {
+    expect(rawAudioConstraints("mic-1")).toEqual({
+      deviceId: { exact: "mic-1" },
+      echoCancellation: false,
+      noiseSuppression: false,
+      autoGainControl: false,
+    });
+    expect(rawAudioConstraints(undefined)).toEqual({ echoCancellation: false, noiseSuppression: false, autoGainControl: false });
+    expect(rawAudioConstraints("")).not.toHaveProperty("deviceId");
+  });
+
+  it("takes a capture as raw unless its settings say gain control is on", () => {
+    expect(unprocessed({ autoGainControl: false })).toBe(true);
+    expect(unprocessed({})).toBe(true);
+    expect(unprocessed({ autoGainControl: true })).toBe(false);
+  });
+
+  it("catches clipping that gain control scaled under full scale in the track sent", () => {
+    const hot = speech(6).map((s) => Math.max(-1, Math.min(1, s * 12)));
+    // What gain control sends: the same flattened waveform, a quarter of full scale.
+    const sent = measure(hot.map((s) => s * 0.25), RATE);
+    expect(sent.clipping).toBe(0);
+    expect(rateMeasures(sent)!.issues).not.toContain("clipping");
+    const both = withRawClipping(sent, measure(hot, RATE));
+    expect(both.clipping).toBeGreaterThan(CLIPPING_POOR);
+    expect(both.levelDbfs).toBe(sent.levelDbfs);
+    const r = rateMeasures(both)!;
+    expect(r.rating).toBe("poor");
+    expect(r.issues).toContain("clipping");
+  });
+
+  it("keeps the track sent's figures when the raw microphone has nothing to say", () => {
+    const sent = measure(speech(6), RATE);
+    expect(withRawClipping(sent, null)).toBe(sent);
+    expect(withRawClipping(sent, measure(new Float32Array(RATE * 4), RATE))).toBe(sent);
+    const clean = withRawClipping(sent, measure(speech(6), RATE));
+    expect(rateMeasures(clean)).toEqual({ rating: "good", issues: [] });
   });
 });

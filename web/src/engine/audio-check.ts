@@ -12,6 +12,12 @@
  *
  * `measure` and `rateMeasures` are pure (tested with synthetic buffers); `AudioMonitor` feeds them from
  * a WebAudio AnalyserNode on a live track.
+ *
+ * In the meeting the track rated is the one sent, after the browser's echo cancellation, noise
+ * suppression and gain control: what the interpreters hear. Gain control hides clipping, though: it
+ * scales the flattened waveform back under full scale, so no sample reads as clipped. So the
+ * meeting also opens the same microphone a second time with that processing off
+ * (`openRawMicrophone`), never sent, and takes the clipping share from it (`withRawClipping`).
  */
 import type { AudioQualityReport } from "../protocol/types.gen";
 
@@ -216,6 +222,51 @@ export function rateMeasures(m: AudioMeasures): RatingResult | null {
   return { rating: poor.length ? "poor" : fair.length ? "fair" : "good", issues: [...poor, ...fair] };
 }
 
+/** Audio constraints for `deviceId` (the default microphone when none) with the browser's
+ * processing off: the microphone as it is. */
+export function rawAudioConstraints(deviceId: string | null | undefined): MediaTrackConstraints {
+  return {
+    ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+    echoCancellation: false,
+    noiseSuppression: false,
+    autoGainControl: false,
+  };
+}
+
+/** Whether a track's settings say that gain control is off (unknown: taken as off). */
+export function unprocessed(settings: MediaTrackSettings): boolean {
+  return settings.autoGainControl !== true;
+}
+
+/**
+ * The microphone of `track` opened again without processing, for analysis only; null when the
+ * browser refuses or cannot turn gain control off (then it would hide clipping just the same).
+ */
+export async function openRawMicrophone(track: MediaStreamTrack): Promise<MediaStreamTrack | null> {
+  if (typeof navigator === "undefined" || !navigator.mediaDevices?.getUserMedia) return null;
+  let stream: MediaStream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: rawAudioConstraints(track.getSettings().deviceId) });
+  } catch {
+    return null;
+  }
+  const raw = stream.getAudioTracks()[0] ?? null;
+  if (!raw || !unprocessed(raw.getSettings())) {
+    for (const t of stream.getTracks()) t.stop();
+    return null;
+  }
+  return raw;
+}
+
+/**
+ * The measures of the track sent, with the clipping share of the raw microphone when it is higher
+ * (gain control brings a clipped waveform under full scale in the track sent).
+ */
+export function withRawClipping(sent: AudioMeasures, raw: AudioMeasures | null): AudioMeasures {
+  if (!raw || raw.speechSeconds === 0) return sent;
+  return { ...sent, clipping: Math.max(sent.clipping, raw.clipping) };
+}
+
 /** The `audio.quality` request for a rating and the measures behind it. */
 export function report(result: RatingResult, m: AudioMeasures): AudioQualityReport {
   const clamp = (v: number) => Math.max(-160, Math.min(0, v));
@@ -238,18 +289,26 @@ export interface MonitorUpdate {
 
 /**
  * Watches a live track: an AnalyserNode read once per frame; `onUpdate` gets the level and the
- * measures over the last `windowSeconds` (all since the start when 0) every `updateMs`.
+ * measures over the last `windowSeconds` (all since the start when 0) every `updateMs`. With
+ * `raw` (the same microphone unprocessed, see `openRawMicrophone`), a second analyser reads it
+ * and the clipping share comes from it when higher (`withRawClipping`).
  */
 export class AudioMonitor {
   private ctx: AudioContext | null = null;
-  private source: MediaStreamAudioSourceNode | null = null;
+  private sources: MediaStreamAudioSourceNode[] = [];
   private timers: ReturnType<typeof setInterval>[] = [];
   private frames: Frame[] = [];
+  private rawFrames: Frame[] = [];
   private lastLevel = 0;
 
   constructor(
     private readonly track: MediaStreamTrack,
-    private readonly options: { windowSeconds: number; updateMs: number; onUpdate: (u: MonitorUpdate) => void },
+    private readonly options: {
+      windowSeconds: number;
+      updateMs: number;
+      onUpdate: (u: MonitorUpdate) => void;
+      raw?: MediaStreamTrack | null;
+    },
   ) {}
 
   start(): boolean {
@@ -258,31 +317,40 @@ export class AudioMonitor {
     if (!Ctx) return false;
     const ctx = new Ctx();
     this.ctx = ctx;
-    const source = ctx.createMediaStreamSource(new MediaStream([this.track]));
-    this.source = source;
-    const analyser = ctx.createAnalyser();
     const size = frameSize(ctx.sampleRate) > 2048 ? 2048 : Math.max(512, frameSize(ctx.sampleRate));
-    analyser.fftSize = size;
-    analyser.smoothingTimeConstant = 0;
-    source.connect(analyser);
-    const samples = new Float32Array(size);
-    const decibels = new Float32Array(size / 2);
     const rate = ctx.sampleRate;
     const keep = this.options.windowSeconds > 0 ? Math.ceil((this.options.windowSeconds * rate) / size) : Infinity;
+    const reader = (track: MediaStreamTrack, into: Frame[], metered: boolean) => {
+      const source = ctx.createMediaStreamSource(new MediaStream([track]));
+      this.sources.push(source);
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = size;
+      analyser.smoothingTimeConstant = 0;
+      source.connect(analyser);
+      const samples = new Float32Array(size);
+      const decibels = new Float32Array(size / 2);
+      return () => {
+        analyser.getFloatTimeDomainData(samples);
+        analyser.getFloatFrequencyData(decibels);
+        // The analyser's spectrum (dB, Blackman window) as linear power; the Nyquist bin is 0.
+        const spectrum = new Float32Array(size / 2 + 1);
+        for (let i = 0; i < size / 2; i++) spectrum[i] = Number.isFinite(decibels[i]!) ? 10 ** (decibels[i]! / 10) : 0;
+        const frame = frameOf(samples, spectrum);
+        into.push(frame);
+        if (into.length > keep) into.splice(0, into.length - keep);
+        if (metered) this.lastLevel = Math.min(1, Math.sqrt(Math.sqrt(frame.power) * 8));
+      };
+    };
+    const readers = [reader(this.track, this.frames, true)];
+    const raw = this.options.raw;
+    if (raw) readers.push(reader(raw, this.rawFrames, false));
     const read = () => {
       if (ctx.state !== "running") return;
-      analyser.getFloatTimeDomainData(samples);
-      analyser.getFloatFrequencyData(decibels);
-      // The analyser's spectrum (dB, Blackman window) as linear power; the Nyquist bin is 0.
-      const spectrum = new Float32Array(size / 2 + 1);
-      for (let i = 0; i < size / 2; i++) spectrum[i] = Number.isFinite(decibels[i]!) ? 10 ** (decibels[i]! / 10) : 0;
-      const frame = frameOf(samples, spectrum);
-      this.frames.push(frame);
-      if (this.frames.length > keep) this.frames.splice(0, this.frames.length - keep);
-      this.lastLevel = Math.min(1, Math.sqrt(Math.sqrt(frame.power) * 8));
+      for (const r of readers) r();
     };
     const update = () => {
-      const measures = measureFrames(this.frames, rate, size);
+      const sent = measureFrames(this.frames, rate, size);
+      const measures = raw ? withRawClipping(sent, measureFrames(this.rawFrames, rate, size)) : sent;
       this.options.onUpdate({ level: this.track.enabled ? this.lastLevel : 0, measures, result: rateMeasures(measures) });
     };
     void ctx.resume().catch(() => undefined);
@@ -294,9 +362,9 @@ export class AudioMonitor {
   stop(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.source?.disconnect();
+    for (const s of this.sources) s.disconnect();
+    this.sources = [];
     void this.ctx?.close().catch(() => undefined);
     this.ctx = null;
-    this.source = null;
   }
 }

@@ -4,9 +4,14 @@
  * rating changes; the server tells the speaker, the hosts and co-hosts and the interpreters
  * when someone's audio is poor (or no longer is), and this shows it: to the speaker, "Interpreters
  * may not understand you", with the reasons; to hosts and interpreters, who and why.
+ *
+ * The rating is of the track sent (what the interpreters hear), except clipping: the browser's gain
+ * control hides it there, so while the microphone is on the same device is also opened without
+ * processing, for analysis only (never sent), and stopped when the microphone is muted, changed or
+ * the meeting left. Where the browser refuses that second capture, the track sent alone is rated.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { AudioMonitor, report, type AudioIssue, type RatingResult } from "../../engine/audio-check";
+import { AudioMonitor, openRawMicrophone, report, type AudioIssue, type RatingResult } from "../../engine/audio-check";
 import { useLanguage, useT } from "../../i18n/hook";
 import type { Room } from "../../room/room";
 import { audioWarnings } from "../../room/interpretation";
@@ -38,21 +43,36 @@ export function AudioWarning({ room, state }: { room: Room; state: RoomState }) 
       setOwn(null);
       return undefined;
     }
-    const monitor = new AudioMonitor(track, {
-      windowSeconds: WINDOW_SECONDS,
-      updateMs: UPDATE_MS,
-      onUpdate: ({ measures, result }) => {
-        if (!result || same(result, sent.current)) return;
-        setOwn(result);
-        sent.current = result;
-        room.signaling.request("audio.quality", report(result, measures)).catch(() => {
-          // Refused (rate limited) or the connection is away: sent again on the next change.
-          sent.current = null;
-        });
-      },
+    let stopped = false;
+    let monitor: AudioMonitor | null = null;
+    let raw: MediaStreamTrack | null = null;
+    void openRawMicrophone(track).then((opened) => {
+      if (stopped) {
+        opened?.stop();
+        return;
+      }
+      raw = opened;
+      monitor = new AudioMonitor(track, {
+        windowSeconds: WINDOW_SECONDS,
+        updateMs: UPDATE_MS,
+        raw,
+        onUpdate: ({ measures, result }) => {
+          if (!result || same(result, sent.current)) return;
+          setOwn(result);
+          sent.current = result;
+          room.signaling.request("audio.quality", report(result, measures)).catch(() => {
+            // Refused (rate limited) or the connection is away: sent again on the next change.
+            sent.current = null;
+          });
+        },
+      });
+      monitor.start();
     });
-    monitor.start();
-    return () => monitor.stop();
+    return () => {
+      stopped = true;
+      monitor?.stop();
+      raw?.stop();
+    };
   }, [measuring, track, room]);
 
   const list = (issues: readonly AudioIssue[]) =>
