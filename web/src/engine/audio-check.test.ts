@@ -155,9 +155,9 @@ describe("audio check in the meeting: clipping from the raw microphone", () => {
     expect(rawAudioConstraints("")).not.toHaveProperty("deviceId");
   });
 
-  it("takes a capture as raw unless its settings say gain control is on", () => {
+  it("takes a capture as raw only when its settings say gain control is off", () => {
     expect(unprocessed({ autoGainControl: false })).toBe(true);
-    expect(unprocessed({})).toBe(true);
+    expect(unprocessed({})).toBe(false);
     expect(unprocessed({ autoGainControl: true })).toBe(false);
   });
 

@@ -233,17 +233,20 @@ export function rawAudioConstraints(deviceId: string | null | undefined): MediaT
   };
 }
 
-/** Whether a track's settings say that gain control is off (unknown: taken as off). */
+/** Whether a track's settings say that gain control is off (unknown: taken as on). */
 export function unprocessed(settings: MediaTrackSettings): boolean {
-  return settings.autoGainControl !== true;
+  return settings.autoGainControl === false;
 }
 
 /**
  * The microphone of `track` opened again without processing, for analysis only; null when the
  * browser refuses or cannot turn gain control off (then it would hide clipping just the same).
+ * Browsers that cannot turn gain control off are not asked at all: some of them hand a page one
+ * capture of a microphone at a time, and a second would silence the track sent.
  */
 export async function openRawMicrophone(track: MediaStreamTrack): Promise<MediaStreamTrack | null> {
   if (typeof navigator === "undefined" || !navigator.mediaDevices?.getUserMedia) return null;
+  if (navigator.mediaDevices.getSupportedConstraints?.().autoGainControl !== true) return null;
   let stream: MediaStream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: rawAudioConstraints(track.getSettings().deviceId) });
@@ -251,7 +254,7 @@ export async function openRawMicrophone(track: MediaStreamTrack): Promise<MediaS
     return null;
   }
   const raw = stream.getAudioTracks()[0] ?? null;
-  if (!raw || !unprocessed(raw.getSettings())) {
+  if (!raw || !unprocessed(raw.getSettings()) || track.readyState === "ended") {
     for (const t of stream.getTracks()) t.stop();
     return null;
   }
