@@ -372,6 +372,10 @@ class VoiceSettings(BaseModel):
     # Worker side: the espeak-ng program, and how long one utterance may take to synthesise.
     espeak_binary: str = "espeak-ng"
     synthesis_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Worker side: Piper voices where installed (the packaged English one, and <name>.onnx +
+    # <name>.onnx.json files in piper_dir); a language without one is spoken by espeak-ng.
+    piper: bool = True
+    piper_dir: Path | None = None
 
 
 class Settings(BaseSettings):

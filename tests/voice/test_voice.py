@@ -55,7 +55,7 @@ async def test_texts_are_spoken_in_order_and_a_bad_one_is_skipped() -> None:
 async def test_the_registry_refuses_what_it_cannot_speak() -> None:
     transport, receiver, port = await _receiver()
     try:
-        none = Voices(binary="no-such-espeak")
+        none = Voices(binary="no-such-espeak", piper=False)
         assert none.languages == []
         await none.open("m-1", "es", host="127.0.0.1", port=port, ssrc=1000)
         none.say("m-1", "es", "Hola.")  # not open: nothing happens

@@ -78,6 +78,7 @@ class WorkerLink:
         self.media_host = hello.media_host
         self.languages = tuple(hello.languages)
         self.voices = tuple(hello.voices)  # the languages it can speak (machine voices)
+        self.engines = dict(hello.engines)  # language -> "piper" or "espeak-ng"
         self.meetings: set[str] = set()  # granted by this node and not lost since
         self.reported: tuple[str, ...] = ()  # the meetings it said it works on, last heartbeat
         self.lag = 0.0  # seconds of audio waiting in its worst stream, last heartbeat

@@ -10,8 +10,8 @@ Opening a machine channel for a language:
    the channel's language as its only demand: each final segment is translated into it (a
    segment already in that language is the floor, and is not spoken again);
 3. each translated final's text goes to the **worker holding the meeting** (``speak_open`` once,
-   then ``speak``; :mod:`convene.worker.wire`), which synthesises it (espeak-ng) and sends the
-   Opus RTP to the remote publisher itself: audio never passes through the server.
+   then ``speak``; :mod:`convene.worker.wire`), which synthesises it (Piper or espeak-ng) and
+   sends the Opus RTP to the remote publisher itself: audio never passes through the server.
 
 A watcher task (about twice a second) follows captions being turned on and off and the meeting
 moving to another worker (the voice is opened again on the new holder). Every call to the media
@@ -36,7 +36,7 @@ from convene.media.base import MediaError, MediaRoom, RemoteFeed
 from convene.protocol.captions import CaptionEvent
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, MeetingId, new_feed_id
-from convene.worker.tts import installed_languages
+from convene.worker.piper import installed_engines
 from convene.worker.wire import Speak, SpeakClose, SpeakOpen
 
 if TYPE_CHECKING:
@@ -88,9 +88,11 @@ class WorkerVoices:
         if self._settings.worker.embedded and self._local is None:
             # The embedded worker runs on this host and starts only with a meeting's captions:
             # its voices are this host's (listed once, off the event loop).
-            self._local = await asyncio.to_thread(
-                installed_languages, self._settings.voices.espeak_binary
+            voices = self._settings.voices
+            engines = await asyncio.to_thread(
+                installed_engines, voices.espeak_binary, voices.piper_dir, piper=voices.piper
             )
+            self._local = list(engines)
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._watch(), name="machine-voices")
 

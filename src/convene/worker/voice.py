@@ -2,7 +2,8 @@
 
 The server opens a voice (``speak_open``: meeting, language, where to send, the SSRC) and then
 sends it the meeting's final captions translated into that language (``speak``). A
-:class:`MachineVoice` speaks them one after another, in order: espeak-ng
+:class:`MachineVoice` speaks them one after another, in order: a Piper voice where one is
+installed for the language (:mod:`convene.worker.piper`), else espeak-ng
 (:mod:`convene.worker.tts`), then 20 ms Opus RTP packets (:mod:`convene.worker.opus_rtp`) sent
 in real time over UDP. Bounds: at most :data:`MAX_QUEUED` texts wait (the oldest is dropped, so
 that a voice that falls behind catches up with the meeting instead of lagging ever more).
@@ -16,8 +17,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from convene.worker.opus_rtp import FRAME_SAMPLES, OpusPacketiser
+from convene.worker.piper import PiperVoices, choose_engines, discover
 from convene.worker.tts import SAMPLE_RATE, SynthesisError, installed_languages, synthesise
 
 __all__ = ["MAX_QUEUED", "MachineVoice", "Synthesise", "Voices"]
@@ -123,13 +126,35 @@ class MachineVoice:
 class Voices:
     """The worker's open machine voices, by meeting and language."""
 
-    def __init__(self, *, binary: str = "espeak-ng", limit: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        binary: str = "espeak-ng",
+        limit: float = 10.0,
+        piper: bool = True,
+        piper_dir: Path | None = None,
+    ) -> None:
         self._binary = binary
         self._limit = limit
-        self.languages = installed_languages(binary)
+        self._espeak = installed_languages(binary)
+        # A Piper voice where one is installed for the language, else espeak-ng (worker.piper).
+        self._piper_models = discover(piper_dir) if piper else {}
+        self._piper = PiperVoices(limit=limit)
+        self.engines = choose_engines(self._espeak, self._piper_models)
+        self.languages = list(self.engines)
         self._open: dict[tuple[str, str], MachineVoice] = {}
 
-    async def _speak(self, text: str, language: str) -> bytes:
+    async def speak(self, text: str, language: str) -> bytes:
+        """``text`` spoken in ``language`` (48 kHz PCM) by the engine chosen for it."""
+        model = self._piper_models.get(language)
+        # A broken Piper voice is passed over for espeak-ng (or says so, without espeak-ng).
+        if model is not None and (language not in self._espeak or not self._piper.broken(model)):
+            try:
+                return await self._piper.synthesise(text, model)
+            except SynthesisError as exc:
+                if language not in self._espeak:
+                    raise
+                log.warning("%s speech falls back to espeak-ng: %s", language, exc)
         return await synthesise(text, language, binary=self._binary, limit=self._limit)
 
     async def open(self, meeting: str, language: str, *, host: str, port: int, ssrc: int) -> None:
@@ -139,7 +164,7 @@ class Voices:
             return
         await self.close(meeting, language)
         voice = MachineVoice(
-            meeting, language, host=host, port=port, ssrc=ssrc, synthesise_with=self._speak
+            meeting, language, host=host, port=port, ssrc=ssrc, synthesise_with=self.speak
         )
         try:
             await voice.open()

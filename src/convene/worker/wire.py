@@ -85,6 +85,8 @@ class Hello(_Message):
     media_host: str = Field(min_length=1, max_length=255)  # where Janus sends RTP
     languages: list[_Language] = []  # the spoken languages it has a model for ([]: unknown)
     voices: list[_Language] = Field(default=[], max_length=64)  # languages it can speak
+    # The engine that speaks each of ``voices`` ({}: not said, an older worker).
+    engines: dict[_Language, Literal["espeak-ng", "piper"]] = Field(default={}, max_length=64)
 
 
 class Claim(_Message):

@@ -116,9 +116,15 @@ class Worker:
         self._listening: dict[tuple[str, str], asyncio.Task[None]] = {}
         self.connected = asyncio.Event()
         voices = settings.voices
-        self.voices = Voices(binary=voices.espeak_binary, limit=voices.synthesis_timeout)
+        self.voices = Voices(
+            binary=voices.espeak_binary,
+            limit=voices.synthesis_timeout,
+            piper=voices.piper and voices.enabled,
+            piper_dir=voices.piper_dir,
+        )
         if not voices.enabled:
             self.voices.languages = []
+            self.voices.engines = {}
 
     @property
     def meetings(self) -> list[str]:
@@ -168,6 +174,7 @@ class Worker:
                 capacity=self._capacity,
                 media_host=self._advertised,
                 voices=self.voices.languages,
+                engines=self.voices.engines,
             )
             await asyncio.wait_for(ws.send(encode(hello)), self._timeout)
             log.info("worker %s linked to %s", self.worker_id, _safe_url(self.server_url))
