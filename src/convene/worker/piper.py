@@ -134,6 +134,8 @@ def discover(directory: Path | None, *, packaged: bool = True) -> dict[str, Pipe
     language), else the packaged one. Unusable files are logged and left out."""
     found: dict[str, PiperModel] = {}
     if directory is not None:
+        if not directory.is_dir():
+            log.warning("the Piper voices folder %s is not a folder", directory)
         try:
             models = sorted(directory.glob("*.onnx"))
         except OSError as exc:
