@@ -23,6 +23,8 @@ from convene.worker.piper import (
 from convene.worker.tts import SAMPLE_RATE, VOICES, SynthesisError
 from convene.worker.voice import Voices
 from convene.worker.wire import Hello
+from tests.voice.test_voice import _receiver
+from tests.worker.processes import eventually
 
 SHARED = PiperVoices()  # loads the English voice once for the tests below
 
@@ -136,3 +138,18 @@ def test_a_packaged_voice_that_is_not_the_pinned_file_is_left_out(
     monkeypatch.setitem(piper._PACKAGED_SHA256, "en_US-joe-medium.onnx", "0" * 64)
     assert packaged_models() == []
     assert "en" not in discover(None)
+
+
+async def test_an_english_voice_sends_piper_speech_as_rtp(caplog: pytest.LogCaptureFixture) -> None:
+    transport, receiver, port = await _receiver()
+    voices = Voices()
+    try:
+        await voices.open("m-1", "en", host="127.0.0.1", port=port, ssrc=2000)
+        voices.say("m-1", "en", "Good morning.")
+        await eventually(lambda: len(receiver.packets) > 10, 20, "English packets")
+        assert {p.ssrc for p in receiver.packets} == {2000}
+        assert voices.engines["en"] == PIPER
+        assert not [r for r in caplog.records if "falls back" in r.getMessage()]
+    finally:
+        await voices.close_meeting("m-1")
+        transport.close()
