@@ -46,12 +46,15 @@ async def test_one_address_has_at_most_two_sign_ins_hashing(
     api: Api, new_api: Callable[..., Api]
 ) -> None:
     await api.signup("busy@example.org", password="right password")
-    browsers = [new_api("2001:db8:5:6::1"), new_api("2001:db8:5:6::2"), new_api("2001:db8:5:6::3")]
+    # Six at once from one /64: whichever arrive while two are hashing are refused. (With three,
+    # the first could be done before the third arrived on a busy machine, and none refused.)
+    browsers = [new_api(f"2001:db8:5:6::{n + 1}") for n in range(6)]
     answers = await asyncio.gather(
         *(b.signin(f"user{n}@example.org", "guess") for n, b in enumerate(browsers))
     )
     codes = sorted(a.status_code for a in answers)
-    assert codes == [401, 401, 429]
+    assert set(codes) == {401, 429}, codes
+    assert codes.count(401) >= 2, codes
     # Another address is not affected, and the slots are given back.
     assert (await new_api("2001:db8:7::1").signin("busy@example.org", "guess")).status_code == 401
     assert (await browsers[0].signin("busy@example.org", "right password")).is_success
