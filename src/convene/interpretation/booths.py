@@ -9,9 +9,8 @@ in its language, else the machine voice when one is open, else nothing (the floo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from convene.protocol.errors import ConveneError, ErrorCode
@@ -26,7 +25,6 @@ from convene.protocol.interpretation import (
 
 __all__ = [
     "Booth",
-    "Budget",
     "Handover",
     "Partner",
     "booth_id",
@@ -205,27 +203,3 @@ def channels(
         else:
             out.append(ChannelInfo(language=language))
     return out
-
-
-@dataclass(slots=True)
-class Budget:
-    """A token bucket: ``rate`` messages a second, bursts of ``burst``."""
-
-    rate: float
-    burst: float
-    tokens: float = -1.0
-    stamp: float = field(default_factory=time.monotonic)
-
-    def take(self) -> bool:
-        t = time.monotonic()
-        if self.tokens < 0:
-            self.tokens = self.burst
-        self.tokens = min(self.burst, self.tokens + (t - self.stamp) * self.rate)
-        self.stamp = t
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    def wait(self) -> float:
-        return max(0.0, (1 - self.tokens) / self.rate)

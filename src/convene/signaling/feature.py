@@ -36,9 +36,13 @@ from convene.media.base import MediaRoom
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId
 from convene.protocol.messages import Out, Source, WaitingUpdated
 from convene.rooms.room import Feed, Participant, Room
+
+# Features rate-limit their own requests with the connections' token bucket.
+from convene.signaling.limits import Bucket
 from convene.storage.db import Database
 
 __all__ = [
+    "Bucket",
     "Feature",
     "FeatureFactory",
     "FeatureState",

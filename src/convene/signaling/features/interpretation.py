@@ -22,7 +22,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 
-from convene.interpretation.booths import Booth, Budget, Handover, Partner, booth_id, describe
+from convene.interpretation.booths import Booth, Handover, Partner, booth_id, describe
 from convene.interpretation.booths import normalise as normalise_languages
 from convene.interpretation.machine import MachineChannels
 from convene.protocol.errors import ConveneError, ErrorCode
@@ -43,7 +43,14 @@ from convene.protocol.interpretation import (
 )
 from convene.protocol.messages import Empty, EmptyReply, Source
 from convene.rooms.room import Feed, Participant, now
-from convene.signaling.feature import Feature, FeatureState, Handler, Meeting, PublishTerms
+from convene.signaling.feature import (
+    Bucket,
+    Feature,
+    FeatureState,
+    Handler,
+    Meeting,
+    PublishTerms,
+)
 from convene.storage.interpreters import list_for_meeting
 from convene.voice.base import MachineVoices
 
@@ -97,7 +104,7 @@ class Interpretation(Feature[InterpretationState]):
         self._booths: dict[str, Booth] = {}
         self._listening: dict[ParticipantId, str] = {}
         self._machine = MachineChannels(voices)
-        self._budgets: dict[ParticipantId, Budget] = {}
+        self._budgets: dict[ParticipantId, Bucket] = {}
         # Serialises the feature's moderation calls (see _enforce_booth).
         self._media_lock = asyncio.Lock()
         # The machine languages as last shown in interpretation.updated.
@@ -549,7 +556,7 @@ class Interpretation(Feature[InterpretationState]):
         return cut
 
     def _charge(self, p: Participant) -> None:
-        budget = self._budgets.setdefault(p.id, Budget(BUDGET_RATE, BUDGET_BURST))
+        budget = self._budgets.setdefault(p.id, Bucket(BUDGET_RATE, BUDGET_BURST))
         if not budget.take():
             raise ConveneError(
                 ErrorCode.RATE_LIMITED,
