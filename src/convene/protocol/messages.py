@@ -73,7 +73,12 @@ MAX_MESSAGE_BYTES = 256 * 1024
 # At most this many participants are spotlighted at once (a speaker and an interpreter or two).
 MAX_SPOTLIGHT = 4
 
-Role = Literal["host", "cohost", "participant"]
+# attendee: the view-only audience of an event (docs/protocol.md, "Events"); in an event,
+# "participant" is a panelist.
+Role = Literal["host", "cohost", "participant", "attendee"]
+# meeting: everyone interactive; event: panelists and a view-only audience; lecture: an event
+# preset for classes (a teacher presents, students are attendees, attendance is kept).
+MeetingMode = Literal["meeting", "event", "lecture"]
 # main: microphone and camera; screen: a screen share; interpretation: an interpreter's voice
 # into a language channel; booth: an interpreter's private link to their booth partners.
 Source = Literal["main", "screen", "interpretation", "booth"]
@@ -177,6 +182,8 @@ class MeetingInfo(Out):
     guest_succession: bool = False
     # May a host turn captions on, or are they on from the start (docs/protocol.md, "Captions").
     captions: CaptionsPolicy = "allowed"
+    # meeting, event or lecture (docs/protocol.md, "Events").
+    mode: MeetingMode = "meeting"
     started_at: datetime | None = None
 
 

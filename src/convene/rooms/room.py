@@ -21,6 +21,7 @@ from convene.protocol.messages import (
     ChatPolicy,
     FeedInfo,
     MeetingInfo,
+    MeetingMode,
     ParticipantInfo,
     PersonRef,
     Role,
@@ -70,6 +71,12 @@ class MeetingState:
     captions: CaptionsPolicy = "allowed"
     # The owner's account name: no guest may take it, present or not.
     owner_name: str = ""
+    # meeting, event (panelists and a view-only audience) or lecture (an event preset).
+    mode: MeetingMode = "meeting"
+
+    @property
+    def is_event(self) -> bool:
+        return self.mode != "meeting"
 
     def info(self) -> MeetingInfo:
         return MeetingInfo(
@@ -86,6 +93,7 @@ class MeetingState:
             max_participants=self.max_participants,
             guest_succession=self.guest_succession,
             captions=self.captions,
+            mode=self.mode,
             started_at=self.started_at,
         )
 
@@ -144,6 +152,11 @@ class Participant:
     @property
     def is_host(self) -> bool:
         return self.role in HOST_ROLES
+
+    @property
+    def is_attendee(self) -> bool:
+        """The view-only audience of an event: may not publish, sees the panel only."""
+        return self.role == "attendee"
 
     @property
     def guest(self) -> bool:
