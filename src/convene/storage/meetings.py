@@ -1,7 +1,8 @@
 """Meetings: the numeric code, the link token, the passcode, the settings and the status.
 
 A meeting is found by a *ref*: either its numeric code (spaces and dashes allowed, as people type
-``123 456 789``) or its link token. Whoever comes with the link token needs no passcode.
+``123 456 789``), its link token or its panelist link token. Whoever comes with either link token
+needs no passcode; whoever comes with the panelist link is a panelist of an event.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.ids import MeetingId, UserId
-from convene.protocol.messages import ChatPolicy, SharePolicy
+from convene.protocol.messages import ChatPolicy, MeetingMode, SharePolicy
 from convene.storage._common import invalid, parse_uuid, rowcount, utcnow
 from convene.storage.models import MeetingRow, UserRow
 
@@ -36,6 +37,7 @@ __all__ = [
     "new_passcode",
     "parse_ref",
     "validate_captions",
+    "validate_mode",
     "validate_passcode",
     "validate_title",
 ]
@@ -81,6 +83,21 @@ class MeetingRecord:
     guest_succession: bool = False
     # May a host turn captions on (allowed), are they on from the start (auto), or never?
     captions: CaptionsPolicy = "allowed"
+    # meeting, event (a panel and a view-only audience) or lecture.
+    mode: MeetingMode = "meeting"
+    # The panelist link's token (None only for a meeting stored before there were any).
+    panelist_token: str | None = None
+
+    @property
+    def is_event(self) -> bool:
+        """An event or a lecture: a panel and a view-only audience."""
+        return self.mode != "meeting"
+
+    def is_panelist_link(self, ref: str) -> bool:
+        """Whether ``ref`` is this meeting's panelist link token (constant time)."""
+        if self.panelist_token is None:
+            return False
+        return hmac.compare_digest(ref.strip().encode(), self.panelist_token.encode())
 
     @property
     def requires_passcode(self) -> bool:
@@ -100,6 +117,8 @@ class MeetingRecord:
         if self.passcode is None:
             return True
         if hmac.compare_digest(ref.strip().encode(), self.link_token.encode()):
+            return True
+        if self.is_panelist_link(ref):
             return True
         if passcode is None:
             return False
@@ -124,6 +143,7 @@ class MeetingChanges(TypedDict, total=False):
     max_participants: int
     guest_succession: bool
     captions: CaptionsPolicy
+    mode: MeetingMode
 
 
 _BOOL_SETTINGS = (
@@ -186,6 +206,13 @@ def validate_captions(policy: str) -> CaptionsPolicy:
     return cast(CaptionsPolicy, policy)
 
 
+def validate_mode(mode: str) -> MeetingMode:
+    """A meeting mode to store: meeting, event or lecture."""
+    if mode not in get_args(MeetingMode):
+        raise invalid("mode must be meeting, event or lecture", field="mode")
+    return cast(MeetingMode, mode)
+
+
 def _new_code(digits: int) -> str:
     # No leading zero: a code that starts with 0 is easy to mistype as a shorter one.
     low = 10 ** (digits - 1)
@@ -215,6 +242,8 @@ def _record(row: MeetingRow, host_name: str) -> MeetingRecord:
         ended_at=row.ended_at,
         guest_succession=row.guest_succession,
         captions=cast(CaptionsPolicy, row.captions),
+        mode=cast(MeetingMode, row.mode),
+        panelist_token=row.panelist_token,
     )
 
 
@@ -248,6 +277,8 @@ def _apply(row: MeetingRow, changes: MeetingChanges) -> None:
         values["screen_share"] = changes["screen_share"]
     if "captions" in changes:
         values["captions"] = validate_captions(changes["captions"])
+    if "mode" in changes:
+        values["mode"] = validate_mode(changes["mode"])
     if "max_participants" in changes:
         limit = changes["max_participants"]
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
@@ -277,6 +308,7 @@ class MeetingStore:
         allow_self_unmute: bool = True,
         guest_succession: bool = False,
         captions: CaptionsPolicy = "allowed",
+        mode: MeetingMode = "meeting",
     ) -> MeetingRecord:
         """Create an open meeting with a fresh unique code and link token.
 
@@ -293,11 +325,13 @@ class MeetingStore:
         clean_title = validate_title(title)
         clean_passcode = validate_passcode(passcode)
         clean_captions = validate_captions(captions)
+        clean_mode = validate_mode(mode)
         for attempt in range(_CODE_ATTEMPTS):
             row = MeetingRow(
                 id=uuid.uuid4(),
                 code=_new_code(code_digits),
                 link_token=secrets.token_urlsafe(LINK_TOKEN_BYTES),
+                panelist_token=secrets.token_urlsafe(LINK_TOKEN_BYTES),
                 title=clean_title,
                 host_id=host_key,
                 passcode=clean_passcode,
@@ -311,6 +345,7 @@ class MeetingStore:
                 max_participants=max_participants,
                 guest_succession=guest_succession,
                 captions=clean_captions,
+                mode=clean_mode,
                 status="open",
                 created_at=utcnow(),
                 started_at=None,
@@ -353,13 +388,18 @@ class MeetingStore:
         return await self._one(_with_host().where(MeetingRow.link_token == parsed[1]))
 
     async def get_by_ref(self, ref: str) -> MeetingRecord | None:
-        """The meeting a ref names: its code (with or without spaces) or its link token."""
+        """The meeting a ref names: its code (with or without spaces), its link token or its
+        panelist link token (:meth:`MeetingRecord.is_panelist_link` tells which)."""
         parsed = parse_ref(ref)
         if parsed is None:
             return None
         kind, value = parsed
-        column = MeetingRow.code if kind == "code" else MeetingRow.link_token
-        return await self._one(_with_host().where(column == value))
+        if kind == "code":
+            return await self._one(_with_host().where(MeetingRow.code == value))
+        found = await self._one(_with_host().where(MeetingRow.link_token == value))
+        if found is None:
+            found = await self._one(_with_host().where(MeetingRow.panelist_token == value))
+        return found
 
     async def list_for_host(self, host_id: UserId, *, limit: int = 200) -> list[MeetingRecord]:
         """The meetings a user hosts, newest first, at most ``limit``."""

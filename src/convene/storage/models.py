@@ -221,6 +221,10 @@ class MeetingRow(Base):
     # May a host turn captions on (allowed), are they on from the start (auto), or never
     # (forbidden)? New meetings get the server's captions.default_policy.
     captions: Mapped[str] = mapped_column(String(16), default="allowed", server_default="allowed")
+    # meeting (everyone interactive), event (a panel and a view-only audience) or lecture.
+    mode: Mapped[str] = mapped_column(String(16), default="meeting", server_default="meeting")
+    # The second link: joining an event with it makes one a panelist.
+    panelist_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -232,6 +236,7 @@ class MeetingRow(Base):
         CheckConstraint("status IN ('open', 'live', 'ended')", name="status"),
         CheckConstraint("max_participants >= 2", name="max_participants"),
         CheckConstraint("captions IN ('forbidden', 'allowed', 'auto')", name="captions"),
+        CheckConstraint("mode IN ('meeting', 'event', 'lecture')", name="mode"),
         Index("ix_meetings_host_id_created_at", "host_id", "created_at"),
     )
 
@@ -264,6 +269,33 @@ class InterpreterRow(Base):
         UniqueConstraint("meeting_id", "email"),
         CheckConstraint("(user_id IS NULL) <> (email IS NULL)", name="person"),
         CheckConstraint("second_language IS NULL OR language < second_language", name="languages"),
+    )
+
+
+class PanelistRow(Base):
+    """A panelist named for an event ahead of time (convene.storage.panelists): an account, or an
+    invitee by email."""
+
+    __tablename__ = "meeting_panelists"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE")
+    )
+    # Exactly one of the two: the account named, or the address (normalised, lower case).
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    # The order the host listed them in.
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "user_id"),
+        UniqueConstraint("meeting_id", "email"),
+        CheckConstraint("(user_id IS NULL) <> (email IS NULL)", name="person"),
     )
 
 
