@@ -62,6 +62,14 @@ class ErrorCode(StrEnum):
     NOT_INTERPRETER = "not_interpreter"
     # Interpretation: no machine voice for that language (or captions are unavailable).
     INTERPRETATION_UNAVAILABLE = "interpretation_unavailable"
+    # Livestream: no worker that can stream is connected (or ffmpeg is missing).
+    LIVESTREAM_UNAVAILABLE = "livestream_unavailable"
+    # Events: every WebRTC viewer seat is taken; an attendee watches the livestream instead.
+    AUDIENCE_FULL = "audience_full"
+    # Bullet comments: a host turned them off (or the meeting has them off).
+    COMMENTS_DISABLED = "comments_disabled"
+    # Bullet comments: the text matches the meeting's word filter.
+    COMMENT_FILTERED = "comment_filtered"
     # Media server and internals.
     MEDIA_ERROR = "media_error"
     MEDIA_UNAVAILABLE = "media_unavailable"
@@ -106,6 +114,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CAPTIONS_FORBIDDEN: 403,
     ErrorCode.NOT_INTERPRETER: 403,
     ErrorCode.INTERPRETATION_UNAVAILABLE: 503,
+    ErrorCode.LIVESTREAM_UNAVAILABLE: 503,
+    ErrorCode.AUDIENCE_FULL: 503,
+    ErrorCode.COMMENTS_DISABLED: 403,
+    ErrorCode.COMMENT_FILTERED: 422,
     ErrorCode.MEDIA_ERROR: 502,
     ErrorCode.MEDIA_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,

@@ -23,6 +23,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from convene.protocol.audience import (
+    AudienceInfo,
+    AudienceList,
+    AudienceListReply,
+    AudienceTarget,
+    AudienceUpdated,
+)
 from convene.protocol.audio_quality import AudioQualityEvent, AudioQualityReport
 from convene.protocol.base import LanguageTag, Model, Out
 from convene.protocol.captions import (
@@ -32,6 +39,19 @@ from convene.protocol.captions import (
     CaptionsRead,
     CaptionsReading,
     CaptionsSpoken,
+)
+from convene.protocol.comments import (
+    CommentHide,
+    CommentsBatch,
+    CommentSend,
+    CommentSendReply,
+    CommentsHidden,
+    CommentsInfo,
+    CommentsSettings,
+    CommentsSettingsReply,
+    CommentsUpdated,
+    CommentsWords,
+    ReactionCounts,
 )
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId
 from convene.protocol.interpretation import (
@@ -48,6 +68,7 @@ from convene.protocol.interpretation import (
     InterpreterUnassign,
     MachineChannel,
 )
+from convene.protocol.livestream import LivestreamInfo, LivestreamStart
 
 __all__ = [
     "EVENTS",
@@ -220,6 +241,11 @@ class Snapshot(Out):
     interpretation_listening: str | None = None
     # Speakers whose audio is rated poor now (hosts, co-hosts and interpreters only).
     audio_warnings: list[AudioQualityEvent] = []
+    # Bullet comments: on or off, slow mode, the last shown (docs/protocol.md, "Bullet comments").
+    comments: CommentsInfo = CommentsInfo()
+    # An event's audience (docs/protocol.md, "Events"); null in a meeting.
+    audience: AudienceInfo | None = None
+    livestream: LivestreamInfo = LivestreamInfo()
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
 
@@ -431,6 +457,10 @@ REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
     "host.update": (MeetingUpdate, EmptyReply),
     "host.spotlight": (HostSpotlight, EmptyReply),
     "host.end": (Empty, EmptyReply),
+    # Events (convene.protocol.audience).
+    "host.promote": (AudienceTarget, EmptyReply),
+    "host.demote": (AudienceTarget, EmptyReply),
+    "audience.list": (AudienceList, AudienceListReply),
     # Captions (convene.protocol.captions).
     "captions.start": (Empty, EmptyReply),
     "captions.stop": (Empty, EmptyReply),
@@ -450,6 +480,13 @@ REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
     "interpretation.machine": (MachineChannel, EmptyReply),
     # Audio quality (convene.protocol.audio_quality).
     "audio.quality": (AudioQualityReport, EmptyReply),
+    # Bullet comments (convene.protocol.comments).
+    "comment.send": (CommentSend, CommentSendReply),
+    "comment.hide": (CommentHide, EmptyReply),
+    "comments.settings": (CommentsSettings, CommentsSettingsReply),
+    # Livestream (convene.protocol.livestream).
+    "livestream.start": (LivestreamStart, EmptyReply),
+    "livestream.stop": (Empty, EmptyReply),
 }
 
 
@@ -464,7 +501,8 @@ class ParticipantEvent(Out):
 
 class ParticipantLeft(Out):
     participant_id: ParticipantId
-    reason: Literal["left", "removed", "disconnected", "ended"]
+    # demoted: a panelist of an event became an attendee (they are no longer listed).
+    reason: Literal["left", "removed", "disconnected", "ended", "demoted"]
 
 
 class FeedAdded(Out):
@@ -496,6 +534,19 @@ class WaitingUpdated(Out):
 
 class Admitted(Out):
     snapshot: Snapshot
+
+
+class AudiencePromoted(Out):
+    """Sent to an attendee a host made a panelist: the meeting as a panelist sees it."""
+
+    by: PersonRef
+    snapshot: Snapshot
+
+
+class AudienceDemoted(Out):
+    """Sent to a panelist a host made an attendee (an ``audience.updated`` follows)."""
+
+    by: PersonRef
 
 
 class Moderated(Out):
@@ -557,6 +608,9 @@ EVENTS: dict[str, type[Out]] = {
     "waiting.updated": WaitingUpdated,
     "admitted": Admitted,
     "moderated": Moderated,
+    "audience.updated": AudienceUpdated,
+    "audience.promoted": AudiencePromoted,
+    "audience.demoted": AudienceDemoted,
     "spotlight.updated": SpotlightUpdated,
     "closed": Closed,
     "subscriber.offer": SubscriberOffer,
@@ -567,6 +621,12 @@ EVENTS: dict[str, type[Out]] = {
     "interpretation.booth_message": BoothMessage,
     "interpretation.signal": InterpretationSignalEvent,
     "audio.quality": AudioQualityEvent,
+    "comments": CommentsBatch,
+    "comments.hidden": CommentsHidden,
+    "comments.updated": CommentsUpdated,
+    "comments.words": CommentsWords,
+    "reactions": ReactionCounts,
+    "livestream.updated": LivestreamInfo,
 }
 
 

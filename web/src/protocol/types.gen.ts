@@ -48,6 +48,8 @@ export type ErrorCode =
   | "captions_forbidden"
   | "not_interpreter"
   | "interpretation_unavailable"
+  | "livestream_unavailable"
+  | "audience_full"
   | "media_error"
   | "media_unavailable"
   | "internal_error";
@@ -165,6 +167,18 @@ export interface ConveneProtocol {
       data: Empty;
       reply: EmptyReply;
     };
+    "host.promote": {
+      data: AudienceTarget;
+      reply: EmptyReply;
+    };
+    "host.demote": {
+      data: AudienceTarget;
+      reply: EmptyReply;
+    };
+    "audience.list": {
+      data: AudienceList;
+      reply: AudienceListReply;
+    };
     "captions.start": {
       data: Empty;
       reply: EmptyReply;
@@ -229,6 +243,14 @@ export interface ConveneProtocol {
       data: AudioQualityReport;
       reply: EmptyReply;
     };
+    "livestream.start": {
+      data: LivestreamStart;
+      reply: EmptyReply;
+    };
+    "livestream.stop": {
+      data: Empty;
+      reply: EmptyReply;
+    };
   };
   events: {
     notification: Notification;
@@ -244,6 +266,9 @@ export interface ConveneProtocol {
     "waiting.updated": WaitingUpdated;
     admitted: Admitted;
     moderated: Moderated;
+    "audience.updated": AudienceUpdated;
+    "audience.promoted": AudiencePromoted;
+    "audience.demoted": AudienceDemoted;
     "spotlight.updated": SpotlightUpdated;
     closed: Closed;
     "subscriber.offer": SubscriberOffer;
@@ -254,6 +279,7 @@ export interface ConveneProtocol {
     "interpretation.booth_message": BoothMessage;
     "interpretation.signal": InterpretationSignalEvent;
     "audio.quality": AudioQualityEvent;
+    "livestream.updated": LivestreamInfo1;
   };
   error_codes: ErrorCode;
 }
@@ -311,6 +337,8 @@ export interface Snapshot {
   interpretation: InterpretationInfo;
   interpretation_listening: string | null;
   audio_warnings: AudioQualityEvent[];
+  audience: AudienceInfo | null;
+  livestream: LivestreamInfo;
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -330,6 +358,7 @@ export interface MeetingInfo {
   max_participants: number;
   guest_succession: boolean;
   captions: "forbidden" | "allowed" | "auto";
+  mode: "meeting" | "event" | "lecture";
   started_at: string | null;
 }
 /**
@@ -339,7 +368,7 @@ export interface MeetingInfo {
 export interface ParticipantInfo {
   id: string;
   display_name: string;
-  role: "host" | "cohost" | "participant";
+  role: "host" | "cohost" | "participant" | "attendee";
   guest: boolean;
   audio: boolean;
   video: boolean;
@@ -514,6 +543,62 @@ export interface AudioQualityEvent {
   issues: ("quiet" | "clipping" | "noisy" | "narrowband")[];
   source: "client" | "server";
   at: string;
+}
+/**
+ * The snapshot's ``audience`` (``null`` outside an event).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudienceInfo".
+ */
+export interface AudienceInfo {
+  count: number;
+  view: "webrtc" | "hls";
+  hands: AudienceHand[] | null;
+}
+/**
+ * An attendee with a raised hand.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudienceHand".
+ */
+export interface AudienceHand {
+  id: string;
+  display_name: string;
+  guest: boolean;
+  raised_at: string;
+}
+/**
+ * The meeting's livestream, as everyone sees it (snapshot ``livestream`` and
+ * ``livestream.updated``).
+ */
+export interface LivestreamInfo {
+  state: "off" | "starting" | "live" | "failed" | "stopping";
+  available: boolean;
+  started_at: string | null;
+  by: LivestreamPerson | null;
+  url: string | null;
+  expires_at: string | null;
+  audio: (string | null)[];
+  subtitles: string[];
+  rtmp: "off" | "connecting" | "live" | "failed";
+  rtmp_target: string | null;
+  health: LivestreamHealth;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "LivestreamPerson".
+ */
+export interface LivestreamPerson {
+  id: string;
+  display_name: string;
+}
+/**
+ * How the composer is doing (no secrets: errors never carry the RTMP URL).
+ */
+export interface LivestreamHealth {
+  restarts: number;
+  segment_age_seconds: number | null;
+  last_error: string | null;
 }
 /**
  * Offer for the participant's main (microphone and camera) or screen peer connection.
@@ -740,6 +825,47 @@ export interface HostSpotlight {
   participant_ids: string[];
 }
 /**
+ * ``host.promote`` (an attendee) and ``host.demote`` (a panelist).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudienceTarget".
+ */
+export interface AudienceTarget {
+  participant: string;
+}
+/**
+ * A page of the audience (hosts and co-hosts), in the order they joined.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudienceList".
+ */
+export interface AudienceList {
+  query?: string | null;
+  offset?: number;
+  limit?: number;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudienceListReply".
+ */
+export interface AudienceListReply {
+  attendees: AttendeeInfo[];
+  total: number;
+}
+/**
+ * An attendee as ``audience.list`` lists them.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AttendeeInfo".
+ */
+export interface AttendeeInfo {
+  id: string;
+  display_name: string;
+  guest: boolean;
+  joined_at: string;
+  hand_raised_at: string | null;
+}
+/**
  * The language the sender speaks (their captions are recognised in it).
  *
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -870,6 +996,15 @@ export interface AudioQualityReport {
   bandwidth_hz?: number | null;
 }
 /**
+ * Start the livestream; ``rtmp_url`` also pushes it to a streaming platform.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "LivestreamStart".
+ */
+export interface LivestreamStart {
+  rtmp_url?: string | null;
+}
+/**
  * Something for the signed-in user outside any meeting (a reminder, an invitation, ...).
  *
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -897,7 +1032,7 @@ export interface ParticipantEvent {
  */
 export interface ParticipantLeft {
   participant_id: string;
-  reason: "left" | "removed" | "disconnected" | "ended";
+  reason: "left" | "removed" | "disconnected" | "ended" | "demoted";
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -959,6 +1094,35 @@ export interface Admitted {
  */
 export interface Moderated {
   action: "audio_muted" | "video_stopped" | "hand_lowered" | "unmute_requested";
+  by: PersonRef;
+}
+/**
+ * The audience changed: the count to everyone, the hands to hosts and co-hosts.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudienceUpdated".
+ */
+export interface AudienceUpdated {
+  count: number;
+  hands: AudienceHand[] | null;
+}
+/**
+ * Sent to an attendee a host made a panelist: the meeting as a panelist sees it.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudiencePromoted".
+ */
+export interface AudiencePromoted {
+  by: PersonRef;
+  snapshot: Snapshot;
+}
+/**
+ * Sent to a panelist a host made an attendee (an ``audience.updated`` follows).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "AudienceDemoted".
+ */
+export interface AudienceDemoted {
   by: PersonRef;
 }
 /**
@@ -1071,6 +1235,26 @@ export interface InterpretationSignalEvent {
   sent_at: string;
 }
 /**
+ * The meeting's livestream, as everyone sees it (snapshot ``livestream`` and
+ * ``livestream.updated``).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "LivestreamInfo".
+ */
+export interface LivestreamInfo1 {
+  state: "off" | "starting" | "live" | "failed" | "stopping";
+  available: boolean;
+  started_at: string | null;
+  by: LivestreamPerson | null;
+  url: string | null;
+  expires_at: string | null;
+  audio: (string | null)[];
+  subtitles: string[];
+  rtmp: "off" | "connecting" | "live" | "failed";
+  rtmp_target: string | null;
+  health: LivestreamHealth;
+}
+/**
  * The error object of an `error` message and of every REST error.
  *
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -1082,4 +1266,15 @@ export interface ErrorBody {
   details: {
     [k: string]: unknown | undefined;
   };
+}
+/**
+ * How the composer is doing (no secrets: errors never carry the RTMP URL).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "LivestreamHealth".
+ */
+export interface LivestreamHealth1 {
+  restarts: number;
+  segment_age_seconds: number | null;
+  last_error: string | null;
 }
