@@ -50,6 +50,8 @@ export type ErrorCode =
   | "interpretation_unavailable"
   | "livestream_unavailable"
   | "audience_full"
+  | "comments_disabled"
+  | "comment_filtered"
   | "media_error"
   | "media_unavailable"
   | "internal_error";
@@ -243,6 +245,18 @@ export interface ConveneProtocol {
       data: AudioQualityReport;
       reply: EmptyReply;
     };
+    "comment.send": {
+      data: CommentSend;
+      reply: CommentSendReply;
+    };
+    "comment.hide": {
+      data: CommentHide;
+      reply: EmptyReply;
+    };
+    "comments.settings": {
+      data: CommentsSettings;
+      reply: CommentsSettingsReply;
+    };
     "livestream.start": {
       data: LivestreamStart;
       reply: EmptyReply;
@@ -250,6 +264,62 @@ export interface ConveneProtocol {
     "livestream.stop": {
       data: Empty;
       reply: EmptyReply;
+    };
+    "qa.ask": {
+      data: QaAsk;
+      reply: QuestionReply;
+    };
+    "qa.vote": {
+      data: QaVote;
+      reply: EmptyReply;
+    };
+    "qa.answer": {
+      data: QaAnswer;
+      reply: QuestionReply;
+    };
+    "qa.live": {
+      data: QaLive;
+      reply: QuestionReply;
+    };
+    "qa.dismiss": {
+      data: QaTarget;
+      reply: QuestionReply;
+    };
+    "qa.reopen": {
+      data: QaTarget;
+      reply: QuestionReply;
+    };
+    "qa.settings": {
+      data: QaSettings;
+      reply: QaInfo;
+    };
+    "poll.create": {
+      data: PollCreate;
+      reply: PollReply;
+    };
+    "poll.open": {
+      data: PollTarget;
+      reply: PollReply;
+    };
+    "poll.close": {
+      data: PollTarget;
+      reply: PollReply;
+    };
+    "poll.share": {
+      data: PollShare;
+      reply: PollReply;
+    };
+    "poll.delete": {
+      data: PollTarget;
+      reply: EmptyReply;
+    };
+    "poll.vote": {
+      data: PollVote;
+      reply: PollVoteReply;
+    };
+    "poll.results": {
+      data: PollTarget;
+      reply: PollResults;
     };
   };
   events: {
@@ -279,7 +349,17 @@ export interface ConveneProtocol {
     "interpretation.booth_message": BoothMessage;
     "interpretation.signal": InterpretationSignalEvent;
     "audio.quality": AudioQualityEvent;
+    comments: CommentsBatch;
+    "comments.hidden": CommentsHidden;
+    "comments.updated": CommentsUpdated;
+    "comments.words": CommentsWords;
+    reactions: ReactionCounts;
     "livestream.updated": LivestreamInfo1;
+    "qa.updated": QaInfo;
+    "qa.question": QuestionEvent;
+    "qa.removed": QaRemoved;
+    "poll.updated": PollEvent;
+    "poll.deleted": PollDeleted;
   };
   error_codes: ErrorCode;
 }
@@ -337,8 +417,11 @@ export interface Snapshot {
   interpretation: InterpretationInfo;
   interpretation_listening: string | null;
   audio_warnings: AudioQualityEvent[];
+  comments: CommentsInfo;
   audience: AudienceInfo | null;
   livestream: LivestreamInfo;
+  qa: QaSnapshot;
+  polls: PollView[];
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -545,6 +628,35 @@ export interface AudioQualityEvent {
   at: string;
 }
 /**
+ * The snapshot's ``comments``.
+ */
+export interface CommentsInfo {
+  enabled: boolean;
+  slow_mode_seconds: number;
+  recent: Comment[];
+  words: string[] | null;
+}
+/**
+ * A bullet comment as everyone sees it.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "Comment".
+ */
+export interface Comment {
+  id: string;
+  sender: CommentSender;
+  text: string;
+  sent_at: string;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentSender".
+ */
+export interface CommentSender {
+  id: string;
+  display_name: string;
+}
+/**
  * The snapshot's ``audience`` (``null`` outside an event).
  *
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -599,6 +711,70 @@ export interface LivestreamHealth {
   restarts: number;
   segment_age_seconds: number | null;
   last_error: string | null;
+}
+/**
+ * The meeting's Q&A as one participant sees it when admitted.
+ */
+export interface QaSnapshot {
+  enabled: boolean;
+  anonymous: boolean;
+  questions: Question[];
+  voted: string[];
+  asked: string[];
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "Question".
+ */
+export interface Question {
+  id: string;
+  text: string;
+  asker: QaPerson | null;
+  asked_at: string;
+  votes: number;
+  state: "open" | "answered" | "dismissed";
+  answer: QuestionAnswer | null;
+  live: boolean;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaPerson".
+ */
+export interface QaPerson {
+  id: string;
+  display_name: string;
+}
+/**
+ * How a question was answered: ``text`` None means it was answered live.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QuestionAnswer".
+ */
+export interface QuestionAnswer {
+  text: string | null;
+  by: QaPerson;
+  at: string;
+}
+/**
+ * A poll as one participant sees it, with their own answer (snapshot and ``poll.vote``).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollView".
+ */
+export interface PollView {
+  id: string;
+  question: string;
+  options: string[];
+  multiple: boolean;
+  anonymous: boolean;
+  state: "draft" | "open" | "closed";
+  shared: boolean;
+  created_at: string;
+  opened_at: string | null;
+  closed_at: string | null;
+  totals: number[] | null;
+  voters: number | null;
+  my_choices: number[];
 }
 /**
  * Offer for the participant's main (microphone and camera) or screen peer connection.
@@ -996,6 +1172,49 @@ export interface AudioQualityReport {
   bandwidth_hz?: number | null;
 }
 /**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentSend".
+ */
+export interface CommentSend {
+  text: string;
+  client_msg_id?: string | null;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentSendReply".
+ */
+export interface CommentSendReply {
+  comment: Comment;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentHide".
+ */
+export interface CommentHide {
+  id: string;
+}
+/**
+ * A host's or co-host's change to the meeting's comments; absent fields stay as they are
+ * (``{}`` only reads them).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentsSettings".
+ */
+export interface CommentsSettings {
+  enabled?: boolean | null;
+  slow_mode_seconds?: number | null;
+  words?: string[] | null;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentsSettingsReply".
+ */
+export interface CommentsSettingsReply {
+  enabled: boolean;
+  slow_mode_seconds: number;
+  words: string[];
+}
+/**
  * Start the livestream; ``rtmp_url`` also pushes it to a streaming platform.
  *
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -1003,6 +1222,182 @@ export interface AudioQualityReport {
  */
 export interface LivestreamStart {
   rtmp_url?: string | null;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaAsk".
+ */
+export interface QaAsk {
+  text: string;
+  anonymous?: boolean;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QuestionReply".
+ */
+export interface QuestionReply {
+  question: Question;
+}
+/**
+ * Vote for a question (``up``) or take your vote back.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaVote".
+ */
+export interface QaVote {
+  question: string;
+  up: boolean;
+}
+/**
+ * Answer a question in writing (``text``), or mark it answered live (no text).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaAnswer".
+ */
+export interface QaAnswer {
+  question: string;
+  text?: string | null;
+}
+/**
+ * Mark an open question as being answered live now (or no longer).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaLive".
+ */
+export interface QaLive {
+  question: string;
+  live: boolean;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaTarget".
+ */
+export interface QaTarget {
+  question: string;
+}
+/**
+ * A host or co-host turns Q&A on or off, or allows anonymous questions or not.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaSettings".
+ */
+export interface QaSettings {
+  enabled?: boolean | null;
+  anonymous?: boolean | null;
+}
+/**
+ * The meeting's Q&A settings (event ``qa.updated`` and the reply to ``qa.settings``).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaInfo".
+ */
+export interface QaInfo {
+  enabled: boolean;
+  anonymous: boolean;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollCreate".
+ */
+export interface PollCreate {
+  question: string;
+  /**
+   * @minItems 2
+   * @maxItems 10
+   */
+  options: string[];
+  multiple?: boolean;
+  anonymous?: boolean;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollReply".
+ */
+export interface PollReply {
+  poll: Poll;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "Poll".
+ */
+export interface Poll {
+  id: string;
+  question: string;
+  options: string[];
+  multiple: boolean;
+  anonymous: boolean;
+  state: "draft" | "open" | "closed";
+  shared: boolean;
+  created_at: string;
+  opened_at: string | null;
+  closed_at: string | null;
+  totals: number[] | null;
+  voters: number | null;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollTarget".
+ */
+export interface PollTarget {
+  poll: string;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollShare".
+ */
+export interface PollShare {
+  poll: string;
+  shared: boolean;
+}
+/**
+ * Answer an open poll: one option's index, or (``multiple``) one or more distinct ones.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollVote".
+ */
+export interface PollVote {
+  poll: string;
+  /**
+   * @minItems 1
+   * @maxItems 10
+   */
+  choices: number[];
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollVoteReply".
+ */
+export interface PollVoteReply {
+  poll: PollView;
+}
+/**
+ * A named poll's answers, person by person (hosts and co-hosts).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollResults".
+ */
+export interface PollResults {
+  poll: Poll;
+  votes: PollVoteRecord[];
+}
+/**
+ * One person's answer to a named poll.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollVoteRecord".
+ */
+export interface PollVoteRecord {
+  voter: PollVoter;
+  choices: number[];
+  voted_at: string;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollVoter".
+ */
+export interface PollVoter {
+  id: string;
+  display_name: string;
 }
 /**
  * Something for the signed-in user outside any meeting (a reminder, an invitation, ...).
@@ -1235,6 +1630,57 @@ export interface InterpretationSignalEvent {
   sent_at: string;
 }
 /**
+ * The comments of one interval: ``items`` (at most 25, oldest first) were sampled from the
+ * ``received`` comments accepted in it; ``shown`` is ``len(items)``.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentsBatch".
+ */
+export interface CommentsBatch {
+  items: Comment[];
+  received: number;
+  shown: number;
+}
+/**
+ * Comments a host hid: clients remove them.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentsHidden".
+ */
+export interface CommentsHidden {
+  ids: string[];
+  by: CommentSender;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentsUpdated".
+ */
+export interface CommentsUpdated {
+  enabled: boolean;
+  slow_mode_seconds: number;
+}
+/**
+ * The word filter after a change (hosts and co-hosts only).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentsWords".
+ */
+export interface CommentsWords {
+  words: string[];
+}
+/**
+ * Attendees' reactions of one interval, counted per emoji.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "ReactionCounts".
+ */
+export interface ReactionCounts {
+  counts: {
+    [k: string]: number | undefined;
+  };
+  interval_ms: number;
+}
+/**
  * The meeting's livestream, as everyone sees it (snapshot ``livestream`` and
  * ``livestream.updated``).
  *
@@ -1253,6 +1699,52 @@ export interface LivestreamInfo1 {
   rtmp: "off" | "connecting" | "live" | "failed";
   rtmp_target: string | null;
   health: LivestreamHealth;
+}
+/**
+ * A question as it is now (an upsert: key questions by ``id``).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QuestionEvent".
+ */
+export interface QuestionEvent {
+  question: Question;
+}
+/**
+ * A question you may no longer see (a host dismissed it): drop it.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaRemoved".
+ */
+export interface QaRemoved {
+  question: string;
+}
+/**
+ * A poll as the recipient may see it now (an upsert: key polls by ``id``).
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollEvent".
+ */
+export interface PollEvent {
+  poll: Poll;
+}
+/**
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "PollDeleted".
+ */
+export interface PollDeleted {
+  poll: string;
+}
+/**
+ * The snapshot's ``comments``.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "CommentsInfo".
+ */
+export interface CommentsInfo1 {
+  enabled: boolean;
+  slow_mode_seconds: number;
+  recent: Comment[];
+  words: string[] | null;
 }
 /**
  * The error object of an `error` message and of every REST error.
@@ -1277,4 +1769,17 @@ export interface LivestreamHealth1 {
   restarts: number;
   segment_age_seconds: number | null;
   last_error: string | null;
+}
+/**
+ * The meeting's Q&A as one participant sees it when admitted.
+ *
+ * This interface was referenced by `ConveneProtocol`'s JSON-Schema
+ * via the `definition` "QaSnapshot".
+ */
+export interface QaSnapshot1 {
+  enabled: boolean;
+  anonymous: boolean;
+  questions: Question[];
+  voted: string[];
+  asked: string[];
 }
