@@ -69,6 +69,31 @@ from convene.protocol.interpretation import (
     MachineChannel,
 )
 from convene.protocol.livestream import LivestreamInfo, LivestreamStart
+from convene.protocol.polls import (
+    PollCreate,
+    PollDeleted,
+    PollEvent,
+    PollReply,
+    PollResults,
+    PollShare,
+    PollTarget,
+    PollView,
+    PollVote,
+    PollVoteReply,
+)
+from convene.protocol.qa import (
+    QaAnswer,
+    QaAsk,
+    QaInfo,
+    QaLive,
+    QaRemoved,
+    QaSettings,
+    QaSnapshot,
+    QaTarget,
+    QaVote,
+    QuestionEvent,
+    QuestionReply,
+)
 
 __all__ = [
     "EVENTS",
@@ -246,6 +271,10 @@ class Snapshot(Out):
     # An event's audience (docs/protocol.md, "Events"); null in a meeting.
     audience: AudienceInfo | None = None
     livestream: LivestreamInfo = LivestreamInfo()
+    # Q&A as this participant may see it (docs/protocol.md, "Q&A").
+    qa: QaSnapshot = QaSnapshot()
+    # The polls this participant may see, with their own answers (docs/protocol.md, "Polls").
+    polls: list[PollView] = []
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
 
@@ -487,6 +516,22 @@ REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
     # Livestream (convene.protocol.livestream).
     "livestream.start": (LivestreamStart, EmptyReply),
     "livestream.stop": (Empty, EmptyReply),
+    # Q&A (convene.protocol.qa).
+    "qa.ask": (QaAsk, QuestionReply),
+    "qa.vote": (QaVote, EmptyReply),
+    "qa.answer": (QaAnswer, QuestionReply),
+    "qa.live": (QaLive, QuestionReply),
+    "qa.dismiss": (QaTarget, QuestionReply),
+    "qa.reopen": (QaTarget, QuestionReply),
+    "qa.settings": (QaSettings, QaInfo),
+    # Polls (convene.protocol.polls).
+    "poll.create": (PollCreate, PollReply),
+    "poll.open": (PollTarget, PollReply),
+    "poll.close": (PollTarget, PollReply),
+    "poll.share": (PollShare, PollReply),
+    "poll.delete": (PollTarget, EmptyReply),
+    "poll.vote": (PollVote, PollVoteReply),
+    "poll.results": (PollTarget, PollResults),
 }
 
 
@@ -627,6 +672,11 @@ EVENTS: dict[str, type[Out]] = {
     "comments.words": CommentsWords,
     "reactions": ReactionCounts,
     "livestream.updated": LivestreamInfo,
+    "qa.updated": QaInfo,
+    "qa.question": QuestionEvent,
+    "qa.removed": QaRemoved,
+    "poll.updated": PollEvent,
+    "poll.deleted": PollDeleted,
 }
 
 
