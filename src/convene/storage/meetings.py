@@ -23,6 +23,7 @@ from convene.protocol.ids import MeetingId, UserId
 from convene.protocol.messages import ChatPolicy, MeetingMode, SharePolicy
 from convene.storage._common import invalid, parse_uuid, rowcount, utcnow
 from convene.storage.models import MeetingRow, UserRow
+from convene.storage.registrations import RegistrationPolicy, validate_policy
 
 if TYPE_CHECKING:
     from convene.storage.db import Database
@@ -87,6 +88,8 @@ class MeetingRecord:
     mode: MeetingMode = "meeting"
     # The panelist link's token (None only for a meeting stored before there were any).
     panelist_token: str | None = None
+    # Must an event's audience register first (convene.storage.registrations)?
+    registration: RegistrationPolicy = "off"
 
     @property
     def is_event(self) -> bool:
@@ -143,6 +146,7 @@ class MeetingChanges(TypedDict, total=False):
     max_participants: int
     guest_succession: bool
     captions: CaptionsPolicy
+    registration: RegistrationPolicy
     mode: MeetingMode
 
 
@@ -242,6 +246,7 @@ def _record(row: MeetingRow, host_name: str) -> MeetingRecord:
         ended_at=row.ended_at,
         guest_succession=row.guest_succession,
         captions=cast(CaptionsPolicy, row.captions),
+        registration=cast(RegistrationPolicy, row.registration),
         mode=cast(MeetingMode, row.mode),
         panelist_token=row.panelist_token,
     )
@@ -277,6 +282,8 @@ def _apply(row: MeetingRow, changes: MeetingChanges) -> None:
         values["screen_share"] = changes["screen_share"]
     if "captions" in changes:
         values["captions"] = validate_captions(changes["captions"])
+    if "registration" in changes:
+        values["registration"] = validate_policy(changes["registration"])
     if "mode" in changes:
         values["mode"] = validate_mode(changes["mode"])
     if "max_participants" in changes:
@@ -308,6 +315,7 @@ class MeetingStore:
         allow_self_unmute: bool = True,
         guest_succession: bool = False,
         captions: CaptionsPolicy = "allowed",
+        registration: RegistrationPolicy = "off",
         mode: MeetingMode = "meeting",
     ) -> MeetingRecord:
         """Create an open meeting with a fresh unique code and link token.
@@ -325,6 +333,7 @@ class MeetingStore:
         clean_title = validate_title(title)
         clean_passcode = validate_passcode(passcode)
         clean_captions = validate_captions(captions)
+        clean_registration = validate_policy(registration)
         clean_mode = validate_mode(mode)
         for attempt in range(_CODE_ATTEMPTS):
             row = MeetingRow(
@@ -345,6 +354,7 @@ class MeetingStore:
                 max_participants=max_participants,
                 guest_succession=guest_succession,
                 captions=clean_captions,
+                registration=clean_registration,
                 mode=clean_mode,
                 status="open",
                 created_at=utcnow(),

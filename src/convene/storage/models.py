@@ -55,6 +55,7 @@ __all__ = [
     "ConsumerCursorRow",
     "EmailOutboxRow",
     "EmailVerificationRow",
+    "EventRegistrationRow",
     "InterpreterRow",
     "MeetingRow",
     "ParticipationRow",
@@ -225,6 +226,9 @@ class MeetingRow(Base):
     mode: Mapped[str] = mapped_column(String(16), default="meeting", server_default="meeting")
     # The second link: joining an event with it makes one a panelist.
     panelist_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    # Must an event's audience register first: off, open (confirming the address is enough) or
+    # approval (a host approves each registrant); see convene.storage.registrations.
+    registration: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -237,6 +241,7 @@ class MeetingRow(Base):
         CheckConstraint("max_participants >= 2", name="max_participants"),
         CheckConstraint("captions IN ('forbidden', 'allowed', 'auto')", name="captions"),
         CheckConstraint("mode IN ('meeting', 'event', 'lecture')", name="mode"),
+        CheckConstraint("registration IN ('off', 'open', 'approval')", name="registration"),
         Index("ix_meetings_host_id_created_at", "host_id", "created_at"),
     )
 
@@ -296,6 +301,40 @@ class PanelistRow(Base):
         UniqueConstraint("meeting_id", "user_id"),
         UniqueConstraint("meeting_id", "email"),
         CheckConstraint("(user_id IS NULL) <> (email IS NULL)", name="person"),
+    )
+
+
+class EventRegistrationRow(Base):
+    """Someone who registered for an event (convene.storage.registrations): a name and an
+    address, confirmed from a mail, approved by a host when the event asks for it."""
+
+    __tablename__ = "event_registrations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE")
+    )
+    # Normalised (lower case); each address registers once per event.
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(64))
+    # unconfirmed, pending (confirmed, waiting for a host), registered (may join) or denied.
+    state: Mapped[str] = mapped_column(String(16))
+    # The language of the mails (the registration page's).
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When a mail last went to the address (a repeated registration within minutes sends none).
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first time they joined the event with their link.
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "email"),
+        CheckConstraint(
+            "state IN ('unconfirmed', 'pending', 'registered', 'denied')", name="state"
+        ),
+        Index("ix_event_registrations_meeting_id_created_at", "meeting_id", "created_at"),
     )
 
 
