@@ -8,6 +8,7 @@ import type { SocketLike } from "../protocol/signaling";
 import type { JoinReply, Snapshot } from "../protocol/types";
 import { captionPrefs, DEFAULT_CAPTION_PREFS } from "./captions";
 import { Room, type Toast } from "./room";
+import { NO_LIVESTREAM } from "./livestream";
 
 type Sent = { id?: string; type: string; data?: Record<string, unknown> };
 
@@ -93,6 +94,7 @@ function joined(): JoinReply {
       guest_succession: false,
       started_at: NOW,
       captions: "allowed",
+      mode: "meeting",
     },
     self,
     participants: [],
@@ -117,6 +119,11 @@ function joined(): JoinReply {
     interpretation: { channels: [], booths: [], interpreters: [], machine_languages: [] },
     interpretation_listening: null,
     audio_warnings: [],
+    audience: null,
+    livestream: NO_LIVESTREAM,
+    comments: { enabled: false, slow_mode_seconds: 0, recent: [], words: null },
+    qa: { enabled: false, anonymous: false, questions: [], voted: [], asked: [] },
+    polls: [],
   };
   return { state: "joined", participant_id: "p_1", resume_token: "r1", snapshot, resumed: false };
 }

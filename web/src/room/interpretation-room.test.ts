@@ -9,6 +9,7 @@ import type { SocketLike } from "../protocol/signaling";
 import type { JoinReply, Snapshot } from "../protocol/types";
 import { DEFAULT_INTERPRETATION_PREFS, interpretationPrefs } from "./interpretation";
 import { Room } from "./room";
+import { NO_LIVESTREAM } from "./livestream";
 
 type Sent = { id?: string; type: string; data?: Record<string, unknown> };
 
@@ -94,6 +95,7 @@ function joined(listening: string | null = null, resumed = false): JoinReply {
       guest_succession: false,
       started_at: NOW,
       captions: "allowed",
+      mode: "meeting",
     },
     self,
     participants: [],
@@ -123,6 +125,11 @@ function joined(listening: string | null = null, resumed = false): JoinReply {
     },
     interpretation_listening: listening,
     audio_warnings: [],
+    audience: null,
+    livestream: NO_LIVESTREAM,
+    comments: { enabled: false, slow_mode_seconds: 0, recent: [], words: null },
+    qa: { enabled: false, anonymous: false, questions: [], voted: [], asked: [] },
+    polls: [],
   };
   return { state: "joined", participant_id: "p_1", resume_token: "r1", snapshot, resumed };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage, ParticipantInfo, Snapshot } from "../protocol/types";
 import { applyEvent, applySnapshot, expireReactions, feedsOf, initialState, isHostRole, selfInfo } from "./state";
+import { NO_LIVESTREAM } from "./livestream";
 
 const NOW = "2025-01-01T00:00:00Z";
 
@@ -44,6 +45,7 @@ const snapshot: Snapshot = {
     guest_succession: false,
     started_at: NOW,
     captions: "allowed",
+    mode: "meeting",
   },
   self: person("me", { role: "host" }),
   participants: [person("a"), person("b")],
@@ -57,6 +59,11 @@ const snapshot: Snapshot = {
   interpretation: { channels: [], booths: [], interpreters: [], machine_languages: [] },
   interpretation_listening: null,
   audio_warnings: [],
+  audience: null,
+  livestream: NO_LIVESTREAM,
+  comments: { enabled: false, slow_mode_seconds: 0, recent: [], words: null },
+  qa: { enabled: false, anonymous: false, questions: [], voted: [], asked: [] },
+  polls: [],
 };
 
 describe("room state", () => {

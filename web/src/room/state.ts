@@ -11,6 +11,7 @@ import type {
   EventData,
   EventType,
   FeedInfo,
+  LivestreamInfo,
   MeetingInfo,
   ParticipantInfo,
   Snapshot,
@@ -27,6 +28,12 @@ import {
   interpretationFromSnapshot,
   type InterpretationState,
 } from "./interpretation";
+import { applyAudienceUpdated, audienceFromSnapshot, initialAudience, type AudienceState } from "./audience";
+import { applyLivestreamUpdated, livestreamFromSnapshot, NO_LIVESTREAM } from "./livestream";
+import { applyBatch, applyCommentsUpdated, applyHidden, applyWords, commentsFromSnapshot, initialComments, type CommentsState } from "./comments";
+import { applyReactionCounts, expireBursts, type Burst } from "./bursts";
+import { applyQaUpdated, applyQuestion, initialQa, qaFromSnapshot, removeQuestion, type QaState } from "./qa";
+import { applyPoll, initialPolls, pollsFromSnapshot, removePoll, type PollsState } from "./polls";
 
 export type Phase = "idle" | "joining" | "waiting" | "joined" | "ended";
 
@@ -67,6 +74,16 @@ export interface RoomState {
   captions: CaptionsState;
   /** Interpretation: channels and booths, the channel listened to, booth chat, signals, audio warnings. */
   interpretation: InterpretationState;
+  /** An event's audience: the count, hands (hosts), how this attendee watches, a promotion. */
+  audience: AudienceState;
+  /** The livestream (HLS), as the snapshot and `livestream.updated` say. */
+  livestream: LivestreamInfo;
+  /** Bullet comments: settings, the recent list, what waits to fly over the stage. */
+  comments: CommentsState;
+  /** The audience's reactions, counted by the server, as bursts over the stage. */
+  bursts: readonly Burst[];
+  qa: QaState;
+  polls: PollsState;
   ended: EndInfo | null;
 }
 
@@ -90,6 +107,12 @@ export function initialState(): RoomState {
     spotlight: [],
     captions: initialCaptions(),
     interpretation: initialInterpretation(),
+    audience: initialAudience(),
+    livestream: NO_LIVESTREAM,
+    comments: initialComments(),
+    bursts: [],
+    qa: initialQa(),
+    polls: initialPolls(),
     ended: null,
   };
 }
@@ -124,6 +147,11 @@ export function applySnapshot(state: RoomState, snapshot: Snapshot): RoomState {
       snapshot.interpretation_listening,
       snapshot.audio_warnings,
     ),
+    audience: audienceFromSnapshot(state.audience, snapshot.audience),
+    livestream: livestreamFromSnapshot(snapshot.livestream),
+    comments: commentsFromSnapshot(state.comments, snapshot.comments),
+    qa: qaFromSnapshot(state.qa, snapshot.qa, snapshot.self.id),
+    polls: pollsFromSnapshot(state.polls, snapshot.polls),
   };
 }
 
@@ -245,6 +273,52 @@ export function applyEvent<K extends EventType>(
       const interpretation = applyAudioQuality(state.interpretation, ev.data);
       return interpretation === state.interpretation ? state : { ...state, interpretation };
     }
+    case "audience.updated": {
+      const audience = applyAudienceUpdated(state.audience, ev.data);
+      return audience === state.audience ? state : { ...state, audience };
+    }
+    case "audience.promoted":
+      // The panel's snapshot: this person is a panelist now (the Room starts the device check).
+      return applySnapshot(state, ev.data.snapshot);
+    case "livestream.updated":
+      return { ...state, livestream: applyLivestreamUpdated(state.livestream, ev.data) };
+    case "comments": {
+      const comments = applyBatch(state.comments, ev.data, now);
+      return comments === state.comments ? state : { ...state, comments };
+    }
+    case "comments.hidden": {
+      const comments = applyHidden(state.comments, ev.data);
+      return comments === state.comments ? state : { ...state, comments };
+    }
+    case "comments.updated": {
+      const comments = applyCommentsUpdated(state.comments, ev.data);
+      return comments === state.comments ? state : { ...state, comments };
+    }
+    case "comments.words":
+      return { ...state, comments: applyWords(state.comments, ev.data) };
+    case "reactions": {
+      const bursts = applyReactionCounts(state.bursts, ev.data, now);
+      return bursts === state.bursts ? state : { ...state, bursts };
+    }
+    case "qa.updated": {
+      const qa = applyQaUpdated(state.qa, ev.data);
+      return qa === state.qa ? state : { ...state, qa };
+    }
+    case "qa.question": {
+      const qa = applyQuestion(state.qa, ev.data.question, state.selfId);
+      return qa === state.qa ? state : { ...state, qa };
+    }
+    case "qa.removed": {
+      const qa = removeQuestion(state.qa, ev.data.question);
+      return qa === state.qa ? state : { ...state, qa };
+    }
+    case "poll.updated":
+      return { ...state, polls: applyPoll(state.polls, ev.data.poll) };
+    case "poll.deleted": {
+      const polls = removePoll(state.polls, ev.data.poll);
+      return polls === state.polls ? state : { ...state, polls };
+    }
+    case "audience.demoted":
     case "moderated":
     case "subscriber.offer":
     case "notification":
@@ -252,10 +326,12 @@ export function applyEvent<K extends EventType>(
   }
 }
 
-/** Removes reactions older than `maxAgeMs`. */
+/** Removes reactions older than `maxAgeMs` (and reaction bursts whose time is over). */
 export function expireReactions(state: RoomState, now: number, maxAgeMs = 4_000): RoomState {
   const reactions = state.reactions.filter((r) => now - r.at < maxAgeMs);
-  return reactions.length === state.reactions.length ? state : { ...state, reactions };
+  const bursts = expireBursts(state.bursts, now);
+  if (reactions.length === state.reactions.length && bursts === state.bursts) return state;
+  return { ...state, reactions: reactions.length === state.reactions.length ? state.reactions : reactions, bursts };
 }
 
 export function selfInfo(state: RoomState): ParticipantInfo | null {

@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import type { LivestreamInfo } from "../protocol/types";
+import {
+  applyLivestreamUpdated,
+  audioTrackFor,
+  health,
+  isPlayable,
+  isRunning,
+  LivestreamActions,
+  livestreamFromSnapshot,
+  maskRtmpUrl,
+  NO_LIVESTREAM,
+  rtmpProblem,
+  sameStream,
+  subtitleTrackFor,
+  type LivestreamPort,
+} from "./livestream";
+import { applyEvent, initialState } from "./state";
+
+const live = (changes: Partial<LivestreamInfo> = {}): LivestreamInfo => ({
+  ...NO_LIVESTREAM,
+  state: "live",
+  available: true,
+  url: "https://x.example/api/v1/live/m1/tok1/master.m3u8",
+  audio: [null, "fr"],
+  subtitles: ["en"],
+  ...changes,
+});
+
+describe("livestream state", () => {
+  it("is off without a snapshot field and follows livestream.updated", () => {
+    expect(livestreamFromSnapshot(undefined)).toBe(NO_LIVESTREAM);
+    const next = live();
+    expect(applyLivestreamUpdated(NO_LIVESTREAM, next)).toBe(next);
+    const s = applyEvent(initialState(), "livestream.updated", next);
+    expect(s.livestream.state).toBe("live");
+    expect(isPlayable(s.livestream)).toBe(true);
+    expect(isPlayable(NO_LIVESTREAM)).toBe(false);
+    expect(isPlayable(live({ state: "failed" }))).toBe(false);
+    expect(isRunning(live({ state: "starting", url: null }))).toBe(true);
+    expect(isRunning(live({ state: "stopping" }))).toBe(false);
+  });
+
+  it("says the health: live, restarting, stale", () => {
+    expect(health(live())).toBe("live");
+    expect(health(live({ health: { restarts: 0, segment_age_seconds: 1.2, last_error: null } }))).toBe("live");
+    expect(health(live({ health: { restarts: 2, segment_age_seconds: 9, last_error: "ffmpeg exited" } }))).toBe("restarting");
+    expect(health(live({ health: { restarts: 0, segment_age_seconds: 30, last_error: null } }))).toBe("stale");
+    expect(health(live({ state: "failed" }))).toBe("failed");
+    expect(health(NO_LIVESTREAM)).toBe("off");
+  });
+
+  it("knows a fresh token for the same stream", () => {
+    const a = "https://x.example/api/v1/live/m1/tok1/master.m3u8";
+    expect(sameStream(a, "https://x.example/api/v1/live/m1/tok2/master.m3u8")).toBe(true);
+    expect(sameStream(a, "https://x.example/api/v1/live/m2/tok1/master.m3u8")).toBe(false);
+    expect(sameStream(a, null)).toBe(false);
+    expect(sameStream(null, null)).toBe(true);
+  });
+});
+
+describe("RTMP URL", () => {
+  it("finds what the server refuses", () => {
+    expect(rtmpProblem("rtmp://live.example.com/app/key")).toBeNull();
+    expect(rtmpProblem("rtmps://a.b:443/app/key")).toBeNull();
+    expect(rtmpProblem("rtmp://[::1]:1935/app")).toBeNull();
+    expect(rtmpProblem("https://live.example.com/app")).toBe("scheme");
+    expect(rtmpProblem("rtmp:///app")).toBe("host");
+    expect(rtmpProblem("rtmp://a b/app")).toBe("spaces");
+    expect(rtmpProblem(`rtmp://a.example/${"k".repeat(1000)}`)).toBe("long");
+  });
+
+  it("masks the key and any password", () => {
+    expect(maskRtmpUrl("rtmp://live.example.com/app/secret-key")).toBe("rtmp://live.example.com/…");
+    expect(maskRtmpUrl("RTMPS://user:pw@live.example.com:443/app/key")).toBe("rtmps://live.example.com/…");
+    expect(maskRtmpUrl("nonsense")).toBe("rtmp://?/…");
+    expect(maskRtmpUrl("rtmp://live.example.com/zq9")).not.toContain("zq9");
+  });
+});
+
+describe("renditions", () => {
+  const audio = [
+    { lang: "en", name: "Floor", default: true },
+    { lang: "fr", name: "Français" },
+    { lang: "en", name: "English" },
+    { lang: "ar-EG", name: "العربية" },
+  ];
+
+  it("picks the audio rendition of the channel listened to, the floor otherwise", () => {
+    expect(audioTrackFor(audio, null)).toBe(0);
+    expect(audioTrackFor(audio, "fr")).toBe(1);
+    // A channel in the floor's own language is its own rendition, not the floor.
+    expect(audioTrackFor(audio, "en")).toBe(2);
+    expect(audioTrackFor(audio, "ar")).toBe(3);
+    expect(audioTrackFor(audio, "zh")).toBe(0);
+    expect(audioTrackFor([], "fr")).toBe(-1);
+    expect(audioTrackFor([{ lang: "und" }, { lang: "es" }], "es")).toBe(1);
+  });
+
+  it("picks the subtitle track of the captions read", () => {
+    const subs = [{ lang: "en" }, { lang: "fr" }];
+    expect(subtitleTrackFor(subs, "off")).toBe(-1);
+    expect(subtitleTrackFor(subs, "fr")).toBe(1);
+    expect(subtitleTrackFor(subs, "fr-CA")).toBe(1);
+    expect(subtitleTrackFor(subs, "ru")).toBe(-1);
+    expect(subtitleTrackFor(subs, "original", "fr")).toBe(1);
+    expect(subtitleTrackFor(subs, "original")).toBe(0);
+    expect(subtitleTrackFor([], "fr")).toBe(-1);
+  });
+});
+
+describe("LivestreamActions", () => {
+  it("starts with or without an RTMP URL and stops; a refusal is said", async () => {
+    const calls: [string, unknown][] = [];
+    const toasts: unknown[] = [];
+    let fail = false;
+    const port: LivestreamPort = {
+      request: ((type: string, data: unknown) => {
+        calls.push([type, data]);
+        return fail ? Promise.reject(new Error("no worker")) : Promise.resolve({});
+      }) as LivestreamPort["request"],
+      toast: (e) => toasts.push(e),
+    };
+    const actions = new LivestreamActions(port);
+    expect(await actions.start()).toBe(true);
+    expect(await actions.start("  rtmp://a.example/app/key ")).toBe(true);
+    expect(await actions.start("   ")).toBe(true);
+    expect(await actions.stop()).toBe(true);
+    expect(calls).toEqual([
+      ["livestream.start", {}],
+      ["livestream.start", { rtmp_url: "rtmp://a.example/app/key" }],
+      ["livestream.start", {}],
+      ["livestream.stop", {}],
+    ]);
+    fail = true;
+    expect(await actions.stop()).toBe(false);
+    expect(toasts).toHaveLength(1);
+  });
+});
