@@ -84,12 +84,13 @@ def describe(
     *,
     agenda: str | None = None,
     texts: Texts | None = None,
+    join: str | None = None,
 ) -> str:
     """The event's DESCRIPTION: how to join (in the language of ``texts``, English by default),
-    then the agenda."""
+    then the agenda. ``join``: a personal join link instead of the meeting's."""
     t = texts or texts_for(None)
     lines = [
-        t.gettext("Join the meeting: {url}", url=join_url(schedule, base_url)),
+        t.gettext("Join the meeting: {url}", url=join or join_url(schedule, base_url)),
         t.gettext("Meeting code: {code}", code=schedule.meeting.display_code),
     ]
     if schedule.meeting.passcode:

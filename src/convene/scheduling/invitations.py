@@ -54,7 +54,7 @@ from convene.protocol.messages import Notification
 from convene.scheduling import ical
 from convene.scheduling.journal import drain
 from convene.scheduling.recurrence import is_occurrence, occurrences
-from convene.scheduling.tokens import rsvp_token
+from convene.scheduling.tokens import invite_token, rsvp_token
 from convene.scheduling.wording import (
     answer_sentence,
     answer_sentence_for,
@@ -75,6 +75,7 @@ __all__ = [
     "apply_reply",
     "format_when",
     "install",
+    "invite_url",
     "languages_of",
     "notify_user",
     "rsvp_url",
@@ -116,6 +117,13 @@ def rsvp_url(base_url: str, attendee_id: str, token: str, answer: str | None = N
     asks before answering: mail scanners open links, so a GET never answers by itself."""
     url = f"{base_url.rstrip('/')}/rsvp/{attendee_id}/{token}"
     return f"{url}?answer={answer.lower()}" if answer else url
+
+
+def invite_url(schedule: ScheduleRecord, base_url: str, attendee_id: str, key: str) -> str:
+    """An invitee's personal join link: the meeting's, with ``invite=<attendee>.<token>``, by
+    which the meeting knows them as the invited address when they join as a guest."""
+    token = invite_token(key, attendee_id)
+    return f"{ical.join_url(schedule, base_url)}?invite={attendee_id}.{token}"
 
 
 def format_when(start: datetime, end: datetime, zone_name: str, texts: Texts | None = None) -> str:
@@ -317,7 +325,8 @@ class Invitations:
             lines.append(describe_rule(t, schedule.rrule, schedule.timezone))
             if zone_name != schedule.timezone:
                 lines.append(t.gettext("(Organiser's time zone: {zone})", zone=schedule.timezone))
-        lines += ["", ical.describe(schedule, ctx.base_url, agenda="", texts=t)]
+        join = invite_url(schedule, ctx.base_url, attendee.id, ctx.token_key)
+        lines += ["", ical.describe(schedule, ctx.base_url, agenda="", texts=t, join=join)]
         if answer_links:
             token = rsvp_token(ctx.token_key, attendee.id)
             answers = [

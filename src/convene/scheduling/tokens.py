@@ -1,4 +1,5 @@
-"""Tokens in links that must work without signing in: invitation answers and calendar feeds.
+"""Tokens in links that must work without signing in: invitation answers and join links,
+calendar feeds, and event registrations.
 
 A token is an HMAC-SHA256 of what it grants, under the install's ``token_key``
 (:class:`~convene.config.Secrets`), so nothing secret is stored and any node can check it. The
@@ -12,7 +13,7 @@ import base64
 import hashlib
 import hmac
 
-__all__ = ["feed_token", "rsvp_token", "tokens_match"]
+__all__ = ["feed_token", "invite_token", "registration_token", "rsvp_token", "tokens_match"]
 
 _LENGTH = 32  # characters of base64url: 192 bits
 
@@ -25,6 +26,18 @@ def _sign(key: str, message: str) -> str:
 def rsvp_token(key: str, attendee_id: str) -> str:
     """The token in an invitee's Accept / Tentative / Decline links."""
     return _sign(key, f"rsvp:{attendee_id}")
+
+
+def invite_token(key: str, attendee_id: str) -> str:
+    """The token in an invitee's personal join link (``?invite=<attendee>.<token>``): who
+    joins with it is known as the invited address."""
+    return _sign(key, f"invite:{attendee_id}")
+
+
+def registration_token(key: str, registration_id: str, purpose: str) -> str:
+    """The token in a registrant's links: ``confirm`` (the confirmation mail) or ``join`` (the
+    personal join link, ``?registration=<id>.<token>``)."""
+    return _sign(key, f"registration:{purpose}:{registration_id}")
 
 
 def feed_token(key: str, user_id: str, version: int) -> str:
