@@ -15,8 +15,11 @@ from convene.signaling.feature import Feature, FeatureFactory, Meeting
 from convene.signaling.features.audio_quality import AudioQuality
 from convene.signaling.features.captions import Captions, CaptionServices
 from convene.signaling.features.chat import Chat
+from convene.signaling.features.comments import Comments
 from convene.signaling.features.host_controls import HostControls
 from convene.signaling.features.interpretation import Interpretation
+from convene.signaling.features.polls import Polls
+from convene.signaling.features.qa import Qa
 from convene.signaling.features.reactions import ReactionsAndHands
 from convene.signaling.features.spotlight import Spotlight
 from convene.voice.base import MachineVoices
@@ -32,6 +35,9 @@ FEATURES: tuple[type[Feature[Any]], ...] = (
     Captions,
     AudioQuality,
     Interpretation,
+    Comments,
+    Qa,
+    Polls,
 )
 
 

@@ -1,0 +1,440 @@
+"""Polls: drafted, opened, closed and shared by the hosts, answered by everyone admitted
+(docs/protocol.md, "Polls").
+
+A poll is shown in two views: the hosts' and co-hosts' (the totals, live) and everyone else's
+(the totals once the results are shared). Each change is sent to each recipient in the view they
+may see; while both views are the same (a draft's recipients are hosts only; a shared poll's
+views do not differ) one event reaches them all. New totals are coalesced: a poll changed by
+votes is sent at most every :data:`VOTE_INTERVAL` seconds, and only to the hosts and co-hosts
+while the results are not shared, so a burst of votes costs a few events.
+
+A person (an account, or a guest's browser) has one answer per poll and may change it while the
+poll is open. A named poll keeps who answered (their name as they voted) for
+``poll.results``; an anonymous one keeps each answer under an opaque key only, so that the
+person can change it and be shown it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from convene.protocol.errors import ConveneError, ErrorCode
+from convene.protocol.ids import ParticipantId
+from convene.protocol.messages import EmptyReply
+from convene.protocol.polls import (
+    Poll,
+    PollCreate,
+    PollDeleted,
+    PollEvent,
+    PollReply,
+    PollResults,
+    PollShare,
+    PollState,
+    PollTarget,
+    PollView,
+    PollVote,
+    PollVoter,
+    PollVoteRecord,
+    PollVoteReply,
+)
+from convene.rooms.room import Participant, now
+from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
+
+__all__ = ["MAX_POLLS", "VOTE_INTERVAL", "Polls", "PollsState"]
+
+log = logging.getLogger(__name__)
+
+MAX_POLLS = 100
+VOTE_INTERVAL = 0.5
+# Per person: 5 votes a second, bursts of 10.
+VOTE_RATE, VOTE_BURST = 5.0, 10.0
+
+
+def _person_key(p: Participant) -> str:
+    if p.user_id is not None:
+        return f"u:{p.user_id}"
+    if p.guest_key is not None:
+        return f"g:{p.guest_key}"
+    return f"p:{p.id}"
+
+
+class BallotData(FeatureState):
+    choices: list[int]
+    voted_at: datetime
+    # None on an anonymous poll.
+    voter: PollVoter | None = None
+
+
+class PollData(FeatureState):
+    id: str
+    question: str
+    options: list[str]
+    multiple: bool
+    anonymous: bool
+    state: PollState
+    shared: bool
+    created_at: datetime
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    ballots: dict[str, BallotData] = {}
+
+
+class PollsState(FeatureState):
+    polls: list[PollData] = []
+
+
+@dataclass
+class _Ballot:
+    choices: tuple[int, ...]
+    voted_at: datetime
+    voter: PollVoter | None
+
+
+@dataclass
+class _Poll:
+    id: str
+    question: str
+    options: tuple[str, ...]
+    multiple: bool
+    anonymous: bool
+    created_at: datetime
+    state: PollState = "draft"
+    shared: bool = False
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    # By person key.
+    ballots: dict[str, _Ballot] = field(default_factory=dict)
+
+    def record(self, *, results: bool) -> Poll:
+        totals: list[int] | None = None
+        voters: int | None = None
+        if results:
+            totals = [0] * len(self.options)
+            for ballot in self.ballots.values():
+                for choice in ballot.choices:
+                    totals[choice] += 1
+            voters = len(self.ballots)
+        return Poll(
+            id=self.id,
+            question=self.question,
+            options=list(self.options),
+            multiple=self.multiple,
+            anonymous=self.anonymous,
+            state=self.state,
+            shared=self.shared,
+            created_at=self.created_at,
+            opened_at=self.opened_at,
+            closed_at=self.closed_at,
+            totals=totals,
+            voters=voters,
+        )
+
+
+class Polls(Feature[PollsState]):
+    name = "polls"
+    State = PollsState
+
+    def __init__(self, meeting: Meeting) -> None:
+        super().__init__(meeting)
+        # In the order created.
+        self._polls: dict[str, _Poll] = {}
+        self._budgets: dict[str, Bucket] = {}
+        self._dirty: dict[str, None] = {}
+        self._sent_at: dict[str, float] = {}
+        self._flushing = False
+        self._gone = False
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {
+            "poll.create": self._create,
+            "poll.open": self._open,
+            "poll.close": self._close,
+            "poll.share": self._share,
+            "poll.delete": self._delete,
+            "poll.vote": self._vote,
+            "poll.results": self._results,
+        }
+
+    # -- requests: hosts and co-hosts -------------------------------------------------------
+
+    async def _create(self, pid: ParticipantId, req: PollCreate) -> PollReply:
+        room = self.meeting.room
+        async with room.lock:
+            room.require_host(room.get(pid))
+            if len(self._polls) >= MAX_POLLS:
+                raise ConveneError(
+                    ErrorCode.QUOTA_EXCEEDED,
+                    "this meeting has as many polls as it may hold",
+                    {"quota": "polls", "limit": MAX_POLLS},
+                )
+            poll = _Poll(
+                id=self._new_id(),
+                question=req.question,
+                options=tuple(req.options),
+                multiple=req.multiple,
+                anonymous=req.anonymous,
+                created_at=now(),
+            )
+            self._polls[poll.id] = poll
+            self._send(poll, everyone=False)
+            return PollReply(poll=poll.record(results=True))
+
+    async def _open(self, pid: ParticipantId, req: PollTarget) -> PollReply:
+        async with self.meeting.room.lock:
+            poll = self._hosts_poll(pid, req.poll)
+            if poll.state != "draft":
+                raise ConveneError(ErrorCode.INVALID_STATE, "only a draft can be opened")
+            poll.state = "open"
+            poll.opened_at = now()
+            self._send(poll, everyone=True)
+            return PollReply(poll=poll.record(results=True))
+
+    async def _close(self, pid: ParticipantId, req: PollTarget) -> PollReply:
+        async with self.meeting.room.lock:
+            poll = self._hosts_poll(pid, req.poll)
+            if poll.state != "open":
+                raise ConveneError(ErrorCode.INVALID_STATE, "only an open poll can be closed")
+            poll.state = "closed"
+            poll.closed_at = now()
+            self._send(poll, everyone=True)
+            return PollReply(poll=poll.record(results=True))
+
+    async def _share(self, pid: ParticipantId, req: PollShare) -> PollReply:
+        async with self.meeting.room.lock:
+            poll = self._hosts_poll(pid, req.poll)
+            if poll.state == "draft":
+                raise ConveneError(ErrorCode.INVALID_STATE, "open the poll before sharing it")
+            if poll.shared != req.shared:
+                poll.shared = req.shared
+                self._send(poll, everyone=True)
+            return PollReply(poll=poll.record(results=True))
+
+    async def _delete(self, pid: ParticipantId, req: PollTarget) -> EmptyReply:
+        async with self.meeting.room.lock:
+            poll = self._hosts_poll(pid, req.poll)
+            del self._polls[poll.id]
+            self._dirty.pop(poll.id, None)
+            self._sent_at.pop(poll.id, None)
+            event = PollDeleted(poll=poll.id)
+            if poll.state == "draft":
+                for host in self.meeting.room.hosts():
+                    self.meeting.to(host.id, "poll.deleted", event)
+            else:
+                self.meeting.to_meeting("poll.deleted", event)
+        return EmptyReply()
+
+    async def _results(self, pid: ParticipantId, req: PollTarget) -> PollResults:
+        async with self.meeting.room.lock:
+            poll = self._hosts_poll(pid, req.poll)
+            if poll.anonymous:
+                raise ConveneError(
+                    ErrorCode.INVALID_STATE, "an anonymous poll keeps no one's answers"
+                )
+            votes = [
+                PollVoteRecord(voter=b.voter, choices=list(b.choices), voted_at=b.voted_at)
+                for b in sorted(poll.ballots.values(), key=lambda b: b.voted_at)
+                if b.voter is not None
+            ]
+            return PollResults(poll=poll.record(results=True), votes=votes)
+
+    # -- requests: everyone -----------------------------------------------------------------
+
+    async def _vote(self, pid: ParticipantId, req: PollVote) -> PollVoteReply:
+        async with self.meeting.room.lock:
+            p = self.meeting.room.get_joined(pid)
+            poll = self._visible(p, req.poll)
+            if poll.state != "open":
+                raise ConveneError(ErrorCode.INVALID_STATE, "that poll is not open")
+            if any(c >= len(poll.options) for c in req.choices):
+                raise ConveneError(
+                    ErrorCode.INVALID_REQUEST,
+                    "that poll has no such option",
+                    {"field": "choices"},
+                )
+            if not poll.multiple and len(req.choices) != 1:
+                raise ConveneError(
+                    ErrorCode.INVALID_REQUEST,
+                    "that poll takes exactly one choice",
+                    {"field": "choices"},
+                )
+            key = _person_key(p)
+            self._charge(key)
+            choices = tuple(sorted(req.choices))
+            ballot = poll.ballots.get(key)
+            if ballot is None or ballot.choices != choices:
+                poll.ballots[key] = _Ballot(
+                    choices=choices,
+                    voted_at=now(),
+                    voter=None
+                    if poll.anonymous
+                    else PollVoter(id=p.id, display_name=p.display_name),
+                )
+                self._votes_changed(poll)
+            return PollVoteReply(poll=self._view(p, poll))
+
+    # -- what each participant sees ---------------------------------------------------------
+
+    def _view(self, p: Participant, poll: _Poll) -> PollView:
+        ballot = poll.ballots.get(_person_key(p))
+        record = poll.record(results=p.is_host or poll.shared)
+        return PollView(**record.model_dump(), my_choices=list(ballot.choices) if ballot else [])
+
+    def snapshot_fields(self, p: Participant) -> Mapping[str, object]:
+        return {
+            "polls": [
+                self._view(p, poll)
+                for poll in self._polls.values()
+                if poll.state != "draft" or p.is_host
+            ]
+        }
+
+    # -- checks (under the lock) ------------------------------------------------------------
+
+    def _visible(self, p: Participant, poll_id: str) -> _Poll:
+        poll = self._polls.get(poll_id)
+        if poll is None or (poll.state == "draft" and not p.is_host):
+            raise ConveneError(ErrorCode.NOT_FOUND, "no such poll")
+        return poll
+
+    def _hosts_poll(self, pid: ParticipantId, poll_id: str) -> _Poll:
+        room = self.meeting.room
+        p = room.get(pid)
+        room.require_host(p)
+        return self._visible(p, poll_id)
+
+    def _charge(self, key: str) -> None:
+        budget = self._budgets.setdefault(key, Bucket(VOTE_RATE, VOTE_BURST))
+        if not budget.take():
+            raise ConveneError(
+                ErrorCode.RATE_LIMITED,
+                "too many votes: slow down",
+                {"retry_after": max(1, math.ceil(budget.wait()))},
+            )
+
+    def _new_id(self) -> str:
+        while True:
+            poll_id = secrets.token_urlsafe(9)
+            if poll_id not in self._polls:
+                return poll_id
+
+    # -- events (under the lock) ------------------------------------------------------------
+
+    def _send(self, poll: _Poll, *, everyone: bool) -> None:
+        """Queue ``poll`` for the hosts and co-hosts, and (``everyone``: a change everyone's view
+        shows) for everyone else, each in their view."""
+        self._dirty.pop(poll.id, None)
+        self._sent_at[poll.id] = time.monotonic()
+        full = PollEvent(poll=poll.record(results=True))
+        if poll.state == "draft" or not (everyone or poll.shared):
+            for host in self.meeting.room.hosts():
+                self.meeting.to(host.id, "poll.updated", full)
+            return
+        if poll.shared:
+            # Both views are the same.
+            self.meeting.to_meeting("poll.updated", full)
+            return
+        public = PollEvent(poll=poll.record(results=False))
+        for p in self.meeting.room.joined():
+            self.meeting.to(p.id, "poll.updated", full if p.is_host else public)
+
+    def _votes_changed(self, poll: _Poll) -> None:
+        last = self._sent_at.get(poll.id)
+        quiet = last is None or time.monotonic() - last >= VOTE_INTERVAL
+        if poll.id not in self._dirty and quiet:
+            self._send(poll, everyone=False)
+            return
+        self._dirty[poll.id] = None
+        if not self._flushing and not self._gone:
+            self._flushing = True
+            self.meeting.spawn(self._flush(), f"poll-votes-{self.meeting.id}")
+
+    async def _flush(self) -> None:
+        """Send the polls changed by votes as each one's interval ends, until none is left."""
+        try:
+            while True:
+                async with self.meeting.room.lock:
+                    if self._gone or not self._dirty:
+                        self._flushing = False
+                        return
+                    t = time.monotonic()
+                    due = {pid: self._sent_at.get(pid, 0.0) + VOTE_INTERVAL for pid in self._dirty}
+                    for poll_id, at in due.items():
+                        poll = self._polls.get(poll_id)
+                        if poll is None:
+                            self._dirty.pop(poll_id, None)
+                        elif at <= t:
+                            self._send(poll, everyone=False)
+                    wait = min((at for at in due.values() if at > t), default=t) - t
+                await asyncio.sleep(wait)
+        except Exception:
+            log.exception("meeting %s: sending poll totals failed", self.meeting.id)
+            self._flushing = False
+        finally:
+            if self._gone:
+                self._flushing = False
+
+    # -- lifecycle and snapshots ------------------------------------------------------------
+
+    async def closed(self) -> None:
+        self._gone = True
+
+    def dropped(self) -> None:
+        self._gone = True
+
+    def snapshot(self) -> PollsState:
+        return PollsState(
+            polls=[
+                PollData(
+                    id=poll.id,
+                    question=poll.question,
+                    options=list(poll.options),
+                    multiple=poll.multiple,
+                    anonymous=poll.anonymous,
+                    state=poll.state,
+                    shared=poll.shared,
+                    created_at=poll.created_at,
+                    opened_at=poll.opened_at,
+                    closed_at=poll.closed_at,
+                    ballots={
+                        key: BallotData(choices=list(b.choices), voted_at=b.voted_at, voter=b.voter)
+                        for key, b in poll.ballots.items()
+                    },
+                )
+                for poll in self._polls.values()
+            ]
+        )
+
+    def restore(self, state: PollsState) -> None:
+        self._polls = {}
+        for d in state.polls:
+            n = len(d.options)
+            self._polls[d.id] = _Poll(
+                id=d.id,
+                question=d.question,
+                options=tuple(d.options),
+                multiple=d.multiple,
+                anonymous=d.anonymous,
+                created_at=d.created_at,
+                state=d.state,
+                shared=d.shared,
+                opened_at=d.opened_at,
+                closed_at=d.closed_at,
+                ballots={
+                    key: _Ballot(
+                        choices=tuple(b.choices),
+                        voted_at=b.voted_at,
+                        voter=None if d.anonymous else b.voter,
+                    )
+                    for key, b in d.ballots.items()
+                    if b.choices and all(0 <= c < n for c in b.choices)
+                },
+            )
+        self._dirty = {}
+        self._sent_at = {}

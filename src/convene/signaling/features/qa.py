@@ -1,0 +1,443 @@
+"""Q&A: questions from anyone admitted, votes, answers and moderation (docs/protocol.md, "Q&A").
+
+A *person* (an account, or a guest's browser; see :func:`person_key`) has one vote per question
+and never votes for their own. An anonymous question keeps who asked it only as that key, so that
+the asker can be told it is theirs and kept from voting for it; no record sent names them.
+
+Vote counts are coalesced: a question changed by votes is sent at most every
+:data:`VOTE_INTERVAL` seconds (the first vote after a quiet spell at once, the rest by one flush
+task), so a burst of votes costs a few events whatever the audience's size. Every other change
+is sent at once. Dismissed questions go to the hosts, the co-hosts and their asker only; the
+others are told to drop them (``qa.removed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from convene.protocol.errors import ConveneError, ErrorCode
+from convene.protocol.ids import ParticipantId
+from convene.protocol.messages import EmptyReply
+from convene.protocol.qa import (
+    QaAnswer,
+    QaAsk,
+    QaInfo,
+    QaLive,
+    QaPerson,
+    QaRemoved,
+    QaSettings,
+    QaSnapshot,
+    QaTarget,
+    QaVote,
+    Question,
+    QuestionAnswer,
+    QuestionEvent,
+    QuestionReply,
+    QuestionState,
+)
+from convene.rooms.room import Participant, now
+from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
+
+__all__ = ["MAX_QUESTIONS", "VOTE_INTERVAL", "Qa", "QaState", "person_key"]
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTIONS = 2000
+# Seconds between two records of one question changed by votes.
+VOTE_INTERVAL = 0.5
+# Per person: one question every 10 s (bursts of 3); 5 votes a second (bursts of 10).
+ASK_RATE, ASK_BURST = 0.1, 3.0
+VOTE_RATE, VOTE_BURST = 5.0, 10.0
+
+
+def person_key(p: Participant) -> str:
+    """Who a participant is for votes and questions: their account, else their guest cookie,
+    else (a client without one) the participant alone."""
+    if p.user_id is not None:
+        return f"u:{p.user_id}"
+    if p.guest_key is not None:
+        return f"g:{p.guest_key}"
+    return f"p:{p.id}"
+
+
+def charge(budgets: dict[str, Bucket], key: str, rate: float, burst: float) -> None:
+    """Take one from ``key``'s budget, or refuse with ``rate_limited``."""
+    budget = budgets.setdefault(key, Bucket(rate, burst))
+    if not budget.take():
+        raise ConveneError(
+            ErrorCode.RATE_LIMITED,
+            "too many requests: slow down",
+            {"retry_after": max(1, math.ceil(budget.wait()))},
+        )
+
+
+class QuestionData(FeatureState):
+    id: str
+    text: str
+    # person_key of the asker (never sent to clients).
+    asker_key: str
+    # None for an anonymous question.
+    asker: QaPerson | None = None
+    asked_at: datetime
+    voters: list[str] = []
+    state: QuestionState = "open"
+    answer: QuestionAnswer | None = None
+    live: bool = False
+
+
+class QaState(FeatureState):
+    # None: the meeting's mode decides (on in events and lectures).
+    enabled: bool | None = None
+    anonymous: bool = True
+    questions: list[QuestionData] = []
+
+
+@dataclass
+class _Question:
+    id: str
+    text: str
+    asker_key: str
+    asker: QaPerson | None
+    asked_at: datetime
+    voters: set[str] = field(default_factory=set)
+    state: QuestionState = "open"
+    answer: QuestionAnswer | None = None
+    live: bool = False
+
+    def record(self) -> Question:
+        return Question(
+            id=self.id,
+            text=self.text,
+            asker=self.asker,
+            asked_at=self.asked_at,
+            votes=len(self.voters),
+            state=self.state,
+            answer=self.answer,
+            live=self.live,
+        )
+
+
+class Qa(Feature[QaState]):
+    name = "qa"
+    State = QaState
+
+    def __init__(self, meeting: Meeting) -> None:
+        super().__init__(meeting)
+        self._enabled: bool | None = None
+        self._anonymous = True
+        # In the order asked.
+        self._questions: dict[str, _Question] = {}
+        self._ask_budgets: dict[str, Bucket] = {}
+        self._vote_budgets: dict[str, Bucket] = {}
+        # Questions changed by votes and not sent since; when each was last sent (monotonic).
+        self._dirty: dict[str, None] = {}
+        self._sent_at: dict[str, float] = {}
+        self._flushing = False
+        self._gone = False
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {
+            "qa.ask": self._ask,
+            "qa.vote": self._vote,
+            "qa.answer": self._answer,
+            "qa.live": self._live,
+            "qa.dismiss": self._dismiss,
+            "qa.reopen": self._reopen,
+            "qa.settings": self._settings,
+        }
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def _ask(self, pid: ParticipantId, req: QaAsk) -> QuestionReply:
+        room = self.meeting.room
+        async with room.lock:
+            p = room.get_joined(pid)
+            self._require_enabled()
+            if req.anonymous and not self._anonymous:
+                raise ConveneError(
+                    ErrorCode.FORBIDDEN, "anonymous questions are not allowed in this meeting"
+                )
+            if len(self._questions) >= MAX_QUESTIONS:
+                raise ConveneError(
+                    ErrorCode.QUOTA_EXCEEDED,
+                    "this meeting has as many questions as it may hold",
+                    {"quota": "questions", "limit": MAX_QUESTIONS},
+                )
+            key = person_key(p)
+            charge(self._ask_budgets, key, ASK_RATE, ASK_BURST)
+            q = _Question(
+                id=self._new_id(),
+                text=req.text,
+                asker_key=key,
+                asker=None if req.anonymous else QaPerson(id=p.id, display_name=p.display_name),
+                asked_at=now(),
+            )
+            self._questions[q.id] = q
+            self._send(q)
+            return QuestionReply(question=q.record())
+
+    async def _vote(self, pid: ParticipantId, req: QaVote) -> EmptyReply:
+        room = self.meeting.room
+        async with room.lock:
+            p = room.get_joined(pid)
+            self._require_enabled()
+            q = self._visible(p, req.question)
+            key = person_key(p)
+            if q.asker_key == key:
+                raise ConveneError(ErrorCode.FORBIDDEN, "you cannot vote for your own question")
+            if req.up:
+                if q.state != "open":
+                    raise ConveneError(ErrorCode.INVALID_STATE, "that question is not open")
+                if key in q.voters:
+                    raise ConveneError(
+                        ErrorCode.INVALID_STATE, "you voted for that question already"
+                    )
+            elif key not in q.voters:
+                raise ConveneError(ErrorCode.INVALID_STATE, "you have not voted for that question")
+            charge(self._vote_budgets, key, VOTE_RATE, VOTE_BURST)
+            if req.up:
+                q.voters.add(key)
+            else:
+                q.voters.discard(key)
+            self._votes_changed(q)
+        return EmptyReply()
+
+    async def _answer(self, pid: ParticipantId, req: QaAnswer) -> QuestionReply:
+        room = self.meeting.room
+        async with room.lock:
+            p = room.get_joined(pid)
+            self._require_answerer(p)
+            q = self._visible(p, req.question)
+            if q.state == "dismissed":
+                raise ConveneError(ErrorCode.INVALID_STATE, "that question was dismissed")
+            q.state = "answered"
+            q.live = False
+            q.answer = QuestionAnswer(
+                text=req.text, by=QaPerson(id=p.id, display_name=p.display_name), at=now()
+            )
+            self._send(q)
+            return QuestionReply(question=q.record())
+
+    async def _live(self, pid: ParticipantId, req: QaLive) -> QuestionReply:
+        room = self.meeting.room
+        async with room.lock:
+            p = room.get_joined(pid)
+            self._require_answerer(p)
+            q = self._visible(p, req.question)
+            if q.live != req.live:
+                if req.live:
+                    if q.state != "open":
+                        raise ConveneError(ErrorCode.INVALID_STATE, "that question is not open")
+                    for other in self._questions.values():
+                        if other.live:
+                            other.live = False
+                            self._send(other)
+                q.live = req.live
+                self._send(q)
+            return QuestionReply(question=q.record())
+
+    async def _dismiss(self, pid: ParticipantId, req: QaTarget) -> QuestionReply:
+        room = self.meeting.room
+        async with room.lock:
+            p = room.get(pid)
+            room.require_host(p)
+            q = self._visible(p, req.question)
+            if q.state != "dismissed":
+                q.state = "dismissed"
+                q.live = False
+                self._send(q)
+                # Those who may no longer see it drop it.
+                removed = QaRemoved(question=q.id)
+                for other in room.joined():
+                    if not self._may_see_dismissed(other, q):
+                        self.meeting.to(other.id, "qa.removed", removed)
+            return QuestionReply(question=q.record())
+
+    async def _reopen(self, pid: ParticipantId, req: QaTarget) -> QuestionReply:
+        room = self.meeting.room
+        async with room.lock:
+            p = room.get(pid)
+            room.require_host(p)
+            q = self._visible(p, req.question)
+            if q.state != "open":
+                q.state = "open"
+                q.answer = None
+                self._send(q)
+            return QuestionReply(question=q.record())
+
+    async def _settings(self, pid: ParticipantId, req: QaSettings) -> QaInfo:
+        room = self.meeting.room
+        async with room.lock:
+            room.require_host(room.get(pid))
+            before = self.info()
+            if req.enabled is not None:
+                self._enabled = req.enabled
+            if req.anonymous is not None:
+                self._anonymous = req.anonymous
+            info = self.info()
+            if info != before:
+                self.meeting.to_meeting("qa.updated", info)
+            return info
+
+    # -- what each participant sees ---------------------------------------------------------
+
+    def info(self) -> QaInfo:
+        return QaInfo(enabled=self._is_enabled(), anonymous=self._anonymous)
+
+    def snapshot_fields(self, p: Participant) -> Mapping[str, object]:
+        key = person_key(p)
+        shown = [q for q in self._questions.values() if self._may_see(p, q)]
+        return {
+            "qa": QaSnapshot(
+                enabled=self._is_enabled(),
+                anonymous=self._anonymous,
+                questions=[q.record() for q in shown],
+                voted=[q.id for q in shown if key in q.voters],
+                asked=[q.id for q in shown if q.asker_key == key],
+            )
+        }
+
+    def _is_enabled(self) -> bool:
+        if self._enabled is not None:
+            return self._enabled
+        return self.meeting.room.meeting.is_event
+
+    def _may_see_dismissed(self, p: Participant, q: _Question) -> bool:
+        return p.is_host or person_key(p) == q.asker_key
+
+    def _may_see(self, p: Participant, q: _Question) -> bool:
+        return q.state != "dismissed" or self._may_see_dismissed(p, q)
+
+    # -- checks (under the lock) ------------------------------------------------------------
+
+    def _require_enabled(self) -> None:
+        if not self._is_enabled():
+            raise ConveneError(ErrorCode.FORBIDDEN, "Q&A is turned off in this meeting")
+
+    def _require_answerer(self, p: Participant) -> None:
+        """Hosts, co-hosts and an event's panelists answer questions."""
+        if p.is_host:
+            return
+        if self.meeting.room.meeting.is_event and p.role == "participant":
+            return
+        raise ConveneError(
+            ErrorCode.FORBIDDEN, "only the hosts, co-hosts and panelists answer questions"
+        )
+
+    def _visible(self, p: Participant, question: str) -> _Question:
+        q = self._questions.get(question)
+        if q is None or not self._may_see(p, q):
+            raise ConveneError(ErrorCode.NOT_FOUND, "no such question")
+        return q
+
+    def _new_id(self) -> str:
+        while True:
+            qid = secrets.token_urlsafe(9)
+            if qid not in self._questions:
+                return qid
+
+    # -- events (under the lock) ------------------------------------------------------------
+
+    def _send(self, q: _Question) -> None:
+        """Queue ``q``'s record for those who may see it."""
+        self._dirty.pop(q.id, None)
+        self._sent_at[q.id] = time.monotonic()
+        event = QuestionEvent(question=q.record())
+        if q.state != "dismissed":
+            self.meeting.to_meeting("qa.question", event)
+            return
+        for p in self.meeting.room.joined():
+            if self._may_see_dismissed(p, q):
+                self.meeting.to(p.id, "qa.question", event)
+
+    def _votes_changed(self, q: _Question) -> None:
+        """Send ``q`` now if it was not sent lately, else with the next flush."""
+        last = self._sent_at.get(q.id)
+        if q.id not in self._dirty and (last is None or time.monotonic() - last >= VOTE_INTERVAL):
+            self._send(q)
+            return
+        self._dirty[q.id] = None
+        if not self._flushing and not self._gone:
+            self._flushing = True
+            self.meeting.spawn(self._flush(), f"qa-votes-{self.meeting.id}")
+
+    async def _flush(self) -> None:
+        """Send the questions changed by votes as each one's interval ends, until none is left."""
+        try:
+            while True:
+                async with self.meeting.room.lock:
+                    if self._gone or not self._dirty:
+                        self._flushing = False
+                        return
+                    t = time.monotonic()
+                    due = {qid: self._sent_at.get(qid, 0.0) + VOTE_INTERVAL for qid in self._dirty}
+                    for qid, at in due.items():
+                        q = self._questions.get(qid)
+                        if q is None:
+                            self._dirty.pop(qid, None)
+                        elif at <= t:
+                            self._send(q)
+                    wait = min((at for at in due.values() if at > t), default=t) - t
+                await asyncio.sleep(wait)
+        except Exception:
+            log.exception("meeting %s: sending Q&A votes failed", self.meeting.id)
+            self._flushing = False
+        finally:
+            # Cancelled with the meeting: nothing is left to send.
+            if self._gone:
+                self._flushing = False
+
+    # -- lifecycle and snapshots ------------------------------------------------------------
+
+    async def closed(self) -> None:
+        self._gone = True
+
+    def dropped(self) -> None:
+        self._gone = True
+
+    def snapshot(self) -> QaState:
+        return QaState(
+            enabled=self._enabled,
+            anonymous=self._anonymous,
+            questions=[
+                QuestionData(
+                    id=q.id,
+                    text=q.text,
+                    asker_key=q.asker_key,
+                    asker=q.asker,
+                    asked_at=q.asked_at,
+                    voters=sorted(q.voters),
+                    state=q.state,
+                    answer=q.answer,
+                    live=q.live,
+                )
+                for q in self._questions.values()
+            ],
+        )
+
+    def restore(self, state: QaState) -> None:
+        self._enabled = state.enabled
+        self._anonymous = state.anonymous
+        self._questions = {
+            d.id: _Question(
+                id=d.id,
+                text=d.text,
+                asker_key=d.asker_key,
+                asker=d.asker,
+                asked_at=d.asked_at,
+                voters=set(d.voters),
+                state=d.state,
+                answer=d.answer,
+                live=d.live,
+            )
+            for d in state.questions
+        }
+        self._dirty = {}
+        self._sent_at = {}
