@@ -183,6 +183,18 @@ export class MediaEngine extends Emitter<MediaEngineEvents> {
     }
   }
 
+  /**
+   * Stops publishing and keeps receiving (a panelist of an event made an attendee: the server
+   * already cut the feeds, so nothing is unpublished).
+   */
+  async stopPublishing(): Promise<void> {
+    await this.stopScreenShare(false);
+    const main = this.main;
+    this.main = null;
+    this.setPcState("main", "none");
+    await main?.stop(false);
+  }
+
   /** Asks for a screen (or window/tab) and publishes it on the "screen" connection. */
   async startScreenShare(): Promise<void> {
     if (this.screen || this.closed) return;

@@ -8,9 +8,10 @@
 import { language, t } from "../i18n";
 import { describeError, SignalingError } from "../protocol/errors";
 import { Emitter } from "../protocol/emitter";
-import { SignalingClient, type SignalingOptions } from "../protocol/signaling";
+import { SignalingClient, type RequestOptions, type SignalingOptions } from "../protocol/signaling";
 import type {
   EventType,
+  IceServer,
   JoinReply,
   MeetingUpdate,
   ModerationAction,
@@ -27,7 +28,11 @@ import type { Quality } from "../engine/quality";
 import { captionPrefs, expireCaptions, readingOf, setReading, type Reading } from "./captions";
 import { InterpreterDesk, interpreterOf } from "./interpreter";
 import { InterpretationActions, interpretationRefs, isInterpretationFeed } from "./interpretation";
-import { applyEvent, applySnapshot, expireReactions, initialState, type RoomState } from "./state";
+import { CommentActions, PollActions, QaActions, type InteractionPort } from "./interaction";
+import { applyEvent, applySnapshot, expireReactions, initialState, selfInfo, type RoomState } from "./state";
+import { AudienceActions, chooseView, isAttendee, markFull, setNotice, watching, withoutHand, type AudienceView } from "./audience";
+import { LivestreamActions } from "./livestream";
+import type { SignalingPort } from "../engine/port";
 
 export interface JoinParams {
   /** 9-digit code or link token. */
@@ -126,6 +131,9 @@ export class Room extends Emitter<RoomEvents> {
   private tick: ReturnType<typeof setInterval> | null = null;
   private published = false;
   private sentMediaState: string | null = null;
+  /** Promoted in an event: nothing is published until the device check is done. */
+  private awaitingDeviceCheck = false;
+  private iceServers: IceServer[] = [];
   private readonly unsubscribe: (() => void)[] = [];
   private _link: LinkState = {
     offline: typeof navigator !== "undefined" && navigator.onLine === false,
@@ -138,7 +146,7 @@ export class Room extends Emitter<RoomEvents> {
   ) {
     super();
     this.signaling = new SignalingClient(signalingOptions);
-    this.media = new MediaEngine(this.signaling, local);
+    this.media = new MediaEngine(this.mediaPort, local);
     this.interpreter = new InterpreterDesk(this.signaling, local);
     this.wire();
     // Devices change outside the Room's own actions too (preview toggles racing the join, an
@@ -249,6 +257,7 @@ export class Room extends Emitter<RoomEvents> {
   // ---------------------------------------------------------------------------------------------
 
   async setMic(on: boolean): Promise<void> {
+    if (on && this.isAttendee) return; // an attendee has nothing to unmute (shortcut keys too)
     if (on) {
       // Ask first: the server may refuse (muted by a host who does not allow self-unmute).
       if (this.inMeeting) {
@@ -273,6 +282,7 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   async setCamera(on: boolean): Promise<void> {
+    if (on && this.isAttendee) return;
     if (on && this.inMeeting) {
       try {
         await this.signaling.request("media.state", { audio: this.local.state.micOn, video: true });
@@ -291,6 +301,7 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   async toggleScreenShare(): Promise<void> {
+    if (this.isAttendee && !this.media.sharing) return;
     if (this.media.sharing) {
       await this.media.stopScreenShare(true);
       return;
@@ -418,6 +429,151 @@ export class Room extends Emitter<RoomEvents> {
     toast: (err) => this.toast("warn", describeError(err)),
   });
 
+  // ---------------------------------------------------------------------------------------------
+  // Audience interaction: bullet comments, Q&A, polls (the logic is in ./interaction)
+  // ---------------------------------------------------------------------------------------------
+
+  private readonly interactionPort: InteractionPort = {
+    comments: () => this._state.comments,
+    qa: () => this._state.qa,
+    polls: () => this._state.polls,
+    selfId: () => this._state.selfId,
+    setComments: (comments) => this.update({ ...this._state, comments }),
+    setQa: (qa) => this.update({ ...this._state, qa }),
+    setPolls: (polls) => this.update({ ...this._state, polls }),
+    request: (type, data) => this.signaling.request(type, data),
+  };
+
+  readonly comments = new CommentActions(this.interactionPort);
+  readonly qa = new QaActions(this.interactionPort);
+  readonly polls = new PollActions(this.interactionPort);
+
+  /** The UI's own changes to the interaction state (a poll card closed, comments taken to fly). */
+  updateInteraction(changes: Partial<Pick<RoomState, "comments" | "polls">>): void {
+    this.update({ ...this._state, ...changes });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Events: the audience (the logic is in ./audience) and the livestream (./livestream)
+  // ---------------------------------------------------------------------------------------------
+
+  /** Hosts: the audience list, "Allow to speak" (promote) and "Move to audience" (demote). */
+  readonly audience = new AudienceActions({
+    request: ((type: "audience.list" | "host.promote" | "host.demote", data: never) =>
+      this.signaling.request(type, data)) as ConstructorParameters<typeof AudienceActions>[0]["request"],
+    toast: (err) => this.toast("error", describeError(err)),
+    lowered: (id) => this.update({ ...this._state, audience: withoutHand(this._state.audience, id) }),
+  });
+
+  /** Hosts: start and stop the livestream. */
+  readonly livestream = new LivestreamActions({
+    request: ((type: "livestream.start" | "livestream.stop", data: never) =>
+      this.signaling.request(type, data)) as ConstructorParameters<typeof LivestreamActions>[0]["request"],
+    toast: (err) => this.toast("error", describeError(err)),
+  });
+
+  /** This participant is an event's attendee (watches only). */
+  get isAttendee(): boolean {
+    return isAttendee(selfInfo(this._state));
+  }
+
+  /**
+   * An attendee switches between "watching live" (WebRTC, under a second behind) and "watching the
+   * stream" (HLS, a few seconds behind). Choosing WebRTC again after it was full tries once more.
+   */
+  watchWith(view: AudienceView): void {
+    const before = this._state.audience;
+    const audience = { ...chooseView(before, view), full: view === "webrtc" ? false : before.full };
+    this.update({ ...this._state, audience });
+    this.updateSubscriptions();
+  }
+
+  /**
+   * After the device check of a promotion: publish the microphone and camera as chosen there.
+   * Also what closing that dialog does (with the devices as they are).
+   */
+  async joinPanel(): Promise<void> {
+    this.update({ ...this._state, audience: setNotice(this._state.audience, null) });
+    if (!this.awaitingDeviceCheck) return;
+    this.awaitingDeviceCheck = false;
+    if (this.isAttendee || this._state.phase !== "joined") return;
+    try {
+      await this.media.publishMain();
+      this.published = true;
+    } catch (err) {
+      this.toast("error", t("media.error.sendFailed", { reason: describeError(err) }));
+    }
+    await this.sendMediaState(true);
+    this.updateSubscriptions();
+  }
+
+  /** The UI showed a demotion's notice. */
+  dismissAudienceNotice(): void {
+    this.update({ ...this._state, audience: setNotice(this._state.audience, null) });
+  }
+
+  /** A panelist from now on: the device check comes first, then `joinPanel` publishes. */
+  private async onPromoted(by: PersonRef): Promise<void> {
+    this.awaitingDeviceCheck = true;
+    // A panelist watches live: the stream would be seconds behind the people they talk with.
+    const audience = setNotice({ ...chooseView(this._state.audience, "webrtc"), full: false }, { kind: "promoted", by });
+    this.update({ ...this._state, audience });
+    this.media.setFeeds(this._state.feeds);
+    this.updateSubscriptions();
+    this.toast("info", t("audience.promotedToast", { name: by.display_name }));
+  }
+
+  /** An attendee again: the server cut our feeds; stop the devices and keep watching. */
+  private async onDemoted(by: PersonRef): Promise<void> {
+    this.awaitingDeviceCheck = false;
+    this.published = false;
+    this.sentMediaState = null;
+    const state = this._state;
+    const self = selfInfo(state);
+    const participants = new Map(state.participants);
+    if (self) participants.set(self.id, { ...self, role: "attendee", audio: false, video: false, hand_raised: false, hand_raised_at: null });
+    this.update({
+      ...state,
+      participants,
+      chat: [],
+      unread: 0,
+      waiting: [],
+      audience: setNotice(state.audience, { kind: "demoted", by }),
+    });
+    await this.media.stopPublishing();
+    await this.local.setMic(false);
+    await this.local.setCamera(false);
+    this.updateSubscriptions();
+  }
+
+  /** `subscribe` was refused for capacity: play the livestream instead. */
+  private onAudienceFull(): void {
+    if (this._state.audience.full) return;
+    this.update({ ...this._state, audience: markFull(this._state.audience) });
+    this.toast("info", t("audience.fullToast"));
+    this.updateSubscriptions();
+  }
+
+  /** A media server restart for someone who publishes nothing: a fresh subscriber is enough. */
+  private async freshMedia(): Promise<void> {
+    await this.media.close(false);
+    this.recreateMedia();
+    this.media.setIceServers(this.iceServers);
+    if (this._state.selfId) this.media.setSelf(this._state.selfId);
+    this.media.setFeeds(this._state.feeds);
+    this.updateSubscriptions();
+  }
+
+  /** The signaling client as the media engine sees it: a full audience is noticed on the way. */
+  private readonly mediaPort: SignalingPort = {
+    request: <K extends RequestType>(type: K, data: RequestData<K>, options?: RequestOptions) =>
+      this.signaling.request(type, data, options).catch((err: unknown) => {
+        if (type === "subscribe" && err instanceof SignalingError && err.code === "audience_full") this.onAudienceFull();
+        throw err;
+      }),
+    notify: <K extends RequestType>(type: K, data: RequestData<K>) => this.signaling.notify(type, data),
+  };
+
   private async hostCall<K extends HostRequest>(type: K, data: RequestData<K>): Promise<boolean> {
     try {
       await this.signaling.request(type, data);
@@ -452,6 +608,11 @@ export class Room extends Emitter<RoomEvents> {
   private updateSubscriptions(): void {
     if (!this.published && this._state.phase !== "joined") return;
     const state = this._state;
+    // An attendee playing the livestream receives nothing over WebRTC (the stream has it all).
+    if (this.isAttendee && watching(state.audience) === "hls") {
+      this.media.setWanted([]);
+      return;
+    }
     const now = Date.now();
     const refs: StreamRef[] = [];
     const audioCandidates: { ref: StreamRef; rank: number }[] = [];
@@ -488,6 +649,7 @@ export class Room extends Emitter<RoomEvents> {
 
   private async enter(snapshot: Snapshot): Promise<void> {
     this.update(applySnapshot(this._state, snapshot));
+    this.iceServers = snapshot.ice_servers;
     this.media.setIceServers(snapshot.ice_servers);
     this.interpreter.setIceServers(snapshot.ice_servers);
     this.media.setSelf(snapshot.self.id);
@@ -495,14 +657,21 @@ export class Room extends Emitter<RoomEvents> {
     // A meeting that mutes on entry blocks our audio; start muted rather than be refused later.
     if (snapshot.self.audio_blocked && this.local.state.micOn) await this.local.setMic(false);
     if (snapshot.self.video_blocked && this.local.state.cameraOn) await this.local.setCamera(false);
-    try {
-      await this.media.publishMain();
-      this.published = true;
-    } catch (err) {
-      this.toast("error", t("media.error.sendFailed", { reason: describeError(err) }));
+    // An event's attendee watches only (the server never takes a feed from them); a panelist of an
+    // event publishes after the device check (see `joinPanel`).
+    if (!isAttendee(snapshot.self) && !this.awaitingDeviceCheck) {
+      try {
+        await this.media.publishMain();
+        this.published = true;
+      } catch (err) {
+        this.toast("error", t("media.error.sendFailed", { reason: describeError(err) }));
+      }
+      // Publishing marks both as on at the server; say what they really are.
+      await this.sendMediaState(true);
+    } else if (isAttendee(snapshot.self)) {
+      await this.local.setMic(false);
+      await this.local.setCamera(false);
     }
-    // Publishing marks both as on at the server; say what they really are.
-    await this.sendMediaState(true);
     this.updateSubscriptions();
     await this.syncReading();
     await this.interpretation.afterSnapshot(null, false);
@@ -546,6 +715,20 @@ export class Room extends Emitter<RoomEvents> {
       "interpretation.booth_message",
       "interpretation.signal",
       "audio.quality",
+      "audience.updated",
+      "audience.promoted",
+      "audience.demoted",
+      "livestream.updated",
+      "comments",
+      "comments.hidden",
+      "comments.updated",
+      "comments.words",
+      "reactions",
+      "qa.updated",
+      "qa.question",
+      "qa.removed",
+      "poll.updated",
+      "poll.deleted",
     ] as const) {
       on(type);
     }
@@ -615,7 +798,7 @@ export class Room extends Emitter<RoomEvents> {
 
   private recreateMedia(): void {
     // A fresh engine for a fresh session (the old one is closed).
-    (this as { media: MediaEngine }).media = new MediaEngine(this.signaling, this.local);
+    (this as { media: MediaEngine }).media = new MediaEngine(this.mediaPort, this.local);
     this.published = false;
     if (this._link.media !== "ok") this.setLink({ ...this._link, media: "ok" });
     this.wireMedia();
@@ -670,11 +853,17 @@ export class Room extends Emitter<RoomEvents> {
         break;
       case "feed.removed":
         this.media.setFeeds(this._state.feeds);
-        if (ev.data.participant_id === this._state.selfId) void this.media.onOwnFeedRemoved(ev.data.feed);
+        if (ev.data.participant_id === this._state.selfId && !this.isAttendee) void this.media.onOwnFeedRemoved(ev.data.feed);
         this.updateSubscriptions();
         break;
       case "moderated":
         void this.onModerated(ev.data.action, ev.data.by);
+        break;
+      case "audience.promoted":
+        void this.onPromoted(ev.data.by);
+        break;
+      case "audience.demoted":
+        void this.onDemoted(ev.data.by);
         break;
       case "interpretation.updated":
         // A channel's feeds changed (a handover, a machine voice replaced): follow them.
@@ -709,7 +898,10 @@ export class Room extends Emitter<RoomEvents> {
         break;
       case "media.reset":
         this.media.setFeeds(this._state.feeds);
-        if (this._state.phase === "joined") {
+        if (this._state.phase === "joined" && (this.isAttendee || !this.published)) {
+          // Nothing of ours to publish again: a fresh subscriber is all it takes.
+          void this.freshMedia();
+        } else if (this._state.phase === "joined") {
           void this.media.resetAll().catch((err: unknown) => this.toast("error", describeError(err)));
           void this.interpreter.republish();
         }
@@ -734,7 +926,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Tells the server our microphone and camera state when it differs from what it was told. */
   private async sendMediaState(force = false): Promise<void> {
-    if (!this.inMeeting) return;
+    if (!this.inMeeting || this.isAttendee || !this.published) return;
     const { micOn, cameraOn } = this.local.state;
     const key = `${micOn}:${cameraOn}`;
     if (!force && this.sentMediaState === key) return;
