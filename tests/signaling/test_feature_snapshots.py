@@ -199,6 +199,18 @@ async def test_a_feature_missing_from_the_snapshot_starts_empty(server: RunningS
             "machine": [],
             "machine_feeds": {},
         },
+        "comments": {
+            "enabled": None,
+            "slow_mode_seconds": 0,
+            "words": [],
+            "recent": [],
+            "remembered": [],
+            "hidden": [],
+            "by_client_id": {},
+            "last_sent": {},
+            "pending": [],
+            "received": 0,
+        },
     }
     await m.close()
 

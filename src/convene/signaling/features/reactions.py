@@ -3,17 +3,40 @@
 A reaction is an event only (nothing is kept). A raised hand is kept on the participant
 (``Participant.hand_raised_at``, shown in their ``ParticipantInfo``); this feature is what
 changes it, and its snapshot carries the raised hands of those present.
+
+The audience of an event is not announced, so an attendee's reaction is counted instead of
+sent: the first one of an interval schedules one ``reactions`` event (the count per emoji, at
+most :data:`MAX_REACTION_KINDS` kinds) :data:`REACTIONS_INTERVAL_MS` later, whatever the size of
+the audience (a move to another node loses the counts of the interval in progress, at most
+half a second of them). An attendee's hand is told to themself only; the hosts see the
+audience's hands through the audience feature.
 """
 
 from __future__ import annotations
 
+import asyncio
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 
+from convene.protocol.comments import (
+    MAX_REACTION_KINDS,
+    REACTIONS_INTERVAL_MS,
+    ReactionCounts,
+)
+from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import ParticipantId
-from convene.protocol.messages import EmptyReply, Hand, Moderated, Reaction, ReactionEvent, Target
-from convene.rooms.room import now
-from convene.signaling.feature import Feature, FeatureState, Handler
+from convene.protocol.messages import (
+    EmptyReply,
+    Hand,
+    Moderated,
+    ParticipantEvent,
+    Reaction,
+    ReactionEvent,
+    Target,
+)
+from convene.rooms.room import Participant, now
+from convene.signaling.feature import Feature, FeatureState, Handler, Meeting
 
 __all__ = ["HandsState", "ReactionsAndHands"]
 
@@ -27,6 +50,12 @@ class ReactionsAndHands(Feature[HandsState]):
     name = "hands"
     State = HandsState
 
+    def __init__(self, meeting: Meeting) -> None:
+        super().__init__(meeting)
+        self._counts: dict[str, int] = {}
+        self._flush_scheduled = False
+        self._gone = False
+
     def handlers(self) -> Mapping[str, Handler]:
         return {
             "reaction": self._react,
@@ -37,9 +66,47 @@ class ReactionsAndHands(Feature[HandsState]):
     async def _react(self, pid: ParticipantId, req: Reaction) -> EmptyReply:
         meeting = self.meeting
         async with meeting.room.lock:
-            meeting.room.get_joined(pid)
-            meeting.to_meeting("reaction", ReactionEvent(participant_id=pid, emoji=req.emoji))
+            p = meeting.room.get_joined(pid)
+            if p.is_attendee:
+                self._count(req.emoji)
+            else:
+                meeting.to_meeting("reaction", ReactionEvent(participant_id=pid, emoji=req.emoji))
         return EmptyReply()
+
+    def _count(self, emoji: str) -> None:
+        # Counted reactions reach the whole audience: no words, only symbols.
+        if not _symbols_only(emoji):
+            raise ConveneError(
+                ErrorCode.INVALID_REQUEST, "a reaction is an emoji", {"field": "emoji"}
+            )
+        if emoji in self._counts:
+            self._counts[emoji] += 1
+        elif len(self._counts) < MAX_REACTION_KINDS:
+            self._counts[emoji] = 1
+        else:
+            return  # beyond the interval's kinds: dropped
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.meeting.spawn(self._flush_later(), name=f"reactions {self.meeting.id}")
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(REACTIONS_INTERVAL_MS / 1000)
+        async with self.meeting.room.lock:
+            if self._gone:
+                return
+            self._flush_scheduled = False
+            counts, self._counts = self._counts, {}
+            if counts:
+                self.meeting.to_meeting(
+                    "reactions", ReactionCounts(counts=counts, interval_ms=REACTIONS_INTERVAL_MS)
+                )
+
+    def _hand_changed(self, p: Participant) -> None:
+        if p.is_attendee:
+            # Not announced: their own client shows it; hosts see it in the audience's hands.
+            self.meeting.to(p.id, "participant.updated", ParticipantEvent(participant=p.info()))
+        else:
+            self.meeting.updated(p)
 
     async def _hand(self, pid: ParticipantId, req: Hand) -> EmptyReply:
         meeting = self.meeting
@@ -49,7 +116,7 @@ class ReactionsAndHands(Feature[HandsState]):
                 p.hand_raised_at = now()
             elif not req.raised:
                 p.hand_raised_at = None
-            meeting.updated(p)
+            self._hand_changed(p)
         return EmptyReply()
 
     async def _lower_hand(self, actor: ParticipantId, req: Target) -> EmptyReply:
@@ -63,10 +130,13 @@ class ReactionsAndHands(Feature[HandsState]):
                 room.require_acts_on(a, t)
             if t.hand_raised_at is not None:
                 t.hand_raised_at = None
-                meeting.updated(t)
+                self._hand_changed(t)
                 if t.id != a.id:
                     meeting.to(t.id, "moderated", Moderated(action="hand_lowered", by=a.ref()))
         return EmptyReply()
+
+    def dropped(self) -> None:
+        self._gone = True
 
     def snapshot(self) -> HandsState:
         return HandsState(
@@ -80,3 +150,15 @@ class ReactionsAndHands(Feature[HandsState]):
     def restore(self, state: HandsState) -> None:
         for p in self.meeting.room.participants.values():
             p.hand_raised_at = state.raised.get(p.id)
+
+
+def _symbols_only(emoji: str) -> bool:
+    """No letters, spaces or control characters; the joiner and tag characters emoji are
+    built with are allowed (code points newer than this Python's Unicode too)."""
+    for ch in emoji:
+        category = unicodedata.category(ch)
+        if ch == "\u200d" or "\U000e0020" <= ch <= "\U000e007f":
+            continue
+        if category[0] in "LZ" or category in ("Cc", "Cf", "Cs", "Co"):
+            return False
+    return True
