@@ -19,6 +19,8 @@ RUNTIME_PACKAGES=(
     "test -f /usr/share/apertium/modes/fr-es.mode|apertium-fr-es"
     # Machine interpretation: translated captions spoken in the six UN languages.
     "command -v espeak-ng|espeak-ng"
+    # Livestreams: the composer's encoder (H.264/AAC HLS, RTMP) and ffprobe for its tests.
+    "command -v ffmpeg && command -v ffprobe|ffmpeg"
 )
 # shellcheck disable=SC2034
 TEST_PACKAGES=(
