@@ -5,7 +5,7 @@
  *
  * Pure functions on an immutable list, like ./state.
  */
-import type { ReactionCounts } from "./interaction-types";
+import type { ReactionCounts } from "../protocol/types";
 
 export interface Burst {
   key: number;

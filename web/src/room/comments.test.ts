@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Comment } from "./interaction-types";
+import type { Comment } from "../protocol/types";
 import {
   applyBatch,
   applyCommentsUpdated,
@@ -16,6 +16,7 @@ import {
   pickLane,
   RECENT_LIMIT,
   takeIncoming,
+  withoutIncoming,
 } from "./comments";
 import { applyReactionCounts, expireBursts, particlesFor, scaleFor, showsCount, BURST_MS } from "./bursts";
 
@@ -68,6 +69,14 @@ describe("comment batches", () => {
     // Nothing to take, nothing expired: the same state.
     const none = takeIncoming(s, 10, 0);
     expect(none.state).toBe(s);
+  });
+
+  it("forgets what flew and what waited too long", () => {
+    let s = applyBatch(initialComments(), batch("a", "b"), 0);
+    s = applyBatch(s, batch("c"), 3000);
+    expect(withoutIncoming(s, new Set(["c"]), 100).incoming.map((i) => i.comment.id)).toEqual(["a", "b"]);
+    expect(withoutIncoming(s, new Set(), MAX_WAIT_MS + 1).incoming.map((i) => i.comment.id)).toEqual(["c"]);
+    expect(withoutIncoming(s, new Set(), 100)).toBe(s);
   });
 
   it("removes hidden comments everywhere and never shows them again", () => {

@@ -20,7 +20,7 @@
  * remembered in this browser.
  */
 import { Emitter } from "../protocol/emitter";
-import type { Comment, CommentsBatch, CommentsHidden, CommentsInfo, CommentsUpdated, CommentsWords } from "./interaction-types";
+import type { Comment, CommentsBatch, CommentsHidden, CommentsInfo, CommentsUpdated, CommentsWords } from "../protocol/types";
 
 export interface CommentsState {
   enabled: boolean;
@@ -157,6 +157,15 @@ export function takeIncoming(state: CommentsState, now: number, count: number): 
   const rest = waiting.slice(count);
   if (take.length === 0 && rest.length === state.incoming.length) return { take, state };
   return { take, state: { ...state, incoming: rest } };
+}
+
+/**
+ * What waits to fly without the comments now flying (`taken`) and without those that waited
+ * longer than MAX_WAIT_MS; the same state when that is nothing.
+ */
+export function withoutIncoming(state: CommentsState, taken: ReadonlySet<string>, now: number): CommentsState {
+  const incoming = state.incoming.filter((i) => !taken.has(i.comment.id) && now - i.at <= MAX_WAIT_MS);
+  return incoming.length === state.incoming.length ? state : { ...state, incoming };
 }
 
 // -- Lanes ---------------------------------------------------------------------------------------

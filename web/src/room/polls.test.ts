@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Poll } from "./interaction-types";
+import type { Poll } from "../protocol/types";
 import {
   applyPoll,
   closeCard,
@@ -64,6 +64,11 @@ describe("polls state", () => {
     expect(closed.card).toBeNull();
     s = applyPoll(s, poll("a", { state: "closed", shared: true, totals: [2, 1, 0], voters: 3 }));
     expect(s.card).toBe("a");
+    // Shared later, to someone who had closed the card: it comes up with the results.
+    let later = applyPoll(initialPolls(), poll("b", { state: "open" }));
+    later = applyPoll(closeCard(later), poll("b", { state: "closed" }));
+    later = applyPoll(later, poll("b", { state: "closed", shared: true, totals: [1, 0, 0], voters: 1 }));
+    expect(later.card).toBe("b");
   });
 
   it("takes one's choices from a vote reply, and forgets a deleted poll", () => {

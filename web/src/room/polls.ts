@@ -7,7 +7,7 @@
  * the server coalesces totals while a poll is open. A card pops up when a poll opens and this
  * person has not voted; closing it is remembered for that poll.
  */
-import type { Poll, PollView } from "./interaction-types";
+import type { Poll, PollView } from "../protocol/types";
 
 export interface PollsState {
   /** By id, in the order they were first seen. */
@@ -63,6 +63,8 @@ export function applyPoll(state: PollsState, poll: Poll | PollView): PollsState 
   let card = state.card;
   const opened = poll.state === "open" && old?.state !== "open";
   if (opened && !choices.has(poll.id) && !state.closedCards.has(poll.id)) card = poll.id;
+  // Results just shared: everyone sees them in the card.
+  if (poll.shared && poll.totals && old !== undefined && !old.shared) card = poll.id;
   // Results shared after it closed: the card shows them to those who had it up.
   if (card === poll.id && poll.state !== "open" && !(poll.shared && poll.totals)) card = null;
   return { ...state, polls, choices, card };

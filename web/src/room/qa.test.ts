@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Question } from "./interaction-types";
+import type { Question } from "../protocol/types";
 import {
   applyAsked,
   applyQaUpdated,

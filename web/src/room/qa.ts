@@ -7,7 +7,7 @@
  * first, then the oldest first) or by time (newest first). Dismissed questions reach only hosts,
  * co-hosts and their asker; the list shows them to those only, apart from the others.
  */
-import type { QaInfo, QaSnapshot, Question } from "./interaction-types";
+import type { QaInfo, QaSnapshot, Question } from "../protocol/types";
 
 export interface QaState {
   enabled: boolean;
