@@ -243,6 +243,10 @@ class RateLimits:
     reset_address: RateLimiter = field(
         default_factory=_limiter(20, 3600, "password reset requests")
     )
+    # Event registrations per email asked for (any event) and per address group: the answer
+    # is the same for every email, the limits too.
+    registration_email: RateLimiter = field(default_factory=_limiter(5, 3600, "registrations"))
+    registration_address: RateLimiter = field(default_factory=_limiter(30, 3600, "registrations"))
     # Wrong passcodes per person, per meeting and per address group (see PasscodeGuard).
     passcodes: PasscodeGuard = field(
         default_factory=lambda: PasscodeGuard(

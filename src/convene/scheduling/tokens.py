@@ -12,10 +12,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from pathlib import Path
 
-__all__ = ["feed_token", "invite_token", "registration_token", "rsvp_token", "tokens_match"]
+from convene.config import Settings, load_secrets
+
+__all__ = [
+    "feed_token",
+    "invite_token",
+    "registration_token",
+    "rsvp_token",
+    "token_key",
+    "tokens_match",
+]
 
 _LENGTH = 32  # characters of base64url: 192 bits
+_keys: dict[Path, str] = {}
+
+
+def token_key(settings: Settings) -> str:
+    """The install's token key, read once per data directory."""
+    key = _keys.get(settings.data_dir)
+    if key is None:
+        key = _keys[settings.data_dir] = load_secrets(settings).token_key
+    return key
 
 
 def _sign(key: str, message: str) -> str:

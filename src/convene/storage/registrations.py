@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from convene.protocol.ids import MeetingId
 from convene.storage._common import invalid, parse_uuid
-from convene.storage.models import EventRegistrationRow
+from convene.storage.models import EventRegistrationRow, ScheduleRow
 
 if TYPE_CHECKING:
     from convene.storage.db import Database
@@ -39,6 +39,7 @@ __all__ = [
     "RegistrationRecord",
     "RegistrationState",
     "RegistrationStore",
+    "schedule_of",
     "validate_policy",
 ]
 
@@ -46,6 +47,22 @@ RegistrationPolicy = Literal["off", "open", "approval"]
 RegistrationState = Literal["unconfirmed", "pending", "registered", "denied"]
 
 _PAGE_MAX = 500
+
+
+async def schedule_of(db: Database, meeting_id: MeetingId) -> str | None:
+    """The id of the schedule whose room the meeting is (the first made, cancelled ones last),
+    for the time an event page shows; None when it has none."""
+    meeting = parse_uuid(meeting_id)
+    if meeting is None:
+        return None
+    async with db.session() as session:
+        found = await session.scalar(
+            select(ScheduleRow.id)
+            .where(ScheduleRow.meeting_id == meeting)
+            .order_by((ScheduleRow.status == "cancelled"), ScheduleRow.created_at)
+            .limit(1)
+        )
+    return str(found) if found is not None else None
 
 
 def validate_policy(policy: str) -> RegistrationPolicy:
