@@ -22,7 +22,7 @@ from convene.comments.words import WordFilter
 from convene.protocol.comments import COMMENT_MAX, clean_comment, clean_word, filter_key
 from tests.signaling.test_feature_snapshots import conference, move
 from tests.signaling.test_meeting import open_meeting
-from tests.support.event_audience import QUIET, open_event
+from tests.support.event_audience import QUIET, open_event, queued_at
 from tests.support.server import RunningServer, running_server
 from tests.support.signal import SignalClient, SignalError
 
@@ -145,7 +145,7 @@ async def test_a_burst_from_a_hundred_attendees_is_sampled(server: RunningServer
             for k in range(2):
                 text = f"comment {n}-{k}"
                 sends.append(asyncio.create_task(person.request("comment.send", {"text": text})))
-        await _queued_at(lock, len(people))
+        await queued_at(lock, len(people))
     replies = await asyncio.gather(*sends)
     ids = {r["comment"]["id"] for r in replies}
     assert len(ids) == 200
@@ -401,11 +401,3 @@ def _glued(around: str, word: str) -> bool:
     (a combining mark or a compatibility character next to it)."""
     text = f"{around[:10]} {word} {around[10:]}"
     return filter_key(word) not in filter_key(text)
-
-
-async def _queued_at(lock: asyncio.Lock, count: int) -> None:
-    """Until ``count`` requests wait for the room's lock (one per connection: each handles its
-    requests in order)."""
-    async with asyncio.timeout(15):
-        while len(lock._waiters or ()) < count:  # type: ignore[attr-defined]  # noqa: ASYNC110
-            await asyncio.sleep(0.01)

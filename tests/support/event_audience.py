@@ -4,6 +4,7 @@ that per-address limits see them as different people unless a test says otherwis
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from convene.signaling.registry import Registry
 from tests.support.server import Person, RunningServer
 from tests.support.signal import SignalClient
 
-__all__ = ["Event", "open_event"]
+__all__ = ["QUIET", "Event", "open_event", "queued_at"]
 
 QUIET: dict[str, Any] = {"worker": {"embedded": False}, "translation": {"enabled": False}}
 
@@ -71,3 +72,12 @@ async def open_event(server: RunningServer, **settings: Any) -> Event:
     host = await SignalClient.connect(server, alice)
     await host.join(info["link_token"])
     return Event(info, alice, host, server)
+
+
+async def queued_at(lock: asyncio.Lock, count: int) -> None:
+    """Until ``count`` requests wait for the room's lock (at most one per connection: each
+    handles its requests in order). A test holds the lock meanwhile, so that what it sent is
+    handled at once when it lets go: in one batching interval."""
+    async with asyncio.timeout(15):
+        while len(lock._waiters or ()) < count:  # type: ignore[attr-defined]  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
