@@ -6,6 +6,8 @@ import {
   health,
   isPlayable,
   isRunning,
+  playlistUrl,
+  watchPath,
   LivestreamActions,
   livestreamFromSnapshot,
   maskRtmpUrl,
@@ -135,5 +137,19 @@ describe("LivestreamActions", () => {
     fail = true;
     expect(await actions.stop()).toBe(false);
     expect(toasts).toHaveLength(1);
+  });
+});
+
+describe("watch page", () => {
+  it("maps a playlist URL to its watch page and back, refusing odd names", () => {
+    expect(watchPath("/api/v1/live/m1/tok_1-2/master.m3u8")).toBe("/live/m1/tok_1-2");
+    expect(watchPath("https://x.example/api/v1/live/m1/t.2/master.m3u8?x=1")).toBe("/live/m1/t.2");
+    expect(watchPath("/elsewhere/master.m3u8")).toBeNull();
+    expect(watchPath(null)).toBeNull();
+    expect(playlistUrl("m1", "tok")).toBe("/api/v1/live/m1/tok/master.m3u8");
+    expect(playlistUrl("..", "tok")).toBeNull();
+    expect(playlistUrl("m1", "a/b")).toBeNull();
+    expect(playlistUrl("m1", "%2e%2e")).toBeNull();
+    expect(playlistUrl("m1", "")).toBeNull();
   });
 });

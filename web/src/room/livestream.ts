@@ -60,6 +60,22 @@ function streamKey(url: string): string {
   return parts.join("/");
 }
 
+const SEGMENT = /^[A-Za-z0-9._~=-]{1,256}$/;
+
+/** The master playlist of a meeting's livestream for a token (the watch page's source). */
+export function playlistUrl(meeting: string, token: string): string | null {
+  if (!SEGMENT.test(meeting) || !SEGMENT.test(token) || meeting.startsWith(".") || token.startsWith(".")) return null;
+  return `/api/v1/live/${meeting}/${token}/master.m3u8`;
+}
+
+/** The watch page (`/live/{meeting}/{token}`) for a playlist URL, to share with people who only watch. */
+export function watchPath(url: string | null): string | null {
+  if (url === null) return null;
+  const match = /\/api\/v1\/live\/([^/?#]+)\/([^/?#]+)\/[^/?#]+$/.exec(url.split(/[?#]/, 1)[0] ?? "");
+  if (!match || playlistUrl(match[1]!, match[2]!) === null) return null;
+  return `/live/${match[1]!}/${match[2]!}`;
+}
+
 /** The health the host sees: the state, and "restarting" while ffmpeg was restarted and no segment is fresh. */
 export type Health = "off" | "starting" | "live" | "restarting" | "stale" | "failed" | "stopping";
 

@@ -12,6 +12,7 @@ const RsvpPage = lazy(() => import("./pages/rsvp").then((m) => m.RsvpPage));
 const ForgotPage = lazy(() => import("./pages/reset").then((m) => m.ForgotPage));
 const ResetPage = lazy(() => import("./pages/reset").then((m) => m.ResetPage));
 const TranscriptPage = lazy(() => import("./pages/transcript").then((m) => m.TranscriptPage));
+const WatchPage = lazy(() => import("./meeting/audience/watch-page").then((m) => m.WatchPage));
 
 function Page({ route, generation }: { route: Route; generation: number }) {
   switch (route.name) {
@@ -38,6 +39,8 @@ function Page({ route, generation }: { route: Route; generation: number }) {
       return <ResetPage token={route.token} />;
     case "transcript":
       return <TranscriptPage key={`${route.meetingId}#${generation}`} meetingId={route.meetingId} language={route.language} />;
+    case "live":
+      return <WatchPage key={`${route.meeting}/${route.token}`} meeting={route.meeting} token={route.token} />;
     case "home":
       return <HomePage />;
   }
