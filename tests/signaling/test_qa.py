@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from convene.protocol.ids import ParticipantId
 from convene.rooms.room import now
 from convene.signaling.features import qa as qa_feature
 from tests.signaling.test_feature_snapshots import conference, move
 from tests.signaling.test_meeting import Meeting, open_meeting
+from tests.support.event_audience import open_event
 from tests.support.server import RunningServer, running_server
 from tests.support.signal import SignalClient, SignalError
 
@@ -103,30 +103,25 @@ async def test_q_and_a_is_off_in_a_meeting_until_a_host_turns_it_on(
 async def test_q_and_a_is_on_by_default_in_an_event_and_panelists_answer(
     server: RunningServer,
 ) -> None:
-    alice = await server.sign_up("alice@example.org", "Alice")
-    info = await alice.create_meeting(waiting_room=False)
-    host = await SignalClient.connect(server, alice)
-    await host.join(info["link_token"])
-    conf = conference(server, Meeting(info, alice, alice, alice, host, host, host))
-    async with conf.room.lock:
-        conf.room.meeting.mode = "event"
-    bob_person = await server.sign_up("bob@example.org", "Bob")
-    bob = await SignalClient.connect(server, bob_person)
-    carol = await SignalClient.connect(server, server.guest())
+    event = await open_event(server)
     try:
-        joined = await bob.join(info["link_token"])
-        assert joined["snapshot"]["qa"] == {
+        bob, snapshot = await event.join_attendee("Bob")
+        assert snapshot["qa"] == {
             "enabled": True,
             "anonymous": True,
             "questions": [],
             "voted": [],
             "asked": [],
         }
-        await carol.join(info["link_token"], display_name="Carol")
-        async with conf.room.lock:
-            # Carol is in the audience; Bob is a panelist (role "participant" in an event).
-            conf.room.participants[ParticipantId(str(carol.participant_id))].role = "attendee"
+        carol = await event.attendee("Carol")
+        # Bob is made a panelist; Carol stays in the audience.
+        await event.host.request("host.promote", {"participant": bob.participant_id})
+        await bob.wait_event("audience.promoted")
         q = (await carol.request("qa.ask", {"text": "When is the break?"}))["question"]
+        other = (await event.host.request("qa.ask", {"text": "Anything else?"}))["question"]
+        # An attendee votes.
+        await carol.request("qa.vote", {"question": other["id"], "up": True})
+        await bob.wait_event("qa.question", lambda d: d["question"]["votes"] == 1)
         # An attendee does not answer; a panelist does.
         assert await refused(carol, "qa.answer", {"question": q["id"]}) == "forbidden"
         assert await refused(carol, "qa.live", {"question": q["id"], "live": True}) == "forbidden"
@@ -141,11 +136,14 @@ async def test_q_and_a_is_on_by_default_in_an_event_and_panelists_answer(
         assert answered["answer"]["by"] == {"id": bob.participant_id, "display_name": "Bob"}
         seen = await carol.wait_event("qa.question", lambda d: d["question"]["state"] == "answered")
         assert seen["question"] == answered
-        # A panelist does not dismiss (hosts and co-hosts do).
+        # A panelist does not dismiss, nor change the settings (hosts and co-hosts do).
         assert await refused(bob, "qa.dismiss", {"question": q["id"]}) == "forbidden"
+        assert await refused(carol, "qa.settings", {"enabled": False}) == "forbidden"
+        # The host turning Q&A off reaches the audience.
+        await event.host.request("qa.settings", {"enabled": False})
+        assert await carol.wait_event("qa.updated") == {"enabled": False, "anonymous": True}
     finally:
-        for c in (host, bob, carol):
-            await c.close()
+        await event.close()
 
 
 async def test_votes_one_a_person_never_your_own_and_taken_back(server: RunningServer) -> None:
