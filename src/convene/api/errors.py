@@ -101,6 +101,9 @@ CODE_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.AUDIENCE_FULL: N_("Every live viewer seat is taken; watch the livestream instead."),
     ErrorCode.COMMENTS_DISABLED: N_("Comments are turned off in this meeting."),
     ErrorCode.COMMENT_FILTERED: N_("This comment contains a word the host does not allow."),
+    ErrorCode.REGISTRATION_REQUIRED: N_(
+        "This event asks its audience to register: join with the link from your registration email."
+    ),
     ErrorCode.MEDIA_ERROR: N_("The media server reported an error."),
     ErrorCode.MEDIA_UNAVAILABLE: N_("The media server is not available; try again in a moment."),
     ErrorCode.INTERNAL_ERROR: N_("Internal server error"),

@@ -70,6 +70,8 @@ class ErrorCode(StrEnum):
     COMMENTS_DISABLED = "comments_disabled"
     # Bullet comments: the text matches the meeting's word filter.
     COMMENT_FILTERED = "comment_filtered"
+    # Events: the audience must register, and the join carried no approved registration.
+    REGISTRATION_REQUIRED = "registration_required"
     # Media server and internals.
     MEDIA_ERROR = "media_error"
     MEDIA_UNAVAILABLE = "media_unavailable"
@@ -118,6 +120,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.AUDIENCE_FULL: 503,
     ErrorCode.COMMENTS_DISABLED: 403,
     ErrorCode.COMMENT_FILTERED: 422,
+    ErrorCode.REGISTRATION_REQUIRED: 403,
     ErrorCode.MEDIA_ERROR: 502,
     ErrorCode.MEDIA_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,

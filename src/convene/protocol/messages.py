@@ -292,6 +292,12 @@ class EmptyReply(Out):
 # --------------------------------------------------------------------------------------------
 
 
+# ``<id>.<token>`` from a personal link (an invitation's or a registration's).
+LinkCredential = Annotated[
+    str, StringConstraints(max_length=128, pattern=r"^[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{1,64}$")
+]
+
+
 class Join(Model):
     """First message on a connection: join a meeting, or resume a dropped participant."""
 
@@ -305,6 +311,12 @@ class Join(Model):
     # The language the participant speaks (default: none declared; the client sends its UI
     # language). Ignored on a resume.
     spoken_language: LanguageTag | None = None
+    # From an invitation's personal join link (``?invite=``): the meeting knows the guest as
+    # the invited address. One that does not check out is ignored.
+    invitation: LinkCredential | None = None
+    # From a registrant's personal join link (``?registration=``): needed by an event's
+    # audience when the event asks for registration.
+    registration: LinkCredential | None = None
 
 
 class JoinReply(Out):
@@ -455,6 +467,8 @@ class MeetingUpdate(Model):
     # The meeting's owner only.
     guest_succession: bool | None = None
     captions: CaptionsPolicy | None = None
+    # meeting, event or lecture: those present keep their roles (docs/protocol.md, "Events").
+    mode: MeetingMode | None = None
 
 
 REQUESTS: dict[str, tuple[type[Model], type[Out]]] = {
