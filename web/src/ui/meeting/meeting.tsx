@@ -32,8 +32,9 @@ import { PresentingBar } from "./presenting";
 import { ViewMenu } from "./view-menu";
 import { usePopover, useMenu } from "../keyboard";
 import { ShortcutHelp, useShortcuts } from "../shortcuts";
+import { CommentBar, CommentsOverlay, CommentsPanel, PollCard, PollsPanel, QaPanel, ReactionBursts, InteractionButtons } from "./interaction";
 
-type Panel = "chat" | "people" | "settings" | "captions" | null;
+type Panel = "chat" | "people" | "settings" | "captions" | "comments" | "qa" | "polls" | null;
 
 const REACTIONS = ["👍", "👏", "😂", "😮", "❤️", "🎉"];
 
@@ -156,6 +157,9 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} localMicOn={local.micOn}
           pins={pins} onPin={onPin} />
         <CaptionsOverlay state={state} />
+        <CommentsOverlay room={room} state={state} />
+        <ReactionBursts state={state} />
+        <PollCard room={room} state={state} />
         {consoleOn && isSelfInterpreter(state) && <InterpreterConsole room={room} state={state} />}
         {panel === "chat" && <ChatPanel room={room} state={state} onClose={closePanel} />}
         {panel === "people" && <ParticipantsPanel room={room} state={state} onClose={closePanel} />}
@@ -166,7 +170,12 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           </SettingsPanel>
         )}
         {panel === "captions" && <CaptionsPanel state={state} onClose={closePanel} />}
+        {panel === "comments" && <CommentsPanel room={room} state={state} onClose={closePanel} />}
+        {panel === "qa" && <QaPanel room={room} state={state} onClose={closePanel} />}
+        {panel === "polls" && <PollsPanel room={room} state={state} onClose={closePanel} />}
       </main>
+      <CommentBar room={room} state={state} panelOpen={panel === "comments"}
+        onTogglePanel={() => setPanel(panel === "comments" ? null : "comments")} />
       <ControlBar room={room} state={state} panel={panel} setPanel={setPanel} onLeave={() => {
         if (self?.role === "host") setDialog("leave");
         else void room.leave();
@@ -300,6 +309,7 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
           {state.unread > 0 && <span class="count" data-testid="chat-unread" aria-hidden="true">{state.unread > 99 ? "99+" : state.unread}</span>}
           {state.unread > 0 && <span class="sr-only">{t("controls.unread", { count: state.unread })}</span>}
         </button>
+        <InteractionButtons state={state} panel={panel} toggle={(p) => setPanel(panel === p ? null : p)} />
         <button type="button" class={`control ${panel === "people" ? "active" : ""}`} data-testid="participants-button"
           aria-pressed={panel === "people"} aria-keyshortcuts="P"
           onClick={() => setPanel(panel === "people" ? null : "people")}>
