@@ -20,6 +20,8 @@ Services live on ``app.state`` for the lifetime of the app:
                             running); workers link at ``/internal/worker``
 ``app.state.embedded_worker`` the child captions worker, started on first demand (or None)
 ``app.state.voices``        the machine voices (:class:`~convene.voice.service.WorkerVoices`)
+``app.state.livestream``    the :class:`~convene.livestream.service.LivestreamService` (while
+                            running)
 ==========================  =============================================================
 
 The live meetings' features are handed what captions need: the captions service, the
@@ -52,6 +54,7 @@ from convene.captions.link import worker_endpoint
 from convene.captions.service import CaptionsService
 from convene.clock import Clock, SystemClock
 from convene.config import Settings, load_secrets
+from convene.livestream.service import LivestreamService
 from convene.logs import install_log_redaction
 from convene.media.base import SFU
 from convene.media.janus import JanusSFU
@@ -121,6 +124,11 @@ def create_app(
                 voices = WorkerVoices(captions, settings, translation=translation)
                 await voices.open()
                 app.state.voices = voices
+                livestream = _livestream_service(
+                    app, settings, db=db, captions=captions, translation=translation
+                )
+                await livestream.open()
+                app.state.livestream = livestream
                 registry = Registry(
                     sfu=media,
                     bus=bus,
@@ -134,6 +142,7 @@ def create_app(
                             translation=translation,
                         ),
                         voices,
+                        livestream,
                     ),
                 )
                 app.state.bus, app.state.sfu, app.state.live_meetings = bus, media, registry
@@ -151,6 +160,7 @@ def create_app(
                     shutdown_scheduling(app)
                     # Forwards and machine feeds end while the media rooms still exist.
                     await voices.close()
+                    await livestream.close()
                     await captions.close()
                     if app.state.embedded_worker is not None:
                         await app.state.embedded_worker.close()
@@ -201,6 +211,7 @@ def create_app(
     app.state.captions = None
     app.state.embedded_worker = None
     app.state.voices = None
+    app.state.livestream = None
 
     # Anything no route matched: the web client, or a JSON 404 under /api. Being the router's
     # fallback rather than a catch-all route, it never shadows routes added after it.
@@ -232,6 +243,28 @@ def _captions_service(
         secret=secret,
         on_demand=on_demand,
     )
+
+
+def _livestream_service(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    db: Database,
+    captions: CaptionsService,
+    translation: LazyTranslation | None,
+) -> LivestreamService:
+    """The livestream service, over the captions service's worker links."""
+    embedded: EmbeddedWorker | None = app.state.embedded_worker
+    service = LivestreamService(
+        db=db,
+        settings=settings,
+        token_key=load_secrets(settings).token_key,
+        captions=captions,
+        translation=translation,
+        on_demand=embedded.demand if embedded is not None else None,
+    )
+    captions.add_peer(service)
+    return service
 
 
 def _translation(settings: Settings) -> LazyTranslation | None:

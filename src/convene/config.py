@@ -378,6 +378,26 @@ class VoiceSettings(BaseModel):
     piper_dir: Path | None = None
 
 
+class LivestreamSettings(BaseModel):
+    """Livestreaming a meeting as HLS (docs/operations.md, "Livestream")."""
+
+    enabled: bool = True
+    # Where the HLS files are written, one folder per meeting (default: data_dir/livestream).
+    # A web server or CDN may serve it; a worker on another host must write to the same
+    # folder (shared storage mounted at the same path).
+    output_dir: Path | None = None
+    # Hours a playlist URL's signed token is valid.
+    token_hours: float = Field(default=6.0, gt=0, le=168)
+    # Worker side: the ffmpeg program, and how many meetings one worker streams at once.
+    ffmpeg: str = "ffmpeg"
+    capacity: int = Field(default=2, ge=0, le=64)
+    video_kbps: int = Field(default=2500, ge=200, le=20_000)
+
+    def folder(self, data_dir: Path) -> Path:
+        """The folder the meetings' HLS folders are in."""
+        return self.output_dir or data_dir / "livestream"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONVENE_", env_nested_delimiter="__", extra="forbid"
@@ -414,6 +434,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     voices: VoiceSettings = VoiceSettings()
     transcripts: TranscriptSettings = TranscriptSettings()
+    livestream: LivestreamSettings = LivestreamSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -199,6 +199,15 @@ async def test_a_feature_missing_from_the_snapshot_starts_empty(server: RunningS
             "machine": [],
             "machine_feeds": {},
         },
+        "livestream": {
+            "state": "off",
+            "started_at": None,
+            "by": None,
+            "audio": [],
+            "subtitles": [],
+            "floor_language": None,
+            "rtmp_target": None,
+        },
         "comments": {
             "enabled": None,
             "slow_mode_seconds": 0,
@@ -211,6 +220,7 @@ async def test_a_feature_missing_from_the_snapshot_starts_empty(server: RunningS
             "pending": [],
             "received": 0,
         },
+        "audience": {"count": 0, "hands": []},
     }
     await m.close()
 

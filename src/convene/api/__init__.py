@@ -10,6 +10,7 @@ from convene.api import (
     auth,
     calendars,
     interpreters,
+    live,
     meetings,
     rsvp,
     scheduling,
@@ -29,3 +30,4 @@ api_router.include_router(scheduling.router)
 api_router.include_router(rsvp.router)
 api_router.include_router(calendars.router)
 api_router.include_router(transcripts.router)
+api_router.include_router(live.router)

@@ -28,6 +28,10 @@ and the service does the rest:
 Each meeting's changes run one after another in the meeting's own task (its actions queue), so
 nothing here holds a lock across a call to Janus, the database or a worker; every such call has
 a timeout.
+
+Other services that use the same workers (the livestream) are its *peers*
+(:meth:`CaptionsService.add_peer`): they are told of every link opened and closed, and are
+handed the messages that are not the captions service's own.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from convene.bus.base import Bus
 from convene.captions.link import ListenError, WorkerLink
@@ -74,6 +78,7 @@ from convene.worker.wire import (
 __all__ = [
     "CaptionsFigures",
     "CaptionsService",
+    "LinkPeer",
     "MeetingStatus",
     "PublisherStatus",
     "QualityHandler",
@@ -92,6 +97,16 @@ _OFFER_EVERY = 1.0
 _RESULTS_QUEUE = 256
 _PRUNE_EVERY = 60.0  # how often rows of long-silent workers are deleted
 _PRUNE_AFTER = 10  # lease periods a worker's row outlives its last heartbeat
+
+
+class LinkPeer(Protocol):
+    """Another service over the captions service's worker links (see the module docstring)."""
+
+    async def link_opened(self, link: WorkerLink) -> None: ...
+
+    async def link_closed(self, link: WorkerLink) -> None: ...
+
+    async def handle(self, link: WorkerLink, message: FromWorker) -> None: ...
 
 
 @dataclass
@@ -181,6 +196,7 @@ class CaptionsService:
         self._pruned_at = -_PRUNE_EVERY
         self._pruning: asyncio.Task[None] | None = None
         self._quality: dict[MeetingId, list[QualityHandler]] = {}
+        self._peers: list[LinkPeer] = []
 
     # -- lifetime ---------------------------------------------------------------------------
 
@@ -389,6 +405,10 @@ class CaptionsService:
 
     # -- links (called by the endpoint) -----------------------------------------------------
 
+    def add_peer(self, peer: LinkPeer) -> None:
+        """Tell ``peer`` of the links, and hand it the messages that are not for captions."""
+        self._peers.append(peer)
+
     async def link_opened(self, link: WorkerLink) -> None:
         older = self._links.get(link.worker_id)
         if older is not None:
@@ -419,6 +439,8 @@ class CaptionsService:
             link.capacity,
             link.media_host,
         )
+        for peer in self._peers:
+            await peer.link_opened(link)
         self._wake.set()
 
     async def link_closed(self, link: WorkerLink) -> None:
@@ -428,6 +450,11 @@ class CaptionsService:
             if state.link is link:
                 self._lose(state, "link closed")
         log.info("captions worker unlinked worker=%s", link.worker_id)
+        for peer in self._peers:
+            try:
+                await peer.link_closed(link)
+            except Exception:
+                log.exception("worker %s: a peer failed on its link's closing", link.worker_id)
 
     async def handle(self, link: WorkerLink, message: FromWorker) -> None:
         """One validated message from a linked worker."""
@@ -445,6 +472,9 @@ class CaptionsService:
             await self._on_released(link, message.meeting)
         elif isinstance(message, Hello):
             pass  # only the first one counts
+        else:
+            for peer in self._peers:
+                await peer.handle(link, message)
 
     # -- assignment -------------------------------------------------------------------------
 

@@ -277,6 +277,7 @@ class Conference:
 
     def to_meeting(self, event_type: str, payload: Out) -> None:
         self._emit(meeting_subject(self.id), event_type, payload)
+        self._features.meeting_event(event_type, payload)
 
     def to(self, pid: ParticipantId, event_type: str, payload: Out) -> None:
         self._emit(participant_subject(pid), event_type, payload)

@@ -216,6 +216,14 @@ class Feature(Generic[S]):
     def settings_changed(self) -> None:
         """Under the lock: the meeting's settings changed (``meeting.updated`` is queued)."""
 
+    def meeting_event(self, event_type: str, payload: Out) -> None:
+        """An event for everyone was queued (``to_meeting``), by the core or a feature: a
+        read-only view of what the meeting shows, for features that follow another's state
+        without importing it (``speaking``, ``spotlight.updated``, ``interpretation.updated``,
+        ``captions.updated``). Called where it was queued: under the lock, or from a media
+        server's event (``speaking``) without it; must not block, take the lock, or queue
+        events of the same type."""
+
     async def opened(self) -> None:
         """The meeting started on this node (its media room exists; nobody has joined yet)."""
 
@@ -314,6 +322,10 @@ class Features:
     def settings_changed(self) -> None:
         for feature in self._features:
             feature.settings_changed()
+
+    def meeting_event(self, event_type: str, payload: Out) -> None:
+        for feature in self._features:
+            feature.meeting_event(event_type, payload)
 
     async def opened(self, meeting: MeetingId) -> None:
         for feature in self._features:

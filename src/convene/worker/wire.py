@@ -17,6 +17,17 @@ header) and speaks first. One conversation::
     server  speak {meeting, language, text}                     host:port, a remote publisher
     server  speak_close {meeting, language}                     of the meeting's media room)
 
+The livestream (:mod:`convene.livestream.service`, :mod:`convene.worker.livestream`) has a lease
+of its own, so another worker than the captions holder may stream a meeting::
+
+    worker  stream_hello {capacity}                       (after hello: streams it can run)
+    server  stream_start {meeting, epoch, out_dir, ...}   worker  stream_status {...}
+    server  stream_source {meeting, key, kind, channel}   worker  stream_port {meeting, key, port}
+                                          (the server then has Janus forward there)
+    server  stream_drop / stream_program / stream_cue     worker  stream_keyframe {meeting, key}
+    worker  stream_beat {seq, meetings}                   server  stream_renewed {seq, meetings}
+    server  stream_stop {meeting}                         worker  stream_released {meeting}
+
 Every message is validated into one of these models at the edge; an invalid one closes the
 link (it is a bug or an attack, never a user error).
 """
@@ -55,6 +66,19 @@ __all__ = [
     "Speak",
     "SpeakClose",
     "SpeakOpen",
+    "StreamBeat",
+    "StreamCue",
+    "StreamDrop",
+    "StreamHello",
+    "StreamKeyframe",
+    "StreamPort",
+    "StreamProgram",
+    "StreamReleased",
+    "StreamRenewed",
+    "StreamSource",
+    "StreamStart",
+    "StreamStatus",
+    "StreamStop",
     "Unlisten",
     "Welcome",
     "decode_from_server",
@@ -146,8 +170,74 @@ class AudioQuality(_Message):
     issues: list[AudioIssue] = Field(default=[], max_length=4)
 
 
+# -- livestream, worker -> server ------------------------------------------------------------
+
+_Key = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9:_-]+$")]
+
+
+class StreamHello(_Message):
+    """How many livestreams the worker can run at once (0: none, e.g. no ffmpeg)."""
+
+    type: Literal["stream_hello"] = "stream_hello"
+    capacity: int = Field(ge=0, le=64)
+
+
+class StreamBeat(_Message):
+    type: Literal["stream_beat"] = "stream_beat"
+    seq: int = Field(ge=0)  # echoed by the renewal that answers it
+    meetings: dict[_Id, int] = Field(default={}, max_length=64)  # meeting -> epoch
+
+
+class StreamPort(_Message):
+    """The UDP port a source's RTP is to be forwarded to (0: the source was refused)."""
+
+    type: Literal["stream_port"] = "stream_port"
+    meeting: _Id
+    epoch: int
+    key: _Key
+    port: int = Field(ge=0, le=65535)
+
+
+class StreamStatus(_Message):
+    type: Literal["stream_status"] = "stream_status"
+    meeting: _Id
+    epoch: int
+    state: Literal["starting", "live", "restarting", "failed", "stopped"]
+    restarts: int = Field(default=0, ge=0)
+    last_error: str | None = Field(default=None, max_length=500)
+    segment_age_seconds: float | None = None
+    rtmp: Literal["off", "connecting", "live", "failed"] = "off"
+
+
+class StreamKeyframe(_Message):
+    """The program's decoder needs a keyframe of this source."""
+
+    type: Literal["stream_keyframe"] = "stream_keyframe"
+    meeting: _Id
+    epoch: int
+    key: _Key
+
+
+class StreamReleased(_Message):
+    type: Literal["stream_released"] = "stream_released"
+    meeting: _Id
+
+
 FromWorker = Annotated[
-    Hello | Claim | Heartbeat | Listening | ListenFailed | Caption | AudioQuality | Released,
+    Hello
+    | Claim
+    | Heartbeat
+    | Listening
+    | ListenFailed
+    | Caption
+    | AudioQuality
+    | Released
+    | StreamHello
+    | StreamBeat
+    | StreamPort
+    | StreamStatus
+    | StreamKeyframe
+    | StreamReleased,
     Field(discriminator="type"),
 ]
 
@@ -223,6 +313,67 @@ class SpeakClose(_Message):
     language: _Language
 
 
+# -- livestream, server -> worker ------------------------------------------------------------
+
+
+class StreamStart(_Message):
+    """Compose the meeting's livestream into ``out_dir`` (the lease's ``epoch``)."""
+
+    type: Literal["stream_start"] = "stream_start"
+    meeting: _Id
+    epoch: int
+    out_dir: str = Field(min_length=1, max_length=4096)
+    channels: list[_Language] = Field(default=[], max_length=32)
+    subtitles: list[_Language] = Field(default=[], max_length=32)
+    floor_language: _Language | None = None
+    # A secret (the platform's stream key is in it): never logged.
+    rtmp_url: str | None = Field(default=None, max_length=1000, repr=False)
+    video_kbps: int = Field(default=2500, ge=200, le=20_000)
+
+
+class StreamRenewed(_Message):
+    type: Literal["stream_renewed"] = "stream_renewed"
+    seq: int
+    meetings: dict[str, int]  # the livestream leases the worker still holds, with epochs
+
+
+class StreamSource(_Message):
+    """Receive a source: video (VP8) or audio (Opus) of the floor (``channel`` None) or of a
+    channel's voice; answered by ``stream_port``."""
+
+    type: Literal["stream_source"] = "stream_source"
+    meeting: _Id
+    key: _Key
+    kind: Literal["audio", "video"]
+    channel: _Language | None = None
+
+
+class StreamDrop(_Message):
+    type: Literal["stream_drop"] = "stream_drop"
+    meeting: _Id
+    key: _Key
+
+
+class StreamProgram(_Message):
+    type: Literal["stream_program"] = "stream_program"
+    meeting: _Id
+    key: _Key | None = None  # None: a slate
+
+
+class StreamCue(_Message):
+    type: Literal["stream_cue"] = "stream_cue"
+    meeting: _Id
+    language: _Language
+    start_ms: int = Field(ge=0)  # wall clock, Unix milliseconds
+    end_ms: int = Field(ge=0)
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class StreamStop(_Message):
+    type: Literal["stream_stop"] = "stream_stop"
+    meeting: _Id
+
+
 FromServer = Annotated[
     Welcome
     | Offer
@@ -234,7 +385,14 @@ FromServer = Annotated[
     | Unlisten
     | SpeakOpen
     | Speak
-    | SpeakClose,
+    | SpeakClose
+    | StreamStart
+    | StreamRenewed
+    | StreamSource
+    | StreamDrop
+    | StreamProgram
+    | StreamCue
+    | StreamStop,
     Field(discriminator="type"),
 ]
 

@@ -8,6 +8,9 @@ deadline is counted from when it *sent* the heartbeat that the last renewal answ
 before the server renewed, so the worker always stops before the lease can pass to another
 worker. When the link drops, every meeting stops at once and the worker dials again (with a
 back-off); ``SIGTERM`` releases its leases and ends it cleanly.
+
+Livestreams placed on the worker run in its :class:`~convene.worker.livestream.LivestreamDriver`
+(their own messages, leases and beats, over the same link).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from convene.speech.models import ModelError
 from convene.speech.stream import Final, Partial, StreamConfig
 from convene.worker.audio_watch import OnRating
 from convene.worker.intake import NoPortError
+from convene.worker.livestream import LIVESTREAM_MESSAGES, LivestreamDriver, Outgoing
 from convene.worker.recognizers import Recognizers
 from convene.worker.speaker import Emit, Speaker
 from convene.worker.voice import Voices
@@ -125,6 +129,7 @@ class Worker:
         if not voices.enabled:
             self.voices.languages = []
             self.voices.engines = {}
+        self.livestream = LivestreamDriver(settings, send=self._send, worker_id=self.worker_id)
 
     @property
     def meetings(self) -> list[str]:
@@ -183,6 +188,7 @@ class Worker:
                 asyncio.create_task(self._read(ws), name="worker-read"),
                 asyncio.create_task(self._write(ws), name="worker-write"),
                 asyncio.create_task(self._beat(), name="worker-heartbeat"),
+                asyncio.create_task(self.livestream.run(), name="worker-livestream"),
                 asyncio.create_task(self._stopping.wait(), name="worker-stopping"),
             ]
             try:
@@ -222,7 +228,14 @@ class Worker:
 
     def _send(
         self,
-        message: Claim | Heartbeat | Listening | ListenFailed | Caption | AudioQuality | Released,
+        message: Claim
+        | Heartbeat
+        | Listening
+        | ListenFailed
+        | Caption
+        | AudioQuality
+        | Released
+        | Outgoing,
     ) -> None:
         if self._out is None:
             return
@@ -301,6 +314,7 @@ class Worker:
         if isinstance(message, Welcome):
             self._heartbeat = min(self._heartbeat, message.heartbeat_seconds)
             self._lease = message.lease_seconds
+            self.livestream.linked(heartbeat=self._heartbeat, lease=self._lease)
         elif isinstance(message, Offer):
             if (
                 message.meeting not in self._held
@@ -362,6 +376,8 @@ class Worker:
             self.voices.say(message.meeting, message.language, message.text)
         elif isinstance(message, SpeakClose):
             await self.voices.close(message.meeting, message.language)
+        elif isinstance(message, LIVESTREAM_MESSAGES):
+            await self.livestream.handle(message)
 
     def _listen_done(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
         if self._listening.get(key) is task:
@@ -503,6 +519,7 @@ class Worker:
         self._listening.clear()
         for meeting in list(self._held):
             await self._drop(meeting, why)
+        await self.livestream.drop_all(why)
 
 
 def _safe_url(url: str) -> str:

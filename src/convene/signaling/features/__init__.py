@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from convene.livestream.service import LivestreamService
 from convene.signaling.feature import Feature, FeatureFactory, Meeting
 from convene.signaling.features.audio_quality import AudioQuality
 from convene.signaling.features.captions import Captions, CaptionServices
@@ -18,6 +19,7 @@ from convene.signaling.features.chat import Chat
 from convene.signaling.features.comments import Comments
 from convene.signaling.features.host_controls import HostControls
 from convene.signaling.features.interpretation import Interpretation
+from convene.signaling.features.livestream import Livestream
 from convene.signaling.features.polls import Polls
 from convene.signaling.features.qa import Qa
 from convene.signaling.features.reactions import ReactionsAndHands
@@ -35,6 +37,7 @@ FEATURES: tuple[type[Feature[Any]], ...] = (
     Captions,
     AudioQuality,
     Interpretation,
+    Livestream,
     Comments,
     Qa,
     Polls,
@@ -42,11 +45,13 @@ FEATURES: tuple[type[Feature[Any]], ...] = (
 
 
 def factory(
-    captions: CaptionServices | None, voices: MachineVoices | None = None
+    captions: CaptionServices | None,
+    voices: MachineVoices | None = None,
+    livestream: LivestreamService | None = None,
 ) -> FeatureFactory:
     """What builds a live meeting's features, with the services they need (``None``: no
     captions service, so captions are unavailable; no machine voices, so no machine
-    interpretation channels)."""
+    interpretation channels; no livestream service, so no livestream)."""
 
     def build_with(meeting: Meeting) -> list[Feature[Any]]:
         built: list[Feature[Any]] = []
@@ -57,6 +62,8 @@ def factory(
                 built.append(Interpretation(meeting, voices))
             elif feature is AudioQuality:
                 built.append(AudioQuality(meeting, captions.service if captions else None))
+            elif feature is Livestream:
+                built.append(Livestream(meeting, livestream))
             else:
                 built.append(feature(meeting))
         return built
