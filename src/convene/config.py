@@ -378,6 +378,16 @@ class VoiceSettings(BaseModel):
     piper_dir: Path | None = None
 
 
+class EventSettings(BaseModel):
+    """Large events: a panel and a view-only audience (docs/events.md)."""
+
+    # Attendees one meeting may have (beyond it, joining is meeting_full).
+    max_attendees: int = Field(default=10_000, ge=0, le=1_000_000)
+    # Attendees who may watch one meeting over WebRTC (view-only subscribers at the media
+    # server); the others are refused a subscription (audience_full) and watch the livestream.
+    webrtc_viewers: int = Field(default=1000, ge=0, le=100_000)
+
+
 class LivestreamSettings(BaseModel):
     """Livestreaming a meeting as HLS (docs/operations.md, "Livestream")."""
 
@@ -435,6 +445,7 @@ class Settings(BaseSettings):
     voices: VoiceSettings = VoiceSettings()
     transcripts: TranscriptSettings = TranscriptSettings()
     livestream: LivestreamSettings = LivestreamSettings()
+    events: EventSettings = EventSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -7,11 +7,14 @@ and ``/metrics``, which live outside the prefix.
 from fastapi import APIRouter
 
 from convene.api import (
+    attendance,
     auth,
     calendars,
     interpreters,
     live,
     meetings,
+    panelists,
+    registrations,
     rsvp,
     scheduling,
     transcripts,
@@ -26,8 +29,11 @@ api_router.include_router(auth.router)
 api_router.include_router(users.router)
 api_router.include_router(meetings.router)
 api_router.include_router(interpreters.router)
+api_router.include_router(panelists.router)
 api_router.include_router(scheduling.router)
 api_router.include_router(rsvp.router)
+api_router.include_router(registrations.router)
+api_router.include_router(attendance.router)
 api_router.include_router(calendars.router)
 api_router.include_router(transcripts.router)
 api_router.include_router(live.router)

@@ -95,6 +95,8 @@ async def create_meeting(
             else body.guest_succession
         ),
         captions=settings.captions.default_policy if body.captions is None else body.captions,
+        mode=body.mode,
+        registration=body.registration,
     )
     await quotas.use("meetings", user, now)
     return MeetingOut.of(meeting, settings.base_url)

@@ -16,8 +16,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from convene.auth.passwords import PASSWORD_MAX, PASSWORD_MIN
 from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.errors import ConveneError
-from convene.protocol.messages import ChatPolicy, SharePolicy
+from convene.protocol.messages import ChatPolicy, MeetingMode, SharePolicy
 from convene.storage.meetings import MeetingRecord, validate_passcode, validate_title
+from convene.storage.registrations import RegistrationPolicy
 from convene.storage.users import (
     DISPLAY_NAME_MAX,
     EMAIL_MAX,
@@ -113,6 +114,16 @@ class MeetingCreate(RequestModel):
         description="forbidden: no captions; allowed: a host may turn them on; auto: on from "
         "the start; null: the server's default (captions.default_policy)",
     )
+    mode: MeetingMode = Field(
+        default="meeting",
+        description="meeting: everyone interactive; event: a panel and a view-only audience; "
+        "lecture: an event for classes",
+    )
+    registration: RegistrationPolicy = Field(
+        default="off",
+        description="an event's audience: off (anyone with the link), open (registers and "
+        "confirms their address first) or approval (a host also approves each registrant)",
+    )
 
 
 class MeetingSettingsUpdate(RequestModel):
@@ -130,6 +141,8 @@ class MeetingSettingsUpdate(RequestModel):
     max_participants: Annotated[int, Field(ge=2, le=10_000)] | None = None
     guest_succession: bool | None = None
     captions: CaptionsPolicy | None = None
+    mode: MeetingMode | None = None
+    registration: RegistrationPolicy | None = None
 
 
 class UserOut(BaseModel):
@@ -183,6 +196,17 @@ class MeetingOut(BaseModel):
         description="forbidden: no captions; allowed: a host may turn them on; auto: on from "
         "the meeting's start"
     )
+    mode: MeetingMode = Field(
+        description="meeting, event (a panel and a view-only audience) or lecture"
+    )
+    panelist_link: str | None = Field(
+        description="the panelist link's token: joining an event with it makes one a panelist "
+        "(give it to the panel only); null for a meeting stored before there were any"
+    )
+    panelist_url: str | None = Field(description="the panelist join link, null as panelist_link")
+    registration: RegistrationPolicy = Field(
+        description="must an event's audience register: off, open or approval"
+    )
     status: Literal["open", "live", "ended"]
     created_at: datetime
     started_at: datetime | None
@@ -207,6 +231,12 @@ class MeetingOut(BaseModel):
             max_participants=meeting.max_participants,
             guest_succession=meeting.guest_succession,
             captions=meeting.captions,
+            mode=meeting.mode,
+            panelist_link=meeting.panelist_token,
+            panelist_url=(
+                f"{base_url}/j/{meeting.panelist_token}" if meeting.panelist_token else None
+            ),
+            registration=meeting.registration,
             status=meeting.status,
             created_at=meeting.created_at,
             started_at=meeting.started_at,

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from convene.protocol.audience import AudienceHand
 from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId, UserId
@@ -73,6 +76,9 @@ class MeetingState:
     owner_name: str = ""
     # meeting, event (panelists and a view-only audience) or lecture (an event preset).
     mode: MeetingMode = "meeting"
+    # Must an event's audience register (open, approval) or not (off)? An attendee's join then
+    # needs an approved registration.
+    registration: Literal["off", "open", "approval"] = "off"
 
     @property
     def is_event(self) -> bool:
@@ -148,6 +154,9 @@ class Participant:
     # Set by the interpretation feature: the languages this participant interprets (empty:
     # not an interpreter).
     interpreter_languages: tuple[str, ...] = ()
+    # The address an invitation's personal join link vouched for (``Join.invitation``); None:
+    # not known. Named interpreters and panelists are matched on it as on the account.
+    invited_email: str | None = None
 
     @property
     def is_host(self) -> bool:
@@ -183,6 +192,16 @@ class Participant:
             spoken_language=self.spoken_language,
         )
 
+    def audience_hand(self) -> AudienceHand:
+        """An attendee's raised hand as hosts see it (``hand_raised_at`` must be set)."""
+        assert self.hand_raised_at is not None
+        return AudienceHand(
+            id=self.id,
+            display_name=self.display_name,
+            guest=self.guest,
+            raised_at=self.hand_raised_at,
+        )
+
     def waiting_info(self) -> WaitingInfo:
         return WaitingInfo(
             id=self.id,
@@ -204,12 +223,27 @@ Admission = Literal["joined", "waiting"]
 
 
 class Room:
-    """A live meeting on this node. Mutate only while holding :attr:`lock`."""
+    """A live meeting on this node. Mutate only while holding :attr:`lock`.
+
+    ``participants`` holds everyone, waiting or joined. An event may have thousands of
+    attendees, so the room keeps them apart: :attr:`panel` (joined, not attendees),
+    :attr:`audience` (joined attendees) and the waiting room, each in the order people came,
+    so that a join, a count or the panel's list never walks the audience. Add and take people
+    out only through :meth:`enter`, :meth:`admit`, :meth:`remove`, :meth:`discard`,
+    :meth:`clear`, and change an attendee's role only with :meth:`make_panelist` and
+    :meth:`make_attendee`.
+    """
 
     def __init__(self, meeting: MeetingState) -> None:
         self.meeting = meeting
         self.lock = asyncio.Lock()
         self.participants: dict[ParticipantId, Participant] = {}
+        # Joined panelists (everyone in a meeting), and joined attendees, in the order admitted.
+        self.panel: dict[ParticipantId, Participant] = {}
+        self.audience: dict[ParticipantId, Participant] = {}
+        self._waiting: dict[ParticipantId, Participant] = {}
+        # Participant by the hash of their resume token.
+        self._by_resume: dict[str, ParticipantId] = {}
         self.banned_users: set[UserId] = set()
         self.banned_guests: set[str] = set()
         # Addresses (hashed) people were removed from.
@@ -221,19 +255,30 @@ class Room:
     # -- queries ---------------------------------------------------------------------------
 
     def joined(self) -> list[Participant]:
-        return [p for p in self.participants.values() if p.state == "joined"]
+        """Everyone admitted: the panel, then the audience (walks the audience)."""
+        return [*self.panel.values(), *self.audience.values()]
+
+    def panelists(self) -> list[Participant]:
+        """Everyone admitted but the audience, in the order admitted."""
+        return list(self.panel.values())
 
     def waiting(self) -> list[Participant]:
-        return sorted(
-            (p for p in self.participants.values() if p.state == "waiting"),
-            key=lambda p: p.waiting_since,
-        )
+        return sorted(self._waiting.values(), key=lambda p: p.waiting_since)
 
     def hosts(self) -> list[Participant]:
-        return [p for p in self.joined() if p.is_host]
+        return [p for p in self.panel.values() if p.is_host]
 
     def host(self) -> Participant | None:
-        return next((p for p in self.joined() if p.role == "host"), None)
+        return next((p for p in self.panel.values() if p.role == "host"), None)
+
+    def raised_hands(self, limit: int) -> list[Participant]:
+        """The attendees with a hand up, the ``limit`` longest raised first."""
+        raised = (p for p in self.audience.values() if p.hand_raised_at is not None)
+        return heapq.nsmallest(limit, raised, key=lambda p: (p.hand_raised_at, p.id))
+
+    def hands_raised(self) -> int:
+        """How many attendees have a hand up."""
+        return sum(1 for p in self.audience.values() if p.hand_raised_at is not None)
 
     def get(self, pid: ParticipantId) -> Participant:
         p = self.participants.get(pid)
@@ -248,14 +293,24 @@ class Room:
         return p
 
     def by_resume(self, token: str) -> Participant | None:
+        # The index is keyed by the token's SHA-256: a lookup's timing tells nothing of a token.
         digest = hash_token(token)
-        for p in self.participants.values():
-            if hmac.compare_digest(p.resume_hash, digest):
-                return p
+        p = self.participants.get(self._by_resume.get(digest, ParticipantId("")))
+        if p is not None and hmac.compare_digest(p.resume_hash, digest):
+            return p
         return None
 
+    def set_resume(self, p: Participant, resume_hash: str) -> None:
+        """Give ``p`` a new resume token (by its hash); the old one stops working."""
+        if self._by_resume.get(p.resume_hash) == p.id:
+            del self._by_resume[p.resume_hash]
+        p.resume_hash = resume_hash
+        if p.id in self.participants:
+            self._by_resume[resume_hash] = p.id
+
     def feed_owner(self, feed: FeedId) -> tuple[Participant, Feed] | None:
-        for p in self.participants.values():
+        # Attendees publish nothing: only the panel holds feeds.
+        for p in self.panel.values():
             for f in p.feeds.values():
                 if f.id == feed:
                     return p, f
@@ -280,7 +335,12 @@ class Room:
         if not guest:
             return
         key = name_key(display_name)
-        taken = [p.display_name for p in self.participants.values()]
+        # In an event, attendees are not listed to anyone: only the panel's and the waiting
+        # room's names are taken (a join never walks the audience).
+        people: Iterable[Participant] = self.participants.values()
+        if self.audience:
+            people = [*self.panel.values(), *self._waiting.values()]
+        taken = [p.display_name for p in people]
         if self.meeting.owner_name:
             taken.append(self.meeting.owner_name)
         if any(name_key(name) == key for name in taken):
@@ -292,8 +352,18 @@ class Room:
 
     # -- admission -------------------------------------------------------------------------
 
-    def check_can_enter(self, user_id: UserId | None, guest_key: str | None) -> None:
-        """Raise if this person may not enter (or wait) now. Called under the lock."""
+    def check_can_enter(
+        self,
+        user_id: UserId | None,
+        guest_key: str | None,
+        *,
+        attendee: bool = False,
+        max_attendees: int = 0,
+    ) -> None:
+        """Raise if this person may not enter (or wait) now. Called under the lock.
+
+        ``attendee``: they would join an event's audience, which ``max_attendees`` limits
+        (``max_participants`` counts the panel only)."""
         if self.ended:
             raise ConveneError(ErrorCode.MEETING_ENDED, "this meeting has ended")
         if self.is_banned(user_id, guest_key):
@@ -303,17 +373,24 @@ class Room:
             raise ConveneError(ErrorCode.GUESTS_NOT_ALLOWED, "sign in to join this meeting")
         if self.meeting.locked and not owner:
             raise ConveneError(ErrorCode.MEETING_LOCKED, "the host has locked this meeting")
-        if not owner:
-            if len(self.joined()) >= self.meeting.max_participants:
+        if attendee:
+            if len(self.audience) >= max_attendees:
+                raise ConveneError(ErrorCode.MEETING_FULL, "the audience is full")
+        elif not owner:
+            if len(self.panel) >= self.meeting.max_participants:
                 raise ConveneError(ErrorCode.MEETING_FULL, "the meeting is full")
-            if len(self.waiting()) >= self.meeting.max_participants:
+            if len(self._waiting) >= self.meeting.max_participants:
                 raise ConveneError(ErrorCode.MEETING_FULL, "the waiting room is full")
 
     def enter(self, p: Participant) -> Admission:
         """Add a participant: the owner takes the host role; others wait when the room says so,
         and a guest from an address someone was removed from always waits (a removed guest may
-        come back without their cookie: a host decides)."""
+        come back without their cookie: a host decides). An attendee never waits."""
         self.participants[p.id] = p
+        self._by_resume[p.resume_hash] = p.id
+        if p.is_attendee:
+            self._admit(p)
+            return "joined"
         if self.is_owner(p.user_id):
             current = self.host()
             if current is not None and current.id != p.id:
@@ -326,6 +403,7 @@ class Room:
         if self.meeting.waiting_room or p.from_removed_address:
             p.state = "waiting"
             p.waiting_since = now()
+            self._waiting[p.id] = p
             return "waiting"
         self._admit(p)
         return "joined"
@@ -334,7 +412,7 @@ class Room:
         p = self.get(pid)
         if p.state != "waiting":
             raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not waiting")
-        if len(self.joined()) >= self.meeting.max_participants:
+        if len(self.panel) >= self.meeting.max_participants:
             raise ConveneError(ErrorCode.MEETING_FULL, "the meeting is full")
         self._admit(p)
         return p
@@ -342,7 +420,12 @@ class Room:
     def _admit(self, p: Participant) -> None:
         p.state = "joined"
         p.joined_at = now()
-        if self.meeting.mute_on_entry and not p.is_host:
+        self._waiting.pop(p.id, None)
+        if p.is_attendee:
+            self.audience[p.id] = p
+        else:
+            self.panel[p.id] = p
+        if self.meeting.mute_on_entry and not p.is_host and not p.is_attendee:
             p.audio_blocked = True
         if self.meeting.started_at is None:
             self.meeting.started_at = p.joined_at
@@ -354,15 +437,59 @@ class Room:
 
     def remove(self, pid: ParticipantId) -> Participant | None:
         """Take a participant out; if they were the host, hand the role on. Returns the new host."""
-        p = self.participants.pop(pid, None)
+        p = self.discard(pid)
         if p is None or p.role != "host":
             return None
         return self._elect_host()
 
+    def discard(self, pid: ParticipantId) -> Participant | None:
+        """Take a participant out of every list (nothing else changes); returns them."""
+        p = self.participants.pop(pid, None)
+        self.panel.pop(pid, None)
+        self.audience.pop(pid, None)
+        self._waiting.pop(pid, None)
+        if p is not None and self._by_resume.get(p.resume_hash) == pid:
+            del self._by_resume[p.resume_hash]
+        return p
+
+    def clear(self) -> None:
+        """Take everyone out (the meeting ended)."""
+        self.participants.clear()
+        self.panel.clear()
+        self.audience.clear()
+        self._waiting.clear()
+        self._by_resume.clear()
+
+    def make_panelist(self, p: Participant) -> None:
+        """A joined attendee becomes a panelist (role ``participant``), last of the panel."""
+        if not p.is_attendee or p.state != "joined":
+            raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not an attendee")
+        self.audience.pop(p.id, None)
+        p.role = "participant"
+        self.panel[p.id] = p
+        if self.meeting.mute_on_entry:
+            p.audio_blocked = True
+
+    def make_attendee(self, p: Participant) -> None:
+        """A joined panelist (neither host nor co-host) becomes an attendee: their host mutes
+        and raised hand go (the caller cuts their feeds)."""
+        if p.is_attendee or p.is_host or p.state != "joined":
+            raise ConveneError(
+                ErrorCode.INVALID_STATE, "only a panelist who is not a host can become an attendee"
+            )
+        self.panel.pop(p.id, None)
+        p.role = "attendee"
+        p.feeds.clear()
+        p.audio = p.video = False
+        p.audio_blocked = p.video_blocked = p.unmute_invited = False
+        p.hand_raised_at = None
+        self.audience[p.id] = p
+
     def _elect_host(self) -> Participant | None:
         """Pick a new host: the owner if present, else the longest-present co-host, else the
-        longest-present signed-in participant, else (when guest succession is on) anyone."""
-        joined = sorted(self.joined(), key=lambda p: p.joined_at)
+        longest-present signed-in participant, else (when guest succession is on) anyone.
+        Attendees never inherit the role."""
+        joined = sorted(self.panel.values(), key=lambda p: p.joined_at)
         if not joined:
             return None
         for rule in (
@@ -411,6 +538,8 @@ class Room:
             raise ConveneError(ErrorCode.FORBIDDEN, "a co-host cannot act on the host")
 
     def check_chat(self, sender: Participant, recipient: Participant | None) -> None:
+        if sender.is_attendee or (recipient is not None and recipient.is_attendee):
+            raise ConveneError(ErrorCode.FORBIDDEN, "the audience does not take part in the chat")
         policy = self.meeting.chat
         if sender.is_host or policy == "everyone":
             return

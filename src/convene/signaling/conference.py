@@ -32,11 +32,14 @@ from convene.bus.base import Bus, meeting_subject, participant_subject
 from convene.config import Settings
 from convene.media.base import SFU, MediaRoom
 from convene.metrics import MEETINGS_LIVE, PARTICIPANTS
+from convene.protocol.audience import MAX_HANDS, AudienceInfo
 from convene.protocol.codec import encode_event
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, ParticipantId, UserId
 from convene.protocol.messages import (
     Admitted,
+    AudienceDemoted,
+    AudiencePromoted,
     Closed,
     FeedAdded,
     FeedRemoved,
@@ -55,6 +58,7 @@ from convene.signaling.ice import ice_servers_for
 from convene.signaling.meeting_media import MeetingMedia, feed_info
 from convene.storage.bans import address_hash
 from convene.storage.db import Database
+from convene.storage.panelists import is_named
 
 __all__ = ["Conference", "ConferenceClosing", "Identity"]
 
@@ -78,6 +82,12 @@ class Identity:
     address: str | None = None
     # The language they speak (``Join.spoken_language``), for captions.
     spoken_language: str | None = None
+    # The invited address their join link vouched for (``Join.invitation``), lower case.
+    invited_email: str | None = None
+    # Their event registration (``Join.registration``, checked), when they came with one.
+    registration_id: str | None = None
+    # They came with the event's panelist link: they join the panel, not the audience.
+    panelist_link: bool = False
 
 
 class Conference:
@@ -100,7 +110,9 @@ class Conference:
         self._db = db
         self._settings = settings
         self._on_closed = on_closed
-        self.media = MeetingMedia(self.id, room, sfu, self)
+        self.media = MeetingMedia(
+            self.id, room, sfu, self, webrtc_viewers=settings.events.webrtc_viewers
+        )
         self._outbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._grace: dict[ParticipantId, asyncio.Task[None]] = {}
@@ -291,7 +303,13 @@ class Conference:
             self.to(host.id, "waiting.updated", update)
 
     def updated(self, p: Participant) -> None:
-        self.to_meeting("participant.updated", ParticipantEvent(participant=p.info()))
+        """Queue ``participant.updated``: to the meeting, or for an attendee (whom nobody else
+        is told of) to them alone."""
+        event = ParticipantEvent(participant=p.info())
+        if p.is_attendee:
+            self.to(p.id, "participant.updated", event)
+        else:
+            self.to_meeting("participant.updated", event)
 
     async def _drain(self) -> None:
         while True:
@@ -333,14 +351,26 @@ class Conference:
             media_token=secrets.token_urlsafe(24),
             address=address,
             spoken_language=who.spoken_language,
+            invited_email=who.invited_email,
         )
         if who.user_id is None and address is not None:
             # Removed in an earlier run of the meeting (this room knows its own removals).
             p.from_removed_address = await self._db.bans.address_removed(self.id, address)
+        if await self._joins_audience(who):
+            p.role = "attendee"
+            if self.room.meeting.registration != "off" and who.registration_id is None:
+                raise ConveneError(
+                    ErrorCode.REGISTRATION_REQUIRED, "this event asks its audience to register"
+                )
         async with self.room.lock:
             if self._closing:
                 raise ConferenceClosing
-            self.room.check_can_enter(who.user_id, who.guest_key)
+            self.room.check_can_enter(
+                who.user_id,
+                who.guest_key,
+                attendee=p.is_attendee,
+                max_attendees=self._settings.events.max_attendees,
+            )
             self.room.check_name_free(display_name, guest=who.user_id is None)
             previous_host = self.room.host()
             admission = self.room.enter(p)
@@ -348,7 +378,9 @@ class Conference:
             self._session_ids[pid] = session_id
             self._connections[pid] = asyncio.current_task()
         try:
-            await self.media.allow(p.media_token)
+            if not p.is_attendee:
+                # An attendee's token is granted at their first subscribe (MeetingMedia).
+                await self.media.grant(pid, p.media_token)
             await asyncio.wait_for(
                 self._db.participation.record_join(
                     self.id,
@@ -383,11 +415,27 @@ class Conference:
         log.info("meeting %s: participant %s %s", self.id, pid, admission)
         return p, admission, resume
 
+    async def _joins_audience(self, who: Identity) -> bool:
+        """Whether ``who`` joins an event's audience: anyone but its owner, the people named
+        as its panelists or interpreters (by account, or by the address an invitation vouched
+        for) and whoever comes with the panelist link. Co-hosts and promoted attendees are
+        panelists by their role, which a resume keeps."""
+        meeting = self.room.meeting
+        if not meeting.is_event or who.panelist_link or self.room.is_owner(who.user_id):
+            return False
+        if who.user_id is None and who.invited_email is None:
+            return True
+        named = await asyncio.wait_for(
+            is_named(self._db, self.id, user_id=who.user_id, email=who.invited_email),
+            timeout=DB_TIMEOUT,
+        )
+        return not named
+
     async def _undo_enter(self, p: Participant, previous_host: Participant | None) -> None:
         """A join failed after its seat was reserved: take everything back, silently."""
         async with self.room.lock:
             if self.room.participants.get(p.id) is p:
-                del self.room.participants[p.id]
+                self.room.discard(p.id)
             if (
                 previous_host is not None
                 and previous_host.role == "cohost"
@@ -403,9 +451,11 @@ class Conference:
         await self._close_if_empty()
 
     def _announce_joined(self, p: Participant) -> None:
-        """Under the lock: tell the meeting, and mark the point after which p's events count."""
+        """Under the lock: tell the meeting (not of an attendee), and mark the point after which
+        p's events count."""
         self._features.participant_joined(p)
-        self.to_meeting("participant.joined", ParticipantEvent(participant=p.info()))
+        if not p.is_attendee:
+            self.to_meeting("participant.joined", ParticipantEvent(participant=p.info()))
         self.to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p)))
         if p.is_host:
             self.to(
@@ -431,7 +481,7 @@ class Conference:
                     ErrorCode.RESUME_INVALID, "that session can no longer be resumed"
                 )
             new_token = secrets.token_urlsafe(32)
-            p.resume_hash = hash_token(new_token)
+            self.room.set_resume(p, hash_token(new_token))
             replaced = self._session_ids.get(p.id)
             self._session_ids[p.id] = session_id
             self._connections[p.id] = asyncio.current_task()
@@ -466,16 +516,28 @@ class Conference:
         return base.model_copy(update=history) if history else base
 
     def _room_snapshot(self, p: Participant) -> Snapshot:
-        """Under the lock: the snapshot without the features' history."""
-        joined = sorted(self.room.joined(), key=lambda x: x.joined_at)
+        """Under the lock: the snapshot without the features' history. In an event it lists
+        the panel (and an attendee themself), never the audience."""
+        room = self.room
+        joined = sorted(room.panelists(), key=lambda x: x.joined_at)
+        listed = [*joined, p] if p.is_attendee else joined
+        audience = None
+        if room.meeting.is_event or room.audience:
+            hands = None
+            if p.is_host:
+                hands = [x.audience_hand() for x in room.raised_hands(MAX_HANDS)]
+            audience = AudienceInfo(
+                count=len(room.audience), view=self.media.view_for(p), hands=hands
+            )
         base = Snapshot(
-            meeting=self.room.meeting.info(),
+            meeting=room.meeting.info(),
             self_=p.info(),
-            participants=[x.info() for x in joined],
+            participants=[x.info() for x in listed],
             feeds=[f for x in joined for f in x.feed_infos()],
             chat=[],
-            waiting=[w.waiting_info() for w in self.room.waiting()] if p.is_host else [],
+            waiting=[w.waiting_info() for w in room.waiting()] if p.is_host else [],
             ice_servers=ice_servers_for(self._settings.ice, p.id),
+            audience=audience,
         )
         fields = self._features.snapshot_fields(p)
         return base.model_copy(update=fields) if fields else base
@@ -509,7 +571,7 @@ class Conference:
         for t in targets:
             if t.state != "waiting":
                 continue
-            if admitted and len(self.room.joined()) >= self.room.meeting.max_participants:
+            if admitted and len(self.room.panel) >= self.room.meeting.max_participants:
                 break
             self.room.admit(t.id)
             admitted.append(t)
@@ -565,7 +627,9 @@ class Conference:
         if was_joined:
             for feed in p.feeds.values():
                 self.feed_gone(p, feed)
-            self.to_meeting("participant.left", ParticipantLeft(participant_id=p.id, reason=reason))
+            if not p.is_attendee:
+                left = ParticipantLeft(participant_id=p.id, reason=reason)
+                self.to_meeting("participant.left", left)
             self._features.participant_left(p)
         if new_host is not None:
             self.updated(new_host)
@@ -580,7 +644,8 @@ class Conference:
         self._connections.pop(p.id, None)
         self._dropped_at.pop(p.id, None)
         media = self.media.forget(p.id)
-        await self.media.revoke(p.media_token)
+        if media is None or media.granted:
+            await self.media.revoke(p.media_token)
         if media is not None:
             await self.media.close_handles(media.handles())
         PARTICIPANTS.labels(state=p.state).dec()
@@ -676,6 +741,8 @@ class Conference:
         unblock_video: list[Feed] = []
         async with self.room.lock:
             p = self.room.get_joined(pid)
+            if p.is_attendee and (audio or video):
+                raise ConveneError(ErrorCode.FORBIDDEN, "the audience cannot unmute")
             may_self = self.room.meeting.allow_self_unmute or p.is_host or p.unmute_invited
             if audio and p.audio_blocked:
                 if not may_self:
@@ -695,6 +762,71 @@ class Conference:
         await self.enforce(unblock_video, "video", muted=False)
 
     # ------------------------------------------------------------------------------------------
+    # An event's panel and audience
+    # ------------------------------------------------------------------------------------------
+
+    async def promote(self, actor: ParticipantId, target: ParticipantId) -> None:
+        """``host.promote``: an attendee joins the panel. Everyone is told (``participant.joined``);
+        they get ``audience.promoted`` with the snapshot a panelist gets."""
+        async with self.room.lock:
+            a = self.room.get(actor)
+            self.room.require_host(a)
+            t = self.room.get_joined(target)
+            if not t.is_attendee:
+                raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not an attendee")
+            if len(self.room.panel) >= self.room.meeting.max_participants:
+                raise ConveneError(ErrorCode.MEETING_FULL, "the panel is full")
+            t.hand_raised_at = None
+            self.room.make_panelist(t)
+            self._features.role_changed(t, "attendee")
+            self.to_meeting("participant.joined", ParticipantEvent(participant=t.info()))
+            by = a.ref()
+        await self.media.grant(t.id, t.media_token)
+        # The chat history, now theirs to read; then the rest of the snapshot under the lock, so
+        # that no event queued after it is older than it.
+        history = await self._features.history_fields(t)
+        async with self.room.lock:
+            if self.room.participants.get(t.id) is not t or t.is_attendee:
+                return
+            snapshot = self._room_snapshot(t)
+            if history:
+                snapshot = snapshot.model_copy(update=history)
+            self.to(t.id, "audience.promoted", AudiencePromoted(by=by, snapshot=snapshot))
+        log.info("meeting %s: attendee %s promoted", self.id, t.id)
+
+    async def demote(self, actor: ParticipantId, target: ParticipantId) -> None:
+        """``host.demote``: a panelist (not a host or co-host) joins the audience. Their feeds
+        are cut at the media server; everyone gets ``participant.left`` (``demoted``), they
+        get ``audience.demoted``."""
+        async with self.room.lock:
+            a = self.room.get(actor)
+            t = self.room.get_joined(target)
+            self.room.require_acts_on(a, t)
+            if not self.room.meeting.is_event:
+                raise ConveneError(ErrorCode.INVALID_STATE, "only an event has an audience")
+            if t.is_attendee:
+                raise ConveneError(ErrorCode.INVALID_STATE, "that participant is an attendee")
+            if t.is_host:
+                raise ConveneError(
+                    ErrorCode.INVALID_STATE, "make them a participant before moving them"
+                )
+            feeds = list(t.feeds.values())
+            for feed in feeds:
+                self.feed_gone(t, feed)
+            previous = t.role
+            self.room.make_attendee(t)
+            self.to_meeting(
+                "participant.left", ParticipantLeft(participant_id=t.id, reason="demoted")
+            )
+            self._features.role_changed(t, previous)
+            self.to(t.id, "audience.demoted", AudienceDemoted(by=a.ref()))
+            self.updated(t)
+        # Cut at the media server whatever their client does, then close their publishers.
+        await self.media.kick(feeds)
+        await self.media.demoted(t.id)
+        log.info("meeting %s: panelist %s demoted", self.id, t.id)
+
+    # ------------------------------------------------------------------------------------------
     # The meeting as a whole
     # ------------------------------------------------------------------------------------------
 
@@ -708,7 +840,7 @@ class Conference:
             everyone = list(self.room.participants.values())
             for p in everyone:
                 self.to(p.id, "closed", Closed(reason="ended", message=message))
-            self.room.participants.clear()
+            self.room.clear()
         for p in everyone:
             await self._drop_participant(p, "ended")
         await self.close(status="ended")
@@ -720,7 +852,7 @@ class Conference:
             for name in (
                 "title", "locked", "waiting_room", "allow_guests", "allow_self_unmute",
                 "mute_on_entry", "chat", "screen_share", "max_participants", "guest_succession",
-                "captions",
+                "captions", "mode",
             ):  # fmt: skip
                 setattr(current, name, getattr(state, name))
             self.settings_changed(open_gate=not current.waiting_room)

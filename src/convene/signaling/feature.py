@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 from convene.config import Settings
 from convene.media.base import MediaRoom
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId
-from convene.protocol.messages import Out, Source, WaitingUpdated
+from convene.protocol.messages import Out, Role, Source, WaitingUpdated
 from convene.rooms.room import Feed, Participant, Room
 
 # Features rate-limit their own requests with the connections' token bucket.
@@ -195,6 +195,12 @@ class Feature(Generic[S]):
     def participant_left(self, p: Participant) -> None:
         """Under the lock: a joined participant left (their events are already queued)."""
 
+    def role_changed(self, p: Participant, previous: Role) -> None:
+        """Under the lock: a host moved ``p`` between an event's audience and its panel
+        (``host.promote``, ``host.demote``); ``p.role`` is the new role. They stay in the
+        meeting: what a feature keeps for them as a listener (a caption language, a channel)
+        stays too. A demoted panelist's feeds are gone (``feed_changed`` came first)."""
+
     def publish_terms(self, p: Participant, source: Source) -> PublishTerms | None:
         """Under the lock, before ``p`` publishes (or renegotiates) a feed of ``source``: None
         when this feature has no say; terms when it owns the source; raise ConveneError to
@@ -293,6 +299,10 @@ class Features:
     def participant_left(self, p: Participant) -> None:
         for feature in self._features:
             feature.participant_left(p)
+
+    def role_changed(self, p: Participant, previous: Role) -> None:
+        for feature in self._features:
+            feature.role_changed(p, previous)
 
     def publish_terms(self, p: Participant, source: Source) -> PublishTerms | None:
         """The first terms a feature gives (features may raise to refuse)."""

@@ -6,6 +6,11 @@ up or hung up, a feed gone, talking, the server reset) and applies host mutes at
 room's state changes under ``room.lock`` and the events are queued through :class:`MediaEvents`
 (the conference), then the lock is released before any call to the media server. Each
 participant's ``ParticipantMedia.lock`` serialises their negotiations.
+
+An event's attendees never publish, and cost nothing at the media server until they watch: a
+participant's token is granted to the media room at their first subscribe (a panelist's when
+they join), and at most ``webrtc_viewers`` attendees hold a viewer seat (a subscriber) in the
+room; the others are refused (``audience_full``) and watch the livestream.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from convene.media.base import (
     Talking,
     WebRTCUp,
 )
+from convene.protocol.audience import AudienceView
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId, new_feed_id
 from convene.protocol.messages import (
@@ -106,6 +112,8 @@ class ParticipantMedia:
     subscriber: Subscriber | None = None
     # Feeds whose peer connection the SFU reported up (possibly before publish() returned).
     up: set[FeedId] = field(default_factory=set)
+    # Whether the participant's token is on the media room's access list.
+    granted: bool = False
 
     def handles(self) -> list[Publisher | Subscriber]:
         items: list[Publisher | Subscriber] = list(self.publishers.values())
@@ -118,7 +126,15 @@ class MeetingMedia:
     """One live meeting's media room and its participants' handles; ``room`` is the meeting's
     :class:`Room`, whose feeds this keeps in step with the media server."""
 
-    def __init__(self, meeting: MeetingId, room: Room, sfu: SFU, events: MediaEvents) -> None:
+    def __init__(
+        self,
+        meeting: MeetingId,
+        room: Room,
+        sfu: SFU,
+        events: MediaEvents,
+        *,
+        webrtc_viewers: int = 1000,
+    ) -> None:
         self.id = meeting
         self.room = room
         self._sfu = sfu
@@ -126,6 +142,9 @@ class MeetingMedia:
         self._media_room: MediaRoom | None = None
         self._media_ready = asyncio.Event()
         self._media: dict[ParticipantId, ParticipantMedia] = {}
+        # The attendees holding a WebRTC viewer seat, and how many seats there are.
+        self._viewers: set[ParticipantId] = set()
+        self._viewer_seats = webrtc_viewers
 
     @property
     def media_room(self) -> MediaRoom | None:
@@ -143,7 +162,11 @@ class MeetingMedia:
                 ErrorCode.MEDIA_UNAVAILABLE, "the media server is not available, try again shortly"
             ) from exc
         # Participants admitted while the media room was missing need their tokens allowed.
-        tokens = [p.media_token for p in self.room.participants.values()]
+        tokens = [
+            p.media_token
+            for p in self.room.participants.values()
+            if (m := self._media.get(p.id)) is not None and m.granted
+        ]
         for token in tokens:
             await media_room.allow(token)
         self._media_room = media_room
@@ -170,6 +193,7 @@ class MeetingMedia:
 
     def forget(self, pid: ParticipantId) -> ParticipantMedia | None:
         """A participant is gone: their handles, to be closed with :meth:`close_handles`."""
+        self._viewers.discard(pid)
         return self._media.pop(pid, None)
 
     async def allow(self, token: str) -> None:
@@ -179,6 +203,47 @@ class MeetingMedia:
             await self._media_room.allow(token)
         except MediaError as exc:
             log.warning("meeting %s: could not allow a media token: %s", self.id, exc)
+
+    async def grant(self, pid: ParticipantId, token: str) -> None:
+        """Put a participant's token on the media room's access list (once)."""
+        media = self._media.get(pid)
+        if media is None or media.granted:
+            return
+        # Marked first: a media room created meanwhile allows it with the others.
+        media.granted = True
+        await self.allow(token)
+
+    def view_for(self, p: Participant) -> AudienceView:
+        """Under the lock: how ``p`` should watch now (an attendee without a viewer seat when
+        none is left: the livestream)."""
+        if not p.is_attendee or p.id in self._viewers:
+            return "webrtc"
+        return "webrtc" if len(self._viewers) < self._viewer_seats else "hls"
+
+    def _take_seat(self, p: Participant) -> None:
+        """Under the lock: an attendee about to subscribe takes a viewer seat, or is refused."""
+        if not p.is_attendee or p.id in self._viewers:
+            return
+        if len(self._viewers) >= self._viewer_seats:
+            raise ConveneError(
+                ErrorCode.AUDIENCE_FULL,
+                "every live viewer seat is taken: watch the livestream",
+                {"webrtc_viewers": self._viewer_seats},
+            )
+        self._viewers.add(p.id)
+
+    async def demoted(self, pid: ParticipantId) -> None:
+        """A panelist became an attendee (their feeds are gone from the room state): close their
+        publishers; a subscriber they have keeps its seat."""
+        media = self._media.get(pid)
+        if media is None:
+            return
+        async with media.lock:
+            publishers = list(media.publishers.values())
+            media.publishers.clear()
+            if media.subscriber is not None:
+                self._viewers.add(pid)
+        await self.close_handles(publishers)
 
     async def revoke(self, token: str) -> None:
         if self._media_room is not None:
@@ -220,6 +285,7 @@ class MeetingMedia:
         async with media.lock:
             async with self.room.lock:
                 p = self.room.get_joined(pid)
+                _may_publish(p)
                 if source == "screen":
                     self.room.check_share(p)
                 terms = self._events.publish_terms(p, source)
@@ -265,17 +331,25 @@ class MeetingMedia:
                 await self._moderate(media_room, feed.id, mid, muted=True)
             async with self.room.lock:
                 p = self.room.get_joined(pid)
-                previous = p.feeds.get(source)
-                if previous is not None and previous.id == feed.id:
-                    # A renegotiation: the feed keeps what features changed since (its channel).
-                    feed.channel = previous.channel
-                feed.live = feed.id in media.up or (previous is not None and previous.live)
-                p.feeds[source] = feed
-                if source == "main":
-                    p.audio, p.video = audio, video
-                if feed.live:
-                    self._events.feed_live(p, feed)
-                self._events.updated(p)
+                demoted = p.is_attendee
+                if not demoted:
+                    previous = p.feeds.get(source)
+                    if previous is not None and previous.id == feed.id:
+                        # A renegotiation: the feed keeps what features changed since (its
+                        # channel).
+                        feed.channel = previous.channel
+                    feed.live = feed.id in media.up or (previous is not None and previous.live)
+                    p.feeds[source] = feed
+                    if source == "main":
+                        p.audio, p.video = audio, video
+                    if feed.live:
+                        self._events.feed_live(p, feed)
+                    self._events.updated(p)
+            if demoted:
+                # Moved to the audience while the offer was being answered.
+                media.publishers.pop(source, None)
+                await self.close_handles([publisher])
+                _may_publish(p)
         return PublishReply(
             feed=feed.id, jsep=Jsep(type="answer", sdp=result.answer_sdp), streams=list(streams)
         )
@@ -333,10 +407,13 @@ class MeetingMedia:
                             {"feed": sel.feed},
                         )
                     wanted.append(sel)
+                if media.subscriber is None and wanted:
+                    self._take_seat(p)
             dropped = list(remove)
             if media.subscriber is None:
                 if not wanted:
                     return SubscribeReply(jsep=None, streams=[])
+                await self.grant(pid, token)
                 media.subscriber = await _media_call(
                     media_room.subscriber(token=token, listener=self._subscriber_listener(pid))
                 )
@@ -519,6 +596,11 @@ class MeetingMedia:
                 await h.close()
             except Exception:
                 log.exception("meeting %s: closing a media handle failed", self.id)
+
+
+def _may_publish(p: Participant) -> None:
+    if p.is_attendee:
+        raise ConveneError(ErrorCode.FORBIDDEN, "the audience cannot publish")
 
 
 def feed_info(p: Participant, feed: Feed) -> FeedInfo:

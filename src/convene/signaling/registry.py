@@ -127,4 +127,6 @@ def _state_of(m: MeetingRecord, settings: Settings) -> MeetingState:
         guest_succession=m.guest_succession,
         captions=m.captions,
         owner_name=m.host_name,
+        mode=m.mode,
+        registration=m.registration,
     )

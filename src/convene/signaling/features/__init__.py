@@ -13,6 +13,7 @@ from typing import Any
 
 from convene.livestream.service import LivestreamService
 from convene.signaling.feature import Feature, FeatureFactory, Meeting
+from convene.signaling.features.audience import Audience
 from convene.signaling.features.audio_quality import AudioQuality
 from convene.signaling.features.captions import Captions, CaptionServices
 from convene.signaling.features.chat import Chat
@@ -41,6 +42,7 @@ FEATURES: tuple[type[Feature[Any]], ...] = (
     Comments,
     Qa,
     Polls,
+    Audience,
 )
 
 

@@ -76,6 +76,9 @@ class Chat(Feature[ChatState]):
         return message
 
     async def history_fields(self, p: Participant) -> Mapping[str, object]:
+        if p.is_attendee:
+            # An event's audience does not get the panel's chat (nor a read per arrival).
+            return {}
         meeting = self.meeting
         chat = await meeting.db.chat.list_chat(
             meeting.id, p.id, meeting.settings.meetings.chat_history_limit

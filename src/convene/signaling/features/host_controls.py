@@ -96,7 +96,8 @@ class HostControls(Feature[HostControlsState]):
         async with room.lock:
             a = room.get(actor)
             room.require_host(a)
-            for t in room.joined():
+            # The audience publishes nothing: nothing of theirs to mute.
+            for t in room.panelists():
                 if t.id != a.id and not t.is_host:
                     feeds += self._block(a, t, "audio")
             if (
@@ -168,6 +169,8 @@ class HostControls(Feature[HostControlsState]):
                 raise ConveneError(
                     ErrorCode.INVALID_REQUEST, "use host.transfer to hand the host role over"
                 )
+            if t.is_attendee:
+                raise ConveneError(ErrorCode.INVALID_STATE, "promote the attendee first")
             if t.role != req.role:
                 t.role = req.role
                 meeting.updated(t)
@@ -183,6 +186,8 @@ class HostControls(Feature[HostControlsState]):
                 raise ConveneError(ErrorCode.FORBIDDEN, "only the host can hand the host role over")
             if t.id == a.id:
                 raise ConveneError(ErrorCode.INVALID_REQUEST, "you are already the host")
+            if t.is_attendee:
+                raise ConveneError(ErrorCode.INVALID_STATE, "promote the attendee first")
             t.role, a.role = "host", "participant"
             meeting.updated(t)
             meeting.updated(a)
