@@ -192,7 +192,7 @@ class Composer:
         self.spec = spec
         self._ffmpeg = ffmpeg
         self._on_keyframe_needed = on_keyframe_needed
-        self.workdir = Path(tempfile.mkdtemp(prefix="convene-livestream-"))
+        self.workdir = Path(tempfile.gettempdir())  # a private folder of its own from start()
         self.switcher = VideoSwitcher(
             width=spec.width,
             height=spec.height,
@@ -238,6 +238,10 @@ class Composer:
         if self._housekeeping is not None:
             return
         spec = self.spec
+        self.workdir = Path(tempfile.mkdtemp(prefix="convene-livestream-"))
+        for output in (self._hls_output, self._rtmp_output):
+            if output is not None:
+                output.workdir = self.workdir
         spec.out_dir.mkdir(parents=True, exist_ok=True)
         for language in spec.subtitles:
             self._subtitles[language] = SubtitleTrack(spec.out_dir / f"subs-{language}", language)
@@ -274,7 +278,8 @@ class Composer:
             track.end_run()
             with contextlib.suppress(OSError):
                 track.finish()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._state != "stopped":
+            shutil.rmtree(self.workdir, ignore_errors=True)
         self._state = "stopped"
 
     def health(self) -> ComposerHealth:

@@ -95,8 +95,7 @@ class VideoSwitcher:
         self._program: str | None = None  # wanted
         self._on_air: str | None = None  # relayed now (None: the slate)
         self._outputs: dict[tuple[str, int], Callable[[], None] | None] = {}
-        self._out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._out.setblocking(False)
+        self._out: socket.socket | None = None  # opened by attach()
         self._ssrc = secrets.randbelow(_TS_MOD - 1) + 1
         self._seq = secrets.randbelow(_SEQ_MOD)
         self._ts_base = secrets.randbelow(_TS_MOD)
@@ -182,6 +181,8 @@ class VideoSwitcher:
         if self._task is not None:
             return
         self._loop = asyncio.get_running_loop()
+        self._out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._out.setblocking(False)
         for source in self._sources.values():
             self._register(source)
         slate_frames(self._width, self._height)  # encoded once, before the first tick needs it
@@ -195,7 +196,9 @@ class VideoSwitcher:
                 await task
         for key in list(self._sources):
             self.remove_source(key)
-        self._out.close()
+        if self._out is not None:
+            self._out.close()
+            self._out = None
         self._loop = None
 
     def _register(self, source: _Source) -> None:
@@ -335,6 +338,8 @@ class VideoSwitcher:
     def _send(self, marker: bool, seq: int, ts: int, payload: bytes) -> None:
         header = _HEADER.pack(0x80, (0x80 if marker else 0) | PAYLOAD_TYPE, seq, ts, self._ssrc)
         data = header + payload
+        if self._out is None:
+            return
         for address, first in list(self._outputs.items()):
             try:
                 self._out.sendto(data, address)
