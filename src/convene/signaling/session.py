@@ -31,10 +31,12 @@ from convene.bus.base import Subscription, meeting_subject, participant_subject,
 from convene.media.base import StreamSelector
 from convene.metrics import SIGNALING_ERRORS, SIGNALING_MESSAGES, WS_CONNECTIONS, WS_DROPPED_SLOW
 from convene.protocol import messages as m
+from convene.protocol.audience import AudienceTarget
 from convene.protocol.codec import Request, encode_error, encode_event, encode_reply, parse_request
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId, ParticipantId, UserId, new_participant_id
 from convene.signaling.conference import Conference, ConferenceClosing, Identity
+from convene.signaling.join_links import invited_email, note_joined, registration_for, token_key
 from convene.signaling.limits import ConnectionLimits, retry_after_details
 from convene.signaling.registry import Registry
 from convene.storage.db import Database
@@ -177,6 +179,8 @@ class Session:
             "media.state": self._media_state,
             "host.admit": self._host_admit,
             "host.deny": self._host_deny,
+            "host.promote": self._host_promote,
+            "host.demote": self._host_demote,
         }
 
     # ------------------------------------------------------------------------------------------
@@ -398,7 +402,12 @@ class Session:
             raise ConveneError(ErrorCode.MEETING_ENDED, "this meeting has ended")
         if not owner:
             self._check_passcode(meeting, req)
-        name = req.display_name or self._ctx.user_name
+        key = token_key(self._registry.settings)
+        invited = await invited_email(self._db, key, meeting.id, req.invitation)
+        registration = await registration_for(self._db, key, meeting.id, req.registration)
+        # A registrant is known to the event by the name they registered with.
+        name = (registration.name if registration else None) or req.display_name
+        name = name or self._ctx.user_name
         if not name:
             raise ConveneError(
                 ErrorCode.INVALID_REQUEST,
@@ -411,6 +420,9 @@ class Session:
             display_name=name,
             address=self._ctx.address,
             spoken_language=req.spoken_language,
+            invited_email=invited,
+            panelist_link=meeting.is_panelist_link(req.meeting),
+            registration_id=registration.id if registration else None,
         )
         pid = new_participant_id()
         await self._watch_user()
@@ -425,6 +437,8 @@ class Session:
         else:
             raise ConveneError(ErrorCode.INTERNAL_ERROR, "the meeting is restarting, try again")
         self._conf, self.pid = conf, pid
+        if registration is not None and registration.joined_at is None:
+            await note_joined(self._db, registration.id)
         if admission == "waiting":
             self.phase = "waiting"
             return m.JoinReply(state="waiting", participant_id=pid, resume_token=resume)
@@ -602,7 +616,16 @@ class Session:
         if payload.startswith(b'{"type":"closed"'):
             self._on_own_event(payload)
         elif self._marker_seen:
+            if payload.startswith(b'{"type":"chat.message"') and self._attendee():
+                # An event's audience does not get the panel's chat.
+                return
             self._deliver(payload)
+
+    def _attendee(self) -> bool:
+        if self._conf is None or self.pid is None:
+            return False
+        p = self._conf.room.participants.get(self.pid)
+        return p is not None and p.is_attendee
 
     def _deliver(self, payload: bytes, *, force: bool = False) -> None:
         if self._snapshot_sent or force:
@@ -696,4 +719,14 @@ class Session:
     async def _host_deny(self, req: m.Target) -> m.EmptyReply:
         conf, pid = self._joined()
         await conf.deny(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_promote(self, req: AudienceTarget) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.promote(pid, req.participant)
+        return m.EmptyReply()
+
+    async def _host_demote(self, req: AudienceTarget) -> m.EmptyReply:
+        conf, pid = self._joined()
+        await conf.demote(pid, req.participant)
         return m.EmptyReply()

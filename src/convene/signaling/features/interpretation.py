@@ -2,9 +2,10 @@
 machine-voice channels (docs/protocol.md, "Interpretation").
 
 Who interprets comes from two places: the meeting's named interpreters in storage (matched on
-the account of whoever joins) and live ``interpretation.assign`` from a host or co-host. The
-feature sets ``Participant.interpreter_languages`` on them; the booth rules (who is live, what
-each channel plays) are :mod:`convene.interpretation.booths`.
+the account of whoever joins, or on the invited address a guest's invitation link vouched for)
+and live ``interpretation.assign`` from a host or co-host. The feature sets
+``Participant.interpreter_languages`` on them; the booth rules (who is live, what each channel
+plays) are :mod:`convene.interpretation.booths`.
 
 The media server is the authority on what is heard: only the live partner's ``interpretation``
 feed is forwarded, the others' audio is stopped there (``moderate``). State changes under the
@@ -84,6 +85,10 @@ class InterpretationState(FeatureState):
     stored: dict[UserId, list[str]] = {}
     # Accounts whose stored assignment a host removed in this meeting.
     revoked: list[UserId] = []
+    # The named interpreters by invited address (those with no account), and those a host
+    # removed in this meeting.
+    stored_emails: dict[str, list[str]] = {}
+    revoked_emails: list[str] = []
     booths: dict[str, BoothState] = {}
     # What each participant present hears (those on the floor are left out).
     listening: dict[ParticipantId, str] = {}
@@ -101,6 +106,8 @@ class Interpretation(Feature[InterpretationState]):
         self._assigned: dict[ParticipantId, tuple[str, ...]] = {}
         self._stored: dict[UserId, tuple[str, ...]] = {}
         self._revoked: set[UserId] = set()
+        self._stored_emails: dict[str, tuple[str, ...]] = {}
+        self._revoked_emails: set[str] = set()
         self._booths: dict[str, Booth] = {}
         self._listening: dict[ParticipantId, str] = {}
         self._machine = MachineChannels(voices)
@@ -165,6 +172,8 @@ class Interpretation(Feature[InterpretationState]):
             self._assigned.pop(t.id, None)
             if t.user_id is not None and t.user_id in self._stored:
                 self._revoked.add(t.user_id)
+            if t.invited_email is not None and t.invited_email in self._stored_emails:
+                self._revoked_emails.add(t.invited_email)
             cut = self._set_languages(t, ())
             self._changed()
         log.info("meeting %s: interpreter %s unassigned", self.meeting.id, t.id)
@@ -402,6 +411,8 @@ class Interpretation(Feature[InterpretationState]):
             assigned={pid: list(langs) for pid, langs in self._assigned.items()},
             stored={uid: list(langs) for uid, langs in self._stored.items()},
             revoked=sorted(self._revoked),
+            stored_emails={e: list(langs) for e, langs in self._stored_emails.items()},
+            revoked_emails=sorted(self._revoked_emails),
             booths={
                 bid: BoothState(
                     languages=list(b.languages),
@@ -432,6 +443,10 @@ class Interpretation(Feature[InterpretationState]):
         }
         self._stored = {uid: normalise_languages(langs) for uid, langs in state.stored.items()}
         self._revoked = set(state.revoked)
+        self._stored_emails = {
+            e: normalise_languages(langs) for e, langs in state.stored_emails.items()
+        }
+        self._revoked_emails = set(state.revoked_emails)
         self._listening = {pid: ch for pid, ch in state.listening.items() if pid in present}
         self._machine.wanted = set(state.machine)
         self._machine.feeds = dict(state.machine_feeds)
@@ -497,13 +512,19 @@ class Interpretation(Feature[InterpretationState]):
 
     def _assignments(self) -> list[tuple[str, ...]]:
         stored = [langs for uid, langs in self._stored.items() if uid not in self._revoked]
-        return [*self._assigned.values(), *stored]
+        by_email = [
+            langs for e, langs in self._stored_emails.items() if e not in self._revoked_emails
+        ]
+        return [*self._assigned.values(), *stored, *by_email]
 
     def _languages_for(self, p: Participant) -> tuple[str, ...]:
         if p.id in self._assigned:
             return self._assigned[p.id]
-        if p.user_id is not None and p.user_id not in self._revoked:
-            return self._stored.get(p.user_id, ())
+        if p.user_id is not None and p.user_id not in self._revoked and p.user_id in self._stored:
+            return self._stored[p.user_id]
+        # A guest whose invitation link vouched for the address they were named by.
+        if p.invited_email is not None and p.invited_email not in self._revoked_emails:
+            return self._stored_emails.get(p.invited_email, ())
         return ()
 
     def _booth_id(self, p: Participant) -> str:
@@ -575,11 +596,18 @@ class Interpretation(Feature[InterpretationState]):
             log.exception("meeting %s: reading its named interpreters failed", self.meeting.id)
             return
         stored = {r.user_id: normalise_languages(r.languages) for r in rows if r.user_id}
+        # Addresses with no account yet: matched on a guest's invitation (Join.invitation).
+        by_email = {
+            r.email: normalise_languages(r.languages)
+            for r in rows
+            if r.email is not None and r.user_id is None
+        }
         cut: list[Feed] = []
         async with self.meeting.room.lock:
-            if self._gone or stored == self._stored:
+            if self._gone or (stored == self._stored and by_email == self._stored_emails):
                 return
             self._stored = stored
+            self._stored_emails = by_email
             for p in self.meeting.room.joined():
                 cut += self._set_languages(p, self._languages_for(p))
             self._changed()
