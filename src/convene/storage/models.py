@@ -60,6 +60,10 @@ __all__ = [
     "MeetingRow",
     "ParticipationRow",
     "PasswordResetRow",
+    "PollRow",
+    "PollVoteRow",
+    "QuestionRow",
+    "QuestionVoteRow",
     "QuotaUsageRow",
     "ReminderRow",
     "ScheduleChangeRow",
@@ -782,3 +786,82 @@ class CaptionLeaseRow(Base):
     epoch: Mapped[int] = mapped_column(Integer)
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QuestionRow(Base):
+    """A Q&A question of a meeting (convene.storage.qa). An anonymous one names nobody: only
+    ``asker_hash``, an opaque digest of the asker's account or guest cookie with the meeting's
+    id, tells the asker it is theirs when the meeting opens again."""
+
+    __tablename__ = "meeting_questions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    asker_hash: Mapped[str] = mapped_column(String(64))
+    # The participant who asked (null for an anonymous question).
+    asker_id: Mapped[str | None] = mapped_column(String(32))
+    asker_name: Mapped[str | None] = mapped_column(String(64))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    votes: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    live: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Answered: when and by whom; the text is null for a question answered live.
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[str | None] = mapped_column(String(32))
+    answered_by_name: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("state IN ('open', 'answered', 'dismissed')", name="state"),)
+
+
+class QuestionVoteRow(Base):
+    """One person's vote for a question (the voter as an opaque digest, like ``asker_hash``)."""
+
+    __tablename__ = "meeting_question_votes"
+
+    question_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("meeting_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class PollRow(Base):
+    """A poll of a meeting (convene.storage.polls); ``options`` is a JSON list of strings."""
+
+    __tablename__ = "meeting_polls"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    question: Mapped[str] = mapped_column(String(300))
+    options: Mapped[str] = mapped_column(Text)
+    multiple: Mapped[bool] = mapped_column(Boolean)
+    anonymous: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16))
+    shared: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("state IN ('draft', 'open', 'closed')", name="state"),)
+
+
+class PollVoteRow(Base):
+    """One person's answer to a poll: the voter as an opaque digest, named (participant id and
+    name as they voted) only on a poll that is not anonymous; ``choices`` the option indexes,
+    comma-separated ("0,2")."""
+
+    __tablename__ = "meeting_poll_votes"
+
+    poll_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("meeting_polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    voter_id: Mapped[str | None] = mapped_column(String(32))
+    voter_name: Mapped[str | None] = mapped_column(String(64))
+    choices: Mapped[str] = mapped_column(String(64))
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime)

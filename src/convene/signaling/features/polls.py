@@ -17,6 +17,7 @@ person can change it and be shown it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import secrets
@@ -26,9 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from convene.protocol.errors import ConveneError, ErrorCode
-from convene.protocol.ids import ParticipantId
+from convene.protocol.ids import MeetingId, ParticipantId
 from convene.protocol.messages import EmptyReply
 from convene.protocol.polls import (
+    MAX_OPTIONS,
     Poll,
     PollCreate,
     PollDeleted,
@@ -46,6 +48,13 @@ from convene.protocol.polls import (
 )
 from convene.rooms.room import Participant, now
 from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
+from convene.storage.polls import (
+    StoredBallot,
+    StoredPoll,
+    delete_polls,
+    load_polls,
+    save_polls,
+)
 
 __all__ = ["MAX_POLLS", "VOTE_INTERVAL", "Polls", "PollsState"]
 
@@ -55,14 +64,21 @@ MAX_POLLS = 100
 VOTE_INTERVAL = 0.5
 # Per person: 5 votes a second, bursts of 10.
 VOTE_RATE, VOTE_BURST = 5.0, 10.0
+# Changes are saved a batch at a time, this many seconds apart at most; each save has a timeout.
+SAVE_INTERVAL = 1.0
+DB_TIMEOUT = 10.0
 
 
-def _person_key(p: Participant) -> str:
+def _person_key(meeting: MeetingId, p: Participant) -> str:
+    """Who a participant is for answers: their account, else their guest cookie, else the
+    participant alone; as an opaque digest with the meeting's id (what is kept and stored)."""
     if p.user_id is not None:
-        return f"u:{p.user_id}"
-    if p.guest_key is not None:
-        return f"g:{p.guest_key}"
-    return f"p:{p.id}"
+        who = f"u:{p.user_id}"
+    elif p.guest_key is not None:
+        who = f"g:{p.guest_key}"
+    else:
+        who = f"p:{p.id}"
+    return hashlib.sha256(f"{meeting}|{who}".encode()).hexdigest()[:32]
 
 
 class BallotData(FeatureState):
@@ -149,6 +165,11 @@ class Polls(Feature[PollsState]):
         self._dirty: dict[str, None] = {}
         self._sent_at: dict[str, float] = {}
         self._flushing = False
+        # What changed since the last save: polls, answers ((poll, person)), deleted polls.
+        self._unsaved: dict[str, None] = {}
+        self._unsaved_ballots: dict[tuple[str, str], None] = {}
+        self._deleted: dict[str, None] = {}
+        self._saving = False
         self._gone = False
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -222,6 +243,9 @@ class Polls(Feature[PollsState]):
             del self._polls[poll.id]
             self._dirty.pop(poll.id, None)
             self._sent_at.pop(poll.id, None)
+            self._unsaved.pop(poll.id, None)
+            self._deleted[poll.id] = None
+            self._schedule_save()
             event = PollDeleted(poll=poll.id)
             if poll.state == "draft":
                 for host in self.meeting.room.hosts():
@@ -264,7 +288,7 @@ class Polls(Feature[PollsState]):
                     "that poll takes exactly one choice",
                     {"field": "choices"},
                 )
-            key = _person_key(p)
+            key = _person_key(self.meeting.id, p)
             self._charge(key)
             choices = tuple(sorted(req.choices))
             ballot = poll.ballots.get(key)
@@ -276,13 +300,14 @@ class Polls(Feature[PollsState]):
                     if poll.anonymous
                     else PollVoter(id=p.id, display_name=p.display_name),
                 )
+                self._unsaved_ballots[(poll.id, key)] = None
                 self._votes_changed(poll)
             return PollVoteReply(poll=self._view(p, poll))
 
     # -- what each participant sees ---------------------------------------------------------
 
     def _view(self, p: Participant, poll: _Poll) -> PollView:
-        ballot = poll.ballots.get(_person_key(p))
+        ballot = poll.ballots.get(_person_key(self.meeting.id, p))
         record = poll.record(results=p.is_host or poll.shared)
         return PollView(**record.model_dump(), my_choices=list(ballot.choices) if ballot else [])
 
@@ -331,6 +356,8 @@ class Polls(Feature[PollsState]):
         shows) for everyone else, each in their view."""
         self._dirty.pop(poll.id, None)
         self._sent_at[poll.id] = time.monotonic()
+        self._unsaved[poll.id] = None
+        self._schedule_save()
         full = PollEvent(poll=poll.record(results=True))
         if poll.state == "draft" or not (everyone or poll.shared):
             for host in self.meeting.room.hosts():
@@ -345,6 +372,7 @@ class Polls(Feature[PollsState]):
             self.meeting.to(p.id, "poll.updated", full if p.is_host else public)
 
     def _votes_changed(self, poll: _Poll) -> None:
+        self._schedule_save()
         last = self._sent_at.get(poll.id)
         quiet = last is None or time.monotonic() - last >= VOTE_INTERVAL
         if poll.id not in self._dirty and quiet:
@@ -380,10 +408,87 @@ class Polls(Feature[PollsState]):
             if self._gone:
                 self._flushing = False
 
+    # -- storage (write-behind) -------------------------------------------------------------
+
+    def _schedule_save(self) -> None:
+        if not self._saving and not self._gone:
+            self._saving = True
+            self.meeting.spawn(self._save_loop(), f"polls-save-{self.meeting.id}")
+
+    async def _save_loop(self) -> None:
+        wait = SAVE_INTERVAL
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                if not await self.save_now():
+                    return
+                wait = SAVE_INTERVAL
+            except Exception:
+                log.exception("meeting %s: saving its polls failed", self.meeting.id)
+                wait = min(30.0, wait * 2)
+
+    async def save_now(self) -> bool:
+        """Save what changed since the last save; False when nothing had (the saver then
+        stops until the next change). On failure what was taken is kept for the next try."""
+        async with self.meeting.room.lock:
+            if not (self._unsaved or self._unsaved_ballots or self._deleted):
+                self._saving = False
+                return False
+            ids, ballot_ids, deleted = (
+                list(self._unsaved),
+                list(self._unsaved_ballots),
+                list(self._deleted),
+            )
+            polls = [_stored(self._polls[i]) for i in ids if i in self._polls]
+            ballots = [
+                (poll_id, _stored_ballot(key, self._polls[poll_id].ballots[key]))
+                for poll_id, key in ballot_ids
+                if poll_id in self._polls and key in self._polls[poll_id].ballots
+            ]
+            self._unsaved, self._unsaved_ballots, self._deleted = {}, {}, {}
+        try:
+            async with asyncio.timeout(DB_TIMEOUT):
+                # Polls before answers: a poll is saved in the batch it was created in, or one
+                # before, so every answer's poll is stored by then.
+                await save_polls(self.meeting.db, self.meeting.id, polls, ballots=ballots)
+                await delete_polls(self.meeting.db, self.meeting.id, deleted)
+        except BaseException:
+            # No await between here and the end: safe without the lock.
+            for i in ids:
+                self._unsaved.setdefault(i, None)
+            for b in ballot_ids:
+                self._unsaved_ballots.setdefault(b, None)
+            for i in deleted:
+                if i not in self._polls:
+                    self._deleted.setdefault(i, None)
+            raise
+        return True
+
+    async def opened(self) -> None:
+        """Take back the polls of the meeting's earlier sessions."""
+        try:
+            stored = await asyncio.wait_for(
+                load_polls(self.meeting.db, self.meeting.id), DB_TIMEOUT
+            )
+        except Exception:
+            log.exception("meeting %s: reading its polls failed", self.meeting.id)
+            return
+        async with self.meeting.room.lock:
+            if self._gone or self._polls:
+                return
+            for d in stored[:MAX_POLLS]:
+                poll = _from_stored(d)
+                if poll is not None:
+                    self._polls[poll.id] = poll
+
     # -- lifecycle and snapshots ------------------------------------------------------------
 
     async def closed(self) -> None:
         self._gone = True
+        try:
+            await self.save_now()
+        except Exception:
+            log.exception("meeting %s: saving its polls failed", self.meeting.id)
 
     def dropped(self) -> None:
         self._gone = True
@@ -438,3 +543,70 @@ class Polls(Feature[PollsState]):
             )
         self._dirty = {}
         self._sent_at = {}
+        # What the instance before this one had not saved yet is not known: save it all.
+        self._unsaved = dict.fromkeys(self._polls)
+        self._unsaved_ballots = {
+            (poll.id, key): None for poll in self._polls.values() for key in poll.ballots
+        }
+        self._schedule_save()
+
+
+def _stored(poll: _Poll) -> StoredPoll:
+    return StoredPoll(
+        id=poll.id,
+        question=poll.question,
+        options=poll.options,
+        multiple=poll.multiple,
+        anonymous=poll.anonymous,
+        state=poll.state,
+        shared=poll.shared,
+        created_at=poll.created_at,
+        opened_at=poll.opened_at,
+        closed_at=poll.closed_at,
+    )
+
+
+def _stored_ballot(key: str, b: _Ballot) -> StoredBallot:
+    return StoredBallot(
+        voter_hash=key,
+        choices=b.choices,
+        voted_at=b.voted_at,
+        voter_id=b.voter.id if b.voter else None,
+        voter_name=b.voter.display_name if b.voter else None,
+    )
+
+
+def _from_stored(d: StoredPoll) -> _Poll | None:
+    """A stored poll as the feature keeps it; None for one that makes no sense (a row edited
+    by hand)."""
+    n = len(d.options)
+    if not 2 <= n <= MAX_OPTIONS:
+        return None
+    state: PollState = "draft"
+    if d.state == "open":
+        state = "open"
+    elif d.state == "closed":
+        state = "closed"
+    ballots: dict[str, _Ballot] = {}
+    for b in d.ballots:
+        if not b.choices or not all(0 <= c < n for c in b.choices):
+            continue
+        if not d.multiple and len(b.choices) != 1:
+            continue
+        voter = None
+        if not d.anonymous and b.voter_id is not None:
+            voter = PollVoter(id=ParticipantId(b.voter_id), display_name=b.voter_name or "")
+        ballots[b.voter_hash] = _Ballot(choices=b.choices, voted_at=b.voted_at, voter=voter)
+    return _Poll(
+        id=d.id,
+        question=d.question,
+        options=d.options,
+        multiple=d.multiple,
+        anonymous=d.anonymous,
+        created_at=d.created_at,
+        state=state,
+        shared=d.shared,
+        opened_at=d.opened_at,
+        closed_at=d.closed_at,
+        ballots=ballots,
+    )

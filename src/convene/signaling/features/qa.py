@@ -14,6 +14,7 @@ others are told to drop them (``qa.removed``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import secrets
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from convene.protocol.errors import ConveneError, ErrorCode
-from convene.protocol.ids import ParticipantId
+from convene.protocol.ids import MeetingId, ParticipantId
 from convene.protocol.messages import EmptyReply
 from convene.protocol.qa import (
     QaAnswer,
@@ -44,6 +45,7 @@ from convene.protocol.qa import (
 )
 from convene.rooms.room import Participant, now
 from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
+from convene.storage.qa import StoredQuestion, load_questions, save_questions
 
 __all__ = ["MAX_QUESTIONS", "VOTE_INTERVAL", "Qa", "QaState", "person_key"]
 
@@ -55,16 +57,22 @@ VOTE_INTERVAL = 0.5
 # Per person: one question every 10 s (bursts of 3); 5 votes a second (bursts of 10).
 ASK_RATE, ASK_BURST = 0.1, 3.0
 VOTE_RATE, VOTE_BURST = 5.0, 10.0
+# Changes are saved a batch at a time, this many seconds apart at most; each save has a timeout.
+SAVE_INTERVAL = 1.0
+DB_TIMEOUT = 10.0
 
 
-def person_key(p: Participant) -> str:
+def person_key(meeting: MeetingId, p: Participant) -> str:
     """Who a participant is for votes and questions: their account, else their guest cookie,
-    else (a client without one) the participant alone."""
+    else (a client without one) the participant alone; as an opaque digest with the meeting's
+    id, which is all that is kept (and stored) of who asked or voted."""
     if p.user_id is not None:
-        return f"u:{p.user_id}"
-    if p.guest_key is not None:
-        return f"g:{p.guest_key}"
-    return f"p:{p.id}"
+        who = f"u:{p.user_id}"
+    elif p.guest_key is not None:
+        who = f"g:{p.guest_key}"
+    else:
+        who = f"p:{p.id}"
+    return hashlib.sha256(f"{meeting}|{who}".encode()).hexdigest()[:32]
 
 
 def charge(budgets: dict[str, Bucket], key: str, rate: float, burst: float) -> None:
@@ -140,6 +148,12 @@ class Qa(Feature[QaState]):
         self._dirty: dict[str, None] = {}
         self._sent_at: dict[str, float] = {}
         self._flushing = False
+        # What changed since the last save: questions, and votes ((question, person) ->
+        # whether the vote stands now); True to rewrite every question's votes.
+        self._unsaved: dict[str, None] = {}
+        self._unsaved_votes: dict[tuple[str, str], None] = {}
+        self._resync = False
+        self._saving = False
         self._gone = False
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -170,7 +184,7 @@ class Qa(Feature[QaState]):
                     "this meeting has as many questions as it may hold",
                     {"quota": "questions", "limit": MAX_QUESTIONS},
                 )
-            key = person_key(p)
+            key = person_key(self.meeting.id, p)
             charge(self._ask_budgets, key, ASK_RATE, ASK_BURST)
             q = _Question(
                 id=self._new_id(),
@@ -189,7 +203,7 @@ class Qa(Feature[QaState]):
             p = room.get_joined(pid)
             self._require_enabled()
             q = self._visible(p, req.question)
-            key = person_key(p)
+            key = person_key(self.meeting.id, p)
             if q.asker_key == key:
                 raise ConveneError(ErrorCode.FORBIDDEN, "you cannot vote for your own question")
             if req.up:
@@ -206,6 +220,7 @@ class Qa(Feature[QaState]):
                 q.voters.add(key)
             else:
                 q.voters.discard(key)
+            self._unsaved_votes[(q.id, key)] = None
             self._votes_changed(q)
         return EmptyReply()
 
@@ -292,7 +307,7 @@ class Qa(Feature[QaState]):
         return QaInfo(enabled=self._is_enabled(), anonymous=self._anonymous)
 
     def snapshot_fields(self, p: Participant) -> Mapping[str, object]:
-        key = person_key(p)
+        key = person_key(self.meeting.id, p)
         shown = [q for q in self._questions.values() if self._may_see(p, q)]
         return {
             "qa": QaSnapshot(
@@ -310,7 +325,7 @@ class Qa(Feature[QaState]):
         return self.meeting.room.meeting.is_event
 
     def _may_see_dismissed(self, p: Participant, q: _Question) -> bool:
-        return p.is_host or person_key(p) == q.asker_key
+        return p.is_host or person_key(self.meeting.id, p) == q.asker_key
 
     def _may_see(self, p: Participant, q: _Question) -> bool:
         return q.state != "dismissed" or self._may_see_dismissed(p, q)
@@ -349,6 +364,8 @@ class Qa(Feature[QaState]):
         """Queue ``q``'s record for those who may see it."""
         self._dirty.pop(q.id, None)
         self._sent_at[q.id] = time.monotonic()
+        self._unsaved[q.id] = None
+        self._schedule_save()
         event = QuestionEvent(question=q.record())
         if q.state != "dismissed":
             self.meeting.to_meeting("qa.question", event)
@@ -359,6 +376,8 @@ class Qa(Feature[QaState]):
 
     def _votes_changed(self, q: _Question) -> None:
         """Send ``q`` now if it was not sent lately, else with the next flush."""
+        self._unsaved[q.id] = None
+        self._schedule_save()
         last = self._sent_at.get(q.id)
         if q.id not in self._dirty and (last is None or time.monotonic() - last >= VOTE_INTERVAL):
             self._send(q)
@@ -394,10 +413,87 @@ class Qa(Feature[QaState]):
             if self._gone:
                 self._flushing = False
 
+    # -- storage (write-behind) -------------------------------------------------------------
+
+    def _schedule_save(self) -> None:
+        if not self._saving and not self._gone:
+            self._saving = True
+            self.meeting.spawn(self._save_loop(), f"qa-save-{self.meeting.id}")
+
+    async def _save_loop(self) -> None:
+        wait = SAVE_INTERVAL
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                if not await self.save_now():
+                    return
+                wait = SAVE_INTERVAL
+            except Exception:
+                log.exception("meeting %s: saving its questions failed", self.meeting.id)
+                wait = min(30.0, wait * 2)
+
+    async def save_now(self) -> bool:
+        """Save what changed since the last save; False when nothing had (the saver then
+        stops until the next change). On failure what was taken is kept for the next try."""
+        async with self.meeting.room.lock:
+            if not (self._unsaved or self._unsaved_votes or self._resync):
+                self._saving = False
+                return False
+            resync = self._resync
+            ids = list(self._questions) if resync else list(self._unsaved)
+            votes = list(self._unsaved_votes)
+            questions = [_stored(self._questions[qid]) for qid in ids if qid in self._questions]
+            added = [(qid, k) for qid, k in votes if _voted(self._questions.get(qid), k)]
+            kept = set(added)
+            removed = [
+                (qid, k) for qid, k in votes if qid in self._questions and (qid, k) not in kept
+            ]
+            self._unsaved, self._unsaved_votes, self._resync = {}, {}, False
+        try:
+            await asyncio.wait_for(
+                save_questions(
+                    self.meeting.db,
+                    self.meeting.id,
+                    questions,
+                    votes_added=added,
+                    votes_removed=removed,
+                    replace_votes=resync,
+                ),
+                DB_TIMEOUT,
+            )
+        except BaseException:
+            # No await between here and the end: safe without the lock.
+            self._resync = self._resync or resync
+            for qid in ids:
+                self._unsaved.setdefault(qid, None)
+            for vote in votes:
+                self._unsaved_votes.setdefault(vote, None)
+            raise
+        return True
+
+    async def opened(self) -> None:
+        """Take back the questions of the meeting's earlier sessions."""
+        try:
+            stored = await asyncio.wait_for(
+                load_questions(self.meeting.db, self.meeting.id), DB_TIMEOUT
+            )
+        except Exception:
+            log.exception("meeting %s: reading its questions failed", self.meeting.id)
+            return
+        async with self.meeting.room.lock:
+            if self._gone or self._questions:
+                return
+            for d in stored[:MAX_QUESTIONS]:
+                self._questions[d.id] = _from_stored(d)
+
     # -- lifecycle and snapshots ------------------------------------------------------------
 
     async def closed(self) -> None:
         self._gone = True
+        try:
+            await self.save_now()
+        except Exception:
+            log.exception("meeting %s: saving its questions failed", self.meeting.id)
 
     def dropped(self) -> None:
         self._gone = True
@@ -441,3 +537,56 @@ class Qa(Feature[QaState]):
         }
         self._dirty = {}
         self._sent_at = {}
+        # What the instance before this one had not saved yet is not known: save it all.
+        self._resync = True
+        self._schedule_save()
+
+
+def _voted(q: _Question | None, key: str) -> bool:
+    return q is not None and key in q.voters
+
+
+def _stored(q: _Question) -> StoredQuestion:
+    return StoredQuestion(
+        id=q.id,
+        text=q.text,
+        asker_hash=q.asker_key,
+        asker_id=q.asker.id if q.asker else None,
+        asker_name=q.asker.display_name if q.asker else None,
+        asked_at=q.asked_at,
+        state=q.state,
+        live=q.live,
+        answer_text=q.answer.text if q.answer else None,
+        answered_by_id=q.answer.by.id if q.answer else None,
+        answered_by_name=q.answer.by.display_name if q.answer else None,
+        answered_at=q.answer.at if q.answer else None,
+        voters=frozenset(q.voters),
+    )
+
+
+def _from_stored(d: StoredQuestion) -> _Question:
+    asker = None
+    if d.asker_id is not None:
+        asker = QaPerson(id=ParticipantId(d.asker_id), display_name=d.asker_name or "")
+    answer = None
+    if d.answered_at is not None and d.answered_by_id is not None:
+        answer = QuestionAnswer(
+            text=d.answer_text,
+            by=QaPerson(id=ParticipantId(d.answered_by_id), display_name=d.answered_by_name or ""),
+            at=d.answered_at,
+        )
+    state: QuestionState = "open"
+    if d.state == "answered":
+        state = "answered"
+    elif d.state == "dismissed":
+        state = "dismissed"
+    return _Question(
+        id=d.id,
+        text=d.text,
+        asker_key=d.asker_hash,
+        asker=asker,
+        asked_at=d.asked_at,
+        voters=set(d.voters),
+        state=state,
+        answer=answer,
+    )
