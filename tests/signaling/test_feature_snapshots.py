@@ -194,6 +194,8 @@ async def test_a_feature_missing_from_the_snapshot_starts_empty(server: RunningS
             "assigned": {},
             "stored": {},
             "revoked": [],
+            "stored_emails": {},
+            "revoked_emails": [],
             "booths": {},
             "listening": {},
             "machine": [],
