@@ -52,6 +52,7 @@ export type ErrorCode =
   | "audience_full"
   | "comments_disabled"
   | "comment_filtered"
+  | "registration_required"
   | "media_error"
   | "media_unavailable"
   | "internal_error";
@@ -385,6 +386,8 @@ export interface Join {
   display_name?: string | null;
   resume?: string | null;
   spoken_language?: string | null;
+  invitation?: string | null;
+  registration?: string | null;
 }
 /**
  * This interface was referenced by `ConveneProtocol`'s JSON-Schema
@@ -987,6 +990,7 @@ export interface MeetingUpdate {
   title?: string | null;
   guest_succession?: boolean | null;
   captions?: ("forbidden" | "allowed" | "auto") | null;
+  mode?: ("meeting" | "event" | "lecture") | null;
 }
 /**
  * Spotlight these participants for everyone (replacing the current ones); [] clears it.
