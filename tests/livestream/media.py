@@ -22,6 +22,7 @@ __all__ = [
     "opus_tone",
     "picture_colour",
     "segment_peak",
+    "tone_level",
     "vp8_sender",
 ]
 
@@ -117,7 +118,20 @@ def _ffprobe_streams(url: Path) -> list[dict[str, object]]:
     return streams
 
 
+async def tone_level(segment: Path, frequency: float) -> float:
+    """The strength of ``frequency`` in a segment's audio (its spectrum's height there)."""
+    samples = await asyncio.to_thread(_samples, segment)
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    freqs = np.fft.rfftfreq(len(samples), 1 / RATE)
+    near = np.abs(freqs - frequency) <= 5
+    return float(spectrum[near].max()) / len(samples)
+
+
 def _segment_peak(segment: Path) -> float:
+    return peak_frequency(_samples(segment))
+
+
+def _samples(segment: Path) -> np.ndarray:
     out = subprocess.run(
         [
             "ffmpeg",
@@ -137,8 +151,7 @@ def _segment_peak(segment: Path) -> float:
         check=True,
         timeout=30,
     )
-    samples = np.frombuffer(out.stdout, dtype="<i2").astype(np.float64)
-    return peak_frequency(samples)
+    return np.frombuffer(out.stdout, dtype="<i2").astype(np.float64)
 
 
 def _picture_colour(segment: Path) -> tuple[int, int, int]:

@@ -114,8 +114,8 @@ def test_the_timeline_hands_segments_on_one_late_and_restarts_at_a_seam() -> Non
     timeline.start_run()  # ffmpeg restarted; its playlist goes on with a discontinuity
     due = timeline.new_segments(playlist(3, 6, seam=7))
     assert [(s.sequence, t, s.discontinuity) for s, t in due] == [
-        (5, 2.0, False),  # the old run's last one
-        (6, 3.0, False),
+        (5, math.inf, False),  # the old run's last ones: no cues of the new run in them
+        (6, math.inf, False),
         (7, 0.0, True),
     ]
 
@@ -138,7 +138,13 @@ def test_subtitle_segments_follow_the_video_and_carry_their_cues(tmp_path: Path)
     track.write(segments[3], 3.0)
     late = (tmp_path / "subs-en" / "sub_00003.vtt").read_text()
     assert "00:00:03.000 --> 00:00:04.000\nlate\n" in late
-    for n in range(4, 20):
+    # A segment of a run gone (written after this one began) is empty and keeps the cues.
+    assert track.add_cue(1004.2, 1004.5, "kept")
+    track.write(segments[4], math.inf)
+    assert "kept" not in (tmp_path / "subs-en" / "sub_00004.vtt").read_text()
+    track.write(segments[5], 4.0)
+    assert "kept" in (tmp_path / "subs-en" / "sub_00005.vtt").read_text()
+    for n in range(6, 20):
         track.write(segments[n], float(n))
     text = track.playlist.read_text()
     assert f"#EXT-X-MEDIA-SEQUENCE:{20 - PLAYLIST_WINDOW}" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from convene.livestream.commands import h264_codecs, hls_command
 from convene.livestream.composer import Composer, ComposerSpec
-from convene.livestream.ffmpeg import redact
+from convene.livestream.ffmpeg import FAILED_AFTER, FfmpegChild, redact
 from convene.livestream.mixer import DUCK, FRAME_SAMPLES, HOLD_SECONDS, SAMPLE_RATE, Ducker
 from convene.livestream.vp8 import packetise, parse_descriptor, slate_frames
 
@@ -143,3 +144,33 @@ async def test_bad_calls_are_refused_with_a_reason(tmp_path: Path) -> None:
     composer.add_cue("en", 0, 1000, "before the start: dropped")
     composer.add_video_source("a")
     await composer.stop()  # never started: closes what it bound
+
+
+async def test_a_child_that_keeps_dying_is_restarted_with_backoff_then_reads_as_failed() -> None:
+    runs: list[int] = []
+    child = FfmpegChild(
+        "test",
+        binary="ffmpeg",
+        # Nothing listens on port 1: ffmpeg exits at once, naming the URL (with its key).
+        command=lambda fds: ["-hide_banner", "-i", "rtmp://127.0.0.1:1/live/sk_abc123"],
+        audio_inputs=1,
+        on_run=lambda run: runs.append(run.number),
+        secrets=("rtmp://127.0.0.1:1/live/sk_abc123",),
+        restart_delays=(0.01, 0.05),
+    )
+    await child.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while child.state != "failed":
+            assert asyncio.get_running_loop().time() < deadline, child.state
+            await asyncio.sleep(0.05)
+        assert child.restarts >= FAILED_AFTER - 1
+        assert runs[:3] == [1, 2, 3]
+        assert child.last_error is not None
+        assert child.last_error.startswith("ffmpeg exited with status")
+        assert "sk_abc123" not in child.last_error
+        assert all("sk_abc123" not in line for line in child.stderr)
+        assert any("***" in line for line in child.stderr)  # it was named, and hidden
+    finally:
+        await child.stop()
+    assert child.state == "stopped"

@@ -162,8 +162,10 @@ class FfmpegChild:
         on_run: Callable[[FfmpegRun], None] | None = None,
         on_run_end: Callable[[FfmpegRun], None] | None = None,
         secrets: Sequence[str] = (),
+        restart_delays: tuple[float, float] = RESTART_DELAYS,
     ) -> None:
         self.name = name
+        self._delays = restart_delays
         self._binary = binary
         self._command = command
         self._audio_inputs = audio_inputs
@@ -244,7 +246,8 @@ class FfmpegChild:
         return run
 
     async def _supervise(self, run: FfmpegRun) -> None:
-        delay = RESTART_DELAYS[0]
+        first, last = self._delays
+        delay = first
         short_runs = 0
         while True:
             code = await self._watch(run)
@@ -254,7 +257,7 @@ class FfmpegChild:
             tail = " | ".join(list(self.stderr)[-3:])
             self.last_error = f"ffmpeg exited with status {code}" + (f": {tail}" if tail else "")
             if lasted >= STABLE_RUN_SECONDS:
-                delay, short_runs = RESTART_DELAYS[0], 0
+                delay, short_runs = first, 0
             else:
                 short_runs += 1
             self.state = "failed" if short_runs >= FAILED_AFTER else "restarting"
@@ -266,7 +269,7 @@ class FfmpegChild:
                 delay,
             )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, RESTART_DELAYS[1])
+            delay = min(delay * 2, last)
             while True:
                 try:
                     run = await self._launch()
@@ -276,7 +279,7 @@ class FfmpegChild:
                     self.state = "failed"
                     log.error("ffmpeg %s: %s", self.name, self.last_error)
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, RESTART_DELAYS[1])
+                    delay = min(delay * 2, last)
             self.restarts += 1
 
     async def _watch(self, run: FfmpegRun) -> int:

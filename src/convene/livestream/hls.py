@@ -266,9 +266,10 @@ class SubtitleTrack:
         """The subtitle segment beside video ``segment``, which starts at ``start`` seconds of
         the run's timeline (``inf`` when unknown: an empty segment)."""
         end = start + segment.duration
-        inside = [c for c in self._cues if c.start < end and c.end > start]
-        self._cues = [c for c in self._cues if c.end > end]
-        if math.isfinite(end):
+        inside: list[Cue] = []
+        if math.isfinite(end):  # else a segment of a run gone: empty, the cues kept
+            inside = [c for c in self._cues if c.start < end and c.end > start]
+            self._cues = [c for c in self._cues if c.end > end]
             self._written_until = max(self._written_until, end)
         lines = ["WEBVTT", f"X-TIMESTAMP-MAP=MPEGTS:{MPEGTS_BASE},LOCAL:00:00:00.000", ""]
         for cue in inside:
@@ -354,9 +355,11 @@ class VideoTimeline:
             if self._pending_run and (segment.discontinuity or self._run_elapsed is None):
                 self._run_elapsed = 0.0
                 self._pending_run = False
-            start = self._run_elapsed if self._run_elapsed is not None else math.inf
-            out.append((segment, start))
-            if self._run_elapsed is not None:
+            if self._pending_run or self._run_elapsed is None:
+                # The old run's last segments, listed after the new run began: no cues.
+                out.append((segment, math.inf))
+            else:
+                out.append((segment, self._run_elapsed))
                 self._run_elapsed += segment.duration
             self._next = segment.sequence + 1
         return out
