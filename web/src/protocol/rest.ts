@@ -8,6 +8,14 @@
 import { ClientErrorCode, RestError, isErrorBody } from "./errors";
 import type { Interpreter, InterpreterIn, InterpreterList } from "./interpreters";
 import type {
+  Confirmed,
+  EventPage,
+  Registration,
+  RegistrationCreate,
+  RegistrationPage,
+  RegistrationState,
+} from "./registrations";
+import type {
   CalendarConnection,
   CalendarConnectionCreate,
   CalendarDiscover,
@@ -53,6 +61,8 @@ export interface SessionInfo {
 export type ChatPolicy = "everyone" | "hosts" | "none";
 export type SharePolicy = "everyone" | "hosts";
 export type MeetingStatus = "open" | "live" | "ended";
+/** meeting: everyone interactive; event: a panel and a view-only audience; lecture: an event for classes. */
+export type MeetingMode = "meeting" | "event" | "lecture";
 
 export interface MeetingCreate {
   title?: string;
@@ -64,6 +74,7 @@ export interface MeetingCreate {
   allow_self_unmute?: boolean;
   /** Default: the server's setting (meetings.guest_succession). */
   guest_succession?: boolean;
+  mode?: MeetingMode;
 }
 
 /** A meeting as its host sees it. */
@@ -84,6 +95,7 @@ export interface Meeting {
   max_participants: number;
   /** A guest may become host when only guests remain. */
   guest_succession: boolean;
+  mode?: MeetingMode;
   status: MeetingStatus;
   created_at: string;
   started_at: string | null;
@@ -97,6 +109,8 @@ export interface MeetingPublic {
   host_name: string;
   requires_passcode: boolean;
   allow_guests: boolean;
+  /** Absent from servers that predate events. */
+  mode?: MeetingMode;
   status: MeetingStatus;
 }
 
@@ -376,6 +390,42 @@ export class RestClient {
 
   answerRsvp(attendeeId: string, token: string, body: RsvpAnswer): Promise<RsvpView> {
     return this.call<RsvpView>("POST", `/rsvp/${encodeURIComponent(attendeeId)}/${encodeURIComponent(token)}`, body);
+  }
+
+  /** An event's registration page (public). */
+  getEvent(link: string): Promise<EventPage> {
+    return this.call<EventPage>("GET", `/events/${encodeURIComponent(link)}`);
+  }
+
+  /** Registers for an event: the same empty answer whatever the address's history. */
+  async register(link: string, body: RegistrationCreate): Promise<void> {
+    await this.call<undefined>("POST", `/events/${encodeURIComponent(link)}/registrations`, body);
+  }
+
+  /** Follows a confirmation link (`<id>.<token>`). */
+  confirmRegistration(credential: string): Promise<Confirmed> {
+    const [id = "", token = ""] = credential.split(".", 2);
+    return this.call<Confirmed>("POST", `/registrations/${encodeURIComponent(id)}/${encodeURIComponent(token)}/confirm`);
+  }
+
+  /** The host's list of an event's registrants, a page at a time. */
+  registrations(meetingId: string, options: { state?: RegistrationState; after?: string; limit?: number } = {}): Promise<RegistrationPage> {
+    const params: Record<string, string> = {};
+    if (options.state) params.state = options.state;
+    if (options.after) params.after = options.after;
+    if (options.limit) params.limit = String(options.limit);
+    const q = query(params);
+    return this.call<RegistrationPage>("GET", `/meetings/${encodeURIComponent(meetingId)}/registrations${q ? `?${q}` : ""}`);
+  }
+
+  decideRegistration(meetingId: string, registrationId: string, decision: "approve" | "deny"): Promise<Registration> {
+    return this.call<Registration>(
+      "POST", `/meetings/${encodeURIComponent(meetingId)}/registrations/${encodeURIComponent(registrationId)}/${decision}`);
+  }
+
+  /** Where the registrants' CSV downloads from (the session cookie authenticates). */
+  registrationsCsvUrl(meetingId: string): string {
+    return `${this.base}/meetings/${encodeURIComponent(meetingId)}/registrations.csv`;
   }
 
   feed(): Promise<Feed> {

@@ -32,9 +32,15 @@ import { PresentingBar } from "./presenting";
 import { ViewMenu } from "./view-menu";
 import { usePopover, useMenu } from "../keyboard";
 import { ShortcutHelp, useShortcuts } from "../shortcuts";
-import { CommentBar, CommentsOverlay, CommentsPanel, PollCard, PollsPanel, QaPanel, ReactionBursts, InteractionButtons } from "./interaction";
+import { AudienceCount, AudienceStage, LiveBadge, WatchSwitch } from "./audience/attendee-view";
+import { AudiencePanel } from "./audience/audience-panel";
+import { LivestreamControls } from "./audience/livestream-controls";
+import { ModeSetting } from "./audience/mode";
+import { PromotionNotice } from "./audience/promotion";
+import { isAttendee, isEventMode, watching } from "../../room/audience";
+import { CommentBar, CommentsOverlay, CommentsPanel, PollCard, PollsPanel, QaPanel, ReactionBursts, InteractionButtons, InteractionSettings } from "./interaction";
 
-type Panel = "chat" | "people" | "settings" | "captions" | "comments" | "qa" | "polls" | null;
+type Panel = "chat" | "people" | "settings" | "captions" | "comments" | "qa" | "polls" | "audience" | null;
 
 const REACTIONS = ["👍", "👏", "😂", "😮", "❤️", "🎉"];
 
@@ -57,6 +63,10 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   useTabTitle(state);
   const self = selfInfo(state);
   const moderator = isHostRole(self);
+  // An event's attendee watches the program big, without publishing controls (./audience).
+  const attendee = isAttendee(self);
+  const event = isEventMode(state.meeting);
+  const streaming = attendee && watching(state.audience) === "hls";
   const tracks = useMemo(() => tracksByFeed(remote), [remote]);
   const localScreen = room.media.screenShareTrack;
 
@@ -83,15 +93,15 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
   // A new screen share takes the stage, as people expect.
   const sharing = [...state.feeds.values()].some((f) => f.source === "screen") || !!localScreen;
   useEffect(() => {
-    if (sharing) setView("speaker");
-  }, [sharing]);
+    if (sharing || attendee) setView("speaker");
+  }, [sharing, attendee]);
 
   // Keyboard shortcuts (not while typing; listed in the help that `?` opens).
   useShortcuts({
     mic: () => void room.setMic(!room.local.state.micOn),
     camera: () => void room.setCamera(!room.local.state.cameraOn),
     hand: () => void room.setHand(!selfInfo(room.state)?.hand_raised),
-    chat: () => setPanel((p) => (p === "chat" ? null : "chat")),
+    chat: () => !attendee && setPanel((p) => (p === "chat" ? null : "chat")),
     people: () => setPanel((p) => (p === "people" ? null : "people")),
     help: () => setDialog("shortcuts"),
     close: () => setPanel(null),
@@ -126,6 +136,8 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           <h1 data-testid="meeting-title"><bdi>{state.meeting?.title ?? t("join.meetingFallback")}</bdi></h1>
           <span class="muted small meeting-code" dir="ltr">{state.meeting ? formatCode(state.meeting.code) : ""}</span>
           <CaptionsIndicator state={state} />
+          <LiveBadge state={state} />
+          <AudienceCount state={state} />
         </div>
         <div class="row">
           <button type="button" class="btn ghost small" data-testid="invite-button" aria-label={t("meeting.invitePeople")} onClick={() => setDialog("invite")}>
@@ -144,6 +156,14 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           </button>
           <ConsoleToggle state={state} on={consoleOn} onToggle={() => setConsoleOn(!consoleOn)} />
           <CaptionsHostToggle room={room} state={state} />
+          {moderator && event && (
+            <button type="button" class="btn ghost small" data-testid="audience-button" aria-pressed={panel === "audience"}
+              aria-label={t("audience.panelTitle", { count: state.audience.count })}
+              onClick={() => setPanel(panel === "audience" ? null : "audience")}>
+              <Icon name="people" size={16} /> <span class="btn-label">{t("audience.button")}</span>
+              {state.audience.hands.length > 0 && <span class="count" data-testid="audience-hands-count" aria-hidden="true">{state.audience.hands.length}</span>}
+            </button>
+          )}
           {moderator && (
             <button type="button" class="btn ghost small" data-testid="settings-button" aria-label={t("meeting.settings")} aria-pressed={panel === "settings"}
               onClick={() => setPanel(panel === "settings" ? null : "settings")}>
@@ -153,10 +173,13 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
         </div>
       </header>
       <main class="meeting-body">
-        <Stage room={room} state={state} view={view} tracks={tracks} quality={quality}
-          localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} localMicOn={local.micOn}
-          pins={pins} onPin={onPin} />
-        <CaptionsOverlay state={state} />
+        <AudienceStage room={room} state={state}>
+          <Stage room={room} state={state} view={attendee ? "speaker" : view} tracks={tracks} quality={quality}
+            localVideo={local.cameraOn ? local.videoTrack : null} localScreen={localScreen} localMicOn={local.micOn}
+            pins={pins} onPin={onPin} />
+        </AudienceStage>
+        {/* The stream carries its own subtitles, in time with its (later) picture. */}
+        {!streaming && <CaptionsOverlay state={state} />}
         <CommentsOverlay room={room} state={state} />
         <ReactionBursts state={state} />
         <PollCard room={room} state={state} />
@@ -167,9 +190,13 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           <SettingsPanel room={room} state={state} onClose={closePanel}>
             <CaptionsPolicySetting room={room} state={state} />
             <MachineInterpretationSetting room={room} state={state} />
+            <InteractionSettings room={room} state={state} />
+            <ModeSetting room={room} state={state} />
+            {!event && <LivestreamControls room={room} state={state} />}
           </SettingsPanel>
         )}
         {panel === "captions" && <CaptionsPanel state={state} onClose={closePanel} />}
+        {panel === "audience" && moderator && <AudiencePanel room={room} state={state} onClose={closePanel} />}
         {panel === "comments" && <CommentsPanel room={room} state={state} onClose={closePanel} />}
         {panel === "qa" && <QaPanel room={room} state={state} onClose={closePanel} />}
         {panel === "polls" && <PollsPanel room={room} state={state} onClose={closePanel} />}
@@ -183,6 +210,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
       {dialog === "leave" && <LeaveDialog room={room} state={state} onClose={() => setDialog(null)} />}
       {dialog === "invite" && <InviteDialog state={state} meetingRef={meetingRef} onClose={() => setDialog(null)} />}
       {dialog === "shortcuts" && <ShortcutHelp onClose={() => setDialog(null)} />}
+      <PromotionNotice room={room} state={state} />
       <MutedNudge room={room} state={state} />
       <AudioWarning room={room} state={state} />
       <div class="toasts" aria-live="polite">
@@ -228,11 +256,18 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
   const canShare = typeof navigator !== "undefined" && !!navigator.mediaDevices?.getDisplayMedia;
   const shareAllowed = state.meeting?.screen_share !== "hosts" || isHostRole(self);
   const waitingCount = isHostRole(self) ? state.waiting.length : 0;
+  // An event's attendee has nothing to publish and no chat with the panel.
+  const attendee = isAttendee(self);
   const t = useT();
 
   return (
-    <nav class="controls" aria-label={t("controls.label")} ref={menuRef}>
-      <div class="control-group">
+    <nav class="controls" aria-label={t("controls.label")} ref={menuRef} data-attendee={attendee ? "true" : "false"}>
+      {attendee && (
+        <div class="control-group">
+          <WatchSwitch room={room} state={state} />
+        </div>
+      )}
+      {!attendee && <div class="control-group">
         <button type="button" class={`control ${local.micOn ? "" : "off"}`} data-testid="mute-button"
           data-muted={local.micOn ? "false" : "true"} aria-pressed={!local.micOn} aria-keyshortcuts="M"
           onClick={() => void room.setMic(!local.micOn)}>
@@ -258,9 +293,9 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
             <SpeakerTest local={room.local} />
           </div>
         )}
-      </div>
+      </div>}
       <div class="control-group">
-        {canShare && (
+        {canShare && !attendee && (
           <button type="button" class={`control ${sharing ? "active" : ""}`} data-testid="share-screen-button"
             aria-pressed={sharing} disabled={!shareAllowed && !sharing}
             title={shareAllowed ? undefined : t("controls.shareHostsOnly")}
@@ -300,7 +335,7 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
         <InterpretationMenu room={room} state={state} />
         <CaptionsControls room={room} state={state} panelOpen={panel === "captions"}
           onTogglePanel={() => setPanel(panel === "captions" ? null : "captions")} />
-        <button type="button" class={`control ${panel === "chat" ? "active" : ""}`} data-testid="chat-button"
+        {!attendee && <button type="button" class={`control ${panel === "chat" ? "active" : ""}`} data-testid="chat-button"
           aria-pressed={panel === "chat"} aria-keyshortcuts="C"
           onClick={() => setPanel(panel === "chat" ? null : "chat")}>
           <Icon name="chat" />
@@ -308,7 +343,7 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
           <span class="control-label">{t("controls.chat")}</span>
           {state.unread > 0 && <span class="count" data-testid="chat-unread" aria-hidden="true">{state.unread > 99 ? "99+" : state.unread}</span>}
           {state.unread > 0 && <span class="sr-only">{t("controls.unread", { count: state.unread })}</span>}
-        </button>
+        </button>}
         <InteractionButtons state={state} panel={panel} toggle={(p) => setPanel(panel === p ? null : p)} />
         <button type="button" class={`control ${panel === "people" ? "active" : ""}`} data-testid="participants-button"
           aria-pressed={panel === "people"} aria-keyshortcuts="P"

@@ -15,6 +15,7 @@ import { MAX_FEATURED } from "../layout";
 import { ChatText } from "./chat-links";
 import { useMenu } from "../keyboard";
 import { isInterpreter, MakeInterpreterDialog, unassignInterpreter } from "./console/host";
+import { isEventMode } from "../../room/audience";
 
 /**
  * A side panel. Opening it moves the focus to its heading; Escape closes it; closing it from
@@ -324,6 +325,10 @@ function PersonRow({ room, state, person: p, self }: {
                     {isInterpreter(state, p.id) && (
                       <button role="menuitem" tabIndex={-1} type="button" data-testid="participant-remove-interpreter"
                         onClick={act(() => unassignInterpreter(room, p.id))}>{t("interpreters.remove")}</button>
+                    )}
+                    {isEventMode(state.meeting) && p.role === "participant" && (
+                      <button role="menuitem" tabIndex={-1} type="button" data-testid="host-demote"
+                        onClick={act(() => room.audience.demote(p.id))}>{t("audience.demote")}</button>
                     )}
                     <button role="menuitem" tabIndex={-1} type="button" class="danger" data-testid="host-remove" onClick={() => setConfirmRemove(true)}>{t("panels.removeEllipsis")}</button>
                   </>

@@ -14,6 +14,7 @@ import { useSize } from "../hooks";
 import { Icon } from "../icons";
 import { chosenTilesPerPage, featuredIds, fitGrid, initials, MAX_FEATURED, orderParticipants, paginate, withoutSelf } from "../layout";
 import { VideoView } from "./media-views";
+import { isAttendee } from "../../room/audience";
 import { useViewPrefs } from "./view-prefs";
 import "./comforts.css";
 
@@ -108,6 +109,8 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
   const [page, setPage] = useState(0);
   const t = useT();
   const prefs = useViewPrefs();
+  // An event's attendee has no tile of their own on the stage.
+  const hideSelf = prefs.hideSelf || isAttendee(selfInfo(state));
   const screens = useMemo(() => screenItems(state, localScreen), [state, localScreen]);
   // The stage has 8 px padding on each side; the pager needs a strip at the bottom.
   const area = { width: Math.max(0, size.width - 16), height: Math.max(0, size.height - 16) };
@@ -115,8 +118,8 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
   if (roughPages > 1) area.height = Math.max(0, area.height - 48);
   const perPage = Math.max(1, chosenTilesPerPage(prefs.tilesPerPage, area.width, area.height) - (page === 0 ? screens.length : 0));
   const people = useMemo(
-    () => withoutSelf(orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, perPage, Date.now()), state.selfId, prefs.hideSelf),
-    [state.participants, state.selfId, state.lastSpoke, perPage, prefs.hideSelf],
+    () => withoutSelf(orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, perPage, Date.now()), state.selfId, hideSelf),
+    [state.participants, state.selfId, state.lastSpoke, perPage, hideSelf],
   );
   const paged = paginate(people, perPage, page);
   useEffect(() => {
@@ -165,11 +168,12 @@ function SpeakerView({ room, state, tracks, quality, localVideo, localScreen, lo
   const [ref, size] = useSize<HTMLDivElement>();
   const t = useT();
   const prefs = useViewPrefs();
+  const hideSelf = prefs.hideSelf || isAttendee(selfInfo(state));
   const screens = screenItems(state, localScreen);
   const others = [...state.participants.values()].filter((p) => p.id !== state.selfId);
   const self = state.selfId ? state.participants.get(state.selfId) : undefined;
   const speaker =
-    (state.activeSpeaker && state.participants.get(state.activeSpeaker)) || others[0] || self;
+    (state.activeSpeaker && state.participants.get(state.activeSpeaker)) || others[0] || (isAttendee(self) ? undefined : self);
   const person = (p: ParticipantInfo): Item => ({ kind: "person", key: p.id, participant: p, feed: feedOf(state, p.id, "main") });
   const featuredPeople = featured.flatMap((id) => {
     const p = state.participants.get(id);
@@ -183,7 +187,7 @@ function SpeakerView({ room, state, tracks, quality, localVideo, localScreen, lo
   const stripPeople = withoutSelf(
     orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, stripCount, Date.now()).filter((p) => !onStage.has(p.id)),
     state.selfId,
-    prefs.hideSelf,
+    hideSelf,
   );
   const strip = stripPeople.slice(0, stripCount);
   const hidden = stripPeople.length - strip.length;

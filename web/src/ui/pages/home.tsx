@@ -16,6 +16,7 @@ import { Spinner, TopBar } from "./common";
 import { ResendLink } from "./verify";
 import { isolate } from "../../i18n";
 import { useT } from "../../i18n/hook";
+import { ModeSelect, type MeetingMode } from "../meeting/audience/mode";
 
 export function HomePage() {
   const info = useSession();
@@ -85,6 +86,7 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
   const [passcode, setPasscode] = useState(true);
   const [waitingRoom, setWaitingRoom] = useState(true);
   const [allowGuests, setAllowGuests] = useState(true);
+  const [mode, setMode] = useState<MeetingMode>("meeting");
   const { busy, error, run } = useAction();
   const t = useT();
 
@@ -120,6 +122,7 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
         passcode: passcode ? null : "",
         waiting_room: waitingRoom,
         allow_guests: allowGuests,
+        ...(mode !== "meeting" ? { mode } : {}),
       });
       onCreated(meeting);
     });
@@ -133,6 +136,7 @@ function NewMeeting({ onCreated }: { onCreated: (m: Meeting) => void }) {
         <input type="text" maxLength={200} placeholder={t("home.titlePlaceholder")} value={title} data-testid="new-meeting-title"
           onInput={(e) => setTitle(e.currentTarget.value)} />
       </label>
+      <ModeSelect value={mode} onChange={setMode} testid="new-meeting-mode" />
       <label class="check">
         <input type="checkbox" checked={passcode} data-testid="new-meeting-passcode"
           onChange={(e) => setPasscode(e.currentTarget.checked)} />

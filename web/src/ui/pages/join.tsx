@@ -115,9 +115,12 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
   }, [info]); // only when the session arrives, not on every keystroke
 
   const joinable = lookup.kind === "found";
+  // In an event most people only watch: no devices before entering (a panelist turns them on in
+  // the meeting; a promoted attendee gets the device check then). Hosts check them as usual.
+  const watchOnly = !!meeting && !isHostView(meeting) && meeting.mode !== undefined && meeting.mode !== "meeting";
   useEffect(() => {
-    if (joinable) startPreview(local, prefs);
-  }, [local, prefs, joinable]);
+    if (joinable && !watchOnly) startPreview(local, prefs);
+  }, [local, prefs, joinable, watchOnly]);
 
   // The meeting went away (ended, or never was): the devices go off with the form.
   const gone = lookup.kind === "gone";
@@ -200,7 +203,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
     <div class="page">
       {header}
       <main class="join" aria-labelledby="join-title">
-        {joinable ? <DevicePreview local={local} prefix="join" /> : <div class="join-preview card preview-pending" />}
+        {watchOnly ? null : joinable ? <DevicePreview local={local} prefix="join" /> : <div class="join-preview card preview-pending" />}
         <form class="card form join-form" onSubmit={join} data-testid="join-form">
           <h1 id="join-title" data-testid="join-meeting-title"><bdi>{title || t("join.heading")}</bdi></h1>
           {meeting && (
@@ -213,6 +216,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
               </bdi>
             </p>
           )}
+          {watchOnly && <p class="muted" data-testid="join-event-note">{t("audience.joinNote")}</p>}
           {lookup.kind === "loading" && <Spinner label={t("join.lookingUp")} />}
           {lookup.kind === "failed" && (
             <div class="row">

@@ -13,8 +13,8 @@ import { DevicePickers, MicLevel, VideoView } from "../meeting/media-views";
 import { savePrefs } from "../session";
 import { AudioCheckPanel } from "./audio-check-panel";
 
-/** `prefix` names the test ids: "join" on the pre-join page, "waiting" in the waiting room. */
-export function DevicePreview({ local, prefix }: { local: LocalMedia; prefix: "join" | "waiting" }) {
+/** `prefix` names the test ids: "join" on the pre-join page, "waiting" in the waiting room, "promoted" when an event's attendee may now speak. */
+export function DevicePreview({ local, prefix }: { local: LocalMedia; prefix: "join" | "waiting" | "promoted" }) {
   const t = useT();
   const state = useEvent(local, "change", local.state);
   return (
