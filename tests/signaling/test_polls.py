@@ -4,13 +4,16 @@ shared), named results, deleting, who may do what, coalesced totals, and the lim
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from convene.protocol.ids import MeetingId
 from convene.signaling.features import polls as polls_feature
+from convene.signaling.registry import Registry
 from tests.signaling.test_feature_snapshots import conference, move
 from tests.signaling.test_meeting import open_meeting
 from tests.support.event_audience import open_event
@@ -330,3 +333,95 @@ async def test_limits_on_polls(server: RunningServer) -> None:
         assert exc.value.details == {"quota": "polls", "limit": polls_feature.MAX_POLLS}
     finally:
         await m.close()
+
+
+async def _closed(server: RunningServer, meeting_id: str) -> None:
+    """Until the meeting is no longer live on the server."""
+    registry: Registry = server.app.state.live_meetings
+    async with asyncio.timeout(15):
+        while registry.get(MeetingId(meeting_id)) is not None:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_polls_and_questions_are_kept_and_downloaded_by_the_host(
+    server: RunningServer,
+) -> None:
+    m = await open_meeting(server)
+    named = (await m.host.request("poll.create", LUNCH))["poll"]["id"]
+    anon = (await m.host.request("poll.create", {**LUNCH, "anonymous": True}))["poll"]["id"]
+    for pid in (named, anon):
+        await m.host.request("poll.open", {"poll": pid})
+        await m.bob.request("poll.vote", {"poll": pid, "choices": [0]})
+        await m.carol.request("poll.vote", {"poll": pid, "choices": [2]})
+    await m.host.request("poll.close", {"poll": named})
+    await m.host.request("qa.settings", {"enabled": True})
+    q = (await m.carol.request("qa.ask", {"text": "=1+1 anonymous?", "anonymous": True}))[
+        "question"
+    ]
+    await m.bob.request("qa.vote", {"question": q["id"], "up": True})
+    await m.host.request("qa.answer", {"question": q["id"], "text": "Two."})
+    meeting_id = m.info["id"]
+    for c in (m.host, m.bob, m.carol):
+        await c.request("leave")
+    await m.close()
+    await _closed(server, meeting_id)
+
+    # The host downloads them after the meeting.
+    listed = await m.alice.http.get(f"/api/v1/meetings/{meeting_id}/polls")
+    assert listed.status_code == 200
+    polls = {p["id"]: p for p in listed.json()["polls"]}
+    assert (polls[named]["state"], polls[named]["totals"]) == ("closed", [1, 0, 1])
+    assert (polls[anon]["state"], polls[anon]["voters"]) == ("open", 2)
+    csv = await m.alice.http.get(f"/api/v1/meetings/{meeting_id}/polls/{named}.csv")
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.lstrip("\ufeff").splitlines()
+    assert lines[0] == "name,choices,voted_at"
+    assert [line.split(",")[:2] for line in lines[1:]] == [["Bob", "Pizza"], ["Carol", "Soup"]]
+    csv = await m.alice.http.get(f"/api/v1/meetings/{meeting_id}/polls/{anon}.csv")
+    assert csv.text.lstrip("\ufeff").splitlines() == [
+        "option,votes",
+        "Pizza,1",
+        "Salad,0",
+        "Soup,1",
+    ]
+    csv = await m.alice.http.get(f"/api/v1/meetings/{meeting_id}/questions.csv")
+    rows = csv.text.lstrip("\ufeff").splitlines()
+    assert rows[0] == "asked_at,asker,question,votes,state,answer,answered_by,answered_at"
+    # Anonymous: no asker; a formula-looking question is made text.
+    fields = rows[1].split(",")
+    assert fields[1:6] == ["", "'=1+1 anonymous?", "1", "answered", "Two."]
+    assert fields[6] == "Alice"
+    # Only the host: Bob gets meeting_not_found, an unknown poll is not_found.
+    for path in ("polls", f"polls/{named}.csv", "questions.csv"):
+        response = await m.bob_person.http.get(f"/api/v1/meetings/{meeting_id}/{path}")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "meeting_not_found"
+    response = await m.alice.http.get(f"/api/v1/meetings/{meeting_id}/polls/nope.csv")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+
+    # The meeting opened again has them back: Bob's answer and vote are still his.
+    host = await SignalClient.connect(server, m.alice)
+    bob = await SignalClient.connect(server, m.bob_person)
+    try:
+        await host.join(m.info["link_token"])
+        snap = (await bob.join(m.info["link_token"]))["snapshot"]
+        shown = {p["id"]: p for p in snap["polls"]}
+        assert shown[named]["my_choices"] == [0]
+        assert shown[anon]["my_choices"] == [0]
+        assert shown[anon]["totals"] is None
+        assert snap["qa"]["voted"] == [q["id"]]
+        assert snap["qa"]["questions"][0]["asker"] is None
+        assert snap["qa"]["questions"][0]["answer"]["text"] == "Two."
+        # Q&A's settings start from the default again (off in a meeting); the votes stay.
+        assert snap["qa"]["enabled"] is False
+        await host.request("qa.settings", {"enabled": True})
+        assert await refused(bob, "qa.vote", {"question": q["id"], "up": True}) == "invalid_state"
+        # The anonymous poll is still open: Bob changes his answer.
+        await bob.request("poll.vote", {"poll": anon, "choices": [1]})
+        await host.wait_event(
+            "poll.updated", lambda d: d["poll"]["id"] == anon and d["poll"]["totals"] == [0, 1, 1]
+        )
+    finally:
+        await host.close()
+        await bob.close()

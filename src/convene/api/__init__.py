@@ -14,6 +14,7 @@ from convene.api import (
     live,
     meetings,
     panelists,
+    polls,
     registrations,
     rsvp,
     scheduling,
@@ -34,6 +35,7 @@ api_router.include_router(scheduling.router)
 api_router.include_router(rsvp.router)
 api_router.include_router(registrations.router)
 api_router.include_router(attendance.router)
+api_router.include_router(polls.router)
 api_router.include_router(calendars.router)
 api_router.include_router(transcripts.router)
 api_router.include_router(live.router)
