@@ -93,7 +93,7 @@ T = TypeVar("T")
 
 _TICK = 0.5  # how often waiting livestreams are placed and captions followed
 _NO_WORKER_AFTER = 60.0  # seconds a livestream waits for a worker before it is failed
-_KEYFRAME_EVERY = 2.0  # at most one forced keyframe per source in this many seconds
+_KEYFRAME_EVERY = 1.0  # at most one forced keyframe per source in this many seconds
 _CUE_MIN_MS, _CUE_MAX_MS = 2_000, 7_000
 
 StreamState = Literal["starting", "live", "failed"]
@@ -566,7 +566,7 @@ class LivestreamService:
             with contextlib.suppress(MediaError, TimeoutError):
                 await self._call(state.room.stop_forward(source.feed, forwarder))
             return
-        state.forwards[source.key] = _Forward(source, port, forwarder, time.monotonic())
+        state.forwards[source.key] = _Forward(source, port, forwarder)
         log.info(
             "livestream forward started meeting=%s source=%s feed=%s worker=%s",
             state.id,
