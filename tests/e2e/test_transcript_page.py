@@ -178,11 +178,19 @@ async def test_the_transcript_page(open_attendee: OpenAttendee, server: RunningS
     gita = await open_attendee("Gita")
     await gita.page.goto(f"{server.base_url}/j/{meeting['code']}")
     await gita.expect_visible(gita.by_testid("join-display-name"))
+    # The guest cookie comes with the meeting's public info, which the join page may still be
+    # fetching when its form shows (leaving the page before that would leave no cookie).
+    guest_key = None
+    for _ in range(50):
+        cookies = await gita.page.context.cookies(server.base_url)
+        guest_key = next((c["value"] for c in cookies if c["name"] == GUEST_COOKIE), None)
+        if guest_key is not None:
+            break
+        await gita.page.wait_for_timeout(100)
+    assert guest_key is not None, "the join page set no guest cookie"
     await gita.page.goto(page_url)
     await expect(gita.by_testid("transcript-not-found")).to_be_visible()
     await expect(gita.by_testid("transcript-signin")).to_be_visible()
-    cookies = await gita.page.context.cookies(server.base_url)
-    guest_key = next(c["value"] for c in cookies if c["name"] == GUEST_COOKIE)
     await _attended(db, meeting_id, "Gita", user_id=None, guest_key=guest_key)
     await gita.page.reload()
     await expect(gita.by_testid("transcript-segment")).to_have_count(200)
