@@ -303,6 +303,11 @@ class Composer:
             last_error = f"rtmp: {self.rtmp.last_error}"
         return ComposerHealth(state, self.hls.restarts, last_error, age, rtmp)
 
+    @property
+    def run_started_at(self) -> float | None:
+        """The wall clock (``time.time()``) of the current HLS run's 0, once it has one."""
+        return self._hls_output.started_wall
+
     # -- sources ---------------------------------------------------------------------------------
 
     def add_video_source(self, key: str) -> int:
