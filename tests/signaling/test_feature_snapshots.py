@@ -223,6 +223,8 @@ async def test_a_feature_missing_from_the_snapshot_starts_empty(server: RunningS
             "received": 0,
         },
         "audience": {"count": 0, "hands": []},
+        "qa": {"enabled": None, "anonymous": True, "questions": []},
+        "polls": {"polls": []},
     }
     await m.close()
 
