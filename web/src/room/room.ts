@@ -39,6 +39,10 @@ export interface JoinParams {
   meeting: string;
   passcode?: string;
   displayName?: string;
+  /** An invitation's personal link (`?invite=`): the meeting knows the guest as the invitee. */
+  invitation?: string;
+  /** A registrant's personal link (`?registration=`): an event's audience may need it. */
+  registration?: string;
 }
 
 export interface ToastAction {
@@ -204,6 +208,8 @@ export class Room extends Emitter<RoomEvents> {
         meeting: params.meeting,
         ...(params.passcode ? { passcode: params.passcode } : {}),
         ...(params.displayName ? { display_name: params.displayName } : {}),
+        ...(params.invitation ? { invitation: params.invitation } : {}),
+        ...(params.registration ? { registration: params.registration } : {}),
         spoken_language: spokenLanguage(),
       });
     } catch (err) {

@@ -12,6 +12,7 @@ const RsvpPage = lazy(() => import("./pages/rsvp").then((m) => m.RsvpPage));
 const ForgotPage = lazy(() => import("./pages/reset").then((m) => m.ForgotPage));
 const ResetPage = lazy(() => import("./pages/reset").then((m) => m.ResetPage));
 const TranscriptPage = lazy(() => import("./pages/transcript").then((m) => m.TranscriptPage));
+const RegisterPage = lazy(() => import("./pages/register").then((m) => m.RegisterPage));
 const WatchPage = lazy(() => import("./meeting/audience/watch-page").then((m) => m.WatchPage));
 
 function Page({ route, generation }: { route: Route; generation: number }) {
@@ -41,6 +42,8 @@ function Page({ route, generation }: { route: Route; generation: number }) {
       return <TranscriptPage key={`${route.meetingId}#${generation}`} meetingId={route.meetingId} language={route.language} />;
     case "live":
       return <WatchPage key={`${route.meeting}/${route.token}`} meeting={route.meeting} token={route.token} />;
+    case "register":
+      return <RegisterPage key={`${route.link}/${route.confirm ?? ""}`} link={route.link} confirm={route.confirm} />;
     case "home":
       return <HomePage />;
   }

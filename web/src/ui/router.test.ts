@@ -37,6 +37,19 @@ describe("matchRoute", () => {
     expect(matchRoute(transcriptPath(id, "zh-Hant"))).toMatchObject({ language: "zh-Hant" });
   });
 
+  it("routes an event's registration page, with a confirmation link's credential", () => {
+    const link = "AbCdEfGhIjKlMnOpQrStUvWx";
+    expect(matchRoute(`/events/${link}/register`)).toEqual({ name: "register", link, confirm: null });
+    expect(matchRoute(`/events/${link}/register?confirm=0b6f-6c1e.Tok_en-1`)).toEqual({
+      name: "register",
+      link,
+      confirm: "0b6f-6c1e.Tok_en-1",
+    });
+    expect(matchRoute(`/events/${link}/register?confirm=no-dot`)).toMatchObject({ confirm: null });
+    expect(matchRoute(`/events/${link}/register?confirm=a.b.c`)).toMatchObject({ confirm: null });
+    expect(matchRoute("/events/short/register")).toEqual({ name: "home" });
+  });
+
   it("routes settings and keeps the others", () => {
     expect(matchRoute("/settings")).toEqual({ name: "settings" });
     expect(matchRoute("/j/123456789?enter=1")).toEqual({ name: "join", ref: "123456789", enter: true });

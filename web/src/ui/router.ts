@@ -56,7 +56,8 @@ export type Route =
   | { name: "reset"; token: string | null }
   | { name: "rsvp"; attendeeId: string; token: string; occurrence: string | null; answer: RsvpChoice | null }
   | { name: "transcript"; meetingId: string; language: string | null }
-  | { name: "live"; meeting: string; token: string };
+  | { name: "live"; meeting: string; token: string }
+  | { name: "register"; link: string; confirm: string | null };
 
 /** A transcript's language tag as the server accepts it (`en`, `zh-Hant`, `es-419`). */
 export const TRANSCRIPT_LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$/;
@@ -115,6 +116,12 @@ export function matchRoute(pathWithQuery: string): Route {
     const lang = params.get("lang");
     const language = lang && lang.length <= 16 && TRANSCRIPT_LANGUAGE.test(lang) ? lang : null;
     return { name: "transcript", meetingId: transcript[1]!, language };
+  }
+  const register = /^\/events\/([A-Za-z0-9_-]{16,64})\/register\/?$/.exec(path);
+  if (register) {
+    const confirm = params.get("confirm");
+    const valid = confirm && confirm.length <= 128 && /^[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{1,64}$/.test(confirm);
+    return { name: "register", link: register[1]!, confirm: valid ? confirm : null };
   }
   const live = /^\/live\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9._~=-]{1,256})\/?$/.exec(path);
   if (live) return { name: "live", meeting: live[1]!, token: live[2]! };

@@ -16,12 +16,20 @@ import { DevicePreview } from "./preview";
 import { isolate, language, t as translate } from "../../i18n";
 import { useT } from "../../i18n/hook";
 import { LanguageMenu } from "../../i18n/menu";
+import { linkCredential } from "../../protocol/registrations";
 
 // Error codes with a message of their own in the catalogues ("join.error.<code>").
 const JOIN_ERRORS: ReadonlySet<string> = new Set([
   "meeting_not_found", "meeting_ended", "meeting_locked", "meeting_full", "passcode_required",
   "passcode_invalid", "guests_not_allowed", "removed", "rate_limited", "media_unavailable",
+  "registration_required",
 ]);
+
+/** The personal credentials a join link may carry: an invitation's, a registrant's. */
+function personalLinks(search: string): { invitation: string | null; registration: string | null } {
+  const params = new URLSearchParams(search);
+  return { invitation: linkCredential(params.get("invite")), registration: linkCredential(params.get("registration")) };
+}
 
 function joinError(code: string): string | undefined {
   return JOIN_ERRORS.has(code) ? translate(`join.error.${code}`) : undefined;
@@ -93,6 +101,9 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
   const [passcode, setPasscode] = useState("");
   const [needPasscode, setNeedPasscode] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [mustRegister, setMustRegister] = useState(false);
+  // Read once: the address may lose its query later (?enter=1).
+  const [personal] = useState(() => personalLinks(location.search));
   const joinRef = useRef<HTMLButtonElement>(null);
   const byCode = /^\d{9}$/.test(meetingRef);
   const meeting = lookup.kind === "found" ? lookup.meeting : null;
@@ -147,7 +158,8 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
     ev?.preventDefault();
     setError(null);
     const name = displayName.trim();
-    if (isGuest && !name) {
+    // A registrant joins by the name they registered with.
+    if (isGuest && !name && !personal.registration) {
       setError(t("join.error.enterName"));
       return;
     }
@@ -157,6 +169,8 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
         meeting: meetingRef,
         ...(passcode.trim() ? { passcode: passcode.trim() } : {}),
         ...(name ? { displayName: name } : {}),
+        ...(personal.invitation ? { invitation: personal.invitation } : {}),
+        ...(personal.registration ? { registration: personal.registration } : {}),
       });
     } catch (err) {
       if (err instanceof ConveneError) {
@@ -165,6 +179,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
           return;
         }
         if (err.code === "passcode_required" || err.code === "passcode_invalid") setNeedPasscode(true);
+        setMustRegister(err.code === "registration_required");
         setError(joinError(err.code) ?? (err.code === ClientErrorCode.ConnectionLost || err.code === ClientErrorCode.Timeout
           ? t("join.error.unreachable")
           : err.message));
@@ -245,6 +260,12 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
             </label>
           )}
           {error && <p class="error" role="alert" data-testid="join-error">{error}</p>}
+          {mustRegister && (
+            <p>
+              <a href={`/events/${meetingRef}/register`} onClick={linkHandler(`/events/${meetingRef}/register`)}
+                data-testid="join-register">{t("join.register")}</a>
+            </p>
+          )}
           <button class="btn primary big" type="submit" ref={joinRef} disabled={joining || !joinable} data-testid="join-button">
             {joining ? t("join.joining") : t("join.join")}
           </button>
