@@ -63,6 +63,14 @@ async def test_only_hosts_may_start_it_and_no_worker_means_unavailable(
     await m.bob.request("ping")
     assert "livestream.updated" not in m.bob.types()
 
+    # Tries are limited per meeting: three in a row (one above, two here), then one every 10 s.
+    assert await refused(m.host, "livestream.start") == "livestream_unavailable"
+    assert await refused(m.host, "livestream.start") == "livestream_unavailable"
+    with pytest.raises(SignalError) as limited:
+        await m.host.request("livestream.start")
+    assert limited.value.code == "rate_limited"
+    assert limited.value.details["retry_after"] >= 1
+
     late = await SignalClient.connect(quiet, quiet.guest())
     reply = await late.join(m.info["link_token"], display_name="Dave")
     livestream = reply["snapshot"]["livestream"]

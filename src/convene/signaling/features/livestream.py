@@ -24,6 +24,7 @@ captions and the spotlight it reads from the meeting's own events
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -48,7 +49,7 @@ from convene.protocol.livestream import (
 from convene.protocol.messages import Empty, EmptyReply, Out, Speaking, SpotlightUpdated
 from convene.protocol.messages import Source as MediaSource
 from convene.rooms.room import Feed, Participant
-from convene.signaling.feature import Feature, FeatureState, Handler, Meeting
+from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
 
 __all__ = ["HOLD_SECONDS", "MAX_AUDIO", "MAX_VIDEO", "Livestream", "LivestreamFeatureState"]
 
@@ -56,6 +57,8 @@ MAX_VIDEO = 8  # video feeds forwarded to the composer at once
 MAX_AUDIO = 24  # floor audio feeds forwarded at once (the latest speakers first)
 HOLD_SECONDS = 2.0  # the active speaker stays on the program at least this long
 _REFRESH_URL = 3600.0  # seconds between livestream.updated carrying a fresh URL
+# Each start runs an encoder on a worker: three in a row, then one every ten seconds, per meeting.
+START_RATE, START_BURST = 0.1, 3.0
 
 
 class LivestreamFeatureState(FeatureState):
@@ -96,6 +99,7 @@ class Livestream(Feature[LivestreamFeatureState]):
         self._speaker_since = 0.0
         self._recheck_due = False
         self._gone = False
+        self._starts = Bucket(START_RATE, START_BURST)
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"livestream.start": self._start, "livestream.stop": self._stop}
@@ -111,6 +115,12 @@ class Livestream(Feature[LivestreamFeatureState]):
         async with room.lock:
             a = room.get(actor)
             room.require_host(a)
+            if not self._starts.take():
+                raise ConveneError(
+                    ErrorCode.RATE_LIMITED,
+                    "the livestream was started too often: wait a moment",
+                    {"retry_after": max(1, math.ceil(self._starts.wait()))},
+                )
             service = self._service
             if service is None or not service.available():
                 raise ConveneError(
