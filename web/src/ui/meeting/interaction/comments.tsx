@@ -60,7 +60,8 @@ export function CommentBar({ room, state, panelOpen, onTogglePanel }: {
   const left = useCountdown(waitUntil);
   const length = [...text].length;
 
-  if (!comments.enabled && !moderator) return null;
+  // Off: nothing (a host turns comments on in the meeting's settings).
+  if (!comments.enabled) return null;
 
   const send = async (ev?: Event) => {
     ev?.preventDefault();

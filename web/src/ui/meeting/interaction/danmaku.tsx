@@ -58,8 +58,14 @@ function textWidth(text: string): number {
 }
 
 export function CommentsOverlay({ room, state }: { room: Room; state: RoomState }) {
-  const t = useT();
   const prefs = useStore(commentPrefs);
+  if (!prefs.show || !state.comments.enabled) return null;
+  return <FlyingComments room={room} state={state} />;
+}
+
+/** The overlay itself, mounted while comments show (so that its size is measured from the start). */
+function FlyingComments({ room, state }: { room: Room; state: RoomState }) {
+  const t = useT();
   const reduced = useReducedMotion();
   const [ref, size] = useSize<HTMLDivElement>();
   const [flying, setFlying] = useState<Flying[]>([]);
@@ -70,17 +76,11 @@ export function CommentsOverlay({ room, state }: { room: Room; state: RoomState 
   };
   const lanes = useRef<(Flight | null)[]>([]);
   const moderator = isHostRole(selfInfo(state));
-  const on = prefs.show && state.comments.enabled;
   const sizeRef = useRef(size);
   sizeRef.current = size;
 
   // Every step: end what has flown, take what may fly now into free lanes, drop what waited too long.
   useEffect(() => {
-    if (!on) {
-      setList([]);
-      lanes.current = [];
-      return undefined;
-    }
     const step = () => {
       const now = Date.now();
       const { width, height } = sizeRef.current;
@@ -114,13 +114,12 @@ export function CommentsOverlay({ room, state }: { room: Room; state: RoomState 
     step();
     const timer = setInterval(step, STEP_MS);
     return () => clearInterval(timer);
-  }, [room, on, reduced]);
+  }, [room, reduced]);
 
   // A hidden comment goes at once.
   const hidden = state.comments.hidden;
   const shown = flying.filter((f) => !hidden.has(f.comment.id));
 
-  if (!on) return null;
   return (
     <div class={`danmaku ${reduced ? "still" : ""}`} ref={ref} data-testid="comments-overlay" aria-hidden="true"
       data-moderator={moderator ? "true" : "false"}>

@@ -8,12 +8,13 @@ import { useT } from "../../../i18n/hook";
 import { Icon } from "../../icons";
 
 export { CommentBar, CommentsPanel } from "./comments";
+export { InteractionSettings } from "./settings";
 export { CommentsOverlay } from "./danmaku";
 export { ReactionBursts } from "./bursts";
 export { QaPanel } from "./qa";
 export { PollCard, PollsPanel } from "./polls";
 
-/** The control bar's Q&A and Polls buttons (Q&A while it is on, or for hosts; polls when there are any, or for hosts). */
+/** The control bar's Q&A and Polls buttons (Q&A while it is on or has questions; polls when there are any, or for hosts). */
 export function InteractionButtons({ state, panel, toggle }: {
   state: RoomState;
   /** The side panel open now. */
@@ -24,7 +25,7 @@ export function InteractionButtons({ state, panel, toggle }: {
   const t = useT();
   const moderator = isHostRole(selfInfo(state));
   const questions = openCount(state.qa);
-  const showQa = state.qa.enabled || moderator || state.qa.questions.size > 0;
+  const showQa = state.qa.enabled || state.qa.questions.size > 0;
   const showPolls = moderator || state.polls.polls.size > 0;
   return (
     <>
