@@ -4,7 +4,7 @@ One machine needs no extra step: the first time a meeting waits for a worker and
 linked, the server starts ``python -m convene.worker`` pointed at itself, and starts it again
 (after a back-off) whenever it exits. The child's settings travel as JSON in an environment
 variable (readable by this user only, never on the command line), with only what a worker
-needs: the data folder, the speech and worker settings, the log level.
+needs: the data folder, the speech, worker and livestream settings, the log level.
 """
 
 from __future__ import annotations
@@ -64,9 +64,19 @@ class EmbeddedWorker:
             tls_cert=s.tls_cert,
             speech=s.speech,
             worker=worker,
+            livestream=s.livestream,
         )
         return child.model_dump_json(
-            include={"data_dir", "log_level", "host", "port", "tls_cert", "speech", "worker"}
+            include={
+                "data_dir",
+                "log_level",
+                "host",
+                "port",
+                "tls_cert",
+                "speech",
+                "worker",
+                "livestream",
+            }
         )
 
     async def _supervise(self) -> None:
