@@ -33,6 +33,7 @@ from convene.clock import Clock
 from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId
+from convene.protocol.messages import MeetingMode
 from convene.quotas import Quotas
 from convene.scheduling.conflicts import Interval, Slot
 from convene.scheduling.recurrence import RecurrenceSpec, parse_rrule
@@ -178,6 +179,10 @@ class ScheduleCreate(RequestModel):
         description="the meeting's captions setting (forbidden, allowed, auto); null: the "
         "server's default (captions.default_policy)",
     )
+    mode: MeetingMode = Field(
+        default="meeting",
+        description="meeting, event (a panel and a view-only audience) or lecture",
+    )
     interpreters: InterpreterList = Field(
         default=[],
         description="the meeting's interpreters (as PUT /meetings/{id}/interpreters); those "
@@ -200,6 +205,7 @@ class ScheduleCreate(RequestModel):
             allow_guests=self.allow_guests,
             mute_on_entry=self.mute_on_entry,
             captions=self.captions,
+            mode=self.mode,
             interpreters=drafts_of(self.interpreters),
         )
 
@@ -225,6 +231,7 @@ class ScheduleUpdate(RequestModel):
     passcode: Passcode | None = Field(default=None, description='a new passcode; "": none')
     waiting_room: bool | None = None
     captions: CaptionsPolicy | None = None
+    mode: MeetingMode | None = None
     interpreters: InterpreterList | None = Field(
         default=None, description="the whole new list (scope all); [] clears it"
     )
@@ -257,6 +264,8 @@ class ScheduleUpdate(RequestModel):
             edit["waiting_room"] = self.waiting_room
         if self.captions is not None:
             edit["captions"] = self.captions
+        if self.mode is not None:
+            edit["mode"] = self.mode
         if self.interpreters is not None:
             edit["interpreters"] = drafts_of(self.interpreters)
         return edit
@@ -343,6 +352,7 @@ class MeetingBriefOut(BaseModel):
     passcode: str | None = Field(description="organiser and co-hosts only")
     waiting_room: bool
     captions: CaptionsPolicy
+    mode: MeetingMode
 
 
 class AttendeeAnswerOut(BaseModel):
@@ -478,6 +488,7 @@ class ScheduleOut(BaseModel):
                 passcode=record.meeting.passcode if role != "attendee" else None,
                 waiting_room=record.meeting.waiting_room,
                 captions=record.meeting.captions,
+                mode=record.meeting.mode,
             ),
             interpreters=[InterpreterOut.of(i) for i in interpreters],
             role=role,

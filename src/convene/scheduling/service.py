@@ -36,6 +36,7 @@ from convene.config import Settings
 from convene.protocol.captions import CaptionsPolicy
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId, UserId
+from convene.protocol.messages import MeetingMode
 from convene.scheduling.conflicts import (
     Availability,
     Busy,
@@ -147,6 +148,8 @@ class NewSchedule:
     mute_on_entry: bool = False
     # None: the server's captions.default_policy.
     captions: CaptionsPolicy | None = None
+    # meeting, event (a panel and a view-only audience) or lecture.
+    mode: MeetingMode = "meeting"
     # The meeting's interpreters (those named by address are invited too).
     interpreters: Sequence[InterpreterDraft] = ()
 
@@ -165,6 +168,7 @@ class ScheduleEdit(TypedDict, total=False):
     passcode: str
     waiting_room: bool
     captions: CaptionsPolicy
+    mode: MeetingMode
     # The whole new list of the meeting's interpreters.
     interpreters: Sequence[InterpreterDraft]
 
@@ -777,6 +781,7 @@ class SchedulingService:
             captions=(
                 self.settings.captions.default_policy if draft.captions is None else draft.captions
             ),
+            mode=draft.mode,
         )
         try:
             if draft.interpreters:
@@ -880,11 +885,13 @@ class SchedulingService:
             meeting_changes["waiting_room"] = edit["waiting_room"]
         if "captions" in edit:
             meeting_changes["captions"] = edit["captions"]
+        if "mode" in edit:
+            meeting_changes["mode"] = edit["mode"]
         if (meeting_changes or "interpreters" in edit) and scope != "all":
             raise ConveneError(
                 ErrorCode.INVALID_REQUEST,
-                "The passcode, waiting room, captions and interpreters are the same for every "
-                "occurrence: use scope all.",
+                "The passcode, waiting room, captions, mode and interpreters are the same for "
+                "every occurrence: use scope all.",
                 {"field": "scope"},
             )
         if scope == "all" and "title" in edit:
