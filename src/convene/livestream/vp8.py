@@ -79,8 +79,11 @@ def packetise(frame: bytes, max_payload: int = MAX_PAYLOAD) -> list[bytes]:
 
 
 @functools.cache
-def slate_frames(width: int, height: int, count: int = 5) -> tuple[bytes, ...]:
-    """``count`` VP8 frames of a black ``width`` x ``height`` picture, the first a keyframe."""
+def slate_frames(
+    width: int, height: int, count: int = 5, yuv: tuple[int, int, int] = (0, 128, 128)
+) -> tuple[bytes, ...]:
+    """``count`` VP8 frames of a ``width`` x ``height`` picture of one colour (``yuv``; black
+    by default), the first a keyframe."""
     import av  # PyAV loads libavcodec: only where a slate is made
     import numpy as np
 
@@ -93,8 +96,10 @@ def slate_frames(width: int, height: int, count: int = 5) -> tuple[bytes, ...]:
     codec.bit_rate = 200_000
     codec.options = {"lag-in-frames": "0", "deadline": "realtime", "cpu-used": "8"}
     codec.open()
-    planes = np.zeros((height * 3 // 2, width), dtype=np.uint8)
-    planes[height:] = 128  # chroma: neutral grey, so Y=0 is black
+    planes = np.full((height * 3 // 2, width), yuv[0], dtype=np.uint8)
+    quarter = height // 4  # yuv420p as one array: Y rows, then U and V rows of half width
+    planes[height : height + quarter] = yuv[1]
+    planes[height + quarter :] = yuv[2]
     frames: list[bytes] = []
     for index in range(count):
         picture = av.VideoFrame.from_ndarray(planes, format="yuv420p")
