@@ -361,6 +361,7 @@ async def test_limits_on_questions(server: RunningServer) -> None:
     try:
         assert await refused(m.bob, "qa.ask", {"text": ""}) == "invalid_request"
         assert await refused(m.bob, "qa.ask", {"text": "x" * 501}) == "invalid_request"
+        assert await refused(m.bob, "qa.ask", {"text": "a\x00b"}) == "invalid_request"
         assert await refused(m.bob, "qa.ask", {"text": "Hi", "extra": 1}) == "invalid_request"
         for i in range(3):
             await m.bob.request("qa.ask", {"text": f"Question {i}"})

@@ -15,10 +15,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from convene.protocol.base import Model, Out
 from convene.protocol.ids import ParticipantId
+from convene.protocol.qa import clean_text
 
 __all__ = [
     "MAX_OPTIONS",
@@ -50,9 +51,12 @@ PollId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 PollQuestion = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_POLL_QUESTION_CHARS),
+    AfterValidator(clean_text),
 ]
 PollOption = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_OPTION_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_OPTION_CHARS),
+    AfterValidator(clean_text),
 ]
 
 

@@ -12,10 +12,11 @@ votes change it. How questions are sorted (by votes, by time) is the client's ch
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 from convene.protocol.base import Model, Out
 from convene.protocol.ids import ParticipantId
@@ -39,6 +40,7 @@ __all__ = [
     "QuestionId",
     "QuestionReply",
     "QuestionState",
+    "clean_text",
 ]
 
 MAX_QUESTION_CHARS = 500
@@ -46,12 +48,28 @@ MAX_ANSWER_CHARS = 2000
 
 QuestionState = Literal["open", "answered", "dismissed"]
 QuestionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+def clean_text(value: str) -> str:
+    """Text people read (a question, an answer, a poll's options): trimmed, at least one
+    character, no control characters other than line breaks and tabs."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 QuestionText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS),
+    AfterValidator(clean_text),
 ]
 AnswerText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ANSWER_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ANSWER_CHARS),
+    AfterValidator(clean_text),
 ]
 
 
