@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from convene.protocol.ids import MeetingId
+from convene.signaling.registry import Registry
 from tests.signaling.audience_support import client_from, open_stage
 from tests.signaling.test_meeting import open_meeting
 from tests.support.server import RunningServer, running_server
@@ -138,6 +140,20 @@ async def test_a_host_streams_the_meeting_to_everyone_and_a_co_host_stops_it(
         assert reply["snapshot"]["livestream"]["state"] == "live"
         assert reply["snapshot"]["livestream"]["expires_at"] is not None
 
+        # The meeting's features move (snapshot, restore): the livestream goes on, and the
+        # snapshot never held the stream key.
+        registry: Registry = server.app.state.live_meetings
+        conf = registry.get(MeetingId(stage_id))
+        assert conf is not None
+        data = json.loads(json.dumps(await conf.feature_snapshot()))
+        assert data["livestream"]["state"] == "live"
+        assert data["livestream"]["rtmp_target"] == "rtmp://127.0.0.1/…"
+        assert SECRET_KEY not in json.dumps(data)
+        await conf.restore_features({})
+        await conf.restore_features(data)
+        service = server.app.state.livestream
+        assert service.view(MeetingId(stage_id)) is not None
+
         # A co-host may stop it.
         await stage.host.request("host.promote", {"participant": watcher.participant_id})
         await watcher.wait_event("audience.promoted")
@@ -156,6 +172,7 @@ async def test_a_host_streams_the_meeting_to_everyone_and_a_co_host_stops_it(
             off = await client.wait_event("livestream.updated", lambda d: d["state"] == "off")
             assert off["url"] is None
             assert off["rtmp_target"] is None
+        assert service.view(MeetingId(stage_id)) is None
         async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
             deadline = time.monotonic() + 10
             while (await http.get(live["url"])).status_code != 404:

@@ -446,8 +446,18 @@ class Livestream(Feature[LivestreamFeatureState]):
         self._round += 1
         round_ = self._round
         service = self._service
-        if service is not None and service.view(self.meeting.id) is not None:
-            self._sync()  # the same node: the service's livestream goes on
+        view = service.view(self.meeting.id) if service is not None else None
+        if service is not None and view is not None:
+            # The same node: the service's livestream goes on.
+            self._state = "stopping" if self._state == "stopping" else view.state
+            if self._rtmp_target is not None:
+                self._rtmp = view.rtmp if view.rtmp != "off" else "connecting"
+            self._health = LivestreamHealth(
+                restarts=view.restarts,
+                segment_age_seconds=view.segment_age_seconds,
+                last_error=view.last_error,
+            )
+            self._sync()
             service.rebind(self.meeting.id, lambda v: self._on_status(round_, v))
             return
         # Another node: the snapshot never carries the RTMP URL (a secret), so the stream
