@@ -311,6 +311,13 @@ class LivestreamService:
         state = self._streams.get(meeting)
         return state.view if state is not None else None
 
+    @property
+    def workers(self) -> dict[str, tuple[int, tuple[str, ...]]]:
+        """The workers that can stream, each with its capacity and the livestreams it holds."""
+        return {
+            w.link.worker_id: (w.capacity, tuple(sorted(w.streams))) for w in self._workers.values()
+        }
+
     def forwarded(self, meeting: MeetingId) -> dict[str, int]:
         """The sources forwarded now, with the worker's ports (for tests and status)."""
         state = self._streams.get(meeting)

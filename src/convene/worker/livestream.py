@@ -182,7 +182,7 @@ class LivestreamDriver:
                         message.language, message.start_ms, message.end_ms, message.text
                     )
         elif isinstance(message, StreamStop) and message.meeting in self._held:
-            await self._drop(message.meeting, "stopped by the server")
+            await self._drop(message.meeting, "stopped by the server", remove=True)
 
     async def _start(self, message: StreamStart) -> None:
         held = self._held.get(message.meeting)
@@ -267,15 +267,16 @@ class LivestreamDriver:
 
     # -- ending -----------------------------------------------------------------------------
 
-    async def _drop(self, meeting: str, why: str) -> None:
+    async def _drop(self, meeting: str, why: str, *, remove: bool = False) -> None:
         held = self._held.pop(meeting, None)
         if held is None:
             return
         log.info("worker %s: stops livestream of meeting %s (%s)", self._worker_id, meeting, why)
         with contextlib.suppress(Exception):
             await held.composer.stop()
-        # Only a meeting's own folder (named for it) is ever removed.
-        if held.out_dir.name == meeting:
+        # The folder goes only when the server ended the livestream: a lost one may already
+        # be written by the worker it moved to. Only a meeting's own folder is ever removed.
+        if remove and held.out_dir.name == meeting:
             await asyncio.to_thread(shutil.rmtree, held.out_dir, True)
         self._send(StreamReleased(meeting=meeting))
 
