@@ -425,3 +425,22 @@ async def test_polls_and_questions_are_kept_and_downloaded_by_the_host(
     finally:
         await host.close()
         await bob.close()
+
+
+async def test_a_hosts_poll_actions_are_limited(server: RunningServer) -> None:
+    """Each may reach everyone: a host sends at most 2 a second (bursts of 10)."""
+    m = await open_meeting(server)
+    try:
+        pid = (await m.host.request("poll.create", LUNCH))["poll"]["id"]
+        await m.host.request("poll.open", {"poll": pid})
+        codes: list[str] = []
+        for i in range(30):
+            try:
+                await m.host.request("poll.share", {"poll": pid, "shared": i % 2 == 0})
+                codes.append("ok")
+            except SignalError as e:
+                codes.append(e.code)
+        assert "rate_limited" in codes
+        assert codes.count("ok") < 30
+    finally:
+        await m.close()

@@ -422,3 +422,20 @@ async def test_q_and_a_survives_a_move(server: RunningServer) -> None:
         assert got["question"]["asker"] is None
     finally:
         await m.close()
+
+
+async def test_moderation_is_limited(server: RunningServer) -> None:
+    """Dismissals, answers and live marks may each reach everyone: 2 a second, bursts of 10."""
+    m = await qa_meeting(server)
+    try:
+        q = (await m.bob.request("qa.ask", {"text": "Again?"}))["question"]
+        codes: list[str] = []
+        for request in ("qa.dismiss", "qa.reopen") * 15:
+            try:
+                await m.host.request(request, {"question": q["id"]})
+                codes.append("ok")
+            except SignalError as e:
+                codes.append(e.code)
+        assert "rate_limited" in codes
+    finally:
+        await m.close()

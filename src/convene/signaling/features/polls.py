@@ -64,6 +64,8 @@ MAX_POLLS = 100
 VOTE_INTERVAL = 0.5
 # Per person: 5 votes a second, bursts of 10.
 VOTE_RATE, VOTE_BURST = 5.0, 10.0
+# A host's poll actions (each may reach everyone): 2 a second, bursts of 10.
+HOST_RATE, HOST_BURST = 2.0, 10.0
 # Changes are saved a batch at a time, this many seconds apart at most; each save has a timeout.
 SAVE_INTERVAL = 1.0
 DB_TIMEOUT = 10.0
@@ -162,6 +164,7 @@ class Polls(Feature[PollsState]):
         # In the order created.
         self._polls: dict[str, _Poll] = {}
         self._budgets: dict[str, Bucket] = {}
+        self._host_budgets: dict[str, Bucket] = {}
         self._dirty: dict[str, None] = {}
         self._sent_at: dict[str, float] = {}
         self._flushing = False
@@ -188,7 +191,9 @@ class Polls(Feature[PollsState]):
     async def _create(self, pid: ParticipantId, req: PollCreate) -> PollReply:
         room = self.meeting.room
         async with room.lock:
-            room.require_host(room.get(pid))
+            actor = room.get(pid)
+            room.require_host(actor)
+            self._charge_host(actor)
             if len(self._polls) >= MAX_POLLS:
                 raise ConveneError(
                     ErrorCode.QUOTA_EXCEEDED,
@@ -289,7 +294,7 @@ class Polls(Feature[PollsState]):
                     {"field": "choices"},
                 )
             key = _person_key(self.meeting.id, p)
-            self._charge(key)
+            self._charge(self._budgets, key, VOTE_RATE, VOTE_BURST)
             choices = tuple(sorted(req.choices))
             ballot = poll.ballots.get(key)
             if ballot is None or ballot.choices != choices:
@@ -332,14 +337,18 @@ class Polls(Feature[PollsState]):
         room = self.meeting.room
         p = room.get(pid)
         room.require_host(p)
+        self._charge_host(p)
         return self._visible(p, poll_id)
 
-    def _charge(self, key: str) -> None:
-        budget = self._budgets.setdefault(key, Bucket(VOTE_RATE, VOTE_BURST))
+    def _charge_host(self, p: Participant) -> None:
+        self._charge(self._host_budgets, _person_key(self.meeting.id, p), HOST_RATE, HOST_BURST)
+
+    def _charge(self, budgets: dict[str, Bucket], key: str, rate: float, burst: float) -> None:
+        budget = budgets.setdefault(key, Bucket(rate, burst))
         if not budget.take():
             raise ConveneError(
                 ErrorCode.RATE_LIMITED,
-                "too many votes: slow down",
+                "too many requests: slow down",
                 {"retry_after": max(1, math.ceil(budget.wait()))},
             )
 

@@ -57,6 +57,8 @@ VOTE_INTERVAL = 0.5
 # Per person: one question every 10 s (bursts of 3); 5 votes a second (bursts of 10).
 ASK_RATE, ASK_BURST = 0.1, 3.0
 VOTE_RATE, VOTE_BURST = 5.0, 10.0
+# Answers, live marks, dismissals and settings (each may reach everyone): 2 a second, bursts of 10.
+MODERATE_RATE, MODERATE_BURST = 2.0, 10.0
 # Changes are saved a batch at a time, this many seconds apart at most; each save has a timeout.
 SAVE_INTERVAL = 1.0
 DB_TIMEOUT = 10.0
@@ -144,6 +146,7 @@ class Qa(Feature[QaState]):
         self._questions: dict[str, _Question] = {}
         self._ask_budgets: dict[str, Bucket] = {}
         self._vote_budgets: dict[str, Bucket] = {}
+        self._moderate_budgets: dict[str, Bucket] = {}
         # Questions changed by votes and not sent since; when each was last sent (monotonic).
         self._dirty: dict[str, None] = {}
         self._sent_at: dict[str, float] = {}
@@ -229,6 +232,7 @@ class Qa(Feature[QaState]):
         async with room.lock:
             p = room.get_joined(pid)
             self._require_answerer(p)
+            self._charge_moderator(p)
             q = self._visible(p, req.question)
             if q.state == "dismissed":
                 raise ConveneError(ErrorCode.INVALID_STATE, "that question was dismissed")
@@ -245,6 +249,7 @@ class Qa(Feature[QaState]):
         async with room.lock:
             p = room.get_joined(pid)
             self._require_answerer(p)
+            self._charge_moderator(p)
             q = self._visible(p, req.question)
             if q.live != req.live:
                 if req.live:
@@ -263,6 +268,7 @@ class Qa(Feature[QaState]):
         async with room.lock:
             p = room.get(pid)
             room.require_host(p)
+            self._charge_moderator(p)
             q = self._visible(p, req.question)
             if q.state != "dismissed":
                 q.state = "dismissed"
@@ -280,6 +286,7 @@ class Qa(Feature[QaState]):
         async with room.lock:
             p = room.get(pid)
             room.require_host(p)
+            self._charge_moderator(p)
             q = self._visible(p, req.question)
             if q.state != "open":
                 q.state = "open"
@@ -290,7 +297,9 @@ class Qa(Feature[QaState]):
     async def _settings(self, pid: ParticipantId, req: QaSettings) -> QaInfo:
         room = self.meeting.room
         async with room.lock:
-            room.require_host(room.get(pid))
+            actor = room.get(pid)
+            room.require_host(actor)
+            self._charge_moderator(actor)
             before = self.info()
             if req.enabled is not None:
                 self._enabled = req.enabled
@@ -344,6 +353,11 @@ class Qa(Feature[QaState]):
             return
         raise ConveneError(
             ErrorCode.FORBIDDEN, "only the hosts, co-hosts and panelists answer questions"
+        )
+
+    def _charge_moderator(self, p: Participant) -> None:
+        charge(
+            self._moderate_budgets, person_key(self.meeting.id, p), MODERATE_RATE, MODERATE_BURST
         )
 
     def _visible(self, p: Participant, question: str) -> _Question:
