@@ -44,7 +44,15 @@ HOST_FIELDS = {
     "started_at",
     "ended_at",
 }
-PUBLIC_FIELDS = {"code", "title", "host_name", "requires_passcode", "allow_guests", "status"}
+PUBLIC_FIELDS = {
+    "code",
+    "title",
+    "host_name",
+    "requires_passcode",
+    "allow_guests",
+    "mode",
+    "status",
+}
 
 
 @dataclass
@@ -243,6 +251,7 @@ async def test_lookup_by_code_and_by_link(api: Api, new_api: Callable[..., Api])
         "host_name": "Hedy",
         "requires_passcode": True,
         "allow_guests": True,
+        "mode": "meeting",
         "status": "open",
     }
     # Whoever has the link needs no passcode.

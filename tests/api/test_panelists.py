@@ -125,6 +125,8 @@ async def test_mode_and_panelist_link(api: Api, new_api: Callable[..., Api], app
     assert public.status_code == 200
     body = public.json()
     assert body["requires_passcode"] is False
+    # A join page learns that it is an event (its audience skips the device check).
+    assert body["mode"] == "event"
     assert "panelist_link" not in body
     assert token not in public.text
     by_code = (await guest.get(f"/meetings/{event['code']}")).json()

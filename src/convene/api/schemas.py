@@ -252,6 +252,8 @@ class MeetingPublicOut(BaseModel):
     host_name: str
     requires_passcode: bool = Field(description="false when asked for by link token")
     allow_guests: bool
+    # An event's audience needs no device check before entering (docs/events.md).
+    mode: MeetingMode = "meeting"
     status: Literal["open", "live", "ended"]
 
 
