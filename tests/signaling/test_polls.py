@@ -267,8 +267,11 @@ async def test_totals_are_coalesced_and_reach_hosts_only_until_shared(
         async with conf.room.lock:
             poll = feature._polls[pid]
             for i in range(1000):
-                poll.ballots[f"p:voter{i}"] = polls_feature._Ballot(
-                    choices=(i % 3,), voted_at=polls_feature.now(), voter=None
+                poll.cast(
+                    f"p:voter{i}",
+                    polls_feature._Ballot(
+                        choices=(i % 3,), voted_at=polls_feature.now(), voter=None
+                    ),
                 )
                 feature._votes_changed(poll)
         final = await m.host.wait_event(

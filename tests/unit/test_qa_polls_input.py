@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from convene.protocol import polls, qa
 from convene.protocol.codec import parse_request
 from convene.protocol.errors import ConveneError, ErrorCode
+from convene.rooms.room import now
+from convene.signaling.features.polls import _Ballot, _Poll
 from convene.storage.polls import _choices
 
 texts = st.text(max_size=600) | st.sampled_from(["", " ", "\x1f", "a\x00b", "x" * 500, "x" * 501])
@@ -102,3 +104,33 @@ def test_stored_choices_read_back(choices: list[int]) -> None:
 @given(st.text(max_size=64))
 def test_stored_choices_edited_by_hand_never_crash(text: str) -> None:
     assert all(isinstance(c, int) and c >= 0 for c in _choices(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=4, unique=True),
+        ),
+        max_size=30,
+    )
+)
+def test_poll_totals_follow_changed_answers(answers: list[tuple[str, list[int]]]) -> None:
+    poll = _Poll(
+        id="p",
+        question="Q",
+        options=("w", "x", "y", "z"),
+        multiple=True,
+        anonymous=True,
+        created_at=now(),
+    )
+    for key, choices in answers:
+        poll.cast(key, _Ballot(choices=tuple(choices), voted_at=now(), voter=None))
+    counted = [0, 0, 0, 0]
+    for ballot in poll.ballots.values():
+        for c in ballot.choices:
+            counted[c] += 1
+    assert poll.record(results=True).totals == counted
+    assert poll.record(results=True).voters == len({key for key, _ in answers})
+    assert poll.record(results=False).totals is None

@@ -127,17 +127,34 @@ class _Poll:
     shared: bool = False
     opened_at: datetime | None = None
     closed_at: datetime | None = None
-    # By person key.
+    # By person key; change them with cast() (it keeps the totals).
     ballots: dict[str, _Ballot] = field(default_factory=dict)
+    # How many chose each option (None: not counted yet since the ballots were set).
+    _totals: list[int] | None = field(default=None, repr=False)
+
+    def cast(self, key: str, ballot: _Ballot) -> None:
+        """Record ``key``'s answer (replacing theirs, if any)."""
+        totals = self.totals()
+        old = self.ballots.get(key)
+        for choice in old.choices if old else ():
+            totals[choice] -= 1
+        for choice in ballot.choices:
+            totals[choice] += 1
+        self.ballots[key] = ballot
+
+    def totals(self) -> list[int]:
+        if self._totals is None:
+            self._totals = [0] * len(self.options)
+            for ballot in self.ballots.values():
+                for choice in ballot.choices:
+                    self._totals[choice] += 1
+        return self._totals
 
     def record(self, *, results: bool) -> Poll:
         totals: list[int] | None = None
         voters: int | None = None
         if results:
-            totals = [0] * len(self.options)
-            for ballot in self.ballots.values():
-                for choice in ballot.choices:
-                    totals[choice] += 1
+            totals = list(self.totals())
             voters = len(self.ballots)
         return Poll(
             id=self.id,
@@ -298,12 +315,15 @@ class Polls(Feature[PollsState]):
             choices = tuple(sorted(req.choices))
             ballot = poll.ballots.get(key)
             if ballot is None or ballot.choices != choices:
-                poll.ballots[key] = _Ballot(
-                    choices=choices,
-                    voted_at=now(),
-                    voter=None
-                    if poll.anonymous
-                    else PollVoter(id=p.id, display_name=p.display_name),
+                poll.cast(
+                    key,
+                    _Ballot(
+                        choices=choices,
+                        voted_at=now(),
+                        voter=None
+                        if poll.anonymous
+                        else PollVoter(id=p.id, display_name=p.display_name),
+                    ),
                 )
                 self._unsaved_ballots[(poll.id, key)] = None
                 self._votes_changed(poll)
