@@ -6,6 +6,9 @@ Hana's video and audio and Anna's voice to the composer, and the signed playlist
 H.264 video (Hana's picture, not the slate) with one AAC rendition per language: the floor
 (440 Hz) and "fr" (660 Hz over the ducked floor). Then ffmpeg is killed: the worker restarts it,
 everyone is told (``health.restarts``) and the playlist goes on with new segments.
+
+With captions on (the embedded worker's English model), what Alice says reaches the
+livestream's English WebVTT track.
 """
 
 from __future__ import annotations
@@ -29,8 +32,14 @@ from tests.media.tones import ToneTrack
 from tests.support.janus import media_settings
 from tests.support.peer import TestPeer
 from tests.support.server import RunningServer, running_server
+from tests.support.signal import SignalClient
+from tests.worker.audio import SpeechTrack, speech_with_pauses, transcripts
 
 FLOOR_HZ, FRENCH_HZ = 440.0, 660.0
+CLIPS = [
+    "sense_and_sensibility_01_austen_64kb-0880",
+    "sense_and_sensibility_01_austen_64kb-0890",
+]
 # Bounds on waiting, not measurements: the child worker starts, then ffmpeg writes segments.
 LIVE = 90.0
 WAIT = 30.0
@@ -221,3 +230,73 @@ async def test_a_panelist_is_livestreamed_with_a_channel_and_ffmpeg_is_restarted
             for sender in member.senders:
                 await sender.close()
             await member.peer.close()
+
+
+async def test_the_captions_are_the_livestreams_subtitles(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    track = SpeechTrack(speech_with_pauses(CLIPS))
+    peer = TestPeer("alice", video=False)
+    peer.audio_track = track  # type: ignore[assignment]
+    alice = await server.sign_up("alice@example.org", "Alice")
+    info = await alice.create_meeting(waiting_room=False)
+    host = await SignalClient.connect(server, alice)
+    try:
+        await host.join(info["link_token"], spoken_language="en")
+        offer = await peer.create_offer()
+        reply = await host.request(
+            "publish", {"jsep": {"type": "offer", "sdp": offer}, "audio": True, "video": False}
+        )
+        await peer.apply_answer(reply["jsep"]["sdp"])
+        await host.wait_event("feed.added", timeout=WAIT)
+        await host.request("captions.start")
+        await host.wait_event(
+            "captions.updated", lambda d: d["active"] and d["transcribing"], timeout=LIVE
+        )
+
+        assert await host.request("livestream.start") == {}
+        # Translation is off here: the panel's English is the one language with lines.
+        starting = await host.wait_event("livestream.updated")
+        assert starting["subtitles"] == ["en"]
+        live = await host.wait_event(
+            "livestream.updated", lambda d: d["state"] == "live", timeout=LIVE
+        )
+        service = server.app.state.livestream
+        await until(
+            lambda: f"a-{reply['feed']}" in service.forwarded(info["id"]), WAIT, "the forward"
+        )
+        captions = server.app.state.captions
+        await until(
+            lambda: (
+                (status := captions.status(info["id"])) is not None
+                and any(p.listening == "en" for p in status.publishers.values())
+            ),
+            LIVE,
+            "Alice's audio forwarded to the captions worker",
+        )
+        track.play()
+        await asyncio.wait_for(track.finished.wait(), 60)
+
+        words = set(re.findall(r"[a-z']+", " ".join(transcripts()[c] for c in CLIPS).lower()))
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as http:
+            watcher = Watcher(http, live["url"], tmp_path / "watched")
+            master = (await http.get(live["url"])).text
+            assert re.search(r'TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="en"', master)
+
+            async def cued() -> set[str]:
+                heard: set[str] = set()
+                for segment in await watcher.segments("subs-en/index.m3u8"):
+                    text = (await watcher.get(f"subs-en/{segment.uri}")).text
+                    assert text.startswith("WEBVTT")
+                    cues = [line for line in text.splitlines() if line and "-->" not in line]
+                    heard |= set(re.findall(r"[a-z']+", " ".join(cues[1:]).lower()))
+                return heard & words
+
+            deadline = time.monotonic() + WAIT * 2
+            while len(await cued()) < 10:
+                assert time.monotonic() < deadline, "the captions never reached the subtitles"
+                await asyncio.sleep(1.0)
+        assert await host.request("livestream.stop") == {}
+    finally:
+        await host.close()
+        await peer.close()

@@ -175,15 +175,18 @@ class Livestream(Feature[LivestreamFeatureState]):
     def _plan(self, rtmp_url: str | None) -> StreamPlan:
         """Under the lock: the channels and caption languages the stream carries."""
         channels = tuple(sorted({c.language for c in self._interpretation.channels}))
+        spoken = Counter(p.spoken_language for p in self._panel() if p.spoken_language is not None)
+        floor = spoken.most_common(1)[0][0] if spoken else None
         subtitles: tuple[str, ...] = ()
         if self._captions.active:
+            # The languages captions can give lines in: the panel's own (with a speech
+            # model), and those a translation reaches from one of them.
+            heard = {lang.code for lang in self._captions.languages if lang.speech} & set(spoken)
             subtitles = tuple(
                 lang.code
                 for lang in self._captions.languages
-                if lang.speech or lang.translation_from
+                if lang.code in heard or heard & set(lang.translation_from)
             )
-        spoken = Counter(p.spoken_language for p in self._panel() if p.spoken_language is not None)
-        floor = spoken.most_common(1)[0][0] if spoken else None
         return StreamPlan(
             channels=channels, subtitles=subtitles, floor_language=floor, rtmp_url=rtmp_url
         )
