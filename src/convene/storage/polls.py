@@ -124,7 +124,9 @@ async def delete_polls(db: Database, meeting: MeetingId, poll_ids: Iterable[str]
 
 
 def _choices(text: str) -> tuple[int, ...]:
-    return tuple(int(c) for c in text.split(",") if c.isdigit())
+    """The option indexes of a stored answer; what is not an index (a row edited by hand) is
+    left out."""
+    return tuple(int(c) for c in text.split(",") if c.isascii() and c.isdigit() and len(c) <= 3)
 
 
 async def load_polls(db: Database, meeting: MeetingId) -> list[StoredPoll]:
