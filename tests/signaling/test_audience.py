@@ -283,9 +283,10 @@ async def test_hands_reach_hosts_only_oldest_first(server: RunningServer) -> Non
         and e["data"]["participant"]["id"] == ann.participant_id
     ]
     # A host lowering Ann's hand takes it off the list.
+    after = len(stage.host.events)
     await stage.host.request("host.lower_hand", {"participant": ann.participant_id})
     got = await stage.host.wait_event(
-        "audience.updated", lambda d: d["hands"] is not None and len(d["hands"]) == 1
+        "audience.updated", lambda d: d["hands"] is not None and len(d["hands"]) == 1, after=after
     )
     assert got["hands"][0]["display_name"] == "Ben"
     await stage.close()

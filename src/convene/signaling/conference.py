@@ -633,7 +633,9 @@ class Conference:
             self._features.participant_left(p)
         if new_host is not None:
             self.updated(new_host)
-        self.to_hosts_waiting()
+        if not p.is_attendee:
+            # An attendee never waited nor held the host role: the hosts' list is as it was.
+            self.to_hosts_waiting()
 
     async def _drop_participant(self, p: Participant, reason: str) -> None:
         """After a participant left the room state: release their media and record it."""
@@ -778,6 +780,7 @@ class Conference:
                 raise ConveneError(ErrorCode.MEETING_FULL, "the panel is full")
             t.hand_raised_at = None
             self.room.make_panelist(t)
+            self.media.release_seat(t.id)
             self._features.role_changed(t, "attendee")
             self.to_meeting("participant.joined", ParticipantEvent(participant=t.info()))
             by = a.ref()

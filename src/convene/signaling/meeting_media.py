@@ -232,6 +232,10 @@ class MeetingMedia:
             )
         self._viewers.add(p.id)
 
+    def release_seat(self, pid: ParticipantId) -> None:
+        """Under the lock: an attendee joined the panel; their viewer seat is free again."""
+        self._viewers.discard(pid)
+
     async def demoted(self, pid: ParticipantId) -> None:
         """A panelist became an attendee (their feeds are gone from the room state): close their
         publishers; a subscriber they have keeps its seat."""
