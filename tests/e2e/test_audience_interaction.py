@@ -16,6 +16,7 @@ from __future__ import annotations
 from playwright.async_api import Locator, expect
 
 from tests.e2e.conftest import OpenAttendee
+from tests.e2e.test_accessibility import Findings
 from tests.support.browser import TIMEOUT_MS, Attendee
 
 
@@ -41,12 +42,14 @@ async def test_comments_polls_and_questions(open_attendee: OpenAttendee) -> None
     await ruth.join_as_guest(link)
     await ruth.wait_in_meeting()
 
-    await comments(alice, ruth)
-    await polls(alice, ruth)
-    await questions(alice, ruth)
+    findings = Findings()
+    await comments(alice, ruth, findings)
+    await polls(alice, ruth, findings)
+    await questions(alice, ruth, findings)
+    findings.assert_none()
 
 
-async def comments(alice: Attendee, ruth: Attendee) -> None:
+async def comments(alice: Attendee, ruth: Attendee, findings: Findings) -> None:
     # Off in a meeting: nobody has a comment box until Alice turns comments on for everyone.
     await expect(ruth.by_testid("comment-bar")).to_have_count(0)
     await expect(alice.by_testid("comment-bar")).to_have_count(0)
@@ -60,6 +63,7 @@ async def comments(alice: Attendee, ruth: Attendee) -> None:
     await alice.by_testid("comments-words").fill("spam")
     await alice.by_testid("comments-words-save").click()
     await expect(alice.by_testid("comments-settings-note")).to_contain_text("1", timeout=TIMEOUT_MS)
+    await findings.check("comment settings", alice)
     await alice.page.keyboard.press("Escape")
 
     # Ruth's comments fly over Alice's stage; the Arabic one keeps its own direction.
@@ -81,6 +85,7 @@ async def comments(alice: Attendee, ruth: Attendee) -> None:
     await doomed.click(force=True)
     await expect(doomed).to_have_count(0, timeout=TIMEOUT_MS)
     await ruth.open_panel("comments-panel-button", "comments-panel")
+    await findings.check("comments panel", ruth)
     entries = ruth.by_testid("comment-entry")
     await expect(entries.filter(has_text="Hello from Ruth")).to_have_count(1, timeout=TIMEOUT_MS)
     await expect(
@@ -106,11 +111,24 @@ async def comments(alice: Attendee, ruth: Attendee) -> None:
     # "Comments off for me": nothing flies over Ruth's video; the list still has them.
     await ruth.by_testid("comments-show-toggle").click()
     await expect(ruth.by_testid("comments-overlay")).to_have_count(0)
+    await send_comment(alice, "While Ruth looks away")
+    await expect(entries.filter(has_text="While Ruth looks away")).to_have_count(
+        1, timeout=TIMEOUT_MS
+    )
+    await expect(ruth.by_testid("comments-overlay")).to_have_count(0)
     await ruth.by_testid("comments-show-toggle").click()
     await ruth.by_testid("comments-panel-button").click()
 
+    # Asking for less motion: comments stand still in a column that fades (nothing flies).
+    await ruth.page.emulate_media(reduced_motion="reduce")
+    await send_comment(alice, "Still for Ruth")
+    still = comment_on_stage(ruth, "Still for Ruth")
+    await ruth.expect_visible(still)
+    await expect(ruth.by_testid("comments-overlay")).to_have_class("danmaku still")
+    await ruth.page.emulate_media(reduced_motion="no-preference")
 
-async def polls(alice: Attendee, ruth: Attendee) -> None:
+
+async def polls(alice: Attendee, ruth: Attendee, findings: Findings) -> None:
     panel = await alice.open_panel("polls-button", "polls-panel")
     await panel.get_by_test_id("poll-new").click()
     await panel.get_by_test_id("poll-question-input").fill("Which day suits you?")
@@ -122,6 +140,7 @@ async def polls(alice: Attendee, ruth: Attendee) -> None:
     await panel.get_by_test_id("poll-create").click()
     poll = panel.get_by_test_id("poll").filter(has_text="Which day suits you?")
     await expect(poll).to_have_attribute("data-state", "draft", timeout=TIMEOUT_MS)
+    await findings.check("polls panel with a draft", alice)
     await panel.get_by_test_id("poll-open").click()
     await expect(poll).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
 
@@ -135,6 +154,7 @@ async def polls(alice: Attendee, ruth: Attendee) -> None:
     await expect(card.get_by_test_id("poll-voted")).not_to_be_empty(timeout=TIMEOUT_MS)
     # Before the results are shared she sees none.
     await expect(card.get_by_test_id("poll-results")).to_have_count(0)
+    await findings.check("poll card", ruth)
 
     # Alice sees the live totals, then shares them.
     results = poll.get_by_test_id("poll-result")
@@ -149,12 +169,13 @@ async def polls(alice: Attendee, ruth: Attendee) -> None:
     await expect(shown.nth(1)).to_have_attribute("data-percent", "100")
     await expect(shown.nth(1)).to_contain_text("100%")
     await expect(shown.nth(0)).to_have_attribute("data-percent", "0")
+    await findings.check("poll results", ruth)
     await ruth.by_testid("poll-card-close").click()
     await expect(ruth.by_testid("poll-card")).to_have_count(0)
     await alice.by_testid("polls-button").click()
 
 
-async def questions(alice: Attendee, ruth: Attendee) -> None:
+async def questions(alice: Attendee, ruth: Attendee, findings: Findings) -> None:
     # Off in a meeting too: Alice turns Q&A on, and the Q&A button comes up for both.
     await expect(ruth.by_testid("qa-button")).to_have_count(0)
     await alice.open_panel("settings-button", "settings-panel")
@@ -183,3 +204,5 @@ async def questions(alice: Attendee, ruth: Attendee) -> None:
     await expect(mine).to_have_attribute("data-state", "answered", timeout=TIMEOUT_MS)
     await expect(mine.get_by_test_id("question-answer")).to_contain_text("Yes, after the talk.")
     await expect(mine.get_by_test_id("question-answer")).to_contain_text("Alice")
+    await findings.check("Q&A panel", ruth)
+    await findings.check("Q&A panel of a host", alice)

@@ -109,12 +109,15 @@ function QuestionItem({ room, state, q }: { room: Room; state: RoomState; q: Que
     <li class="question interaction-item" data-testid="question" data-question-id={q.id} data-state={st}
       data-live={q.live ? "true" : "false"} data-votes={String(votes)}>
       <div class="question-row">
+        {/* Named by its visible count, then what pressing it does (said, not shown). */}
         <button type="button" class="btn small vote-button" data-testid="question-vote" aria-pressed={voted}
           disabled={!canVote || action.busy}
-          aria-label={mine ? t("qa.votesOwn", { count: votes }) : voted ? t("qa.unvote", { count: votes }) : t("qa.vote", { count: votes })}
           onClick={() => void action.run(() => room.qa.vote(q.id, !voted))}>
           <span aria-hidden="true">▲</span>
           <span data-testid="question-votes">{votes}</span>
+          <span class="sr-only">
+            {mine ? t("qa.votesOwn", { count: votes }) : voted ? t("qa.unvote", { count: votes }) : t("qa.vote", { count: votes })}
+          </span>
         </button>
         <div class="question-body">
           <div class="chat-meta">
