@@ -447,3 +447,37 @@ async def test_a_hosts_poll_actions_are_limited(server: RunningServer) -> None:
         assert codes.count("ok") < 30
     finally:
         await m.close()
+
+
+async def test_a_new_co_host_sees_drafts_and_totals_and_loses_them_with_the_role(
+    server: RunningServer,
+) -> None:
+    m = await open_meeting(server)
+    try:
+        draft = (await m.host.request("poll.create", LUNCH))["poll"]["id"]
+        pid = (await m.host.request("poll.create", LUNCH))["poll"]["id"]
+        await m.host.request("poll.open", {"poll": pid})
+        await m.carol.request("poll.vote", {"poll": pid, "choices": [1]})
+        start = len(m.bob.events)
+        await m.host.request(
+            "host.set_role", {"participant": m.bob.participant_id, "role": "cohost"}
+        )
+        got = await m.bob.wait_event(
+            "poll.updated", lambda d: d["poll"]["id"] == draft, after=start
+        )
+        assert got["poll"]["state"] == "draft"
+        got = await m.bob.wait_event("poll.updated", lambda d: d["poll"]["id"] == pid, after=start)
+        assert got["poll"]["totals"] == [0, 1, 0]
+        # A co-host runs polls.
+        await m.bob.request("poll.close", {"poll": pid})
+        await m.bob.wait_event("poll.updated", lambda d: d["poll"]["state"] == "closed")
+        start = len(m.bob.events)
+        await m.host.request(
+            "host.set_role", {"participant": m.bob.participant_id, "role": "participant"}
+        )
+        assert await m.bob.wait_event("poll.deleted", after=start) == {"poll": draft}
+        got = await m.bob.wait_event("poll.updated", lambda d: d["poll"]["id"] == pid, after=start)
+        assert got["poll"]["totals"] is None
+        assert await refused(m.bob, "poll.share", {"poll": pid, "shared": True}) == "forbidden"
+    finally:
+        await m.close()

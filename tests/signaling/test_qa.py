@@ -439,3 +439,46 @@ async def test_moderation_is_limited(server: RunningServer) -> None:
         assert "rate_limited" in codes
     finally:
         await m.close()
+
+
+async def test_a_new_co_host_sees_dismissed_questions(server: RunningServer) -> None:
+    m = await qa_meeting(server)
+    try:
+        q = (await m.carol.request("qa.ask", {"text": "Hidden?"}))["question"]
+        await m.host.request("qa.dismiss", {"question": q["id"]})
+        await m.bob.wait_event("qa.removed")
+        start = len(m.bob.events)
+        await m.host.request(
+            "host.set_role", {"participant": m.bob.participant_id, "role": "cohost"}
+        )
+        got = await m.bob.wait_event("qa.question", after=start)
+        assert (got["question"]["id"], got["question"]["state"]) == (q["id"], "dismissed")
+        await m.bob.request("qa.reopen", {"question": q["id"]})
+        await m.host.request("qa.dismiss", {"question": q["id"]})
+        start = len(m.bob.events)
+        await m.host.request(
+            "host.set_role", {"participant": m.bob.participant_id, "role": "participant"}
+        )
+        assert await m.bob.wait_event("qa.removed", after=start) == {"question": q["id"]}
+    finally:
+        await m.close()
+
+
+async def test_the_meetings_mode_turns_q_and_a_on_unless_a_host_chose(
+    server: RunningServer,
+) -> None:
+    m = await open_meeting(server)
+    try:
+        await m.host.request("host.update", {"mode": "event"})
+        assert await m.host.wait_event("qa.updated") == {"enabled": True, "anonymous": True}
+        await m.host.request("qa.settings", {"enabled": False})
+        await m.host.request("host.update", {"mode": "meeting"})
+        await m.host.request("host.update", {"mode": "lecture"})
+        await settle(m.host)
+        shown = [e["data"] for e in m.host.events if e["type"] == "qa.updated"]
+        assert shown == [
+            {"enabled": True, "anonymous": True},
+            {"enabled": False, "anonymous": True},
+        ]
+    finally:
+        await m.close()

@@ -26,9 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from convene.protocol.base import Out
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId, ParticipantId
-from convene.protocol.messages import EmptyReply
+from convene.protocol.messages import EmptyReply, ParticipantEvent
 from convene.protocol.polls import (
     MAX_OPTIONS,
     Poll,
@@ -190,6 +191,8 @@ class Polls(Feature[PollsState]):
         self._unsaved_ballots: dict[tuple[str, str], None] = {}
         self._deleted: dict[str, None] = {}
         self._saving = False
+        # The hosts and co-hosts present: they see drafts and live totals.
+        self._hosts: set[ParticipantId] = set()
         self._gone = False
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -328,6 +331,34 @@ class Polls(Feature[PollsState]):
                 self._unsaved_ballots[(poll.id, key)] = None
                 self._votes_changed(poll)
             return PollVoteReply(poll=self._view(p, poll))
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def participant_joined(self, p: Participant) -> None:
+        if p.is_host:
+            self._hosts.add(p.id)
+
+    def participant_left(self, p: Participant) -> None:
+        self._hosts.discard(p.id)
+
+    def meeting_event(self, event_type: str, payload: Out) -> None:
+        """Someone made co-host is shown the drafts and the totals; someone no longer one is
+        shown what everyone sees."""
+        if event_type != "participant.updated" or not isinstance(payload, ParticipantEvent):
+            return
+        p = self.meeting.room.participants.get(payload.participant.id)
+        if p is None or p.state != "joined" or (p.is_host == (p.id in self._hosts)):
+            return
+        if p.is_host:
+            self._hosts.add(p.id)
+        else:
+            self._hosts.discard(p.id)
+        for poll in self._polls.values():
+            if poll.state == "draft" and not p.is_host:
+                self.meeting.to(p.id, "poll.deleted", PollDeleted(poll=poll.id))
+            else:
+                view = poll.record(results=p.is_host or poll.shared)
+                self.meeting.to(p.id, "poll.updated", PollEvent(poll=view))
 
     # -- what each participant sees ---------------------------------------------------------
 
@@ -572,6 +603,7 @@ class Polls(Feature[PollsState]):
             )
         self._dirty = {}
         self._sent_at = {}
+        self._hosts = {p.id for p in self.meeting.room.hosts()}
         # What the instance before this one had not saved yet is not known: save it all.
         self._unsaved = dict.fromkeys(self._polls)
         self._unsaved_ballots = {

@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from convene.protocol.base import Out
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId, ParticipantId
-from convene.protocol.messages import EmptyReply
+from convene.protocol.messages import EmptyReply, ParticipantEvent
 from convene.protocol.qa import (
     QaAnswer,
     QaAsk,
@@ -157,6 +158,10 @@ class Qa(Feature[QaState]):
         self._unsaved_votes: dict[tuple[str, str], None] = {}
         self._resync = False
         self._saving = False
+        # The hosts and co-hosts present (they see dismissed questions), and the settings as
+        # last shown (a change of the meeting's mode may change them).
+        self._hosts: set[ParticipantId] = set()
+        self._shown: QaInfo | None = None
         self._gone = False
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -307,8 +312,47 @@ class Qa(Feature[QaState]):
                 self._anonymous = req.anonymous
             info = self.info()
             if info != before:
+                self._shown = info
                 self.meeting.to_meeting("qa.updated", info)
             return info
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def participant_joined(self, p: Participant) -> None:
+        if self._shown is None:
+            self._shown = self.info()
+        if p.is_host:
+            self._hosts.add(p.id)
+
+    def participant_left(self, p: Participant) -> None:
+        self._hosts.discard(p.id)
+
+    def settings_changed(self) -> None:
+        # The meeting's mode decides whether Q&A is on, unless a host chose.
+        info = self.info()
+        if self._shown is not None and info != self._shown:
+            self.meeting.to_meeting("qa.updated", info)
+        self._shown = info
+
+    def meeting_event(self, event_type: str, payload: Out) -> None:
+        """Someone made co-host sees the dismissed questions; someone no longer one, not."""
+        if event_type != "participant.updated" or not isinstance(payload, ParticipantEvent):
+            return
+        p = self.meeting.room.participants.get(payload.participant.id)
+        if p is None or p.state != "joined" or (p.is_host == (p.id in self._hosts)):
+            return
+        if p.is_host:
+            self._hosts.add(p.id)
+        else:
+            self._hosts.discard(p.id)
+        key = person_key(self.meeting.id, p)
+        for q in self._questions.values():
+            if q.state != "dismissed" or q.asker_key == key:
+                continue
+            if p.is_host:
+                self.meeting.to(p.id, "qa.question", QuestionEvent(question=q.record()))
+            else:
+                self.meeting.to(p.id, "qa.removed", QaRemoved(question=q.id))
 
     # -- what each participant sees ---------------------------------------------------------
 
@@ -551,6 +595,8 @@ class Qa(Feature[QaState]):
         }
         self._dirty = {}
         self._sent_at = {}
+        self._hosts = {p.id for p in self.meeting.room.hosts()}
+        self._shown = self.info()
         # What the instance before this one had not saved yet is not known: save it all.
         self._resync = True
         self._schedule_save()
