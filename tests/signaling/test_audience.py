@@ -4,12 +4,14 @@ may do, and what the meeting is (not) told of them."""
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from convene.rooms.room import Participant, Room
 from convene.signaling.features.audience import Audience
 from tests.signaling.audience_support import client_from, open_stage
 from tests.support.server import RunningServer, running_server
@@ -353,6 +355,12 @@ async def test_promote_and_demote(server: RunningServer) -> None:
     await ann.request("hand", {"raised": True})
     await stage.host.wait_event("audience.updated", lambda d: bool(d["hands"]))
 
+    # An attendee is no interpreter until promoted.
+    with pytest.raises(SignalError) as exc:
+        await stage.host.request(
+            "interpretation.assign", {"participant": ann.participant_id, "languages": ["fr"]}
+        )
+    assert exc.value.code == "invalid_state"
     await stage.host.request("host.promote", {"participant": ann.participant_id})
     joined = await stage.host.wait_event(
         "participant.joined", lambda d: d["participant"]["id"] == ann.participant_id
@@ -487,4 +495,27 @@ async def test_the_audience_feature_snapshot_round_trips(server: RunningServer) 
     # The restored feature keeps ticking: a new attendee is counted.
     await stage.guest("Ben")
     await stage.host.wait_event("audience.updated", lambda d: d["count"] == 2)
+    await stage.close()
+
+
+async def test_an_attendee_s_arrival_and_departure_never_walk_the_audience(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage = await open_stage(server)
+    for name in ("Ann", "Ben", "Cid"):
+        await stage.guest(name)
+    walks: list[str] = []
+    real_joined = Room.joined
+
+    def joined(self: Room) -> list[Participant]:
+        walks.append("".join(traceback.format_stack(limit=4)))
+        return real_joined(self)
+
+    monkeypatch.setattr(Room, "joined", joined)
+    monkeypatch.setattr(Audience, "interval", 3600.0)
+    dee = await stage.guest("Dee")
+    await dee.request("hand", {"raised": True})
+    await dee.request("leave")
+    stage.clients.remove(dee)
+    assert walks == []
     await stage.close()

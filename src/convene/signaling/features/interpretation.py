@@ -152,6 +152,8 @@ class Interpretation(Feature[InterpretationState]):
         async with room.lock:
             room.require_host(room.get(actor))
             t = room.get_joined(req.participant)
+            if t.is_attendee:
+                raise ConveneError(ErrorCode.INVALID_STATE, "promote the attendee first")
             languages = normalise_languages(req.languages)
             self._assigned[t.id] = languages
             cut = self._set_languages(t, languages)
@@ -482,7 +484,8 @@ class Interpretation(Feature[InterpretationState]):
                 languages=p.interpreter_languages,
                 feed=_live_feed(p),
             )
-            for p in self.meeting.room.joined()
+            # Interpreters are panelists: an event's audience is not walked for them.
+            for p in self.meeting.room.panelists()
             if p.interpreter_languages
         ]
         return describe(
