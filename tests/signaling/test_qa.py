@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from convene.protocol.ids import ParticipantId
 from convene.rooms.room import now
 from convene.signaling.features import qa as qa_feature
+from convene.storage.qa import load_questions
 from tests.signaling.test_feature_snapshots import conference, move
 from tests.signaling.test_meeting import Meeting, open_meeting
 from tests.support.event_audience import open_event
@@ -480,5 +482,50 @@ async def test_the_meetings_mode_turns_q_and_a_on_unless_a_host_chose(
             {"enabled": True, "anonymous": True},
             {"enabled": False, "anonymous": True},
         ]
+    finally:
+        await m.close()
+
+
+async def test_a_failed_save_is_tried_again_and_a_move_saves_everything(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = await qa_meeting(server)
+    conf = conference(server, m)
+    feature = next(f for f in conf._features if isinstance(f, qa_feature.Qa))
+    real = qa_feature.save_questions
+    calls: list[int] = []
+
+    async def failing_once(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("database down")
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(qa_feature, "save_questions", failing_once)
+    # Saves happen when this test says, not in the background.
+    monkeypatch.setattr(qa_feature, "SAVE_INTERVAL", 3600.0)
+    try:
+        q = (await m.carol.request("qa.ask", {"text": "Saved?"}))["question"]
+        await m.bob.request("qa.vote", {"question": q["id"], "up": True})
+        with pytest.raises(OSError, match="down"):
+            await feature.save_now()
+        # What failed is kept: the next save writes it.
+        assert await feature.save_now() is True
+        stored = await load_questions(server.app.state.db, m.info["id"])
+        assert [(s.id, len(s.voters)) for s in stored] == [(q["id"], 1)]
+        # Bob takes his vote back and the host votes; a move loses track of what was saved,
+        # so the new instance saves everything (the votes replaced as a whole).
+        await m.bob.request("qa.vote", {"question": q["id"], "up": False})
+        await m.host.request("qa.vote", {"question": q["id"], "up": True})
+        async with conf.room.lock:
+            feature._unsaved_votes.clear()
+        await move(conf)
+        moved = next(f for f in conf._features if isinstance(f, qa_feature.Qa))
+        await moved.save_now()
+        stored = await load_questions(server.app.state.db, m.info["id"])
+        host_key = qa_feature.person_key(
+            conf.id, conf.room.participants[ParticipantId(str(m.host.participant_id))]
+        )
+        assert [set(s.voters) for s in stored] == [{host_key}]
     finally:
         await m.close()
