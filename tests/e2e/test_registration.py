@@ -1,8 +1,8 @@
-"""Event registration in the browser, with the real mails: Zoé opens an event that asks for
-registration with approval and is sent to register; she registers on the registration page and
-is told to check her mail; the mailed link confirms her address and she waits for a host; the
-host approves her; the mailed join link opens the event, where she is an attendee under the
-name she registered with."""
+"""Event registration in the browser, with the real mails: Hana creates an event and, on its
+page, asks for registration with approval. Zoé opens the event's link and is sent to register;
+she registers and is told to check her mail; the mailed link confirms her address and she waits
+for a host; Hana sees her waiting and approves her; the mailed join link opens the event, where
+Zoé is an attendee under the name she registered with."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.conftest import OpenAttendee
+from tests.e2e.test_accessibility import serious_violations
 from tests.mail.scenario import Scenario, scenario
 from tests.support.browser import built_web_client
 from tests.support.janus import media_settings
 from tests.support.server import RunningServer
-from tests.support.signal import SignalClient
 
 
 @pytest.fixture
@@ -42,34 +42,34 @@ def _path(text: str, pattern: str) -> str:
 async def test_register_confirm_approve_and_join_as_an_attendee(
     open_attendee: OpenAttendee, mail_scenario: Scenario
 ) -> None:
-    server = mail_scenario.server
-    hana = await mail_scenario.user("hana@example.org", "Hana")
-    response = await hana.post(
-        "/api/v1/meetings",
-        {
-            "title": "Open lecture",
-            "mode": "event",
-            "registration": "approval",
-            "waiting_room": False,
-        },
-    )
-    assert response.status_code == 201, response.text
-    event = response.json()
-    link = event["link_token"]
-    host = await SignalClient.connect(server, hana)
-    await host.join(link)
+    hana = await open_attendee("Hana")
+    await hana.sign_up("hana@example.org")
+    # A new event; on its page (before entering) the host asks for registration with approval.
+    await hana.by_testid("new-meeting-button").click()
+    await hana.by_testid("new-meeting-mode").select_option("event")
+    await hana.by_testid("new-meeting-waiting-room").set_checked(False)
+    await hana.by_testid("new-meeting-create").click()
+    box = hana.by_testid("registrants")
+    await hana.expect_visible(box)
+    await hana.by_testid("registrants-policy").select_option("approval")
+    page_link = hana.by_testid("registrants-page-link")
+    await expect(page_link).to_contain_text("/register")
+    found = re.search(r"/events/([A-Za-z0-9_-]+)/register", await page_link.inner_text())
+    assert found is not None
+    link = found.group(1)
 
     zoe = await open_attendee("Zoe")
     # The meeting's link alone does not let her in: she is sent to register.
     await zoe.join_as_guest(f"{zoe.base_url}/j/{link}")
     await expect(zoe.by_testid("join-error")).to_be_visible()
     await zoe.by_testid("join-register").click()
-    await expect(zoe.by_testid("register-event-title")).to_have_text("Open lecture")
+    await expect(zoe.by_testid("register-event-title")).to_have_text("Hana's meeting")
     await expect(zoe.by_testid("register-approval")).to_be_visible()
     await zoe.by_testid("register-name").fill("Zoé Martin")
     await zoe.by_testid("register-email").fill("zoe@example.org")
     await zoe.by_testid("register-submit").click()
     await expect(zoe.by_testid("register-check-mail")).to_contain_text("zoe@example.org")
+    assert await serious_violations(zoe) == []
 
     await mail_scenario.deliver()
     (confirm_mail,) = await mail_scenario.smtp.wait_for(lambda m: "zoe@example.org" in m.rcpt_tos)
@@ -79,14 +79,17 @@ async def test_register_confirm_approve_and_join_as_an_attendee(
     await zoe.page.goto(zoe.base_url + confirm)
     await expect(zoe.by_testid("register-pending")).to_be_visible()
 
-    # The host approves her (the registrants' list is the REST API's).
-    listed = (await hana.http.get(f"/api/v1/meetings/{event['id']}/registrations")).json()
-    [registrant] = listed["registrations"]
-    assert (registrant["name"], registrant["state"]) == ("Zoé Martin", "pending")
-    approved = await hana.post(
-        f"/api/v1/meetings/{event['id']}/registrations/{registrant['id']}/approve", {}
-    )
-    assert approved.json()["state"] == "registered"
+    # The host sees her waiting and approves her, then enters the event.
+    await hana.page.reload()
+    registrant = hana.by_testid("registrant")
+    await expect(registrant).to_have_attribute("data-state", "pending")
+    await expect(registrant).to_contain_text("Zoé Martin")
+    await registrant.get_by_test_id("registrant-approve").click()
+    await expect(registrant).to_have_attribute("data-state", "registered")
+    await expect(hana.by_testid("registrants-csv")).to_be_visible()
+    assert await serious_violations(hana) == []
+    await hana.by_testid("join-button").click()
+    await hana.wait_in_meeting()
 
     await mail_scenario.deliver()
     mails = await mail_scenario.smtp.wait_for(lambda m: "zoe@example.org" in m.rcpt_tos, count=2)
@@ -95,12 +98,9 @@ async def test_register_confirm_approve_and_join_as_an_attendee(
     await zoe.page.goto(zoe.base_url + join)
     await zoe.by_testid("join-button").click()
     await zoe.wait_in_meeting()
-    room = zoe.by_testid("meeting-room")
-    await expect(room).to_have_attribute("data-role", "attendee")
-    pid = await zoe.participant_id()
-    listed = (await hana.http.get(f"/api/v1/meetings/{event['id']}/registrations")).json()
-    assert listed["registrations"][0]["joined_at"] is not None
-    # Her name in the meeting is the one she registered with.
-    reply = await host.request("audience.list", {})
-    assert [(p["id"], p["display_name"]) for p in reply["attendees"]] == [(pid, "Zoé Martin")]
-    await host.close()
+    await expect(zoe.by_testid("meeting-room")).to_have_attribute("data-role", "attendee")
+    zoe_id = await zoe.participant_id()
+    # Her name in the meeting is the one she registered with (the host's audience list).
+    panel = await hana.open_panel("audience-button", "audience-panel")
+    entry = panel.locator(f'[data-testid="audience-entry"][data-participant-id="{zoe_id}"]')
+    await expect(entry).to_contain_text("Zoé Martin")

@@ -13,6 +13,7 @@ import type {
   Registration,
   RegistrationCreate,
   RegistrationPage,
+  RegistrationPolicy,
   RegistrationState,
 } from "./registrations";
 import type {
@@ -75,6 +76,8 @@ export interface MeetingCreate {
   /** Default: the server's setting (meetings.guest_succession). */
   guest_succession?: boolean;
   mode?: MeetingMode;
+  /** An event's audience: off (default), open or approval (docs/rest.md, "Event registration"). */
+  registration?: RegistrationPolicy;
 }
 
 /** A meeting as its host sees it. */
@@ -96,6 +99,8 @@ export interface Meeting {
   /** A guest may become host when only guests remain. */
   guest_succession: boolean;
   mode?: MeetingMode;
+  /** Absent from servers that predate registration. */
+  registration?: RegistrationPolicy;
   status: MeetingStatus;
   created_at: string;
   started_at: string | null;
@@ -127,6 +132,7 @@ export type MeetingSettingsUpdate = Partial<
     | "chat"
     | "screen_share"
     | "guest_succession"
+    | "registration"
   >
 >;
 
@@ -421,6 +427,11 @@ export class RestClient {
   decideRegistration(meetingId: string, registrationId: string, decision: "approve" | "deny"): Promise<Registration> {
     return this.call<Registration>(
       "POST", `/meetings/${encodeURIComponent(meetingId)}/registrations/${encodeURIComponent(registrationId)}/${decision}`);
+  }
+
+  /** Where the attendance of each session downloads from, as CSV (the host's). */
+  attendanceCsvUrl(meetingId: string): string {
+    return `${this.base}/meetings/${encodeURIComponent(meetingId)}/attendance.csv`;
   }
 
   /** Where the registrants' CSV downloads from (the session cookie authenticates). */

@@ -17,6 +17,7 @@ import { isolate, language, t as translate } from "../../i18n";
 import { useT } from "../../i18n/hook";
 import { LanguageMenu } from "../../i18n/menu";
 import { linkCredential } from "../../protocol/registrations";
+import { Registrants } from "./registrants";
 
 // Error codes with a message of their own in the catalogues ("join.error.<code>").
 const JOIN_ERRORS: ReadonlySet<string> = new Set([
@@ -276,6 +277,9 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
             </p>
           )}
         </form>
+        {meeting && isHostView(meeting) && meeting.mode !== undefined && meeting.mode !== "meeting" && (
+          <Registrants meeting={meeting} />
+        )}
       </main>
     </div>
   );
