@@ -206,3 +206,52 @@ async def questions(alice: Attendee, ruth: Attendee, findings: Findings) -> None
     await expect(mine.get_by_test_id("question-answer")).to_contain_text("Alice")
     await findings.check("Q&A panel", ruth)
     await findings.check("Q&A panel of a host", alice)
+
+
+async def test_an_event_audience_comments_reacts_and_asks(open_attendee: OpenAttendee) -> None:
+    """In an event comments and Q&A are on from the start; an attendee's reactions are counted
+    by the server and come back as bursts; an anonymous question names nobody, even to the host."""
+    hana = await open_attendee("Hana")
+    ari = await open_attendee("Ari")
+
+    await hana.sign_up("hana@example.org")
+    await hana.by_testid("new-meeting-button").click()
+    await hana.by_testid("new-meeting-mode").select_option("event")
+    await hana.by_testid("new-meeting-waiting-room").set_checked(False)
+    await hana.by_testid("new-meeting-create").click()
+    await hana.by_testid("join-button").click()
+    await hana.wait_in_meeting()
+    link = await hana.invite_link()
+    await ari.page.goto(link)
+    await ari.by_testid("join-display-name").fill("Ari")
+    await ari.by_testid("join-button").click()
+    await ari.wait_in_meeting()
+    await expect(ari.by_testid("meeting-room")).to_have_attribute("data-role", "attendee")
+
+    # Comments are on: the attendee's flies over the host's stage.
+    await send_comment(ari, "Greetings from the audience")
+    await hana.expect_visible(comment_on_stage(hana, "Greetings from the audience"))
+
+    # Three reactions from the audience: a burst (not one tile reaction each) for everyone.
+    for _ in range(3):
+        await ari.by_testid("reactions-button").click()
+        await ari.page.locator('[data-testid="reaction-option"][data-emoji="👏"]').click()
+    clap = hana.page.locator('[data-testid="reaction-burst"][data-emoji="👏"]')
+    await hana.expect_visible(clap.first.locator(".burst-particle").first)
+    await expect(hana.by_testid("reaction-bursts")).to_have_attribute("aria-hidden", "true")
+    await expect(hana.by_testid("tile-reaction")).to_have_count(0)
+
+    # Q&A is on: Ari asks anonymously; Hana sees the question but not who asked.
+    ask = await ari.open_panel("qa-button", "qa-panel")
+    await ask.get_by_test_id("qa-input").fill("Is there a recording?")
+    await ask.get_by_test_id("qa-anonymous").check()
+    await ask.get_by_test_id("qa-ask").click()
+    mine = ask.get_by_test_id("question").filter(has_text="Is there a recording?")
+    await expect(mine).to_contain_text("You (anonymous)", timeout=TIMEOUT_MS)
+    panel = await hana.open_panel("qa-button", "qa-panel")
+    theirs = panel.get_by_test_id("question").filter(has_text="Is there a recording?")
+    await expect(theirs).to_contain_text("Anonymous", timeout=TIMEOUT_MS)
+    await expect(theirs).not_to_contain_text("Ari")
+    # Answering live: the question is marked for everyone.
+    await theirs.get_by_test_id("question-live-button").click()
+    await expect(mine).to_have_attribute("data-live", "true", timeout=TIMEOUT_MS)
