@@ -98,6 +98,7 @@ class LivestreamDriver:
         self._held: dict[str, _Held] = {}
         self._beats: dict[int, float] = {}
         self._seq = 0
+        self._stops: set[asyncio.Task[None]] = set()
 
     @property
     def meetings(self) -> list[str]:
@@ -272,18 +273,28 @@ class LivestreamDriver:
         if held is None:
             return
         log.info("worker %s: stops livestream of meeting %s (%s)", self._worker_id, meeting, why)
+        # Stopping goes on when the caller is cancelled (the link's tasks end): a composer
+        # stopped halfway would leave ffmpeg and its ports behind.
+        task = asyncio.create_task(self._stop(held, remove=remove), name=f"stop-{meeting}")
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
+        await asyncio.shield(task)
+
+    async def _stop(self, held: _Held, *, remove: bool) -> None:
         with contextlib.suppress(Exception):
             await held.composer.stop()
         # The folder goes only when the server ended the livestream: a lost one may already
         # be written by the worker it moved to. Only a meeting's own folder is ever removed.
-        if remove and held.out_dir.name == meeting:
+        if remove and held.out_dir.name == held.meeting:
             await asyncio.to_thread(shutil.rmtree, held.out_dir, True)
-        self._send(StreamReleased(meeting=meeting))
+        self._send(StreamReleased(meeting=held.meeting))
 
     async def drop_all(self, why: str) -> None:
         """The link dropped, or the worker stops: every livestream ends."""
         for meeting in list(self._held):
             await self._drop(meeting, why)
+        if self._stops:
+            await asyncio.gather(*self._stops, return_exceptions=True)
 
     def _send(self, message: Outgoing) -> None:
         with contextlib.suppress(ConnectionError):
