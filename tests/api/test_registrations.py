@@ -260,6 +260,13 @@ async def test_registrations_are_limited_per_email_and_per_address(
         assert_error(
             await _register(crowd, link, "P", "p99@example.org"), ErrorCode.RATE_LIMITED, 429
         )
+        # Another site's page cannot register someone (nor confirm for them).
+        foreign = await new("192.0.2.201").post(
+            f"/events/{link}/registrations",
+            json={"name": "A", "email": "a@example.org"},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert_error(foreign, ErrorCode.CSRF_FAILED, 403)
         # Bad input is a clear error, not a registration.
         api = new("192.0.2.200")
         for body in (
