@@ -14,6 +14,7 @@ livestream's English WebVTT track.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -300,3 +301,81 @@ async def test_the_captions_are_the_livestreams_subtitles(
     finally:
         await host.close()
         await peer.close()
+
+
+async def publish_screen(member: Member) -> int:
+    sender = TestPeer(f"{member.name} screen", audio=False, video=True)
+    member.senders.append(sender)
+    offer = await sender.create_offer()
+    reply = await member.signal.request(
+        "publish",
+        {
+            "source": "screen",
+            "jsep": {"type": "offer", "sdp": offer},
+            "audio": False,
+            "video": True,
+        },
+    )
+    await sender.apply_answer(reply["jsep"]["sdp"])
+    feed: int = reply["feed"]
+    await member.signal.wait_event("feed.added", lambda d: d["feed"]["id"] == feed)
+    return feed
+
+
+async def test_the_program_is_a_screen_share_else_the_spotlight_else_a_camera(
+    server: RunningServer,
+) -> None:
+    hana_person = await server.sign_up("hana@example.org", "Hana")
+    meeting = await hana_person.create_meeting(waiting_room=False)
+    link, meeting_id = meeting["link_token"], meeting["id"]
+    hana = await join(server, link, hana_person, "Hana")
+    bob_person = server.guest()
+    await bob_person.meeting_info(link)
+    bob = await join(server, link, bob_person, "Bob")
+    members = [hana, bob]
+    try:
+        await publish_camera(hana, FLOOR_HZ)
+        await publish_camera(bob, FRENCH_HZ)
+        assert await hana.signal.request("livestream.start") == {}
+        await hana.signal.wait_event(
+            "livestream.updated", lambda d: d["state"] == "live", timeout=LIVE
+        )
+        service = server.app.state.livestream
+        cameras = {f"v-{hana.feed}", f"v-{bob.feed}"}
+        await until(lambda: cameras <= set(service.forwarded(meeting_id)), WAIT, "both cameras")
+        # Nobody spoke yet and nothing is shared: the first camera (Hana joined first), unless
+        # a speaker took it meanwhile (both send a tone).
+        assert service.program(meeting_id) in cameras
+
+        # The spotlight wins over speakers.
+        await hana.signal.request("host.spotlight", {"participant_ids": [bob.pid]})
+        await until(
+            lambda: service.program(meeting_id) == f"v-{bob.feed}", WAIT, "Bob on the program"
+        )
+        # The worker asked for Bob's keyframe when he went on air, and Janus was asked.
+        await until(
+            lambda: service.keyframes(meeting_id).get(f"v-{bob.feed}", 0) >= 1,
+            WAIT,
+            "a keyframe of Bob's camera",
+        )
+
+        # A screen share wins over the spotlight, and gives the program back when it ends.
+        screen = await publish_screen(hana)
+        await until(lambda: service.program(meeting_id) == f"v-{screen}", WAIT, "the screen share")
+        await hana.signal.request("unpublish", {"source": "screen"})
+        await until(lambda: service.program(meeting_id) == f"v-{bob.feed}", WAIT, "Bob again")
+        await until(
+            lambda: f"v-{screen}" not in service.forwarded(meeting_id), WAIT, "its forward gone"
+        )
+
+        # Bob leaves: the program goes back to Hana's camera.
+        await bob.signal.request("leave")
+        await until(lambda: service.program(meeting_id) == f"v-{hana.feed}", WAIT, "Hana's camera")
+        assert await hana.signal.request("livestream.stop") == {}
+    finally:
+        for member in members:
+            with contextlib.suppress(Exception):
+                await member.signal.close()
+            for sender in member.senders:
+                await sender.close()
+            await member.peer.close()

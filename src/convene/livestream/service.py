@@ -146,6 +146,7 @@ class _Forward:
     port: int
     forwarder: str
     keyframe_at: float = 0.0
+    keyframes: int = 0  # keyframes asked of the publisher for the worker
 
 
 @dataclass
@@ -317,6 +318,16 @@ class LivestreamService:
         return {
             w.link.worker_id: (w.capacity, tuple(sorted(w.streams))) for w in self._workers.values()
         }
+
+    def program(self, meeting: MeetingId) -> str | None:
+        """The source on the program now (None: a slate, or not streamed here)."""
+        state = self._streams.get(meeting)
+        return state.program if state is not None else None
+
+    def keyframes(self, meeting: MeetingId) -> dict[str, int]:
+        """Keyframes asked of each source's publisher for the worker (tests and status)."""
+        state = self._streams.get(meeting)
+        return {} if state is None else {k: f.keyframes for k, f in state.forwards.items()}
 
     def forwarded(self, meeting: MeetingId) -> dict[str, int]:
         """The sources forwarded now, with the worker's ports (for tests and status)."""
@@ -627,6 +638,7 @@ class LivestreamService:
                 log.info("meeting %s: no keyframe for %s: %s", state.id, message.key, exc)
                 return
             old, forward.forwarder = forward.forwarder, forwarder
+            forward.keyframes += 1
             await self._stop_forward(state, replace(forward, forwarder=old))
 
         self._enqueue(state, refresh)
