@@ -8,7 +8,8 @@ H.264 video (Hana's picture, not the slate) with one AAC rendition per language:
 everyone is told (``health.restarts``) and the playlist goes on with new segments.
 
 With captions on (the embedded worker's English model), what Alice says reaches the
-livestream's English WebVTT track.
+livestream's English WebVTT track. With two cameras, the program follows the rules: the
+spotlight over a camera, a screen share over the spotlight, and back when it ends.
 """
 
 from __future__ import annotations
