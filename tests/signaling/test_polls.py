@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from convene.interaction.polls import Ballot, PollItem
 from convene.protocol.ids import MeetingId
+from convene.rooms.room import now
 from convene.signaling.features import polls as polls_feature
 from convene.signaling.registry import Registry
 from tests.signaling.test_feature_snapshots import conference, move
@@ -269,9 +271,7 @@ async def test_totals_are_coalesced_and_reach_hosts_only_until_shared(
             for i in range(1000):
                 poll.cast(
                     f"p:voter{i}",
-                    polls_feature._Ballot(
-                        choices=(i % 3,), voted_at=polls_feature.now(), voter=None
-                    ),
+                    Ballot(choices=(i % 3,), voted_at=now(), voter=None),
                 )
                 feature._votes_changed(poll)
         final = await m.host.wait_event(
@@ -292,14 +292,14 @@ async def test_totals_are_coalesced_and_reach_hosts_only_until_shared(
             "poll.updated", lambda d: d["poll"]["voters"] == 1002, after=bob_start
         )
         assert got["poll"]["totals"] == [336, 333, 333]
-        assert not feature._dirty or await _drained(m.bob, feature)
+        assert not feature._votes.pending or await _drained(m.bob, feature)
     finally:
         await m.close()
 
 
 async def _drained(client: SignalClient, feature: polls_feature.Polls) -> bool:
     await settle(client)
-    return not feature._dirty
+    return not feature._votes.pending
 
 
 async def test_limits_on_polls(server: RunningServer) -> None:
@@ -322,13 +322,13 @@ async def test_limits_on_polls(server: RunningServer) -> None:
         assert min(retry) >= 1
         async with conf.room.lock:
             for i in range(polls_feature.MAX_POLLS - len(feature._polls)):
-                feature._polls[f"filler{i}"] = polls_feature._Poll(
+                feature._polls[f"filler{i}"] = PollItem(
                     id=f"filler{i}",
                     question="x",
                     options=("a", "b"),
                     multiple=False,
                     anonymous=False,
-                    created_at=polls_feature.now(),
+                    created_at=now(),
                 )
         with pytest.raises(SignalError) as exc:
             await m.host.request("poll.create", LUNCH)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from convene.interaction.people import person_key
+from convene.interaction.questions import AskedQuestion
 from convene.protocol.ids import ParticipantId
 from convene.rooms.room import now
 from convene.signaling.features import qa as qa_feature
@@ -209,7 +211,7 @@ async def test_a_burst_of_votes_is_a_handful_of_events(server: RunningServer) ->
         assert sent[-1]["votes"] == 14
         # The flush task is done once nothing is left to send.
         await settle(m.carol)
-        assert not feature._dirty
+        assert not feature._votes.pending
     finally:
         for c in voters:
             await c.close()
@@ -376,7 +378,7 @@ async def test_limits_on_questions(server: RunningServer) -> None:
         # A meeting holds at most MAX_QUESTIONS.
         async with conf.room.lock:
             for i in range(qa_feature.MAX_QUESTIONS - len(feature._questions)):
-                q = qa_feature._Question(
+                q = AskedQuestion(
                     id=f"filler{i}", text="x", asker_key="p:x", asker=None, asked_at=now()
                 )
                 feature._questions[q.id] = q
@@ -503,7 +505,7 @@ async def test_a_failed_save_is_tried_again_and_a_move_saves_everything(
 
     monkeypatch.setattr(qa_feature, "save_questions", failing_once)
     # Saves happen when this test says, not in the background.
-    monkeypatch.setattr(qa_feature, "SAVE_INTERVAL", 3600.0)
+    feature._saver.interval = 3600.0
     try:
         q = (await m.carol.request("qa.ask", {"text": "Saved?"}))["question"]
         await m.bob.request("qa.vote", {"question": q["id"], "up": True})
@@ -523,7 +525,7 @@ async def test_a_failed_save_is_tried_again_and_a_move_saves_everything(
         moved = next(f for f in conf._features if isinstance(f, qa_feature.Qa))
         await moved.save_now()
         stored = await load_questions(server.app.state.db, m.info["id"])
-        host_key = qa_feature.person_key(
+        host_key = person_key(
             conf.id, conf.room.participants[ParticipantId(str(m.host.participant_id))]
         )
         assert [set(s.voters) for s in stored] == [{host_key}]

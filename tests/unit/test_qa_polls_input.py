@@ -11,11 +11,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from convene.interaction.polls import Ballot, PollItem
 from convene.protocol import polls, qa
 from convene.protocol.codec import parse_request
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.rooms.room import now
-from convene.signaling.features.polls import _Ballot, _Poll
 from convene.storage.polls import _choices
 
 texts = st.text(max_size=600) | st.sampled_from(["", " ", "\x1f", "a\x00b", "x" * 500, "x" * 501])
@@ -117,7 +117,7 @@ def test_stored_choices_edited_by_hand_never_crash(text: str) -> None:
     )
 )
 def test_poll_totals_follow_changed_answers(answers: list[tuple[str, list[int]]]) -> None:
-    poll = _Poll(
+    poll = PollItem(
         id="p",
         question="Q",
         options=("w", "x", "y", "z"),
@@ -126,7 +126,7 @@ def test_poll_totals_follow_changed_answers(answers: list[tuple[str, list[int]]]
         created_at=now(),
     )
     for key, choices in answers:
-        poll.cast(key, _Ballot(choices=tuple(choices), voted_at=now(), voter=None))
+        poll.cast(key, Ballot(choices=tuple(choices), voted_at=now(), voter=None))
     counted = [0, 0, 0, 0]
     for ballot in poll.ballots.values():
         for c in ballot.choices:

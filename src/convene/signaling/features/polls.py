@@ -17,22 +17,20 @@ person can change it and be shown it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import secrets
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from convene.interaction.people import person_key
+from convene.interaction.polls import Ballot, PollItem, from_stored, stored_ballot, to_stored
+from convene.interaction.timers import Coalescer, SaveBehind
 from convene.protocol.base import Out
 from convene.protocol.errors import ConveneError, ErrorCode
-from convene.protocol.ids import MeetingId, ParticipantId
+from convene.protocol.ids import ParticipantId
 from convene.protocol.messages import EmptyReply, ParticipantEvent
 from convene.protocol.polls import (
-    MAX_OPTIONS,
-    Poll,
     PollCreate,
     PollDeleted,
     PollEvent,
@@ -50,8 +48,6 @@ from convene.protocol.polls import (
 from convene.rooms.room import Participant, now
 from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
 from convene.storage.polls import (
-    StoredBallot,
-    StoredPoll,
     delete_polls,
     load_polls,
     save_polls,
@@ -70,18 +66,6 @@ HOST_RATE, HOST_BURST = 2.0, 10.0
 # Changes are saved a batch at a time, this many seconds apart at most; each save has a timeout.
 SAVE_INTERVAL = 1.0
 DB_TIMEOUT = 10.0
-
-
-def _person_key(meeting: MeetingId, p: Participant) -> str:
-    """Who a participant is for answers: their account, else their guest cookie, else the
-    participant alone; as an opaque digest with the meeting's id (what is kept and stored)."""
-    if p.user_id is not None:
-        who = f"u:{p.user_id}"
-    elif p.guest_key is not None:
-        who = f"g:{p.guest_key}"
-    else:
-        who = f"p:{p.id}"
-    return hashlib.sha256(f"{meeting}|{who}".encode()).hexdigest()[:32]
 
 
 class BallotData(FeatureState):
@@ -109,70 +93,6 @@ class PollsState(FeatureState):
     polls: list[PollData] = []
 
 
-@dataclass
-class _Ballot:
-    choices: tuple[int, ...]
-    voted_at: datetime
-    voter: PollVoter | None
-
-
-@dataclass
-class _Poll:
-    id: str
-    question: str
-    options: tuple[str, ...]
-    multiple: bool
-    anonymous: bool
-    created_at: datetime
-    state: PollState = "draft"
-    shared: bool = False
-    opened_at: datetime | None = None
-    closed_at: datetime | None = None
-    # By person key; change them with cast() (it keeps the totals).
-    ballots: dict[str, _Ballot] = field(default_factory=dict)
-    # How many chose each option (None: not counted yet since the ballots were set).
-    _totals: list[int] | None = field(default=None, repr=False)
-
-    def cast(self, key: str, ballot: _Ballot) -> None:
-        """Record ``key``'s answer (replacing theirs, if any)."""
-        totals = self.totals()
-        old = self.ballots.get(key)
-        for choice in old.choices if old else ():
-            totals[choice] -= 1
-        for choice in ballot.choices:
-            totals[choice] += 1
-        self.ballots[key] = ballot
-
-    def totals(self) -> list[int]:
-        if self._totals is None:
-            self._totals = [0] * len(self.options)
-            for ballot in self.ballots.values():
-                for choice in ballot.choices:
-                    self._totals[choice] += 1
-        return self._totals
-
-    def record(self, *, results: bool) -> Poll:
-        totals: list[int] | None = None
-        voters: int | None = None
-        if results:
-            totals = list(self.totals())
-            voters = len(self.ballots)
-        return Poll(
-            id=self.id,
-            question=self.question,
-            options=list(self.options),
-            multiple=self.multiple,
-            anonymous=self.anonymous,
-            state=self.state,
-            shared=self.shared,
-            created_at=self.created_at,
-            opened_at=self.opened_at,
-            closed_at=self.closed_at,
-            totals=totals,
-            voters=voters,
-        )
-
-
 class Polls(Feature[PollsState]):
     name = "polls"
     State = PollsState
@@ -180,17 +100,16 @@ class Polls(Feature[PollsState]):
     def __init__(self, meeting: Meeting) -> None:
         super().__init__(meeting)
         # In the order created.
-        self._polls: dict[str, _Poll] = {}
+        self._polls: dict[str, PollItem] = {}
         self._budgets: dict[str, Bucket] = {}
         self._host_budgets: dict[str, Bucket] = {}
-        self._dirty: dict[str, None] = {}
-        self._sent_at: dict[str, float] = {}
-        self._flushing = False
+        # Polls changed by votes wait for their interval to be sent.
+        self._votes = Coalescer(VOTE_INTERVAL)
         # What changed since the last save: polls, answers ((poll, person)), deleted polls.
         self._unsaved: dict[str, None] = {}
         self._unsaved_ballots: dict[tuple[str, str], None] = {}
         self._deleted: dict[str, None] = {}
-        self._saving = False
+        self._saver = SaveBehind(SAVE_INTERVAL, "polls")
         # The hosts and co-hosts present: they see drafts and live totals.
         self._hosts: set[ParticipantId] = set()
         self._gone = False
@@ -220,7 +139,7 @@ class Polls(Feature[PollsState]):
                     "this meeting has as many polls as it may hold",
                     {"quota": "polls", "limit": MAX_POLLS},
                 )
-            poll = _Poll(
+            poll = PollItem(
                 id=self._new_id(),
                 question=req.question,
                 options=tuple(req.options),
@@ -266,8 +185,7 @@ class Polls(Feature[PollsState]):
         async with self.meeting.room.lock:
             poll = self._hosts_poll(pid, req.poll)
             del self._polls[poll.id]
-            self._dirty.pop(poll.id, None)
-            self._sent_at.pop(poll.id, None)
+            self._votes.forget(poll.id)
             self._unsaved.pop(poll.id, None)
             self._deleted[poll.id] = None
             self._schedule_save()
@@ -313,14 +231,14 @@ class Polls(Feature[PollsState]):
                     "that poll takes exactly one choice",
                     {"field": "choices"},
                 )
-            key = _person_key(self.meeting.id, p)
+            key = person_key(self.meeting.id, p)
             self._charge(self._budgets, key, VOTE_RATE, VOTE_BURST)
             choices = tuple(sorted(req.choices))
             ballot = poll.ballots.get(key)
             if ballot is None or ballot.choices != choices:
                 poll.cast(
                     key,
-                    _Ballot(
+                    Ballot(
                         choices=choices,
                         voted_at=now(),
                         voter=None
@@ -362,8 +280,8 @@ class Polls(Feature[PollsState]):
 
     # -- what each participant sees ---------------------------------------------------------
 
-    def _view(self, p: Participant, poll: _Poll) -> PollView:
-        ballot = poll.ballots.get(_person_key(self.meeting.id, p))
+    def _view(self, p: Participant, poll: PollItem) -> PollView:
+        ballot = poll.ballots.get(person_key(self.meeting.id, p))
         record = poll.record(results=p.is_host or poll.shared)
         return PollView(**record.model_dump(), my_choices=list(ballot.choices) if ballot else [])
 
@@ -378,13 +296,13 @@ class Polls(Feature[PollsState]):
 
     # -- checks (under the lock) ------------------------------------------------------------
 
-    def _visible(self, p: Participant, poll_id: str) -> _Poll:
+    def _visible(self, p: Participant, poll_id: str) -> PollItem:
         poll = self._polls.get(poll_id)
         if poll is None or (poll.state == "draft" and not p.is_host):
             raise ConveneError(ErrorCode.NOT_FOUND, "no such poll")
         return poll
 
-    def _hosts_poll(self, pid: ParticipantId, poll_id: str) -> _Poll:
+    def _hosts_poll(self, pid: ParticipantId, poll_id: str) -> PollItem:
         room = self.meeting.room
         p = room.get(pid)
         room.require_host(p)
@@ -392,7 +310,7 @@ class Polls(Feature[PollsState]):
         return self._visible(p, poll_id)
 
     def _charge_host(self, p: Participant) -> None:
-        self._charge(self._host_budgets, _person_key(self.meeting.id, p), HOST_RATE, HOST_BURST)
+        self._charge(self._host_budgets, person_key(self.meeting.id, p), HOST_RATE, HOST_BURST)
 
     def _charge(self, budgets: dict[str, Bucket], key: str, rate: float, burst: float) -> None:
         budget = budgets.setdefault(key, Bucket(rate, burst))
@@ -411,11 +329,10 @@ class Polls(Feature[PollsState]):
 
     # -- events (under the lock) ------------------------------------------------------------
 
-    def _send(self, poll: _Poll, *, everyone: bool) -> None:
+    def _send(self, poll: PollItem, *, everyone: bool) -> None:
         """Queue ``poll`` for the hosts and co-hosts, and (``everyone``: a change everyone's view
         shows) for everyone else, each in their view."""
-        self._dirty.pop(poll.id, None)
-        self._sent_at[poll.id] = time.monotonic()
+        self._votes.sent(poll.id)
         self._unsaved[poll.id] = None
         self._schedule_save()
         full = PollEvent(poll=poll.record(results=True))
@@ -431,77 +348,43 @@ class Polls(Feature[PollsState]):
         for p in self.meeting.room.joined():
             self.meeting.to(p.id, "poll.updated", full if p.is_host else public)
 
-    def _votes_changed(self, poll: _Poll) -> None:
+    def _votes_changed(self, poll: PollItem) -> None:
         self._schedule_save()
-        last = self._sent_at.get(poll.id)
-        quiet = last is None or time.monotonic() - last >= VOTE_INTERVAL
-        if poll.id not in self._dirty and quiet:
+        if self._votes.changed(poll.id):
             self._send(poll, everyone=False)
-            return
-        self._dirty[poll.id] = None
-        if not self._flushing and not self._gone:
-            self._flushing = True
-            self.meeting.spawn(self._flush(), f"poll-votes-{self.meeting.id}")
+        elif not self._gone and self._votes.start():
+            self.meeting.spawn(
+                self._votes.flush(self.meeting.room.lock, self._send_by_id, lambda: self._gone),
+                f"poll-votes-{self.meeting.id}",
+            )
 
-    async def _flush(self) -> None:
-        """Send the polls changed by votes as each one's interval ends, until none is left."""
-        try:
-            while True:
-                async with self.meeting.room.lock:
-                    if self._gone or not self._dirty:
-                        self._flushing = False
-                        return
-                    t = time.monotonic()
-                    due = {pid: self._sent_at.get(pid, 0.0) + VOTE_INTERVAL for pid in self._dirty}
-                    for poll_id, at in due.items():
-                        poll = self._polls.get(poll_id)
-                        if poll is None:
-                            self._dirty.pop(poll_id, None)
-                        elif at <= t:
-                            self._send(poll, everyone=False)
-                    wait = min((at for at in due.values() if at > t), default=t) - t
-                await asyncio.sleep(wait)
-        except Exception:
-            log.exception("meeting %s: sending poll totals failed", self.meeting.id)
-            self._flushing = False
-        finally:
-            if self._gone:
-                self._flushing = False
+    def _send_by_id(self, poll_id: str) -> bool:
+        poll = self._polls.get(poll_id)
+        if poll is not None:
+            self._send(poll, everyone=False)
+        return poll is not None
 
     # -- storage (write-behind) -------------------------------------------------------------
 
     def _schedule_save(self) -> None:
-        if not self._saving and not self._gone:
-            self._saving = True
-            self.meeting.spawn(self._save_loop(), f"polls-save-{self.meeting.id}")
-
-    async def _save_loop(self) -> None:
-        wait = SAVE_INTERVAL
-        while True:
-            await asyncio.sleep(wait)
-            try:
-                if not await self.save_now():
-                    return
-                wait = SAVE_INTERVAL
-            except Exception:
-                log.exception("meeting %s: saving its polls failed", self.meeting.id)
-                wait = min(30.0, wait * 2)
+        if not self._gone and self._saver.start():
+            self.meeting.spawn(self._saver.run(self.save_now), f"polls-save-{self.meeting.id}")
 
     async def save_now(self) -> bool:
         """Save what changed since the last save; False when nothing had (the saver then
         stops until the next change). On failure what was taken is kept for the next try."""
         async with self.meeting.room.lock:
             if not (self._unsaved or self._unsaved_ballots or self._deleted):
-                self._saving = False
+                self._saver.running = False
                 return False
             ids, ballot_ids, deleted = (
                 list(self._unsaved),
                 list(self._unsaved_ballots),
                 list(self._deleted),
             )
-            polls = [_stored(self._polls[i]) for i in ids if i in self._polls]
+            polls = [to_stored(self._polls[i]) for i in ids if i in self._polls]
             ballots = [
-                (poll_id, _stored_ballot(key, self._polls[poll_id].ballots[key]))
+                (poll_id, stored_ballot(key, self._polls[poll_id].ballots[key]))
                 for poll_id, key in ballot_ids
                 if poll_id in self._polls and key in self._polls[poll_id].ballots
             ]
@@ -537,7 +420,7 @@ class Polls(Feature[PollsState]):
             if self._gone or self._polls:
                 return
             for d in stored[:MAX_POLLS]:
-                poll = _from_stored(d)
+                poll = from_stored(d)
                 if poll is not None:
                     self._polls[poll.id] = poll
 
@@ -580,7 +463,7 @@ class Polls(Feature[PollsState]):
         self._polls = {}
         for d in state.polls:
             n = len(d.options)
-            self._polls[d.id] = _Poll(
+            self._polls[d.id] = PollItem(
                 id=d.id,
                 question=d.question,
                 options=tuple(d.options),
@@ -592,7 +475,7 @@ class Polls(Feature[PollsState]):
                 opened_at=d.opened_at,
                 closed_at=d.closed_at,
                 ballots={
-                    key: _Ballot(
+                    key: Ballot(
                         choices=tuple(b.choices),
                         voted_at=b.voted_at,
                         voter=None if d.anonymous else b.voter,
@@ -601,8 +484,7 @@ class Polls(Feature[PollsState]):
                     if b.choices and all(0 <= c < n for c in b.choices)
                 },
             )
-        self._dirty = {}
-        self._sent_at = {}
+        self._votes.clear()
         self._hosts = {p.id for p in self.meeting.room.hosts()}
         # What the instance before this one had not saved yet is not known: save it all.
         self._unsaved = dict.fromkeys(self._polls)
@@ -610,64 +492,3 @@ class Polls(Feature[PollsState]):
             (poll.id, key): None for poll in self._polls.values() for key in poll.ballots
         }
         self._schedule_save()
-
-
-def _stored(poll: _Poll) -> StoredPoll:
-    return StoredPoll(
-        id=poll.id,
-        question=poll.question,
-        options=poll.options,
-        multiple=poll.multiple,
-        anonymous=poll.anonymous,
-        state=poll.state,
-        shared=poll.shared,
-        created_at=poll.created_at,
-        opened_at=poll.opened_at,
-        closed_at=poll.closed_at,
-    )
-
-
-def _stored_ballot(key: str, b: _Ballot) -> StoredBallot:
-    return StoredBallot(
-        voter_hash=key,
-        choices=b.choices,
-        voted_at=b.voted_at,
-        voter_id=b.voter.id if b.voter else None,
-        voter_name=b.voter.display_name if b.voter else None,
-    )
-
-
-def _from_stored(d: StoredPoll) -> _Poll | None:
-    """A stored poll as the feature keeps it; None for one that makes no sense (a row edited
-    by hand)."""
-    n = len(d.options)
-    if not 2 <= n <= MAX_OPTIONS:
-        return None
-    state: PollState = "draft"
-    if d.state == "open":
-        state = "open"
-    elif d.state == "closed":
-        state = "closed"
-    ballots: dict[str, _Ballot] = {}
-    for b in d.ballots:
-        if not b.choices or not all(0 <= c < n for c in b.choices):
-            continue
-        if not d.multiple and len(b.choices) != 1:
-            continue
-        voter = None
-        if not d.anonymous and b.voter_id is not None:
-            voter = PollVoter(id=ParticipantId(b.voter_id), display_name=b.voter_name or "")
-        ballots[b.voter_hash] = _Ballot(choices=b.choices, voted_at=b.voted_at, voter=voter)
-    return _Poll(
-        id=d.id,
-        question=d.question,
-        options=d.options,
-        multiple=d.multiple,
-        anonymous=d.anonymous,
-        created_at=d.created_at,
-        state=state,
-        shared=d.shared,
-        opened_at=d.opened_at,
-        closed_at=d.closed_at,
-        ballots=ballots,
-    )

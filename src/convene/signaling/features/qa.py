@@ -14,18 +14,18 @@ others are told to drop them (``qa.removed``).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import secrets
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from convene.interaction.people import person_key
+from convene.interaction.questions import AskedQuestion, from_stored, to_stored, voted
+from convene.interaction.timers import Coalescer, SaveBehind
 from convene.protocol.base import Out
 from convene.protocol.errors import ConveneError, ErrorCode
-from convene.protocol.ids import MeetingId, ParticipantId
+from convene.protocol.ids import ParticipantId
 from convene.protocol.messages import EmptyReply, ParticipantEvent
 from convene.protocol.qa import (
     QaAnswer,
@@ -38,7 +38,6 @@ from convene.protocol.qa import (
     QaSnapshot,
     QaTarget,
     QaVote,
-    Question,
     QuestionAnswer,
     QuestionEvent,
     QuestionReply,
@@ -46,9 +45,9 @@ from convene.protocol.qa import (
 )
 from convene.rooms.room import Participant, now
 from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
-from convene.storage.qa import StoredQuestion, load_questions, save_questions
+from convene.storage.qa import load_questions, save_questions
 
-__all__ = ["MAX_QUESTIONS", "VOTE_INTERVAL", "Qa", "QaState", "person_key"]
+__all__ = ["MAX_QUESTIONS", "VOTE_INTERVAL", "Qa", "QaState"]
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +62,6 @@ MODERATE_RATE, MODERATE_BURST = 2.0, 10.0
 # Changes are saved a batch at a time, this many seconds apart at most; each save has a timeout.
 SAVE_INTERVAL = 1.0
 DB_TIMEOUT = 10.0
-
-
-def person_key(meeting: MeetingId, p: Participant) -> str:
-    """Who a participant is for votes and questions: their account, else their guest cookie,
-    else (a client without one) the participant alone; as an opaque digest with the meeting's
-    id, which is all that is kept (and stored) of who asked or voted."""
-    if p.user_id is not None:
-        who = f"u:{p.user_id}"
-    elif p.guest_key is not None:
-        who = f"g:{p.guest_key}"
-    else:
-        who = f"p:{p.id}"
-    return hashlib.sha256(f"{meeting}|{who}".encode()).hexdigest()[:32]
 
 
 def charge(budgets: dict[str, Bucket], key: str, rate: float, burst: float) -> None:
@@ -110,31 +96,6 @@ class QaState(FeatureState):
     questions: list[QuestionData] = []
 
 
-@dataclass
-class _Question:
-    id: str
-    text: str
-    asker_key: str
-    asker: QaPerson | None
-    asked_at: datetime
-    voters: set[str] = field(default_factory=set)
-    state: QuestionState = "open"
-    answer: QuestionAnswer | None = None
-    live: bool = False
-
-    def record(self) -> Question:
-        return Question(
-            id=self.id,
-            text=self.text,
-            asker=self.asker,
-            asked_at=self.asked_at,
-            votes=len(self.voters),
-            state=self.state,
-            answer=self.answer,
-            live=self.live,
-        )
-
-
 class Qa(Feature[QaState]):
     name = "qa"
     State = QaState
@@ -144,20 +105,18 @@ class Qa(Feature[QaState]):
         self._enabled: bool | None = None
         self._anonymous = True
         # In the order asked.
-        self._questions: dict[str, _Question] = {}
+        self._questions: dict[str, AskedQuestion] = {}
         self._ask_budgets: dict[str, Bucket] = {}
         self._vote_budgets: dict[str, Bucket] = {}
         self._moderate_budgets: dict[str, Bucket] = {}
-        # Questions changed by votes and not sent since; when each was last sent (monotonic).
-        self._dirty: dict[str, None] = {}
-        self._sent_at: dict[str, float] = {}
-        self._flushing = False
+        # Questions changed by votes wait for their interval to be sent.
+        self._votes = Coalescer(VOTE_INTERVAL)
         # What changed since the last save: questions, and votes ((question, person) ->
         # whether the vote stands now); True to rewrite every question's votes.
         self._unsaved: dict[str, None] = {}
         self._unsaved_votes: dict[tuple[str, str], None] = {}
         self._resync = False
-        self._saving = False
+        self._saver = SaveBehind(SAVE_INTERVAL, "questions")
         # The hosts and co-hosts present (they see dismissed questions), and the settings as
         # last shown (a change of the meeting's mode may change them).
         self._hosts: set[ParticipantId] = set()
@@ -194,7 +153,7 @@ class Qa(Feature[QaState]):
                 )
             key = person_key(self.meeting.id, p)
             charge(self._ask_budgets, key, ASK_RATE, ASK_BURST)
-            q = _Question(
+            q = AskedQuestion(
                 id=self._new_id(),
                 text=req.text,
                 asker_key=key,
@@ -377,10 +336,10 @@ class Qa(Feature[QaState]):
             return self._enabled
         return self.meeting.room.meeting.is_event
 
-    def _may_see_dismissed(self, p: Participant, q: _Question) -> bool:
+    def _may_see_dismissed(self, p: Participant, q: AskedQuestion) -> bool:
         return p.is_host or person_key(self.meeting.id, p) == q.asker_key
 
-    def _may_see(self, p: Participant, q: _Question) -> bool:
+    def _may_see(self, p: Participant, q: AskedQuestion) -> bool:
         return q.state != "dismissed" or self._may_see_dismissed(p, q)
 
     # -- checks (under the lock) ------------------------------------------------------------
@@ -404,7 +363,7 @@ class Qa(Feature[QaState]):
             self._moderate_budgets, person_key(self.meeting.id, p), MODERATE_RATE, MODERATE_BURST
         )
 
-    def _visible(self, p: Participant, question: str) -> _Question:
+    def _visible(self, p: Participant, question: str) -> AskedQuestion:
         q = self._questions.get(question)
         if q is None or not self._may_see(p, q):
             raise ConveneError(ErrorCode.NOT_FOUND, "no such question")
@@ -418,10 +377,9 @@ class Qa(Feature[QaState]):
 
     # -- events (under the lock) ------------------------------------------------------------
 
-    def _send(self, q: _Question) -> None:
+    def _send(self, q: AskedQuestion) -> None:
         """Queue ``q``'s record for those who may see it."""
-        self._dirty.pop(q.id, None)
-        self._sent_at[q.id] = time.monotonic()
+        self._votes.sent(q.id)
         self._unsaved[q.id] = None
         self._schedule_save()
         event = QuestionEvent(question=q.record())
@@ -432,76 +390,42 @@ class Qa(Feature[QaState]):
             if self._may_see_dismissed(p, q):
                 self.meeting.to(p.id, "qa.question", event)
 
-    def _votes_changed(self, q: _Question) -> None:
+    def _votes_changed(self, q: AskedQuestion) -> None:
         """Send ``q`` now if it was not sent lately, else with the next flush."""
         self._unsaved[q.id] = None
         self._schedule_save()
-        last = self._sent_at.get(q.id)
-        if q.id not in self._dirty and (last is None or time.monotonic() - last >= VOTE_INTERVAL):
+        if self._votes.changed(q.id):
             self._send(q)
-            return
-        self._dirty[q.id] = None
-        if not self._flushing and not self._gone:
-            self._flushing = True
-            self.meeting.spawn(self._flush(), f"qa-votes-{self.meeting.id}")
+        elif not self._gone and self._votes.start():
+            self.meeting.spawn(
+                self._votes.flush(self.meeting.room.lock, self._send_by_id, lambda: self._gone),
+                f"qa-votes-{self.meeting.id}",
+            )
 
-    async def _flush(self) -> None:
-        """Send the questions changed by votes as each one's interval ends, until none is left."""
-        try:
-            while True:
-                async with self.meeting.room.lock:
-                    if self._gone or not self._dirty:
-                        self._flushing = False
-                        return
-                    t = time.monotonic()
-                    due = {qid: self._sent_at.get(qid, 0.0) + VOTE_INTERVAL for qid in self._dirty}
-                    for qid, at in due.items():
-                        q = self._questions.get(qid)
-                        if q is None:
-                            self._dirty.pop(qid, None)
-                        elif at <= t:
-                            self._send(q)
-                    wait = min((at for at in due.values() if at > t), default=t) - t
-                await asyncio.sleep(wait)
-        except Exception:
-            log.exception("meeting %s: sending Q&A votes failed", self.meeting.id)
-            self._flushing = False
-        finally:
-            # Cancelled with the meeting: nothing is left to send.
-            if self._gone:
-                self._flushing = False
+    def _send_by_id(self, qid: str) -> bool:
+        q = self._questions.get(qid)
+        if q is not None:
+            self._send(q)
+        return q is not None
 
     # -- storage (write-behind) -------------------------------------------------------------
 
     def _schedule_save(self) -> None:
-        if not self._saving and not self._gone:
-            self._saving = True
-            self.meeting.spawn(self._save_loop(), f"qa-save-{self.meeting.id}")
-
-    async def _save_loop(self) -> None:
-        wait = SAVE_INTERVAL
-        while True:
-            await asyncio.sleep(wait)
-            try:
-                if not await self.save_now():
-                    return
-                wait = SAVE_INTERVAL
-            except Exception:
-                log.exception("meeting %s: saving its questions failed", self.meeting.id)
-                wait = min(30.0, wait * 2)
+        if not self._gone and self._saver.start():
+            self.meeting.spawn(self._saver.run(self.save_now), f"qa-save-{self.meeting.id}")
 
     async def save_now(self) -> bool:
         """Save what changed since the last save; False when nothing had (the saver then
         stops until the next change). On failure what was taken is kept for the next try."""
         async with self.meeting.room.lock:
             if not (self._unsaved or self._unsaved_votes or self._resync):
-                self._saving = False
+                self._saver.running = False
                 return False
             resync = self._resync
             ids = list(self._questions) if resync else list(self._unsaved)
             votes = list(self._unsaved_votes)
-            questions = [_stored(self._questions[qid]) for qid in ids if qid in self._questions]
-            added = [(qid, k) for qid, k in votes if _voted(self._questions.get(qid), k)]
+            questions = [to_stored(self._questions[qid]) for qid in ids if qid in self._questions]
+            added = [(qid, k) for qid, k in votes if voted(self._questions.get(qid), k)]
             kept = set(added)
             removed = [
                 (qid, k) for qid, k in votes if qid in self._questions and (qid, k) not in kept
@@ -542,7 +466,7 @@ class Qa(Feature[QaState]):
             if self._gone or self._questions:
                 return
             for d in stored[:MAX_QUESTIONS]:
-                self._questions[d.id] = _from_stored(d)
+                self._questions[d.id] = from_stored(d)
 
     # -- lifecycle and snapshots ------------------------------------------------------------
 
@@ -580,7 +504,7 @@ class Qa(Feature[QaState]):
         self._enabled = state.enabled
         self._anonymous = state.anonymous
         self._questions = {
-            d.id: _Question(
+            d.id: AskedQuestion(
                 id=d.id,
                 text=d.text,
                 asker_key=d.asker_key,
@@ -593,60 +517,9 @@ class Qa(Feature[QaState]):
             )
             for d in state.questions
         }
-        self._dirty = {}
-        self._sent_at = {}
+        self._votes.clear()
         self._hosts = {p.id for p in self.meeting.room.hosts()}
         self._shown = self.info()
         # What the instance before this one had not saved yet is not known: save it all.
         self._resync = True
         self._schedule_save()
-
-
-def _voted(q: _Question | None, key: str) -> bool:
-    return q is not None and key in q.voters
-
-
-def _stored(q: _Question) -> StoredQuestion:
-    return StoredQuestion(
-        id=q.id,
-        text=q.text,
-        asker_hash=q.asker_key,
-        asker_id=q.asker.id if q.asker else None,
-        asker_name=q.asker.display_name if q.asker else None,
-        asked_at=q.asked_at,
-        state=q.state,
-        live=q.live,
-        answer_text=q.answer.text if q.answer else None,
-        answered_by_id=q.answer.by.id if q.answer else None,
-        answered_by_name=q.answer.by.display_name if q.answer else None,
-        answered_at=q.answer.at if q.answer else None,
-        voters=frozenset(q.voters),
-    )
-
-
-def _from_stored(d: StoredQuestion) -> _Question:
-    asker = None
-    if d.asker_id is not None:
-        asker = QaPerson(id=ParticipantId(d.asker_id), display_name=d.asker_name or "")
-    answer = None
-    if d.answered_at is not None and d.answered_by_id is not None:
-        answer = QuestionAnswer(
-            text=d.answer_text,
-            by=QaPerson(id=ParticipantId(d.answered_by_id), display_name=d.answered_by_name or ""),
-            at=d.answered_at,
-        )
-    state: QuestionState = "open"
-    if d.state == "answered":
-        state = "answered"
-    elif d.state == "dismissed":
-        state = "dismissed"
-    return _Question(
-        id=d.id,
-        text=d.text,
-        asker_key=d.asker_hash,
-        asker=asker,
-        asked_at=d.asked_at,
-        voters=set(d.voters),
-        state=state,
-        answer=answer,
-    )
