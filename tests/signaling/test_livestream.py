@@ -140,6 +140,15 @@ async def test_a_host_streams_the_meeting_to_everyone_and_a_co_host_stops_it(
         assert reply["snapshot"]["livestream"]["state"] == "live"
         assert reply["snapshot"]["livestream"]["expires_at"] is not None
 
+        # A late attendee's snapshot has it too: the URL is what the audience plays.
+        viewer = await client_from(server)
+        stage.clients.append(viewer)
+        joined = await viewer.join(stage.info["link_token"], display_name="Vera")
+        watching = joined["snapshot"]["self"]
+        assert watching["role"] == "attendee"
+        assert joined["snapshot"]["livestream"]["state"] == "live"
+        assert joined["snapshot"]["livestream"]["url"].endswith("/master.m3u8")
+
         # The meeting's features move (snapshot, restore): the livestream goes on, and the
         # snapshot never held the stream key.
         registry: Registry = server.app.state.live_meetings
