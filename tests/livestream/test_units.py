@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 from convene.livestream.commands import h264_codecs, hls_command
 from convene.livestream.composer import Composer, ComposerSpec
 from convene.livestream.ffmpeg import FAILED_AFTER, FfmpegChild, redact
-from convene.livestream.mixer import DUCK, FRAME_SAMPLES, HOLD_SECONDS, SAMPLE_RATE, Ducker
+from convene.livestream.mixer import (
+    DUCK,
+    FRAME_SAMPLES,
+    HOLD_SECONDS,
+    PREBUFFER,
+    SAMPLE_RATE,
+    TRIM_EVERY,
+    Ducker,
+    _Source,
+)
 from convene.livestream.vp8 import packetise, parse_descriptor, slate_frames
 
 
@@ -174,3 +183,14 @@ async def test_a_child_that_keeps_dying_is_restarted_with_backoff_then_reads_as_
     finally:
         await child.stop()
     assert child.state == "stopped"
+
+
+def test_a_source_that_holds_too_much_audio_is_trimmed_back_to_the_prebuffer() -> None:
+    source = _Source(key="a", channel=None, sock=None, port=0)  # type: ignore[arg-type]
+    burst = np.zeros(10 * FRAME_SAMPLES, dtype=np.float32)  # 200 ms came at once (a stall)
+    source.push(burst)
+    for _ in range(TRIM_EVERY):
+        source.push(np.zeros(FRAME_SAMPLES, dtype=np.float32))  # then one frame a tick
+        assert source.pull(FRAME_SAMPLES) is not None
+    assert source.held <= PREBUFFER + FRAME_SAMPLES
+    assert source.trimmed > 0

@@ -148,6 +148,9 @@ def hls_command(
         "-hls_flags",
         "delete_segments+append_list+temp_file+program_date_time+independent_segments",
         "-hls_segment_type", "mpegts",
+        # Each audio frame its own PES packet: none held back past a segment's end (a quiet
+        # rendition's segment was left without a whole packet), and none waits to fill up.
+        "-hls_segment_options", "pes_payload_size=0",
         "-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.ts"),
         "-var_stream_map", stream_map,
         str(out_dir / "%v" / "index.m3u8"),

@@ -32,7 +32,7 @@ from convene.livestream.hls import (
     master_playlist,
     valid_language,
 )
-from convene.livestream.mixer import AudioMixer
+from convene.livestream.mixer import DELAY_FRAMES, AudioMixer
 from convene.livestream.switcher import VideoSwitcher
 
 __all__ = ["Composer", "ComposerHealth", "ComposerSpec"]
@@ -43,6 +43,10 @@ ComposerState = Literal["starting", "live", "restarting", "failed", "stopped"]
 RtmpState = Literal["off", "connecting", "live", "failed"]
 
 PORT_WAIT_SECONDS = 10.0  # for ffmpeg to open its RTP port, before the run's clock starts
+# ffmpeg binds its RTP port a little before it reads from it: a keyframe sent at once was
+# sometimes lost, and ffmpeg's timeline then began at the next one while the audio's began at
+# the lost one (the audio came out half a second late). This long after the port is bound.
+PORT_SETTLE_SECONDS = 0.5
 STUCK_SECONDS = 10.0  # a run that reported no headway this long is killed (and restarted)
 _HOUSEKEEPING = 0.25
 _MAX_KEY = 200
@@ -150,16 +154,26 @@ class _Output:
             if run.process.returncode is not None:
                 return
             await asyncio.sleep(0.02)
+        await asyncio.sleep(PORT_SETTLE_SECONDS)
         host = self._composer.spec.bind_host
         pipes = run.pipes
 
+        skip = DELAY_FRAMES
+
         def sink(frames: Sequence[bytes]) -> None:
+            # The first frames out of the mixer carry audio from before the video's first
+            # frame (the mixer holds a little): dropped, so the run's 0 is the same in both.
+            nonlocal skip
+            if skip > 0:
+                skip -= 1
+                return
             for pipe, index in zip(pipes, self.renditions, strict=True):
                 pipe.write(frames[index])
 
         def first_packet() -> None:
             # The run's timeline starts now: its audio from this frame on, its subtitles too.
             self.started_wall = time.time()
+            log.info("livestream %s: run %d starts its timeline", self.name, run.number)
             self._sink = sink
             self._composer.mixer.add_sink(sink)
             self._composer.run_started(self)

@@ -32,6 +32,7 @@ import numpy.typing as npt
 from convene.worker.rtp import Sequencer, parse_rtp
 
 __all__ = [
+    "DELAY_FRAMES",
     "DUCK",
     "FRAME_SAMPLES",
     "HOLD_SECONDS",
@@ -54,6 +55,12 @@ ATTACK_SECONDS = 0.05  # from full to ducked
 RELEASE_SECONDS = 0.4  # from ducked back to full
 PREBUFFER = 3 * FRAME_SAMPLES  # a source plays once this much is held (60 ms)
 MAX_BUFFER = 15 * FRAME_SAMPLES  # more than this held (a clock running fast): trim to PREBUFFER
+# Audio held longer than needed is lip-sync lost (the video is not delayed): when a source held
+# more than PREBUFFER plus a frame all through a second, the excess is dropped.
+TRIM_EVERY = 50  # frames (1 s)
+# The audio's delay through the mixer (the prebuffer, Opus's own, half a tick), in frames: a
+# run's audio starts this much after its video, so that the two are in sync.
+DELAY_FRAMES = PREBUFFER // FRAME_SAMPLES + 1
 MAX_CATCH_UP = 50  # frames made at once after the loop was held up (1 s); beyond: skipped
 _MAX_CONCEALED = 25  # lost packets filled with silence at most, per gap
 _MAX_DATAGRAM = 1500
@@ -116,6 +123,9 @@ class _Source:
     held: int = 0
     playing: bool = False
     registered: bool = False
+    low: int = 0  # the least held since the last trim check
+    pulls: int = 0
+    trimmed: int = 0  # samples dropped to keep the delay down
 
     def push(self, samples: Samples) -> None:
         self.chunks.append(samples)
@@ -155,6 +165,14 @@ class _Source:
             self.held -= take
         if filled < count:
             self.playing = False  # ran dry: wait for PREBUFFER again
+        self.low = self.held if self.pulls == 0 else min(self.low, self.held)
+        self.pulls += 1
+        if self.pulls >= TRIM_EVERY:
+            if self.low > PREBUFFER + FRAME_SAMPLES:
+                excess = self.low - PREBUFFER
+                self._drop(excess)
+                self.trimmed += excess
+            self.pulls = 0
         return out
 
 

@@ -163,8 +163,9 @@ class VideoSwitcher:
     # -- outputs ---------------------------------------------------------------------------------
 
     def add_output(self, host: str, port: int, on_first_packet: Callable[[], None] | None) -> None:
-        """Relay to ``host:port`` from now on; ``on_first_packet`` is called as the first packet
-        is sent there (the moment its timeline starts). The program is asked for a keyframe."""
+        """Relay to ``host:port`` from the next keyframe on; ``on_first_packet`` is called as
+        that keyframe is sent there (the moment its timeline starts). The program is asked for
+        a keyframe."""
         self._outputs[(host, port)] = on_first_packet
         source = self._sources.get(self._on_air) if self._on_air else None
         if source is not None:
@@ -250,7 +251,7 @@ class VideoSwitcher:
                 ahead = _ahead(packet.sequence, source.last_seq)
                 if ahead > 1:  # lost packets: the decoder will want a keyframe
                     self._ask_keyframe(source)
-            self._forward(source, packet, now)
+            self._forward(source, packet, now, descriptor.keyframe)
             return
         source.last_packet = now
         if self._program != source.key:
@@ -260,7 +261,7 @@ class VideoSwitcher:
             self._on_air = source.key
             self.stats.switches += 1
             log.info("video source %s on air", source.key)
-            self._forward(source, packet, now)
+            self._forward(source, packet, now, True)
         else:
             self._ask_keyframe(source)
 
@@ -270,7 +271,7 @@ class VideoSwitcher:
         source.seq_offset = (self._seq - packet.sequence) % _SEQ_MOD
         source.ts_offset = (self._next_ts(now) - packet.timestamp) % _TS_MOD
 
-    def _forward(self, source: _Source, packet: RtpPacket, now: float) -> None:
+    def _forward(self, source: _Source, packet: RtpPacket, now: float, keyframe: bool) -> None:
         # Offsets, not renumbering: a packet that comes reordered keeps its place.
         newest = source.last_seq is None or _ahead(packet.sequence, source.last_seq) > 0
         if newest:
@@ -281,7 +282,7 @@ class VideoSwitcher:
         if newest:
             self._seq = (seq + 1) % _SEQ_MOD
             self._last_ts = ts
-        self._send(packet.marker, seq, ts, packet.payload)
+        self._send(packet.marker, seq, ts, packet.payload, keyframe)
         self.stats.forwarded += 1
 
     # -- the slate and the stall watch -----------------------------------------------------------
@@ -322,7 +323,8 @@ class VideoSwitcher:
         self._last_ts = ts
         payloads = packetise(frame)
         for index, payload in enumerate(payloads):
-            self._send(index == len(payloads) - 1, self._seq, ts, payload)
+            keyframe = index == 0 and frame is frames[0]
+            self._send(index == len(payloads) - 1, self._seq, ts, payload, keyframe)
             self._seq = (self._seq + 1) % _SEQ_MOD
         self.stats.slate_frames += 1
 
@@ -335,12 +337,17 @@ class VideoSwitcher:
             ts = (self._last_ts + 1) % _TS_MOD  # behind (or equal): just after the last one
         return ts
 
-    def _send(self, marker: bool, seq: int, ts: int, payload: bytes) -> None:
+    def _send(self, marker: bool, seq: int, ts: int, payload: bytes, keyframe: bool) -> None:
+        """Send one packet to every output. A new output gets nothing before a keyframe's first
+        packet: ffmpeg starts its timeline at the first frame it can decode, and the run's
+        audio starts at that moment too (``on_first_packet``)."""
         header = _HEADER.pack(0x80, (0x80 if marker else 0) | PAYLOAD_TYPE, seq, ts, self._ssrc)
         data = header + payload
         if self._out is None:
             return
         for address, first in list(self._outputs.items()):
+            if first is not None and not keyframe:
+                continue
             try:
                 self._out.sendto(data, address)
             except OSError as exc:
