@@ -77,6 +77,17 @@ describe("interaction requests", () => {
     expect(p.state.qa.mine.has("q9")).toBe(true);
   });
 
+  it("pops no card up for the host's own steps", async () => {
+    const poll: PollView = {
+      id: "p2", question: "?", options: ["a", "b"], multiple: false, anonymous: false, state: "open", shared: false,
+      created_at: "2026-01-01T10:00:00Z", opened_at: null, closed_at: null, totals: [0, 0], voters: 0, my_choices: [],
+    };
+    const p = port(() => ({ poll }));
+    await new PollActions(p.port).open("p2");
+    expect(p.state.polls.card).toBeNull();
+    expect(p.state.polls.polls.get("p2")?.state).toBe("open");
+  });
+
   it("keeps one's poll choices from the vote reply", async () => {
     const poll: PollView = {
       id: "p1", question: "?", options: ["a", "b"], multiple: false, anonymous: false, state: "open", shared: false,

@@ -7,7 +7,7 @@
 import { SignalingError } from "../protocol/errors";
 import type { CommentsSettings, PollCreate, PollResults, QaSettings, ReplyData, RequestData, RequestType } from "../protocol/types";
 import { applyBatch, applyCommentsUpdated, applyWords, type CommentsState } from "./comments";
-import { applyPoll, removePoll, setChoices, type PollsState } from "./polls";
+import { applyPoll, closeCard, removePoll, setChoices, type PollsState } from "./polls";
 import { applyAsked, applyQaUpdated, applyQuestion, setVoted, type QaState } from "./qa";
 
 export interface InteractionPort {
@@ -136,8 +136,9 @@ export class PollActions {
     return reply.poll.id;
   }
 
+  /** Opens a draft for everyone (its card does not pop up for the host who opened it). */
   async open(poll: string): Promise<void> {
-    this.apply((await this.port.request("poll.open", { poll })).poll);
+    this.apply((await this.port.request("poll.open", { poll })).poll, true);
   }
 
   async close(poll: string): Promise<void> {
@@ -145,7 +146,7 @@ export class PollActions {
   }
 
   async share(poll: string, shared: boolean): Promise<void> {
-    this.apply((await this.port.request("poll.share", { poll, shared })).poll);
+    this.apply((await this.port.request("poll.share", { poll, shared })).poll, true);
   }
 
   async delete(poll: string): Promise<void> {
@@ -165,7 +166,9 @@ export class PollActions {
     return this.port.request("poll.results", { poll });
   }
 
-  private apply(poll: ReplyData<"poll.open">["poll"]): void {
-    this.port.setPolls(applyPoll(this.port.polls(), poll));
+  /** Applies a poll from a reply; `quiet`: this person's own step, so no card pops up for it. */
+  private apply(poll: ReplyData<"poll.open">["poll"], quiet = false): void {
+    const next = applyPoll(this.port.polls(), poll);
+    this.port.setPolls(quiet && next.card === poll.id ? closeCard(next) : next);
   }
 }
