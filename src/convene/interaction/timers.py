@@ -60,7 +60,11 @@ class Coalescer:
         return True
 
     async def flush(
-        self, lock: asyncio.Lock, send: Callable[[str], bool], gone: Callable[[], bool]
+        self,
+        lock: asyncio.Lock,
+        send: Callable[[str], bool],
+        gone: Callable[[], bool],
+        what: str,
     ) -> None:
         """Until nothing is pending: under ``lock``, ``send`` each record whose interval is over
         (``send`` answers False for one that no longer exists, and calls :meth:`sent` otherwise),
@@ -79,7 +83,7 @@ class Coalescer:
                     wait = min((at for at in due.values() if at > t), default=t) - t
                 await asyncio.sleep(wait)
         except Exception:
-            log.exception("sending coalesced records failed")
+            log.exception("%s: sending changed records failed", what)
             self._flushing = False
         finally:
             if gone():
@@ -90,9 +94,8 @@ class SaveBehind:
     """Runs one saving task at a time: ``save`` every ``interval`` seconds until it answers
     that nothing was left to save; while it fails, less often (up to 30 s apart)."""
 
-    def __init__(self, interval: float, what: str) -> None:
+    def __init__(self, interval: float) -> None:
         self.interval = interval
-        self.what = what
         self.running = False
 
     def start(self) -> bool:
@@ -102,9 +105,9 @@ class SaveBehind:
         self.running = True
         return True
 
-    async def run(self, save: Callable[[], Awaitable[bool]]) -> None:
+    async def run(self, save: Callable[[], Awaitable[bool]], what: str) -> None:
         """``save`` answers False (having set ``running`` back, under its lock) when nothing
-        was left."""
+        was left; ``what`` names it in the log."""
         wait = self.interval
         while True:
             await asyncio.sleep(wait)
@@ -113,5 +116,5 @@ class SaveBehind:
                     return
                 wait = self.interval
             except Exception:
-                log.exception("saving %s failed", self.what)
+                log.exception("%s: saving failed", what)
                 wait = min(30.0, wait * 2)

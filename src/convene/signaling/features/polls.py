@@ -109,7 +109,7 @@ class Polls(Feature[PollsState]):
         self._unsaved: dict[str, None] = {}
         self._unsaved_ballots: dict[tuple[str, str], None] = {}
         self._deleted: dict[str, None] = {}
-        self._saver = SaveBehind(SAVE_INTERVAL, "polls")
+        self._saver = SaveBehind(SAVE_INTERVAL)
         # The hosts and co-hosts present: they see drafts and live totals.
         self._hosts: set[ParticipantId] = set()
         self._gone = False
@@ -354,7 +354,12 @@ class Polls(Feature[PollsState]):
             self._send(poll, everyone=False)
         elif not self._gone and self._votes.start():
             self.meeting.spawn(
-                self._votes.flush(self.meeting.room.lock, self._send_by_id, lambda: self._gone),
+                self._votes.flush(
+                    self.meeting.room.lock,
+                    self._send_by_id,
+                    lambda: self._gone,
+                    f"meeting {self.meeting.id} (polls)",
+                ),
                 f"poll-votes-{self.meeting.id}",
             )
 
@@ -368,7 +373,10 @@ class Polls(Feature[PollsState]):
 
     def _schedule_save(self) -> None:
         if not self._gone and self._saver.start():
-            self.meeting.spawn(self._saver.run(self.save_now), f"polls-save-{self.meeting.id}")
+            self.meeting.spawn(
+                self._saver.run(self.save_now, f"meeting {self.meeting.id} (polls)"),
+                f"polls-save-{self.meeting.id}",
+            )
 
     async def save_now(self) -> bool:
         """Save what changed since the last save; False when nothing had (the saver then

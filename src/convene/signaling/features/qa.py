@@ -116,7 +116,7 @@ class Qa(Feature[QaState]):
         self._unsaved: dict[str, None] = {}
         self._unsaved_votes: dict[tuple[str, str], None] = {}
         self._resync = False
-        self._saver = SaveBehind(SAVE_INTERVAL, "questions")
+        self._saver = SaveBehind(SAVE_INTERVAL)
         # The hosts and co-hosts present (they see dismissed questions), and the settings as
         # last shown (a change of the meeting's mode may change them).
         self._hosts: set[ParticipantId] = set()
@@ -398,7 +398,12 @@ class Qa(Feature[QaState]):
             self._send(q)
         elif not self._gone and self._votes.start():
             self.meeting.spawn(
-                self._votes.flush(self.meeting.room.lock, self._send_by_id, lambda: self._gone),
+                self._votes.flush(
+                    self.meeting.room.lock,
+                    self._send_by_id,
+                    lambda: self._gone,
+                    f"meeting {self.meeting.id} (questions)",
+                ),
                 f"qa-votes-{self.meeting.id}",
             )
 
@@ -412,7 +417,10 @@ class Qa(Feature[QaState]):
 
     def _schedule_save(self) -> None:
         if not self._gone and self._saver.start():
-            self.meeting.spawn(self._saver.run(self.save_now), f"qa-save-{self.meeting.id}")
+            self.meeting.spawn(
+                self._saver.run(self.save_now, f"meeting {self.meeting.id} (questions)"),
+                f"qa-save-{self.meeting.id}",
+            )
 
     async def save_now(self) -> bool:
         """Save what changed since the last save; False when nothing had (the saver then
