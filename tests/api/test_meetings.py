@@ -39,6 +39,7 @@ HOST_FIELDS = {
     "mode",
     "panelist_link",
     "panelist_url",
+    "registration",
     "status",
     "created_at",
     "started_at",
