@@ -481,3 +481,33 @@ async def test_a_new_co_host_sees_drafts_and_totals_and_loses_them_with_the_role
         assert await refused(m.bob, "poll.share", {"poll": pid, "shared": True}) == "forbidden"
     finally:
         await m.close()
+
+
+async def test_many_voters_on_a_shared_poll_are_a_few_events_for_everyone(
+    server: RunningServer,
+) -> None:
+    m = await open_meeting(server)
+    voters: list[SignalClient] = []
+    try:
+        pid = (await m.host.request("poll.create", LUNCH))["poll"]["id"]
+        await m.host.request("poll.open", {"poll": pid})
+        await m.host.request("poll.share", {"poll": pid, "shared": True})
+        for i in range(12):
+            c = await SignalClient.connect(server, server.guest())
+            await c.join(m.info["link_token"], display_name=f"Voter {i}")
+            voters.append(c)
+        await settle(m.carol)
+        start = len(m.carol.events)
+        for i, c in enumerate(voters):
+            await c.request("poll.vote", {"poll": pid, "choices": [i % 3]})
+        final = await m.carol.wait_event(
+            "poll.updated", lambda d: d["poll"]["voters"] == 12, after=start
+        )
+        assert final["poll"]["totals"] == [4, 4, 4]
+        seen = updates(m.carol, pid, start)
+        assert len(seen) < 12
+        assert [u["voters"] for u in seen] == sorted(u["voters"] for u in seen)
+    finally:
+        for c in voters:
+            await c.close()
+        await m.close()
