@@ -140,7 +140,7 @@ async def test_a_livestream_from_start_to_restart(tmp_path: Path) -> None:
             streams = await ffprobe_streams(out / "master.m3u8")
             kinds = sorted((s["codec_type"], s["codec_name"]) for s in streams)
             assert kinds == [("audio", "aac"), ("audio", "aac"), ("video", "h264")]
-            languages = {s.get("tags", {}).get("language") for s in streams}  # type: ignore[union-attr]
+            languages = {dict(s.get("tags") or {}).get("language") for s in streams}  # type: ignore[call-overload]
             assert {"en", "fr"} <= languages
             master = (out / "master.m3u8").read_text()
             assert master.count("#EXT-X-MEDIA:TYPE=AUDIO") == 2  # the floor and one channel

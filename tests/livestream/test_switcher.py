@@ -134,7 +134,7 @@ async def test_one_stream_out_across_switches_and_the_slate(
     slate = packetise(slate_frames(64, 64)[0])[0]
     red_key = packetise(red.frames_[0], max_payload=200)[0]
     blue_key = packetise(blue.frames_[0], max_payload=200)[0]
-    order = []
+    order: list[str] = []
     for key in keyframes:
         name = {slate: "slate", red_key: "red", blue_key: "blue"}.get(key, "?")
         if not order or order[-1] != name:

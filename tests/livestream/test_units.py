@@ -182,7 +182,7 @@ async def test_a_child_that_keeps_dying_is_restarted_with_backoff_then_reads_as_
         assert any("***" in line for line in child.stderr)  # it was named, and hidden
     finally:
         await child.stop()
-    assert child.state == "stopped"
+    assert str(child.state) == "stopped"
 
 
 def test_a_source_that_holds_too_much_audio_is_trimmed_back_to_the_prebuffer() -> None:
