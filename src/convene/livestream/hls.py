@@ -222,7 +222,6 @@ class SubtitleTrack:
         self.folder = folder
         self.language = language
         self._listed: deque[MediaSegment] = deque()
-        self._discontinuities = 0  # EXT-X-DISCONTINUITY-SEQUENCE of the first listed
         self._run_start: float | None = None  # wall clock of the run's 0
         self._written_until = 0.0  # the run's time up to which segments are out
         self._cues: list[Cue] = []
@@ -288,8 +287,6 @@ class SubtitleTrack:
         )
         while len(self._listed) > PLAYLIST_WINDOW:
             gone = self._listed.popleft()
-            if gone.discontinuity:
-                self._discontinuities += 1
             with contextlib.suppress(OSError):
                 (self.folder / gone.uri).unlink()
         self._write_playlist()
@@ -303,8 +300,10 @@ class SubtitleTrack:
             "#EXT-X-VERSION:6",
             f"#EXT-X-TARGETDURATION:{target}",
             f"#EXT-X-MEDIA-SEQUENCE:{self._listed[0].sequence}",
-            f"#EXT-X-DISCONTINUITY-SEQUENCE:{self._discontinuities}",
         ]
+        # No EXT-X-DISCONTINUITY-SEQUENCE: ffmpeg writes none in the video and audio
+        # playlists, and a player numbers the seams of every rendition alike only if the
+        # subtitles do as they do.
         for segment in self._listed:
             if segment.discontinuity:
                 lines.append("#EXT-X-DISCONTINUITY")
