@@ -157,11 +157,11 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
           <ConsoleToggle state={state} on={consoleOn} onToggle={() => setConsoleOn(!consoleOn)} />
           <CaptionsHostToggle room={room} state={state} />
           {moderator && event && (
-            <button type="button" class="btn ghost small" data-testid="audience-button" aria-pressed={panel === "audience"}
-              aria-label={t("audience.panelTitle", { count: state.audience.count })}
+            <button type="button" class="btn ghost small audience-button" data-testid="audience-button" aria-pressed={panel === "audience"}
               onClick={() => setPanel(panel === "audience" ? null : "audience")}>
               <Icon name="people" size={16} /> <span class="btn-label">{t("audience.button")}</span>
               {state.audience.hands.length > 0 && <span class="count" data-testid="audience-hands-count" aria-hidden="true">{state.audience.hands.length}</span>}
+              {state.audience.hands.length > 0 && <span class="sr-only">{t("audience.handsWaiting", { count: state.audience.hands.length })}</span>}
             </button>
           )}
           {moderator && (

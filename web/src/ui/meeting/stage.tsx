@@ -80,6 +80,12 @@ function screenItems(state: RoomState, localScreen: MediaStreamTrack | null): It
   return items;
 }
 
+/** The people to tile: without oneself when asked, and always for an event's attendee (not on stage). */
+function othersShown(state: RoomState, people: readonly ParticipantInfo[], hideSelf: boolean): ParticipantInfo[] {
+  if (isAttendee(selfInfo(state))) return people.filter((p) => p.id !== state.selfId);
+  return withoutSelf(people, state.selfId, hideSelf);
+}
+
 /**
  * Spotlighted (for everyone) and pinned (for oneself) people take the main stage, whichever view
  * was chosen; otherwise the grid or the speaker view.
@@ -109,8 +115,6 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
   const [page, setPage] = useState(0);
   const t = useT();
   const prefs = useViewPrefs();
-  // An event's attendee has no tile of their own on the stage.
-  const hideSelf = prefs.hideSelf || isAttendee(selfInfo(state));
   const screens = useMemo(() => screenItems(state, localScreen), [state, localScreen]);
   // The stage has 8 px padding on each side; the pager needs a strip at the bottom.
   const area = { width: Math.max(0, size.width - 16), height: Math.max(0, size.height - 16) };
@@ -118,8 +122,8 @@ function GridView({ room, state, tracks, quality, localVideo, localScreen, local
   if (roughPages > 1) area.height = Math.max(0, area.height - 48);
   const perPage = Math.max(1, chosenTilesPerPage(prefs.tilesPerPage, area.width, area.height) - (page === 0 ? screens.length : 0));
   const people = useMemo(
-    () => withoutSelf(orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, perPage, Date.now()), state.selfId, hideSelf),
-    [state.participants, state.selfId, state.lastSpoke, perPage, hideSelf],
+    () => othersShown(state, orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, perPage, Date.now()), prefs.hideSelf),
+    [state.participants, state.selfId, state.lastSpoke, perPage, prefs.hideSelf],
   );
   const paged = paginate(people, perPage, page);
   useEffect(() => {
@@ -168,7 +172,6 @@ function SpeakerView({ room, state, tracks, quality, localVideo, localScreen, lo
   const [ref, size] = useSize<HTMLDivElement>();
   const t = useT();
   const prefs = useViewPrefs();
-  const hideSelf = prefs.hideSelf || isAttendee(selfInfo(state));
   const screens = screenItems(state, localScreen);
   const others = [...state.participants.values()].filter((p) => p.id !== state.selfId);
   const self = state.selfId ? state.participants.get(state.selfId) : undefined;
@@ -184,10 +187,10 @@ function SpeakerView({ room, state, tracks, quality, localVideo, localScreen, lo
   const onStage = new Set(mains.filter((i) => i.kind === "person").map((i) => i.participant.id));
 
   const stripCount = Math.max(1, Math.floor((size.width - 16 + 8) / ((size.width < 720 ? 120 : 160) + 8)));
-  const stripPeople = withoutSelf(
+  const stripPeople = othersShown(
+    state,
     orderParticipants(state.participants.values(), state.selfId, state.lastSpoke, stripCount, Date.now()).filter((p) => !onStage.has(p.id)),
-    state.selfId,
-    hideSelf,
+    prefs.hideSelf,
   );
   const strip = stripPeople.slice(0, stripCount);
   const hidden = stripPeople.length - strip.length;

@@ -3,7 +3,7 @@
  * in the meeting's settings (`host.update {mode}`: people present keep their roles).
  */
 import { useT } from "../../../i18n/hook";
-import type { MeetingInfo, MeetingUpdate } from "../../../protocol/types";
+import type { MeetingInfo } from "../../../protocol/types";
 import type { Room } from "../../../room/room";
 import type { RoomState } from "../../../room/state";
 
@@ -38,6 +38,6 @@ export function ModeSetting({ room, state }: { room: Room; state: RoomState }) {
   const mode = state.meeting?.mode ?? "meeting";
   return (
     <ModeSelect value={mode} testid="setting-mode"
-      onChange={(next) => void room.host.update({ mode: next } as MeetingUpdate)} />
+      onChange={(next) => void room.host.update({ mode: next })} />
   );
 }
