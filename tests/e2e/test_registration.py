@@ -65,6 +65,12 @@ async def test_register_confirm_approve_and_join_as_an_attendee(
     await zoe.by_testid("join-register").click()
     await expect(zoe.by_testid("register-event-title")).to_have_text("Hana's meeting")
     await expect(zoe.by_testid("register-approval")).to_be_visible()
+    # She reads it in Arabic: right to left, the address typed left to right.
+    await zoe.by_testid("register-language").select_option("ar")
+    await expect(zoe.page.locator("html")).to_have_attribute("dir", "rtl")
+    await expect(zoe.by_testid("register-submit")).to_have_text("تسجيل")
+    email = zoe.by_testid("register-email")
+    assert await email.evaluate("(el) => getComputedStyle(el).direction") == "ltr"
     await zoe.by_testid("register-name").fill("Zoé Martin")
     await zoe.by_testid("register-email").fill("zoe@example.org")
     await zoe.by_testid("register-submit").click()
@@ -73,6 +79,7 @@ async def test_register_confirm_approve_and_join_as_an_attendee(
 
     await mail_scenario.deliver()
     (confirm_mail,) = await mail_scenario.smtp.wait_for(lambda m: "zoe@example.org" in m.rcpt_tos)
+    assert confirm_mail.subject == "أكّد تسجيلك: Hana's meeting"
     confirm = _path(
         confirm_mail.text(), r"/events/[A-Za-z0-9_-]+/register\?confirm=[A-Za-z0-9_.-]+"
     )
