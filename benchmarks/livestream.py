@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import subprocess
@@ -48,6 +47,13 @@ def process_cpu(pid: int) -> float:
     """CPU seconds (user + system) of process ``pid`` so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 def own_cpu() -> float:
@@ -139,7 +145,19 @@ async def measure(channels: int, args: argparse.Namespace, folder: Path) -> Case
     )
     composer = Composer(spec)
     senders = []
+    playlist = spec.out_dir / "video" / "index.m3u8"
+    # Every segment from the first: its duration, and when it was listed (wall clock).
+    listed_at: dict[int, tuple[float, float]] = {}
+
+    async def follow() -> None:
+        while True:
+            now = time.time()
+            for segment in parse_media_playlist(_read(playlist)):
+                listed_at.setdefault(segment.sequence, (segment.duration, now))
+            await asyncio.sleep(0.02)
+
     await composer.start()
+    follower = asyncio.create_task(follow())
     try:
         video = composer.add_video_source("camera")
         composer.set_program("camera")
@@ -148,41 +166,45 @@ async def measure(channels: int, args: argparse.Namespace, folder: Path) -> Case
         for index, language in enumerate(spec.channels):
             port = composer.add_audio_source(f"voice-{language}", language)
             senders.append(opus_sender(port, 600 + 100 * index))
+        deadline = time.monotonic() + 60
+        while len(listed_at) < 2:  # a busy machine starts slowly
+            if time.monotonic() > deadline:
+                raise RuntimeError("no video segments within a minute")
+            await asyncio.sleep(0.2)
         await asyncio.sleep(args.settle)
         pid = composer.hls.pid
-        if pid is None:
-            raise RuntimeError("ffmpeg is not running")
-        playlist = spec.out_dir / "video" / "index.m3u8"
-        seen = {s.sequence for s in parse_media_playlist(playlist.read_text())}
         run_start = composer.run_started_at
-        durations = {s.sequence: s.duration for s in parse_media_playlist(playlist.read_text())}
+        if pid is None or run_start is None or composer.hls.restarts:
+            raise RuntimeError("ffmpeg is not running, or restarted")
+        first_seq = len(listed_at)
         first_cpu, first_own, first_at = process_cpu(pid), own_cpu(), time.monotonic()
-        latencies: list[float] = []
-        while time.monotonic() - first_at < args.window:
-            await asyncio.sleep(0.02)
-            with contextlib.suppress(OSError):
-                listed = parse_media_playlist(playlist.read_text())
-            now = time.time()
-            for segment in listed:
-                durations.setdefault(segment.sequence, segment.duration)
-                if segment.sequence in seen:
-                    continue
-                seen.add(segment.sequence)
-                if run_start is not None:
-                    shown = sum(d for n, d in durations.items() if n <= segment.sequence)
-                    shown_until = run_start + shown
-                    latencies.append(now - shown_until)
+        await asyncio.sleep(args.window)
+        run = composer.hls.run
+        if run is not None:
+            print(
+                f"  ffmpeg: {run.out_time:.1f} s written {time.time() - run_start:.1f} s after "
+                f"the run's 0, speed {run.speed}"
+            )
         elapsed = time.monotonic() - first_at
         ffmpeg_cpu = (process_cpu(pid) - first_cpu) / elapsed * 100
         composer_cpu = (own_cpu() - first_own) / elapsed * 100
         if composer.hls.pid != pid:
             raise RuntimeError("ffmpeg restarted during the measurement")
     finally:
+        follower.cancel()
         for sender in senders:
             sender.terminate()
         for sender in senders:
             sender.wait(10)
         await composer.stop()
+    # A fresh folder: the run's first segment is number 0 and starts at the run's 0.
+    latencies = []
+    shown = 0.0
+    for sequence in sorted(listed_at):
+        duration, when = listed_at[sequence]
+        shown += duration
+        if sequence >= first_seq:
+            latencies.append(when - (run_start + shown))
     return Case(channels, ffmpeg_cpu, composer_cpu, latencies)
 
 
