@@ -1,4 +1,5 @@
-"""The livestream player plays an HLS stream made by ffmpeg, in Chromium, with hls.js.
+"""The livestream player plays HLS in Chromium with hls.js: a stream made by ffmpeg, and an
+event's livestream.
 
 ffmpeg encodes a live HLS stream as the livestream's composer does (H.264 video, AAC audio,
 one-second segments, a master playlist with two audio renditions: the floor in English and a
@@ -22,6 +23,7 @@ from playwright.async_api import Route, expect
 
 from tests.e2e.conftest import OpenAttendee
 from tests.e2e.test_accessibility import serious_violations
+from tests.e2e.test_event_attendee import create_event, join_as_attendee
 from tests.support.browser import TIMEOUT_MS, Attendee
 
 MEETING = "m_live1"
@@ -100,21 +102,25 @@ async def serve_stream(viewer: Attendee, folder: Path, requested: list[str]) -> 
     await viewer.page.route(f"**/api/v1/live/{MEETING}/{TOKEN}/*", handle)
 
 
-async def frames(viewer: Attendee) -> int:
+async def frames(viewer: Attendee, video: str = "watch-player-video") -> int:
+    """Frames the page's player decoded so far."""
     return int(
         await viewer.page.evaluate(
-            "() => document.querySelector('[data-testid=watch-player-video]')"
-            "?.getVideoPlaybackQuality().totalVideoFrames ?? 0"
+            "testid => document.querySelector(`[data-testid=${testid}]`)"
+            "?.getVideoPlaybackQuality().totalVideoFrames ?? 0",
+            video,
         )
     )
 
 
-async def wait_frames_grow(viewer: Attendee, by: int, what: str, timeout: float = 30) -> int:
-    start = await frames(viewer)
+async def wait_frames_grow(
+    viewer: Attendee, by: int, what: str, video: str = "watch-player-video", timeout: float = 30
+) -> int:
+    start = await frames(viewer, video)
     deadline = time.monotonic() + timeout
     now = start
     while time.monotonic() < deadline:
-        now = await frames(viewer)
+        now = await frames(viewer, video)
         if now >= start + by:
             return now
         await asyncio.sleep(0.25)
@@ -152,3 +158,48 @@ async def test_hls_player_plays_and_switches_the_audio_rendition(
     )
     assert played > 1
     assert await serious_violations(viewer) == []
+
+
+async def test_an_attendee_watches_the_event_s_livestream(open_attendee: OpenAttendee) -> None:
+    """The whole way: the host starts the livestream from the audience panel (the server's
+    embedded worker runs ffmpeg), an attendee switches to "Watch the stream" and hls.js plays
+    the server's signed playlist; back to "Watch live", the host's camera plays over WebRTC."""
+    hana = await open_attendee("Hana")
+    await hana.sign_up("hana@example.org")
+    await create_event(hana)
+    hana_id = await hana.participant_id()
+    link = await hana.invite_link()
+
+    panel = await hana.open_panel("audience-button", "audience-panel")
+    controls = panel.get_by_test_id("livestream-controls")
+    start = controls.get_by_test_id("livestream-start")
+    await expect(start).to_be_enabled(timeout=30_000)
+    # The RTMP URL is typed masked, and a wrong one is refused before anything is sent.
+    rtmp = controls.get_by_test_id("livestream-rtmp")
+    await expect(rtmp).to_have_attribute("type", "password")
+    await rtmp.fill("https://example.org/app/secret-key")
+    await start.click()
+    await hana.expect_visible(controls.get_by_test_id("livestream-rtmp-error"))
+    await rtmp.fill("")
+    await start.click()
+    await expect(controls).to_have_attribute("data-state", "live", timeout=60_000)
+    await expect(controls.get_by_test_id("livestream-url")).to_contain_text("/master.m3u8")
+    await expect(controls.get_by_test_id("livestream-watch-url")).to_contain_text("/live/")
+    await hana.expect_visible(hana.by_testid("live-badge"))
+
+    ari = await open_attendee("Ari")
+    await join_as_attendee(ari, link)
+    await ari.expect_visible(ari.by_testid("live-badge"))
+    await ari.by_testid("watch-stream").click()
+    await expect(ari.by_testid("watch-stream")).to_have_attribute("aria-pressed", "true")
+    player = ari.by_testid("hls-player")
+    await expect(player).to_have_attribute("data-engine", "hls.js", timeout=TIMEOUT_MS)
+    await wait_frames_grow(ari, 15, "the livestream plays", video="hls-player-video", timeout=60)
+    # Nothing is received over WebRTC meanwhile.
+    await expect(ari.tile_of(hana_id)).to_have_count(0)
+
+    await ari.by_testid("watch-live").click()
+    await ari.wait_video_playing(ari.tile_of(hana_id))
+
+    await controls.get_by_test_id("livestream-stop").click()
+    await expect(controls).to_have_attribute("data-state", "off", timeout=30_000)
