@@ -19,8 +19,8 @@ from convene.storage.leases import LeaseStore
 from tests.support.server import RunningServer, running_server
 from tests.worker.processes import eventually, worker_processes
 
-HEARTBEAT = 0.5
-LEASE = 3.0
+HEARTBEAT = 1.0
+LEASE = 6.0
 # Bounds on waiting, not measurements: a worker starts ffmpeg, which writes segments; a
 # takeover waits for the lease to run out.
 LIVE = 45.0
