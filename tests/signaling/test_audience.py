@@ -384,8 +384,13 @@ async def test_promote_and_demote(server: RunningServer) -> None:
         await stage.host.request("host.promote", {"participant": ann.participant_id})
     assert exc.value.code == "invalid_state"
 
+    await stage.host.request("host.spotlight", {"participant_ids": [ann.participant_id]})
+    await stage.host.wait_event("spotlight.updated", lambda d: d["participant_ids"] != [])
     after = len(stage.host.events)
     await stage.host.request("host.demote", {"participant": ann.participant_id})
+    # Off the stage too.
+    gone = await stage.host.wait_event("spotlight.updated", after=after)
+    assert gone == {"participant_ids": [], "by": None}
     left = await stage.host.wait_event("participant.left", after=after)
     assert left == {"participant_id": ann.participant_id, "reason": "demoted"}
     demoted = await ann.wait_event("audience.demoted")
@@ -394,6 +399,9 @@ async def test_promote_and_demote(server: RunningServer) -> None:
     with pytest.raises(SignalError) as exc:
         await ann.request("chat.send", {"text": "still here?"})
     assert exc.value.code == "forbidden"
+    with pytest.raises(SignalError) as exc:
+        await stage.host.request("host.spotlight", {"participant_ids": [ann.participant_id]})
+    assert exc.value.code == "invalid_state"
     with pytest.raises(SignalError) as exc:
         await stage.host.request("host.demote", {"participant": ann.participant_id})
     assert exc.value.code == "invalid_state"

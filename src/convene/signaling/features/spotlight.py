@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import ParticipantId
 from convene.protocol.messages import (
     MAX_SPOTLIGHT,
     EmptyReply,
     HostSpotlight,
     PersonRef,
+    Role,
     SpotlightUpdated,
 )
 from convene.rooms.room import Participant
@@ -50,7 +52,8 @@ class Spotlight(Feature[SpotlightState]):
             a = room.get(actor)
             room.require_host(a)
             for target in req.participant_ids:
-                room.get_joined(target)
+                if room.get_joined(target).is_attendee:
+                    raise ConveneError(ErrorCode.INVALID_STATE, "only the panel can be spotlighted")
             if self.set(req.participant_ids):
                 meeting.to_meeting("spotlight.updated", self._event(a.ref()))
         return EmptyReply()
@@ -65,6 +68,11 @@ class Spotlight(Feature[SpotlightState]):
             return False
         self._ids = new
         return True
+
+    def role_changed(self, p: Participant, previous: Role) -> None:
+        # A panelist moved to the audience leaves the stage.
+        if p.is_attendee:
+            self.participant_left(p)
 
     def participant_left(self, p: Participant) -> None:
         if p.id in self._ids:
