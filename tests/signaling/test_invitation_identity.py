@@ -57,6 +57,11 @@ async def test_an_interpreter_named_by_email_is_recognised_by_the_invitation_lin
             await server.app.state.background.run_once(job)
         mails = await smtp.wait_for(lambda m: "ines@example.net" in m.to, count=2)
         links = dict(_invite(m.text()) for m in mails)
+        # The calendar in the mail has the same personal link (a calendar program's Join).
+        for m in mails:
+            [vevent] = [c for c in m.calendar().walk("VEVENT")]
+            assert str(vevent["URL"]) == str(vevent["LOCATION"])
+            assert _invite(str(vevent["URL"])) in links.items()
         board_link = board["meeting"]["join_url"].rsplit("/", 1)[1]
         other_link = other["meeting"]["join_url"].rsplit("/", 1)[1]
         assert set(links) == {board_link, other_link}

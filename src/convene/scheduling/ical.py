@@ -201,6 +201,7 @@ def _event(
     stamp: datetime,
     cancelled: bool,
     texts: Texts,
+    join: str | None = None,
 ) -> Event:
     event = Event()
     event.add("UID", schedule.uid)
@@ -219,8 +220,11 @@ def _event(
         if exdates:
             event.add("EXDATE", exdates)
     event.add("SUMMARY", instance.title)
-    event.add("DESCRIPTION", describe(schedule, base_url, agenda=instance.agenda, texts=texts))
-    url = join_url(schedule, base_url)
+    event.add(
+        "DESCRIPTION",
+        describe(schedule, base_url, agenda=instance.agenda, texts=texts, join=join),
+    )
+    url = join or join_url(schedule, base_url)
     event.add("LOCATION", url)
     event.add("URL", url)
     event.add(
@@ -266,6 +270,7 @@ def events_for(
     organizer_address: str | None = None,
     stamp: datetime | None = None,
     texts: Texts | None = None,
+    join: str | None = None,
 ) -> list[Event]:
     """The VEVENTs of :func:`calendar_for` (same arguments), without the calendar around them."""
     words = texts or texts_for(None)
@@ -293,6 +298,7 @@ def events_for(
             stamp=stamp,
             cancelled=cancelled,
             texts=words,
+            join=join,
         )
 
     if recurrence_id is not None:
@@ -358,6 +364,7 @@ def calendar_for(
     organizer_address: str | None = None,
     stamp: datetime | None = None,
     texts: Texts | None = None,
+    join: str | None = None,
 ) -> Calendar:
     """One schedule as a VCALENDAR.
 
@@ -373,6 +380,7 @@ def calendar_for(
       same bytes).
     - ``texts``: the language of the words Convene writes (the DESCRIPTION's join lines, the
       CONFERENCE label); English by default. The title and agenda are the organiser's own.
+    - ``join``: the join link to give (an invitee's personal one); the meeting's by default.
     """
     calendar = _calendar(method)
     for event in events_for(
@@ -384,6 +392,7 @@ def calendar_for(
         organizer_address=organizer_address,
         stamp=stamp,
         texts=texts,
+        join=join,
     ):
         calendar.add_component(event)
     return _finish(calendar, [schedule])

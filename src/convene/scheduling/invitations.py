@@ -357,8 +357,10 @@ class Invitations:
         method: ical.Method,
         recurrence_id: datetime | None = None,
         for_attendee: AttendeeRecord | None = None,
+        join: str | None = None,
     ) -> str:
-        """The iMIP calendar in the reader's language (its join lines and label)."""
+        """The iMIP calendar in the reader's language (its join lines and label), with the
+        reader's personal join link when ``join`` is given."""
         ctx = self._ctx
         calendar = ical.calendar_for(
             schedule,
@@ -368,6 +370,7 @@ class Invitations:
             for_attendee=for_attendee,
             organizer_address=ctx.organizer_address,
             texts=t,
+            join=join,
         )
         data: bytes = calendar.to_ical()
         return data.decode()
@@ -387,7 +390,6 @@ class Invitations:
         version, content = version_of(schedule), content_of(schedule)
         when = self._next_occurrence(schedule)
         accounts, zones, texts = await self._people(schedule)
-        calendars: dict[str, str] = {}
         emails: list[NewEmail] = []
         new_invitees: list[AttendeeRecord] = []
         for attendee in schedule.attendees:
@@ -416,9 +418,9 @@ class Invitations:
                 answer_links=True,
                 when=when,
             )
-            if t.language not in calendars:
-                calendars[t.language] = self._calendar(schedule, t, method="REQUEST")
-            ics = calendars[t.language]
+            # Each invitee's own calendar: its join link is their personal one.
+            join = invite_url(schedule, ctx.base_url, attendee.id, ctx.token_key)
+            ics = self._calendar(schedule, t, method="REQUEST", join=join)
             emails.append(
                 NewEmail(
                     dedupe_key=key,
