@@ -48,6 +48,7 @@ PORT_WAIT_SECONDS = 10.0  # for ffmpeg to open its RTP port, before the run's cl
 # the lost one (the audio came out half a second late). This long after the port is bound.
 PORT_SETTLE_SECONDS = 0.5
 STUCK_SECONDS = 10.0  # a run that reported no headway this long is killed (and restarted)
+SLOW_SPEED = 0.9  # ffmpeg's speed under which health says the stream falls behind
 _HOUSEKEEPING = 0.25
 _MAX_KEY = 200
 
@@ -313,6 +314,15 @@ class Composer:
         if self.rtmp is not None:
             rtmp = {"running": "live", "failed": "failed"}.get(self.rtmp.state, "connecting")  # type: ignore[assignment]
         last_error = self.hls.last_error
+        run = self.hls.run
+        if (
+            run is not None
+            and run.speed is not None
+            and run.speed < SLOW_SPEED
+            and time.monotonic() - run.started > 10
+        ):
+            # Slower than real time: the stream falls ever further behind (a busy machine).
+            last_error = f"ffmpeg encodes at {run.speed:.2f}x real time"
         if self.rtmp is not None and self.rtmp.last_error and last_error is None:
             last_error = f"rtmp: {self.rtmp.last_error}"
         return ComposerHealth(state, self.hls.restarts, last_error, age, rtmp)
