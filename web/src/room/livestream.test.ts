@@ -8,6 +8,7 @@ import {
   isRunning,
   playlistUrl,
   watchPath,
+  withLatestToken,
   LivestreamActions,
   livestreamFromSnapshot,
   maskRtmpUrl,
@@ -151,5 +152,15 @@ describe("watch page", () => {
     expect(playlistUrl("m1", "a/b")).toBeNull();
     expect(playlistUrl("m1", "%2e%2e")).toBeNull();
     expect(playlistUrl("m1", "")).toBeNull();
+  });
+});
+
+describe("fresh tokens", () => {
+  it("puts the newest token into the stream's file URLs, and only theirs", () => {
+    const latest = "/api/v1/live/m1/new/master.m3u8";
+    expect(withLatestToken("https://h.example/api/v1/live/m1/old/stream_0_12.ts", latest)).toBe("https://h.example/api/v1/live/m1/new/stream_0_12.ts");
+    expect(withLatestToken("https://h.example/api/v1/live/m1/new/a.vtt", latest)).toBe("https://h.example/api/v1/live/m1/new/a.vtt");
+    expect(withLatestToken("https://h.example/api/v1/live/m2/old/a.ts", latest)).toBe("https://h.example/api/v1/live/m2/old/a.ts");
+    expect(withLatestToken("https://cdn.example/x/a.ts", latest)).toBe("https://cdn.example/x/a.ts");
   });
 });

@@ -76,6 +76,19 @@ export function watchPath(url: string | null): string | null {
   return `/live/${match[1]!}/${match[2]!}`;
 }
 
+/**
+ * A livestream file's URL with the token of `latest` (the newest playlist URL): files named in a
+ * playlist loaded with an older token keep loading after that token expired. Other URLs pass as
+ * they are.
+ */
+export function withLatestToken(url: string, latest: string): string {
+  const pattern = /\/api\/v1\/live\/([^/?#]+)\/([^/?#]+)\//;
+  const fresh = pattern.exec(latest);
+  const old = pattern.exec(url);
+  if (!fresh || !old || old[1] !== fresh[1] || old[2] === fresh[2]) return url;
+  return url.replace(pattern, `/api/v1/live/${old[1]!}/${fresh[2]!}/`);
+}
+
 /** The health the host sees: the state, and "restarting" while ffmpeg was restarted and no segment is fresh. */
 export type Health = "off" | "starting" | "live" | "restarting" | "stale" | "failed" | "stopping";
 

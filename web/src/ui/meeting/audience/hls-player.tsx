@@ -10,7 +10,7 @@ import type Hls from "hls.js";
 import type { ErrorData, HlsConfig } from "hls.js";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useT } from "../../../i18n/hook";
-import { audioTrackFor, sameStream, subtitleTrackFor, type TrackLike } from "../../../room/livestream";
+import { audioTrackFor, sameStream, subtitleTrackFor, withLatestToken, type TrackLike } from "../../../room/livestream";
 
 /** hls.js settings for a one-second-segment live stream, a few seconds behind at most. */
 export const LOW_LATENCY: Partial<HlsConfig> = {
@@ -128,7 +128,11 @@ export function HlsPlayer({ url, listening, reading, original, testid = "hls-pla
         return;
       }
       setEngine("hls.js");
-      const hls = new HlsClass(LOW_LATENCY);
+      const hls = new HlsClass({
+        ...LOW_LATENCY,
+        // Each livestream.updated brings a fresh token: every file is asked for with the newest.
+        xhrSetup: (xhr, fileUrl) => xhr.open("GET", withLatestToken(fileUrl, new URL(urlRef.current, location.href).toString()), true),
+      });
       hlsRef.current = hls;
       hls.on(HlsClass.Events.AUDIO_TRACKS_UPDATED, (_e, data) => {
         setAudioTracks(data.audioTracks.map((a) => ({ lang: a.lang, name: a.name, default: a.default })));
