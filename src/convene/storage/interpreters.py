@@ -18,15 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, delete, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import delete, select
 
 from convene.protocol.base import LANGUAGE_PATTERN
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId, UserId
 from convene.storage._common import invalid, parse_uuid, utcnow
-from convene.storage.models import InterpreterRow, MeetingRow, UserRow
-from convene.storage.users import normalize_email, validate_display_name
+from convene.storage.models import InterpreterRow, MeetingRow
+from convene.storage.named_people import (
+    NamedPerson,
+    check_people,
+    clean_person,
+    people_query,
+    resolve_people,
+)
 
 if TYPE_CHECKING:
     from convene.storage.db import Database
@@ -93,26 +98,11 @@ class _Clean:
 
 def _clean(index: int, draft: InterpreterDraft) -> _Clean:
     where = f"interpreters[{index}]"
-    if (draft.user_id is None) == (draft.email is None):
-        raise invalid("name each interpreter by user_id or by email (one of them)", field=where)
-    user_id = None
-    if draft.user_id is not None:
-        user_id = parse_uuid(draft.user_id)
-        if user_id is None:
-            raise invalid("no such account", field=f"{where}.user_id")
-    email = None
-    if draft.email is not None:
-        try:
-            email = normalize_email(draft.email)
-        except ConveneError:
-            raise invalid("not a valid email address", field=f"{where}.email") from None
-    name = draft.display_name
-    if name is not None:
-        name = validate_display_name(name) if name.strip() else None
+    person = clean_person(where, draft.user_id, draft.email, draft.display_name, noun="interpreter")
     return _Clean(
-        user_id=user_id,
-        email=email,
-        display_name=name,
+        user_id=person.user_id,
+        email=person.email,
+        display_name=person.display_name,
         languages=validate_languages(draft.languages, field=f"{where}.languages"),
     )
 
@@ -130,43 +120,24 @@ async def list_for_meeting(db: Database, meeting: MeetingId) -> list[Interpreter
     key = parse_uuid(meeting)
     if key is None:
         return []
-    named = aliased(UserRow)
-    by_email = aliased(UserRow)
     query = (
-        select(InterpreterRow, named.display_name, by_email.id, by_email.display_name)
-        .outerjoin(named, named.id == InterpreterRow.user_id)
-        .outerjoin(
-            by_email,
-            and_(
-                by_email.email == InterpreterRow.email,
-                # Only a verified address leads to its account.
-                by_email.email_verified_at.is_not(None),
-            ),
-        )
+        people_query(InterpreterRow)
         .where(InterpreterRow.meeting_id == key)
         .order_by(InterpreterRow.position, InterpreterRow.id)
     )
     async with db.session() as session:
         rows = (await session.execute(query)).all()
-    found: list[InterpreterAssignment] = []
-    seen: set[uuid.UUID] = set()
-    for row, named_name, owner_id, owner_name in rows:
-        account = row.user_id if row.user_id is not None else owner_id
-        if account is not None:
-            if account in seen:
-                continue
-            seen.add(account)
-        found.append(
-            InterpreterAssignment(
-                id=str(row.id),
-                meeting_id=MeetingId(str(row.meeting_id)),
-                user_id=UserId(str(account)) if account is not None else None,
-                email=row.email,
-                display_name=row.display_name or named_name or owner_name,
-                languages=_languages(row),
-            )
+    return [
+        InterpreterAssignment(
+            id=str(row.id),
+            meeting_id=MeetingId(str(row.meeting_id)),
+            user_id=UserId(str(account)) if account is not None else None,
+            email=row.email,
+            display_name=name,
+            languages=_languages(row),
         )
-    return found
+        for row, account, name in resolve_people(rows)
+    ]
 
 
 async def replace_for_meeting(
@@ -199,35 +170,11 @@ async def replace_for_meeting(
         )
         if locked.scalar_one_or_none() is None:
             raise ConveneError(ErrorCode.MEETING_NOT_FOUND, "No such meeting.")
-        accounts = {c.user_id for c in clean if c.user_id is not None}
-        known: set[uuid.UUID] = set()
-        if accounts:
-            known = set(
-                (await session.execute(select(UserRow.id).where(UserRow.id.in_(accounts))))
-                .scalars()
-                .all()
-            )
-        emails = {c.email for c in clean if c.email is not None}
-        owners: dict[str, uuid.UUID] = {}
-        if emails:
-            result = await session.execute(
-                select(UserRow.email, UserRow.id).where(
-                    UserRow.email.in_(emails), UserRow.email_verified_at.is_not(None)
-                )
-            )
-            owners = {email: uid for email, uid in result.all()}
-        people: set[uuid.UUID | str] = set()
-        for index, item in enumerate(clean):
-            where = f"interpreters[{index}]"
-            if item.user_id is not None and item.user_id not in known:
-                raise invalid("no such account", field=f"{where}.user_id")
-            person: uuid.UUID | str | None = item.user_id
-            if person is None and item.email is not None:
-                person = owners.get(item.email, item.email)
-            assert person is not None
-            if person in people:
-                raise invalid("this person is named twice", field=where)
-            people.add(person)
+        await check_people(
+            session,
+            "interpreters",
+            [NamedPerson(c.user_id, c.email, c.display_name) for c in clean],
+        )
 
         # Plain values, not rows: the rows are deleted and written again under the same ids.
         previous = {

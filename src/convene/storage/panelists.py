@@ -16,14 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, exists, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import delete, exists, or_, select
 
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId, UserId
 from convene.storage._common import invalid, parse_uuid, utcnow
 from convene.storage.models import InterpreterRow, MeetingRow, PanelistRow, UserRow
-from convene.storage.users import normalize_email, validate_display_name
+from convene.storage.named_people import (
+    check_people,
+    clean_person,
+    people_query,
+    resolve_people,
+)
 
 if TYPE_CHECKING:
     from convene.storage.db import Database
@@ -62,34 +66,6 @@ class PanelistDraft:
     display_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Clean:
-    user_id: uuid.UUID | None
-    email: str | None
-    display_name: str | None
-
-
-def _clean(index: int, draft: PanelistDraft) -> _Clean:
-    where = f"panelists[{index}]"
-    if (draft.user_id is None) == (draft.email is None):
-        raise invalid("name each panelist by user_id or by email (one of them)", field=where)
-    user_id = None
-    if draft.user_id is not None:
-        user_id = parse_uuid(draft.user_id)
-        if user_id is None:
-            raise invalid("no such account", field=f"{where}.user_id")
-    email = None
-    if draft.email is not None:
-        try:
-            email = normalize_email(draft.email)
-        except ConveneError:
-            raise invalid("not a valid email address", field=f"{where}.email") from None
-    name = draft.display_name
-    if name is not None:
-        name = validate_display_name(name) if name.strip() else None
-    return _Clean(user_id=user_id, email=email, display_name=name)
-
-
 async def list_for_meeting(db: Database, meeting: MeetingId) -> list[Panelist]:
     """The meeting's named panelists, each email resolved to the account it belongs to now
     (``user_id`` None while no account has verified it), in the owner's order. An account
@@ -97,41 +73,23 @@ async def list_for_meeting(db: Database, meeting: MeetingId) -> list[Panelist]:
     key = parse_uuid(meeting)
     if key is None:
         return []
-    named = aliased(UserRow)
-    by_email = aliased(UserRow)
     query = (
-        select(PanelistRow, named.display_name, by_email.id, by_email.display_name)
-        .outerjoin(named, named.id == PanelistRow.user_id)
-        .outerjoin(
-            by_email,
-            and_(
-                by_email.email == PanelistRow.email,
-                by_email.email_verified_at.is_not(None),
-            ),
-        )
+        people_query(PanelistRow)
         .where(PanelistRow.meeting_id == key)
         .order_by(PanelistRow.position, PanelistRow.id)
     )
     async with db.session() as session:
         rows = (await session.execute(query)).all()
-    found: list[Panelist] = []
-    seen: set[uuid.UUID] = set()
-    for row, named_name, owner_id, owner_name in rows:
-        account = row.user_id if row.user_id is not None else owner_id
-        if account is not None:
-            if account in seen:
-                continue
-            seen.add(account)
-        found.append(
-            Panelist(
-                id=str(row.id),
-                meeting_id=MeetingId(str(row.meeting_id)),
-                user_id=UserId(str(account)) if account is not None else None,
-                email=row.email,
-                display_name=row.display_name or named_name or owner_name,
-            )
+    return [
+        Panelist(
+            id=str(row.id),
+            meeting_id=MeetingId(str(row.meeting_id)),
+            user_id=UserId(str(account)) if account is not None else None,
+            email=row.email,
+            display_name=name,
         )
-    return found
+        for row, account, name in resolve_people(rows)
+    ]
 
 
 async def is_named(
@@ -195,7 +153,10 @@ async def replace_for_meeting(
     the meeting is gone."""
     if len(panelists) > MAX_PANELISTS:
         raise invalid(f"a meeting names at most {MAX_PANELISTS} panelists", field="panelists")
-    clean = [_clean(i, draft) for i, draft in enumerate(panelists)]
+    clean = [
+        clean_person(f"panelists[{i}]", d.user_id, d.email, d.display_name, noun="panelist")
+        for i, d in enumerate(panelists)
+    ]
     key = parse_uuid(meeting)
     if key is None:
         raise ConveneError(ErrorCode.MEETING_NOT_FOUND, "No such meeting.")
@@ -207,36 +168,7 @@ async def replace_for_meeting(
         )
         if locked.scalar_one_or_none() is None:
             raise ConveneError(ErrorCode.MEETING_NOT_FOUND, "No such meeting.")
-        accounts = {c.user_id for c in clean if c.user_id is not None}
-        known: set[uuid.UUID] = set()
-        if accounts:
-            known = set(
-                (await session.execute(select(UserRow.id).where(UserRow.id.in_(accounts))))
-                .scalars()
-                .all()
-            )
-        emails = {c.email for c in clean if c.email is not None}
-        owners: dict[str, uuid.UUID] = {}
-        if emails:
-            result = await session.execute(
-                select(UserRow.email, UserRow.id).where(
-                    UserRow.email.in_(emails), UserRow.email_verified_at.is_not(None)
-                )
-            )
-            owners = {email: uid for email, uid in result.all()}
-        people: set[uuid.UUID | str] = set()
-        for index, item in enumerate(clean):
-            where = f"panelists[{index}]"
-            if item.user_id is not None and item.user_id not in known:
-                raise invalid("no such account", field=f"{where}.user_id")
-            person: uuid.UUID | str | None = item.user_id
-            if person is None and item.email is not None:
-                person = owners.get(item.email, item.email)
-            assert person is not None
-            if person in people:
-                raise invalid("this person is named twice", field=where)
-            people.add(person)
-
+        await check_people(session, "panelists", clean)
         previous = {
             (user_id, email): (row_id, created_at)
             for row_id, user_id, email, created_at in (
