@@ -103,6 +103,9 @@ async def test_register_confirm_approve_and_join_as_an_attendee(
     join = _path(mails[1].text(), rf"/j/{link}\?registration=[A-Za-z0-9_.-]+")
 
     await zoe.page.goto(zoe.base_url + join)
+    # No name to type: she is known by the one she registered with.
+    await zoe.expect_visible(zoe.by_testid("join-meeting-title"))
+    await expect(zoe.by_testid("join-display-name")).to_have_count(0)
     await zoe.by_testid("join-button").click()
     await zoe.wait_in_meeting()
     await expect(zoe.by_testid("meeting-room")).to_have_attribute("data-role", "attendee")

@@ -164,7 +164,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
       setError(t("join.error.enterName"));
       return;
     }
-    savePrefs({ displayName: name });
+    if (!personal.registration) savePrefs({ displayName: name });
     try {
       await room.join({
         meeting: meetingRef,
@@ -248,11 +248,14 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
               <a href={`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`} onClick={linkHandler(`/signin?next=${encodeURIComponent(`/j/${meetingRef}`)}`)}>{t("auth.signIn")}</a>
             </p>
           ) : null}
-          <label>
-            {t("join.yourName")}
-            <input type="text" autoComplete="name" maxLength={64} required={isGuest} value={displayName}
-              data-testid="join-display-name" onInput={(e) => setDisplayName(e.currentTarget.value)} />
-          </label>
+          {/* A registrant is known by the name they registered with. */}
+          {!personal.registration && (
+            <label>
+              {t("join.yourName")}
+              <input type="text" autoComplete="name" maxLength={64} required={isGuest} value={displayName}
+                data-testid="join-display-name" onInput={(e) => setDisplayName(e.currentTarget.value)} />
+            </label>
+          )}
           {needPasscode && (
             <label>
               {t("join.passcode")}
