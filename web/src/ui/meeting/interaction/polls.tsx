@@ -50,15 +50,17 @@ function PollBody({ room, state, poll, headingLevel = 3 }: { room: Room; state: 
           if (!validChoices(poll, chosen)) return;
           void action.run(() => room.polls.vote(poll.id, chosen));
         }}>
-          <fieldset>
-            <legend id={`${id}-q`} dir="auto" data-testid="poll-question">{poll.question}</legend>
+          {/* Named by a paragraph rather than a legend: Chromium lays a legend's text out in the
+              fieldset's direction, whatever the text's own (an English question in Arabic UI). */}
+          <fieldset aria-labelledby={`${id}-q`}>
+            <p class="poll-legend" id={`${id}-q`} dir="auto" data-testid="poll-question">{poll.question}</p>
             <p class="muted small" style={{ margin: 0 }}>{poll.multiple ? t("polls.chooseMany") : t("polls.chooseOne")}</p>
             {poll.options.map((option, i) => (
               <label key={i} class="check poll-option">
                 <input type={poll.multiple ? "checkbox" : "radio"} name={`${id}-choice`} checked={chosen.includes(i)}
                   data-testid="poll-choice" data-index={String(i)}
                   onChange={() => setChosen(toggleChoice(poll, chosen, i))} />
-                <span dir="auto">{option}</span>
+                <bdi>{option}</bdi>
               </label>
             ))}
           </fieldset>
@@ -71,7 +73,7 @@ function PollBody({ room, state, poll, headingLevel = 3 }: { room: Room; state: 
           </div>
         </form>
       ) : (
-        <Heading dir="auto" data-testid="poll-question">{poll.question}</Heading>
+        <Heading data-testid="poll-question"><bdi>{poll.question}</bdi></Heading>
       )}
       {poll.state === "closed" && <p class="muted small" style={{ margin: 0 }}>{t("polls.closed")}</p>}
       {results && <ResultBars poll={poll} mine={mine} />}
@@ -90,7 +92,7 @@ function ResultBars({ poll, mine }: { poll: Poll; mine: readonly number[] }) {
         {results.map((r, i) => (
           <li key={i} data-testid="poll-result" data-count={String(r.count)} data-percent={String(r.percent)}>
             <div class="poll-result-label">
-              <span dir="auto">{r.option}{mine.includes(i) ? t("polls.yourChoice") : ""}</span>
+              <span><bdi>{r.option}</bdi>{mine.includes(i) ? t("polls.yourChoice") : ""}</span>
               <span>{t("polls.resultValue", { percent: r.percent, count: r.count })}</span>
             </div>
             <div class="poll-bar" aria-hidden="true"><span style={{ width: `${r.percent}%` }} /></div>
