@@ -76,10 +76,10 @@ async def colour_since(out: Path, since: float) -> tuple[int, int, int] | None:
 async def until_colour(
     out: Path, since: float, test: Callable[[tuple[int, int, int] | None], bool], what: str
 ) -> None:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 40
     while not test(await colour_since(out, since)):
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within 20 s: {what}")
+            raise AssertionError(f"not within 40 s: {what}")
         await asyncio.sleep(0.3)
 
 
@@ -118,7 +118,7 @@ async def test_a_livestream_from_start_to_restart(tmp_path: Path) -> None:
     senders = [vp8_sender(red_port, "color=c=red")]
     try:
         async with opus_tone(floor_port, FLOOR_HZ), opus_tone(french_port, FRENCH_HZ, 0.2):
-            await until(lambda: len(segments(out, "video")) >= 3, 30, "three segments")
+            await until(lambda: len(segments(out, "video")) >= 3, 60, "three segments")
             assert composer.health().state == "live"
             assert "red" in keyframes  # asked for when it became the program
 
@@ -128,7 +128,7 @@ async def test_a_livestream_from_start_to_restart(tmp_path: Path) -> None:
             composer.add_cue("es", int(now), int(now + 1500), "Hola --> a todos")
             await until(
                 lambda: any("Hola" in p.read_text() for p in vtt(out, "subs-es")),
-                15,
+                40,
                 "the Spanish cue in a segment",
             )
             english = " ".join(p.read_text() for p in (out / "subs-en").glob("*.vtt"))
@@ -182,13 +182,13 @@ async def test_a_livestream_from_start_to_restart(tmp_path: Path) -> None:
             pid = composer.hls.pid
             assert pid is not None
             os.kill(pid, signal.SIGKILL)
-            await until(lambda: composer.health().restarts == 1, 15, "a restart")
+            await until(lambda: composer.health().restarts == 1, 30, "a restart")
             await until(
                 lambda: (
                     parse_media_playlist((out / "video" / "index.m3u8").read_text())[-1].sequence
                     >= before[-1].sequence + 3
                 ),
-                30,
+                60,
                 "segments after the restart",
             )
             after = listed_in(out, "video")
@@ -197,7 +197,7 @@ async def test_a_livestream_from_start_to_restart(tmp_path: Path) -> None:
             assert numbers[0] >= before[0].sequence
             assert any(s.discontinuity and s.sequence > before[-1].sequence for s in after)
             assert any(s.discontinuity for s in listed_in(out, "audio-fr"))
-            await until(lambda: composer.health().state == "live", 10, "live again")
+            await until(lambda: composer.health().state == "live", 30, "live again")
             restarted = time.time()
             await until_colour(out, restarted, blueish, "blue after the restart")
             now = time.time() * 1000
@@ -206,7 +206,7 @@ async def test_a_livestream_from_start_to_restart(tmp_path: Path) -> None:
                 lambda: any(
                     "after the seam" in p.read_text() for p in (out / "subs-en").glob("*.vtt")
                 ),
-                15,
+                40,
                 "a cue after the restart",
             )
             assert "#EXT-X-DISCONTINUITY" in (out / "subs-en" / "index.m3u8").read_text()

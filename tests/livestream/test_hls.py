@@ -6,7 +6,7 @@ import math
 import re
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convene.livestream.hls import (
@@ -41,6 +41,7 @@ def normalised(text: str) -> str:
     return "\n".join(kept)
 
 
+@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=600))
 def test_a_cue_never_breaks_the_webvtt_syntax(text: str) -> None:
     body = cue_text(text)
@@ -61,6 +62,7 @@ def test_cue_text_escapes_the_dangerous_characters() -> None:
     assert cue_text(" \n ") == ""
 
 
+@settings(max_examples=300, deadline=None)
 @given(st.floats(min_value=0, max_value=400_000, allow_nan=False))
 def test_vtt_times_read_back(seconds: float) -> None:
     text = vtt_time(seconds)
@@ -73,6 +75,7 @@ def test_vtt_times_read_back(seconds: float) -> None:
     assert abs(back - seconds) <= 0.0005 + 1e-9
 
 
+@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=2000))
 def test_the_playlist_reader_takes_anything(text: str) -> None:
     for segment in parse_media_playlist(text):

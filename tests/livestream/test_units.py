@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convene.livestream.commands import h264_codecs, hls_command
@@ -26,6 +26,7 @@ from convene.livestream.mixer import (
 from convene.livestream.vp8 import packetise, parse_descriptor, slate_frames
 
 
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=64))
 def test_the_descriptor_reader_takes_anything(payload: bytes) -> None:
     start = parse_descriptor(payload)
