@@ -195,3 +195,14 @@ def test_a_source_that_holds_too_much_audio_is_trimmed_back_to_the_prebuffer() -
         assert source.pull(FRAME_SAMPLES) is not None
     assert source.held <= PREBUFFER + FRAME_SAMPLES
     assert source.trimmed > 0
+
+
+async def test_a_composer_that_cannot_start_says_so_and_leaves_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    composer = Composer(ComposerSpec(out_dir=tmp_path / "hls"), ffmpeg="/nonexistent/ffmpeg")
+    composer.add_video_source("a")
+    with pytest.raises(FileNotFoundError):
+        await composer.start()
+    assert composer.health().state == "stopped"
+    assert not composer.workdir.exists()

@@ -254,22 +254,23 @@ class Composer:
             return
         spec = self.spec
         self.workdir = Path(tempfile.mkdtemp(prefix="convene-livestream-"))
+        self._state = "starting"  # from here on, stop() undoes what was done
         for output in (self._hls_output, self._rtmp_output):
             if output is not None:
                 output.workdir = self.workdir
-        spec.out_dir.mkdir(parents=True, exist_ok=True)
-        for language in spec.subtitles:
-            self._subtitles[language] = SubtitleTrack(spec.out_dir / f"subs-{language}", language)
         try:
-            existing: str | None = self._video_playlist.read_text()
-        except OSError:
-            existing = None
-        self._timeline = VideoTimeline(existing)
-        self._write_master()
-        self._state = "starting"
-        self.switcher.attach()
-        self.mixer.attach()
-        try:
+            spec.out_dir.mkdir(parents=True, exist_ok=True)
+            for language in spec.subtitles:
+                folder = spec.out_dir / f"subs-{language}"
+                self._subtitles[language] = SubtitleTrack(folder, language)
+            try:
+                existing: str | None = self._video_playlist.read_text()
+            except OSError:
+                existing = None
+            self._timeline = VideoTimeline(existing)
+            self._write_master()
+            self.switcher.attach()
+            self.mixer.attach()
             await self.hls.start()
             if self.rtmp is not None:
                 await self.rtmp.start()
