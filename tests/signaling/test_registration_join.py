@@ -31,12 +31,22 @@ async def _refused(server: RunningServer, ref: str, **fields: str) -> str:
 async def test_an_attendee_needs_an_approved_registration(tmp_path: Path) -> None:
     async with running_server(tmp_path) as server:
         alice = await server.sign_up("alice@example.org", "Alice")
-        info = await alice.create_meeting(
-            title="Talk", mode="event", registration="approval", waiting_room=False
-        )
+        info = await alice.create_meeting(title="Talk", mode="event", waiting_room=False)
         link, meeting = info["link_token"], MeetingId(info["id"])
         host = await SignalClient.connect(server, alice)
         assert (await host.join(link))["snapshot"]["self"]["role"] == "host"
+        # Registration off: anyone with the link watches.
+        early = await SignalClient.connect(server, server.guest())
+        assert (await early.join(link, display_name="Early"))["snapshot"]["self"]["role"] == (
+            "attendee"
+        )
+        # Turned on while the event is live: it applies to the next joins at once.
+        changed = await alice.http.patch(
+            f"/api/v1/meetings/{info['id']}",
+            json={"registration": "approval"},
+            headers={"X-CSRF-Token": alice.csrf or ""},
+        )
+        assert changed.json()["registration"] == "approval"
 
         store = RegistrationStore(server.app.state.db)
         key = token_key(server.settings)
@@ -93,7 +103,7 @@ async def test_an_attendee_needs_an_approved_registration(tmp_path: Path) -> Non
             "last_left",
             "minutes",
         ]
-        people = {(r[0], r[2], r[3]) for r in rows[1:]}
+        people = {(r[0], r[2], r[3]) for r in rows[1:]} - {("1", "Early", "attendee")}
         assert people == {
             ("1", "Alice", "host"),
             ("1", "Ana", "attendee"),
@@ -105,5 +115,5 @@ async def test_an_attendee_needs_an_approved_registration(tmp_path: Path) -> Non
         others = server.guest()
         refused = await others.http.get(f"/api/v1/meetings/{info['id']}/attendance.csv")
         assert refused.status_code == 401
-        for client in (host, panelist):
+        for client in (host, panelist, early):
             await client.close()

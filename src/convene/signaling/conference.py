@@ -855,7 +855,7 @@ class Conference:
             for name in (
                 "title", "locked", "waiting_room", "allow_guests", "allow_self_unmute",
                 "mute_on_entry", "chat", "screen_share", "max_participants", "guest_succession",
-                "captions", "mode",
+                "captions", "mode", "registration",
             ):  # fmt: skip
                 setattr(current, name, getattr(state, name))
             self.settings_changed(open_gate=not current.waiting_room)
