@@ -24,6 +24,7 @@ from convene.protocol.ids import FeedId
 
 __all__ = [
     "SFU",
+    "CascadeTarget",
     "FeedLeft",
     "HandleListener",
     "Hangup",
@@ -82,6 +83,7 @@ class PublishedStream:
     kind: MediaKind
     codec: str | None = None
     simulcast: bool = False
+    mindex: int | None = None  # the m-line index in the publisher's peer connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,16 @@ class RemoteFeed:
     host: str
     port: int
     ssrcs: dict[str, int]  # "audio"/"video" -> the SSRC of that stream's packets
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeTarget:
+    """Where a room on another media server receives a feed cascaded to it (RTP, and the port
+    RTCP feedback such as keyframe requests comes back from)."""
+
+    host: str
+    port: int
+    rtcp_port: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +343,22 @@ class MediaRoom(Protocol):
     async def remove_remote_publisher(self, feed: FeedId) -> None:
         """The feed leaves the room. Safe to call for one that is gone."""
 
+    def feed_streams(self, feed: FeedId) -> tuple[PublishedStream, ...]:
+        """The streams a feed of this room publishes, as the server last described them."""
+
+    async def add_cascaded_feed(
+        self, feed: FeedId, display: str, streams: Sequence[PublishedStream]
+    ) -> CascadeTarget:
+        """Receive a feed of a room on another server (cascading, one hop): it joins this room
+        under the same id and with the same streams; the origin sends it with publish_remotely."""
+
+    async def publish_remotely(self, feed: FeedId, remote_id: str, target: CascadeTarget) -> None:
+        """Send one of this room's feeds to another server's room, which added it with
+        add_cascaded_feed; ``remote_id`` names this copy for unpublish_remotely."""
+
+    async def unpublish_remotely(self, feed: FeedId, remote_id: str) -> None:
+        """Stop sending that copy. Safe to call for a feed or a copy that is gone."""
+
     async def destroy(self) -> None:
         """Remove the room and everything in it. Safe to call twice or after the server was lost."""
 
@@ -343,7 +371,14 @@ class SFU(Protocol):
 
     async def close(self) -> None: ...
 
-    async def create_room(self, options: RoomOptions, listener: RoomListener) -> MediaRoom: ...
+    async def create_room(
+        self, options: RoomOptions, listener: RoomListener, *, apart_from: Sequence[MediaRoom] = ()
+    ) -> MediaRoom:
+        """Create a room; with ``apart_from``, on a server that hosts none of those rooms
+        (MediaUnavailable when there is none)."""
+
+    def server_count(self) -> int:
+        """How many media servers rooms can be placed on now (healthy ones)."""
 
     def healthy(self) -> bool:
         """Whether a media server currently answers (for /healthz and metrics)."""

@@ -10,7 +10,9 @@ participant's ``ParticipantMedia.lock`` serialises their negotiations.
 An event's attendees never publish, and cost nothing at the media server until they watch: a
 participant's token is granted to the media room at their first subscribe (a panelist's when
 they join), and at most ``webrtc_viewers`` attendees hold a viewer seat (a subscriber) in the
-room; the others are refused (``audience_full``) and watch the livestream.
+room; beyond them, attendees watch on edge rooms (:mod:`convene.media.edges`) on the other
+media servers, ``webrtc_viewers`` each, and only when every server is full are the others refused
+(``audience_full``) and watch the livestream.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from convene.media.base import (
     Talking,
     WebRTCUp,
 )
+from convene.media.edges import Edge, EdgeRooms
 from convene.protocol.audience import AudienceView
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, MeetingId, ParticipantId, new_feed_id
@@ -145,6 +148,14 @@ class MeetingMedia:
         # The attendees holding a WebRTC viewer seat, and how many seats there are.
         self._viewers: set[ParticipantId] = set()
         self._viewer_seats = webrtc_viewers
+        # Beyond them, attendees watch on edge rooms on the pool's other servers.
+        self._edges = EdgeRooms(
+            sfu,
+            RoomOptions(max_publishers=room.meeting.max_participants * 2, audio_level_events=False),
+            seats=webrtc_viewers,
+            name=f"meeting {meeting}",
+            on_lost=self._edge_lost,
+        )
 
     @property
     def media_room(self) -> MediaRoom | None:
@@ -170,12 +181,14 @@ class MeetingMedia:
         for token in tokens:
             await media_room.allow(token)
         self._media_room = media_room
+        self._edges.set_origin(media_room)
         self._media_ready.set()
 
     async def destroy_room(self) -> None:
         """Destroy the media room; on failure keep it, so that the reaper tries again."""
         if self._media_room is None:
             return
+        await self._edges.close()
         try:
             await self._media_room.destroy()
         except MediaError as exc:
@@ -194,6 +207,7 @@ class MeetingMedia:
     def forget(self, pid: ParticipantId) -> ParticipantMedia | None:
         """A participant is gone: their handles, to be closed with :meth:`close_handles`."""
         self._viewers.discard(pid)
+        self._edges.release(pid)
         return self._media.pop(pid, None)
 
     async def allow(self, token: str) -> None:
@@ -216,21 +230,44 @@ class MeetingMedia:
     def view_for(self, p: Participant) -> AudienceView:
         """Under the lock: how ``p`` should watch now (an attendee without a viewer seat when
         none is left: the livestream)."""
-        if not p.is_attendee or p.id in self._viewers:
+        if not p.is_attendee or p.id in self._viewers or self._edges.edge_of(p.id):
             return "webrtc"
-        return "webrtc" if len(self._viewers) < self._viewer_seats else "hls"
+        if len(self._viewers) < self._viewer_seats or self._edges.has_seat():
+            return "webrtc"
+        return "hls"
 
-    def _take_seat(self, p: Participant) -> None:
-        """Under the lock: an attendee about to subscribe takes a viewer seat, or is refused."""
+    def _take_seat(self, p: Participant) -> Edge | None:
+        """Under the lock: an attendee about to subscribe takes a viewer seat, on the origin
+        room or else on an edge room (returned, to be opened), or is refused."""
         if not p.is_attendee or p.id in self._viewers:
-            return
-        if len(self._viewers) >= self._viewer_seats:
+            return None
+        edge = self._edges.edge_of(p.id)
+        if edge is not None:
+            return edge
+        if len(self._viewers) < self._viewer_seats:
+            self._viewers.add(p.id)
+            return None
+        edge = self._edges.reserve(p.id)
+        if edge is None:
             raise ConveneError(
                 ErrorCode.AUDIENCE_FULL,
                 "every live viewer seat is taken: watch the livestream",
                 {"webrtc_viewers": self._viewer_seats},
             )
-        self._viewers.add(p.id)
+        return edge
+
+    def _edge_lost(self, viewers: set[str]) -> None:
+        """An edge room went away (its server was lost): its viewers subscribe again."""
+        for pid in map(ParticipantId, viewers):
+            media = self._media.get(pid)
+            if media is not None:
+                media.subscriber = None
+            self._events.to(pid, "media.reset", MediaReset(reason="media server restarted"))
+
+    @property
+    def edges(self) -> EdgeRooms:
+        """The edge rooms of an event's audience."""
+        return self._edges
 
     def release_seat(self, pid: ParticipantId) -> None:
         """Under the lock: an attendee joined the panel; their viewer seat is free again."""
@@ -348,6 +385,7 @@ class MeetingMedia:
                         p.audio, p.video = audio, video
                     if feed.live:
                         self._events.feed_live(p, feed)
+                        self._edges.feed_live(feed.id, p.id)
                     self._events.updated(p)
             if demoted:
                 # Moved to the audience while the offer was being answered.
@@ -367,6 +405,7 @@ class MeetingMedia:
                 feed = p.feeds.pop(source, None)
                 if feed is not None:
                     self._events.feed_gone(p, feed)
+                    self._edges.feed_gone(feed.id)
                     self._events.updated(p)
             if publisher is not None:
                 await self.close_handles([publisher])
@@ -411,21 +450,41 @@ class MeetingMedia:
                             {"feed": sel.feed},
                         )
                     wanted.append(sel)
-                if media.subscriber is None and wanted:
-                    self._take_seat(p)
+                edge = self._take_seat(p) if media.subscriber is None and wanted else None
             dropped = list(remove)
             if media.subscriber is None:
                 if not wanted:
                     return SubscribeReply(jsep=None, streams=[])
-                await self.grant(pid, token)
+                if edge is not None:
+                    viewing = await self._open_edge(pid, edge, token)
+                else:
+                    await self.grant(pid, token)
+                    viewing = media_room
                 media.subscriber = await _media_call(
-                    media_room.subscriber(token=token, listener=self._subscriber_listener(pid))
+                    viewing.subscriber(token=token, listener=self._subscriber_listener(pid))
                 )
                 dropped = []
             result = await _media_call(media.subscriber.update(wanted, dropped))
             streams = self._subscribed(result.streams)
         jsep = Jsep(type="offer", sdp=result.offer_sdp) if result.offer_sdp else None
         return SubscribeReply(jsep=jsep, streams=streams)
+
+    async def _open_edge(self, pid: ParticipantId, edge: Edge, token: str) -> MediaRoom:
+        """The edge room an attendee's seat is on, open and allowing their token; when it cannot
+        be opened they lose the seat and watch the livestream."""
+        try:
+            viewing = await self._edges.open(edge)
+            await viewing.allow(token)
+        except (MediaError, TimeoutError) as exc:
+            log.warning("meeting %s: edge room not opened for %s: %s", self.id, pid, exc)
+            async with self.room.lock:
+                self._edges.release(pid)
+            raise ConveneError(
+                ErrorCode.AUDIENCE_FULL,
+                "every live viewer seat is taken: watch the livestream",
+                {"webrtc_viewers": self._viewer_seats},
+            ) from exc
+        return viewing
 
     def _subscribed(self, streams: Iterable[SubscriptionStream]) -> list[SubscribedStream]:
         out = []
@@ -516,6 +575,7 @@ class MeetingMedia:
                 return
             feed.live = True
             self._events.feed_live(p, feed)
+            self._edges.feed_live(feed.id, p.id)
 
     async def _publisher_lost(self, pid: ParticipantId, source: Source) -> None:
         """A publisher connection died at the server: drop the feed (the client republishes)."""
@@ -529,6 +589,7 @@ class MeetingMedia:
                 feed = p.feeds.pop(source, None) if p is not None else None
                 if p is not None and feed is not None:
                     self._events.feed_gone(p, feed)
+                    self._edges.feed_gone(feed.id)
                     self._events.updated(p)
             if publisher is not None:
                 await self.close_handles([publisher])
@@ -541,6 +602,7 @@ class MeetingMedia:
                     "speaking", Speaking(participant_id=owner[0].id, speaking=event.talking)
                 )
         elif isinstance(event, FeedLeft):
+            self._edges.feed_gone(event.feed)
             owner = self.room.feed_owner(event.feed)
             if owner is not None:
                 self._events.spawn(
@@ -554,6 +616,7 @@ class MeetingMedia:
         log.warning("meeting %s: media server reset (%s); recreating the room", self.id, reason)
         self._media_ready.clear()
         self._media_room = None
+        self._edges.set_origin(None)
         async with self.room.lock:
             for p in self.room.participants.values():
                 if p.feeds:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from convene.config import JanusSettings, Secrets, Settings, load_secrets
 from convene.media.base import (
     SFU,
+    CascadeTarget,
     FeedLeft,
     HandleListener,
     Hangup,
@@ -54,7 +55,7 @@ from convene.media.base import (
     Talking,
     WebRTCUp,
 )
-from convene.media.janus import remote
+from convene.media.janus import cascade, remote
 from convene.media.janus.client import JanusClient, JanusEvent, JanusHandle
 from convene.media.janus.process import JanusProcess
 from convene.metrics import JANUS_UP
@@ -88,6 +89,7 @@ def _published_streams(items: Any) -> tuple[PublishedStream, ...]:
                 kind=_kind(item.get("type")),
                 codec=item.get("codec"),
                 simulcast=bool(item.get("simulcast", False)),
+                mindex=item["mindex"] if isinstance(item.get("mindex"), int) else None,
             )
         )
     return tuple(streams)
@@ -688,6 +690,21 @@ class JanusRoom:
     async def remove_remote_publisher(self, feed: FeedId) -> None:
         await remote.remove_remote_publisher(self, feed)
 
+    def feed_streams(self, feed: FeedId) -> tuple[PublishedStream, ...]:
+        return self._feed_streams.get(feed, ())
+
+    async def add_cascaded_feed(
+        self, feed: FeedId, display: str, streams: Sequence[PublishedStream]
+    ) -> CascadeTarget:
+        host = urlsplit(self._server.url).hostname or "127.0.0.1"
+        return await cascade.add_cascaded_feed(self, feed, display, streams, host=host)
+
+    async def publish_remotely(self, feed: FeedId, remote_id: str, target: CascadeTarget) -> None:
+        await cascade.publish_remotely(self, feed, remote_id, target)
+
+    async def unpublish_remotely(self, feed: FeedId, remote_id: str) -> None:
+        await cascade.unpublish_remotely(self, feed, remote_id)
+
     async def destroy(self) -> None:
         """Destroy the room and release every handle opened through it.
 
@@ -1023,6 +1040,9 @@ class JanusSFU:
     def healthy(self) -> bool:
         return any(server.healthy() for server in self.servers)
 
+    def server_count(self) -> int:
+        return sum(1 for server in self.servers if server.healthy())
+
     def _pick(self, exclude: Iterable[JanusServer] = ()) -> JanusServer:
         skip = set(map(id, exclude))
         candidates = [s for s in self.servers if s.healthy() and id(s) not in skip]
@@ -1030,9 +1050,12 @@ class JanusSFU:
             raise MediaUnavailable("no janus server available")
         return min(candidates, key=lambda s: s.room_count)
 
-    async def create_room(self, options: RoomOptions, listener: RoomListener) -> JanusRoom:
-        """Create a room on the healthy server with the fewest rooms (the next if that fails)."""
-        tried: list[JanusServer] = []
+    async def create_room(
+        self, options: RoomOptions, listener: RoomListener, *, apart_from: Sequence[MediaRoom] = ()
+    ) -> JanusRoom:
+        """Create a room on the healthy server with the fewest rooms (the next if that fails),
+        leaving out the servers of the rooms ``apart_from``."""
+        tried: list[JanusServer] = [r.server for r in apart_from if isinstance(r, JanusRoom)]
         while True:
             server = self._pick(tried)
             try:
