@@ -284,6 +284,12 @@ async def test_hands_reach_hosts_only_oldest_first(server: RunningServer) -> Non
         if e["type"] == "participant.updated"
         and e["data"]["participant"]["id"] == ann.participant_id
     ]
+    # Made a co-host, Bob gets the hands as they are.
+    await stage.host.request(
+        "host.set_role", {"participant": panelist.participant_id, "role": "cohost"}
+    )
+    told = await panelist.wait_event("audience.updated", lambda d: d["hands"] is not None)
+    assert [h["display_name"] for h in told["hands"]] == ["Ann", "Ben"]
     # A host lowering Ann's hand takes it off the list.
     after = len(stage.host.events)
     await stage.host.request("host.lower_hand", {"participant": ann.participant_id})

@@ -60,6 +60,8 @@ class Audience(Feature[AudienceState]):
         self._count = 0
         self._hands: list[tuple[ParticipantId, datetime]] = []
         self._ticker: asyncio.Task[None] | None = None
+        # The hosts and co-hosts who were sent the hands as they are now.
+        self._told: set[ParticipantId] = set()
         self._budgets: dict[ParticipantId, Bucket] = {}
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -107,15 +109,23 @@ class Audience(Feature[AudienceState]):
         raised = room.raised_hands(MAX_HANDS)
         hands = [(p.id, p.hand_raised_at) for p in raised if p.hand_raised_at is not None]
         count_changed, hands_changed = count != self._count, hands != self._hands
-        if not (count_changed or hands_changed):
+        hosts = {h.id for h in room.hosts()}
+        if hands_changed:
+            self._told = set()
+        # A co-host named since the hands last changed gets them too (hosts who joined since
+        # had them in their snapshot: sending them again is harmless).
+        untold = hosts - self._told
+        if not (count_changed or hands_changed or (untold and hands)):
+            self._told &= hosts
             return
         self._count, self._hands = count, hands
         if count_changed:
             self.meeting.to_meeting("audience.updated", AudienceUpdated(count=count))
-        if hands_changed:
+        if untold and (hands or hands_changed):
             update = AudienceUpdated(count=count, hands=[p.audience_hand() for p in raised])
-            for host in room.hosts():
-                self.meeting.to(host.id, "audience.updated", update)
+            for host in untold:
+                self.meeting.to(host, "audience.updated", update)
+        self._told = hosts
 
     # -- audience.list --------------------------------------------------------------------
 
