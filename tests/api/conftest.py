@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +60,16 @@ class NoMedia:
     async def close(self) -> None:
         return None
 
-    async def create_room(self, options: RoomOptions, listener: RoomListener) -> MediaRoom:
+    async def create_room(
+        self, options: RoomOptions, listener: RoomListener, *, apart_from: Sequence[MediaRoom] = ()
+    ) -> MediaRoom:
         raise MediaUnavailable("the REST API tests run without a media server")
 
     def healthy(self) -> bool:
         return self.up
+
+    def server_count(self) -> int:
+        return 0
 
 
 def make_app(settings: Settings, *, sfu: SFU | None = None) -> FastAPI:
