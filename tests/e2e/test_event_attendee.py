@@ -154,3 +154,12 @@ async def test_attendee_raises_a_hand_is_promoted_publishes_and_is_demoted(
     await ari.expect_visible(ari.by_testid("demoted-notice"))
     await expect_attendee_controls(ari)
     await ari.wait_video_playing(ari.tile_of(hana_id))
+
+    # The mode in the meeting's settings: back to a meeting, the audience panel goes; Ari keeps
+    # his role (nobody changes role silently).
+    settings = await hana.open_panel("settings-button", "settings-panel")
+    mode = settings.get_by_test_id("setting-mode")
+    await expect(mode).to_have_value("event")
+    await mode.select_option("meeting")
+    await expect(hana.by_testid("audience-button")).to_have_count(0, timeout=TIMEOUT_MS)
+    await expect(ari.by_testid("meeting-room")).to_have_attribute("data-role", "attendee")
