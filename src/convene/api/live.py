@@ -68,7 +68,8 @@ def _token_key(request: Request) -> str:
     return key
 
 
-@router.api_route("/{meeting}/{token}/{file:path}", methods=["GET", "HEAD"])
+@router.get("/{meeting}/{token}/{file:path}", operation_id="live_file")
+@router.head("/{meeting}/{token}/{file:path}", operation_id="live_file_head")
 async def live_file(meeting: str, token: str, file: str, request: Request) -> Response:
     """One file of the meeting's livestream (see the module docstring)."""
     settings: Settings = request.app.state.settings
