@@ -111,6 +111,8 @@ describe("audience search", () => {
   it("cleans the query", () => {
     expect(cleanQuery("  Ann\u0000 \u0007")).toBe("Ann");
     expect([...cleanQuery("é".repeat(100))]).toHaveLength(64);
+    // Cut at 64 characters, then trimmed again.
+    expect(cleanQuery(`${"a".repeat(63)} b`)).toBe("a".repeat(63));
   });
 });
 
@@ -155,5 +157,21 @@ describe("AudienceActions", () => {
     expect(await actions.promote("a2")).toBe(false);
     expect(t.toasts).toEqual([err]);
     expect(t.lowered).toEqual(["a1"]);
+  });
+});
+
+describe("the search query under random input", () => {
+  it("is never longer than 64 characters, never has control characters, never starts or ends with a space", () => {
+    let s = 7;
+    const next = () => ((s = (s * 1103515245 + 12345) % 2 ** 31), s / 2 ** 31);
+    for (let i = 0; i < 3_000; i++) {
+      let raw = "";
+      const n = Math.floor(next() * 120);
+      for (let j = 0; j < n; j++) raw += String.fromCodePoint(Math.floor(next() ** 3 * 0x2ffff));
+      const q = cleanQuery(raw);
+      expect([...q].length).toBeLessThanOrEqual(64);
+      expect(/[\u0000-\u001f\u007f]/.test(q)).toBe(false);
+      expect(q).toBe(q.trim());
+    }
   });
 });

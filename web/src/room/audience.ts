@@ -153,7 +153,7 @@ export function cleanQuery(raw: string): string {
     if (code < 0x20 || code === 0x7f) continue;
     out += ch;
   }
-  return [...out.trim()].slice(0, 64).join("");
+  return [...out.trim()].slice(0, 64).join("").trim();
 }
 
 // -- Requests ------------------------------------------------------------------------------------

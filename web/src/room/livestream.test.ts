@@ -164,3 +164,42 @@ describe("fresh tokens", () => {
     expect(withLatestToken("https://cdn.example/x/a.ts", latest)).toBe("https://cdn.example/x/a.ts");
   });
 });
+
+// -- Fuzzing the parsers with seeded random input --------------------------------------------
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const PIECES = ["rtmp", "rtmps", "RTMP", "://", ":", "/", "@", "[", "]", "?", "#", " ", "\u0000", "\t", "..", "%2f", "a", "live.example.com", "key-123", "é", "\u202e", "1935", "::1", "user:pw"];
+
+function randomText(next: () => number): string {
+  let out = "";
+  const n = Math.floor(next() * 12);
+  for (let i = 0; i < n; i++) out += PIECES[Math.floor(next() * PIECES.length)];
+  return out;
+}
+
+describe("parsers under random input", () => {
+  it("never throw, never show what follows the host, and keep their shapes", () => {
+    const next = prng(20251204);
+    for (let i = 0; i < 5_000; i++) {
+      const raw = randomText(next);
+      const problem = rtmpProblem(raw);
+      expect([null, "scheme", "host", "spaces", "long"]).toContain(problem);
+      const masked = maskRtmpUrl(raw);
+      expect(masked).toMatch(/^rtmps?:\/\/[^/]*\/…$/);
+      // What was after the host (the stream key) never shows.
+      const secret = "SECRET-KEY";
+      if (problem === null) expect(maskRtmpUrl(`${raw}/${secret}`)).not.toContain(secret);
+      const watch = watchPath(`/api/v1/live/${raw}/${randomText(next)}/master.m3u8`);
+      if (watch !== null) expect(watch).toMatch(/^\/live\/[A-Za-z0-9._~=-]+\/[A-Za-z0-9._~=-]+$/);
+      const rewritten = withLatestToken(`/api/v1/live/m1/${randomText(next)}/x.ts`, `/api/v1/live/m1/${raw}/master.m3u8`);
+      expect(typeof rewritten).toBe("string");
+    }
+  });
+});
