@@ -52,6 +52,7 @@ PUBLIC_FIELDS = {
     "requires_passcode",
     "allow_guests",
     "mode",
+    "registration",
     "status",
 }
 

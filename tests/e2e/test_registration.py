@@ -59,8 +59,12 @@ async def test_register_confirm_approve_and_join_as_an_attendee(
     link = found.group(1)
 
     zoe = await open_attendee("Zoe")
-    # The meeting's link alone does not let her in: she is sent to register.
-    await zoe.join_as_guest(f"{zoe.base_url}/j/{link}")
+    # The meeting's link alone does not let her in: the page says to register, and joining
+    # anyway is refused.
+    await zoe.page.goto(f"{zoe.base_url}/j/{link}")
+    await zoe.expect_visible(zoe.by_testid("join-register"))
+    await zoe.by_testid("join-display-name").fill("Zoe")
+    await zoe.by_testid("join-button").click()
     await expect(zoe.by_testid("join-error")).to_be_visible()
     await zoe.by_testid("join-register").click()
     await expect(zoe.by_testid("register-event-title")).to_have_text("Hana's meeting")

@@ -141,6 +141,7 @@ async def get_meeting(
         requires_passcode=not meeting.passcode_satisfied(ref=ref, passcode=None),
         allow_guests=meeting.allow_guests,
         mode=meeting.mode,
+        registration=meeting.registration,
         # Whether someone is in the meeting now is not for anyone holding a code to learn.
         status="ended" if meeting.status == "ended" else "open",
     )

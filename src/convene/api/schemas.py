@@ -254,6 +254,8 @@ class MeetingPublicOut(BaseModel):
     allow_guests: bool
     # An event's audience needs no device check before entering (docs/events.md).
     mode: MeetingMode = "meeting"
+    # Must an event's audience register first (the join page sends them to register)?
+    registration: RegistrationPolicy = "off"
     status: Literal["open", "live", "ended"]
 
 

@@ -116,6 +116,8 @@ export interface MeetingPublic {
   allow_guests: boolean;
   /** Absent from servers that predate events. */
   mode?: MeetingMode;
+  /** Must an event's audience register first? Absent from servers that predate registration. */
+  registration?: RegistrationPolicy;
   status: MeetingStatus;
 }
 

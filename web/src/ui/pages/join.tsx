@@ -264,7 +264,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
             </label>
           )}
           {error && <p class="error" role="alert" data-testid="join-error">{error}</p>}
-          {mustRegister && (
+          {(mustRegister || (watchOnly && !personal.registration && !!meeting.registration && meeting.registration !== "off")) && (
             <p>
               <a href={`/events/${meetingRef}/register`} onClick={linkHandler(`/events/${meetingRef}/register`)}
                 data-testid="join-register">{t("join.register")}</a>
