@@ -189,3 +189,58 @@ async def test_the_second_viewer_watches_on_an_edge_fed_by_cascading(
             await peer.close()
         await pat.close()
         await host.close()
+
+
+async def test_an_idle_edge_is_closed_and_the_end_of_the_event_closes_every_edge(
+    server: RunningServer,
+) -> None:
+    alice = await server.sign_up("alice@example.org", "Alice")
+    info = await alice.create_meeting(waiting_room=False, mode="event")
+    link, meeting = info["link_token"], info["id"]
+    host = await SignalClient.connect(server, alice)
+    await host.join(link)
+    pat = await SignalClient.connect(server, server.guest())
+    await pat.join(info["panelist_link"], display_name="Pat")
+    pat_peer = TestPeer("pat")
+    viewers = [ListeningPeer(name) for name in ("ann", "ben", "dan")]
+    ann_peer, ben_peer, dan_peer = viewers
+    edge_server = server.app.state.sfu.servers[1]
+    try:
+        pat_feed = await _publish(pat, pat_peer)
+        await host.wait_event("feed.added", lambda d: d["feed"]["id"] == pat_feed)
+        conf = server.app.state.live_meetings.get(MeetingId(meeting))
+        assert conf is not None
+        conf.media.edges._idle_seconds = SETTLE  # instead of a minute
+        ann, _ = await _guest(server, link, "Ann")
+        await _watch(ann, ann_peer, pat_feed)
+        ben, _ = await _guest(server, link, "Ben")
+        await _watch(ben, ben_peer, pat_feed)
+        assert edge_server.room_count == 1
+        [first] = conf.media.edges.edges
+
+        # Ben leaves: his edge has no viewer and is closed after the idle time.
+        await ben.request("leave")
+        await wait_until(lambda: edge_server.room_count == 0, WAIT, what="the idle edge closed")
+        assert conf.media.edges.edges == ()
+        assert first.gone
+
+        # Dan, the next viewer, gets a new edge, and Pat's feed on it.
+        dan, snap = await _guest(server, link, "Dan")
+        assert snap["audience"]["view"] == "webrtc"
+        dan_mids = await _watch(dan, dan_peer, pat_feed)
+        assert _server_of(server, meeting, dan) == server.settings.janus.urls[1]
+        await dan_peer.wait_for(
+            lambda: dan_peer.frames_from(dan_mids["video"]) > 5, WAIT, what="Pat's camera at Dan"
+        )
+
+        # The host ends the event: the edge goes with the origin room.
+        await host.request("host.end")
+        await wait_until(lambda: edge_server.room_count == 0, WAIT, what="the edge closed")
+        assert server.app.state.sfu.servers[0].room_count == 0
+        for signal in (dan, ben, ann):
+            await signal.close()
+    finally:
+        for peer in (pat_peer, *viewers):
+            await peer.close()
+        await pat.close()
+        await host.close()
