@@ -127,6 +127,24 @@ async def comments(alice: Attendee, ruth: Attendee, findings: Findings) -> None:
     await expect(ruth.by_testid("comments-overlay")).to_have_class("danmaku still")
     await ruth.page.emulate_media(reduced_motion="no-preference")
 
+    # Slow mode: Ruth is told, and after a comment her bar counts down before the next.
+    await alice.by_testid("comments-settings-button").click()
+    await alice.by_testid("comments-slow-mode").select_option("30")
+    await alice.page.keyboard.press("Escape")
+    note = ruth.by_testid("comment-note")
+    await ruth.by_testid("comment-input").fill("")  # typing clears the filter's refusal
+    await expect(note).to_contain_text("30", timeout=TIMEOUT_MS)
+    # Her last comment was under 30 s ago: this one waits (the server says how long), or, had it
+    # been longer, it goes and the next waits; either way the bar counts down.
+    await ruth.by_testid("comment-input").fill("One at a time")
+    await ruth.by_testid("comment-input").press("Enter")
+    await expect(note).to_contain_text("next comment", timeout=TIMEOUT_MS)
+    await expect(ruth.by_testid("comment-send")).to_be_disabled()
+    # Hosts are exempt.
+    await send_comment(alice, "Hosts may go on")
+    await alice.expect_visible(comment_on_stage(alice, "Hosts may go on"))
+    await ruth.by_testid("comment-input").fill("")
+
 
 async def polls(alice: Attendee, ruth: Attendee, findings: Findings) -> None:
     panel = await alice.open_panel("polls-button", "polls-panel")
