@@ -254,6 +254,7 @@ async def test_lookup_by_code_and_by_link(api: Api, new_api: Callable[..., Api])
         "requires_passcode": True,
         "allow_guests": True,
         "mode": "meeting",
+        "registration": "off",
         "status": "open",
     }
     # Whoever has the link needs no passcode.
