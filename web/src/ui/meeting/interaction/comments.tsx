@@ -57,11 +57,19 @@ export function CommentBar({ room, state, panelOpen, onTogglePanel }: {
   const [error, setError] = useState<string | null>(null);
   const [waitUntil, setWaitUntil] = useState(0);
   const [waitKind, setWaitKind] = useState<"slow" | "rate">("slow");
+  // Said once when a wait begins (the visible countdown would be read out every second).
+  const [said, setSaid] = useState("");
   const left = useCountdown(waitUntil);
   const length = [...text].length;
 
   // Off: nothing (a host turns comments on in the meeting's settings).
   if (!comments.enabled) return null;
+
+  const wait = (kind: "slow" | "rate", seconds: number) => {
+    setWaitKind(kind);
+    setWaitUntil(Date.now() + seconds * 1000);
+    setSaid(kind === "slow" ? t("comments.slowWait", { seconds }) : t("comments.error.rateLimited", { seconds }));
+  };
 
   const send = async (ev?: Event) => {
     ev?.preventDefault();
@@ -73,15 +81,11 @@ export function CommentBar({ room, state, panelOpen, onTogglePanel }: {
     setSending(false);
     if (!refusal) {
       setText("");
-      if (comments.slowModeSeconds > 0 && !moderator) {
-        setWaitKind("slow");
-        setWaitUntil(Date.now() + comments.slowModeSeconds * 1000);
-      }
+      if (comments.slowModeSeconds > 0 && !moderator) wait("slow", comments.slowModeSeconds);
       return;
     }
     if (refusal.kind === "rate_limited") {
-      setWaitKind(comments.slowModeSeconds > 0 && !moderator ? "slow" : "rate");
-      setWaitUntil(Date.now() + refusal.retryAfter * 1000);
+      wait(comments.slowModeSeconds > 0 && !moderator ? "slow" : "rate", refusal.retryAfter);
       return;
     }
     setError(refusalText(refusal, t));
@@ -120,7 +124,8 @@ export function CommentBar({ room, state, panelOpen, onTogglePanel }: {
       ) : (
         <p class="muted small comment-note" data-testid="comments-off-note">{t("comments.offForAll")}</p>
       )}
-      <p class={`comment-note ${error ? "error" : "muted"}`} id="comment-note" role="status" data-testid="comment-note">
+      <span class="sr-only" role="status" data-testid="comment-status">{error ?? (left > 0 ? said : "")}</span>
+      <p class={`comment-note ${error ? "error" : "muted"}`} id="comment-note" aria-hidden="true" data-testid="comment-note">
         {error ?? waiting ?? (comments.enabled && comments.slowModeSeconds > 0 && !moderator
           ? t("comments.slowMode", { seconds: comments.slowModeSeconds })
           : "")}
