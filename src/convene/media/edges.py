@@ -84,6 +84,10 @@ class EdgeRooms:
         self._lock = asyncio.Lock()  # one media-server operation at a time
         self._tasks: set[asyncio.Task[None]] = set()
         self._numbers = 0
+        # Feed changes queued and not yet made on the edges.
+        self._pending = 0
+        self._settled = asyncio.Event()
+        self._settled.set()
 
     # -- seats (synchronous: the caller holds its own lock) --------------------------------------
 
@@ -144,15 +148,15 @@ class EdgeRooms:
         if feed in self._feeds:
             return
         self._feeds[feed] = display
-        if any(e.room is not None for e in self._edges):
-            self._spawn(self._add_feed(feed), f"edge feed {self._name}/{feed}")
+        if self._edges:  # an edge being opened meanwhile finds it too: mirroring is idempotent
+            self._queue(self._add_feed(feed), f"edge feed {self._name}/{feed}")
 
     def feed_gone(self, feed: FeedId) -> None:
         """A feed left the origin: remove it from every edge."""
         if self._feeds.pop(feed, None) is None:
             return
-        if any(feed in e.feeds for e in self._edges):
-            self._spawn(self._remove_feed(feed), f"edge feed gone {self._name}/{feed}")
+        if self._edges:
+            self._queue(self._remove_feed(feed), f"edge feed gone {self._name}/{feed}")
 
     def reset(self, *, tell: bool = True) -> None:
         """Drop every edge (the origin room is gone); their viewers are told through on_lost."""
@@ -162,6 +166,13 @@ class EdgeRooms:
             self._drop(edge, tell=tell)
 
     # -- media-server work -----------------------------------------------------------------------
+
+    async def settled(self) -> None:
+        """Wait (a bounded time) until the feed changes queued so far are made on the edges, so
+        that a viewer who heard of a new feed finds it on their edge."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(OPEN_TIMEOUT):
+                await self._settled.wait()
 
     async def open(self, edge: Edge) -> MediaRoom:
         """The edge's room, created (on a server apart from the origin's and the other edges')
@@ -226,7 +237,7 @@ class EdgeRooms:
     async def _mirror(self, edge: Edge, feed: FeedId) -> None:
         """Under ``_lock``: cascade one feed of the origin to one edge."""
         origin, room = self._origin, edge.room
-        if origin is None or room is None or feed in edge.feeds:
+        if origin is None or room is None or feed in edge.feeds or feed not in self._feeds:
             return
         streams = origin.feed_streams(feed)
         if not streams:
@@ -302,6 +313,16 @@ class EdgeRooms:
     async def _unpublish(origin: MediaRoom, feed: FeedId, remote_id: str) -> None:
         with contextlib.suppress(MediaError):
             await origin.unpublish_remotely(feed, remote_id)
+
+    def _queue(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._pending += 1
+        self._settled.clear()
+        self._spawn(coro, name).add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self._settled.set()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)

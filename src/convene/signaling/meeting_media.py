@@ -464,6 +464,8 @@ class MeetingMedia:
                     viewing.subscriber(token=token, listener=self._subscriber_listener(pid))
                 )
                 dropped = []
+            if self._edges.edge_of(pid) is not None:
+                await self._edges.settled()  # the feeds it just heard of, cascaded to its edge
             result = await _media_call(media.subscriber.update(wanted, dropped))
             streams = self._subscribed(result.streams)
         jsep = Jsep(type="offer", sdp=result.offer_sdp) if result.offer_sdp else None
