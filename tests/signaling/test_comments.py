@@ -360,6 +360,19 @@ def test_the_reservoir_samples_uniformly() -> None:
     assert abs(sum(counts[:25]) - sum(counts[75:])) < 500
 
 
+def test_words_end_where_scripts_end_them() -> None:
+    f = WordFilter([clean_word(w) for w in ["बात", "كلب", "ねこ", "แมว"]])
+    assert f.matches("यह बात है")
+    # A vowel sign continues the word: "बातें" is another word.
+    assert not f.matches("बातें")
+    assert f.matches("هذا كلب")
+    assert not f.matches("كلبة")
+    # Japanese and Thai are written without spaces: found inside longer runs.
+    assert f.matches("かわいいねこだ")
+    assert f.matches("ฉันรักแมวมาก")
+    assert not WordFilter().matches("anything")
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.text(max_size=300))
 def test_fuzz_the_comment_cleanup(text: str) -> None:
