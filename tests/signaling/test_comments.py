@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from convene.comments.pacing import interval_ms
 from convene.comments.sampler import Reservoir
 from convene.comments.words import WordFilter
 from convene.protocol.comments import COMMENT_MAX, clean_comment, clean_word, filter_key
@@ -358,6 +359,15 @@ def test_the_reservoir_samples_uniformly() -> None:
     # are no more likely than the others.
     assert all(850 < c < 1150 for c in counts), counts
     assert abs(sum(counts[:25]) - sum(counts[75:])) < 500
+
+
+def test_large_audiences_get_batches_less_often() -> None:
+    assert interval_ms(250, 10) == 250
+    assert interval_ms(250, 1250) == 250
+    assert interval_ms(250, 5000) == 1000
+    assert interval_ms(250, 10_000) == 2000
+    assert interval_ms(500, 2500) == 500
+    assert interval_ms(500, 10_000) == 2000
 
 
 def test_words_end_where_scripts_end_them() -> None:

@@ -2,7 +2,8 @@
 
 A comment is checked under the room lock (comments on, slow mode, the person's and the client
 address's budgets, the word filter) and then kept for the interval's batch: the first comment
-of an interval schedules one ``comments`` event :data:`BATCH_INTERVAL_MS` later, with at most
+of an interval schedules one ``comments`` event :data:`BATCH_INTERVAL_MS` later (longer for a
+large audience: :mod:`convene.comments.pacing`), with at most
 :data:`MAX_BATCH` comments sampled uniformly (:class:`~convene.comments.sampler.Reservoir`) from
 those accepted meanwhile. So a burst from ten thousand attendees costs four events a second,
 not ten thousand. The sender gets their comment in the reply.
@@ -23,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from convene.comments.pacing import interval_ms
 from convene.comments.sampler import Reservoir
 from convene.comments.words import WordFilter
 from convene.protocol.comments import (
@@ -258,7 +260,8 @@ class Comments(Feature[CommentsState]):
         self.meeting.spawn(self._flush_later(), name=f"comments {self.meeting.id}")
 
     async def _flush_later(self) -> None:
-        await asyncio.sleep(BATCH_INTERVAL_MS / 1000)
+        people = len(self.meeting.room.participants)
+        await asyncio.sleep(interval_ms(BATCH_INTERVAL_MS, people) / 1000)
         async with self.meeting.room.lock:
             if self._gone:
                 return

@@ -6,10 +6,11 @@ changes it, and its snapshot carries the raised hands of those present.
 
 The audience of an event is not announced, so an attendee's reaction is counted instead of
 sent: the first one of an interval schedules one ``reactions`` event (the count per emoji, at
-most :data:`MAX_REACTION_KINDS` kinds) :data:`REACTIONS_INTERVAL_MS` later, whatever the size of
-the audience (a move to another node loses the counts of the interval in progress, at most
-half a second of them). An attendee's hand is told to themself only; the hosts see the
-audience's hands through the audience feature.
+most :data:`MAX_REACTION_KINDS` kinds) :data:`REACTIONS_INTERVAL_MS` later (longer for a large
+audience: :mod:`convene.comments.pacing`), so a burst costs one event per interval whatever the
+size of the audience (a move to another node loses the counts of the interval in progress). An
+attendee's hand is told to themself only; the hosts see the audience's hands through the
+audience feature.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 
+from convene.comments.pacing import interval_ms
 from convene.protocol.comments import (
     MAX_REACTION_KINDS,
     REACTIONS_INTERVAL_MS,
@@ -90,7 +92,8 @@ class ReactionsAndHands(Feature[HandsState]):
             self.meeting.spawn(self._flush_later(), name=f"reactions {self.meeting.id}")
 
     async def _flush_later(self) -> None:
-        await asyncio.sleep(REACTIONS_INTERVAL_MS / 1000)
+        interval = interval_ms(REACTIONS_INTERVAL_MS, len(self.meeting.room.participants))
+        await asyncio.sleep(interval / 1000)
         async with self.meeting.room.lock:
             if self._gone:
                 return
@@ -98,7 +101,7 @@ class ReactionsAndHands(Feature[HandsState]):
             counts, self._counts = self._counts, {}
             if counts:
                 self.meeting.to_meeting(
-                    "reactions", ReactionCounts(counts=counts, interval_ms=REACTIONS_INTERVAL_MS)
+                    "reactions", ReactionCounts(counts=counts, interval_ms=interval)
                 )
 
     def _hand_changed(self, p: Participant) -> None:
