@@ -144,12 +144,12 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
             <Icon name="info" size={16} /> <span class="btn-label">{t("meeting.invite")}</span>
           </button>
           <ViewMenu />
-          <button type="button" class="btn ghost small" data-testid="view-toggle"
+          {!attendee && <button type="button" class="btn ghost small" data-testid="view-toggle"
             aria-label={view === "grid" ? t("meeting.toSpeakerView") : t("meeting.toGridView")}
             onClick={() => setView(view === "grid" ? "speaker" : "grid")}>
             <Icon name={view === "grid" ? "speaker" : "grid"} size={16} />{" "}
             <span class="btn-label">{view === "grid" ? t("meeting.speakerView") : t("meeting.gridView")}</span>
-          </button>
+          </button>}
           <button type="button" class="btn ghost small shortcuts-button" data-testid="shortcuts-button" aria-haspopup="dialog"
             aria-label={t("shortcuts.title")} aria-keyshortcuts="?" onClick={() => setDialog("shortcuts")}>
             <Icon name="keyboard" size={16} /> <span class="btn-label">{t("shortcuts.button")}</span>
