@@ -31,6 +31,8 @@ interface Flying {
   lane: number;
   start: number;
   width: number;
+  /** The stage's width when it started (a resize does not make it jump). */
+  from: number;
 }
 
 const FONT_PX = 20;
@@ -95,7 +97,7 @@ function FlyingComments({ room, state }: { room: Room; state: RoomState }) {
         for (const { comment } of comments.incoming) {
           if (next.length >= (reduced ? STILL_COUNT : MAX_FLYING)) break;
           if (reduced) {
-            next = [...next, { comment, lane: 0, start: now, width: 0 }];
+            next = [...next, { comment, lane: 0, start: now, width: 0, from: 0 }];
             taken.add(comment.id);
             continue;
           }
@@ -103,7 +105,7 @@ function FlyingComments({ room, state }: { room: Room; state: RoomState }) {
           const lane = pickLane(lanes.current, now, width, w);
           if (lane < 0) break; // the oldest waits for a lane; the rest wait behind it
           lanes.current[lane] = { start: now, width: w };
-          next = [...next, { comment, lane, start: now, width: w }];
+          next = [...next, { comment, lane, start: now, width: w, from: width }];
           taken.add(comment.id);
         }
       }
@@ -129,7 +131,7 @@ function FlyingComments({ room, state }: { room: Room; state: RoomState }) {
           : {
             top: `${f.lane * LINE_PX + 8}px`,
             animationDuration: `${DURATION_MS}ms`,
-            "--from": `${size.width}px`,
+            "--from": `${f.from}px`,
             "--to": `${-f.width}px`,
           };
         return (
