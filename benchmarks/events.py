@@ -59,11 +59,13 @@ from rich.table import Table  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
+from convene.comments.pacing import interval_ms  # noqa: E402
+
 console = Console()
 
-COMMENT_INTERVAL = 0.25
+COMMENT_INTERVAL_MS = 250
 COMMENT_BATCH = 25
-REACTION_INTERVAL = 0.5
+REACTION_INTERVAL_MS = 500
 # Histogram of latencies, 1 ms buckets up to this many; beyond lands in the last.
 HIST_MS = 20_000
 # File descriptors each process needs beyond its sockets (logs, the database, pipes).
@@ -198,6 +200,7 @@ class Peer:
 @dataclass
 class Received:
     comment_hist: list[int] = field(default_factory=lambda: [0] * HIST_MS)
+    stream_hist: list[int] = field(default_factory=lambda: [0] * HIST_MS)
     comment_items: int = 0
     comment_batches: int = 0
     sampled_out: int = 0
@@ -215,10 +218,13 @@ class Received:
             self.parsed_batches += 1
             self.sampled_out += data["received"] - data["shown"]
             for item in data["items"]:
-                sent = float(item["text"].split(" ", 1)[0])
-                ms = int((arrived - sent) * 1000)
-                self.comment_hist[min(max(ms, 0), HIST_MS - 1)] += 1
-                self.comment_items += 1
+                sent, tag = item["text"].split(" ", 2)[:2]
+                ms = min(max(int((arrived - float(sent)) * 1000), 0), HIST_MS - 1)
+                if tag == "stream":
+                    self.stream_hist[ms] += 1
+                else:
+                    self.comment_hist[ms] += 1
+                    self.comment_items += 1
         elif raw.startswith(b'{"type":"reactions",'):
             self.reaction_arrivals.append(arrived)
 
@@ -285,6 +291,7 @@ async def clients_main(args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "comment_hist": received.comment_hist,
+                "stream_hist": received.stream_hist,
                 "comment_items": received.comment_items,
                 "comment_batches": received.comment_batches + unparsed.comment_batches,
                 "parsed_batches": received.parsed_batches,
@@ -313,7 +320,7 @@ async def bare_main(args: argparse.Namespace) -> None:
     pending = {"comments": False, "reactions": False}
 
     async def flush_comments() -> None:
-        await asyncio.sleep(COMMENT_INTERVAL)
+        await asyncio.sleep(interval_ms(COMMENT_INTERVAL_MS, len(members)) / 1000)
         items = [item for _, item in sorted(kept, key=lambda pair: pair[0])]
         received = counter["received"]
         kept.clear()
@@ -324,11 +331,12 @@ async def bare_main(args: argparse.Namespace) -> None:
         broadcast(members, json.dumps(event, separators=(",", ":")))
 
     async def flush_reactions() -> None:
-        await asyncio.sleep(REACTION_INTERVAL)
+        interval = interval_ms(REACTION_INTERVAL_MS, len(members))
+        await asyncio.sleep(interval / 1000)
         counts = dict(reactions)
         reactions.clear()
         pending["reactions"] = False
-        event = {"type": "reactions", "data": {"counts": counts, "interval_ms": 500}}
+        event = {"type": "reactions", "data": {"counts": counts, "interval_ms": interval}}
         broadcast(members, json.dumps(event, separators=(",", ":")))
 
     tasks: set[asyncio.Task[None]] = set()
@@ -570,6 +578,9 @@ async def measure(
     await asyncio.sleep(args.idle)
     idle_pct = 100 * (cpu_seconds(target.pid) - idle_cpu0) / (time.monotonic() - idle_t0)
 
+    # Rounds far enough apart for each to be a batch of its own (the interval grows with the
+    # audience, on both servers alike).
+    gap = max(ROUND_GAP, interval_ms(REACTION_INTERVAL_MS, attendees) / 1000 + 1)
     # Comments: each round, every sender at once; the text starts with its send time.
     c_cpu0, c_t0 = cpu_seconds(target.pid), time.monotonic()
     refused = 0
@@ -582,7 +593,7 @@ async def measure(
             *(comment(p, i) for i, p in enumerate(senders)), return_exceptions=True
         )
         refused += sum(isinstance(o, BaseException) for o in outcomes)
-        await asyncio.sleep(ROUND_GAP)
+        await asyncio.sleep(gap)
     c_cpu = cpu_seconds(target.pid) - c_cpu0
     c_wall = time.monotonic() - c_t0
 
@@ -597,9 +608,23 @@ async def measure(
             return_exceptions=True,
         )
         refused += sum(isinstance(o, BaseException) for o in outcomes)
-        await asyncio.sleep(ROUND_GAP)
+        await asyncio.sleep(gap)
     r_cpu = cpu_seconds(target.pid) - r_cpu0
     r_wall = time.monotonic() - r_t0
+
+    # A lively audience: comments at a steady rate, each sender in turn (under its budget).
+    s_cpu0, s_t0 = cpu_seconds(target.pid), time.monotonic()
+    stream: list[asyncio.Task[dict[str, Any]]] = []
+    for k in range(int(args.stream_seconds * args.stream_rate)):
+        text = f"{time.monotonic():.6f} stream {k}"
+        peer = senders[k % len(senders)]
+        stream.append(asyncio.create_task(peer.request("comment.send", {"text": text})))
+        await asyncio.sleep(1 / args.stream_rate)
+    outcomes = await asyncio.gather(*stream, return_exceptions=True)
+    stream_refused = sum(isinstance(o, BaseException) for o in outcomes)
+    s_cpu = cpu_seconds(target.pid) - s_cpu0
+    s_wall = time.monotonic() - s_t0
+    await asyncio.sleep(interval_ms(COMMENT_INTERVAL_MS, attendees) / 1000 + 5)
     # Other work on the machine shares its cores with the server and the receivers.
     load = os.getloadavg()[1]
     await asyncio.sleep(1)
@@ -615,6 +640,7 @@ async def measure(
         await peer.close()
 
     hist = [sum(col) for col in zip(*(r["comment_hist"] for r in results), strict=True)]
+    stream_hist = [sum(col) for col in zip(*(r["stream_hist"] for r in results), strict=True)]
     reaction_ms = []
     for r in results:
         for arrived in r["reaction_arrivals"]:
@@ -644,7 +670,7 @@ async def measure(
             "senders": args.senders,
             "refused": refused,
             "batches_per_receiver": batches / max(1, joined),
-            "items_per_batch": delivered / max(1, sum(r["parsed_batches"] for r in results)),
+            "round_items_per_receiver": delivered / max(1, joined // args.measure_every),
             "sampled_out_per_batch": sum(r["sampled_out"] for r in results)
             / max(1, sum(r["parsed_batches"] for r in results)),
             "p50_ms": hist_percentile(hist, 50),
@@ -652,6 +678,15 @@ async def measure(
             "max_ms": max((ms for ms, n in enumerate(hist) if n), default=float("nan")),
             "cpu_percent": 100 * c_cpu / c_wall,
             "cpu_us_per_batch": 1e6 * c_cpu / max(1, batches),
+        },
+        "stream": {
+            "seconds": args.stream_seconds,
+            "rate": args.stream_rate,
+            "refused": stream_refused,
+            "p50_ms": hist_percentile(stream_hist, 50),
+            "p99_ms": hist_percentile(stream_hist, 99),
+            "max_ms": max((ms for ms, n in enumerate(stream_hist) if n), default=float("nan")),
+            "cpu_percent": 100 * s_cpu / s_wall,
         },
         "reactions": {
             "events_per_receiver": reactions_in / max(1, joined),
@@ -739,11 +774,24 @@ def report(out: dict[str, Any]) -> None:
     row("machine load (5 min average) at the end", "{:.1f}", "load_average_5min")
     row("comments: delivery p50 (ms)", "{:.0f}", "comments", "p50_ms")
     row("comments: delivery p99 (ms)", "{:.0f}", "comments", "p99_ms")
-    row("comments: batches per receiver", "{:.1f}", "comments", "batches_per_receiver")
-    row("comments: items per batch", "{:.1f}", "comments", "items_per_batch")
-    row("comments: sampled out per batch", "{:.1f}", "comments", "sampled_out_per_batch")
+    row(
+        "comments: batches per receiver (rounds, stream)",
+        "{:.1f}",
+        "comments",
+        "batches_per_receiver",
+    )
+    row(
+        "comments: sampled out per batch (rounds, stream)",
+        "{:.1f}",
+        "comments",
+        "sampled_out_per_batch",
+    )
     row("comments: CPU (% of a core)", "{:.0f}", "comments", "cpu_percent")
     row("comments: CPU per batch delivered (µs)", "{:.1f}", "comments", "cpu_us_per_batch")
+    row("stream of comments: delivery p50 (ms)", "{:.0f}", "stream", "p50_ms")
+    row("stream of comments: delivery p99 (ms)", "{:.0f}", "stream", "p99_ms")
+    row("stream of comments: CPU (% of a core)", "{:.0f}", "stream", "cpu_percent")
+    row("stream of comments: refused", "{}", "stream", "refused")
     row("reactions: delivery p50 (ms)", "{:.0f}", "reactions", "p50_ms")
     row("reactions: delivery p99 (ms)", "{:.0f}", "reactions", "p99_ms")
     row("reactions: events per receiver", "{:.1f}", "reactions", "events_per_receiver")
@@ -790,6 +838,8 @@ def main() -> None:
         default=10,
         help="parse and time the comments on one socket in this many (all are counted)",
     )
+    parser.add_argument("--stream-seconds", type=float, default=30.0)
+    parser.add_argument("--stream-rate", type=float, default=20.0, help="comments a second")
     parser.add_argument("--only", choices=["convene", "bare"])
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
