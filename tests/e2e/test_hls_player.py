@@ -3,11 +3,11 @@ event's livestream.
 
 ffmpeg encodes a live HLS stream as the livestream's composer does (H.264 video, AAC audio,
 one-second segments, a master playlist with two audio renditions: the floor in English and a
-French channel). The browser opens the watch page of a livestream link; its requests for the
+French channel, and a French WebVTT subtitle track). The browser opens the watch page of a livestream link; its requests for the
 playlist and the segments are answered from ffmpeg's folder (the server's own serving of
 livestreams is tested in tests/livestream). The test reads what the page decoded: the video's
 frame count grows, the player runs hls.js, it starts on the floor, and picking French in the
-page's menu loads the French rendition's segments and plays on.
+page's menu loads the French rendition's segments and plays on; French subtitles show their cues.
 """
 
 from __future__ import annotations
@@ -38,22 +38,33 @@ async def hls_dir(tmp_path: Path) -> AsyncIterator[Path]:
     assert ffmpeg is not None, "ffmpeg is needed (scripts/install installs it)"
     out = tmp_path / "hls"
     out.mkdir()
+    # A caption each second, in French, as the WebVTT subtitle track.
+    cues = tmp_path / "cues.srt"
+    cues.write_text(
+        "\n".join(
+            f"{i + 1}\n00:{i // 60:02d}:{i % 60:02d},000 --> 00:{(i + 1) // 60:02d}:"
+            f"{(i + 1) % 60:02d},000\nSous-titre {i}\n"
+            for i in range(130)
+        )
+    )
     # fmt: off
     args = [
         ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
         "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
         "-f", "lavfi", "-i", "sine=frequency=880:sample_rate=48000",
-        "-map", "0:v", "-map", "1:a", "-map", "2:a",
+        "-i", str(cues),
+        "-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s",
         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
         "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
-        "-c:a", "aac", "-b:a", "64k",
+        "-c:a", "aac", "-b:a", "64k", "-c:s", "webvtt",
         "-t", "120",
         "-f", "hls", "-hls_time", "1", "-hls_list_size", "6",
         "-hls_flags", "independent_segments+delete_segments+temp_file",
         "-master_pl_name", "master.m3u8",
         "-var_stream_map",
-        "v:0,agroup:aud a:0,agroup:aud,language:en,name:floor,default:yes "
+        "v:0,agroup:aud,s:0,sgroup:subs,name:video,language:fr "
+        "a:0,agroup:aud,language:en,name:floor,default:yes "
         "a:1,agroup:aud,language:fr,name:fr",
         str(out / "stream_%v.m3u8"),
     ]
@@ -62,7 +73,7 @@ async def hls_dir(tmp_path: Path) -> AsyncIterator[Path]:
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            playlist = out / "stream_0.m3u8"
+            playlist = out / "stream_video.m3u8"
             ready = (out / "master.m3u8").exists() and playlist.exists()
             if ready and playlist.read_text().count("#EXTINF") >= 3:
                 break
@@ -153,6 +164,25 @@ async def test_hls_player_plays_and_switches_the_audio_rendition(
         assert time.monotonic() < deadline, f"no French segment was loaded: {requested[-10:]}"
         await asyncio.sleep(0.2)
     await wait_frames_grow(viewer, 25, "video plays on after the switch")
+
+    # French subtitles: the WebVTT track is shown and its cues arrive.
+    await expect(player).to_have_attribute("data-subtitle-tracks", "1", timeout=TIMEOUT_MS)
+    await expect(player).to_have_attribute("data-subtitle-track", "-1")
+    await viewer.by_testid("watch-subtitles").select_option("fr")
+    await expect(player).to_have_attribute("data-subtitle-track", "0", timeout=TIMEOUT_MS)
+    deadline = time.monotonic() + 20
+    while True:
+        shown = await viewer.page.evaluate(
+            """() => [...document.querySelector('[data-testid=watch-player-video]').textTracks]
+                .filter((t) => t.mode === 'showing')
+                .flatMap((t) => [...(t.cues ?? [])].map((c) => c.text))"""
+        )
+        if any(text.startswith("Sous-titre") for text in shown):
+            break
+        assert time.monotonic() < deadline, f"no subtitle cue was shown: {shown}"
+        await asyncio.sleep(0.25)
+    await viewer.by_testid("watch-subtitles").select_option("off")
+    await expect(player).to_have_attribute("data-subtitle-track", "-1")
     played = await viewer.page.evaluate(
         "() => document.querySelector('[data-testid=watch-player-video]').currentTime"
     )
