@@ -112,10 +112,10 @@ export function CommentBar({ room, state, panelOpen, onTogglePanel }: {
                 void send();
               }
             }} />
-          <span class="comment-count" id="comment-count" data-testid="comment-count"
-            aria-label={t("comments.counter", { count: length, max: COMMENT_MAX_LENGTH })}>
+          <span class="comment-count" data-testid="comment-count" aria-hidden="true">
             {t("comments.counterShort", { count: length, max: COMMENT_MAX_LENGTH })}
           </span>
+          <span class="sr-only" id="comment-count">{t("comments.counter", { count: length, max: COMMENT_MAX_LENGTH })}</span>
           <button type="submit" class="round" aria-label={t("comments.send")} data-testid="comment-send"
             disabled={!text.trim() || sending || left > 0}>
             <Icon name="send" />
