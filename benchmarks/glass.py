@@ -55,6 +55,7 @@ WIDTH, HEIGHT, FPS = 640, 360, 30
 COLS, ROWS = 8, 4  # the stamp's blocks: 80 x 90 pixels each at 640x360
 WRAP = 1 << 24  # stamps are milliseconds modulo 2^24 (4.66 hours)
 BLACK, WHITE = 16, 235
+LATE = 0.050  # a frame made this long after the one before was made late (30 fps: 33 ms)
 BOUND_MS = 60_000  # waits that are not measurements
 
 
@@ -74,6 +75,9 @@ class StampVideoTrack(MediaStreamTrack):
         super().__init__()
         self.frames_sent = 0
         self._start: float | None = None
+        self._wall_start: float | None = None
+        self._last = 0.0
+        self.late = 0  # frames made more than LATE after the one before
         self._chroma = np.full((HEIGHT // 2, WIDTH), 128, dtype=np.uint8)
 
     async def recv(self) -> VideoFrame:
@@ -83,11 +87,18 @@ class StampVideoTrack(MediaStreamTrack):
             delay = self._start + self.frames_sent / FPS - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-        bits = np.array(stamp_bits(int(time.time() * 1000)), dtype=np.uint8).reshape(ROWS, COLS)
+        now = time.time()
+        if self._wall_start is None:
+            self._wall_start = now
+        elif now - self._last > LATE:
+            self.late += 1  # this frame was made late: the process was busy
+        self._last = now
+        bits = np.array(stamp_bits(int(now * 1000)), dtype=np.uint8).reshape(ROWS, COLS)
         luma = np.where(bits == 1, WHITE, BLACK).astype(np.uint8)
         luma = np.kron(luma, np.ones((HEIGHT // ROWS, WIDTH // COLS), dtype=np.uint8))
         frame = VideoFrame.from_ndarray(np.vstack([luma, self._chroma]), format="yuv420p")
-        frame.pts = self.frames_sent * 90_000 // FPS
+        # As a camera's: the time it was captured, so a late frame is not played as an early one.
+        frame.pts = round((now - self._wall_start) * 90_000)
         frame.time_base = fractions.Fraction(1, 90_000)
         self.frames_sent += 1
         return frame
@@ -163,6 +174,7 @@ def summary(name: str, got: dict[str, Any]) -> dict[str, Any]:
         # frames were timed by had drifted from the wall clock the stamps were made by.
         "clock_skew_ms": got["skew"],
         "latencies_ms": latencies,
+        "stamps": [s[1] for s in got["samples"]],
     }
 
 
@@ -189,6 +201,14 @@ class Publisher:
         feed = int(reply["feed"])
         await signal.wait_event("feed.added", lambda d: d["feed"]["id"] == feed, timeout=30)
         return feed
+
+    def since(self, sent: int, late: int) -> dict[str, Any]:
+        """What the host sent since ``sent`` frames (``late`` of them late), and the load."""
+        return {
+            "sent": self.video.frames_sent - sent,
+            "sent_late": self.video.late - late,
+            "load": load(),
+        }
 
     async def close(self) -> None:
         await self.pc.close()
@@ -251,8 +271,9 @@ async def run_paths(
             await ari.wait_video_playing(tile, timeout=BOUND_MS)
             await asyncio.sleep(args.settle)
             print(f"WebRTC: reading {args.seconds:.0f} s of frames (load {load()})", flush=True)
+            sent, late = publisher.video.frames_sent, publisher.video.late
             got = await read_stamps(ari.page, "tile-video", args.seconds)
-            paths.append(summary("WebRTC view-only", got) | {"load": load()})
+            paths.append(summary("WebRTC view-only", got) | publisher.since(sent, late))
 
             await signal.request("livestream.start", {}, timeout=30)
             info = await signal.wait_event(
@@ -273,8 +294,9 @@ async def run_paths(
                 flush=True,
             )
             await asyncio.sleep(args.hls_settle)
+            sent, late = publisher.video.frames_sent, publisher.video.late
             got = await read_stamps(ari.page, "hls-player-video", args.seconds)
-            hls = summary("HLS (hls.js)", got) | {"load": load()}
+            hls = summary("HLS (hls.js)", got) | publisher.since(sent, late)
             updates = [e["data"] for e in signal.events if e.get("type") == "livestream.updated"]
             hls["health"] = (updates[-1] if updates else info).get("health")
             paths.append(hls)
@@ -295,13 +317,15 @@ def print_results(results: dict[str, Any]) -> None:
     )
     print(
         f"{'path':<18} {'frames':>6} {'read':>5} {'distinct':>8} {'bad':>4} "
-        f"{'p50 ms':>7} {'p95 ms':>7} {'min':>6} {'max':>6} {'skew':>5}  load at end"
+        f"{'p50 ms':>7} {'p95 ms':>7} {'min':>6} {'max':>6} {'skew':>5} {'sent':>5} {'late':>4}"
+        "  load"
     )
     for p in results["paths"]:
         print(
             f"{p['path']:<18} {p['frames']:>6} {p['read']:>5} {p['distinct']:>8} "
             f"{p['unreadable']:>4} {p['p50_ms']:>7.0f} {p['p95_ms']:>7.0f} {p['min_ms']:>6.0f} "
-            f"{p['max_ms']:>6.0f} {p['clock_skew_ms']:>5.1f}  {p['load']}"
+            f"{p['max_ms']:>6.0f} {p['clock_skew_ms']:>5.1f} {p['sent']:>5} {p['sent_late']:>4}  "
+            f"{p['load']}"
         )
 
 
