@@ -117,6 +117,7 @@ async def test_the_second_viewer_watches_on_an_edge_fed_by_cascading(
     reply = await pat.join(info["panelist_link"], display_name="Pat")
     assert reply["snapshot"]["self"]["role"] == "participant"
     pat_peer, ann_peer, ben_peer = TestPeer("pat"), ListeningPeer("ann"), ListeningPeer("ben")
+    peers: list[TestPeer] = []
     urls = server.settings.janus.urls
     try:
         pat_feed = await _publish(pat, pat_peer)
@@ -179,13 +180,28 @@ async def test_the_second_viewer_watches_on_an_edge_fed_by_cascading(
         await ben.wait_event("feed.removed", lambda d: d["feed"] == pat_feed)
         offer = await ben.wait_event("subscriber.offer", timeout=WAIT)
         assert all(not s["active"] for s in offer["streams"] if s["feed"] == pat_feed)
+        answer = await ben_peer.answer_offer(offer["jsep"]["sdp"])
+        await ben.request("subscriber.answer", {"jsep": {"type": "answer", "sdp": answer}})
         await asyncio.sleep(SETTLE)
         assert await _grows(lambda: ben_peer.frames_from(ben_mids["video"])) == 0
         await wait_until(lambda: not edge.feeds, WAIT, what="the feed leaving the edge")
+
+        # Pat publishes again: the new feed reaches the open edge, where Ben subscribes to it.
+        again_peer = TestPeer("pat again")
+        peers.append(again_peer)
+        again = await _publish(pat, again_peer)
+        await ben.wait_event("feed.added", lambda d: d["feed"]["id"] == again)
+        again_mids = await _watch(ben, ben_peer, again)
+        assert edge.feeds == {again}
+        await ben_peer.wait_for(
+            lambda: ben_peer.frames_from(again_mids["video"]) > 5,
+            WAIT,
+            what="Pat's new feed at Ben, on the edge",
+        )
         for signal in (cid, ben, ann):
             await signal.close()
     finally:
-        for peer in (pat_peer, ann_peer, ben_peer):
+        for peer in (pat_peer, ann_peer, ben_peer, *peers):
             await peer.close()
         await pat.close()
         await host.close()
