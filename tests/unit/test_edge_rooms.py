@@ -60,6 +60,9 @@ class Room:
         self.log.append(("remove", self.id, feed))
         self.feeds.pop(feed, None)
 
+    async def revoke(self, token: str) -> None:
+        self.log.append(("revoke", self.id, token))
+
     async def destroy(self) -> None:
         self.log.append(("destroy", self.id))
         self.destroyed = True
@@ -163,6 +166,8 @@ async def test_an_opened_edge_mirrors_every_live_feed_then_follows_the_origin() 
     assert edge.feeds == {2, 3}
     assert set(room.feeds) == {2, 3}  # type: ignore[attr-defined]
     assert ("unpublish_remotely", origin.id, 1, "edge-1") in pool.log
+    await edges.revoke("ann's token")
+    assert ("revoke", room.id, "ann's token") in pool.log
     await edges.close()
     assert room.destroyed  # type: ignore[attr-defined]
     assert edges.edges == ()

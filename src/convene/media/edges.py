@@ -201,6 +201,13 @@ class EdgeRooms:
                 await self._mirror(edge, feed)
             return room
 
+    async def revoke(self, token: str) -> None:
+        """Refuse ``token`` on every open edge from now on (best effort)."""
+        for edge in list(self._edges):
+            if edge.room is not None:
+                with contextlib.suppress(MediaError):
+                    await edge.room.revoke(token)
+
     async def close(self) -> None:
         """Destroy every edge (the origin room is being destroyed) and stop the tasks."""
         edges, self._edges = self._edges, []

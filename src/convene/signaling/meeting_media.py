@@ -290,6 +290,7 @@ class MeetingMedia:
         if self._media_room is not None:
             with contextlib.suppress(MediaError):
                 await self._media_room.revoke(token)
+        await self._edges.revoke(token)
 
     async def close_all(self) -> None:
         """Close every participant's handles (the meeting is closing)."""
