@@ -4,6 +4,7 @@ name is theirs in the meeting. Then the host's attendance CSV of that session.""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, datetime
@@ -90,10 +91,15 @@ async def test_an_attendee_needs_an_approved_registration(tmp_path: Path) -> Non
         await guest.request("leave")
         await guest.close()
 
-        # The session's attendance: the host, the attendee (who left) and the panelist.
-        response = await alice.http.get(f"/api/v1/meetings/{info['id']}/attendance.csv")
-        assert response.status_code == 200, response.text
-        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        # The session's attendance: the host, the attendee (who left) and the panelist. An
+        # attendee's stay is written behind, in the next batch (about half a second).
+        for _ in range(50):
+            response = await alice.http.get(f"/api/v1/meetings/{info['id']}/attendance.csv")
+            assert response.status_code == 200, response.text
+            rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+            if any(r[2] == "Ana" and r[5] for r in rows[1:]):
+                break
+            await asyncio.sleep(0.1)
         assert rows[0] == [
             "session",
             "session_started",

@@ -53,12 +53,14 @@ from convene.protocol.messages import (
 )
 from convene.protocol.names import normalize_name
 from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
+from convene.signaling.attendance_log import AttendanceLog
 from convene.signaling.feature import FeatureFactory, Features, LeaveReason, PublishTerms
 from convene.signaling.ice import ice_servers_for
 from convene.signaling.meeting_media import MeetingMedia, feed_info
 from convene.storage.bans import address_hash
 from convene.storage.db import Database
 from convene.storage.panelists import is_named
+from convene.storage.participation import JoinEntry, LeaveEntry
 
 __all__ = ["Conference", "ConferenceClosing", "Identity"]
 
@@ -125,6 +127,10 @@ class Conference:
         # When each participant was marked disconnected (time.monotonic()).
         self._dropped_at: dict[ParticipantId, float] = {}
         self._started_at = now()
+        # Attendees' stays are written behind, in batches (signaling.attendance_log); those
+        # whose join went that way leave that way too, so that a leave never overtakes it.
+        self._attendance = AttendanceLog(db.participation, name=f"meeting {self.id}")
+        self._logged_behind: set[ParticipantId] = set()
         self.closed = False
         self._closing = False
         self._build_features: FeatureFactory = features or (lambda _: [])
@@ -227,10 +233,12 @@ class Conference:
         """Create the media room and start publishing events. Raises ConveneError when the media
         server is unavailable."""
         self._drain_task = asyncio.create_task(self._drain(), name=f"conference-drain-{self.id}")
+        self._attendance.start()
         try:
             await self.media.create_room()
         except BaseException:
             await self._stop_drain()
+            await self._attendance.close()
             raise
         await self._features.opened(self.id)
         await self._db.meetings.set_status(self.id, "live")
@@ -249,6 +257,7 @@ class Conference:
         for task in list(self._tasks):
             task.cancel()
         await self._stop_drain()
+        await self._attendance.close()
         with contextlib.suppress(Exception):
             await self._db.meetings.set_status(self.id, status)
         await self._features.closed(self.id)
@@ -381,18 +390,33 @@ class Conference:
             if not p.is_attendee:
                 # An attendee's token is granted at their first subscribe (MeetingMedia).
                 await self.media.grant(pid, p.media_token)
-            await asyncio.wait_for(
-                self._db.participation.record_join(
-                    self.id,
-                    pid,
-                    user_id=who.user_id,
-                    guest_key=who.guest_key,
-                    display_name=display_name,
-                    role=p.role,
-                    admitted=admission == "joined",
-                ),
-                timeout=DB_TIMEOUT,
-            )
+            if p.is_attendee:
+                self._attendance.add(
+                    JoinEntry(
+                        meeting_id=self.id,
+                        participant_id=pid,
+                        user_id=who.user_id,
+                        guest_key=who.guest_key,
+                        display_name=display_name,
+                        role=p.role,
+                        at=now(),
+                        admitted=admission == "joined",
+                    )
+                )
+                self._logged_behind.add(pid)
+            else:
+                await asyncio.wait_for(
+                    self._db.participation.record_join(
+                        self.id,
+                        pid,
+                        user_id=who.user_id,
+                        guest_key=who.guest_key,
+                        display_name=display_name,
+                        role=p.role,
+                        admitted=admission == "joined",
+                    ),
+                    timeout=DB_TIMEOUT,
+                )
         except BaseException:
             await self._undo_enter(p, previous_host)
             raise
@@ -651,8 +675,18 @@ class Conference:
         if media is not None:
             await self.media.close_handles(media.handles())
         PARTICIPANTS.labels(state=p.state).dec()
-        with contextlib.suppress(Exception):
-            await self._db.participation.record_leave(p.id, reason, admitted=p.state == "joined")
+        if p.id in self._logged_behind:
+            self._logged_behind.discard(p.id)
+            self._attendance.add(
+                LeaveEntry(
+                    participant_id=p.id, reason=reason, at=now(), admitted=p.state == "joined"
+                )
+            )
+        else:
+            with contextlib.suppress(Exception):
+                await self._db.participation.record_leave(
+                    p.id, reason, admitted=p.state == "joined"
+                )
         log.info("meeting %s: participant %s left (%s)", self.id, p.id, reason)
 
     async def _close_if_empty(self) -> None:

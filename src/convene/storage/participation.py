@@ -7,6 +7,7 @@ or not; ``admitted_at`` is when they were let in (never, for someone who only wa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, cast
@@ -21,7 +22,7 @@ from convene.storage.models import ParticipationRow, UTCDateTime
 if TYPE_CHECKING:
     from convene.storage.db import Database
 
-__all__ = ["LeaveReason", "ParticipationRecord", "ParticipationStore"]
+__all__ = ["JoinEntry", "LeaveEntry", "LeaveReason", "ParticipationRecord", "ParticipationStore"]
 
 LeaveReason = Literal["left", "removed", "disconnected", "ended", "denied", "replaced", "timeout"]
 
@@ -44,6 +45,65 @@ class ParticipationRecord:
     @property
     def admitted(self) -> bool:
         return self.admitted_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinEntry:
+    """A stay to write later (:meth:`ParticipationStore.record_batch`), checked when made."""
+
+    meeting_id: MeetingId
+    participant_id: ParticipantId
+    user_id: UserId | None
+    guest_key: str | None
+    display_name: str
+    role: Role
+    at: datetime
+    admitted: bool
+
+    def __post_init__(self) -> None:
+        _check_join(self.meeting_id, self.participant_id, self.user_id, self.guest_key)
+
+    def row(self) -> ParticipationRow:
+        return ParticipationRow(
+            meeting_id=parse_uuid(self.meeting_id),
+            participant_id=self.participant_id,
+            user_id=parse_uuid(self.user_id) if self.user_id else None,
+            guest_key=self.guest_key,
+            display_name=self.display_name.strip()[:64],
+            role=self.role,
+            joined_at=self.at,
+            left_at=None,
+            leave_reason=None,
+            admitted_at=self.at if self.admitted else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveEntry:
+    """The end of a stay, to write later (after its :class:`JoinEntry`, in the same order)."""
+
+    participant_id: ParticipantId
+    reason: str
+    at: datetime
+    admitted: bool
+
+
+def _check_join(
+    meeting_id: str, participant_id: str, user_id: str | None, guest_key: str | None
+) -> None:
+    if parse_uuid(meeting_id) is None or (user_id and parse_uuid(user_id) is None):
+        raise invalid("bad meeting or user id")
+    if not 1 <= len(participant_id) <= 32 or (guest_key is not None and len(guest_key) > 64):
+        raise invalid("bad participant id or guest key")
+
+
+def _leave_values(reason: str, at: datetime, admitted: bool) -> dict[str, object]:
+    values: dict[str, object] = {"left_at": at, "leave_reason": reason[:16]}
+    if admitted:
+        values["admitted_at"] = func.coalesce(
+            ParticipationRow.admitted_at, literal(at, UTCDateTime())
+        )
+    return values
 
 
 def _record(row: ParticipationRow) -> ParticipationRecord:
@@ -81,12 +141,9 @@ class ParticipationStore:
     ) -> ParticipationRecord:
         """Note that a participant asked to join: let in at once (``admitted``), or waiting
         (:meth:`record_admitted` notes when a host lets them in)."""
+        _check_join(meeting_id, participant_id, user_id, guest_key)
         meeting = parse_uuid(meeting_id)
         user = parse_uuid(user_id) if user_id else None
-        if meeting is None or (user_id and user is None):
-            raise invalid("bad meeting or user id")
-        if not 1 <= len(participant_id) <= 32 or (guest_key is not None and len(guest_key) > 64):
-            raise invalid("bad participant id or guest key")
         at = utcnow()
         row = ParticipationRow(
             meeting_id=meeting,
@@ -103,6 +160,26 @@ class ParticipationStore:
         async with self._db.session() as session:
             session.add(row)
         return _record(row)
+
+    async def record_batch(self, entries: Sequence[JoinEntry | LeaveEntry]) -> None:
+        """Write joins and leaves in one transaction, in their order (a leave closes the stay
+        a join of the same batch opened)."""
+        if not entries:
+            return
+        async with self._db.session() as session:
+            for entry in entries:
+                if isinstance(entry, JoinEntry):
+                    session.add(entry.row())
+                    continue
+                await session.flush()
+                await session.execute(
+                    update(ParticipationRow)
+                    .where(
+                        ParticipationRow.participant_id == entry.participant_id,
+                        ParticipationRow.left_at.is_(None),
+                    )
+                    .values(_leave_values(entry.reason, entry.at, entry.admitted))
+                )
 
     async def record_admitted(self, participant_ids: list[ParticipantId]) -> int:
         """Note that these waiting participants were let in; how many open stays that was.
@@ -126,12 +203,7 @@ class ParticipationStore:
     ) -> bool:
         """Close the participant's open stay; False when there was none. ``admitted``: they
         were in the meeting, which the stay then says even if their admission was not noted."""
-        now = utcnow()
-        values: dict[str, object] = {"left_at": now, "leave_reason": reason[:16]}
-        if admitted:
-            values["admitted_at"] = func.coalesce(
-                ParticipationRow.admitted_at, literal(now, UTCDateTime())
-            )
+        values = _leave_values(reason, utcnow(), admitted)
         async with self._db.session() as session:
             result = await session.execute(
                 update(ParticipationRow)
