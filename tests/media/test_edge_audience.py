@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,13 @@ SETTLE = 1.0
 TONE = 400.0  # TestPeer's microphone
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+@asynccontextmanager
+async def edge_pool_server(data_dir: Path, **overrides: Any) -> AsyncIterator[RunningServer]:
+    """A server whose media pool is two Janus processes this starts (external mode), with one
+    WebRTC viewer seat per server."""
     keys = new_secrets()
     janus = [
-        JanusProcess(media_settings(), keys, tmp_path / name, start_timeout=15.0)
+        JanusProcess(media_settings(), keys, data_dir / name, start_timeout=15.0)
         for name in ("origin", "edge")
     ]
     try:
@@ -54,12 +57,18 @@ async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
             keepalive_interval=10.0,
         )
         async with running_server(
-            tmp_path / "server", janus=pool, events={"webrtc_viewers": 1}
+            data_dir / "server", janus=pool, events={"webrtc_viewers": 1}, **overrides
         ) as running:
             yield running
     finally:
         for process in janus:
             await process.stop()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    async with edge_pool_server(tmp_path) as running:
+        yield running
 
 
 async def _publish(signal: SignalClient, peer: TestPeer) -> int:
