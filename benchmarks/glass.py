@@ -181,19 +181,25 @@ def summary(name: str, got: dict[str, Any]) -> dict[str, Any]:
 class Publisher:
     """The host's sending peer: a tone and the stamped video."""
 
-    def __init__(self) -> None:
+    def __init__(self, audio: bool) -> None:
         restrict_ice_to(ICE_ADDRESS)
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.audio = ToneAudioTrack()
+        self.audio = ToneAudioTrack() if audio else None
         self.video = StampVideoTrack()
-        self.pc.addTransceiver(self.audio, direction="sendonly")
+        if self.audio is not None:
+            self.pc.addTransceiver(self.audio, direction="sendonly")
         self.pc.addTransceiver(self.video, direction="sendonly")
 
     async def publish(self, signal: SignalClient) -> int:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         offer = str(self.pc.localDescription.sdp)
         reply = await signal.request(
-            "publish", {"jsep": {"type": "offer", "sdp": offer}, "audio": True, "video": True}
+            "publish",
+            {
+                "jsep": {"type": "offer", "sdp": offer},
+                "audio": self.audio is not None,
+                "video": True,
+            },
         )
         await self.pc.setRemoteDescription(
             RTCSessionDescription(sdp=reply["jsep"]["sdp"], type="answer")
@@ -212,7 +218,8 @@ class Publisher:
 
     async def close(self) -> None:
         await self.pc.close()
-        self.audio.stop()
+        if self.audio is not None:
+            self.audio.stop()
         self.video.stop()
 
 
@@ -260,7 +267,7 @@ async def run_paths(
     signal = await server.signal(host)
     await signal.join(meeting["link_token"])
     assert signal.participant_id is not None
-    publisher = Publisher()
+    publisher = Publisher(audio=not args.no_audio)
     paths: list[dict[str, Any]] = []
     try:
         await publisher.publish(signal)
@@ -274,6 +281,8 @@ async def run_paths(
             sent, late = publisher.video.frames_sent, publisher.video.late
             got = await read_stamps(ari.page, "tile-video", args.seconds)
             paths.append(summary("WebRTC view-only", got) | publisher.since(sent, late))
+            if args.webrtc_only:
+                return paths
 
             await signal.request("livestream.start", {}, timeout=30)
             info = await signal.wait_event(
@@ -336,6 +345,8 @@ def main() -> None:
     parser.add_argument(
         "--hls-settle", type=float, default=10.0, help="HLS: wait after playback starts"
     )
+    parser.add_argument("--no-audio", action="store_true", help="the host sends video only")
+    parser.add_argument("--webrtc-only", action="store_true", help="no livestream")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the data folder (logs)")
     args = parser.parse_args()
