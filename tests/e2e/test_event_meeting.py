@@ -165,7 +165,7 @@ async def scenario(
         hana, "PUT", f"/meetings/{meeting_id}/panelists", {"panelists": [{"user_id": sam_user}]}
     )
 
-    hana_id = await enter(hana, link)
+    await enter(hana, link)
     toggle = hana.by_testid("captions-host-toggle")
     await expect(toggle).to_have_attribute("data-active", "true", timeout=TIMEOUT_MS)
     sam_id = await enter(sam, link)
@@ -220,6 +220,11 @@ async def scenario(
         lea, 15, "the livestream plays", video="hls-player-video", timeout=LIVESTREAM_MS / 1000
     )
     await expect(lea.tile_of(sam_id)).to_have_count(0)
+    # Attendees are counted, not announced: Hana has no tile of theirs.
+    await expect(hana.by_testid("audience-count")).to_have_attribute(
+        "data-count", "2", timeout=TIMEOUT_MS
+    )
+    await expect(hana.tile_of(ari_id)).to_have_count(0)
     master_url = url if url.startswith("http") else server.base_url + url
     response = await lea.page.request.get(master_url)
     assert response.ok, f"{master_url}: {response.status}"
@@ -307,5 +312,7 @@ async def scenario(
     await ari.expect_visible(ari.by_testid("demoted-notice"))
     await expect_attendee_controls(ari)
     await ari.wait_video_playing(ari.tile_of(sam_id), timeout=MEDIA_MS)
-    # The host never had a tile of an attendee's.
-    await expect(hana.tile_of(hana_id)).to_have_count(1)
+    await ari.wait_frames_from(sam_id, timeout=MEDIA_MS)
+    await expect(hana.by_testid("audience-count")).to_have_attribute(
+        "data-count", "2", timeout=TIMEOUT_MS
+    )
