@@ -158,6 +158,35 @@ async def read_stamps(page: Page, video_testid: str, seconds: float) -> dict[str
     return got
 
 
+async def jitter_buffers(page: Page) -> dict[str, tuple[float, float]]:
+    """Per kind on the subscriber connection: seconds held in the jitter buffer so far (summed
+    over the samples or frames it let out) and how many it let out."""
+    stats: list[dict[str, Any]] = await page.evaluate(
+        "() => window.__convene.rawStats('subscriber')"
+    )
+    out: dict[str, tuple[float, float]] = {}
+    for s in stats:
+        if s.get("type") == "inbound-rtp" and "jitterBufferDelay" in s:
+            held, count = out.get(s["kind"], (0.0, 0.0))
+            out[s["kind"]] = (
+                held + float(s["jitterBufferDelay"]),
+                count + float(s.get("jitterBufferEmittedCount", 0)),
+            )
+    return out
+
+
+def buffered_ms(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, float]:
+    """Mean time in the jitter buffer between two readings, ms per kind."""
+    out: dict[str, float] = {}
+    for kind, (held, count) in after.items():
+        held0, count0 = before.get(kind, (0.0, 0.0))
+        if count > count0:
+            out[kind] = round(1000 * (held - held0) / (count - count0), 1)
+    return out
+
+
 def summary(name: str, got: dict[str, Any]) -> dict[str, Any]:
     latencies = [float(s[0]) for s in got["samples"]]
     return {
@@ -279,8 +308,13 @@ async def run_paths(
             await asyncio.sleep(args.settle)
             print(f"WebRTC: reading {args.seconds:.0f} s of frames (load {load()})", flush=True)
             sent, late = publisher.video.frames_sent, publisher.video.late
+            buffers = await jitter_buffers(ari.page)
             got = await read_stamps(ari.page, "tile-video", args.seconds)
-            paths.append(summary("WebRTC view-only", got) | publisher.since(sent, late))
+            webrtc = summary("WebRTC view-only", got) | publisher.since(sent, late)
+            # Chromium's jitter buffers meanwhile: the video's waits for the audio's (lip sync).
+            webrtc["jitter_buffer_ms"] = buffered_ms(buffers, await jitter_buffers(ari.page))
+            print(f"WebRTC: mean jitter buffer delay, ms: {webrtc['jitter_buffer_ms']}")
+            paths.append(webrtc)
             if args.webrtc_only:
                 return paths
 
