@@ -192,6 +192,7 @@ async def test_a_feature_missing_from_the_snapshot_starts_empty(server: RunningS
         "audio_quality": {"ratings": {}},
         "interpretation": {
             "assigned": {},
+            "assigned_people": {},
             "stored": {},
             "revoked": [],
             "stored_emails": {},

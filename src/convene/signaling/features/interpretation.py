@@ -3,7 +3,9 @@ machine-voice channels (docs/protocol.md, "Interpretation").
 
 Who interprets comes from two places: the meeting's named interpreters in storage (matched on
 the account of whoever joins, or on the invited address a guest's invitation link vouched for)
-and live ``interpretation.assign`` from a host or co-host. The feature sets
+and live ``interpretation.assign`` from a host or co-host. A live assignment is remembered by
+who it names (account, invited address, guest cookie) while the meeting lasts: one who drops and
+joins afresh interprets again, until a host unassigns or removes them. The feature sets
 ``Participant.interpreter_languages`` on them; the booth rules (who is live, what each channel
 plays) are :mod:`convene.interpretation.booths`.
 
@@ -81,6 +83,8 @@ class BoothState(FeatureState):
 class InterpretationState(FeatureState):
     # Live assignments, by participant (present ones).
     assigned: dict[ParticipantId, list[str]] = {}
+    # Live assignments by who they name (see _identities), for one who joins again.
+    assigned_people: dict[str, list[str]] = {}
     # The meeting's named interpreters, by account, as last read from storage.
     stored: dict[UserId, list[str]] = {}
     # Accounts whose stored assignment a host removed in this meeting.
@@ -104,6 +108,7 @@ class Interpretation(Feature[InterpretationState]):
     def __init__(self, meeting: Meeting, voices: MachineVoices | None = None) -> None:
         super().__init__(meeting)
         self._assigned: dict[ParticipantId, tuple[str, ...]] = {}
+        self._assigned_people: dict[str, tuple[str, ...]] = {}
         self._stored: dict[UserId, tuple[str, ...]] = {}
         self._revoked: set[UserId] = set()
         self._stored_emails: dict[str, tuple[str, ...]] = {}
@@ -156,6 +161,8 @@ class Interpretation(Feature[InterpretationState]):
                 raise ConveneError(ErrorCode.INVALID_STATE, "promote the attendee first")
             languages = normalise_languages(req.languages)
             self._assigned[t.id] = languages
+            for key in _identities(t):
+                self._assigned_people[key] = languages
             cut = self._set_languages(t, languages)
             self._changed()
         await self.meeting.kick(cut)
@@ -172,6 +179,7 @@ class Interpretation(Feature[InterpretationState]):
                     ErrorCode.INVALID_STATE, "that participant is not an interpreter"
                 )
             self._assigned.pop(t.id, None)
+            self._forget(t)
             if t.user_id is not None and t.user_id in self._stored:
                 self._revoked.add(t.user_id)
             if t.invited_email is not None and t.invited_email in self._stored_emails:
@@ -333,6 +341,14 @@ class Interpretation(Feature[InterpretationState]):
         self.meeting.spawn(self._load_stored(), f"interpreters-load-{self.meeting.id}")
 
     def participant_joined(self, p: Participant) -> None:
+        if p.id not in self._assigned and not p.is_attendee:
+            # Assigned live earlier in this meeting and joined again: the same languages.
+            remembered = next(
+                (self._assigned_people[k] for k in _identities(p) if k in self._assigned_people),
+                None,
+            )
+            if remembered is not None:
+                self._assigned[p.id] = remembered
         languages = self._languages_for(p)
         if languages:
             self._set_languages(p, languages)
@@ -342,6 +358,9 @@ class Interpretation(Feature[InterpretationState]):
         self._listening.pop(p.id, None)
         self._budgets.pop(p.id, None)
         self._assigned.pop(p.id, None)
+        if self.meeting.room.is_banned(p.user_id, p.guest_key):
+            # Removed by a host (host.remove bans before they depart): not to be restored.
+            self._forget(p)
         if p.interpreter_languages:
             # Their media is closed by the core as they leave.
             self._set_languages(p, ())
@@ -411,6 +430,7 @@ class Interpretation(Feature[InterpretationState]):
     def snapshot(self) -> InterpretationState:
         return InterpretationState(
             assigned={pid: list(langs) for pid, langs in self._assigned.items()},
+            assigned_people={k: list(langs) for k, langs in self._assigned_people.items()},
             stored={uid: list(langs) for uid, langs in self._stored.items()},
             revoked=sorted(self._revoked),
             stored_emails={e: list(langs) for e, langs in self._stored_emails.items()},
@@ -442,6 +462,9 @@ class Interpretation(Feature[InterpretationState]):
             pid: normalise_languages(langs)
             for pid, langs in state.assigned.items()
             if pid in present
+        }
+        self._assigned_people = {
+            k: normalise_languages(langs) for k, langs in state.assigned_people.items() if langs
         }
         self._stored = {uid: normalise_languages(langs) for uid, langs in state.stored.items()}
         self._revoked = set(state.revoked)
@@ -529,6 +552,10 @@ class Interpretation(Feature[InterpretationState]):
         if p.invited_email is not None and p.invited_email not in self._revoked_emails:
             return self._stored_emails.get(p.invited_email, ())
         return ()
+
+    def _forget(self, p: Participant) -> None:
+        for key in _identities(p):
+            self._assigned_people.pop(key, None)
 
     def _booth_id(self, p: Participant) -> str:
         return booth_id(p.interpreter_languages)
@@ -668,6 +695,19 @@ class Interpretation(Feature[InterpretationState]):
             gone=lambda: self._gone,
             required=required,
         )
+
+
+def _identities(p: Participant) -> list[str]:
+    """Who ``p`` is, most certain first: their account, else the address their invitation
+    vouched for and their guest cookie."""
+    if p.user_id is not None:
+        return [f"user:{p.user_id}"]
+    keys = []
+    if p.invited_email is not None:
+        keys.append(f"email:{p.invited_email}")
+    if p.guest_key is not None:
+        keys.append(f"guest:{p.guest_key}")
+    return keys
 
 
 def _own(p: Participant | None, source: Source) -> list[Feed]:
