@@ -1,4 +1,5 @@
-"""``GET /meetings/{id}/attendance.csv``: who was at each session of a meeting (lectures).
+"""``GET /meetings/{id}/attendance`` (JSON) and ``.csv``: who was at each session of a meeting
+(lectures).
 
 A *session* is one run of the meeting: from the first person let in until the last one left,
 as the participation log (:mod:`convene.storage.participation`) recorded the stays. One row per
@@ -17,6 +18,7 @@ from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel
 
 from convene.api.csvfile import csv_response
 from convene.api.deps import API_PREFIX, DB, CurrentUser
@@ -25,7 +27,7 @@ from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId
 from convene.storage.participation import ParticipationRecord
 
-__all__ = ["AttendanceRow", "attendance", "router"]
+__all__ = ["AttendancePage", "AttendanceRow", "attendance", "router"]
 
 router = APIRouter(prefix=API_PREFIX, tags=["meetings"], responses=ERROR_RESPONSES)
 
@@ -116,6 +118,70 @@ def attendance(stays: Sequence[ParticipationRecord], now: datetime) -> list[Atte
     return rows
 
 
+class AttendeeOut(BaseModel):
+    name: str
+    role: str
+    first_joined: datetime
+    # None: still there.
+    last_left: datetime | None
+    minutes: int
+
+
+class SessionOut(BaseModel):
+    session: int
+    started: datetime
+    # None: someone is still there.
+    ended: datetime | None
+    people: list[AttendeeOut]
+
+
+class AttendancePage(BaseModel):
+    sessions: list[SessionOut]
+
+
+def sessions(rows: Sequence[AttendanceRow]) -> list[SessionOut]:
+    """The rows grouped by session (in order); a session ends when its last person left."""
+    out: list[SessionOut] = []
+    for r in rows:
+        if not out or out[-1].session != r.session:
+            out.append(
+                SessionOut(session=r.session, started=r.session_started, ended=None, people=[])
+            )
+        out[-1].people.append(
+            AttendeeOut(
+                name=r.name,
+                role=r.role,
+                first_joined=r.first_joined,
+                last_left=r.last_left,
+                minutes=r.minutes,
+            )
+        )
+    for s in out:
+        left = [p.last_left for p in s.people]
+        s.ended = None if any(t is None for t in left) else max(cast(datetime, t) for t in left)
+    return out
+
+
+async def _rows(
+    meeting_id: str, request: Request, user: CurrentUser, db: DB
+) -> tuple[str, list[AttendanceRow]]:
+    meeting = await db.meetings.get(MeetingId(meeting_id))
+    if meeting is None or meeting.host_id != user.id:
+        raise ConveneError(ErrorCode.MEETING_NOT_FOUND, "No such meeting.")
+    stays = await db.participation.list_participation(meeting.id)
+    return meeting.code, attendance(stays, request.app.state.clock.now())
+
+
+@router.get("/meetings/{meeting_id}/attendance")
+async def attendance_json(
+    meeting_id: Annotated[str, Path(max_length=64)], request: Request, user: CurrentUser, db: DB
+) -> AttendancePage:
+    """Who was at each session of the meeting (host only): the sessions in order, each with
+    when it started and ended and its people in the order they came."""
+    _, rows = await _rows(meeting_id, request, user, db)
+    return AttendancePage(sessions=sessions(rows))
+
+
 @router.get(
     "/meetings/{meeting_id}/attendance.csv",
     response_class=Response,
@@ -126,11 +192,7 @@ async def attendance_csv(
 ) -> Response:
     """Who was at each session of the meeting (host only), as CSV: session, session_started,
     name, role, first_joined, last_left (empty: still there), minutes."""
-    meeting = await db.meetings.get(MeetingId(meeting_id))
-    if meeting is None or meeting.host_id != user.id:
-        raise ConveneError(ErrorCode.MEETING_NOT_FOUND, "No such meeting.")
-    stays = await db.participation.list_participation(meeting.id)
-    rows = attendance(stays, request.app.state.clock.now())
+    code, rows = await _rows(meeting_id, request, user, db)
     return csv_response(
         HEADER,
         (
@@ -145,5 +207,5 @@ async def attendance_csv(
             ]
             for r in rows
         ),
-        filename=f"attendance-{meeting.code}.csv",
+        filename=f"attendance-{code}.csv",
     )

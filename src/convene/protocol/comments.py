@@ -1,7 +1,7 @@
 """Bullet comments and aggregated reactions (docs/protocol.md, "Bullet comments").
 
 A *bullet comment* is a short line of text that flies across everyone's stage (danmaku). They
-are on by default in events and lectures and off in meetings; a host or co-host turns them on or
+are on by default in events and off in meetings and lectures; a host or co-host turns them on or
 off for everyone, sets a slow mode and edits a word filter (``comments.settings``). The server
 batches them: every 250 ms at most one ``comments`` event, with at most
 :data:`MAX_BATCH` comments sampled uniformly from those received in the interval (``received``

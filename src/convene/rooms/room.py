@@ -84,6 +84,12 @@ class MeetingState:
     def is_event(self) -> bool:
         return self.mode != "meeting"
 
+    @property
+    def mutes_on_entry(self) -> bool:
+        """Do panelists other than hosts come in muted? The setting, and always in a lecture: a
+        student who was let speak unmutes when ready (docs/events.md, "Lecture")."""
+        return self.mute_on_entry or self.mode == "lecture"
+
     def info(self) -> MeetingInfo:
         return MeetingInfo(
             id=self.id,
@@ -425,7 +431,7 @@ class Room:
             self.audience[p.id] = p
         else:
             self.panel[p.id] = p
-        if self.meeting.mute_on_entry and not p.is_host and not p.is_attendee:
+        if self.meeting.mutes_on_entry and not p.is_host and not p.is_attendee:
             p.audio_blocked = True
         if self.meeting.started_at is None:
             self.meeting.started_at = p.joined_at
@@ -467,7 +473,7 @@ class Room:
         self.audience.pop(p.id, None)
         p.role = "participant"
         self.panel[p.id] = p
-        if self.meeting.mute_on_entry:
+        if self.meeting.mutes_on_entry:
             p.audio_blocked = True
 
     def make_attendee(self, p: Participant) -> None:

@@ -6,6 +6,7 @@
  * `code` is the server's stable error code (or a ClientErrorCode for network trouble).
  */
 import { ClientErrorCode, RestError, isErrorBody } from "./errors";
+import type { AttendancePage } from "./attendance";
 import type { Interpreter, InterpreterIn, InterpreterList } from "./interpreters";
 import type {
   Confirmed,
@@ -429,6 +430,11 @@ export class RestClient {
   decideRegistration(meetingId: string, registrationId: string, decision: "approve" | "deny"): Promise<Registration> {
     return this.call<Registration>(
       "POST", `/meetings/${encodeURIComponent(meetingId)}/registrations/${encodeURIComponent(registrationId)}/${decision}`);
+  }
+
+  /** The attendance of each session (the host's). */
+  attendance(meetingId: string): Promise<AttendancePage> {
+    return this.call<AttendancePage>("GET", `/meetings/${encodeURIComponent(meetingId)}/attendance`);
   }
 
   /** Where the attendance of each session downloads from, as CSV (the host's). */

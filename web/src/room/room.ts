@@ -527,6 +527,9 @@ export class Room extends Emitter<RoomEvents> {
     this.media.setFeeds(this._state.feeds);
     this.updateSubscriptions();
     this.toast("info", t("audience.promotedToast", { name: by.display_name }));
+    // A lecture (or mute on entry) lets a student onto the panel muted: the device check
+    // starts with the microphone off, and they unmute when ready to speak.
+    if (selfInfo(this._state)?.audio_blocked && this.local.state.micOn) await this.local.setMic(false);
   }
 
   /** An attendee again: the server cut our feeds; stop the devices and keep watching. */

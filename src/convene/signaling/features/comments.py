@@ -8,8 +8,8 @@ large audience: :mod:`convene.comments.pacing`), with at most
 those accepted meanwhile. So a burst from ten thousand attendees costs four events a second,
 not ten thousand. The sender gets their comment in the reply.
 
-Hosts and co-hosts turn comments on or off (by default on in events and lectures, off in
-meetings: ``enabled`` None follows the meeting's mode), set a slow mode and edit the word
+Hosts and co-hosts turn comments on or off (by default on in events, off in meetings and
+lectures: ``enabled`` None follows the meeting's mode), set a slow mode and edit the word
 filter; they hide comments (everyone is told to remove them). Nothing is stored: the snapshot
 keeps the settings, the last comments shown, the ids still remembered (for hiding and for
 ``client_msg_id`` resends) and the batch in progress.
@@ -63,7 +63,7 @@ ADDRESSES_KEPT = 20_000
 
 
 class CommentsState(FeatureState):
-    # None: on in events and lectures, off in meetings.
+    # None: on in events, off in meetings and lectures (a class is not a show).
     enabled: bool | None = None
     slow_mode_seconds: int = 0
     words: list[str] = []
@@ -115,7 +115,7 @@ class Comments(Feature[CommentsState]):
     def enabled(self) -> bool:
         if self._enabled is not None:
             return self._enabled
-        return self.meeting.room.meeting.is_event
+        return self.meeting.room.meeting.mode == "event"
 
     def info(self, p: Participant) -> CommentsInfo:
         return CommentsInfo(

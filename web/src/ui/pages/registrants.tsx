@@ -1,8 +1,8 @@
 /**
  * The host's registration box on an event's page before entering (`/j/<link>`, host view): the
  * registration policy (off, open, approval), the registrants with Approve / Deny, the link of
- * the registration page to share, and the downloads (registrants, and the attendance of each
- * session). The list is the REST API's, read a page at a time.
+ * the registration page to share, the registrants' download, and the attendance of each
+ * session (./attendance.tsx). The list is the REST API's, read a page at a time.
  */
 import { useEffect, useState } from "preact/hooks";
 import { isolate } from "../../i18n";
@@ -11,6 +11,7 @@ import type { Registration, RegistrationPage, RegistrationPolicy } from "../../p
 import type { Meeting } from "../../protocol/rest";
 import { useAction } from "../hooks";
 import { rest } from "../session";
+import { Attendance } from "./attendance";
 import "./register.css";
 
 const POLICIES: readonly RegistrationPolicy[] = ["off", "open", "approval"];
@@ -122,9 +123,7 @@ export function Registrants({ meeting }: { meeting: Meeting }) {
           </p>
         </>
       )}
-      <p class="small">
-        <a href={rest.attendanceCsvUrl(meeting.id)} download data-testid="attendance-csv">{t("registrants.attendance")}</a>
-      </p>
+      <Attendance meeting={meeting} />
       {error && <p class="error" role="alert">{error}</p>}
     </section>
   );
