@@ -14,6 +14,7 @@ import { describeError } from "../../../protocol/errors";
 import { shownLines, joinText, directionOfTag } from "../../../room/captions";
 import { airState, consoleView, currentSpeaker, partnerAction, type SignalKind } from "../../../room/interpreter";
 import type { Room } from "../../../room/room";
+import { cancel, isTalkKey, press, release, TALK_KEY_UP, talking, toggle, type TalkKey } from "../../../room/talk-key";
 import type { RoomState } from "../../../room/state";
 import { isolate } from "../../../i18n";
 import { useT } from "../../../i18n/hook";
@@ -174,13 +175,7 @@ export function InterpreterConsole({ room, state }: { room: Room; state: RoomSta
             </button>
           </div>
         )}
-        {view.partners.length > 0 && (
-          <button type="button" class={`btn small console-talk ${desk.talking ? "on" : ""}`} data-testid="console-talk"
-            aria-pressed={desk.talking} disabled={!desk.active}
-            onClick={() => room.interpreter.setTalk(!desk.talking)}>
-            {desk.talking ? t("console.talkingToPartner") : t("console.talkToPartner")}
-          </button>
-        )}
+        {view.partners.length > 0 && <TalkButton room={room} talkingNow={desk.talking} active={desk.active} />}
       </section>
 
       <section class="console-group" aria-labelledby="console-speaker">
@@ -227,6 +222,71 @@ export function InterpreterConsole({ room, state }: { room: Room; state: RoomSta
         </form>
       </section>
     </aside>
+  );
+}
+
+/** Ignore the click a press already handled (a pointer's, or a key's should one come). */
+const CLICK_AFTER_PRESS_MS = 600;
+
+/**
+ * "Talk to partner": hold it (pointer, or Space/Enter with focus) to talk while held; a click
+ * latches the talk on and the next press ends it (see room/talk-key.ts).
+ */
+function TalkButton({ room, talkingNow, active }: { room: Room; talkingNow: boolean; active: boolean }) {
+  const t = useT();
+  const key = useRef<TalkKey>(TALK_KEY_UP);
+  const handledAt = useRef(-Infinity);
+  const [mode, setMode] = useState<"off" | "held" | "latched">("off");
+  const apply = (next: TalkKey) => {
+    key.current = next;
+    setMode(next.pressedAt !== null ? "held" : next.latched ? "latched" : "off");
+    const on = talking(next);
+    if (on !== room.interpreter.state.talking) room.interpreter.setTalk(on);
+  };
+  // Turned off from elsewhere (the console closed, the desk went down): the key is up.
+  useEffect(() => {
+    if (!talkingNow && talking(key.current)) {
+      key.current = TALK_KEY_UP;
+      setMode("off");
+    }
+  }, [talkingNow]);
+  const up = (next: TalkKey) => {
+    handledAt.current = performance.now();
+    apply(next);
+  };
+  return (
+    <>
+      <button type="button" class={`btn small console-talk ${talkingNow ? "on" : ""}`} data-testid="console-talk"
+        data-mode={mode} aria-pressed={talkingNow} aria-describedby="console-talk-hint" disabled={!active}
+        onPointerDown={(e) => {
+          if (e.button !== 0) return;
+          e.currentTarget.setPointerCapture?.(e.pointerId);
+          apply(press(key.current, performance.now()));
+        }}
+        onPointerUp={() => up(release(key.current, performance.now()))}
+        onPointerCancel={() => up(cancel(key.current))}
+        onLostPointerCapture={() => { if (key.current.pressedAt !== null) up(release(key.current, performance.now())); }}
+        onKeyDown={(e) => {
+          if (!isTalkKey(e.key)) return;
+          e.preventDefault();
+          apply(press(key.current, performance.now()));
+        }}
+        onKeyUp={(e) => {
+          if (!isTalkKey(e.key)) return;
+          e.preventDefault();
+          up(release(key.current, performance.now()));
+        }}
+        onBlur={() => apply(cancel(key.current))}
+        onContextMenu={(e) => e.preventDefault()}
+        onClick={() => {
+          // A click with no press before it (assistive technology): toggle the latch.
+          if (performance.now() - handledAt.current < CLICK_AFTER_PRESS_MS) return;
+          apply(toggle(key.current));
+        }}>
+        {talkingNow ? t("console.talkingToPartner") : t("console.talkToPartner")}
+      </button>
+      <p id="console-talk-hint" class="muted small console-talk-hint">{t("console.talkHint")}</p>
+    </>
   );
 }
 
