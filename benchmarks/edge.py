@@ -190,7 +190,8 @@ class Bench:
         per_edge: list[dict[str, float]] = []
         for k in range(1, args.edges + 1):
             per_edge.append(await case(f"{k} edge(s), no viewers", self.add_edge()))
-        for edge in self.edges[1:]:
+        for number, edge in enumerate(self.edges[1:], start=1):
+            await self.origin.unpublish_remotely(self.feed, f"edge-{number}")
             await edge.destroy()
         on_edge = await case(f"1 edge, {args.viewers} viewers on it",
                              self.watch(self.edges[0], args.viewers))  # fmt: skip
