@@ -12,7 +12,8 @@ Ari joins as an attendee and watches over WebRTC (view-only): frames decoded fro
 keep coming. Lea joins as an attendee and switches to the stream: hls.js plays the server's
 signed playlist, whose master names the floor and the French channel as audio renditions and a
 subtitle track per caption language her captions menu offers for the panel's speech, and the
-player knows them all.
+player knows them all. Ivo goes on air and Lea picks French in the language menu: the player
+switches to the French rendition and plays on.
 
 Ari sends a bullet comment: it flies over Lea's stream and Sam's stage. Hana opens a poll, both
 attendees answer, Hana sees two votes and shares the results; Ari reads them. Ari raises his
@@ -36,6 +37,7 @@ from playwright.async_api import Browser, Playwright, expect
 from tests.e2e.test_audience_interaction import comment_on_stage, send_comment
 from tests.e2e.test_event_attendee import expect_attendee_controls, join_as_attendee
 from tests.e2e.test_hls_player import wait_frames_grow
+from tests.e2e.test_interpretation_meeting import listen_to
 from tests.support.browser import TIMEOUT_MS, Attendee, launch_chromium
 from tests.support.server import RunningServer
 
@@ -245,6 +247,16 @@ async def scenario(
         "data-subtitle-tracks", str(len(subtitles)), timeout=TIMEOUT_MS
     )
     await expect(player).to_have_attribute("data-audio-lang", audio[0]["LANGUAGE"])
+    # Ivo goes on air; Lea picks French in the language menu and the stream's French plays.
+    await ivo.by_testid("console-mic").click()
+    await expect(ivo.by_testid("console-on-air")).to_have_attribute(
+        "data-state", "on", timeout=TIMEOUT_MS
+    )
+    await listen_to(lea, "fr")
+    await expect(player).to_have_attribute("data-audio-lang", "fr", timeout=TIMEOUT_MS)
+    await wait_frames_grow(
+        lea, 15, "the stream plays on in French", video="hls-player-video", timeout=60
+    )
 
     # A bullet comment from Ari flies over Lea's stream and Sam's stage.
     await send_comment(ari, "Greetings from the back row")
