@@ -109,11 +109,14 @@ def serve(
 ) -> None:
     """Run the server (migrating the database first)."""
     settings = _load(config, host=host, port=port)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(message)s",
-        handlers=[RichHandler(console=errors, show_path=False)],
-    )
+    # Rich's rendering costs about a millisecond and a half a line, which an event's audience
+    # (a line per attendee joining) turns into much of a join's cost: it is for a terminal;
+    # a service's log (a file, journald, a container's) gets plain lines.
+    handler: logging.Handler = RichHandler(console=errors, show_path=False)
+    if not errors.is_terminal:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", handlers=[handler])
     sock = None
     if settings.port == 0:
         # Bind now so the URLs the server hands out name the real port.
@@ -123,8 +126,11 @@ def serve(
         sock.bind((settings.host, 0))
         settings = settings.model_copy(update={"port": sock.getsockname()[1]})
     server = uvicorn.Server(uvicorn_config(create_app(settings, migrate=True), settings))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(server, settings, sock))
+    # The event loop uvicorn would pick itself (uvloop where installed): serving here rather
+    # than through uvicorn.run, Convene must ask for it.
+    loop_factory = server.config.get_loop_factory()
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as run:
+        run.run(_serve(server, settings, sock))
 
 
 async def _serve(server: uvicorn.Server, settings: Settings, sock: socket.socket | None) -> None:

@@ -37,7 +37,6 @@ from convene.protocol.codec import encode_event
 from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import FeedId, ParticipantId, UserId
 from convene.protocol.messages import (
-    Admitted,
     AudienceDemoted,
     AudiencePromoted,
     Closed,
@@ -67,6 +66,8 @@ __all__ = ["Conference", "ConferenceClosing", "Identity"]
 log = logging.getLogger(__name__)
 # Seconds a database call on the join and leave paths may take.
 DB_TIMEOUT = 10.0
+# What a participant's session is told when their events start to count (see _admitted_marker).
+ADMITTED_MARKER = b'{"type":"admitted"}'
 
 
 class ConferenceClosing(Exception):
@@ -303,6 +304,12 @@ class Conference:
     def to(self, pid: ParticipantId, event_type: str, payload: Out) -> None:
         self._emit(participant_subject(pid), event_type, payload)
 
+    def _admitted_marker(self, pid: ParticipantId) -> None:
+        """Under the lock: the point after which ``pid``'s events count. Their session sends the
+        client a snapshot of its own (with the features' history), never this event's, so the
+        marker carries none: building and encoding one for every attendee joining was waste."""
+        self._outbox.put_nowait((participant_subject(pid), ADMITTED_MARKER))
+
     def waiting_list(self) -> WaitingUpdated:
         return WaitingUpdated(waiting=[p.waiting_info() for p in self.room.waiting()])
 
@@ -480,7 +487,7 @@ class Conference:
         self._features.participant_joined(p)
         if not p.is_attendee:
             self.to_meeting("participant.joined", ParticipantEvent(participant=p.info()))
-        self.to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p)))
+        self._admitted_marker(p.id)
         if p.is_host:
             self.to(
                 p.id,
@@ -518,7 +525,7 @@ class Conference:
             if p.state == "joined":
                 if not was_connected:
                     self.updated(p)
-                self.to(p.id, "admitted", Admitted(snapshot=self._room_snapshot(p)))
+                self._admitted_marker(p.id)
         log.info("meeting %s: participant %s resumed", self.id, p.id)
         return p, new_token, (replaced if replaced != session_id else None)
 

@@ -74,6 +74,21 @@ def session_subject(session_id: str) -> str:
     return f"session.{session_id}"
 
 
+# The last bus payload decoded, and its text. The bus hands every subscriber the same bytes
+# object, so a meeting's event is decoded once for its whole audience, not once a socket; the
+# reference held keeps the identity check sound.
+_last_decoded: tuple[bytes, str] = (b"", "")
+
+
+def _text(payload: bytes) -> str:
+    global _last_decoded
+    raw, text = _last_decoded
+    if raw is not payload:
+        text = payload.decode()
+        _last_decoded = (payload, text)
+    return text
+
+
 class AttemptLimiter(Protocol):
     """Counts attempts per key (e.g. joins per address group)."""
 
@@ -244,7 +259,9 @@ class Session:
                 item = await self._queue.get()
                 if item is None:
                     break
-                await asyncio.wait_for(self._ws.send_text(item), timeout=SEND_TIMEOUT)
+                # A timeout scope, not wait_for: that would make a task of every send.
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await self._ws.send_text(item)
         except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
             self._close_code = CLOSE_SLOW
         finally:
@@ -555,7 +572,7 @@ class Session:
             # The account was signed out everywhere (convene.auth.sessions.end_user_sessions).
             self._spawn(self._signed_out(payload))
         elif self._notifying:
-            self._send(payload.decode())
+            self._send(_text(payload))
 
     async def _signed_out(self, payload: bytes) -> None:
         """Leave the meeting and close, if this connection's own sign-in session is gone (one
@@ -629,7 +646,7 @@ class Session:
 
     def _deliver(self, payload: bytes, *, force: bool = False) -> None:
         if self._snapshot_sent or force:
-            self._send(payload.decode())
+            self._send(_text(payload))
         else:
             self._held.append(payload)
 
@@ -641,7 +658,7 @@ class Session:
     def _flush(self) -> None:
         held, self._held = self._held, []
         for payload in held:
-            self._send(payload.decode())
+            self._send(_text(payload))
 
     async def _send_admitted(self) -> None:
         conf, pid = self._joined()
