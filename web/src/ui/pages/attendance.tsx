@@ -1,5 +1,6 @@
 /**
- * The attendance of each session on the meeting's page for its host (`/j/<link>`, host view):
+ * The attendance of each session for the host of an event or lecture: on the meeting's page
+ * (`/j/<link>`, host view, also once the meeting is over) and on the screen after it ends:
  * a table per session (who attended, from when to when, the minutes present), newest session
  * first, and the CSV download. Read from the REST API when shown and on Refresh.
  */
@@ -7,7 +8,6 @@ import { useEffect, useState } from "preact/hooks";
 import { uiLocale } from "../../i18n";
 import { useT } from "../../i18n/hook";
 import type { AttendanceRole, AttendanceSession } from "../../protocol/attendance";
-import type { Meeting } from "../../protocol/rest";
 import { useAction } from "../hooks";
 import { rest } from "../session";
 import "./attendance.css";
@@ -24,7 +24,7 @@ export function formatAttendanceTime(iso: string, locale: string, day?: string):
     : date.toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
 }
 
-export function Attendance({ meeting }: { meeting: Meeting }) {
+export function Attendance({ meetingId }: { meetingId: string }) {
   const t = useT();
   const [sessions, setSessions] = useState<AttendanceSession[] | null>(null);
   const [loads, setLoads] = useState(0);
@@ -33,13 +33,13 @@ export function Attendance({ meeting }: { meeting: Meeting }) {
   useEffect(() => {
     let current = true;
     void run(async () => {
-      const page = await rest.attendance(meeting.id);
+      const page = await rest.attendance(meetingId);
       if (current) setSessions(page.sessions);
     });
     return () => {
       current = false;
     };
-  }, [meeting.id, loads]);
+  }, [meetingId, loads]);
 
   const locale = uiLocale();
   const role = (r: string) => ((ROLES as readonly string[]).includes(r) ? t(`attendance.role.${r}`) : r);
@@ -84,7 +84,7 @@ export function Attendance({ meeting }: { meeting: Meeting }) {
         </table>
       ))}
       <p class="row small">
-        <a href={rest.attendanceCsvUrl(meeting.id)} download data-testid="attendance-csv">{t("registrants.attendance")}</a>
+        <a href={rest.attendanceCsvUrl(meetingId)} download data-testid="attendance-csv">{t("registrants.attendance")}</a>
         <button type="button" class="btn small ghost" disabled={busy} data-testid="attendance-refresh"
           onClick={() => setLoads((n) => n + 1)}>{t("attendance.refresh")}</button>
       </p>

@@ -18,6 +18,7 @@ import { useT } from "../../i18n/hook";
 import { LanguageMenu } from "../../i18n/menu";
 import { linkCredential } from "../../protocol/registrations";
 import { Registrants } from "./registrants";
+import { Attendance } from "./attendance";
 
 // Error codes with a message of their own in the catalogues ("join.error.<code>").
 const JOIN_ERRORS: ReadonlySet<string> = new Set([
@@ -66,7 +67,8 @@ export function JoinPage({ meetingRef, enter }: { meetingRef: string; enter: boo
 type Lookup =
   | { kind: "loading" }
   | { kind: "found"; meeting: Meeting | MeetingPublic }
-  | { kind: "gone"; code: "meeting_not_found" | "meeting_ended" }
+  // `attendanceOf`: an ended event's id, for its host to read the attendance.
+  | { kind: "gone"; code: "meeting_not_found" | "meeting_ended"; attendanceOf?: string }
   | { kind: "failed"; message: string };
 
 function lookupError(err: unknown): Lookup {
@@ -114,7 +116,9 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
     let current = true;
     setLookup({ kind: "loading" });
     rest.getMeeting(meetingRef).then(
-      (found) => current && setLookup(found.status === "ended" ? { kind: "gone", code: "meeting_ended" } : { kind: "found", meeting: found }),
+      (found) => current && setLookup(found.status === "ended"
+        ? { kind: "gone", code: "meeting_ended", attendanceOf: hostsEvent(found) ? found.id : undefined }
+        : { kind: "found", meeting: found }),
       (err: unknown) => current && setLookup(lookupError(err)),
     );
     return () => {
@@ -127,9 +131,10 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
   }, [info]); // only when the session arrives, not on every keystroke
 
   const joinable = lookup.kind === "found";
-  // In an event most people only watch: no devices before entering (a panelist turns them on in
-  // the meeting; a promoted attendee gets the device check then). Hosts check them as usual.
-  const watchOnly = !!meeting && !isHostView(meeting) && meeting.mode !== undefined && meeting.mode !== "meeting";
+  // In an event most people only watch: no devices before entering (a promoted attendee gets the
+  // device check then). Hosts, and those the server says join on the panel, check them as usual.
+  const watchOnly =
+    !!meeting && !isHostView(meeting) && meeting.mode !== undefined && meeting.mode !== "meeting" && meeting.panelist !== true;
   useEffect(() => {
     if (joinable && !watchOnly) startPreview(local, prefs);
   }, [local, prefs, joinable, watchOnly]);
@@ -207,6 +212,7 @@ function JoinForm({ room, local, meetingRef, enter, joining }: {
             <p class="muted">{lookup.code === "meeting_ended" ? t("join.endedHint") : t("join.notFoundHint")}</p>
             <a class="btn primary" href="/" onClick={linkHandler("/")} data-testid="home-link">{t("ended.home")}</a>
           </section>
+          {lookup.attendanceOf && <section class="card"><Attendance meetingId={lookup.attendanceOf} /></section>}
         </main>
       </div>
     );
@@ -333,8 +339,16 @@ const ENDED_REASONS: ReadonlySet<string> = new Set([
   "removed", "denied", "ended", "replaced", "timeout", "left", "disconnected", "signed_out",
 ]);
 
+/** Is this the host's view of an event or a lecture (which keeps an attendance list)? */
+function hostsEvent(meeting: Meeting | MeetingPublic): meeting is Meeting {
+  return isHostView(meeting) && meeting.mode !== undefined && meeting.mode !== "meeting";
+}
+
 function EndedScreen({ room, state, meetingRef }: { room: Room; state: RoomState; meetingRef: string }) {
   const reason = state.ended?.reason ?? "left";
+  // The host of an event or lecture reads its attendance when it is over.
+  const self = state.selfId ? state.participants.get(state.selfId) : undefined;
+  const attendanceOf = self?.role === "host" && state.meeting && state.meeting.mode !== "meeting" ? state.meeting.id : null;
   const canRejoin = reason === "left" || reason === "timeout" || reason === "disconnected";
   const t = useT();
   return (
@@ -367,6 +381,7 @@ function EndedScreen({ room, state, meetingRef }: { room: Room; state: RoomState
           <a class="btn" href="/" onClick={linkHandler("/")} data-testid="home-link">{t("ended.home")}</a>
         </div>
       </section>
+      {attendanceOf && <section class="card"><Attendance meetingId={attendanceOf} /></section>}
     </main>
   );
 }

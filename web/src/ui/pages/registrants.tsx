@@ -123,7 +123,7 @@ export function Registrants({ meeting }: { meeting: Meeting }) {
           </p>
         </>
       )}
-      <Attendance meeting={meeting} />
+      <Attendance meetingId={meeting.id} />
       {error && <p class="error" role="alert">{error}</p>}
     </section>
   );
