@@ -27,7 +27,7 @@ from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId
 from convene.storage.participation import ParticipationRecord
 
-__all__ = ["AttendancePage", "AttendanceRow", "attendance", "router"]
+__all__ = ["AttendancePage", "AttendanceRow", "attendance", "router", "sessions"]
 
 router = APIRouter(prefix=API_PREFIX, tags=["meetings"], responses=ERROR_RESPONSES)
 
