@@ -53,6 +53,7 @@ PUBLIC_FIELDS = {
     "allow_guests",
     "mode",
     "registration",
+    "panelist",
     "status",
 }
 
@@ -255,6 +256,7 @@ async def test_lookup_by_code_and_by_link(api: Api, new_api: Callable[..., Api])
         "allow_guests": True,
         "mode": "meeting",
         "registration": "off",
+        "panelist": True,
         "status": "open",
     }
     # Whoever has the link needs no passcode.

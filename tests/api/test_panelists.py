@@ -45,9 +45,14 @@ async def test_the_owner_names_panelists_by_account_or_address(
         (None, "cy@example.org", "Cy"),
     ]
     assert (await api.get(f"/meetings/{meeting['id']}/panelists")).json() == {"panelists": saved}
-    cy = await new_api().signup(email="cy@example.org", name="Cy Account")
+    cy_api = new_api()
+    cy = await cy_api.signup(email="cy@example.org", name="Cy Account")
     [_, by_email] = (await api.get(f"/meetings/{meeting['id']}/panelists")).json()["panelists"]
     assert by_email["user_id"] == cy["user"]["id"]
+    # The join page learns who joins on the panel (their devices are checked), and nobody else.
+    public = (await cy_api.get(f"/meetings/{meeting['code']}")).json()
+    assert public["panelist"] is True
+    assert (await new_api().get(f"/meetings/{meeting['code']}")).json()["panelist"] is False
     assert (await _put(api, meeting["id"], [])).json() == {"panelists": []}
 
 
@@ -125,12 +130,16 @@ async def test_mode_and_panelist_link(api: Api, new_api: Callable[..., Api], app
     assert public.status_code == 200
     body = public.json()
     assert body["requires_passcode"] is False
-    # A join page learns that it is an event (its audience skips the device check).
+    # A join page learns that it is an event (its audience skips the device check), and that
+    # this link joins the panel (whose devices it checks).
     assert body["mode"] == "event"
+    assert body["panelist"] is True
+    assert (await guest.get(f"/meetings/{plain['code']}")).json()["panelist"] is True
     assert "panelist_link" not in body
     assert token not in public.text
     by_code = (await guest.get(f"/meetings/{event['code']}")).json()
     assert by_code["requires_passcode"] is True
+    assert by_code["panelist"] is False
     assert token not in str(by_code)
 
     live = RecordingLiveMeetings()

@@ -4,8 +4,9 @@ livestream, bullet comments, a poll, and an attendee brought on stage and back.
 Hana (signed in) creates an event with captions on from the start, names Sam as a panelist and
 Ivo as the French interpreter ahead of time (by account), and enters. Sam and Ivo sign up and
 join with the audience's link: being named, they are panelists (Ivo with his console). The
-browser has a fake camera and microphone; an event's join page opens no devices, so Sam turns
-his camera and microphone on in the meeting. Hana starts the livestream from the audience panel
+browser has a fake camera and microphone; an event's join page opens no devices for the
+audience, but checks them for a named panelist, so Sam comes in with his camera and microphone
+on. Hana starts the livestream from the audience panel
 (the server's embedded worker composes it with ffmpeg).
 
 Ari joins as an attendee and watches over WebRTC (view-only): frames decoded from Sam's camera
@@ -170,14 +171,18 @@ async def scenario(
     await enter(hana, link)
     toggle = hana.by_testid("captions-host-toggle")
     await expect(toggle).to_have_attribute("data-active", "true", timeout=TIMEOUT_MS)
+    # A named panelist's join page checks his devices (the audience's opens none): the speaker
+    # comes in with his camera and microphone on.
+    await sam.page.goto(link)
+    await sam.expect_visible(sam.by_testid("join-meeting-title"))
+    await expect(sam.by_testid("join-event-note")).to_have_count(0)
     sam_id = await enter(sam, link)
-    # An event's join page opens no devices (most people only watch): the speaker turns his
-    # camera and microphone on in the meeting.
-    await sam.by_testid("camera-button").click()
     await expect(sam.by_testid("camera-button")).to_have_attribute(
         "data-camera", "on", timeout=TIMEOUT_MS
     )
-    await sam.by_testid("mute-button").click()
+    if await sam.by_testid("mute-button").get_attribute("data-muted") == "true":
+        await sam.by_testid("mute-button").click()
+    await expect(sam.by_testid("mute-button")).to_have_attribute("data-muted", "false")
     await enter(ivo, link)
     await ivo.expect_visible(ivo.by_testid("interpreter-console"))
     await hana.wait_frames_from(sam_id, timeout=MEDIA_MS)

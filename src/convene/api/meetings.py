@@ -34,6 +34,7 @@ from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import MeetingId
 from convene.quotas import Quotas
 from convene.storage.meetings import MeetingChanges, MeetingRecord, new_passcode
+from convene.storage.panelists import is_named
 from convene.storage.users import UserRecord
 
 __all__ = ["LiveMeetings", "router"]
@@ -134,6 +135,11 @@ async def get_meeting(
         set_guest_cookie(response, new_guest_key(), settings)
     if user is not None and user.id == meeting.host_id:
         return MeetingOut.of(meeting, settings.base_url)
+    panelist = (
+        meeting.mode == "meeting"
+        or meeting.is_panelist_link(ref)
+        or (user is not None and await is_named(db, meeting.id, user_id=user.id))
+    )
     return MeetingPublicOut(
         code=meeting.code,
         title=meeting.title,
@@ -142,6 +148,7 @@ async def get_meeting(
         allow_guests=meeting.allow_guests,
         mode=meeting.mode,
         registration=meeting.registration,
+        panelist=panelist,
         # Whether someone is in the meeting now is not for anyone holding a code to learn.
         status="ended" if meeting.status == "ended" else "open",
     )

@@ -256,6 +256,10 @@ class MeetingPublicOut(BaseModel):
     mode: MeetingMode = "meeting"
     # Must an event's audience register first (the join page sends them to register)?
     registration: RegistrationPolicy = "off"
+    # In an event: whether the caller would join on the panel (they came with the panelist link,
+    # or their account is named as a panelist or interpreter), so that the join page checks
+    # their camera and microphone; always true in a meeting.
+    panelist: bool = True
     status: Literal["open", "live", "ended"]
 
 

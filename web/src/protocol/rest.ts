@@ -119,6 +119,9 @@ export interface MeetingPublic {
   mode?: MeetingMode;
   /** Must an event's audience register first? Absent from servers that predate registration. */
   registration?: RegistrationPolicy;
+  /** In an event: would the caller join on the panel (panelist link, or named as a panelist or
+   * interpreter)? Absent from servers that predate it. */
+  panelist?: boolean;
   status: MeetingStatus;
 }
 
