@@ -1,8 +1,8 @@
 """The livestream player plays HLS in Chromium with hls.js: a stream made by ffmpeg, and an
 event's livestream.
 
-ffmpeg encodes a live HLS stream as the livestream's composer does (H.264 video, AAC audio, one-
-second segments, a master playlist with two audio renditions: the floor in English and a French
+ffmpeg encodes a live HLS stream as the livestream's composer does (H.264 video, AAC audio,
+one-second segments, a master playlist with two audio renditions: the floor in English and a French
 channel, and a French WebVTT subtitle track). The browser opens the watch page of a livestream
 link; its requests for the playlist and the segments are answered from ffmpeg's folder (the
 server's own serving of livestreams is tested in tests/livestream). The test reads what the page
