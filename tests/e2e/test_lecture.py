@@ -82,6 +82,7 @@ async def create_lecture(host: Attendee) -> None:
     """From the home page: New meeting, the mode "lecture", no waiting room; enters it."""
     await host.by_testid("new-meeting-button").click()
     await host.by_testid("new-meeting-mode").select_option("lecture")
+    await expect(host.page.locator("#new-meeting-mode-hint")).to_contain_text("raise a hand")
     await host.by_testid("new-meeting-waiting-room").set_checked(False)
     await host.by_testid("new-meeting-create").click()
     await host.by_testid("join-button").click()
