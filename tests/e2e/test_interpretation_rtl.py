@@ -3,16 +3,18 @@
 Hana hosts over the protocol and makes Ann (a desktop window, 1280x720) and Bob (a phone,
 390x844) Arabic⇄English interpreters; Lena listens. All three browsers join as guests with the
 UI in Arabic (picked on the pre-join page): the page is ``<html lang="ar" dir="rtl">``. The
-interpreter console reads right to left (its column on the inline-start side of the stage, a
-partner's name before the handover button, the chat's field before its Send button) and nothing
-in it spills out sideways at either size; Ann goes ON AIR, hands over to Bob, Bob accepts and is
-ON AIR. "Talk to partner" talks while held (pointer and Space) and latches on a click. Lena's
-language menu reads right to left, fits a desktop window and a phone, and picks the Arabic
-channel by keyboard. axe finds nothing serious in the console nor in the menu.
+interpreter console reads right to left (its column on the inline-start side of the stage, the
+booth's languages from the right, a partner's name before the handover button, the chat's field
+before its Send button) and nothing in it spills out sideways at either size; Ann goes ON AIR,
+hands over to Bob, Bob accepts and is ON AIR. "Talk to partner" talks while held (pointer and
+Space) and latches on a click. Lena's language menu reads right to left, fits a desktop window
+and a phone, and picks the Arabic channel by keyboard. axe finds nothing serious in the console
+nor in the menu.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
@@ -98,13 +100,17 @@ async def check_console_layout(who: Attendee, partner_id: str) -> None:
         assert name["left"] >= button["right"] - 1, (name, button)
     else:
         assert name["top"] < button["top"]
+    # The booth's languages in its order (Arabic, then English), from the right.
+    first = await box(who, '[data-testid="console-output-ar"]')
+    second = await box(who, '[data-testid="console-output-en"]')
+    assert first["left"] >= second["right"] - 1, (first, second)
     field = await box(who, '[data-testid="console-booth-chat"]')
     send = await box(who, '.console-chat form button[type="submit"]')
     assert field["left"] >= send["right"] - 1, (field, send)
 
 
 async def test_interpretation_reads_right_to_left_in_arabic(
-    open_attendee: OpenAttendee, server: RunningServer
+    open_attendee: OpenAttendee, server: RunningServer, artifacts_dir: Path
 ) -> None:
     hana_person = await server.sign_up("hana@example.org", "Hana")
     meeting = await hana_person.create_meeting(waiting_room=False)
@@ -186,6 +192,9 @@ async def test_interpretation_reads_right_to_left_in_arabic(
         await expect(bob_air).to_have_attribute("data-state", "on", timeout=TIMEOUT_MS)
         await expect(ann_air).to_have_attribute("data-state", "off", timeout=TIMEOUT_MS)
 
+        await ann.screenshot(artifacts_dir / "e2e-interpretation-rtl-console-desktop.png")
+        await bob.screenshot(artifacts_dir / "e2e-interpretation-rtl-console-phone.png")
+
         # Lena's language menu, at a desktop and on a phone.
         menu = lena.by_testid("interpretation-menu")
         await lena.expect_visible(menu)
@@ -214,5 +223,6 @@ async def test_interpretation_reads_right_to_left_in_arabic(
         await lena.expect_visible(popover)
         assert await overflow(lena, '[data-testid="interpretation-popover"]') == []
         assert await serious_violations(lena) == []
+        await lena.screenshot(artifacts_dir / "e2e-interpretation-rtl-menu-phone.png")
     finally:
         await hana.close()

@@ -100,7 +100,8 @@ export function InterpreterConsole({ room, state }: { room: Room; state: RoomSta
 
       <fieldset class="console-group">
         <legend>{t("console.speakInto")}</legend>
-        <div class="console-buttons" dir="ltr">
+        {/* In the page's direction: the booth's first language at the inline start. */}
+        <div class="console-buttons">
           {view.outputs.map((lang, i) => (
             <Fragment key={lang}>
               {i > 0 && <span aria-hidden="true">⇄</span>}
