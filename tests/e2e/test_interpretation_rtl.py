@@ -7,9 +7,9 @@ interpreter console reads right to left (its column on the inline-start side of 
 booth's languages from the right, a partner's name before the handover button, the chat's field
 before its Send button) and nothing in it spills out sideways at either size; Ann goes ON AIR,
 hands over to Bob, Bob accepts and is ON AIR. "Talk to partner" talks while held (pointer and
-Space) and latches on a click. Lena's language menu reads right to left, fits a desktop window
-and a phone, and picks the Arabic channel by keyboard. axe finds nothing serious in the console
-nor in the menu.
+Space) and latches on a click; meanwhile the sign is off air. Lena's language menu reads right
+to left, fits a desktop window and a phone, and picks the Arabic channel by keyboard. axe finds
+nothing serious in the console nor in the menu.
 """
 
 from __future__ import annotations
@@ -175,6 +175,9 @@ async def test_interpretation_reads_right_to_left_in_arabic(
         await talk.click()
         await expect(talk).to_have_attribute("data-mode", "latched")
         await expect(talk).to_have_attribute("aria-pressed", "true")
+        # The channel is muted meanwhile: the sign says so.
+        await expect(ann_air).to_have_attribute("data-state", "off")
+        await expect(ann_air).to_contain_text("تتحدث إلى الشريك")
         await talk.click()
         await expect(talk).to_have_attribute("aria-pressed", "false")
         await expect(ann_air).to_have_attribute("data-state", "on")

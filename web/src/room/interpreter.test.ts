@@ -56,6 +56,9 @@ describe("consoleView", () => {
     const bob = consoleView(info("ann"), "bob");
     expect(ann && airState(ann, true)).toBe("on_air");
     expect(ann && airState(ann, false)).toBe("live_muted");
+    // Talking to a partner mutes the channel: not on air meanwhile.
+    expect(ann && airState(ann, true, true)).toBe("talking");
+    expect(bob && airState(bob, true, true)).toBe("partner_live");
     expect(bob && airState(bob, true)).toBe("partner_live");
     expect(bob?.live).toEqual({ id: "ann", name: "Ann" });
     expect(bob?.partners).toEqual([{ id: "ann", name: "Ann", live: true }]);

@@ -82,13 +82,14 @@ export function consoleView(info: InterpretationInfo, selfId: string | null): Co
 }
 
 /**
- * The state the ON AIR sign shows: on air (live and the console microphone on), live with the
- * microphone off, a partner live, or nobody live (the channel carries the floor).
+ * The state the ON AIR sign shows: on air (live and the console microphone on), live but talking
+ * to a partner (the channel's microphone muted meanwhile), live with the microphone off, a
+ * partner live, or nobody live (the channel carries the floor).
  */
-export type AirState = "on_air" | "live_muted" | "partner_live" | "nobody_live";
+export type AirState = "on_air" | "talking" | "live_muted" | "partner_live" | "nobody_live";
 
-export function airState(view: ConsoleView, micOn: boolean): AirState {
-  if (view.iAmLive) return micOn ? "on_air" : "live_muted";
+export function airState(view: ConsoleView, micOn: boolean, talking = false): AirState {
+  if (view.iAmLive) return micOn ? (talking ? "talking" : "on_air") : "live_muted";
   return view.live ? "partner_live" : "nobody_live";
 }
 

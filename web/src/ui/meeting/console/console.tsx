@@ -54,7 +54,7 @@ export function InterpreterConsole({ room, state }: { room: Room; state: RoomSta
   const act = (fn: () => Promise<unknown>) => () => {
     fn().catch((err: unknown) => room.toast("error", describeError(err)));
   };
-  const air = airState(view, desk.micOn);
+  const air = airState(view, desk.micOn, desk.talking);
   const speakerId = currentSpeaker(state.lastSpoke, info, state.selfId);
   const speaker = speakerId ? state.participants.get(speakerId) : undefined;
   const listening = state.interpretation.listening;
@@ -79,6 +79,7 @@ export function InterpreterConsole({ room, state }: { room: Room; state: RoomSta
         <strong class="console-air-sign">{air === "on_air" ? t("console.onAir") : t("console.offAir")}</strong>
         <span class="console-air-note">
           {air === "live_muted" && t("console.liveMuted")}
+          {air === "talking" && t("console.talkingToPartner")}
           {air === "partner_live" && view.live && t("console.partnerLive", { name: isolate(view.live.name) })}
           {air === "nobody_live" && t("console.nobodyLive")}
         </span>
