@@ -14,6 +14,12 @@ publishes the outbox to the bus in order.
 Sessions see a participant's events on ``participant.<id>`` and the meeting's on
 ``meeting.<id>``. Events are upserts (a full ``ParticipantInfo``, a full ``FeedInfo``), so a
 client that sees one twice, or one already reflected in its snapshot, renders the same thing.
+
+Parts of the core live in modules of their own, which this class delegates to and which work
+on its state (they import it for types only): :mod:`.waiting_gate` (admit, deny, the gate
+opening), :mod:`.audience_moves` (who joins an event's audience, promote, demote),
+:mod:`.room_snapshot` (the snapshot), :mod:`.invariants` (the reaper's repairs), :mod:`.seats`
+(which connection serves each seat) and :mod:`.identity` (who asks to join).
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -32,13 +37,10 @@ from convene.bus.base import Bus, meeting_subject, participant_subject
 from convene.config import Settings
 from convene.media.base import SFU, MediaRoom
 from convene.metrics import MEETINGS_LIVE, PARTICIPANTS
-from convene.protocol.audience import MAX_HANDS, AudienceInfo
 from convene.protocol.codec import encode_event
 from convene.protocol.errors import ConveneError, ErrorCode
-from convene.protocol.ids import FeedId, ParticipantId, UserId
+from convene.protocol.ids import FeedId, ParticipantId
 from convene.protocol.messages import (
-    AudienceDemoted,
-    AudiencePromoted,
     Closed,
     FeedAdded,
     FeedRemoved,
@@ -52,13 +54,15 @@ from convene.protocol.messages import (
 )
 from convene.protocol.names import normalize_name
 from convene.rooms.room import Admission, Feed, MeetingState, Participant, Room, hash_token, now
+from convene.signaling import audience_moves, invariants, waiting_gate
 from convene.signaling.attendance_log import AttendanceLog
 from convene.signaling.feature import FeatureFactory, Features, LeaveReason, PublishTerms
-from convene.signaling.ice import ice_servers_for
+from convene.signaling.identity import ConferenceClosing, Identity
 from convene.signaling.meeting_media import MeetingMedia, feed_info
+from convene.signaling.room_snapshot import room_snapshot
+from convene.signaling.seats import Seats
 from convene.storage.bans import address_hash
 from convene.storage.db import Database
-from convene.storage.panelists import is_named
 from convene.storage.participation import JoinEntry, LeaveEntry
 
 __all__ = ["Conference", "ConferenceClosing", "Identity"]
@@ -68,29 +72,6 @@ log = logging.getLogger(__name__)
 DB_TIMEOUT = 10.0
 # What a participant's session is told when their events start to count (see _admitted_marker).
 ADMITTED_MARKER = b'{"type":"admitted"}'
-
-
-class ConferenceClosing(Exception):
-    """The conference is shutting down (its last participant just left): open a new one."""
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who is asking to join: a signed-in user, or a guest known by their browser's guest key."""
-
-    user_id: UserId | None
-    guest_key: str | None
-    display_name: str
-    # The client's network address (as the endpoint saw it, proxies considered).
-    address: str | None = None
-    # The language they speak (``Join.spoken_language``), for captions.
-    spoken_language: str | None = None
-    # The invited address their join link vouched for (``Join.invitation``), lower case.
-    invited_email: str | None = None
-    # Their event registration (``Join.registration``, checked), when they came with one.
-    registration_id: str | None = None
-    # They came with the event's panelist link: they join the panel, not the audience.
-    panelist_link: bool = False
 
 
 class Conference:
@@ -118,15 +99,9 @@ class Conference:
         )
         self._outbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._grace: dict[ParticipantId, asyncio.Task[None]] = {}
         self._drain_task: asyncio.Task[None] | None = None
-        self._session_ids: dict[ParticipantId, str] = {}
-        # The task serving each participant's connection (the one that joined or resumed): the
-        # reaper treats a participant whose task is done as disconnected, whatever the session
-        # told us or failed to tell us.
-        self._connections: dict[ParticipantId, asyncio.Task[Any] | None] = {}
-        # When each participant was marked disconnected (time.monotonic()).
-        self._dropped_at: dict[ParticipantId, float] = {}
+        # Which connection serves each seat, and since when one has been without.
+        self.seats = Seats()
         self._started_at = now()
         # Attendees' stays are written behind, in batches (signaling.attendance_log); those
         # whose join went that way leave that way too, so that a leave never overtakes it.
@@ -165,6 +140,10 @@ class Conference:
     # -- the core's interface to its features (convene.signaling.feature.Meeting) ---------
 
     @property
+    def features(self) -> Features:
+        return self._features
+
+    @property
     def db(self) -> Database:
         return self._db
 
@@ -189,15 +168,15 @@ class Conference:
         await self.media.enforce(feeds, kind, muted=muted)
 
     async def release(self, p: Participant, reason: LeaveReason) -> None:
-        await self._drop_participant(p, reason)
-        await self._close_if_empty()
+        await self.drop_participant(p, reason)
+        await self.close_if_empty()
 
     def settings_changed(self, *, open_gate: bool) -> None:
         self.to_meeting("meeting.updated", MeetingUpdated(meeting=self.room.meeting.info()))
         self._features.settings_changed()
         self._host_if_allowed_now()
         if open_gate:
-            _count_admitted(self._open_the_gate())
+            waiting_gate.count_admitted(waiting_gate.open_the_gate(self))
 
     def feed_live(self, p: Participant, feed: Feed) -> None:
         """Under the lock: announce a feed that can be subscribed to."""
@@ -251,7 +230,7 @@ class Conference:
         if self.closed:
             return
         self.closed = True
-        for task in list(self._grace.values()):
+        for task in list(self.seats.grace.values()):
             task.cancel()
         await self.media.close_all()
         await self.media.destroy_room()
@@ -372,7 +351,7 @@ class Conference:
         if who.user_id is None and address is not None:
             # Removed in an earlier run of the meeting (this room knows its own removals).
             p.from_removed_address = await self._db.bans.address_removed(self.id, address)
-        if await self._joins_audience(who):
+        if await audience_moves.joins_audience(self, who):
             p.role = "attendee"
             if self.room.meeting.registration != "off" and who.registration_id is None:
                 raise ConveneError(
@@ -391,8 +370,8 @@ class Conference:
             previous_host = self.room.host()
             admission = self.room.enter(p)
             self.media.add(pid)
-            self._session_ids[pid] = session_id
-            self._connections[pid] = asyncio.current_task()
+            self.seats.session_ids[pid] = session_id
+            self.seats.connections[pid] = asyncio.current_task()
         try:
             if not p.is_attendee:
                 # An attendee's token is granted at their first subscribe (MeetingMedia).
@@ -433,10 +412,10 @@ class Conference:
                 raise ConveneError(ErrorCode.MEETING_ENDED, "this meeting has ended")
             if admission == "waiting" and p.state == "joined":
                 # Let in while their join was being recorded.
-                self._note_admitted([p])
+                waiting_gate.note_admitted(self, [p])
             admission = "joined" if p.state == "joined" else "waiting"
             if admission == "joined":
-                self._announce_joined(p)
+                self.announce_joined(p)
                 if previous_host is not None and previous_host.role != "host":
                     self.updated(previous_host)
                     self.to_hosts_waiting()
@@ -445,22 +424,6 @@ class Conference:
         PARTICIPANTS.labels(state=admission).inc()
         log.info("meeting %s: participant %s %s", self.id, pid, admission)
         return p, admission, resume
-
-    async def _joins_audience(self, who: Identity) -> bool:
-        """Whether ``who`` joins an event's audience: anyone but its owner, the people named
-        as its panelists or interpreters (by account, or by the address an invitation vouched
-        for) and whoever comes with the panelist link. Co-hosts and promoted attendees are
-        panelists by their role, which a resume keeps."""
-        meeting = self.room.meeting
-        if not meeting.is_event or who.panelist_link or self.room.is_owner(who.user_id):
-            return False
-        if who.user_id is None and who.invited_email is None:
-            return True
-        named = await asyncio.wait_for(
-            is_named(self._db, self.id, user_id=who.user_id, email=who.invited_email),
-            timeout=DB_TIMEOUT,
-        )
-        return not named
 
     async def _undo_enter(self, p: Participant, previous_host: Participant | None) -> None:
         """A join failed after its seat was reserved: take everything back, silently."""
@@ -475,13 +438,13 @@ class Conference:
             ):
                 previous_host.role = "host"
             self.media.forget(p.id)
-            self._session_ids.pop(p.id, None)
-            self._connections.pop(p.id, None)
+            self.seats.session_ids.pop(p.id, None)
+            self.seats.connections.pop(p.id, None)
         await self.media.revoke(p.media_token)
         log.warning("meeting %s: join of participant %s failed and was undone", self.id, p.id)
-        await self._close_if_empty()
+        await self.close_if_empty()
 
-    def _announce_joined(self, p: Participant) -> None:
+    def announce_joined(self, p: Participant) -> None:
         """Under the lock: tell the meeting (not of an attendee), and mark the point after which
         p's events count."""
         self._features.participant_joined(p)
@@ -513,11 +476,11 @@ class Conference:
                 )
             new_token = secrets.token_urlsafe(32)
             self.room.set_resume(p, hash_token(new_token))
-            replaced = self._session_ids.get(p.id)
-            self._session_ids[p.id] = session_id
-            self._connections[p.id] = asyncio.current_task()
-            self._dropped_at.pop(p.id, None)
-            grace = self._grace.pop(p.id, None)
+            replaced = self.seats.session_ids.get(p.id)
+            self.seats.session_ids[p.id] = session_id
+            self.seats.connections[p.id] = asyncio.current_task()
+            self.seats.dropped_at.pop(p.id, None)
+            grace = self.seats.grace.pop(p.id, None)
             if grace is not None:
                 grace.cancel()
             was_connected = p.connected
@@ -530,7 +493,7 @@ class Conference:
         return p, new_token, (replaced if replaced != session_id else None)
 
     def session_of(self, pid: ParticipantId) -> str | None:
-        return self._session_ids.get(pid)
+        return self.seats.session_ids.get(pid)
 
     async def snapshot(self, pid: ParticipantId) -> Snapshot:
         """The full picture for a joined participant, the features' history (chat) included.
@@ -547,95 +510,15 @@ class Conference:
         return base.model_copy(update=history) if history else base
 
     def _room_snapshot(self, p: Participant) -> Snapshot:
-        """Under the lock: the snapshot without the features' history. In an event it lists
-        the panel (and an attendee themself), never the audience."""
-        room = self.room
-        joined = sorted(room.panelists(), key=lambda x: x.joined_at)
-        listed = [*joined, p] if p.is_attendee else joined
-        audience = None
-        if room.meeting.is_event or room.audience:
-            hands = None
-            if p.is_host:
-                hands = [x.audience_hand() for x in room.raised_hands(MAX_HANDS)]
-            audience = AudienceInfo(
-                count=len(room.audience), view=self.media.view_for(p), hands=hands
-            )
-        base = Snapshot(
-            meeting=room.meeting.info(),
-            self_=p.info(),
-            participants=[x.info() for x in listed],
-            feeds=[f for x in joined for f in x.feed_infos()],
-            chat=[],
-            waiting=[w.waiting_info() for w in room.waiting()] if p.is_host else [],
-            ice_servers=ice_servers_for(self._settings.ice, p.id),
-            audience=audience,
-        )
-        fields = self._features.snapshot_fields(p)
-        return base.model_copy(update=fields) if fields else base
+        return room_snapshot(self, p)
 
     async def admit(self, actor: ParticipantId, target: ParticipantId | None) -> None:
-        async with self.room.lock:
-            host = self.room.get(actor)
-            self.room.require_host(host)
-            if target is not None:
-                t = self.room.get(target)
-                if t.state != "waiting":
-                    raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not waiting")
-                admitted = self._admit_waiting([t])
-            else:
-                admitted = self._admit_waiting(self.room.waiting())
-        _count_admitted(admitted)
-
-    def _open_the_gate(self) -> list[Participant]:
-        """Under the lock, when the waiting room is turned off: whoever was waiting comes in (as
-        in other meeting products), as many as there is room for, except guests from an
-        address someone was removed from (a host admits them one by one)."""
-        waiting = [p for p in self.room.waiting() if not p.from_removed_address]
-        with contextlib.suppress(ConveneError):
-            return self._admit_waiting(waiting)
-        return []
-
-    def _admit_waiting(self, targets: list[Participant]) -> list[Participant]:
-        """Under the lock: admit those of ``targets`` still waiting, while there is room; announce
-        them and refresh the hosts' waiting list. Raises meeting_full if nobody fits."""
-        admitted: list[Participant] = []
-        for t in targets:
-            if t.state != "waiting":
-                continue
-            if admitted and len(self.room.panel) >= self.room.meeting.max_participants:
-                break
-            self.room.admit(t.id)
-            admitted.append(t)
-            self._announce_joined(t)
-        self.to_hosts_waiting()
-        self._note_admitted(admitted)
-        return admitted
-
-    def _note_admitted(self, admitted: list[Participant]) -> None:
-        """Under the lock: note in the participation log, after it, that they were let in (it
-        decides who may read the transcript)."""
-        if admitted:
-            ids = [t.id for t in admitted]
-            self.spawn(self._record_admitted(ids), name=f"admitted-{self.id}")
-
-    async def _record_admitted(self, ids: list[ParticipantId]) -> None:
-        try:
-            await asyncio.wait_for(self._db.participation.record_admitted(ids), DB_TIMEOUT)
-        except Exception:
-            # Their leaving notes it too (record_leave), so the log ends up right.
-            log.warning("meeting %s: noting an admission failed", self.id, exc_info=True)
+        """``host.admit`` (:func:`~convene.signaling.waiting_gate.admit`)."""
+        await waiting_gate.admit(self, actor, target)
 
     async def deny(self, actor: ParticipantId, target: ParticipantId) -> None:
-        async with self.room.lock:
-            host = self.room.get(actor)
-            self.room.require_host(host)
-            t = self.room.get(target)
-            if t.state != "waiting":
-                raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not waiting")
-            self.room.remove(t.id)
-            self.to(t.id, "closed", Closed(reason="denied", message="The host did not let you in."))
-            self.to_hosts_waiting()
-        await self._drop_participant(t, "denied")
+        """``host.deny`` (:func:`~convene.signaling.waiting_gate.deny`)."""
+        await waiting_gate.deny(self, actor, target)
 
     # ------------------------------------------------------------------------------------------
     # Leaving
@@ -649,8 +532,8 @@ class Conference:
             was_joined = p.state == "joined"
             new_host = self.room.remove(pid)
             self.depart(p, reason, new_host, was_joined)
-        await self._drop_participant(p, reason)
-        await self._close_if_empty()
+        await self.drop_participant(p, reason)
+        await self.close_if_empty()
 
     def depart(
         self, p: Participant, reason: LeaveReason, new_host: Participant | None, was_joined: bool
@@ -668,14 +551,12 @@ class Conference:
             # An attendee never waited nor held the host role: the hosts' list is as it was.
             self.to_hosts_waiting()
 
-    async def _drop_participant(self, p: Participant, reason: str) -> None:
+    async def drop_participant(self, p: Participant, reason: str) -> None:
         """After a participant left the room state: release their media and record it."""
-        grace = self._grace.pop(p.id, None)
+        grace = self.seats.grace.pop(p.id, None)
         if grace is not None and grace is not asyncio.current_task():
             grace.cancel()
-        self._session_ids.pop(p.id, None)
-        self._connections.pop(p.id, None)
-        self._dropped_at.pop(p.id, None)
+        self.seats.forget(p.id)
         media = self.media.forget(p.id)
         if media is None or media.granted:
             await self.media.revoke(p.media_token)
@@ -696,7 +577,7 @@ class Conference:
                 )
         log.info("meeting %s: participant %s left (%s)", self.id, p.id, reason)
 
-    async def _close_if_empty(self) -> None:
+    async def close_if_empty(self) -> None:
         if self.closed:
             return
         async with self.room.lock:
@@ -708,7 +589,7 @@ class Conference:
 
     def disconnected(self, pid: ParticipantId, session_id: str) -> None:
         """The participant's connection dropped without leaving: keep the seat for a while."""
-        if self._session_ids.get(pid) != session_id or self.closed:
+        if self.seats.session_ids.get(pid) != session_id or self.closed:
             return
         p = self.room.participants.get(pid)
         if p is None:
@@ -718,14 +599,14 @@ class Conference:
             self.spawn(self.leave(pid, "disconnected"), f"leave-{pid}")
             return
         p.connected = False
-        self._dropped_at[pid] = time.monotonic()
+        self.seats.dropped_at[pid] = time.monotonic()
         self.updated(p)
-        self._grace[pid] = asyncio.create_task(self._expire(pid, session_id, grace))
+        self.seats.grace[pid] = asyncio.create_task(self.expire(pid, session_id, grace))
 
-    async def _expire(self, pid: ParticipantId, session_id: str, delay: float) -> None:
+    async def expire(self, pid: ParticipantId, session_id: str, delay: float) -> None:
         await asyncio.sleep(delay)
-        if self._session_ids.get(pid) == session_id:
-            self._grace.pop(pid, None)
+        if self.seats.session_ids.get(pid) == session_id:
+            self.seats.grace.pop(pid, None)
             await self.leave(pid, "disconnected")
 
     # ------------------------------------------------------------------------------------------
@@ -733,51 +614,8 @@ class Conference:
     # ------------------------------------------------------------------------------------------
 
     async def check_invariants(self) -> list[str]:
-        """Repair what breaks this meeting's invariants; returns what was repaired (for logs).
-
-        - a participant whose connection is gone is marked disconnected (its grace starts);
-        - a participant disconnected for longer than the grace period leaves;
-        - a live meeting with nobody in it closes;
-        - a closed meeting holds no media room.
-        """
-        repaired: list[str] = []
-        if self.closed:
-            if self.media.holds_room:
-                await self.media.destroy_room()
-                if not self.media.holds_room:
-                    repaired.append(f"meeting {self.id}: destroyed the media room left behind")
-            return repaired
-        grace = self._settings.meetings.reconnect_grace_seconds
-        clock = time.monotonic()
-        expired: list[ParticipantId] = []
-        async with self.room.lock:
-            for p in list(self.room.participants.values()):
-                task = self._connections.get(p.id)
-                if p.connected and (task is None or task.done()):
-                    p.connected = False
-                    self._dropped_at[p.id] = clock
-                    if p.state == "joined":
-                        self.updated(p)
-                    repaired.append(
-                        f"meeting {self.id}: participant {p.id} had no connection; marked "
-                        "disconnected"
-                    )
-                if not p.connected:
-                    since = self._dropped_at.setdefault(p.id, clock)
-                    timer = self._grace.get(p.id)
-                    session = self._session_ids.get(p.id)
-                    if session is None or p.state == "waiting" or clock - since >= grace:
-                        expired.append(p.id)
-                    elif timer is None or timer.done():
-                        left = grace - (clock - since)
-                        self._grace[p.id] = asyncio.create_task(self._expire(p.id, session, left))
-        for pid in expired:
-            await self.leave(pid, "disconnected")
-            repaired.append(f"meeting {self.id}: participant {pid} expired after the grace period")
-        if not self.closed and not self.room.participants:
-            await self._close_if_empty()
-            repaired.append(f"meeting {self.id}: closed with nobody in it")
-        return repaired
+        """Repair what breaks this meeting's invariants (:mod:`convene.signaling.invariants`)."""
+        return await invariants.check_invariants(self)
 
     async def set_media_state(self, pid: ParticipantId, *, audio: bool, video: bool) -> None:
         unblock_audio: list[Feed] = []
@@ -809,66 +647,12 @@ class Conference:
     # ------------------------------------------------------------------------------------------
 
     async def promote(self, actor: ParticipantId, target: ParticipantId) -> None:
-        """``host.promote``: an attendee joins the panel. Everyone is told (``participant.joined``);
-        they get ``audience.promoted`` with the snapshot a panelist gets."""
-        async with self.room.lock:
-            a = self.room.get(actor)
-            self.room.require_host(a)
-            t = self.room.get_joined(target)
-            if not t.is_attendee:
-                raise ConveneError(ErrorCode.INVALID_STATE, "that participant is not an attendee")
-            if len(self.room.panel) >= self.room.meeting.max_participants:
-                raise ConveneError(ErrorCode.MEETING_FULL, "the panel is full")
-            t.hand_raised_at = None
-            self.room.make_panelist(t)
-            self.media.release_seat(t.id)
-            self._features.role_changed(t, "attendee")
-            self.to_meeting("participant.joined", ParticipantEvent(participant=t.info()))
-            by = a.ref()
-        await self.media.grant(t.id, t.media_token)
-        # The chat history, now theirs to read; then the rest of the snapshot under the lock, so
-        # that no event queued after it is older than it.
-        history = await self._features.history_fields(t)
-        async with self.room.lock:
-            if self.room.participants.get(t.id) is not t or t.is_attendee:
-                return
-            snapshot = self._room_snapshot(t)
-            if history:
-                snapshot = snapshot.model_copy(update=history)
-            self.to(t.id, "audience.promoted", AudiencePromoted(by=by, snapshot=snapshot))
-        log.info("meeting %s: attendee %s promoted", self.id, t.id)
+        """``host.promote`` (:func:`~convene.signaling.audience_moves.promote`)."""
+        await audience_moves.promote(self, actor, target)
 
     async def demote(self, actor: ParticipantId, target: ParticipantId) -> None:
-        """``host.demote``: a panelist (not a host or co-host) joins the audience. Their feeds
-        are cut at the media server; everyone gets ``participant.left`` (``demoted``), they
-        get ``audience.demoted``."""
-        async with self.room.lock:
-            a = self.room.get(actor)
-            t = self.room.get_joined(target)
-            self.room.require_acts_on(a, t)
-            if not self.room.meeting.is_event:
-                raise ConveneError(ErrorCode.INVALID_STATE, "only an event has an audience")
-            if t.is_attendee:
-                raise ConveneError(ErrorCode.INVALID_STATE, "that participant is an attendee")
-            if t.is_host:
-                raise ConveneError(
-                    ErrorCode.INVALID_STATE, "make them a participant before moving them"
-                )
-            feeds = list(t.feeds.values())
-            for feed in feeds:
-                self.feed_gone(t, feed)
-            previous = t.role
-            self.room.make_attendee(t)
-            self.to_meeting(
-                "participant.left", ParticipantLeft(participant_id=t.id, reason="demoted")
-            )
-            self._features.role_changed(t, previous)
-            self.to(t.id, "audience.demoted", AudienceDemoted(by=a.ref()))
-            self.updated(t)
-        # Cut at the media server whatever their client does, then close their publishers.
-        await self.media.kick(feeds)
-        await self.media.demoted(t.id)
-        log.info("meeting %s: panelist %s demoted", self.id, t.id)
+        """``host.demote`` (:func:`~convene.signaling.audience_moves.demote`)."""
+        await audience_moves.demote(self, actor, target)
 
     # ------------------------------------------------------------------------------------------
     # The meeting as a whole
@@ -886,7 +670,7 @@ class Conference:
                 self.to(p.id, "closed", Closed(reason="ended", message=message))
             self.room.clear()
         for p in everyone:
-            await self._drop_participant(p, "ended")
+            await self.drop_participant(p, "ended")
         await self.close(status="ended")
 
     async def apply_settings(self, state: MeetingState) -> None:
@@ -908,9 +692,3 @@ class Conference:
         if promoted is not None:
             self.updated(promoted)
             self.to_hosts_waiting()
-
-
-def _count_admitted(admitted: list[Participant]) -> None:
-    for _ in admitted:
-        PARTICIPANTS.labels(state="waiting").dec()
-        PARTICIPANTS.labels(state="joined").inc()
