@@ -227,5 +227,11 @@ async def test_interpretation_reads_right_to_left_in_arabic(
         assert await overflow(lena, '[data-testid="interpretation-popover"]') == []
         assert await serious_violations(lena) == []
         await lena.screenshot(artifacts_dir / "e2e-interpretation-rtl-menu-phone.png")
+        # More controls than fit a phone's row (the language menu is one more): the row scrolls,
+        # and Leave stays whole on screen at its end.
+        leave = await lena.by_testid("leave-button").bounding_box()
+        assert leave is not None
+        assert leave["x"] >= 0, leave
+        assert leave["x"] + leave["width"] <= PHONE["width"], leave
     finally:
         await hana.close()

@@ -354,7 +354,7 @@ function ControlBar({ room, state, panel, setPanel, onLeave }: {
           {waitingCount > 0 && <span class="sr-only">{t("controls.waiting", { count: waitingCount })}</span>}
         </button>
       </div>
-      <div class="control-group">
+      <div class="control-group leave-group">
         <button type="button" class="control leave" data-testid="leave-button" onClick={onLeave}>
           <Icon name="leave" />
           <span class="control-label">{t("waiting.leave")}</span>
