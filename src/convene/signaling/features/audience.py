@@ -19,9 +19,11 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import Mapping
 from datetime import datetime
 
+from convene.comments.pacing import interval_ms
 from convene.protocol.audience import (
     MAX_HANDS,
     AttendeeInfo,
@@ -58,6 +60,11 @@ class Audience(Feature[AudienceState]):
     def __init__(self, meeting: Meeting) -> None:
         super().__init__(meeting)
         self._count = 0
+        # When the count last went to everyone (time.monotonic()): a large audience hears of it
+        # less often than once a second (convene.comments.pacing), since each goes to everyone.
+        self._count_at = -math.inf
+        # The count hosts and co-hosts last had (they are few: they hear of it every tick).
+        self._hosts_count = 0
         self._hands: list[tuple[ParticipantId, datetime]] = []
         self._ticker: asyncio.Task[None] | None = None
         # The hosts and co-hosts who were sent the hands as they are now.
@@ -109,21 +116,28 @@ class Audience(Feature[AudienceState]):
         raised = room.raised_hands(MAX_HANDS)
         hands = [(p.id, p.hand_raised_at) for p in raised if p.hand_raised_at is not None]
         count_changed, hands_changed = count != self._count, hands != self._hands
+        at = time.monotonic()
+        count_due = count_changed and at - self._count_at >= interval_ms(1000, count) / 1000
         hosts = {h.id for h in room.hosts()}
         if hands_changed:
             self._told = set()
         # A co-host named since the hands last changed gets them too (hosts who joined since
         # had them in their snapshot: sending them again is harmless).
         untold = hosts - self._told
-        if not (count_changed or hands_changed or (untold and hands)):
+        to_hosts = untold if hands or hands_changed else set()
+        if count != self._hosts_count and not count_due:
+            to_hosts = hosts
+        if not (count_due or to_hosts):
             self._told &= hosts
             return
-        self._count, self._hands = count, hands
-        if count_changed:
+        self._hands = hands
+        self._hosts_count = count
+        if count_due:
+            self._count, self._count_at = count, at
             self.meeting.to_meeting("audience.updated", AudienceUpdated(count=count))
-        if untold and (hands or hands_changed):
+        if to_hosts:
             update = AudienceUpdated(count=count, hands=[p.audience_hand() for p in raised])
-            for host in untold:
+            for host in to_hosts:
                 self.meeting.to(host, "audience.updated", update)
         self._told = hosts
 
