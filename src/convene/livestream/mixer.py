@@ -29,6 +29,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from convene.livestream.udp import MAX_DATAGRAM, drain
 from convene.worker.rtp import Sequencer, parse_rtp
 
 __all__ = [
@@ -63,8 +64,6 @@ TRIM_EVERY = 50  # frames (1 s)
 DELAY_FRAMES = PREBUFFER // FRAME_SAMPLES + 1
 MAX_CATCH_UP = 50  # frames made at once after the loop was held up (1 s); beyond: skipped
 _MAX_CONCEALED = 25  # lost packets filled with silence at most, per gap
-_MAX_DATAGRAM = 1500
-_READS_PER_WAKE = 64
 
 Samples = npt.NDArray[np.float32]
 Sink = Callable[[Sequence[bytes]], None]
@@ -292,23 +291,15 @@ class AudioMixer:
     # -- receiving -------------------------------------------------------------------------------
 
     def _readable(self, source: _Source) -> None:
-        for _ in range(_READS_PER_WAKE):
-            try:
-                data = source.sock.recv(_MAX_DATAGRAM + 1)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                log.debug("audio source %s: receive failed: %s", source.key, exc)
-                return
-            self.stats.received += 1
-            try:
-                self._take(source, data)
-            except Exception:  # a bug here must not stop the mix
-                self.stats.invalid += 1
-                log.exception("audio source %s: a packet could not be handled", source.key)
+        drain(
+            source.sock,
+            lambda data: self._take(source, data),
+            self.stats,
+            f"audio source {source.key}",
+        )
 
     def _take(self, source: _Source, data: bytes) -> None:
-        packet = parse_rtp(data) if len(data) <= _MAX_DATAGRAM else None
+        packet = parse_rtp(data) if len(data) <= MAX_DATAGRAM else None
         if packet is None:
             self.stats.invalid += 1
             return

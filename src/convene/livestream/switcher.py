@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from convene.livestream.udp import MAX_DATAGRAM, drain
 from convene.livestream.vp8 import packetise, parse_descriptor, slate_frames
 from convene.worker.rtp import RtpPacket, parse_rtp
 
@@ -38,8 +39,6 @@ STALL_SECONDS = 1.0  # the program sent nothing this long: the slate until it is
 SLATE_FPS = 10
 KEYFRAME_EVERY = 1.0  # at most one keyframe request per source this often
 _TICK = 1 / SLATE_FPS
-_MAX_DATAGRAM = 1500
-_READS_PER_WAKE = 64  # bounded work per readable event, so one flooded port cannot starve
 _HEADER = struct.Struct("!BBHII")
 _SEQ_MOD = 1 << 16
 _TS_MOD = 1 << 32
@@ -211,23 +210,15 @@ class VideoSwitcher:
     # -- receiving -------------------------------------------------------------------------------
 
     def _readable(self, source: _Source) -> None:
-        for _ in range(_READS_PER_WAKE):
-            try:
-                data = source.sock.recv(_MAX_DATAGRAM + 1)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                log.debug("video source %s: receive failed: %s", source.key, exc)
-                return
-            self.stats.received += 1
-            try:
-                self._take(source, data)
-            except Exception:  # a bug here must not stop the relay
-                self.stats.invalid += 1
-                log.exception("video source %s: a packet could not be handled", source.key)
+        drain(
+            source.sock,
+            lambda data: self._take(source, data),
+            self.stats,
+            f"video source {source.key}",
+        )
 
     def _take(self, source: _Source, data: bytes) -> None:
-        packet = parse_rtp(data) if len(data) <= _MAX_DATAGRAM else None
+        packet = parse_rtp(data) if len(data) <= MAX_DATAGRAM else None
         if packet is None:
             self.stats.invalid += 1
             return
