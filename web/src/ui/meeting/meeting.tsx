@@ -133,7 +133,7 @@ export function MeetingView({ room, meetingRef }: { room: Room; meetingRef: stri
       <header class="meeting-head">
         <div class="meeting-title">
           {state.meeting?.locked && <Icon name="lock" size={16} aria-label={t("meeting.locked")} />}
-          <h1 data-testid="meeting-title"><bdi>{state.meeting?.title ?? t("join.meetingFallback")}</bdi></h1>
+          <h1 data-testid="meeting-title" dir="auto"><bdi>{state.meeting?.title ?? t("join.meetingFallback")}</bdi></h1>
           <span class="muted small meeting-code" dir="ltr">{state.meeting ? formatCode(state.meeting.code) : ""}</span>
           <CaptionsIndicator state={state} />
           <LiveBadge state={state} />
