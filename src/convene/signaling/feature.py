@@ -38,7 +38,7 @@ from convene.protocol.messages import Out, Role, Source, WaitingUpdated
 from convene.rooms.room import Feed, Participant, Room
 
 # Features rate-limit their own requests with the connections' token bucket.
-from convene.signaling.limits import Bucket
+from convene.signaling.limits import Bucket, charge
 from convene.storage.db import Database
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "LeaveReason",
     "Meeting",
     "PublishTerms",
+    "charge",
 ]
 
 log = logging.getLogger(__name__)

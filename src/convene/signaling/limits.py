@@ -9,9 +9,20 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["ABUSE_LIMIT", "BUDGETS", "Bucket", "ConnectionLimits", "retry_after_details"]
+from convene.protocol.errors import ConveneError, ErrorCode
+
+__all__ = [
+    "ABUSE_LIMIT",
+    "BUDGETS",
+    "Bucket",
+    "ConnectionLimits",
+    "charge",
+    "retry_after_details",
+]
+
+K = TypeVar("K")
 
 
 @dataclass
@@ -35,6 +46,24 @@ class Bucket:
     def wait(self) -> float:
         """Seconds until the next message would pass."""
         return max(0.0, (1 - self.tokens) / self.rate)
+
+    def charge(self, message: str = "too many requests: slow down") -> None:
+        """Take one, or refuse with ``rate_limited`` and when to try again."""
+        if not self.take():
+            raise ConveneError(
+                ErrorCode.RATE_LIMITED, message, retry_after_details(max(1, math.ceil(self.wait())))
+            )
+
+
+def charge(
+    budgets: dict[K, Bucket],
+    key: K,
+    rate: float,
+    burst: float,
+    message: str = "too many requests: slow down",
+) -> None:
+    """Take one from ``key``'s budget (made on first use), or refuse with ``rate_limited``."""
+    budgets.setdefault(key, Bucket(rate, burst)).charge(message)
 
 
 # Trickle and subscription changes come in bursts when a page of tiles changes; chat, reactions

@@ -31,11 +31,10 @@ from convene.protocol.audience import (
     AudienceListReply,
     AudienceUpdated,
 )
-from convene.protocol.errors import ConveneError, ErrorCode
 from convene.protocol.ids import ParticipantId
 from convene.protocol.names import name_key
 from convene.rooms.room import Participant
-from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
+from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting, charge
 
 __all__ = ["Audience", "AudienceState"]
 
@@ -169,13 +168,7 @@ class Audience(Feature[AudienceState]):
             )
 
     def _charge(self, p: Participant) -> None:
-        budget = self._budgets.setdefault(p.id, Bucket(LIST_RATE, LIST_BURST))
-        if not budget.take():
-            raise ConveneError(
-                ErrorCode.RATE_LIMITED,
-                "too many audience lists: slow down",
-                {"retry_after": max(1, math.ceil(budget.wait()))},
-            )
+        charge(self._budgets, p.id, LIST_RATE, LIST_BURST, "too many audience lists: slow down")
 
     def participant_left(self, p: Participant) -> None:
         self._budgets.pop(p.id, None)

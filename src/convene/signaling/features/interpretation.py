@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -53,6 +52,7 @@ from convene.signaling.feature import (
     Handler,
     Meeting,
     PublishTerms,
+    charge,
 )
 from convene.storage.interpreters import list_for_meeting
 from convene.voice.base import MachineVoices
@@ -607,13 +607,7 @@ class Interpretation(Feature[InterpretationState]):
         return cut
 
     def _charge(self, p: Participant) -> None:
-        budget = self._budgets.setdefault(p.id, Bucket(BUDGET_RATE, BUDGET_BURST))
-        if not budget.take():
-            raise ConveneError(
-                ErrorCode.RATE_LIMITED,
-                "too many messages: slow down",
-                {"retry_after": max(1, math.ceil(budget.wait()))},
-            )
+        charge(self._budgets, p.id, BUDGET_RATE, BUDGET_BURST, "too many messages: slow down")
 
     # -- storage ----------------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ captions and the spotlight it reads from the meeting's own events
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -115,12 +114,7 @@ class Livestream(Feature[LivestreamFeatureState]):
         async with room.lock:
             a = room.get(actor)
             room.require_host(a)
-            if not self._starts.take():
-                raise ConveneError(
-                    ErrorCode.RATE_LIMITED,
-                    "the livestream was started too often: wait a moment",
-                    {"retry_after": max(1, math.ceil(self._starts.wait()))},
-                )
+            self._starts.charge("the livestream was started too often: wait a moment")
             service = self._service
             if service is None or not service.available():
                 raise ConveneError(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -46,7 +45,7 @@ from convene.protocol.polls import (
     PollVoteReply,
 )
 from convene.rooms.room import Participant, now
-from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
+from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting, charge
 from convene.storage.polls import (
     delete_polls,
     load_polls,
@@ -313,13 +312,7 @@ class Polls(Feature[PollsState]):
         self._charge(self._host_budgets, person_key(self.meeting.id, p), HOST_RATE, HOST_BURST)
 
     def _charge(self, budgets: dict[str, Bucket], key: str, rate: float, burst: float) -> None:
-        budget = budgets.setdefault(key, Bucket(rate, burst))
-        if not budget.take():
-            raise ConveneError(
-                ErrorCode.RATE_LIMITED,
-                "too many requests: slow down",
-                {"retry_after": max(1, math.ceil(budget.wait()))},
-            )
+        charge(budgets, key, rate, burst)
 
     def _new_id(self) -> str:
         while True:

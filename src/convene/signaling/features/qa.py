@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -44,7 +43,7 @@ from convene.protocol.qa import (
     QuestionState,
 )
 from convene.rooms.room import Participant, now
-from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting
+from convene.signaling.feature import Bucket, Feature, FeatureState, Handler, Meeting, charge
 from convene.storage.qa import load_questions, save_questions
 
 __all__ = ["MAX_QUESTIONS", "VOTE_INTERVAL", "Qa", "QaState"]
@@ -62,17 +61,6 @@ MODERATE_RATE, MODERATE_BURST = 2.0, 10.0
 # Changes are saved a batch at a time, this many seconds apart at most; each save has a timeout.
 SAVE_INTERVAL = 1.0
 DB_TIMEOUT = 10.0
-
-
-def charge(budgets: dict[str, Bucket], key: str, rate: float, burst: float) -> None:
-    """Take one from ``key``'s budget, or refuse with ``rate_limited``."""
-    budget = budgets.setdefault(key, Bucket(rate, burst))
-    if not budget.take():
-        raise ConveneError(
-            ErrorCode.RATE_LIMITED,
-            "too many requests: slow down",
-            {"retry_after": max(1, math.ceil(budget.wait()))},
-        )
 
 
 class QuestionData(FeatureState):
